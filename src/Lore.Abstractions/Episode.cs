@@ -1,0 +1,90 @@
+using System.Collections.Immutable;
+
+namespace Lore;
+
+/// <summary>
+/// One attempt by an agent at one task: its trajectory, the learned state that shaped it and how it went.
+/// Every episode is stamped with the snapshot and lesson ids in effect, so any outcome can be traced back
+/// to the exact learned state that produced it.
+/// </summary>
+public sealed record Episode
+{
+    public required string Id { get; init; }
+
+    /// <summary>Order of arrival in the store (0 until stored); incremental learning reads past a sequence.</summary>
+    public long Sequence { get; init; }
+
+    /// <summary>The tenant whose data this is; learning never crosses tenants.</summary>
+    public string Tenant { get; init; } = Tenants.Default;
+
+    /// <summary>The unit that rollout assigns and evidence counts as one source (a user, a session, a customer).</summary>
+    public string UnitKey { get; init; } = "";
+
+    /// <summary>What the agent was asked to do, in the words it was given.</summary>
+    public string Task { get; init; } = "";
+
+    /// <summary>Free labels; <c>slice</c> is the one evaluation groups by.</summary>
+    public ImmutableSortedDictionary<string, string> Labels { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
+
+    public DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>Set once the episode has ended (completed or abandoned).</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+
+    public IReadOnlyList<Step> Steps { get; init; } = [];
+
+    /// <summary>Judgements in the order they arrived.</summary>
+    public IReadOnlyList<Outcome> Outcomes { get; init; } = [];
+
+    /// <summary>The snapshot served to this episode, or null when none was (the baseline).</summary>
+    public string? SnapshotId { get; init; }
+
+    /// <summary>Ids of every lesson injected at any model call of the episode.</summary>
+    public IReadOnlyList<string> InjectedLessonIds { get; init; } = [];
+
+    /// <summary>Where the episode came from: "capture", "import:FILE", "otlp", ...</summary>
+    public string Origin { get; init; } = "capture";
+
+    /// <summary>The rollout arm the unit was in (null when no rollout is running).</summary>
+    public string? Arm { get; init; }
+
+    /// <summary>The slice label, or "(none)".</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Slice => Labels.TryGetValue("slice", out var s) ? s : "(none)";
+
+    /// <summary>
+    /// The score learning uses: the environment's verdict when there is one, else the latest evaluator's, else the
+    /// mean of user feedback; null when nothing has judged the episode yet.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double? Score
+    {
+        get
+        {
+            if (Outcomes.Count == 0)
+            {
+                return null;
+            }
+
+            var env = Outcomes.LastOrDefault(o => o.Source == OutcomeSource.Environment);
+            if (env is not null)
+            {
+                return env.Score;
+            }
+
+            var eval = Outcomes.LastOrDefault(o => o.Source == OutcomeSource.Evaluator);
+            return eval is not null ? eval.Score : Outcomes.Average(o => o.Score);
+        }
+    }
+
+    /// <summary>True, false, or null when the episode has not been judged.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool? Succeeded => Score is { } s ? s >= 0.5 : null;
+}
+
+/// <summary>Well-known tenant names.</summary>
+public static class Tenants
+{
+    /// <summary>The tenant used when none is configured.</summary>
+    public const string Default = "default";
+}

@@ -1,0 +1,48 @@
+namespace Lore;
+
+/// <summary>The episodes an extractor looks at: a recent window of ended episodes, some of them new since the last run.</summary>
+public sealed record ExtractionBatch(string Tenant, IReadOnlyList<Episode> Episodes, IReadOnlySet<string> NewEpisodeIds);
+
+/// <summary>
+/// A lesson an extractor proposes. It is not served until consolidation (and, later, the guards) turn it into a
+/// <see cref="Lesson"/> inside a new snapshot.
+/// </summary>
+public sealed record LessonCandidate
+{
+    /// <summary>Identifies the pattern, so the same pattern found again (or by another run) merges instead of duplicating.</summary>
+    public required string Key { get; init; }
+
+    public required LessonKind Kind { get; init; }
+
+    public required string Text { get; init; }
+
+    public LessonTrigger Trigger { get; init; } = new();
+
+    public LessonScope Scope { get; init; } = new();
+
+    public LessonEvidence Evidence { get; init; } = new();
+
+    /// <summary>The extractor's own confidence in [0, 1].</summary>
+    public double Confidence { get; init; }
+
+    public required ExtractorInfo Extractor { get; init; }
+
+    /// <summary>Why the extractor believes this, for people reading the lineage.</summary>
+    public string? Rationale { get; init; }
+}
+
+/// <summary>What an extractor returns: candidates, plus what it refused to use and why.</summary>
+public sealed record ExtractionResult(IReadOnlyList<LessonCandidate> Candidates, int Rejected = 0, IReadOnlyList<string>? RejectionSamples = null)
+{
+    public static ExtractionResult Empty { get; } = new([]);
+}
+
+/// <summary>
+/// Turns episodes into candidate lessons. Extractors only read; they never touch what is being served.
+/// </summary>
+public interface ILessonExtractor
+{
+    ExtractorInfo Info { get; }
+
+    Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,104 @@
+
+namespace Lore;
+
+/// <summary>Which episodes to read, oldest first unless <see cref="NewestFirst"/>.</summary>
+public sealed record EpisodeQuery
+{
+    public string Tenant { get; init; } = Tenants.Default;
+
+    /// <summary>Only episodes stored after this sequence number.</summary>
+    public long AfterSequence { get; init; }
+
+    /// <summary>Only episodes that have ended.</summary>
+    public bool EndedOnly { get; init; }
+
+    /// <summary>At most this many (null: no limit).</summary>
+    public int? Limit { get; init; }
+
+    /// <summary>Take the newest <see cref="Limit"/> episodes (still returned oldest first).</summary>
+    public bool NewestFirst { get; init; }
+
+    /// <summary>Read headers and outcomes only, without steps (cheap listings).</summary>
+    public bool WithoutSteps { get; init; }
+}
+
+/// <summary>Which lessons to list.</summary>
+public sealed record LessonQuery
+{
+    public string Tenant { get; init; } = Tenants.Default;
+
+    public bool IncludeRetired { get; init; }
+
+    public LessonKind? Kind { get; init; }
+}
+
+/// <summary>A snapshot's header, for listings that should not load every lesson.</summary>
+public sealed record SnapshotSummary(string Id, string? ParentId, string Tenant, int LessonCount, string CreatedBy, string Reason, DateTimeOffset CreatedAt, bool IsActive);
+
+/// <summary>
+/// A transactional bulk import: every episode added becomes visible at <see cref="CommitAsync"/>, or none does
+/// (disposing without commit rolls back). This is what makes a file import whole or not at all.
+/// </summary>
+public interface IEpisodeImport : IAsyncDisposable
+{
+    Task AddAsync(Episode episode, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes every added episode durable and visible; returns how many were imported.</summary>
+    Task<int> CommitAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Lore's persistent state: episodes (append-only capture), lessons, immutable snapshots and the pointer to the
+/// active snapshot, and learning runs. SQLite is the embedded implementation; every implementation must pass the
+/// same contract tests.
+/// </summary>
+public interface ILoreStore : IAsyncDisposable
+{
+    /// <summary>A human-readable description of where the data lives (a path or a redacted connection string).</summary>
+    string Location { get; }
+
+    /// <summary>Appends capture records in one transaction, in order. Records for an unknown episode fail the batch.</summary>
+    Task AppendAsync(IReadOnlyList<CaptureRecord> records, CancellationToken cancellationToken = default);
+
+    /// <summary>Starts an all-or-nothing import of complete episodes.</summary>
+    Task<IEpisodeImport> BeginImportAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Adds one outcome to a stored episode; throws <see cref="KeyNotFoundException"/> naming the id if it does not exist.</summary>
+    Task AddOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default);
+
+    Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default);
+
+    IAsyncEnumerable<Episode> ReadEpisodesAsync(EpisodeQuery query, CancellationToken cancellationToken = default);
+
+    Task<long> CountEpisodesAsync(string tenant, CancellationToken cancellationToken = default);
+
+    /// <summary>Inserts or replaces lessons by id (the latest version of each lesson).</summary>
+    Task SaveLessonsAsync(IReadOnlyList<Lesson> lessons, CancellationToken cancellationToken = default);
+
+    Task<Lesson?> GetLessonAsync(string lessonId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<Lesson>> ListLessonsAsync(LessonQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a snapshot; storing the same id again is a no-op (snapshots are immutable).</summary>
+    Task SaveSnapshotAsync(Snapshot snapshot, CancellationToken cancellationToken = default);
+
+    Task<Snapshot?> GetSnapshotAsync(string snapshotId, CancellationToken cancellationToken = default);
+
+    /// <summary>Snapshots of a tenant, newest first.</summary>
+    Task<IReadOnlyList<SnapshotSummary>> ListSnapshotsAsync(string tenant, CancellationToken cancellationToken = default);
+
+    Task<string?> GetActiveSnapshotIdAsync(string tenant, CancellationToken cancellationToken = default);
+
+    /// <summary>Points the tenant at a stored snapshot (or at none); throws <see cref="KeyNotFoundException"/> for an unknown id.</summary>
+    Task SetActiveSnapshotAsync(string tenant, string? snapshotId, CancellationToken cancellationToken = default);
+
+    Task SaveLearningRunAsync(LearningRun run, CancellationToken cancellationToken = default);
+
+    /// <summary>Learning runs of a tenant, newest first.</summary>
+    Task<IReadOnlyList<LearningRun>> ListLearningRunsAsync(string tenant, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>A named progress marker (for example the last episode sequence a learner has read).</summary>
+    Task<long> GetCursorAsync(string name, CancellationToken cancellationToken = default);
+
+    Task SetCursorAsync(string name, long value, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,142 @@
+using System.Collections.Immutable;
+
+namespace Lore;
+
+/// <summary>What sort of advice a lesson gives; retrieval and guards treat kinds differently.</summary>
+public enum LessonKind
+{
+    /// <summary>A general rule of conduct ("confirm the amount before charging").</summary>
+    Guideline,
+
+    /// <summary>A step-by-step playbook for a kind of task.</summary>
+    Procedure,
+
+    /// <summary>How to use one tool well, often learned from its errors.</summary>
+    ToolGuide,
+
+    /// <summary>Something that reliably goes wrong and must be avoided.</summary>
+    AntiPattern,
+
+    /// <summary>A fact about one user or unit; only ever injected for that unit.</summary>
+    UserFact,
+}
+
+/// <summary>How a lesson decides that it applies.</summary>
+public enum TriggerKind
+{
+    /// <summary>Always a candidate (still subject to scope and budget).</summary>
+    Always,
+
+    /// <summary>Applies when the task or turn mentions one of the keywords.</summary>
+    Keywords,
+
+    /// <summary>Applies when the task is similar to a natural-language description.</summary>
+    Description,
+}
+
+/// <summary>When a lesson applies.</summary>
+public sealed record LessonTrigger
+{
+    public TriggerKind Kind { get; init; } = TriggerKind.Description;
+
+    public IReadOnlyList<string> Keywords { get; init; } = [];
+
+    public string? Description { get; init; }
+
+    public static LessonTrigger Always { get; } = new() { Kind = TriggerKind.Always };
+
+    public static LessonTrigger OnKeywords(params string[] keywords) => new() { Kind = TriggerKind.Keywords, Keywords = keywords };
+
+    public static LessonTrigger OnDescription(string description) => new() { Kind = TriggerKind.Description, Description = description };
+}
+
+/// <summary>
+/// Where a lesson may be used. Empty fields mean "any"; a lesson scoped to a unit is never shown to another unit,
+/// and a lesson of one tenant is never shown to another tenant.
+/// </summary>
+public sealed record LessonScope
+{
+    public string Tenant { get; init; } = Tenants.Default;
+
+    public string? UnitKey { get; init; }
+
+    /// <summary>Labels an episode must carry (all of them) for the lesson to apply.</summary>
+    public ImmutableSortedDictionary<string, string> Labels { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
+
+    /// <summary>Tools the lesson is about; when non-empty, at least one must be available to the agent (or tools unknown).</summary>
+    public IReadOnlyList<string> Tools { get; init; } = [];
+}
+
+/// <summary>The support behind a lesson: which episodes show it and how strongly.</summary>
+public sealed record LessonEvidence
+{
+    /// <summary>Episodes the lesson was learned from (capped at a few hundred; <see cref="EpisodeCount"/> is exact).</summary>
+    public IReadOnlyList<string> EpisodeIds { get; init; } = [];
+
+    public int EpisodeCount { get; init; }
+
+    /// <summary>Distinct units (users, sessions) among those episodes: one source cannot make a lesson alone.</summary>
+    public int DistinctSources { get; init; }
+
+    /// <summary>How many times the pattern was observed (may exceed episodes when it recurs within one).</summary>
+    public int Support { get; init; }
+
+    /// <summary>Failure rate with the pattern divided by the baseline failure rate, when the extractor measures it.</summary>
+    public double? Lift { get; init; }
+
+    /// <summary>A confidence interval for the pattern's failure (or success) rate, when measured.</summary>
+    public double? IntervalLow { get; init; }
+
+    public double? IntervalHigh { get; init; }
+
+    /// <summary>Outcome feedback ids or notes that contributed (for example a user's comment).</summary>
+    public IReadOnlyList<string> Feedback { get; init; } = [];
+}
+
+/// <summary>Which extractor produced a lesson, so a bad extractor version can be found and its lessons retired.</summary>
+public sealed record ExtractorInfo(string Name, string Version);
+
+/// <summary>Measured effect of injecting a lesson, from episodes that had it against episodes that did not.</summary>
+public sealed record LessonEffect(int WithCount, double WithSuccessRate, int WithoutCount, double WithoutSuccessRate)
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double Delta => WithSuccessRate - WithoutSuccessRate;
+}
+
+/// <summary>
+/// A short reusable piece of know-how distilled from episodes. Lessons are values: consolidation produces new
+/// versions inside a new snapshot instead of editing what is being served.
+/// </summary>
+public sealed record Lesson
+{
+    /// <summary>Stable id; the same pattern learned again keeps its id so lineage accumulates.</summary>
+    public required string Id { get; init; }
+
+    public required LessonKind Kind { get; init; }
+
+    /// <summary>The advice as it is injected: short and imperative.</summary>
+    public required string Text { get; init; }
+
+    public LessonTrigger Trigger { get; init; } = new();
+
+    public LessonScope Scope { get; init; } = new();
+
+    public LessonEvidence Evidence { get; init; } = new();
+
+    public required ExtractorInfo Extractor { get; init; }
+
+    /// <summary>How sure learning is that the lesson helps, in [0, 1].</summary>
+    public double Confidence { get; init; }
+
+    /// <summary>Measured success with vs without the lesson once it has been served; null until measured.</summary>
+    public LessonEffect? Effect { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset? RetiredAt { get; init; }
+
+    public string? RetiredReason { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsRetired => RetiredAt is not null;
+}

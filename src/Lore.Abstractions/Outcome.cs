@@ -1,0 +1,70 @@
+namespace Lore;
+
+/// <summary>
+/// Judgement of how well an episode went. An episode may collect several (the environment's verdict, a user's
+/// thumbs-down a day later, an evaluator's score), so learning can weigh sources instead of trusting one.
+/// </summary>
+public sealed record Outcome
+{
+    /// <summary>Creates an outcome; <paramref name="score"/> must lie in [0, 1].</summary>
+    public Outcome(double score, string source, string? actor = null, string? comment = null, DateTimeOffset? at = null)
+    {
+        if (double.IsNaN(score) || score < 0 || score > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(score), score, "An outcome score must lie in [0, 1].");
+        }
+
+        Score = score;
+        Source = OutcomeSource.Normalize(source);
+        Actor = actor;
+        Comment = comment;
+        At = at ?? DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>Score in [0, 1]; 1 is full success.</summary>
+    public double Score { get; init; }
+
+    /// <summary>Who judged: <see cref="OutcomeSource.Environment"/>, <see cref="OutcomeSource.User"/> or <see cref="OutcomeSource.Evaluator"/>.</summary>
+    public string Source { get; init; }
+
+    /// <summary>The person or system that gave the judgement, when known.</summary>
+    public string? Actor { get; init; }
+
+    public string? Comment { get; init; }
+
+    public DateTimeOffset At { get; init; }
+
+    /// <summary>True when the score counts as a success (at least 0.5).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsSuccess => Score >= 0.5;
+
+    public static Outcome Success(string source = OutcomeSource.Environment, string? actor = null, string? comment = null, DateTimeOffset? at = null)
+        => new(1.0, source, actor, comment, at);
+
+    public static Outcome Failure(string source = OutcomeSource.Environment, string? actor = null, string? comment = null, DateTimeOffset? at = null)
+        => new(0.0, source, actor, comment, at);
+
+    public static Outcome Scored(double score, string source = OutcomeSource.Environment, string? actor = null, string? comment = null, DateTimeOffset? at = null)
+        => new(score, source, actor, comment, at);
+}
+
+/// <summary>The sources an outcome may come from; a closed set so that evidence can be weighed by source.</summary>
+public static class OutcomeSource
+{
+    public const string Environment = "environment";
+    public const string User = "user";
+    public const string Evaluator = "evaluator";
+
+    /// <summary>Returns the canonical spelling of a source, or throws naming the accepted values.</summary>
+    public static string Normalize(string source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return source.Trim().ToLowerInvariant() switch
+        {
+            Environment => Environment,
+            User => User,
+            Evaluator => Evaluator,
+            _ => throw new ArgumentException($"Unknown outcome source '{source}': expected environment, user or evaluator.", nameof(source)),
+        };
+    }
+}

@@ -1,0 +1,113 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Lore;
+
+/// <summary>
+/// How lessons are picked and injected for a model call. It travels inside the snapshot, so changing a budget or
+/// a threshold is a versioned, reversible change like any lesson.
+/// </summary>
+public sealed record RetrievalSettings
+{
+    /// <summary>At most this many lessons per model call.</summary>
+    public int TopK { get; init; } = 5;
+
+    /// <summary>Lessons scoring below this (hybrid score in [0, 1]) are not injected.</summary>
+    public double MinScore { get; init; } = 0.12;
+
+    /// <summary>Upper bound on the tokens the injected section may add (cl100k tokens).</summary>
+    public int TokenBudget { get; init; } = 400;
+
+    /// <summary>Weight of the lexical (BM25) score; the vector score gets 1 minus this.</summary>
+    public double LexicalWeight { get; init; } = 0.5;
+
+    /// <summary>First line of the injected system section; the section ends with a matching closing line.</summary>
+    public string SectionTitle { get; init; } = "Lessons learned from earlier episodes (apply when relevant)";
+
+    /// <summary>Throws naming the first setting that is out of range.</summary>
+    public RetrievalSettings Validate()
+    {
+        if (TopK is < 1 or > 100)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be between 1 and 100.");
+        }
+
+        if (double.IsNaN(MinScore) || MinScore < 0 || MinScore > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinScore), MinScore, "MinScore must lie in [0, 1].");
+        }
+
+        if (TokenBudget is < 1 or > 100_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TokenBudget), TokenBudget, "TokenBudget must be between 1 and 100000.");
+        }
+
+        if (double.IsNaN(LexicalWeight) || LexicalWeight < 0 || LexicalWeight > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LexicalWeight), LexicalWeight, "LexicalWeight must lie in [0, 1].");
+        }
+
+        return this;
+    }
+}
+
+/// <summary>
+/// An immutable, content-addressed version of the learned state: the lessons served and how they are served.
+/// Serving reads only snapshots, so rollback is a pointer swap and any outcome can be traced to exact content.
+/// </summary>
+public sealed record Snapshot
+{
+    /// <summary>"snap-" followed by the first 16 hex digits of the SHA-256 of the canonical content.</summary>
+    public required string Id { get; init; }
+
+    public string? ParentId { get; init; }
+
+    public string Tenant { get; init; } = Tenants.Default;
+
+    /// <summary>The lessons served, ordered by id.</summary>
+    public required IReadOnlyList<Lesson> Lessons { get; init; }
+
+    public RetrievalSettings Settings { get; init; } = new();
+
+    public string CreatedBy { get; init; } = "";
+
+    public string Reason { get; init; } = "";
+
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Builds a snapshot whose id is derived from its parent, tenant, lessons and settings.</summary>
+    public static Snapshot Create(string? parentId, string tenant, IEnumerable<Lesson> lessons, RetrievalSettings settings, string createdBy, string reason, DateTimeOffset createdAt)
+    {
+        var ordered = lessons.Where(l => !l.IsRetired).OrderBy(l => l.Id, StringComparer.Ordinal).ToArray();
+        var dupe = ordered.Zip(ordered.Skip(1)).FirstOrDefault(p => p.First.Id == p.Second.Id);
+        if (dupe.First is not null)
+        {
+            throw new ArgumentException($"Lesson id '{dupe.First.Id}' appears twice in one snapshot.", nameof(lessons));
+        }
+
+        settings.Validate();
+        return new Snapshot
+        {
+            Id = ComputeId(parentId, tenant, ordered, settings),
+            ParentId = parentId,
+            Tenant = tenant,
+            Lessons = ordered,
+            Settings = settings,
+            CreatedBy = createdBy,
+            Reason = reason,
+            CreatedAt = createdAt,
+        };
+    }
+
+    /// <summary>Recomputes the content address, so a stored snapshot can be checked against its id.</summary>
+    public static string ComputeId(string? parentId, string tenant, IReadOnlyList<Lesson> orderedLessons, RetrievalSettings settings)
+    {
+        var content = new { parent = parentId, tenant, settings, lessons = orderedLessons };
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(content, LoreJson.Options);
+        return "snap-" + Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
+    }
+
+    /// <summary>True when the id matches the content.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsIntact => ComputeId(ParentId, Tenant, Lessons, Settings) == Id;
+}

@@ -1,0 +1,98 @@
+namespace Lore;
+
+/// <summary>What a step in a trajectory was.</summary>
+public enum StepKind
+{
+    /// <summary>One request to the model and its response.</summary>
+    ModelCall,
+
+    /// <summary>One tool invocation and its result.</summary>
+    ToolCall,
+}
+
+/// <summary>A tool call the model asked for, as it appeared in the model's response.</summary>
+public sealed record ToolCallRequest(string CallId, string Name, string ArgumentsJson);
+
+/// <summary>
+/// One message of a trajectory in a provider-neutral shape (role, text, tool calls), so that trajectories from
+/// Microsoft.Extensions.AI, OpenAI-format files and OpenTelemetry spans look the same to the learners.
+/// </summary>
+public sealed record TrajectoryMessage
+{
+    /// <summary>system, user, assistant or tool.</summary>
+    public required string Role { get; init; }
+
+    public string? Text { get; init; }
+
+    /// <summary>Tool calls requested by an assistant message.</summary>
+    public IReadOnlyList<ToolCallRequest> ToolCalls { get; init; } = [];
+
+    /// <summary>For a tool message: the call it answers.</summary>
+    public string? ToolCallId { get; init; }
+
+    /// <summary>For a tool message: the tool's name.</summary>
+    public string? ToolName { get; init; }
+}
+
+/// <summary>Token counts reported by the model for one call.</summary>
+public sealed record TokenUsage(long InputTokens, long OutputTokens);
+
+/// <summary>
+/// One step of an episode: either a model call (request, response, usage, latency) or a tool call (name,
+/// arguments, result and whether it failed). Learners read the tool steps; people read both.
+/// </summary>
+public sealed record Step
+{
+    /// <summary>Position in the episode, from 0.</summary>
+    public required int Index { get; init; }
+
+    public required StepKind Kind { get; init; }
+
+    public DateTimeOffset At { get; init; } = DateTimeOffset.UtcNow;
+
+    public TimeSpan Latency { get; init; }
+
+    // Model call
+    public string? Model { get; init; }
+
+    /// <summary>Messages sent in this call that were not already recorded by an earlier step of the episode.</summary>
+    public IReadOnlyList<TrajectoryMessage> Request { get; init; } = [];
+
+    public IReadOnlyList<TrajectoryMessage> Response { get; init; } = [];
+
+    public TokenUsage? Usage { get; init; }
+
+    /// <summary>For a model call: the lessons injected into this call, in the order they appeared.</summary>
+    public IReadOnlyList<string> InjectedLessonIds { get; init; } = [];
+
+    // Tool call
+    public string? ToolName { get; init; }
+
+    public string? ToolCallId { get; init; }
+
+    /// <summary>The tool's arguments as a JSON object text.</summary>
+    public string? ToolArguments { get; init; }
+
+    public string? ToolResult { get; init; }
+
+    /// <summary>True when the tool reported a failure (an exception, or a result starting with "Error:").</summary>
+    public bool ToolFailed { get; init; }
+
+    /// <summary>Creates a tool step, marking it failed when the result reads as an error.</summary>
+    public static Step Tool(int index, string name, string? argumentsJson, string? result, string? callId = null, bool? failed = null, DateTimeOffset? at = null)
+        => new()
+        {
+            Index = index,
+            Kind = StepKind.ToolCall,
+            At = at ?? DateTimeOffset.UtcNow,
+            ToolName = name,
+            ToolCallId = callId,
+            ToolArguments = string.IsNullOrWhiteSpace(argumentsJson) ? "{}" : argumentsJson,
+            ToolResult = result,
+            ToolFailed = failed ?? LooksLikeToolError(result),
+        };
+
+    /// <summary>The convention shared by tau-bench and most agent frameworks: an error result starts with "Error".</summary>
+    public static bool LooksLikeToolError(string? result)
+        => result is not null && result.TrimStart().StartsWith("Error", StringComparison.OrdinalIgnoreCase);
+}

@@ -1,0 +1,61 @@
+using Microsoft.Extensions.AI;
+
+namespace Lore.Learning;
+
+/// <summary>
+/// What the learning pipeline runs and how strict it is. Defaults are LLM-free (tool errors and contrast
+/// patterns); add an <c>LlmLessonExtractor</c> when a model is available.
+/// </summary>
+public sealed class LearningOptions
+{
+    /// <summary>The extractors to run; when empty, <c>ToolErrorExtractor</c> and <c>ContrastExtractor</c>.</summary>
+    public IList<ILessonExtractor> Extractors { get; } = [];
+
+    /// <summary>How many of the most recent ended episodes each run looks at.</summary>
+    public int Window { get; set; } = 5000;
+
+    /// <summary>A candidate needs at least this many supporting episodes to be served.</summary>
+    public int MinEpisodes { get; set; } = 3;
+
+    /// <summary>A candidate needs evidence from at least this many distinct units (users, sessions).</summary>
+    public int MinDistinctSources { get; set; } = 2;
+
+    /// <summary>A candidate below this confidence is dropped (recorded in the run, not served).</summary>
+    public double MinConfidence { get; set; } = 0.5;
+
+    /// <summary>Lessons whose texts are at least this similar (and of the same kind and scope) are merged.</summary>
+    public double MergeSimilarity { get; set; } = 0.8;
+
+    /// <summary>Settles contradictions between lessons when set; otherwise the stronger evidence wins.</summary>
+    public IChatClient? ContradictionResolver { get; set; }
+
+    /// <summary>
+    /// A served lesson whose measured success with it is below without it by at least this much, with enough
+    /// episodes on both sides and a significant difference, is retired as harmful.
+    /// </summary>
+    public double HarmfulEffect { get; set; } = 0.1;
+
+    /// <summary>Episodes needed on each side (with and without a lesson) before its effect is trusted.</summary>
+    public int MinEffectEpisodes { get; set; } = 20;
+
+    /// <summary>A lesson with no new supporting evidence for this long (and no measured benefit) is retired as stale.</summary>
+    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>Point the tenant at the new snapshot as soon as it is created (the control plane will stage it instead).</summary>
+    public bool ActivateNewSnapshot { get; set; } = true;
+
+    /// <summary>Retrieval settings for snapshots learning creates when the parent has none.</summary>
+    public RetrievalSettings Retrieval { get; set; } = new();
+
+    /// <summary>Throws naming the first option that is out of range.</summary>
+    public void Validate()
+    {
+        if (Window < 1) throw new ArgumentOutOfRangeException(nameof(Window), Window, "Window must be at least 1.");
+        if (MinEpisodes < 1) throw new ArgumentOutOfRangeException(nameof(MinEpisodes), MinEpisodes, "MinEpisodes must be at least 1.");
+        if (MinDistinctSources < 1) throw new ArgumentOutOfRangeException(nameof(MinDistinctSources), MinDistinctSources, "MinDistinctSources must be at least 1.");
+        if (MinConfidence is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MinConfidence), MinConfidence, "MinConfidence must lie in [0, 1].");
+        if (MergeSimilarity is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MergeSimilarity), MergeSimilarity, "MergeSimilarity must lie in (0, 1].");
+        if (MinEffectEpisodes < 1) throw new ArgumentOutOfRangeException(nameof(MinEffectEpisodes), MinEffectEpisodes, "MinEffectEpisodes must be at least 1.");
+        Retrieval.Validate();
+    }
+}
