@@ -1,1 +1,21 @@
+using Lore.Benchmarks;
+
+// A bench command rather than BenchmarkDotNet: the figures we care about are tail latencies (p50/p99 per call)
+// and throughputs of whole passes, each compared with a baseline measured in the same run.
+var which = args.Length > 0 ? args[0] : "all";
+var quick = args.Contains("--quick");
+var report = new BenchReport();
+report.Header();
+
+if (which is "all" or "overhead") await OverheadBench.RunAsync(report, quick);
+if (which is "all" or "retrieval") await RetrievalBench.RunAsync(report, quick);
+if (which is "all" or "ingest") await IngestBench.RunAsync(report, quick);
+if (which is "all" or "learn") await LearningBench.RunAsync(report, quick);
+
+if (which is not ("all" or "overhead" or "retrieval" or "ingest" or "learn"))
+{
+    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest or learn");
+    return 2;
+}
+
 return 0;

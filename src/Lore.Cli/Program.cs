@@ -1,1 +1,4 @@
-return 0;
+using Lore.Cli;
+using Spectre.Console;
+
+return await LoreCommandLine.RunAsync(args, AnsiConsole.Console, Console.Error);

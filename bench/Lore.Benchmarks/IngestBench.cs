@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using Lore.Sqlite;
+using Microsoft.Data.Sqlite;
+
+namespace Lore.Benchmarks;
+
+/// <summary>
+/// Capture ingest into SQLite: CaptureRecords appended in batches as the background writer does, against a
+/// baseline of the same number of rows inserted raw (one prepared INSERT, one transaction per batch) into a bare
+/// table on the same disk in the same run.
+/// </summary>
+internal static class IngestBench
+{
+    public static async Task RunAsync(BenchReport report, bool quick)
+    {
+        var episodes = SyntheticEpisodes.Create(quick ? 2_000 : 20_000, seed: 5).ToArray();
+        var records = new List<CaptureRecord>();
+        foreach (var e in episodes)
+        {
+            records.Add(new EpisodeStarted(e with { Steps = [], Outcomes = [], EndedAt = null }));
+            records.AddRange(e.Steps.Select(s => new StepRecorded(e.Id, s)));
+            records.AddRange(e.Outcomes.Select(o => new OutcomeRecorded(e.Id, o)));
+            records.Add(new EpisodeEnded(e.Id, e.EndedAt!.Value, []));
+        }
+
+        var steps = episodes.Sum(e => e.Steps.Count);
+        const int batch = 512;
+        report.Section($"Ingest into SQLite ({episodes.Length:N0} episodes, {steps:N0} steps, {records.Count:N0} capture records, batches of {batch})");
+
+        var directory = Path.Combine(Path.GetTempPath(), "lore-bench", Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var baseline = RawBaseline(Path.Combine(directory, "raw.db"), records.Count, batch);
+
+            await using var store = await SqliteLoreStore.OpenAsync(Path.Combine(directory, "lore.db"));
+            var watch = Stopwatch.StartNew();
+            for (var i = 0; i < records.Count; i += batch)
+            {
+                await store.AppendAsync(records.GetRange(i, Math.Min(batch, records.Count - i)));
+            }
+
+            watch.Stop();
+            var loreRecordsPerSecond = records.Count / watch.Elapsed.TotalSeconds;
+            var loreStepsPerSecond = steps / watch.Elapsed.TotalSeconds;
+
+            var importStore = await SqliteLoreStore.OpenAsync(Path.Combine(directory, "import.db"));
+            await using (importStore)
+            {
+                var importWatch = Stopwatch.StartNew();
+                await using (var import = await importStore.BeginImportAsync())
+                {
+                    foreach (var e in episodes)
+                    {
+                        await import.AddAsync(e);
+                    }
+
+                    await import.CommitAsync();
+                }
+
+                importWatch.Stop();
+                report.Line("| path | records/s | steps/s | vs raw SQLite rows/s |");
+                report.Line("|---|---|---|---|");
+                report.Line($"| raw SQLite INSERT baseline | {BenchReport.N(baseline)} | - | 1.00 |");
+                report.Line($"| ILoreStore.AppendAsync (capture) | {BenchReport.N(loreRecordsPerSecond)} | **{BenchReport.N(loreStepsPerSecond)}** | {BenchReport.N(loreRecordsPerSecond / baseline, "F2")} |");
+                report.Line($"| ILoreStore import (one transaction) | - | {BenchReport.N(steps / importWatch.Elapsed.TotalSeconds)} | - |");
+            }
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static double RawBaseline(string path, int rows, int batch)
+    {
+        using var connection = new SqliteConnection($"Data Source={path}");
+        connection.Open();
+        using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE rows (id INTEGER PRIMARY KEY, episode TEXT, idx INTEGER, payload TEXT);";
+            pragma.ExecuteNonQuery();
+        }
+
+        var payload = new string('x', 300);
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < rows; i += batch)
+        {
+            using var tx = connection.BeginTransaction();
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO rows (episode, idx, payload) VALUES ($e, $i, $p)";
+            var e = insert.Parameters.Add("$e", SqliteType.Text);
+            var idx = insert.Parameters.Add("$i", SqliteType.Integer);
+            var p = insert.Parameters.Add("$p", SqliteType.Text);
+            insert.Prepare();
+            for (var j = i; j < Math.Min(rows, i + batch); j++)
+            {
+                e.Value = $"ep-{j / 8}";
+                idx.Value = j % 8;
+                p.Value = payload;
+                insert.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+        }
+
+        return rows / watch.Elapsed.TotalSeconds;
+    }
+}

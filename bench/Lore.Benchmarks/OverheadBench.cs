@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Microsoft.Extensions.AI;
+
+namespace Lore.Benchmarks;
+
+/// <summary>
+/// Per-call overhead of UseLore (retrieval, injection, capture enqueue) against the bare inner client, with 10k
+/// lessons in the served snapshot. The inner client answers at once, so every tick measured beyond the bare
+/// client's is Lore's.
+/// </summary>
+internal static class OverheadBench
+{
+    public static async Task RunAsync(BenchReport report, bool quick)
+    {
+        const int lessons = 10_000;
+        var calls = quick ? 5_000 : 50_000;
+        report.Section($"UseLore per-call overhead ({lessons} lessons in the snapshot, {calls} calls)");
+        await using var bench = await BenchRuntime.CreateAsync(lessons);
+        var inner = new InstantChatClient();
+        IChatClient withLore = new ChatClientBuilder(inner).UseLore(bench.Runtime).Build();
+        var tasks = SyntheticLessons.Tasks(256, seed: 11);
+        var tools = new ChatOptions { Tools = [AIFunctionFactory.Create(() => "ok", "lookup_order"), AIFunctionFactory.Create(() => "ok", "refund_order")] };
+
+        var bare = await MeasureAsync(inner, tasks, tools, calls, bench.Runtime, withEpisode: false);
+        var lore = await MeasureAsync(withLore, tasks, tools, calls, bench.Runtime, withEpisode: true);
+        await bench.Runtime.FlushAsync();
+
+        report.Line("| client | p50 | p99 | mean |");
+        report.Line("|---|---|---|---|");
+        report.Line($"| bare inner client | {BenchReport.Us(bare.Percentile(50))} | {BenchReport.Us(bare.Percentile(99))} | {BenchReport.Us(bare.Mean)} |");
+        report.Line($"| UseLore + inner | {BenchReport.Us(lore.Percentile(50))} | {BenchReport.Us(lore.Percentile(99))} | {BenchReport.Us(lore.Mean)} |");
+        report.Line($"| **added by Lore** | {BenchReport.Us(lore.Percentile(50) - bare.Percentile(50))} | {BenchReport.Us(lore.Percentile(99) - bare.Percentile(99))} | {BenchReport.Us(lore.Mean - bare.Mean)} |");
+        var stats = bench.Runtime.CaptureStatistics;
+        report.Line($"capture: {stats.Written} records written, {stats.Dropped} dropped, {stats.Failed} failed");
+    }
+
+    private static async Task<Samples> MeasureAsync(IChatClient client, string[] tasks, ChatOptions options, int calls, LoreRuntime runtime, bool withEpisode)
+    {
+        var samples = new Samples(calls);
+        var warmup = Math.Min(2_000, calls / 5);
+        EpisodeScope? episode = null;
+        for (var i = 0; i < warmup + calls; i++)
+        {
+            // Eight model calls per episode, as in a short tool-using task.
+            var task = tasks[i / 8 % tasks.Length];
+            if (withEpisode && i % 8 == 0)
+            {
+                episode = runtime.BeginEpisode(task, new() { ["slice"] = $"slice-{i % 5}" }, unitKey: $"user-{i % 1000}");
+            }
+
+            var messages = new List<ChatMessage> { new(ChatRole.System, "You are a support agent."), new(ChatRole.User, task) };
+            var start = Stopwatch.GetTimestamp();
+            await client.GetResponseAsync(messages, options);
+            var elapsed = Stopwatch.GetTimestamp() - start;
+            if (i >= warmup)
+            {
+                samples.Add(elapsed);
+            }
+
+            if (episode is not null && i % 8 == 7)
+            {
+                await episode.CompleteAsync(Outcome.Success());
+                await episode.DisposeAsync();
+                episode = null;
+            }
+        }
+
+        return samples;
+    }
+
+    /// <summary>An inner client that answers immediately with a fixed message.</summary>
+    private sealed class InstantChatClient : IChatClient
+    {
+        private static readonly ChatResponse Response = new(new ChatMessage(ChatRole.Assistant, "done")) { Usage = new UsageDetails { InputTokenCount = 10, OutputTokenCount = 1 } };
+
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+            => Task.FromResult(Response);
+
+        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await Task.CompletedTask;
+            yield return new ChatResponseUpdate(ChatRole.Assistant, "done");
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.Diagnostics;
+
+namespace Lore.Benchmarks;
+
+/// <summary>Retrieval latency (scope filter, hybrid scoring, top-k under the token budget) by snapshot size.</summary>
+internal static class RetrievalBench
+{
+    public static async Task RunAsync(BenchReport report, bool quick)
+    {
+        report.Section("Retrieval latency by snapshot size (built-in hashed embedding)");
+        report.Line("| lessons | p50 | p99 | mean | lessons returned (mean) |");
+        report.Line("|---|---|---|---|---|");
+        foreach (var size in quick ? new[] { 1_000, 10_000 } : new[] { 1_000, 10_000, 100_000 })
+        {
+            await using var bench = await BenchRuntime.CreateAsync(size);
+            var tasks = SyntheticLessons.Tasks(512, seed: 13);
+            var queries = tasks.Select((t, i) => new RetrievalQuery
+            {
+                Task = t,
+                Turn = tasks[(i + 1) % tasks.Length],
+                UnitKey = $"user-{i % 1000}",
+                Labels = new Dictionary<string, string> { ["slice"] = $"slice-{i % 5}" },
+                AvailableTools = ["lookup_order", "refund_order", "get_invoice", "pay_invoice"],
+            }).ToArray();
+            var iterations = quick ? 2_000 : size >= 100_000 ? 5_000 : 20_000;
+            var samples = new Samples(iterations);
+            long returned = 0;
+            for (var i = 0; i < 500 + iterations; i++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var result = await bench.Runtime.RetrieveAsync(queries[i % queries.Length]);
+                var elapsed = Stopwatch.GetTimestamp() - start;
+                if (i >= 500)
+                {
+                    samples.Add(elapsed);
+                    returned += result.Lessons.Count;
+                }
+            }
+
+            report.Line($"| {size:N0} | {BenchReport.Us(samples.Percentile(50))} | {BenchReport.Us(samples.Percentile(99))} | {BenchReport.Us(samples.Mean)} | {BenchReport.N((double)returned / iterations, "F1")} |");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using Lore.Cli.Infrastructure;
+using Lore.Learning;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Lore.Cli.Commands;
+
+internal sealed class LearnCommand(IAnsiConsole console) : AsyncCommand<LearnCommand.Settings>
+{
+    internal sealed class Settings : StoreSettings
+    {
+        [CommandOption("--actor <NAME>")]
+        [System.ComponentModel.Description("Who is recorded as creating the snapshot (default: the OS user).")]
+        public string? Actor { get; init; }
+    }
+
+    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
+        var pipeline = new LearningPipeline(store, new LearningOptions());
+        var actor = settings.Actor ?? $"cli:{Environment.UserName}";
+
+        LearningRun run;
+        if (settings.Json)
+        {
+            run = await pipeline.RunAsync(settings.Tenant, actor, progress: null, cancellationToken);
+            Output.Json(console, run);
+            return 0;
+        }
+
+        run = await console.Status().StartAsync("Learning...", async status =>
+            await pipeline.RunAsync(settings.Tenant, actor, new Progress<string>(s => status.Status(Markup.Escape(s))), cancellationToken));
+        RunReport.Write(console, run);
+        return 0;
+    }
+}
+
+/// <summary>Prints a learning run the way people read it: what was looked at, proposed, kept, and produced.</summary>
+internal static class RunReport
+{
+    public static void Write(IAnsiConsole console, LearningRun run)
+    {
+        console.MarkupLineInterpolated($"Learning run [bold]{run.Id}[/]: {run.EpisodesRead} episodes read ({run.NewEpisodes} new).");
+        var table = new Table().AddColumns("extractor", "version", "candidates", "rejected", "time");
+        foreach (var e in run.Extractors)
+        {
+            table.AddRow(Markup.Escape(e.Name), Markup.Escape(e.Version), e.Candidates.ToString(), e.Rejected.ToString(), $"{e.Elapsed.TotalMilliseconds:F0} ms");
+        }
+
+        console.Write(table);
+        console.MarkupLineInterpolated($"Added {run.AddedLessonIds.Count}, updated {run.UpdatedLessonIds.Count}, merged {run.Merges.Count}, contradictions {run.Contradictions.Count}, retired {run.Retirements.Count}, dropped {run.Dropped.Count}.");
+        foreach (var c in run.Contradictions)
+        {
+            console.MarkupLineInterpolated($"  contradiction {c.FirstId} vs {c.SecondId}: kept {c.WinnerId} ({c.Method}: {c.Reason})");
+        }
+
+        foreach (var r in run.Retirements)
+        {
+            console.MarkupLineInterpolated($"  retired {r.LessonId}: {r.Reason}");
+        }
+
+        if (run.SnapshotId is null)
+        {
+            console.MarkupLine("No change to the served lessons: no new snapshot.");
+        }
+        else
+        {
+            console.MarkupLineInterpolated($"New snapshot [green]{run.SnapshotId}[/] (parent {run.ParentSnapshotId ?? "none"}).");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using System.Text.Json;
+using Spectre.Console;
+
+namespace Lore.Cli.Infrastructure;
+
+/// <summary>Writes command results: JSON for scripts (unwrapped, one document), tables and text for people.</summary>
+internal static class Output
+{
+    public static void Json<T>(IAnsiConsole console, T value)
+    {
+        var writer = console.Profile.Out.Writer;
+        writer.WriteLine(JsonSerializer.Serialize(value, LoreJson.Indented));
+        writer.Flush();
+    }
+
+    public static string Percent(double rate) => rate.ToString("P1", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
+}

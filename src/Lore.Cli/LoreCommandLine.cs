@@ -1,0 +1,52 @@
+using Lore.Cli.Commands;
+using Lore.Cli.Infrastructure;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Lore.Cli;
+
+/// <summary>
+/// The <c>lore</c> command tree. Kept separate from Program so tests can run any command in-process against a
+/// captured console and see exactly what a user would.
+/// </summary>
+internal static class LoreCommandLine
+{
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        var registrar = new ConsoleRegistrar(console);
+        var app = new CommandApp(registrar);
+        app.Configure(config =>
+        {
+            config.SetApplicationName("lore");
+            config.ConfigureConsole(console);
+            config.Settings.StrictParsing = true;
+            config.SetExceptionHandler((ex, _) =>
+            {
+                error.WriteLine($"lore: error: {CliErrors.Describe(ex)}");
+                return CliErrors.ExitCode(ex);
+            });
+
+            config.AddCommand<DemoCommand>("demo")
+                .WithDescription("Run the simulated workplace and watch the agent learn (no network, no model endpoint).");
+            config.AddCommand<IngestCommand>("ingest")
+                .WithDescription("Import trajectories (OpenAI chat-completions messages, JSON array or JSONL; tau-bench results).")
+                .WithExample("ingest", "trajectories.json", "--label", "slice=airline");
+            config.AddCommand<LearnCommand>("learn")
+                .WithDescription("Run one learning pass: extract lessons from episodes and create a new snapshot.");
+            config.AddBranch("lessons", lessons =>
+            {
+                lessons.SetDescription("Inspect lessons.");
+                lessons.AddCommand<LessonsListCommand>("list").WithDescription("List the lessons of the active snapshot (or all with --all).");
+                lessons.AddCommand<LessonsShowCommand>("show").WithDescription("Show one lesson with its evidence and provenance.");
+            });
+            config.AddBranch("snapshots", snapshots =>
+            {
+                snapshots.SetDescription("Inspect snapshots of the learned state.");
+                snapshots.AddCommand<SnapshotsListCommand>("list").WithDescription("List snapshots, newest first.");
+                snapshots.AddCommand<SnapshotsShowCommand>("show").WithDescription("Show one snapshot: settings, lessons, the learning run that made it.");
+            });
+        });
+
+        return await app.RunAsync(args, cancellationToken);
+    }
+}
