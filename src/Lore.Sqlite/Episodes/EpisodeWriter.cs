@@ -1,0 +1,184 @@
+using System.Collections.Immutable;
+using Microsoft.Data.Sqlite;
+
+namespace Lore.Sqlite.Episodes;
+
+/// <summary>
+/// The SQL that writes episodes, steps and outcomes, held as commands prepared once on the store's writer
+/// connection and reused by every batch: this is the capture hot path. Callers own the transaction and the
+/// store's write gate; the writer only binds values and executes.
+/// </summary>
+internal sealed class EpisodeWriter : IDisposable
+{
+    private const string FindSql = "SELECT sequence FROM episodes WHERE id = $id;";
+
+    private const string InsertEpisodeSql = """
+        INSERT INTO episodes (id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm)
+        VALUES ($id, $tenant, $unit_key, $task, $labels, $started_at, $ended_at, $snapshot_id, $injected_lesson_ids, $origin, $arm)
+        RETURNING sequence;
+        """;
+
+    private const string InsertStepSql = """
+        INSERT INTO steps (episode_sequence, idx, kind, tool_name, tool_failed, payload)
+        VALUES ($episode_sequence, $idx, $kind, $tool_name, $tool_failed, $payload);
+        """;
+
+    private const string InsertOutcomeSql = """
+        INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at)
+        VALUES ($episode_sequence, $score, $source, $actor, $comment, $at);
+        """;
+
+    private const string EndEpisodeSql = """
+        UPDATE episodes SET ended_at = $ended_at, injected_lesson_ids = $injected_lesson_ids WHERE sequence = $sequence;
+        """;
+
+    private static readonly string ModelCallKind = SqliteText.Name(StepKind.ModelCall);
+    private static readonly string ToolCallKind = SqliteText.Name(StepKind.ToolCall);
+
+    private readonly SqliteCommand _find;
+    private readonly SqliteCommand _insertEpisode;
+    private readonly SqliteCommand _insertStep;
+    private readonly SqliteCommand _insertOutcome;
+    private readonly SqliteCommand _endEpisode;
+    private readonly SqliteCommand[] _all;
+
+    public EpisodeWriter(SqliteConnection connection)
+    {
+        _find = Create(connection, FindSql, ("$id", SqliteType.Text));
+        _insertEpisode = Create(connection, InsertEpisodeSql,
+            ("$id", SqliteType.Text), ("$tenant", SqliteType.Text), ("$unit_key", SqliteType.Text), ("$task", SqliteType.Text),
+            ("$labels", SqliteType.Text), ("$started_at", SqliteType.Text), ("$ended_at", SqliteType.Text),
+            ("$snapshot_id", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$origin", SqliteType.Text), ("$arm", SqliteType.Text));
+        _insertStep = Create(connection, InsertStepSql,
+            ("$episode_sequence", SqliteType.Integer), ("$idx", SqliteType.Integer), ("$kind", SqliteType.Text),
+            ("$tool_name", SqliteType.Text), ("$tool_failed", SqliteType.Integer), ("$payload", SqliteType.Text));
+        _insertOutcome = Create(connection, InsertOutcomeSql,
+            ("$episode_sequence", SqliteType.Integer), ("$score", SqliteType.Real), ("$source", SqliteType.Text),
+            ("$actor", SqliteType.Text), ("$comment", SqliteType.Text), ("$at", SqliteType.Text));
+        _endEpisode = Create(connection, EndEpisodeSql,
+            ("$ended_at", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$sequence", SqliteType.Integer));
+        _all = [_find, _insertEpisode, _insertStep, _insertOutcome, _endEpisode];
+    }
+
+    /// <summary>Binds every command to the caller's transaction (Microsoft.Data.Sqlite requires it).</summary>
+    public void Enlist(SqliteTransaction? transaction)
+    {
+        foreach (var command in _all)
+        {
+            command.Transaction = transaction;
+        }
+    }
+
+    /// <summary>The sequence of a stored episode, or null.</summary>
+    public long? Find(string episodeId)
+    {
+        _find.Parameters[0].Value = episodeId;
+        return _find.ExecuteScalar() is long sequence ? sequence : null;
+    }
+
+    /// <summary>Inserts a whole episode (header, steps, outcomes); throws naming the id when it is already stored.</summary>
+    public long Insert(Episode episode)
+    {
+        Validate(episode);
+        if (Find(episode.Id) is not null)
+        {
+            throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique and an episode is written once.");
+        }
+
+        var p = _insertEpisode.Parameters;
+        p[0].Value = episode.Id;
+        p[1].Value = episode.Tenant;
+        p[2].Value = episode.UnitKey ?? "";
+        p[3].Value = episode.Task ?? "";
+        p[4].Value = SqliteText.Json(episode.Labels ?? ImmutableSortedDictionary<string, string>.Empty);
+        p[5].Value = SqliteText.FromTime(episode.StartedAt);
+        p[6].Value = SqliteText.FromTimeOrNull(episode.EndedAt);
+        p[7].Value = SqliteText.OrNull(episode.SnapshotId);
+        p[8].Value = SqliteText.Json(episode.InjectedLessonIds ?? []);
+        p[9].Value = episode.Origin ?? "";
+        p[10].Value = SqliteText.OrNull(episode.Arm);
+        var sequence = (long)_insertEpisode.ExecuteScalar()!;
+
+        foreach (var step in episode.Steps ?? [])
+        {
+            InsertStep(sequence, step);
+        }
+
+        foreach (var outcome in episode.Outcomes ?? [])
+        {
+            InsertOutcome(sequence, outcome);
+        }
+
+        return sequence;
+    }
+
+    public void InsertStep(long episodeSequence, Step step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        var p = _insertStep.Parameters;
+        p[0].Value = episodeSequence;
+        p[1].Value = step.Index;
+        p[2].Value = step.Kind == StepKind.ModelCall ? ModelCallKind : ToolCallKind;
+        p[3].Value = SqliteText.OrNull(step.ToolName);
+        p[4].Value = step.ToolFailed ? 1L : 0L;
+        p[5].Value = SqliteText.Json(step);
+        _insertStep.ExecuteNonQuery();
+    }
+
+    public void InsertOutcome(long episodeSequence, Outcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var p = _insertOutcome.Parameters;
+        p[0].Value = episodeSequence;
+        p[1].Value = outcome.Score;
+        p[2].Value = outcome.Source;
+        p[3].Value = SqliteText.OrNull(outcome.Actor);
+        p[4].Value = SqliteText.OrNull(outcome.Comment);
+        p[5].Value = SqliteText.FromTime(outcome.At);
+        _insertOutcome.ExecuteNonQuery();
+    }
+
+    public void End(long episodeSequence, DateTimeOffset endedAt, IReadOnlyList<string> injectedLessonIds)
+    {
+        var p = _endEpisode.Parameters;
+        p[0].Value = SqliteText.FromTime(endedAt);
+        p[1].Value = SqliteText.Json(injectedLessonIds ?? []);
+        p[2].Value = episodeSequence;
+        _endEpisode.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _all)
+        {
+            command.Dispose();
+        }
+    }
+
+    private static void Validate(Episode episode)
+    {
+        ArgumentNullException.ThrowIfNull(episode);
+        if (string.IsNullOrWhiteSpace(episode.Id))
+        {
+            throw new ArgumentException("An episode needs a non-empty id.", nameof(episode));
+        }
+
+        if (string.IsNullOrWhiteSpace(episode.Tenant))
+        {
+            throw new ArgumentException($"Episode '{episode.Id}' has an empty tenant.", nameof(episode));
+        }
+    }
+
+    private static SqliteCommand Create(SqliteConnection connection, string sql, params (string Name, SqliteType Type)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, type) in parameters)
+        {
+            command.Parameters.Add(name, type);
+        }
+
+        command.Prepare();
+        return command;
+    }
+}

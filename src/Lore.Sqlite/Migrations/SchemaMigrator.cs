@@ -1,0 +1,124 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Lore.Sqlite.Migrations;
+
+/// <summary>One versioned change of the schema; its SQL lives in an embedded <c>.sql</c> file beside this class.</summary>
+internal sealed record Migration(int Version, string Name, string ScriptFile)
+{
+    public string LoadSql()
+    {
+        var resource = "Lore.Sqlite.Migrations." + ScriptFile;
+        using var stream = typeof(Migration).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"Migration script '{resource}' is not embedded in {typeof(Migration).Assembly.GetName().Name}.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}
+
+/// <summary>
+/// Brings a database file up to the schema this build knows: applies the missing migrations in order, in one
+/// transaction, and records each in <c>schema_migrations</c>. A file written by a newer Lore is refused rather than
+/// guessed at.
+/// </summary>
+internal static class SchemaMigrator
+{
+    /// <summary>Every migration, in the order it must be applied. Append only: never edit or reorder a shipped one.</summary>
+    public static IReadOnlyList<Migration> All { get; } =
+    [
+        new(1, "initial", "0001_initial.sql"),
+    ];
+
+    public static int LatestVersion => All[^1].Version;
+
+    /// <summary>Written into the file header so that a Lore store is recognisable and another application's file is not mistaken for one ("Lore").</summary>
+    public const long ApplicationId = 0x4C6F7265;
+
+    /// <summary>Applies what is missing; returns the versions applied now (empty when the file was up to date).</summary>
+    public static IReadOnlyList<int> Migrate(SqliteConnection connection, string location, TimeProvider clock)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        Execute(connection, transaction, """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    INTEGER PRIMARY KEY,
+                name       TEXT NOT NULL,
+                applied_at TEXT NOT NULL
+            );
+            """);
+
+        var applicationId = Convert.ToInt64(Scalar(connection, transaction, "PRAGMA application_id;"), CultureInfo.InvariantCulture);
+        if (applicationId != 0 && applicationId != ApplicationId)
+        {
+            throw new InvalidDataException(
+                $"'{location}' is a SQLite database of another application (application_id 0x{applicationId:X8}), not a Lore store.");
+        }
+
+        var applied = new Dictionary<int, string>();
+        using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT version, name FROM schema_migrations ORDER BY version;";
+            using var rows = read.ExecuteReader();
+            while (rows.Read())
+            {
+                applied[rows.GetInt32(0)] = rows.GetString(1);
+            }
+        }
+
+        var newest = applied.Count == 0 ? 0 : applied.Keys.Max();
+        if (newest > LatestVersion)
+        {
+            throw new NotSupportedException(
+                $"'{location}' has Lore schema version {newest} ('{applied[newest]}'), newer than this build knows " +
+                $"(up to {LatestVersion}); open it with a newer version of Lore.");
+        }
+
+        foreach (var (version, name) in applied)
+        {
+            var known = All.FirstOrDefault(m => m.Version == version);
+            if (known is not null && known.Name != name)
+            {
+                throw new InvalidDataException(
+                    $"'{location}' records schema version {version} as '{name}', but this build's version {version} is '{known.Name}'; the file was not written by this line of Lore.");
+            }
+        }
+
+        var appliedNow = new List<int>();
+        foreach (var migration in All.Where(m => !applied.ContainsKey(m.Version)))
+        {
+            Execute(connection, transaction, migration.LoadSql());
+            using var record = connection.CreateCommand();
+            record.Transaction = transaction;
+            record.CommandText = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($version, $name, $at);";
+            record.Parameters.AddWithValue("$version", migration.Version);
+            record.Parameters.AddWithValue("$name", migration.Name);
+            record.Parameters.AddWithValue("$at", SqliteText.FromTime(clock.GetUtcNow()));
+            record.ExecuteNonQuery();
+            appliedNow.Add(migration.Version);
+        }
+
+        if (applicationId == 0)
+        {
+            Execute(connection, transaction, $"PRAGMA application_id = {ApplicationId};");
+        }
+
+        transaction.Commit();
+        return appliedNow;
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}

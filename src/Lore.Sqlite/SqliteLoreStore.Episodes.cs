@@ -1,0 +1,143 @@
+using System.Runtime.CompilerServices;
+using Lore.Sqlite.Episodes;
+
+namespace Lore.Sqlite;
+
+// Episodes, steps and outcomes: capture appends, imports and reads. The SQL itself lives in EpisodeWriter and EpisodeReader.
+public sealed partial class SqliteLoreStore
+{
+    /// <summary>
+    /// Applies the records in one transaction, in order. A record for an episode that is neither stored nor started
+    /// earlier in the batch fails the whole batch with a <see cref="KeyNotFoundException"/> naming the id; starting
+    /// an id that already exists fails it with an <see cref="InvalidOperationException"/>. Either way nothing is written.
+    /// </summary>
+    public Task AppendAsync(IReadOnlyList<CaptureRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return WriteAsync(transaction =>
+        {
+            _episodes.Enlist(transaction);
+            var sequences = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (var i = 0; i < records.Count; i++)
+            {
+                if ((i & 63) == 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                Apply(records[i], i, records.Count, sequences);
+            }
+        }, cancellationToken);
+    }
+
+    private void Apply(CaptureRecord record, int position, int batchSize, Dictionary<string, long> sequences)
+    {
+        switch (record)
+        {
+            case null:
+                throw new ArgumentException($"Capture record {position} of the batch is null; the batch of {batchSize} records was not written.", "records");
+            case EpisodeStarted started:
+                try
+                {
+                    sequences[started.EpisodeId] = _episodes.Insert(started.Episode);
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new InvalidOperationException($"{e.Message} The batch of {batchSize} capture records was not written.", e);
+                }
+
+                break;
+            case StepRecorded step:
+                _episodes.InsertStep(Resolve(step.EpisodeId, batchSize, sequences), step.Step);
+                break;
+            case OutcomeRecorded outcome:
+                _episodes.InsertOutcome(Resolve(outcome.EpisodeId, batchSize, sequences), outcome.Outcome);
+                break;
+            case EpisodeEnded ended:
+                _episodes.End(Resolve(ended.EpisodeId, batchSize, sequences), ended.EndedAt, ended.InjectedLessonIds);
+                break;
+            default:
+                throw new ArgumentException($"Capture record {position} is a {record.GetType().Name}, which this store cannot write; the batch was not written.", "records");
+        }
+    }
+
+    private long Resolve(string episodeId, int batchSize, Dictionary<string, long> sequences)
+    {
+        if (sequences.TryGetValue(episodeId, out var sequence))
+        {
+            return sequence;
+        }
+
+        sequence = _episodes.Find(episodeId)
+            ?? throw new KeyNotFoundException($"Episode '{episodeId}' is not in the store (and was not started earlier in the batch); the batch of {batchSize} capture records was not written.");
+        sequences[episodeId] = sequence;
+        return sequence;
+    }
+
+    /// <summary>Takes the write gate until the import is committed or disposed; other writes wait for it.</summary>
+    public async Task<IEpisodeImport> BeginImportAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            var transaction = _writer.BeginTransaction(deferred: false);
+            return new SqliteEpisodeImport(_episodes, transaction, () => _writeGate.Release());
+        }
+        catch
+        {
+            _writeGate.Release();
+            throw;
+        }
+    }
+
+    public Task AddOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(episodeId);
+        ArgumentNullException.ThrowIfNull(outcome);
+        return WriteAsync(transaction =>
+        {
+            _episodes.Enlist(transaction);
+            var sequence = _episodes.Find(episodeId)
+                ?? throw new KeyNotFoundException($"Episode '{episodeId}' is not in the store; the outcome was not recorded.");
+            _episodes.InsertOutcome(sequence, outcome);
+        }, cancellationToken);
+    }
+
+    public async Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(episodeId);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        return EpisodeReader.ReadOne(connection, episodeId);
+    }
+
+    /// <summary>Streams the selected episodes oldest first, reading a page of episodes (with their steps and outcomes) per round trip.</summary>
+    public async IAsyncEnumerable<Episode> ReadEpisodesAsync(EpisodeQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(query.Tenant);
+        if (query.Limit is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(query), query.Limit, "EpisodeQuery.Limit must not be negative.");
+        }
+
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var episode in EpisodeReader.Read(connection, query, cancellationToken))
+        {
+            yield return episode;
+        }
+    }
+
+    public async Task<long> CountEpisodesAsync(string tenant, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        return EpisodeReader.Count(connection, tenant);
+    }
+}

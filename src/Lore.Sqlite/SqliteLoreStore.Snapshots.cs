@@ -1,0 +1,154 @@
+using Microsoft.Data.Sqlite;
+
+namespace Lore.Sqlite;
+
+// Snapshots (immutable, content-addressed) and the pointer each tenant is served.
+public sealed partial class SqliteLoreStore
+{
+    private const string InsertSnapshotSql = """
+        INSERT INTO snapshots (id, tenant, parent_id, created_at, created_by, reason, lesson_count, json)
+        VALUES ($id, $tenant, $parent_id, $created_at, $created_by, $reason, $lesson_count, $json)
+        ON CONFLICT (id) DO NOTHING;
+        """;
+
+    private const string GetSnapshotSql = "SELECT json FROM snapshots WHERE id = $id;";
+
+    private const string ListSnapshotsSql = """
+        SELECT s.id, s.parent_id, s.tenant, s.lesson_count, s.created_by, s.reason, s.created_at, a.snapshot_id IS NOT NULL
+        FROM snapshots s
+        LEFT JOIN active_snapshots a ON a.tenant = s.tenant AND a.snapshot_id = s.id
+        WHERE s.tenant = $tenant
+        ORDER BY s.created_at DESC, s.rowid DESC;
+        """;
+
+    private const string SnapshotTenantSql = "SELECT tenant FROM snapshots WHERE id = $id;";
+
+    private const string GetActiveSql = "SELECT snapshot_id FROM active_snapshots WHERE tenant = $tenant;";
+
+    private const string SetActiveSql = """
+        INSERT INTO active_snapshots (tenant, snapshot_id) VALUES ($tenant, $snapshot_id)
+        ON CONFLICT (tenant) DO UPDATE SET snapshot_id = excluded.snapshot_id;
+        """;
+
+    private const string ClearActiveSql = "DELETE FROM active_snapshots WHERE tenant = $tenant;";
+
+    /// <summary>
+    /// Stores the snapshot unless its id is already stored (then nothing changes: snapshots are immutable). A snapshot
+    /// whose content no longer hashes to its id is refused with an <see cref="ArgumentException"/>.
+    /// </summary>
+    public Task SaveSnapshotAsync(Snapshot snapshot, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(snapshot.Lessons);
+        var contentId = Snapshot.ComputeId(snapshot.ParentId, snapshot.Tenant, snapshot.Lessons, snapshot.Settings);
+        if (contentId != snapshot.Id)
+        {
+            throw new ArgumentException(
+                $"Snapshot '{snapshot.Id}' does not match its content (which hashes to '{contentId}'): it was changed after Snapshot.Create. " +
+                "Snapshots are immutable; build a new one with Snapshot.Create instead.", nameof(snapshot));
+        }
+
+        var json = SqliteText.Json(snapshot);
+        return WriteAsync(transaction =>
+        {
+            using var insert = WriteCommand(transaction, InsertSnapshotSql);
+            insert.Parameters.AddWithValue("$id", snapshot.Id);
+            insert.Parameters.AddWithValue("$tenant", snapshot.Tenant);
+            insert.Parameters.AddWithValue("$parent_id", SqliteText.OrNull(snapshot.ParentId));
+            insert.Parameters.AddWithValue("$created_at", SqliteText.FromTimeUtc(snapshot.CreatedAt));
+            insert.Parameters.AddWithValue("$created_by", snapshot.CreatedBy ?? "");
+            insert.Parameters.AddWithValue("$reason", snapshot.Reason ?? "");
+            insert.Parameters.AddWithValue("$lesson_count", snapshot.Lessons.Count);
+            insert.Parameters.AddWithValue("$json", json);
+            insert.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    /// <summary>The stored snapshot, checked against its content address (a file altered outside Lore fails loudly).</summary>
+    public async Task<Snapshot?> GetSnapshotAsync(string snapshotId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(snapshotId);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = ReadCommand(connection, GetSnapshotSql);
+        command.Parameters.AddWithValue("$id", snapshotId);
+        if (command.ExecuteScalar() is not string json)
+        {
+            return null;
+        }
+
+        var snapshot = SqliteText.FromJson<Snapshot>(json, $"Snapshot '{snapshotId}'");
+        if (snapshot.Id != snapshotId || !snapshot.IsIntact)
+        {
+            throw new InvalidDataException($"Snapshot '{snapshotId}' in '{Location}' no longer matches its content address; the file was altered outside Lore.");
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>The tenant's snapshots, newest first (by creation time, then by the order they were stored).</summary>
+    public async Task<IReadOnlyList<SnapshotSummary>> ListSnapshotsAsync(string tenant, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = ReadCommand(connection, ListSnapshotsSql);
+        command.Parameters.AddWithValue("$tenant", tenant);
+        var summaries = new List<SnapshotSummary>();
+        using var r = command.ExecuteReader();
+        while (r.Read())
+        {
+            summaries.Add(new SnapshotSummary(
+                Id: r.GetString(0),
+                ParentId: r.IsDBNull(1) ? null : r.GetString(1),
+                Tenant: r.GetString(2),
+                LessonCount: r.GetInt32(3),
+                CreatedBy: r.GetString(4),
+                Reason: r.GetString(5),
+                CreatedAt: SqliteText.ToTime(r.GetString(6)),
+                IsActive: r.GetBoolean(7)));
+        }
+
+        return summaries;
+    }
+
+    public async Task<string?> GetActiveSnapshotIdAsync(string tenant, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = ReadCommand(connection, GetActiveSql);
+        command.Parameters.AddWithValue("$tenant", tenant);
+        return command.ExecuteScalar() as string;
+    }
+
+    /// <summary>Points the tenant at one of its stored snapshots, or at none; a snapshot that is unknown or belongs to another tenant throws <see cref="KeyNotFoundException"/>.</summary>
+    public Task SetActiveSnapshotAsync(string tenant, string? snapshotId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        return WriteAsync(transaction =>
+        {
+            if (snapshotId is null)
+            {
+                using var clear = WriteCommand(transaction, ClearActiveSql);
+                clear.Parameters.AddWithValue("$tenant", tenant);
+                clear.ExecuteNonQuery();
+                return;
+            }
+
+            using (var owner = WriteCommand(transaction, SnapshotTenantSql))
+            {
+                owner.Parameters.AddWithValue("$id", snapshotId);
+                var stored = owner.ExecuteScalar() as string;
+                if (stored != tenant)
+                {
+                    throw new KeyNotFoundException(stored is null
+                        ? $"Snapshot '{snapshotId}' is not stored; tenant '{tenant}' still serves what it served before."
+                        : $"Snapshot '{snapshotId}' belongs to another tenant, not to '{tenant}'; a tenant can only be pointed at its own snapshots.");
+                }
+            }
+
+            using var set = WriteCommand(transaction, SetActiveSql);
+            set.Parameters.AddWithValue("$tenant", tenant);
+            set.Parameters.AddWithValue("$snapshot_id", snapshotId);
+            set.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+}

@@ -1,0 +1,215 @@
+using Lore.Sqlite.Episodes;
+using Lore.Sqlite.Migrations;
+using Microsoft.Data.Sqlite;
+
+namespace Lore.Sqlite;
+
+/// <summary>
+/// Lore's embedded store: everything in one SQLite file (WAL journal, versioned migrations), so that a developer
+/// gets durable capture and learning with no server to run. One instance is meant to be shared by the background
+/// capture writer and any number of readers.
+/// </summary>
+/// <remarks>
+/// Writes go through one long-lived writer connection, serialised by an async gate (SQLite has one writer at a time
+/// anyway, and waiting on the gate is cheaper and fairer than spinning on the file lock); the capture hot path reuses
+/// commands prepared on it. Reads take a read-only connection from the pool per operation, so they run beside the
+/// writer without blocking it. Every commit is flushed to disk before it returns by default (see
+/// <see cref="SqliteStoreOptions.FlushEveryCommit"/>).
+/// </remarks>
+public sealed partial class SqliteLoreStore : ILoreStore
+{
+    private const int SqliteCorrupt = 11;
+    private const int SqliteCantOpen = 14;
+    private const int SqliteNotADatabase = 26;
+
+    private readonly SqliteConnection _writer;
+    private readonly EpisodeWriter _episodes;
+    private readonly string _readerConnectionString;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private volatile bool _closed;
+    private int _disposing;
+
+    private SqliteLoreStore(string location, SqliteConnection writer, string readerConnectionString)
+    {
+        Location = location;
+        _writer = writer;
+        _readerConnectionString = readerConnectionString;
+        _episodes = new EpisodeWriter(writer);
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string Location { get; }
+
+    /// <summary>Opens the store at <paramref name="path"/>, creating the file (and its folder) when absent and migrating its schema.</summary>
+    /// <exception cref="InvalidDataException">The file is not a SQLite database, is corrupt, or belongs to another application.</exception>
+    /// <exception cref="NotSupportedException">The file was written by a newer Lore whose schema this build does not know.</exception>
+    public static SqliteLoreStore Open(string path) => Open(path, new SqliteStoreOptions());
+
+    /// <inheritdoc cref="Open(string)"/>
+    public static SqliteLoreStore Open(string path, SqliteStoreOptions options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(options);
+        var location = Path.GetFullPath(path);
+        if (Directory.Exists(location))
+        {
+            throw new ArgumentException($"'{location}' is a folder; a Lore store is a file (for example '{Path.Combine(location, "lore.db")}').", nameof(path));
+        }
+
+        var folder = Path.GetDirectoryName(location);
+        if (!string.IsNullOrEmpty(folder))
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        var timeoutSeconds = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds);
+        var writerConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = location,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false, // held for the store's lifetime and closed at dispose
+            ForeignKeys = true,
+            DefaultTimeout = timeoutSeconds,
+        }.ToString();
+        var readerConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = location,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = true,
+            DefaultTimeout = timeoutSeconds,
+        }.ToString();
+
+        var writer = new SqliteConnection(writerConnectionString);
+        try
+        {
+            writer.Open();
+            var journal = Pragma(writer, "PRAGMA journal_mode = WAL;") as string;
+            if (!string.Equals(journal, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new IOException($"'{location}' could not be switched to the WAL journal (SQLite kept '{journal}'); put the store on a local file system.");
+            }
+
+            Pragma(writer, options.FlushEveryCommit ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
+            Pragma(writer, $"PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds};");
+            SchemaMigrator.Migrate(writer, location, TimeProvider.System);
+            return new SqliteLoreStore(location, writer, readerConnectionString);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteNotADatabase)
+        {
+            writer.Dispose();
+            throw new InvalidDataException($"'{location}' is not a SQLite database, so it cannot be opened as a Lore store (SQLite: {e.Message}).", e);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteCorrupt)
+        {
+            writer.Dispose();
+            throw new InvalidDataException($"'{location}' is a corrupt SQLite database (SQLite: {e.Message}).", e);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteCantOpen)
+        {
+            writer.Dispose();
+            throw new IOException($"'{location}' cannot be opened as a Lore store (SQLite: {e.Message}).", e);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="Open(string)"/>
+    public static Task<SqliteLoreStore> OpenAsync(string path, CancellationToken cancellationToken = default)
+        => OpenAsync(path, new SqliteStoreOptions(), cancellationToken);
+
+    /// <inheritdoc cref="Open(string)"/>
+    public static Task<SqliteLoreStore> OpenAsync(string path, SqliteStoreOptions options, CancellationToken cancellationToken = default)
+        => Task.Run(() => Open(path, options), cancellationToken);
+
+    /// <summary>Waits for in-flight writes, then closes the file. Later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposing, 1) == 1)
+        {
+            return;
+        }
+
+        await _writeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _closed = true;
+            using (var pooled = new SqliteConnection(_readerConnectionString))
+            {
+                SqliteConnection.ClearPool(pooled);
+            }
+
+            _episodes.Dispose();
+            _writer.Dispose(); // the last connection to close checkpoints the WAL into the file
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one immediate transaction on the writer connection, committing only if it returns.</summary>
+    private async Task<T> WriteAsync<T>(Func<SqliteTransaction, T> work, CancellationToken cancellationToken)
+    {
+        ThrowIfClosed();
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            using var transaction = _writer.BeginTransaction(deferred: false);
+            var result = work(transaction);
+            transaction.Commit();
+            return result;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    private Task WriteAsync(Action<SqliteTransaction> work, CancellationToken cancellationToken)
+        => WriteAsync<bool>(transaction => { work(transaction); return true; }, cancellationToken);
+
+    private SqliteCommand WriteCommand(SqliteTransaction transaction, string sql)
+    {
+        var command = _writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    /// <summary>A read-only connection from the pool, for one read operation.</summary>
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfClosed();
+        var connection = new SqliteConnection(_readerConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static SqliteCommand ReadCommand(SqliteConnection connection, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command;
+    }
+
+    private void ThrowIfClosed() => ObjectDisposedException.ThrowIf(_closed || Volatile.Read(ref _disposing) == 1, this);
+
+    private static object? Pragma(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}
