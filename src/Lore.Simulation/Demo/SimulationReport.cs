@@ -1,0 +1,121 @@
+namespace Lore.Simulation;
+
+/// <summary>Successes out of episodes.</summary>
+public sealed record SuccessRate(int Episodes, int Successes)
+{
+    /// <summary>Successes divided by episodes (0 when there were none).</summary>
+    public double Rate => Episodes == 0 ? 0 : (double)Successes / Episodes;
+
+    internal static SuccessRate Of(IEnumerable<SimulatedEpisode> episodes)
+    {
+        int count = 0, successes = 0;
+        foreach (var episode in episodes)
+        {
+            count++;
+            successes += episode.Success ? 1 : 0;
+        }
+
+        return new SuccessRate(count, successes);
+    }
+}
+
+/// <summary>One point of the learning curve: episodes <see cref="First"/> to <see cref="Last"/> (1-based, inclusive).</summary>
+public sealed record SuccessWindow(int First, int Last, SuccessRate Result, int EpisodesWithLessons, IReadOnlyList<string> SnapshotIds);
+
+/// <summary>One slice's success before and after learning first took effect.</summary>
+public sealed record SliceResult(string Slice, SuccessRate BeforeLearning, SuccessRate AfterLearning);
+
+/// <summary>What one learning pass during the simulation did.</summary>
+public sealed record LearningRunSummary(
+    int AfterEpisode,
+    string RunId,
+    int EpisodesRead,
+    int NewEpisodes,
+    int Candidates,
+    int Added,
+    int Updated,
+    int Merged,
+    int Retired,
+    string? SnapshotId,
+    int? LessonCount);
+
+/// <summary>A snapshot a learning pass created during the simulation.</summary>
+public sealed record CreatedSnapshot(string Id, string? ParentId, int LessonCount, int AfterEpisode);
+
+/// <summary>A lesson served at the end of the simulation, with its evidence and how often it was injected during the run.</summary>
+public sealed record ServedLesson(
+    string Id,
+    LessonKind Kind,
+    string Text,
+    int EvidenceEpisodes,
+    int DistinctSources,
+    string Extractor,
+    double Confidence,
+    int InjectedInEpisodes);
+
+/// <summary>One episode of the simulation as it happened.</summary>
+public sealed record SimulatedEpisode(
+    int Number,
+    string EpisodeId,
+    string TicketId,
+    string Slice,
+    string CustomerId,
+    bool Success,
+    string Reason,
+    string? SnapshotId,
+    IReadOnlyList<string> InjectedLessonIds,
+    IReadOnlyList<string> ToolCalls);
+
+/// <summary>
+/// What a simulation showed: the learning curve per window, success before and after learning (overall and per
+/// slice), the learning passes and snapshots they created, and the lessons served at the end with their evidence.
+/// It states that it is a simulation, so nobody mistakes its figures for a real agent's.
+/// </summary>
+public sealed record SimulationReport
+{
+    public const string SimulationNotice =
+        "This is a simulation: a seeded workplace with hidden rules and a scripted agent that makes typical agent mistakes. " +
+        "No model, no network, no real customers; the figures show Lore's learning loop, not a real agent's performance.";
+
+    public string Notice { get; init; } = SimulationNotice;
+
+    public required int Seed { get; init; }
+
+    public required int LearnEvery { get; init; }
+
+    public required int WindowSize { get; init; }
+
+    /// <summary>Where the run's episodes, lessons and snapshots were stored.</summary>
+    public required string StoreLocation { get; init; }
+
+    /// <summary>The snapshot the store was already serving when the run began (null on a fresh store).</summary>
+    public string? StartingSnapshotId { get; init; }
+
+    public required IReadOnlyList<SimulatedEpisode> Episodes { get; init; }
+
+    public required IReadOnlyList<SuccessWindow> Windows { get; init; }
+
+    /// <summary>Episodes before the first snapshot created by this run's learning took effect.</summary>
+    public required SuccessRate BeforeLearning { get; init; }
+
+    /// <summary>Episodes from the moment the first snapshot created by this run's learning took effect.</summary>
+    public required SuccessRate AfterLearning { get; init; }
+
+    public required IReadOnlyList<SliceResult> Slices { get; init; }
+
+    public required IReadOnlyList<LearningRunSummary> LearningRuns { get; init; }
+
+    public required IReadOnlyList<CreatedSnapshot> Snapshots { get; init; }
+
+    /// <summary>The snapshot served when the run ended.</summary>
+    public string? FinalSnapshotId { get; init; }
+
+    /// <summary>The lessons of <see cref="FinalSnapshotId"/>, most evidence first.</summary>
+    public required IReadOnlyList<ServedLesson> Lessons { get; init; }
+
+    /// <summary>Episodes into which at least one lesson was injected.</summary>
+    public int EpisodesWithLessons => Episodes.Count(e => e.InjectedLessonIds.Count > 0);
+}
+
+/// <summary>Where a running simulation is, for a progress display.</summary>
+public sealed record SimulationProgress(int Completed, int Total, SuccessRate CurrentWindow, int LearningRuns, string Activity);

@@ -1,0 +1,26 @@
+namespace Lore.Simulation;
+
+/// <summary>
+/// The workplace's hidden procedural rules, as data. The agent is never told them; it learns them from its own
+/// episodes. Each rule is a switch so a scenario can change one midway and make a learned lesson stale.
+/// </summary>
+public sealed record WorkplaceRules
+{
+    /// <summary>The rules of the default demo: every precondition enforced.</summary>
+    public static WorkplaceRules Default { get; } = new();
+
+    /// <summary>A refund is refused unless <c>lookup_order</c> was called for that order earlier in the episode.</summary>
+    public bool RefundRequiresLookup { get; init; } = true;
+
+    /// <summary>
+    /// An invoice is settled only by payments that add up to its total including tax. When off, tax is waived and a
+    /// payment of the pre-tax subtotal settles it.
+    /// </summary>
+    public bool PaymentMustEqualInvoiceTotal { get; init; } = true;
+
+    /// <summary>A booking is refused unless <c>hold_seat</c> was called for that flight and customer first.</summary>
+    public bool BookingRequiresHold { get; init; } = true;
+
+    /// <summary>An address change is refused unless <c>verify_identity</c> was called for that customer first.</summary>
+    public bool AddressChangeRequiresVerification { get; init; } = true;
+}
