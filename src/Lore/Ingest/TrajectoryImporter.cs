@@ -1,3 +1,5 @@
+using Lore.Ingest;
+
 namespace Lore;
 
 /// <summary>Options for importing trajectory files.</summary>
@@ -20,10 +22,87 @@ public sealed record ImportResult(int Episodes, int Steps, string Format);
 /// including the tau-bench results shape with <c>traj</c> and <c>reward</c>). Parsing streams; the import is one
 /// transaction, so a file imports whole or not at all, and an error names the record and field at fault.
 /// </summary>
+/// <remarks>
+/// Records without an <c>id</c> (tau-bench results have none) get a stable id derived from the file name, the record
+/// index and the record's content, so importing the same file twice fails with an error naming the first record
+/// that is already in the store, and nothing of the second import is written.
+/// </remarks>
 public static class TrajectoryImporter
 {
-    public static Task<ImportResult> ImportFileAsync(string path, ILoreStore store, ImportOptions? options = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    private const int ProgressEvery = 100;
+
+    public static async Task<ImportResult> ImportFileAsync(string path, ILoreStore store, ImportOptions? options = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(store);
+        options ??= new ImportOptions();
+        if (string.IsNullOrWhiteSpace(options.Tenant))
+        {
+            throw new ArgumentException("ImportOptions.Tenant must not be empty.", nameof(options));
+        }
+
+        var file = new FileInfo(path);
+        if (!file.Exists)
+        {
+            throw new FileNotFoundException($"No trajectory file at {file.FullName}.", file.FullName);
+        }
+
+        var fileName = file.Name;
+        if (file.Length > options.MaxFileBytes)
+        {
+            throw new TrajectoryFormatException(
+                $"{fileName}: the file is {file.Length:N0} bytes, larger than the {options.MaxFileBytes:N0}-byte limit (ImportOptions.MaxFileBytes); split it or raise the limit.");
+        }
+
+        if (file.Length == 0)
+        {
+            throw new TrajectoryFormatException($"{fileName}: the file is empty (no records to import).");
+        }
+
+        await using var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var layout = await TrajectoryFileReader.DetectLayoutAsync(stream, fileName, cancellationToken).ConfigureAwait(false);
+        var mapper = new TrajectoryRecordMapper(fileName, options, DateTimeOffset.UtcNow);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var episodes = 0;
+        var steps = 0;
+
+        await using var import = await store.BeginImportAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var record in TrajectoryFileReader.ReadAsync(stream, layout, file.FullName, cancellationToken).ConfigureAwait(false))
+        {
+            var episode = mapper.Map(record);
+            if (!ids.Add(episode.Id))
+            {
+                throw new TrajectoryFormatException($"{fileName}: record {record.Index}: id '{episode.Id}' repeats the id of an earlier record in the file.", record.Index, "id");
+            }
+
+            if (await store.GetEpisodeAsync(episode.Id, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                throw new TrajectoryFormatException(
+                    $"{fileName}: record {record.Index}: episode '{episode.Id}' is already in the store (was this file imported before?); nothing was imported.",
+                    record.Index,
+                    "id");
+            }
+
+            await import.AddAsync(episode, cancellationToken).ConfigureAwait(false);
+            episodes++;
+            steps += episode.Steps.Count;
+            if (episodes % ProgressEvery == 0)
+            {
+                progress?.Report(episodes);
+            }
+        }
+
+        if (episodes == 0)
+        {
+            throw new TrajectoryFormatException($"{fileName}: the file holds no records (an empty array or only blank lines).");
+        }
+
+        var committed = await import.CommitAsync(cancellationToken).ConfigureAwait(false);
+        progress?.Report(committed);
+        var shape = mapper.Shape == RecordShape.TauBench ? "tau-bench" : "openai-messages";
+        var container = layout == TrajectoryLayout.JsonArray ? "json-array" : "jsonl";
+        return new ImportResult(committed, steps, $"{shape}/{container}");
+    }
 }
 
 /// <summary>A trajectory file that cannot be imported; the message names the record (0-based) and field.</summary>
