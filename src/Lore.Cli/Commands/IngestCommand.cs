@@ -18,7 +18,7 @@ internal sealed class IngestCommand(IAnsiConsole console) : AsyncCommand<IngestC
         public string[] Labels { get; init; } = [];
     }
 
-    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         if (!System.IO.File.Exists(settings.File))
         {

@@ -14,7 +14,7 @@ internal sealed class LearnCommand(IAnsiConsole console) : AsyncCommand<LearnCom
         public string? Actor { get; init; }
     }
 
-    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
         var pipeline = new LearningPipeline(store, new LearningOptions());

@@ -18,7 +18,7 @@ internal sealed class LessonsListCommand(IAnsiConsole console) : AsyncCommand<Le
         public string? Kind { get; init; }
     }
 
-    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         LessonKind? kind = null;
         if (settings.Kind is not null)
@@ -78,7 +78,7 @@ internal sealed class LessonsShowCommand(IAnsiConsole console) : AsyncCommand<Le
         public string Id { get; init; } = "";
     }
 
-    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
         var lesson = await store.GetLessonAsync(settings.Id, cancellationToken);

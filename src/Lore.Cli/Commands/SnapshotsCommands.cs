@@ -7,7 +7,7 @@ namespace Lore.Cli.Commands;
 
 internal sealed class SnapshotsListCommand(IAnsiConsole console) : AsyncCommand<StoreSettings>
 {
-    protected override async Task<int> ExecuteAsync(CommandContext context, StoreSettings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, StoreSettings settings, CancellationToken cancellationToken)
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
         var snapshots = await store.ListSnapshotsAsync(settings.Tenant, cancellationToken);
@@ -45,7 +45,7 @@ internal sealed class SnapshotsShowCommand(IAnsiConsole console) : AsyncCommand<
         public string? Id { get; init; }
     }
 
-    protected override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
         var id = settings.Id ?? await store.GetActiveSnapshotIdAsync(settings.Tenant, cancellationToken)

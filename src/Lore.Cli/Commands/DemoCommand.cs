@@ -1,0 +1,155 @@
+using System.ComponentModel;
+using Lore.Cli.Infrastructure;
+using Lore.Simulation;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Lore.Cli.Commands;
+
+internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoCommand.Settings>
+{
+    internal sealed class Settings : StoreSettings
+    {
+        [CommandOption("--episodes <N>")]
+        [Description("How many simulated episodes to run (default 400).")]
+        [DefaultValue(400)]
+        public int Episodes { get; init; } = 400;
+
+        [CommandOption("--learn-every <N>")]
+        [Description("Run a learning pass after every N episodes (default 50).")]
+        [DefaultValue(50)]
+        public int LearnEvery { get; init; } = 50;
+
+        [CommandOption("--seed <SEED>")]
+        [Description("Seed of the simulated workplace; the same seed gives the same run (default 42).")]
+        [DefaultValue(42)]
+        public int Seed { get; init; } = 42;
+
+        [CommandOption("--fresh")]
+        [Description("Delete the store file first, so the demo starts from nothing learned.")]
+        public bool Fresh { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (Episodes is < 1 or > 1_000_000)
+            {
+                return ValidationResult.Error("--episodes must be between 1 and 1000000.");
+            }
+
+            if (LearnEvery < 1)
+            {
+                return ValidationResult.Error("--learn-every must be at least 1.");
+            }
+
+            return ValidationResult.Success();
+        }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Fresh)
+        {
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+            {
+                File.Delete(Path.GetFullPath(settings.Store) + suffix);
+            }
+        }
+
+        var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
+        var options = new LoreOptions { Store = store, Tenant = settings.Tenant };
+        await using var runtime = await LoreRuntime.OpenAsync(options, cancellationToken);
+        var simulation = new WorkplaceSimulation(new SimulationOptions
+        {
+            Seed = settings.Seed,
+            Episodes = settings.Episodes,
+            LearnEvery = settings.LearnEvery,
+            WindowSize = settings.LearnEvery,
+        });
+
+        SimulationReport report;
+        if (settings.Json)
+        {
+            report = await simulation.RunAsync(runtime, progress: null, cancellationToken);
+            Output.Json(console, report);
+            return 0;
+        }
+
+        console.MarkupLine("[yellow]" + Markup.Escape(SimulationReport.SimulationNotice) + "[/]");
+        console.MarkupLineInterpolated($"Store: {store.Location}   seed {settings.Seed}, {settings.Episodes} episodes, learning every {settings.LearnEvery}.");
+        console.WriteLine();
+
+        report = await console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask("episodes", maxValue: settings.Episodes);
+                var progress = new SynchronousProgress<SimulationProgress>(p =>
+                {
+                    task.Value = p.Completed;
+                    task.Description = Markup.Escape($"{p.Activity} (window success {Output.Percent(p.CurrentWindow.Rate)}, {p.LearningRuns} learning runs)");
+                });
+                return await simulation.RunAsync(runtime, progress, cancellationToken);
+            });
+
+        Write(report);
+        return 0;
+    }
+
+    private void Write(SimulationReport report)
+    {
+        console.Write(new Rule("[bold]Success rate per window[/]").LeftJustified());
+        var chart = new BarChart().Width(70).Label("episodes  (lessons injected)");
+        var curve = new Table().AddColumns("episodes", "success", "with lessons", "snapshot");
+        foreach (var w in report.Windows)
+        {
+            chart.AddItem($"{w.First,4}-{w.Last,-4}", Math.Round(w.Result.Rate * 100, 1), w.EpisodesWithLessons > 0 ? Color.Green : Color.Grey);
+            curve.AddRow($"{w.First}-{w.Last}", Output.Percent(w.Result.Rate), $"{w.EpisodesWithLessons}/{w.Result.Episodes}", Markup.Escape(string.Join(", ", w.SnapshotIds.Select(s => s))));
+        }
+
+        console.Write(chart);
+        console.Write(curve);
+        console.MarkupLineInterpolated($"Before learning: [bold]{Output.Percent(report.BeforeLearning.Rate)}[/] ({report.BeforeLearning.Successes}/{report.BeforeLearning.Episodes})   after learning: [bold green]{Output.Percent(report.AfterLearning.Rate)}[/] ({report.AfterLearning.Successes}/{report.AfterLearning.Episodes})");
+
+        var slices = new Table().AddColumns("slice", "before", "after");
+        foreach (var s in report.Slices)
+        {
+            slices.AddRow(Markup.Escape(s.Slice), $"{Output.Percent(s.BeforeLearning.Rate)} (n={s.BeforeLearning.Episodes})", $"{Output.Percent(s.AfterLearning.Rate)} (n={s.AfterLearning.Episodes})");
+        }
+
+        console.Write(slices);
+
+        console.Write(new Rule("[bold]Lessons served at the end[/]").LeftJustified());
+        var lessons = new Table().AddColumns("id", "kind", "lesson", "evidence", "sources", "extractor", "confidence", "injected in");
+        foreach (var l in report.Lessons)
+        {
+            lessons.AddRow(
+                Markup.Escape(l.Id),
+                l.Kind.ToString(),
+                Markup.Escape(Output.Shorten(l.Text, 80)),
+                $"{l.EvidenceEpisodes} ep",
+                l.DistinctSources.ToString(),
+                Markup.Escape(l.Extractor),
+                l.Confidence.ToString("F2", System.Globalization.CultureInfo.InvariantCulture),
+                $"{l.InjectedInEpisodes} ep");
+        }
+
+        console.Write(lessons);
+
+        console.Write(new Rule("[bold]Snapshots created[/]").LeftJustified());
+        var snapshots = new Table().AddColumns("snapshot", "parent", "lessons", "after episode");
+        foreach (var s in report.Snapshots)
+        {
+            snapshots.AddRow(Markup.Escape(s.Id), Markup.Escape(s.ParentId ?? "-"), s.LessonCount.ToString(), s.AfterEpisode.ToString());
+        }
+
+        console.Write(snapshots);
+        console.MarkupLineInterpolated($"Learning runs: {report.LearningRuns.Count}; final snapshot {report.FinalSnapshotId ?? "none"}.");
+        console.MarkupLine("Next: [bold]lore lessons list[/], [bold]lore lessons show ID[/], [bold]lore snapshots show[/] (same --store).");
+    }
+
+    /// <summary>Reports on the caller's thread, so the progress display sees every update in order.</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
