@@ -26,6 +26,16 @@ public sealed class LearningOptions
     /// <summary>Lessons whose texts are at least this similar (and of the same kind and scope) are merged.</summary>
     public double MergeSimilarity { get; set; } = 0.8;
 
+    /// <summary>
+    /// Two served lessons about the same tools (or with the same trigger keywords) and opposite polarity ("call X before
+    /// Y" against "avoid calling X before Y") contradict each other when their texts, without the polarity words, are at
+    /// least this similar (token-set cosine).
+    /// </summary>
+    public double ContradictionSimilarity { get; set; } = 0.5;
+
+    /// <summary>Evidence keeps at most this many episode ids per lesson (the newest); the counts stay exact.</summary>
+    public int MaxEvidenceIds { get; set; } = 200;
+
     /// <summary>Settles contradictions between lessons when set; otherwise the stronger evidence wins.</summary>
     public IChatClient? ContradictionResolver { get; set; }
 
@@ -56,6 +66,11 @@ public sealed class LearningOptions
         if (MinConfidence is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MinConfidence), MinConfidence, "MinConfidence must lie in [0, 1].");
         if (MergeSimilarity is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MergeSimilarity), MergeSimilarity, "MergeSimilarity must lie in (0, 1].");
         if (MinEffectEpisodes < 1) throw new ArgumentOutOfRangeException(nameof(MinEffectEpisodes), MinEffectEpisodes, "MinEffectEpisodes must be at least 1.");
+        if (ContradictionSimilarity is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ContradictionSimilarity), ContradictionSimilarity, "ContradictionSimilarity must lie in (0, 1].");
+        if (MaxEvidenceIds < 1) throw new ArgumentOutOfRangeException(nameof(MaxEvidenceIds), MaxEvidenceIds, "MaxEvidenceIds must be at least 1.");
+        if (HarmfulEffect is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(HarmfulEffect), HarmfulEffect, "HarmfulEffect must lie in [0, 1].");
+        if (StaleAfter <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(StaleAfter), StaleAfter, "StaleAfter must be positive.");
+        ArgumentNullException.ThrowIfNull(Retrieval, nameof(Retrieval));
         Retrieval.Validate();
     }
 }

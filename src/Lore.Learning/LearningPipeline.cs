@@ -1,4 +1,10 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Lore.Learning.Consolidation;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Lore.Learning;
 
@@ -7,14 +13,226 @@ namespace Lore.Learning;
 /// lessons already served, and write a new snapshot (never mutating the old one). The run's report is stored so
 /// every snapshot can answer "why".
 /// </summary>
-public sealed class LearningPipeline
+/// <remarks>
+/// The window is the latest <see cref="LearningOptions.Window"/> ended episodes of the tenant; the episodes stored
+/// after the tenant's learning cursor are the new ones, and the run moves the cursor past them. A new snapshot (child
+/// of the active one, or of the newest when none is active) is created only when what is served changes: a lesson
+/// added or retired, or its text, trigger or scope changed. Evidence and confidence updates are saved with the lessons
+/// and travel in the next snapshot. Running again with nothing new changes nothing but the run log.
+/// </remarks>
+public sealed partial class LearningPipeline
 {
+    private readonly ILoreStore _store;
+    private readonly LearningOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IReadOnlyList<ILessonExtractor> _extractors;
+
     public LearningPipeline(ILoreStore store, LearningOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
-        throw new NotImplementedException();
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+        _options = options ?? new LearningOptions();
+        _options.Validate();
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+        _extractors = _options.Extractors.Count > 0
+            ? [.. _options.Extractors]
+            : [new ToolErrorExtractor(), new ContrastExtractor()];
     }
 
+    /// <summary>The name of the store cursor that marks the last episode sequence a tenant's learning has read.</summary>
+    public static string CursorName(string tenant) => $"learning:{tenant}";
+
     /// <summary>Runs one pass for a tenant; <paramref name="actor"/> is recorded as the snapshot's creator.</summary>
-    public Task<LearningRun> RunAsync(string tenant, string actor, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    public async Task<LearningRun> RunAsync(string tenant, string actor, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
+        var started = _time.GetUtcNow();
+
+        progress?.Report($"Reading the latest {_options.Window:N0} ended episodes of '{tenant}'");
+        var cursor = await _store.GetCursorAsync(CursorName(tenant), cancellationToken).ConfigureAwait(false);
+        var window = new List<Episode>();
+        await foreach (var episode in _store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant, EndedOnly = true, Limit = _options.Window, NewestFirst = true }, cancellationToken).ConfigureAwait(false))
+        {
+            window.Add(episode);
+        }
+
+        var newIds = window.Where(e => e.Sequence > cursor).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        var batch = new ExtractionBatch(tenant, window, newIds);
+
+        var reports = new List<ExtractorReport>(_extractors.Count);
+        var candidates = new List<LessonCandidate>();
+        foreach (var extractor in _extractors)
+        {
+            progress?.Report($"Extracting with {extractor.Info.Name} {extractor.Info.Version}");
+            var (report, accepted) = await RunExtractorAsync(extractor, batch, cancellationToken).ConfigureAwait(false);
+            reports.Add(report);
+            candidates.AddRange(accepted);
+        }
+
+        progress?.Report($"Consolidating {candidates.Count} candidates");
+        var parentId = await _store.GetActiveSnapshotIdAsync(tenant, cancellationToken).ConfigureAwait(false);
+        if (parentId is null)
+        {
+            var snapshots = await _store.ListSnapshotsAsync(tenant, cancellationToken).ConfigureAwait(false);
+            parentId = snapshots.Count > 0 ? snapshots[0].Id : null;
+        }
+
+        var parent = parentId is null ? null : await _store.GetSnapshotAsync(parentId, cancellationToken).ConfigureAwait(false);
+        var known = await _store.ListLessonsAsync(new LessonQuery { Tenant = tenant, IncludeRetired = true }, cancellationToken).ConfigureAwait(false);
+        var consolidator = new LessonConsolidator(_options, _time);
+        var result = await consolidator.ConsolidateAsync(
+            new ConsolidationInput
+            {
+                Tenant = tenant,
+                Candidates = candidates,
+                KnownLessons = known,
+                ServedIds = (parent?.Lessons ?? []).Select(l => l.Id).ToHashSet(StringComparer.Ordinal),
+                Window = window,
+                NewEpisodeIds = newIds,
+                LoadEpisode = _store.GetEpisodeAsync,
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        var finished = _time.GetUtcNow();
+        var runId = RunId(started);
+        Snapshot? snapshot = null;
+        if (ServedContentChanged(parent?.Lessons ?? [], result.Served))
+        {
+            var reason = $"learning run {runId}: {result.Added.Count} added, {result.Updated.Count} updated, {result.Retirements.Count} retired, {result.Merges.Count} merged, {result.Contradictions.Count} contradictions settled";
+            snapshot = Snapshot.Create(parent?.Id, tenant, result.Served, parent?.Settings ?? _options.Retrieval, actor, reason, finished);
+        }
+
+        progress?.Report(snapshot is null ? "No change to the served lessons" : $"Saving snapshot {snapshot.Id}");
+        if (result.Changed.Count > 0)
+        {
+            await _store.SaveLessonsAsync(result.Changed, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (snapshot is not null)
+        {
+            await _store.SaveSnapshotAsync(snapshot, cancellationToken).ConfigureAwait(false);
+            if (_options.ActivateNewSnapshot)
+            {
+                await _store.SetActiveSnapshotAsync(tenant, snapshot.Id, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var run = new LearningRun
+        {
+            Id = runId,
+            Tenant = tenant,
+            StartedAt = started,
+            FinishedAt = finished,
+            EpisodesRead = window.Count,
+            NewEpisodes = newIds.Count,
+            Extractors = reports,
+            AddedLessonIds = result.Added,
+            UpdatedLessonIds = result.Updated,
+            Merges = result.Merges,
+            Contradictions = result.Contradictions,
+            Retirements = result.Retirements,
+            Dropped = result.Dropped,
+            ParentSnapshotId = parent?.Id,
+            SnapshotId = snapshot?.Id,
+        };
+        await _store.SaveLearningRunAsync(run, cancellationToken).ConfigureAwait(false);
+
+        var newest = window.Count == 0 ? cursor : Math.Max(cursor, window.Max(e => e.Sequence));
+        if (newest > cursor)
+        {
+            await _store.SetCursorAsync(CursorName(tenant), newest, cancellationToken).ConfigureAwait(false);
+        }
+
+        LogRun(_logger, run.Id, tenant, window.Count, newIds.Count, candidates.Count, result.Added.Count, result.Retirements.Count, snapshot?.Id ?? "none");
+        return run;
+    }
+
+    private async Task<(ExtractorReport Report, IReadOnlyList<LessonCandidate> Accepted)> RunExtractorAsync(ILessonExtractor extractor, ExtractionBatch batch, CancellationToken cancellationToken)
+    {
+        var info = extractor.Info;
+        var watch = Stopwatch.StartNew();
+        ExtractionResult result;
+        try
+        {
+            result = await extractor.ExtractAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A broken plug-in must not stop learning from the others; the run records what happened.
+            LogExtractorFailed(_logger, e, info.Name, info.Version);
+            return (new ExtractorReport(info.Name, info.Version, 0, 1, [$"the extractor failed: {e.GetType().Name}: {e.Message}"], watch.Elapsed), []);
+        }
+
+        watch.Stop();
+        var accepted = new List<LessonCandidate>(result.Candidates.Count);
+        var rejected = result.Rejected;
+        var samples = new List<string>(result.RejectionSamples ?? []);
+        foreach (var candidate in result.Candidates)
+        {
+            var problem = Check(candidate, batch.Tenant);
+            if (problem is null)
+            {
+                accepted.Add(candidate);
+                continue;
+            }
+
+            rejected++;
+            if (samples.Count < 5)
+            {
+                samples.Add($"candidate '{candidate.Key}': {problem}");
+            }
+        }
+
+        return (new ExtractorReport(info.Name, info.Version, accepted.Count, rejected, samples, watch.Elapsed), accepted);
+    }
+
+    /// <summary>What makes a candidate unusable whatever the extractor: an empty key or text, a confidence outside [0, 1], another tenant.</summary>
+    private static string? Check(LessonCandidate candidate, string tenant)
+    {
+        if (string.IsNullOrWhiteSpace(candidate.Key))
+        {
+            return "the key is empty";
+        }
+
+        if (string.IsNullOrWhiteSpace(candidate.Text))
+        {
+            return "the text is empty";
+        }
+
+        if (double.IsNaN(candidate.Confidence) || candidate.Confidence is < 0 or > 1)
+        {
+            return $"confidence {candidate.Confidence.ToString(CultureInfo.InvariantCulture)} is outside [0, 1]";
+        }
+
+        if (candidate.Scope.Tenant != tenant)
+        {
+            return $"it is scoped to tenant '{candidate.Scope.Tenant}', but the run learns for '{tenant}'";
+        }
+
+        return null;
+    }
+
+    /// <summary>True when the served set differs in anything a model call would see: ids, kinds, texts, triggers or scopes.</summary>
+    private static bool ServedContentChanged(IReadOnlyList<Lesson> before, IReadOnlyList<Lesson> after)
+    {
+        static string Content(IEnumerable<Lesson> lessons) => JsonSerializer.Serialize(
+            lessons.Where(l => !l.IsRetired)
+                .OrderBy(l => l.Id, StringComparer.Ordinal)
+                .Select(l => new { l.Id, l.Kind, l.Text, l.Trigger, l.Scope }),
+            LoreJson.Options);
+        return Content(before) != Content(after);
+    }
+
+    /// <summary>A sortable, unique run id: the start time, then random digits (two runs may start in the same tick).</summary>
+    private static string RunId(DateTimeOffset started)
+        => $"run-{started.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Learning run {RunId} for {Tenant}: {Episodes} episodes ({New} new), {Candidates} candidates, {Added} lessons added, {Retired} retired, snapshot {SnapshotId}")]
+    private static partial void LogRun(ILogger logger, string runId, string tenant, int episodes, int @new, int candidates, int added, int retired, string snapshotId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Extractor {Name} {Version} failed; the run continues without it")]
+    private static partial void LogExtractorFailed(ILogger logger, Exception exception, string name, string version);
 }
