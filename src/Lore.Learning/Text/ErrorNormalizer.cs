@@ -15,6 +15,25 @@ internal static partial class ErrorNormalizer
 
     public static string Normalize(string? error)
     {
+        // A rule's match can depend on neighbours another rule replaced (a quote after "H2" is an apostrophe, after
+        // "<id>" it opens a value), so one pass is not always a fixed point; passes repeat until nothing changes.
+        var current = Pass(error);
+        for (var i = 0; i < 8; i++)
+        {
+            var next = Pass(current);
+            if (next == current)
+            {
+                break;
+            }
+
+            current = next;
+        }
+
+        return current;
+    }
+
+    private static string Pass(string? error)
+    {
         if (string.IsNullOrWhiteSpace(error))
         {
             return "<empty>";
@@ -38,7 +57,6 @@ internal static partial class ErrorNormalizer
         while (line.Length != previous.Length);
 
         var hasLowercase = line.Any(char.IsLower);
-        line = Quoted().Replace(line, "<value>");
         line = Url().Replace(line, "<url>");
         line = Email().Replace(line, "<email>");
         line = Uuid().Replace(line, "<id>");
@@ -51,6 +69,8 @@ internal static partial class ErrorNormalizer
         {
             line = UpperCode().Replace(line, m => StatusWords.Contains(m.Value) ? m.Value : "<id>");
         }
+
+        line = Quoted().Replace(line, "<value>");
 
         // Digits can survive only in odd spots (a digit glued to a placeholder); they never belong to a pattern.
         line = Digits().Replace(line, "<num>");

@@ -1,0 +1,150 @@
+namespace Lore.Learning.Tests.Extraction;
+
+public sealed class ToolErrorExtractorTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static ExtractionBatch Batch(IReadOnlyList<Episode> episodes)
+        => new(Tenants.Default, episodes, episodes.Select(e => e.Id).ToHashSet());
+
+    private static string[] Ids(IReadOnlyList<Episode> episodes, params (int Task, int Trial)[] runs)
+        => runs.Select(r => TauBenchSample.Find(episodes, r.Task, r.Trial).Id).ToArray();
+
+    [Fact]
+    public async Task On_the_tau_bench_sample_it_finds_the_seven_error_patterns_with_their_counts()
+    {
+        var episodes = await TauBenchSample.EpisodesAsync();
+
+        var patterns = new ToolErrorExtractor().Analyze(episodes, Ct);
+
+        // Counted independently (python over the raw file): 24 failed tool calls in 7 (tool, message) patterns.
+        Assert.Equal(24, patterns.Sum(p => p.Occurrences));
+        Assert.Equal(
+            [
+                ("book_reservation", "payment amount does not add up, total price is <num>, but paid <num>", 12, 6),
+                ("update_reservation_flights", "gift card balance is not enough", 4, 2),
+                ("update_reservation_flights", "not enough seats on flight <id>", 2, 2),
+                ("book_reservation", "payment method <id> not found", 3, 1),
+                ("book_reservation", "not enough balance in payment method <id>", 1, 1),
+                ("update_reservation_baggages", "gift card balance is not enough", 1, 1),
+                ("update_reservation_flights", "certificate cannot be used to update reservation", 1, 1),
+            ],
+            patterns.Select(p => (p.Tool, p.Pattern, p.Occurrences, p.Episodes.Count)));
+
+        var payment = patterns[0];
+        Assert.Equal(Ids(episodes, (0, 0), (0, 1), (8, 1), (0, 2), (9, 2), (0, 3)).Order(), payment.Episodes.Order());
+        Assert.Equal(["mia_li_3668", "mohamed_silva_9265"], payment.Units.Order());
+        Assert.Equal(Ids(episodes, (0, 0), (0, 1), (0, 2), (0, 3)).Order(), payment.Recovered.Order());
+        Assert.Equal(Ids(episodes, (8, 1), (9, 2)).Order(), payment.Unrecovered.Order());
+        Assert.Equal(8, payment.UnrecoveredOccurrences);
+
+        // What the agent did between the last failure and the successful retry: thought in all four, calculated in one,
+        // and every successful retry changed the payment methods.
+        Assert.Equal(new Dictionary<string, int> { ["think"] = 4, ["calculate"] = 1 }, payment.ToolsBetween);
+        Assert.Equal(new Dictionary<string, int> { ["payment_methods"] = 4 }, payment.ChangedArguments);
+        Assert.Equal(
+            "cabin,destination,flight_type,flights,insurance,nonfree_baggages,origin,passengers,payment_methods,total_baggages,user_id",
+            Assert.Single(payment.FailingArgumentShapes).Key);
+
+        var giftCard = patterns[1];
+        Assert.Equal(Ids(episodes, (3, 0), (3, 3)).Order(), giftCard.Recovered.Order());
+        Assert.Equal(new Dictionary<string, int> { ["payment_id"] = 2 }, giftCard.ChangedArguments);
+        Assert.Equal(["sofia_kim_7287"], giftCard.Units);
+    }
+
+    [Fact]
+    public async Task On_the_tau_bench_sample_it_proposes_three_recovery_guides_and_one_unrecovered_warning()
+    {
+        var episodes = await TauBenchSample.EpisodesAsync();
+
+        var result = await new ToolErrorExtractor().ExtractAsync(Batch(episodes), Ct);
+
+        Assert.Equal(4, result.Candidates.Count);
+        var guide = result.Candidates[0];
+        Assert.Equal(LessonKind.ToolGuide, guide.Kind);
+        Assert.Equal(
+            "When book_reservation fails with \"payment amount does not add up, total price is <num>, but paid <num>\", call think first and change payment_methods, then call book_reservation again.",
+            guide.Text);
+        Assert.Equal(["book_reservation"], guide.Scope.Tools);
+        Assert.Equal(TriggerKind.Keywords, guide.Trigger.Kind);
+        Assert.Equal(["book_reservation", "book", "reservation", "payment", "amount", "total", "price", "paid"], guide.Trigger.Keywords);
+        Assert.Equal((6, 2, 12), (guide.Evidence.EpisodeCount, guide.Evidence.DistinctSources, guide.Evidence.Support));
+
+        // Wilson lower bound (z = 1.645) of 4 recoveries in 6 episodes, computed independently.
+        Assert.Equal(0.3469913715515573, guide.Confidence, 9);
+
+        var warning = result.Candidates[1];
+        Assert.Equal(LessonKind.AntiPattern, warning.Kind);
+        Assert.StartsWith("When book_reservation fails with \"payment amount does not add up", warning.Text);
+        Assert.EndsWith("What worked elsewhere: call think first and change payment_methods.", warning.Text);
+        Assert.Equal((2, 1, 8), (warning.Evidence.EpisodeCount, warning.Evidence.DistinctSources, warning.Evidence.Support));
+        Assert.Equal(0.11726540591281864, warning.Confidence, 9);
+        Assert.NotEqual(guide.Key, warning.Key);
+
+        Assert.Equal("When update_reservation_flights fails with \"gift card balance is not enough\", change payment_id, then call update_reservation_flights again.", result.Candidates[2].Text);
+        Assert.StartsWith("When update_reservation_flights fails with \"not enough seats on flight <id>\", ", result.Candidates[3].Text);
+        Assert.All(result.Candidates.Skip(2), c => Assert.Equal(0.42498711757799845, c.Confidence, 9));
+        Assert.All(result.Candidates, c => Assert.Equal(new ExtractorInfo("ToolErrorExtractor", "1.0"), c.Extractor));
+    }
+
+    [Fact]
+    public async Task Raising_the_episode_threshold_keeps_only_the_pattern_seen_in_six_episodes()
+    {
+        var episodes = await TauBenchSample.EpisodesAsync();
+
+        var result = await new ToolErrorExtractor(new ToolErrorExtractorOptions { MinEpisodes = 3 }).ExtractAsync(Batch(episodes), Ct);
+
+        var only = Assert.Single(result.Candidates);
+        Assert.Contains("payment amount does not add up", only.Text);
+    }
+
+    [Fact]
+    public async Task A_recovery_names_the_tool_called_before_the_retry_and_ids_in_the_error_generalise()
+    {
+        var episodes = Enumerable.Range(0, 6).Select(i => new EpisodeBuilder($"e{i}")
+            .Unit($"u{i % 3}")
+            .Tool("refund_order", $$"""{"order":{{100 + i}}}""", $"Error: order {100 + i} must be looked up before it can be refunded")
+            .Tool("lookup_order", $$"""{"order":{{100 + i}}}""", "{\"total\":30}")
+            .Tool("refund_order", $$"""{"order":{{100 + i}}}""", "{\"ok\":true}")
+            .Succeeded()
+            .Build()).ToList();
+
+        var result = await new ToolErrorExtractor().ExtractAsync(Batch(episodes), Ct);
+
+        var guide = Assert.Single(result.Candidates);
+        Assert.Equal("When refund_order fails with \"order <num> must be looked up before it can be refunded\", call lookup_order first, then call refund_order again.", guide.Text);
+        Assert.Equal("tool-error:refund_order:order <num> must be looked up before it can be refunded", guide.Key);
+        Assert.Equal((6, 3, 6), (guide.Evidence.EpisodeCount, guide.Evidence.DistinctSources, guide.Evidence.Support));
+        Assert.Contains("Arguments the retry changed: none (6)", guide.Rationale);
+    }
+
+    [Fact]
+    public async Task An_error_the_agent_never_got_past_becomes_an_anti_pattern_and_broken_arguments_do_not_stop_it()
+    {
+        var episodes = Enumerable.Range(0, 5).Select(i => new EpisodeBuilder($"e{i}")
+            .Unit($"u{i}")
+            .Tool("pay_invoice", i % 2 == 0 ? "{\"amount\": 5" : $$"""{"amount":{{i}}}""", $"Error: invoice INV-{i} is closed")
+            .Tool("pay_invoice", $$"""{"amount":{{i}}}""", $"Error: invoice INV-{i} is closed")
+            .Failed()
+            .Build()).ToList();
+
+        var result = await new ToolErrorExtractor().ExtractAsync(Batch(episodes), Ct);
+
+        var warning = Assert.Single(result.Candidates);
+        Assert.Equal(LessonKind.AntiPattern, warning.Kind);
+        Assert.Equal("When pay_invoice fails with \"invoice <id> is closed\", do not keep retrying it as it is: in the episodes that did, it never succeeded.", warning.Text);
+        Assert.Equal((5, 5, 10), (warning.Evidence.EpisodeCount, warning.Evidence.DistinctSources, warning.Evidence.Support));
+        var pattern = Assert.Single(new ToolErrorExtractor().Analyze(episodes, Ct));
+        Assert.Equal(new Dictionary<string, int> { ["amount"] = 7, ["<invalid json>"] = 3 }, pattern.FailingArgumentShapes);
+    }
+
+    [Fact]
+    public async Task Episodes_without_tool_errors_give_no_candidates()
+    {
+        var episodes = Enumerable.Range(0, 4).Select(i => new EpisodeBuilder($"e{i}").Tool("lookup_order").Succeeded().Build()).ToList();
+
+        var result = await new ToolErrorExtractor().ExtractAsync(Batch(episodes), Ct);
+
+        Assert.Empty(result.Candidates);
+    }
+}

@@ -1,0 +1,2 @@
+global using Lore.Testing;
+global using Xunit;
