@@ -119,7 +119,7 @@ public sealed class ContrastExtractor : ILessonExtractor
                 facts.Last[tool] = i;
                 if (_options.ArgumentPatterns)
                 {
-                    var args = ParsedArguments.Parse(calls[i].ArgumentsJson);
+                    var args = ParsedArguments.Parse(calls[i].ArgumentsJson, withValues: false);
                     var kinds = new Dictionary<int, int>();
                     if (!keysOfTool.TryGetValue(tool, out var keys))
                     {

@@ -80,6 +80,7 @@ public sealed class ToolErrorExtractor : ILessonExtractor
     {
         var patterns = new Dictionary<(string Tool, string Pattern), ToolErrorPattern>();
         var failuresByKey = new Dictionary<(string Tool, string Pattern), List<int>>();
+        var normalized = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var e = 0; e < episodes.Count; e++)
         {
             if ((e & 255) == 0)
@@ -97,7 +98,13 @@ public sealed class ToolErrorExtractor : ILessonExtractor
                     continue;
                 }
 
-                var key = (calls[i].Name, ErrorNormalizer.Normalize(calls[i].Result));
+                var raw = calls[i].Result ?? "";
+                if (!normalized.TryGetValue(raw, out var pattern))
+                {
+                    normalized[raw] = pattern = ErrorNormalizer.Normalize(raw);
+                }
+
+                var key = (calls[i].Name, pattern);
                 if (!failuresByKey.TryGetValue(key, out var positions))
                 {
                     failuresByKey[key] = positions = [];
@@ -108,12 +115,12 @@ public sealed class ToolErrorExtractor : ILessonExtractor
 
             foreach (var (key, positions) in failuresByKey)
             {
-                if (!patterns.TryGetValue(key, out var pattern))
+                if (!patterns.TryGetValue(key, out var found))
                 {
-                    patterns[key] = pattern = new ToolErrorPattern(key.Tool, key.Pattern, calls[positions[0]].Result ?? "");
+                    patterns[key] = found = new ToolErrorPattern(key.Tool, key.Pattern, calls[positions[0]].Result ?? "");
                 }
 
-                pattern.Observe(episode, calls, positions);
+                found.Observe(episode, calls, positions);
             }
         }
 
@@ -237,7 +244,7 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
         Units.Add(episode.UnitKey);
         foreach (var position in failures)
         {
-            var args = ParsedArguments.Parse(calls[position].ArgumentsJson);
+            var args = ParsedArguments.Parse(calls[position].ArgumentsJson, withValues: false);
             var shape = args.IsValid ? string.Join(",", args.Values.Keys.Order(StringComparer.Ordinal)) : "<invalid json>";
             _failingShapes[shape] = _failingShapes.GetValueOrDefault(shape) + 1;
         }

@@ -13,11 +13,21 @@ internal static partial class ErrorNormalizer
     /// <summary>Longest pattern kept; error texts longer than this are cut (stack traces, dumps).</summary>
     public const int MaxLength = 160;
 
+    /// <summary>Patterns already known to be fixed points, so the confirming pass runs once per pattern, not once per error.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> FixedPoints = new(StringComparer.Ordinal);
+
+    private const int MaxRememberedPatterns = 10_000;
+
     public static string Normalize(string? error)
     {
         // A rule's match can depend on neighbours another rule replaced (a quote after "H2" is an apostrophe, after
         // "<id>" it opens a value), so one pass is not always a fixed point; passes repeat until nothing changes.
         var current = Pass(error);
+        if (FixedPoints.ContainsKey(current))
+        {
+            return current;
+        }
+
         for (var i = 0; i < 8; i++)
         {
             var next = Pass(current);
@@ -29,6 +39,12 @@ internal static partial class ErrorNormalizer
             current = next;
         }
 
+        if (FixedPoints.Count >= MaxRememberedPatterns)
+        {
+            FixedPoints.Clear();
+        }
+
+        FixedPoints.TryAdd(current, 0);
         return current;
     }
 
