@@ -206,6 +206,21 @@ public sealed partial class SqliteLoreStore : ILoreStore
 
     private void ThrowIfClosed() => ObjectDisposedException.ThrowIf(_closed || Volatile.Read(ref _disposing) == 1, this);
 
+    /// <summary>A pragma's value as the writer connection sees it (tests check the durability settings with it).</summary>
+    internal object? WriterPragma(string name)
+    {
+        ThrowIfClosed();
+        _writeGate.Wait();
+        try
+        {
+            return Pragma(_writer, $"PRAGMA {name};");
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
     private static object? Pragma(SqliteConnection connection, string sql)
     {
         using var command = connection.CreateCommand();

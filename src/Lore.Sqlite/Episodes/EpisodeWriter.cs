@@ -158,12 +158,12 @@ internal sealed class EpisodeWriter : IDisposable
     private static void Validate(Episode episode)
     {
         ArgumentNullException.ThrowIfNull(episode);
-        if (string.IsNullOrWhiteSpace(episode.Id))
+        if (string.IsNullOrEmpty(episode.Id))
         {
             throw new ArgumentException("An episode needs a non-empty id.", nameof(episode));
         }
 
-        if (string.IsNullOrWhiteSpace(episode.Tenant))
+        if (string.IsNullOrEmpty(episode.Tenant))
         {
             throw new ArgumentException($"Episode '{episode.Id}' has an empty tenant.", nameof(episode));
         }

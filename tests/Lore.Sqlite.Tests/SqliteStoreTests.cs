@@ -1,0 +1,235 @@
+using Lore.Sqlite.Migrations;
+using Lore.Testing;
+using Microsoft.Data.Sqlite;
+using Xunit;
+
+namespace Lore.Sqlite.Tests;
+
+/// <summary>What only the SQLite engine promises: one WAL file, full sync, versioned migrations, clear refusals.</summary>
+public sealed class SqliteStoreTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private string NewPath() => _directory.File($"{Guid.NewGuid():n}.db");
+
+    private static object? Query(string path, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static List<(long Version, string Name, string AppliedAt)> Migrations(string path)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT version, name, applied_at FROM schema_migrations ORDER BY version;";
+        using var reader = command.ExecuteReader();
+        var rows = new List<(long, string, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+        }
+
+        return rows;
+    }
+
+    [Fact]
+    public async Task The_file_uses_the_WAL_journal_full_sync_foreign_keys_and_a_busy_timeout()
+    {
+        var path = NewPath();
+        await using var store = await SqliteLoreStore.OpenAsync(path, Ct);
+
+        Assert.Equal("wal", Query(path, "PRAGMA journal_mode;"));
+        Assert.Equal(2L, store.WriterPragma("synchronous")); // FULL
+        Assert.Equal(1L, store.WriterPragma("foreign_keys"));
+        Assert.Equal(30_000L, store.WriterPragma("busy_timeout"));
+        Assert.Equal(SchemaMigrator.ApplicationId, Query(path, "PRAGMA application_id;"));
+    }
+
+    [Fact]
+    public async Task Durability_can_be_relaxed_to_normal_sync_on_request()
+    {
+        await using var store = await SqliteLoreStore.OpenAsync(NewPath(), new SqliteStoreOptions { FlushEveryCommit = false, BusyTimeout = TimeSpan.FromSeconds(5) }, Ct);
+
+        Assert.Equal(1L, store.WriterPragma("synchronous")); // NORMAL
+        Assert.Equal(5_000L, store.WriterPragma("busy_timeout"));
+    }
+
+    [Fact]
+    public async Task Migrations_are_recorded_once_and_reopening_applies_nothing_again()
+    {
+        var path = NewPath();
+        await (await SqliteLoreStore.OpenAsync(path, Ct)).DisposeAsync();
+        var first = Migrations(path);
+
+        await (await SqliteLoreStore.OpenAsync(path, Ct)).DisposeAsync();
+        await (await SqliteLoreStore.OpenAsync(path, Ct)).DisposeAsync();
+
+        Assert.Equal(SchemaMigrator.All.Select(m => (long)m.Version), first.Select(m => m.Version));
+        Assert.Equal(SchemaMigrator.All.Select(m => m.Name), first.Select(m => m.Name));
+        Assert.All(first, m => Assert.True(DateTimeOffset.TryParse(m.AppliedAt, System.Globalization.CultureInfo.InvariantCulture, out _)));
+        Assert.Equal(first, Migrations(path));
+    }
+
+    [Fact]
+    public void Migration_versions_are_ordered_and_every_script_is_embedded()
+    {
+        Assert.Equal(Enumerable.Range(1, SchemaMigrator.All.Count), SchemaMigrator.All.Select(m => m.Version));
+        Assert.All(SchemaMigrator.All, m => Assert.Contains("CREATE", m.LoadSql(), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_file_with_a_newer_schema_is_refused_and_left_untouched()
+    {
+        var path = NewPath();
+        await (await SqliteLoreStore.OpenAsync(path, Ct)).DisposeAsync();
+        Query(path, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from the future', '2030-01-01T00:00:00.0000000+00:00');");
+
+        var error = Assert.Throws<NotSupportedException>(() => SqliteLoreStore.Open(path));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("99", error.Message);
+        Assert.Contains("newer", error.Message);
+        Assert.Equal(SchemaMigrator.All.Count + 1, Migrations(path).Count);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_database_is_refused_naming_its_path_and_left_untouched()
+    {
+        var path = _directory.File("notes.txt");
+        const string content = "These are my notes, not a database.\nLine two is long enough to fill a SQLite header and then some more text.\n";
+        File.WriteAllText(path, content);
+
+        var error = Assert.Throws<InvalidDataException>(() => SqliteLoreStore.Open(path));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("not a SQLite database", error.Message);
+        Assert.Equal(content, File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void Another_applications_database_is_refused()
+    {
+        var path = NewPath();
+        Query(path, "PRAGMA application_id = 1234; CREATE TABLE invoices (id INTEGER PRIMARY KEY);");
+
+        var error = Assert.Throws<InvalidDataException>(() => SqliteLoreStore.Open(path));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("another application", error.Message);
+    }
+
+    [Fact]
+    public void A_folder_is_refused_and_a_missing_folder_is_created()
+    {
+        Assert.Throws<ArgumentException>(() => SqliteLoreStore.Open(_directory.Path));
+
+        var nested = Path.Combine(_directory.Path, "deep", "er", "lore.db");
+        using (var _ = new DisposeOnExit(SqliteLoreStore.Open(nested)))
+        {
+            Assert.True(File.Exists(nested));
+        }
+    }
+
+    [Fact]
+    public async Task Closing_the_store_leaves_one_self_contained_file()
+    {
+        var path = NewPath();
+        var store = await SqliteLoreStore.OpenAsync(path, Ct);
+        await store.AppendAsync([new EpisodeStarted(new EpisodeBuilder("a").Build())], Ct);
+        await store.DisposeAsync();
+
+        Assert.False(File.Exists(path + "-wal") && new FileInfo(path + "-wal").Length > 0);
+        Assert.Equal(1L, Query(path, "SELECT COUNT(*) FROM episodes;"));
+    }
+
+    [Fact]
+    public async Task A_disposed_store_refuses_further_calls()
+    {
+        var store = await SqliteLoreStore.OpenAsync(NewPath(), Ct);
+        await store.DisposeAsync();
+        await store.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.AppendAsync([new EpisodeStarted(new EpisodeBuilder("a").Build())], Ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.CountEpisodesAsync(Tenants.Default, Ct));
+    }
+
+    [Fact]
+    public async Task A_snapshot_altered_inside_the_file_is_detected_when_read()
+    {
+        var path = NewPath();
+        await using var store = await SqliteLoreStore.OpenAsync(path, Ct);
+        var lesson = new Lesson { Id = "les-1", Kind = LessonKind.Guideline, Text = "Check the order first.", Extractor = new ExtractorInfo("test", "1") };
+        var snapshot = Snapshot.Create(null, Tenants.Default, [lesson], new RetrievalSettings(), "test", "test", DateTimeOffset.UnixEpoch);
+        await store.SaveSnapshotAsync(snapshot, Ct);
+
+        Query(path, "UPDATE snapshots SET json = replace(json, 'Check the order first.', 'Never check anything.');");
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.GetSnapshotAsync(snapshot.Id, Ct));
+        Assert.Contains(snapshot.Id, error.Message);
+    }
+
+    [Fact]
+    public async Task Two_stores_on_one_file_can_write_at_the_same_time()
+    {
+        var path = NewPath();
+        await using var first = await SqliteLoreStore.OpenAsync(path, Ct);
+        await using var second = await SqliteLoreStore.OpenAsync(path, Ct);
+
+        async Task WriteAsync(ILoreStore store, string prefix)
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var episode = new EpisodeBuilder($"{prefix}-{i}").Tool("search").Tool("book").Succeeded().Build();
+                await store.AppendAsync([new EpisodeStarted(episode with { Steps = [] }), .. episode.Steps.Select(s => new StepRecorded(episode.Id, s))], Ct);
+            }
+        }
+
+        await Task.WhenAll(Task.Run(() => WriteAsync(first, "one"), Ct), Task.Run(() => WriteAsync(second, "two"), Ct));
+
+        Assert.Equal(80, await first.CountEpisodesAsync(Tenants.Default, Ct));
+        Assert.Equal(160L, Query(path, "SELECT COUNT(*) FROM steps;"));
+    }
+
+    [Fact]
+    public async Task A_cancelled_append_writes_nothing()
+    {
+        await using var store = await SqliteLoreStore.OpenAsync(NewPath(), Ct);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.AppendAsync([new EpisodeStarted(new EpisodeBuilder("a").Build())], cancelled.Token));
+
+        Assert.Equal(0, await store.CountEpisodesAsync(Tenants.Default, Ct));
+    }
+
+    [Fact]
+    public async Task Steps_keep_their_tool_name_and_failure_as_columns()
+    {
+        var path = NewPath();
+        await using var store = await SqliteLoreStore.OpenAsync(path, Ct);
+        var episode = new EpisodeBuilder("a").Tool("refund", result: "Error: not found").Tool("find_order").ModelCall("hi", "ho").Build();
+
+        await store.AppendAsync([new EpisodeStarted(episode)], Ct);
+
+        Assert.Equal("refund:1|find_order:0|:0", Query(path, "SELECT group_concat(coalesce(tool_name, '') || ':' || tool_failed, '|') FROM (SELECT * FROM steps ORDER BY id);"));
+        Assert.Equal("toolCall,toolCall,modelCall", Query(path, "SELECT group_concat(kind) FROM (SELECT kind FROM steps ORDER BY id);"));
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        _directory.Dispose();
+    }
+
+    private sealed class DisposeOnExit(IAsyncDisposable inner) : IDisposable
+    {
+        public void Dispose() => inner.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+}
