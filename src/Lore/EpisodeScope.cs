@@ -1,3 +1,8 @@
+using System.Collections.Immutable;
+using Lore.Capture;
+using Lore.Retrieval;
+using Microsoft.Extensions.AI;
+
 namespace Lore;
 
 /// <summary>
@@ -6,25 +11,229 @@ namespace Lore;
 /// </summary>
 public sealed class EpisodeScope : IAsyncDisposable
 {
-    internal EpisodeScope() => throw new NotImplementedException();
+    private readonly Episode _header;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly EpisodeTranscript _transcript = new();
+    private readonly Lock _injectedLock = new();
+    private readonly List<string> _injected = [];
+    private readonly HashSet<string> _injectedSet = new(StringComparer.Ordinal);
+    private bool _started;
+    private bool _startDropped;
+    private bool _closed;
+    private int _ending;
+    private RetrievalMemo? _lastRetrieval;
 
-    public string Id => throw new NotImplementedException();
+    internal EpisodeScope(LoreRuntime runtime, Episode header, LessonIndex index, EpisodeScope? outer)
+    {
+        Runtime = runtime;
+        _header = header;
+        Index = index;
+        Outer = outer;
+    }
 
-    public string Task => throw new NotImplementedException();
+    public string Id => _header.Id;
 
-    public string UnitKey => throw new NotImplementedException();
+    public string Task => _header.Task;
 
-    public IReadOnlyDictionary<string, string> Labels => throw new NotImplementedException();
+    public string UnitKey => _header.UnitKey;
+
+    public IReadOnlyDictionary<string, string> Labels => _header.Labels;
 
     /// <summary>The snapshot in effect for this episode (fixed at its start), or null for the baseline.</summary>
-    public string? SnapshotId => throw new NotImplementedException();
+    public string? SnapshotId => _header.SnapshotId;
 
     /// <summary>Every lesson injected so far.</summary>
-    public IReadOnlyCollection<string> InjectedLessonIds => throw new NotImplementedException();
+    public IReadOnlyCollection<string> InjectedLessonIds
+    {
+        get
+        {
+            lock (_injectedLock)
+            {
+                return [.. _injected];
+            }
+        }
+    }
+
+    internal LoreRuntime Runtime { get; }
+
+    /// <summary>The retrieval index of the snapshot fixed at the start.</summary>
+    internal LessonIndex Index { get; }
+
+    /// <summary>The episode that was ambient when this one began; it is ambient again when this one ends.</summary>
+    internal EpisodeScope? Outer { get; }
+
+    /// <summary>True once the episode has ended: later calls pass through unrecorded.</summary>
+    internal bool IsEnded => Volatile.Read(ref _ending) != 0;
 
     /// <summary>Records the outcome and ends the episode.</summary>
-    public ValueTask CompleteAsync(Outcome outcome, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public ValueTask CompleteAsync(Outcome outcome, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Interlocked.Exchange(ref _ending, 1) != 0)
+        {
+            throw new InvalidOperationException($"Episode '{Id}' has already ended; add later judgements with LoreRuntime.RecordOutcomeAsync.");
+        }
+
+        LeaveAmbient();
+        return EndAsync(outcome);
+    }
 
     /// <summary>Ends the episode without an outcome (one may still arrive later through <see cref="LoreRuntime.RecordOutcomeAsync"/>).</summary>
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+    public ValueTask DisposeAsync()
+    {
+        // Synchronous on purpose up to here: an AsyncLocal change made inside an async method would not reach the caller.
+        LeaveAmbient();
+        return Interlocked.Exchange(ref _ending, 1) != 0 ? ValueTask.CompletedTask : EndAsync(null);
+    }
+
+    /// <summary>A cached retrieval when the turn and tools match the previous call's (typical inside a tool loop).</summary>
+    internal RetrievalResult? CachedRetrieval(string? turn, string[]? tools)
+    {
+        var memo = Volatile.Read(ref _lastRetrieval);
+        return memo is not null && string.Equals(memo.Turn, turn, StringComparison.Ordinal) && SameTools(memo.Tools, tools) ? memo.Result : null;
+    }
+
+    internal void RememberRetrieval(string? turn, string[]? tools, RetrievalResult result)
+        => Volatile.Write(ref _lastRetrieval, new RetrievalMemo(turn, tools, result));
+
+    internal void NoteInjected(IReadOnlyList<RetrievedLesson> lessons)
+    {
+        lock (_injectedLock)
+        {
+            foreach (var lesson in lessons)
+            {
+                if (_injectedSet.Add(lesson.Lesson.Id))
+                {
+                    _injected.Add(lesson.Lesson.Id);
+                }
+            }
+        }
+    }
+
+    /// <summary>Turns a finished model call into steps and hands them to the capture writer.</summary>
+    internal async ValueTask RecordCallAsync(IReadOnlyList<ChatMessage> request, IReadOnlyList<ChatMessage> response, ModelCallFacts facts)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_closed)
+            {
+                // The episode ended while this call was running; its steps have nowhere to go.
+                Runtime.Capture.CountDropped(1);
+                return;
+            }
+
+            var steps = _transcript.Record(request, response, facts);
+            await EnsureStartedAsync().ConfigureAwait(false);
+            foreach (var step in steps)
+            {
+                await EnqueueAsync(new StepRecorded(Id, step)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Adds an outcome while the episode is still running.</summary>
+    internal async ValueTask<bool> TryAddOutcomeAsync(Outcome outcome)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            await EnsureStartedAsync().ConfigureAwait(false);
+            await EnqueueAsync(new OutcomeRecorded(Id, outcome)).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Ending is not cancellable: once asked for, the end is recorded.</summary>
+    private async ValueTask EndAsync(Outcome? outcome)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await EnsureStartedAsync().ConfigureAwait(false);
+            if (outcome is not null)
+            {
+                await EnqueueAsync(new OutcomeRecorded(Id, outcome)).ConfigureAwait(false);
+            }
+
+            await EnqueueAsync(new EpisodeEnded(Id, Runtime.TimeProvider.GetUtcNow(), [.. InjectedLessonIds])).ConfigureAwait(false);
+            _closed = true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        Runtime.OnEpisodeEnded(this);
+    }
+
+    /// <summary>The episode header goes to the store lazily, with the first record, so beginning an episode never waits.</summary>
+    private async ValueTask EnsureStartedAsync()
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        _started = true;
+        _startDropped = !await Runtime.Capture.EnqueueAsync(new EpisodeStarted(_header)).ConfigureAwait(false);
+    }
+
+    private async ValueTask EnqueueAsync(CaptureRecord record)
+    {
+        if (_startDropped)
+        {
+            // Without its start the store would reject the episode's records (and the batch around them).
+            Runtime.Capture.CountDropped(1);
+            return;
+        }
+
+        await Runtime.Capture.EnqueueAsync(record).ConfigureAwait(false);
+    }
+
+    private void LeaveAmbient()
+    {
+        if (ReferenceEquals(LoreRuntime.Ambient.Value, this))
+        {
+            var outer = Outer;
+            while (outer is not null && outer.IsEnded)
+            {
+                outer = outer.Outer;
+            }
+
+            LoreRuntime.Ambient.Value = outer;
+        }
+    }
+
+    private static bool SameTools(string[]? a, string[]? b)
+        => ReferenceEquals(a, b) || (a is not null && b is not null && a.AsSpan().SequenceEqual(b));
+
+    private sealed record RetrievalMemo(string? Turn, string[]? Tools, RetrievalResult Result);
+
+    internal static Episode Header(string id, string tenant, string unitKey, string task, IReadOnlyDictionary<string, string>? labels, DateTimeOffset startedAt, string? snapshotId)
+        => new()
+        {
+            Id = id,
+            Tenant = tenant,
+            UnitKey = unitKey,
+            Task = task,
+            Labels = labels is null ? ImmutableSortedDictionary<string, string>.Empty : labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
+            StartedAt = startedAt,
+            SnapshotId = snapshotId,
+            Origin = "capture",
+        };
 }

@@ -1,5 +1,6 @@
 using Lore.Learning;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace Lore;
 
@@ -48,4 +49,55 @@ public sealed class LoreOptions
     public int LearnEveryEpisodes { get; set; }
 
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Where capture failures and background learning report; nothing is logged when null.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Throws naming the first option that is missing or out of range.</summary>
+    internal void Validate()
+    {
+        if (Store is null)
+        {
+            throw new ArgumentException("LoreOptions.Store is required: set it to a store such as SqliteLoreStore.Open(\"lore.db\").", "options");
+        }
+
+        if (string.IsNullOrWhiteSpace(Tenant))
+        {
+            throw new ArgumentException("LoreOptions.Tenant must not be empty.", "options");
+        }
+
+        if (Capture.Capacity < 1)
+        {
+            throw new ArgumentOutOfRangeException("options", Capture.Capacity, "LoreOptions.Capture.Capacity must be at least 1.");
+        }
+
+        if (Capture.MaxBatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException("options", Capture.MaxBatchSize, "LoreOptions.Capture.MaxBatchSize must be at least 1.");
+        }
+
+        if (!Enum.IsDefined(Capture.OverflowPolicy))
+        {
+            throw new ArgumentOutOfRangeException("options", Capture.OverflowPolicy, "LoreOptions.Capture.OverflowPolicy must be Wait or DropAndCount.");
+        }
+
+        if (LearnEveryEpisodes < 0)
+        {
+            throw new ArgumentOutOfRangeException("options", LearnEveryEpisodes, "LoreOptions.LearnEveryEpisodes must be 0 (off) or positive.");
+        }
+
+        if (TimeProvider is null)
+        {
+            throw new ArgumentException("LoreOptions.TimeProvider must not be null.", "options");
+        }
+
+        try
+        {
+            Learning.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"LoreOptions.Learning is invalid: {ex.Message}", "options", ex);
+        }
+    }
 }

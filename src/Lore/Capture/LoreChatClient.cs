@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Lore.Capture;
 using Microsoft.Extensions.AI;
 
 namespace Lore;
@@ -6,11 +9,175 @@ namespace Lore;
 /// Chat middleware that injects the relevant lessons of the snapshot in effect and records the call, its tool
 /// calls and results into the ambient episode. Recording never blocks the model call on disk.
 /// </summary>
+/// <remarks>
+/// A call outside any episode (or in an episode of another runtime, or one that has ended) passes through untouched.
+/// Inside one, the lessons go in as one system message right after the caller's own system messages; the caller's
+/// message list and options are never modified.
+/// </remarks>
 public sealed class LoreChatClient : DelegatingChatClient
 {
-    public LoreChatClient(IChatClient innerClient, LoreRuntime runtime)
-        : base(innerClient) => throw new NotImplementedException();
+    private readonly LoreRuntime _runtime;
 
-    /// <summary>When false, lessons are retrieved and recorded but not injected (shadow mode).</summary>
+    public LoreChatClient(IChatClient innerClient, LoreRuntime runtime)
+        : base(innerClient)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        _runtime = runtime;
+    }
+
+    /// <summary>
+    /// When false, lessons are retrieved but not injected (shadow mode: the call costs what it would with Lore, and
+    /// the episode records that nothing was injected, so it still counts as a baseline for evaluation).
+    /// </summary>
     public bool InjectLessons { get; set; } = true;
+
+    public override Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var episode = ActiveEpisode();
+        return episode is null
+            ? base.GetResponseAsync(messages, options, cancellationToken)
+            : GetRecordedResponseAsync(episode, messages, options, cancellationToken);
+    }
+
+    public override IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var episode = ActiveEpisode();
+        return episode is null
+            ? base.GetStreamingResponseAsync(messages, options, cancellationToken)
+            : GetRecordedStreamingResponseAsync(episode, messages, options, cancellationToken);
+    }
+
+    private EpisodeScope? ActiveEpisode()
+    {
+        var episode = LoreRuntime.CurrentEpisode;
+        return episode is not null && ReferenceEquals(episode.Runtime, _runtime) && !episode.IsEnded ? episode : null;
+    }
+
+    private async Task<ChatResponse> GetRecordedResponseAsync(EpisodeScope episode, IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    {
+        var call = await PrepareAsync(episode, messages, options, cancellationToken).ConfigureAwait(false);
+        var started = Stopwatch.GetTimestamp();
+        ChatResponse? response = null;
+        try
+        {
+            response = await base.GetResponseAsync(call.Messages, options, cancellationToken).ConfigureAwait(false);
+            return response;
+        }
+        finally
+        {
+            // Also on failure: the request and the tool results it carried are part of the trajectory.
+            await RecordAsync(episode, call, response, options, started).ConfigureAwait(false);
+        }
+    }
+
+    private async IAsyncEnumerable<ChatResponseUpdate> GetRecordedStreamingResponseAsync(EpisodeScope episode, IEnumerable<ChatMessage> messages, ChatOptions? options, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var call = await PrepareAsync(episode, messages, options, cancellationToken).ConfigureAwait(false);
+        var started = Stopwatch.GetTimestamp();
+        var updates = new List<ChatResponseUpdate>();
+        try
+        {
+            await foreach (var update in base.GetStreamingResponseAsync(call.Messages, options, cancellationToken).ConfigureAwait(false))
+            {
+                updates.Add(update);
+                yield return update;
+            }
+        }
+        finally
+        {
+            // Runs when the stream ends, when the consumer stops early (disposing the enumerator) and when it throws.
+            await RecordAsync(episode, call, updates.ToChatResponse(), options, started).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Retrieves the lessons for this call and builds the message list the inner client sees.</summary>
+    private async ValueTask<PreparedCall> PrepareAsync(EpisodeScope episode, IEnumerable<ChatMessage> messages, ChatOptions? options, CancellationToken cancellationToken)
+    {
+        var request = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
+        var at = _runtime.TimeProvider.GetUtcNow();
+        var index = episode.Index;
+        if (index.Count == 0)
+        {
+            return new PreparedCall(request, request, [], at);
+        }
+
+        var turn = LatestUserText(request);
+        var tools = options?.Tools is { } available ? available.Select(t => t.Name).ToArray() : null;
+        var result = episode.CachedRetrieval(turn, tools);
+        if (result is null)
+        {
+            var query = new RetrievalQuery
+            {
+                Task = episode.Task,
+                Turn = turn,
+                Tenant = _runtime.Tenant,
+                UnitKey = episode.UnitKey,
+                Labels = episode.Labels,
+                AvailableTools = tools,
+            };
+            result = await _runtime.RetrieveAsync(index, query, cancellationToken).ConfigureAwait(false);
+            episode.RememberRetrieval(turn, tools, result);
+        }
+
+        if (!InjectLessons || result.Section is null)
+        {
+            return new PreparedCall(request, request, [], at);
+        }
+
+        var position = 0;
+        while (position < request.Count && request[position].Role == ChatRole.System)
+        {
+            position++;
+        }
+
+        var injected = new List<ChatMessage>(request.Count + 1);
+        for (var i = 0; i < request.Count; i++)
+        {
+            if (i == position)
+            {
+                injected.Add(new ChatMessage(ChatRole.System, result.Section));
+            }
+
+            injected.Add(request[i]);
+        }
+
+        if (position == request.Count)
+        {
+            injected.Add(new ChatMessage(ChatRole.System, result.Section));
+        }
+
+        episode.NoteInjected(result.Lessons);
+        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at);
+    }
+
+    private ValueTask RecordAsync(EpisodeScope episode, PreparedCall call, ChatResponse? response, ChatOptions? options, long started)
+    {
+        var facts = new ModelCallFacts(
+            call.At,
+            Stopwatch.GetElapsedTime(started),
+            response?.ModelId ?? options?.ModelId ?? (GetService(typeof(ChatClientMetadata)) as ChatClientMetadata)?.DefaultModelId,
+            response?.Usage,
+            call.InjectedLessonIds);
+        var responseMessages = response is null ? [] : response.Messages as IReadOnlyList<ChatMessage> ?? [.. response.Messages];
+        return episode.RecordCallAsync(call.Request, responseMessages, facts);
+    }
+
+    /// <summary>The text of the latest user message, the "turn" that retrieval matches besides the task.</summary>
+    private static string? LatestUserText(IReadOnlyList<ChatMessage> request)
+    {
+        for (var i = request.Count - 1; i >= 0; i--)
+        {
+            if (request[i].Role == ChatRole.User)
+            {
+                return request[i].Text;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The caller's messages, what the inner client is sent, and which lessons went in.</summary>
+    private sealed record PreparedCall(IReadOnlyList<ChatMessage> Request, IReadOnlyList<ChatMessage> Messages, IReadOnlyList<string> InjectedLessonIds, DateTimeOffset At);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Lore;
 
@@ -10,5 +11,17 @@ public static class LoreChatClientBuilderExtensions
     /// tool loop is one call to Lore. The runtime is resolved from the service provider when not given.
     /// </summary>
     public static ChatClientBuilder UseLore(this ChatClientBuilder builder, LoreRuntime? runtime = null, Action<LoreChatClient>? configure = null)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.Use((inner, services) =>
+        {
+            var lore = runtime
+                ?? services.GetService<LoreRuntime>()
+                ?? throw new InvalidOperationException(
+                    "UseLore() was given no LoreRuntime and none is registered in the service provider: pass one, or call services.AddLore(...).");
+            var client = new LoreChatClient(inner, lore);
+            configure?.Invoke(client);
+            return client;
+        });
+    }
 }

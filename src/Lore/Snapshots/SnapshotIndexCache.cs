@@ -1,0 +1,52 @@
+using Lore.Retrieval;
+using Microsoft.Extensions.AI;
+
+namespace Lore.Snapshots;
+
+/// <summary>
+/// Builds the retrieval index of a snapshot once and keeps the few most recent ones, so serving a snapshot again
+/// (a rollback, a refresh that finds the same pointer) is a pointer swap, not a rebuild. Snapshots are immutable
+/// and content-addressed, so an index keyed by snapshot id never goes stale.
+/// </summary>
+internal sealed class SnapshotIndexCache
+{
+    private const int Capacity = 4;
+
+    private readonly IEmbeddingGenerator<string, Embedding<float>>? _generator;
+    private readonly Lock _lock = new();
+    private readonly LinkedList<(string Id, Task<LessonIndex> Index)> _recent = new();
+
+    public SnapshotIndexCache(IEmbeddingGenerator<string, Embedding<float>>? generator) => _generator = generator;
+
+    /// <summary>The index of a snapshot (the empty index for none), built at most once while it stays cached.</summary>
+    public Task<LessonIndex> GetAsync(Snapshot? snapshot, CancellationToken cancellationToken = default)
+    {
+        if (snapshot is null)
+        {
+            return Task.FromResult(LessonIndex.Empty);
+        }
+
+        lock (_lock)
+        {
+            for (var node = _recent.First; node is not null; node = node.Next)
+            {
+                if (node.Value.Id == snapshot.Id && !node.Value.Index.IsFaulted && !node.Value.Index.IsCanceled)
+                {
+                    _recent.Remove(node);
+                    _recent.AddFirst(node);
+                    return node.Value.Index;
+                }
+            }
+
+            // Built off the caller's thread: indexing tens of thousands of lessons takes a while and is pure CPU.
+            var build = Task.Run(() => LessonIndex.BuildAsync(snapshot, _generator, cancellationToken), cancellationToken);
+            _recent.AddFirst((snapshot.Id, build));
+            while (_recent.Count > Capacity)
+            {
+                _recent.RemoveLast();
+            }
+
+            return build;
+        }
+    }
+}
