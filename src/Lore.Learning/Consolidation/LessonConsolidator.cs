@@ -176,6 +176,14 @@ internal sealed class LessonConsolidator
                     {
                         Evidence = Accumulate(existing.Evidence, draft.Proposals, window, input.NewEpisodeIds),
                     };
+
+                    // The same pattern worded differently (a recovery recipe refined by more data) takes the new
+                    // wording; a mere reordering of the same words does not, so texts do not flip between runs.
+                    if (draft.Proposals.FirstOrDefault(p => p.Id == existing.Id)?.Representative is { } own
+                        && !Tokens.ContentSet(own.Text).SetEquals(draft.Tokens))
+                    {
+                        next = next with { Text = own.Text, Trigger = own.Trigger, Scope = own.Scope with { Tenant = input.Tenant } };
+                    }
                 }
 
                 var prior = draft.Proposals.Count > 0 ? Prior(draft.Confidence, next.Evidence) : RecoverPrior(existing);

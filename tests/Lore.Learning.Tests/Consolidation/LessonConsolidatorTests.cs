@@ -149,6 +149,26 @@ public sealed class LessonConsolidatorTests
     }
 
     [Fact]
+    public async Task A_pattern_found_again_with_new_wording_takes_it_but_a_reordering_of_the_same_words_does_not()
+    {
+        var window = Window(6);
+        var ids = window.Select(e => e.Id).ToArray();
+        var first = await Consolidator().ConsolidateAsync(Input(window, [Candidate("k", "When refund_order fails, check the arguments, then call refund_order again.", ids)]), Ct);
+        var lesson = Assert.Single(first.Served);
+
+        var reordered = await Consolidator().ConsolidateAsync(
+            Input(window, [Candidate("k", "Then call refund_order again when refund_order fails, check the arguments.", ids)], [lesson], [lesson.Id], []), Ct);
+        Assert.Empty(reordered.Changed);
+
+        var refined = await Consolidator().ConsolidateAsync(
+            Input(window, [Candidate("k", "When refund_order fails, call lookup_order first, then call refund_order again.", ids)], [lesson], [lesson.Id], []), Ct);
+        var updated = Assert.Single(refined.Served);
+        Assert.Equal(lesson.Id, updated.Id);
+        Assert.Equal("When refund_order fails, call lookup_order first, then call refund_order again.", updated.Text);
+        Assert.Equal([lesson.Id], refined.Updated);
+    }
+
+    [Fact]
     public async Task Contradicting_lessons_are_settled_by_evidence_and_the_loser_is_kept_retired()
     {
         var window = Window(12);
