@@ -11,10 +11,11 @@ if (which is "all" or "overhead") await OverheadBench.RunAsync(report, quick);
 if (which is "all" or "retrieval") await RetrievalBench.RunAsync(report, quick);
 if (which is "all" or "ingest") await IngestBench.RunAsync(report, quick);
 if (which is "all" or "learn") await LearningBench.RunAsync(report, quick);
+if (which is "all" or "evaluation") await EvaluationBench.RunAsync(report, quick);
 
-if (which is not ("all" or "overhead" or "retrieval" or "ingest" or "learn"))
+if (which is not ("all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest or learn");
+    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn or evaluation");
     return 2;
 }
 
