@@ -37,6 +37,20 @@ internal static class SqliteText
         }
     }
 
+    /// <summary>Reads UTF-8 JSON (the hot read path: no string is made); <paramref name="describe"/> names the row only when it is unreadable.</summary>
+    public static T FromJson<T, TKey>(ReadOnlySpan<byte> utf8Json, Func<TKey, string> describe, TKey key)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(utf8Json, LoreJson.Options)
+                ?? throw new InvalidDataException($"{describe(key)} is stored as JSON null.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{describe(key)} has unreadable JSON: {e.Message}", e);
+        }
+    }
+
     /// <summary>The enum value as LoreJson spells it (camelCase), so columns and JSON agree.</summary>
     public static string Name<TEnum>(TEnum value)
         where TEnum : struct, Enum

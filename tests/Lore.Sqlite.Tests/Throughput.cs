@@ -11,6 +11,8 @@ internal static class Throughput
 {
     public const string Flag = "--measure";
 
+    private static TimeSpan Cpu => System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+
     public static async Task<int> RunAsync(string directory)
     {
         Directory.CreateDirectory(directory);
@@ -42,6 +44,7 @@ internal static class Throughput
         try
         {
             await using var store = await SqliteLoreStore.OpenAsync(path);
+            var cpu = Cpu;
             var watch = Stopwatch.StartNew();
             for (var i = 0; i < records.Count; i += batchSize)
             {
@@ -50,19 +53,24 @@ internal static class Throughput
 
             watch.Stop();
             var steps = episodes * stepsPerEpisode;
-            Console.WriteLine($"append: {records.Count:N0} records ({steps:N0} steps) in batches of {batchSize}: {watch.Elapsed.TotalSeconds:F2} s = {steps / watch.Elapsed.TotalSeconds:N0} steps/s, {records.Count / watch.Elapsed.TotalSeconds:N0} records/s");
+            Console.WriteLine($"append: {records.Count:N0} records ({steps:N0} steps) in batches of {batchSize}: {watch.Elapsed.TotalSeconds:F2} s = {steps / watch.Elapsed.TotalSeconds:N0} steps/s, {records.Count / watch.Elapsed.TotalSeconds:N0} records/s (CPU {(Cpu - cpu).TotalSeconds:F2} s)");
 
-            watch.Restart();
             var read = 0;
-            var readSteps = 0;
-            await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery()))
+            for (var round = 1; round <= 3; round++)
             {
-                read++;
-                readSteps += episode.Steps.Count;
-            }
+                cpu = Cpu;
+                watch.Restart();
+                read = 0;
+                var readSteps = 0;
+                await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery()))
+                {
+                    read++;
+                    readSteps += episode.Steps.Count;
+                }
 
-            watch.Stop();
-            Console.WriteLine($"read: {read:N0} episodes with {readSteps:N0} steps in {watch.Elapsed.TotalSeconds:F2} s = {read / watch.Elapsed.TotalSeconds:N0} episodes/s");
+                watch.Stop();
+                Console.WriteLine($"read (round {round}): {read:N0} episodes with {readSteps:N0} steps in {watch.Elapsed.TotalSeconds:F2} s = {read / watch.Elapsed.TotalSeconds:N0} episodes/s (CPU {(Cpu - cpu).TotalSeconds:F2} s)");
+            }
 
             watch.Restart();
             read = 0;
@@ -73,6 +81,16 @@ internal static class Throughput
 
             watch.Stop();
             Console.WriteLine($"read without steps: {read:N0} episodes in {watch.Elapsed.TotalSeconds:F3} s");
+
+            var payloads = records.OfType<StepRecorded>().Select(r => System.Text.Json.JsonSerializer.Serialize(r.Step, LoreJson.Options)).ToArray();
+            watch.Restart();
+            foreach (var payload in payloads)
+            {
+                _ = System.Text.Json.JsonSerializer.Deserialize<Step>(payload, LoreJson.Options);
+            }
+
+            watch.Stop();
+            Console.WriteLine($"(of which JSON alone: {payloads.Length:N0} steps deserialised in {watch.Elapsed.TotalSeconds:F2} s)");
 
             var small = Stopwatch.StartNew();
             for (var i = 0; i < 200; i++)
