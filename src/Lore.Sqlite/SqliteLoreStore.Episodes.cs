@@ -79,7 +79,10 @@ public sealed partial class SqliteLoreStore
         return sequence;
     }
 
-    /// <summary>Takes the write gate until the import is committed or disposed; other writes wait for it.</summary>
+    /// <summary>
+    /// Takes the store's write gate until the import is committed or disposed: other writes, including the caller's
+    /// own, wait for it, so commit or dispose the import before writing anything else through this store.
+    /// </summary>
     public async Task<IEpisodeImport> BeginImportAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();

@@ -64,25 +64,18 @@ public sealed partial class SqliteLoreStore
         }, cancellationToken);
     }
 
-    /// <summary>The stored snapshot, checked against its content address (a file altered outside Lore fails loudly).</summary>
+    /// <summary>
+    /// The stored snapshot as it was saved. Its content was checked against its id when it was saved; it is not
+    /// re-checked here, because an additive change to the records (a new optional lesson field) changes what
+    /// <see cref="Snapshot.ComputeId"/> computes for old snapshots, and serving must not stop over that.
+    /// </summary>
     public async Task<Snapshot?> GetSnapshotAsync(string snapshotId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(snapshotId);
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         using var command = ReadCommand(connection, GetSnapshotSql);
         command.Parameters.AddWithValue("$id", snapshotId);
-        if (command.ExecuteScalar() is not string json)
-        {
-            return null;
-        }
-
-        var snapshot = SqliteText.FromJson<Snapshot>(json, $"Snapshot '{snapshotId}'");
-        if (snapshot.Id != snapshotId || !snapshot.IsIntact)
-        {
-            throw new InvalidDataException($"Snapshot '{snapshotId}' in '{Location}' no longer matches its content address; the file was altered outside Lore.");
-        }
-
-        return snapshot;
+        return command.ExecuteScalar() is string json ? SqliteText.FromJson<Snapshot>(json, $"Snapshot '{snapshotId}'") : null;
     }
 
     /// <summary>The tenant's snapshots, newest first (by creation time, then by the order they were stored).</summary>

@@ -113,16 +113,19 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal(content, File.ReadAllText(path));
     }
 
-    [Fact]
-    public void Another_applications_database_is_refused()
+    [Theory]
+    [InlineData("PRAGMA application_id = 1234; CREATE TABLE invoices (id INTEGER PRIMARY KEY);")]
+    [InlineData("CREATE TABLE invoices (id INTEGER PRIMARY KEY); INSERT INTO invoices VALUES (1);")]
+    public void Another_applications_database_is_refused_and_left_untouched(string setup)
     {
         var path = NewPath();
-        Query(path, "PRAGMA application_id = 1234; CREATE TABLE invoices (id INTEGER PRIMARY KEY);");
+        Query(path, setup);
 
         var error = Assert.Throws<InvalidDataException>(() => SqliteLoreStore.Open(path));
 
         Assert.Contains(path, error.Message);
         Assert.Contains("another application", error.Message);
+        Assert.Equal(1L, Query(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table';"));
     }
 
     [Fact]
@@ -158,21 +161,6 @@ public sealed class SqliteStoreTests : IDisposable
 
         await Assert.ThrowsAsync<ObjectDisposedException>(() => store.AppendAsync([new EpisodeStarted(new EpisodeBuilder("a").Build())], Ct));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => store.CountEpisodesAsync(Tenants.Default, Ct));
-    }
-
-    [Fact]
-    public async Task A_snapshot_altered_inside_the_file_is_detected_when_read()
-    {
-        var path = NewPath();
-        await using var store = await SqliteLoreStore.OpenAsync(path, Ct);
-        var lesson = new Lesson { Id = "les-1", Kind = LessonKind.Guideline, Text = "Check the order first.", Extractor = new ExtractorInfo("test", "1") };
-        var snapshot = Snapshot.Create(null, Tenants.Default, [lesson], new RetrievalSettings(), "test", "test", DateTimeOffset.UnixEpoch);
-        await store.SaveSnapshotAsync(snapshot, Ct);
-
-        Query(path, "UPDATE snapshots SET json = replace(json, 'Check the order first.', 'Never check anything.');");
-
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => store.GetSnapshotAsync(snapshot.Id, Ct));
-        Assert.Contains(snapshot.Id, error.Message);
     }
 
     [Fact]

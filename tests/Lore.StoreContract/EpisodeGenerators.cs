@@ -25,7 +25,7 @@ public static class EpisodeGenerators
     public static Gen<string?> MaybeText(int max = 24) => Text(max).Null();
 
     /// <summary>Label keys are plain identifiers: labels live in a sorted dictionary whose default comparer is culture-aware.</summary>
-    private static readonly Gen<string> LabelKey = Gen.String[Gen.Char["abcdefghijklmnopqrstuvwxyz_0123456789"], 1, 10];
+    private static readonly Gen<string> LabelKey = Gen.String[Gen.Char["abcdefghijklmnopqrstuvwxyz0123456789"], 1, 10];
 
     public static Gen<DateTimeOffset> Time { get; } =
         from ticks in Gen.Long[new DateTime(2000, 1, 1).Ticks, new DateTime(2100, 1, 1).Ticks]

@@ -6,7 +6,10 @@ namespace Lore.StoreContract;
 // Property tests: whatever an episode holds, the store gives it back unchanged.
 public abstract partial class LoreStoreContract
 {
-    /// <summary>A fixed seed keeps the run deterministic; CsCheck prints the seed of any failing case so it can be replayed.</summary>
+    /// <summary>
+    /// The first iteration replays this fixed seed; the others explore new cases, and CsCheck shrinks any failure and
+    /// prints its seed so that it can be replayed exactly.
+    /// </summary>
     private const string PropertySeed = "0N0XIzNsQ0O2";
 
     private const int PropertyIterations = 150;

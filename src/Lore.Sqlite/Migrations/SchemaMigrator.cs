@@ -38,6 +38,16 @@ internal static class SchemaMigrator
     public static IReadOnlyList<int> Migrate(SqliteConnection connection, string location, TimeProvider clock)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
+        var hasMigrationTable = Convert.ToInt64(Scalar(connection, transaction,
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations';"), CultureInfo.InvariantCulture) > 0;
+        var otherTables = Convert.ToInt64(Scalar(connection, transaction,
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations';"), CultureInfo.InvariantCulture);
+        if (!hasMigrationTable && otherTables > 0)
+        {
+            throw new InvalidDataException(
+                $"'{location}' is a SQLite database with {otherTables} table(s) of another application and no Lore schema; Lore will not add its tables to it.");
+        }
+
         Execute(connection, transaction, """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version    INTEGER PRIMARY KEY,
