@@ -7,7 +7,7 @@ namespace Lore.Simulation.Tests;
 /// The whole loop on the embedded default: the simulated workplace runs through a <see cref="LoreRuntime"/> on a
 /// real SQLite file, Lore learns every 50 episodes with the LLM-free extractors, and the agent gets better.
 /// </summary>
-public sealed class DemoLearningCurveTests
+public sealed class DemoLearningCurveTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task With_the_seed_fixed_the_success_rate_after_learning_is_strictly_above_before()
@@ -21,6 +21,7 @@ public sealed class DemoLearningCurveTests
             report = await new WorkplaceSimulation(new SimulationOptions { Seed = 42 }).RunAsync(runtime, new SynchronousProgress(progress), ct);
         }
 
+        Describe(report);
         Assert.Contains("simulation", report.Notice, StringComparison.OrdinalIgnoreCase);
         Assert.Null(report.StartingSnapshotId);
         Assert.Equal(400, report.Episodes.Count);
@@ -110,6 +111,30 @@ public sealed class DemoLearningCurveTests
         Assert.Equal(0, report.EpisodesWithLessons);
         Assert.Equal(0, report.AfterLearning.Episodes);
         Assert.InRange(report.BeforeLearning.Rate, 0.35, 0.75);
+    }
+
+    private void Describe(SimulationReport report)
+    {
+        foreach (var window in report.Windows)
+        {
+            output.WriteLine($"episodes {window.First,3}-{window.Last,3}: {window.Result.Rate,5:P0} ({window.EpisodesWithLessons} with lessons)");
+        }
+
+        output.WriteLine($"before learning {report.BeforeLearning.Rate:P1} of {report.BeforeLearning.Episodes}, after {report.AfterLearning.Rate:P1} of {report.AfterLearning.Episodes}");
+        foreach (var slice in report.Slices)
+        {
+            output.WriteLine($"  {slice.Slice}: {slice.BeforeLearning.Rate:P0} -> {slice.AfterLearning.Rate:P0}");
+        }
+
+        foreach (var run in report.LearningRuns)
+        {
+            output.WriteLine($"learning after {run.AfterEpisode}: {run.Candidates} candidates, +{run.Added} ~{run.Updated} merged {run.Merged} retired {run.Retired} -> {run.SnapshotId ?? "no change"} ({run.LessonCount} lessons)");
+        }
+
+        foreach (var lesson in report.Lessons)
+        {
+            output.WriteLine($"[{lesson.EvidenceEpisodes} ep/{lesson.DistinctSources} src, injected in {lesson.InjectedInEpisodes}] {lesson.Text}");
+        }
     }
 
     private static Task<LoreRuntime> OpenAsync(string path, CancellationToken ct)
