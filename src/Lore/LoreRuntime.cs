@@ -25,6 +25,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     private readonly ConcurrentDictionary<string, EpisodeScope> _live = new(StringComparer.Ordinal);
     private readonly BackgroundLearner? _learner;
     private LessonIndex _served;
+    private TaskCompletionSource _servingChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     private LoreRuntime(LoreOptions options, ILoreStore store, SnapshotIndexCache indexes, LessonIndex served)
@@ -74,6 +75,12 @@ public sealed partial class LoreRuntime : IAsyncDisposable
 
     /// <summary>The index served to new episodes.</summary>
     internal LessonIndex ServedIndex => Volatile.Read(ref _served);
+
+    /// <summary>Background learning passes finished so far (0 when the worker is off).</summary>
+    internal int BackgroundLearningPasses => _learner?.CompletedPasses ?? 0;
+
+    /// <summary>Completes the next time a different snapshot starts being served (for hosts and tests that wait on learning).</summary>
+    internal Task WhenServingChangesAsync() => Volatile.Read(ref _servingChanged).Task;
 
     /// <summary>Starts an episode and makes it ambient for the calling async flow.</summary>
     public EpisodeScope BeginEpisode(string task, Dictionary<string, string>? labels = null, string? unitKey = null, string? episodeId = null)
@@ -243,6 +250,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         if (!ReferenceEquals(previous, index))
         {
             LogServing(_logger, index.SnapshotId ?? "(none)", index.Count, Tenant);
+            Interlocked.Exchange(ref _servingChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 
