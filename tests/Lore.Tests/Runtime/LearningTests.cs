@@ -1,0 +1,108 @@
+using Lore.Tests.Fakes;
+using Microsoft.Extensions.AI;
+using Xunit;
+
+namespace Lore.Tests.Runtime;
+
+public sealed class LearningTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>Proposes one refund lesson backed by every episode it is shown.</summary>
+    private sealed class RefundRuleExtractor : ILessonExtractor
+    {
+        public ExtractorInfo Info { get; } = new("refund-rule", "1");
+
+        public int Calls;
+
+        public Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Calls);
+            var episodes = batch.Episodes;
+            if (episodes.Count == 0)
+            {
+                return Task.FromResult(ExtractionResult.Empty);
+            }
+
+            return Task.FromResult(new ExtractionResult(
+            [
+                new LessonCandidate
+                {
+                    Key = "refund-needs-lookup",
+                    Kind = LessonKind.Procedure,
+                    Text = "Before any refund, call lookup_order for the order id.",
+                    Trigger = LessonTrigger.OnKeywords("refund"),
+                    Scope = new LessonScope { Tenant = batch.Tenant },
+                    Evidence = new LessonEvidence
+                    {
+                        EpisodeIds = [.. episodes.Select(e => e.Id)],
+                        EpisodeCount = episodes.Count,
+                        DistinctSources = episodes.Select(e => e.UnitKey).Distinct().Count(),
+                        Support = episodes.Count,
+                    },
+                    Confidence = 0.9,
+                    Extractor = Info,
+                },
+            ]));
+        }
+    }
+
+    private static async Task RunEpisodeAsync(LoreRuntime runtime, IChatClient client, string unit)
+    {
+        await using var episode = runtime.BeginEpisode("refund order 1142", unitKey: unit);
+        await client.GetResponseAsync("Please refund order 1142", cancellationToken: Ct);
+        await episode.CompleteAsync(Outcome.Success(), Ct);
+    }
+
+    [Fact]
+    public async Task Learning_now_serves_the_snapshot_it_activates_to_the_next_episode()
+    {
+        var extractor = new RefundRuleExtractor();
+        await using var host = await RuntimeHost.OpenAsync(configure: o =>
+        {
+            o.Learning.Extractors.Add(extractor);
+            o.Learning.MinEpisodes = 2;
+            o.Learning.MinDistinctSources = 2;
+        });
+        var model = new ScriptedAgentClient();
+        var client = new ChatClientBuilder(model).UseLore(host.Runtime).Build();
+        await RunEpisodeAsync(host.Runtime, client, "user-1");
+        await RunEpisodeAsync(host.Runtime, client, "user-2");
+        Assert.Null(host.Runtime.CurrentSnapshot);
+
+        var run = await host.Runtime.LearnAsync("test", cancellationToken: Ct);
+
+        Assert.Equal(2, run.EpisodesRead);
+        Assert.NotNull(run.SnapshotId);
+        Assert.Equal(run.SnapshotId, host.Runtime.CurrentSnapshot?.Id);
+        await using var next = host.Runtime.BeginEpisode("refund order 77", unitKey: "user-3");
+        Assert.Equal(run.SnapshotId, next.SnapshotId);
+        await client.GetResponseAsync("Please refund order 77", cancellationToken: Ct);
+        Assert.Contains("Before any refund, call lookup_order", model.Requests[^1][0].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_background_learner_runs_after_the_configured_number_of_ended_episodes()
+    {
+        var extractor = new RefundRuleExtractor();
+        await using var host = await RuntimeHost.OpenAsync(configure: o =>
+        {
+            o.LearnEveryEpisodes = 3;
+            o.Learning.Extractors.Add(extractor);
+            o.Learning.MinEpisodes = 3;
+            o.Learning.MinDistinctSources = 2;
+        });
+        var client = new ChatClientBuilder(new ScriptedAgentClient()).UseLore(host.Runtime).Build();
+        await RunEpisodeAsync(host.Runtime, client, "user-1");
+        await RunEpisodeAsync(host.Runtime, client, "user-2");
+        Assert.Equal(0, host.Runtime.BackgroundLearningPasses);
+
+        var served = host.Runtime.WhenServingChangesAsync();
+        await RunEpisodeAsync(host.Runtime, client, "user-3");
+        await served.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+
+        Assert.NotNull(host.Runtime.CurrentSnapshot);
+        Assert.Contains(host.Runtime.CurrentSnapshot!.Lessons, l => l.Text.StartsWith("Before any refund", StringComparison.Ordinal));
+        Assert.Equal(1, extractor.Calls);
+    }
+}
