@@ -239,7 +239,9 @@ public sealed class WorkplaceEnvironment
         }
 
         _holds.Add((flightNumber, customerId));
-        var seat = string.Create(CultureInfo.InvariantCulture, $"{(StableHash.Of(flightNumber + customerId) & 0x1F) + 1}{(char)('A' + (StableHash.Of(customerId) & 0x3) )}");
+        var row = (StableHash.Of(flightNumber + customerId) & 0x1F) + 1;
+        var letter = (char)('A' + (StableHash.Of(customerId) & 0x3));
+        var seat = string.Create(CultureInfo.InvariantCulture, $"{row}{letter}");
         return Served("hold_seat", args, $"Seat {seat} held on flight {flightNumber} for customer {customerId}.");
     }
 
