@@ -81,7 +81,11 @@ public sealed partial class LearningPipeline
         }
 
         var parent = parentId is null ? null : await _store.GetSnapshotAsync(parentId, cancellationToken).ConfigureAwait(false);
-        var known = await _store.ListLessonsAsync(new LessonQuery { Tenant = tenant, IncludeRetired = true }, cancellationToken).ConfigureAwait(false);
+        var stored = await _store.ListLessonsAsync(new LessonQuery { Tenant = tenant, IncludeRetired = true }, cancellationToken).ConfigureAwait(false);
+
+        // A served lesson missing from the lesson table (a snapshot written by other means) is still served, not lost.
+        var storedIds = stored.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
+        var known = stored.Concat((parent?.Lessons ?? []).Where(l => !storedIds.Contains(l.Id))).ToArray();
         var consolidator = new LessonConsolidator(_options, _time);
         var result = await consolidator.ConsolidateAsync(
             new ConsolidationInput
@@ -134,7 +138,7 @@ public sealed partial class LearningPipeline
             Merges = result.Merges,
             Contradictions = result.Contradictions,
             Retirements = result.Retirements,
-            Dropped = result.Dropped,
+            Dropped = Cap(result.Dropped),
             ParentSnapshotId = parent?.Id,
             SnapshotId = snapshot?.Id,
         };
@@ -225,6 +229,14 @@ public sealed partial class LearningPipeline
             LoreJson.Options);
         return Content(before) != Content(after);
     }
+
+    /// <summary>The run log keeps the first <see cref="MaxDropped"/> reasons and counts the rest.</summary>
+    private static IReadOnlyList<string> Cap(IReadOnlyList<string> dropped)
+        => dropped.Count <= MaxDropped
+            ? dropped
+            : [.. dropped.Take(MaxDropped), $"... and {dropped.Count - MaxDropped} more candidates dropped for the same kinds of reasons."];
+
+    private const int MaxDropped = 200;
 
     /// <summary>A sortable, unique run id: the start time, then random digits (two runs may start in the same tick).</summary>
     private static string RunId(DateTimeOffset started)
