@@ -36,13 +36,13 @@ internal static class EpisodeReader
     // index in (episode, arrival) order and never sorts step payloads in a temporary b-tree.
     private const string StepsInRangeSql = """
         SELECT s.episode_sequence, s.payload FROM steps s
-        WHERE s.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last)
+        WHERE s.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last AND ($ended_only = 0 OR ended_at IS NOT NULL))
         ORDER BY s.episode_sequence, s.id;
         """;
 
     private const string OutcomesInRangeSql = """
         SELECT o.episode_sequence, o.score, o.source, o.actor, o.comment, o.at FROM outcomes o
-        WHERE o.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last)
+        WHERE o.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last AND ($ended_only = 0 OR ended_at IS NOT NULL))
         ORDER BY o.episode_sequence, o.id;
         """;
 
@@ -126,10 +126,9 @@ internal static class EpisodeReader
 
         var first = headers[0].Sequence;
         var last = headers[^1].Sequence;
-        var outcomes = ReadOutcomes(connection, transaction, OutcomesInRangeSql, ("$first", first), ("$last", last), ("$tenant", query.Tenant));
-        var steps = query.WithoutSteps
-            ? null
-            : ReadSteps(connection, transaction, StepsInRangeSql, ("$first", first), ("$last", last), ("$tenant", query.Tenant));
+        var range = new (string, object)[] { ("$first", first), ("$last", last), ("$tenant", query.Tenant), ("$ended_only", query.EndedOnly ? 1 : 0) };
+        var outcomes = ReadOutcomes(connection, transaction, OutcomesInRangeSql, range);
+        var steps = query.WithoutSteps ? null : ReadSteps(connection, transaction, StepsInRangeSql, range);
         transaction.Commit();
 
         for (var i = 0; i < headers.Count; i++)
@@ -163,7 +162,7 @@ internal static class EpisodeReader
             header = ReadHeader(reader);
         }
 
-        var range = new (string, object)[] { ("$first", header.Sequence), ("$last", header.Sequence), ("$tenant", header.Tenant) };
+        var range = new (string, object)[] { ("$first", header.Sequence), ("$last", header.Sequence), ("$tenant", header.Tenant), ("$ended_only", 0) };
         var outcomes = ReadOutcomes(connection, transaction, OutcomesInRangeSql, range);
         var steps = ReadSteps(connection, transaction, StepsInRangeSql, range);
         transaction.Commit();
