@@ -23,9 +23,18 @@ public sealed record ImportResult(int Episodes, int Steps, string Format);
 /// transaction, so a file imports whole or not at all, and an error names the record and field at fault.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Records without an <c>id</c> (tau-bench results have none) get a stable id derived from the file name, the record
 /// index and the record's content, so importing the same file twice fails with an error naming the first record
 /// that is already in the store, and nothing of the second import is written.
+/// </para>
+/// <para>
+/// The unit key (one evidence source) is the record's <c>user</c> or <c>user_id</c>; for a tau-bench result the
+/// <c>info.task.user_id</c>; otherwise the first <c>user_id</c> argument of a tool call; otherwise <c>task-{task_id}</c>
+/// for tau-bench and the episode id for a conversation (each conversation its own source). A tau-bench reward or a
+/// conversation's <c>reward</c>/<c>outcome</c> becomes an environment outcome (an <c>outcome</c> object may name
+/// another source).
+/// </para>
 /// </remarks>
 public static class TrajectoryImporter
 {
