@@ -119,21 +119,12 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         console.Write(slices);
 
         console.Write(new Rule("[bold]Lessons served at the end[/]").LeftJustified());
-        var lessons = new Table().AddColumns("id", "kind", "lesson", "evidence", "sources", "extractor", "confidence", "injected in");
         foreach (var l in report.Lessons)
         {
-            lessons.AddRow(
-                Markup.Escape(l.Id),
-                l.Kind.ToString(),
-                Markup.Escape(Output.Shorten(l.Text, 80)),
-                $"{l.EvidenceEpisodes} ep",
-                l.DistinctSources.ToString(),
-                Markup.Escape(l.Extractor),
-                l.Confidence.ToString("F2", System.Globalization.CultureInfo.InvariantCulture),
-                $"{l.InjectedInEpisodes} ep");
+            console.MarkupLineInterpolated($"[bold]{l.Id}[/] {l.Kind}: evidence {l.EvidenceEpisodes} episodes from {l.DistinctSources} sources, {l.Extractor}, confidence {l.Confidence:F2}, injected in {l.InjectedInEpisodes} episodes");
+            console.MarkupLineInterpolated($"    {l.Text}");
         }
 
-        console.Write(lessons);
 
         console.Write(new Rule("[bold]Snapshots created[/]").LeftJustified());
         var snapshots = new Table().AddColumns("snapshot", "parent", "lessons", "after episode");

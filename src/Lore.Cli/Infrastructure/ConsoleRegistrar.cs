@@ -1,35 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Lore.Cli.Infrastructure;
 
 /// <summary>Lets commands receive the console they must write to (the real one, or a captured one in tests).</summary>
-internal sealed class ConsoleRegistrar(IAnsiConsole console) : ITypeRegistrar, ITypeResolver
+internal sealed class ConsoleRegistrar : ITypeRegistrar
 {
-    private readonly Dictionary<Type, Func<object>> _factories = new() { [typeof(IAnsiConsole)] = () => console };
+    private readonly ServiceCollection _services = new();
 
-    public void Register(Type service, Type implementation) => _factories[service] = () => Create(implementation);
+    public ConsoleRegistrar(IAnsiConsole console) => _services.AddSingleton(console);
 
-    public void RegisterInstance(Type service, object implementation) => _factories[service] = () => implementation;
+    public void Register(Type service, Type implementation) => _services.AddSingleton(service, implementation);
 
-    public void RegisterLazy(Type service, Func<object> factory) => _factories[service] = factory;
+    public void RegisterInstance(Type service, object implementation) => _services.AddSingleton(service, implementation);
 
-    public ITypeResolver Build() => this;
+    public void RegisterLazy(Type service, Func<object> factory) => _services.AddSingleton(service, _ => factory());
 
-    public object? Resolve(Type? type)
+    public ITypeResolver Build() => new Resolver(_services.BuildServiceProvider());
+
+    private sealed class Resolver(ServiceProvider provider) : ITypeResolver, IDisposable
     {
-        if (type is null)
-        {
-            return null;
-        }
+        public object? Resolve(Type? type) => type is null ? null : provider.GetService(type) ?? ActivatorUtilities.CreateInstance(provider, type);
 
-        return _factories.TryGetValue(type, out var factory) ? factory() : Create(type);
-    }
-
-    private object Create(Type type)
-    {
-        var constructor = type.GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
-        var arguments = constructor.GetParameters().Select(p => Resolve(p.ParameterType)).ToArray();
-        return constructor.Invoke(arguments);
+        public void Dispose() => provider.Dispose();
     }
 }
