@@ -30,6 +30,9 @@ public sealed record LessonQuery
     public bool IncludeRetired { get; init; }
 
     public LessonKind? Kind { get; init; }
+
+    /// <summary>Only lessons in this status (null: any status allowed by <see cref="IncludeRetired"/>).</summary>
+    public LessonStatus? Status { get; init; }
 }
 
 /// <summary>A snapshot's header, for listings that should not load every lesson.</summary>
@@ -101,4 +104,23 @@ public interface ILoreStore : IAsyncDisposable
     Task<long> GetCursorAsync(string name, CancellationToken cancellationToken = default);
 
     Task SetCursorAsync(string name, long value, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends to the hash-chained audit log in one transaction with the read of its current head.</summary>
+    Task<AuditEntry> AppendAuditAsync(AuditDraft draft, CancellationToken cancellationToken = default);
+
+    /// <summary>The audit log (all tenants, one chain) in sequence order, after a sequence number.</summary>
+    IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, CancellationToken cancellationToken = default);
+
+    /// <summary>The tenant's rollout state; a tenant that never saved one gets Version 0 with its active snapshot as stable.</summary>
+    Task<RolloutState> GetRolloutAsync(string tenant, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Saves the rollout state if its stored version is still <paramref name="expectedVersion"/> (else throws
+    /// <see cref="StoreConflictException"/>); the stable snapshot becomes the active snapshot. Returns the saved state
+    /// with its new version. Unknown snapshot ids throw <see cref="KeyNotFoundException"/>.
+    /// </summary>
+    Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes episodes with their steps and outcomes (right to erasure); returns how many existed.</summary>
+    Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default);
 }

@@ -34,6 +34,28 @@ public enum TriggerKind
     Description,
 }
 
+/// <summary>Where a lesson stands with the admission guards and reviewers.</summary>
+public enum LessonStatus
+{
+    /// <summary>Admitted: may be served by a snapshot.</summary>
+    Active,
+
+    /// <summary>Borderline: waits for a reviewer's decision; never served meanwhile.</summary>
+    PendingReview,
+
+    /// <summary>Refused by a guard or a reviewer; kept with the reasons, never served.</summary>
+    Rejected,
+
+    /// <summary>Taken out of service (stale, harmful, evidence deleted).</summary>
+    Retired,
+}
+
+/// <summary>A guard rule that fired on a candidate lesson, with what it saw.</summary>
+public sealed record GuardFinding(string Rule, string Detail, bool Blocking);
+
+/// <summary>A reviewer's decision on a lesson.</summary>
+public sealed record ReviewDecision(string Reviewer, bool Approved, string Reason, DateTimeOffset At);
+
 /// <summary>When a lesson applies.</summary>
 public sealed record LessonTrigger
 {
@@ -134,6 +156,15 @@ public sealed record Lesson
     public DateTimeOffset CreatedAt { get; init; }
 
     public DateTimeOffset? RetiredAt { get; init; }
+
+    /// <summary>Admission state; only <see cref="LessonStatus.Active"/> lessons may be served.</summary>
+    public LessonStatus Status { get; init; } = LessonStatus.Active;
+
+    /// <summary>Every guard rule that fired on this lesson (blocking or not).</summary>
+    public IReadOnlyList<GuardFinding> GuardFindings { get; init; } = [];
+
+    /// <summary>Review decisions, oldest first.</summary>
+    public IReadOnlyList<ReviewDecision> Reviews { get; init; } = [];
 
     public string? RetiredReason { get; init; }
 
