@@ -2,7 +2,10 @@ using Lore.Sqlite;
 
 namespace Lore.Learning.Tests;
 
-/// <summary>The shared tau-bench sample, imported once into a SQLite store and read back, as the learners see it in production.</summary>
+/// <summary>
+/// The shared tau-bench sample, imported once into a SQLite store and read back, as the learners see it in production.
+/// The counts the tests expect come from Derivations/tau_bench_expected.py, an independent pass over the raw file.
+/// </summary>
 internal static class TauBenchSample
 {
     private static readonly SemaphoreSlim Gate = new(1, 1);
