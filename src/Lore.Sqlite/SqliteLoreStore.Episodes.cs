@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Lore.Sqlite.Episodes;
+using Microsoft.Data.Sqlite;
 
 namespace Lore.Sqlite;
 
@@ -142,5 +143,82 @@ public sealed partial class SqliteLoreStore
         ArgumentNullException.ThrowIfNull(tenant);
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         return EpisodeReader.Count(connection, tenant);
+    }
+
+    private const string DeleteStepsSql = "DELETE FROM steps WHERE episode_sequence = $sequence;";
+
+    private const string DeleteOutcomesSql = "DELETE FROM outcomes WHERE episode_sequence = $sequence;";
+
+    private const string DeleteEpisodeSql = "DELETE FROM episodes WHERE sequence = $sequence;";
+
+    /// <summary>
+    /// Deletes the episodes with their steps and outcomes in one transaction and returns how many of the ids were
+    /// stored; unknown ids (and repeats) are ignored. Freed pages are zeroed (<c>secure_delete</c>) so that erased
+    /// content does not linger in the file. Sequences of deleted episodes are never reused.
+    /// </summary>
+    public Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(episodeIds);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in episodeIds)
+        {
+            if (string.IsNullOrEmpty(id))
+            {
+                throw new ArgumentException("The list of episodes to delete contains a null or empty id; nothing was deleted.", nameof(episodeIds));
+            }
+
+            ids.Add(id);
+        }
+
+        if (ids.Count == 0)
+        {
+            return Task.FromResult(0);
+        }
+
+        return WriteAsync(transaction =>
+        {
+            _episodes.Enlist(transaction);
+            long previousSecureDelete;
+            using (var secure = WriteCommand(transaction, "PRAGMA secure_delete;"))
+            {
+                previousSecureDelete = (long)secure.ExecuteScalar()!;
+                secure.CommandText = "PRAGMA secure_delete = ON;";
+                secure.ExecuteNonQuery();
+            }
+
+            try
+            {
+                using var steps = WriteCommand(transaction, DeleteStepsSql);
+                using var outcomes = WriteCommand(transaction, DeleteOutcomesSql);
+                using var episodes = WriteCommand(transaction, DeleteEpisodeSql);
+                var stepsSequence = steps.Parameters.Add("$sequence", SqliteType.Integer);
+                var outcomesSequence = outcomes.Parameters.Add("$sequence", SqliteType.Integer);
+                var episodeSequence = episodes.Parameters.Add("$sequence", SqliteType.Integer);
+                var deleted = 0;
+                foreach (var id in ids)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (_episodes.Find(id) is not { } sequence)
+                    {
+                        continue;
+                    }
+
+                    stepsSequence.Value = sequence;
+                    outcomesSequence.Value = sequence;
+                    episodeSequence.Value = sequence;
+                    steps.ExecuteNonQuery();
+                    outcomes.ExecuteNonQuery();
+                    episodes.ExecuteNonQuery();
+                    deleted++;
+                }
+
+                return deleted;
+            }
+            finally
+            {
+                using var normal = WriteCommand(transaction, $"PRAGMA secure_delete = {previousSecureDelete};");
+                normal.ExecuteNonQuery();
+            }
+        }, cancellationToken);
     }
 }

@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 
 namespace Lore.Sqlite;
 
-// Snapshots (immutable, content-addressed) and the pointer each tenant is served.
+// Snapshots: immutable and content-addressed. Which one a tenant is served lives in the rollout (SqliteLoreStore.Rollouts.cs).
 public sealed partial class SqliteLoreStore
 {
     private const string InsertSnapshotSql = """
@@ -14,23 +14,12 @@ public sealed partial class SqliteLoreStore
     private const string GetSnapshotSql = "SELECT json FROM snapshots WHERE id = $id;";
 
     private const string ListSnapshotsSql = """
-        SELECT s.id, s.parent_id, s.tenant, s.lesson_count, s.created_by, s.reason, s.created_at, a.snapshot_id IS NOT NULL
+        SELECT s.id, s.parent_id, s.tenant, s.lesson_count, s.created_by, s.reason, s.created_at, r.stable_snapshot_id IS NOT NULL
         FROM snapshots s
-        LEFT JOIN active_snapshots a ON a.tenant = s.tenant AND a.snapshot_id = s.id
+        LEFT JOIN rollouts r ON r.tenant = s.tenant AND r.stable_snapshot_id = s.id
         WHERE s.tenant = $tenant
         ORDER BY s.created_at DESC, s.rowid DESC;
         """;
-
-    private const string SnapshotTenantSql = "SELECT tenant FROM snapshots WHERE id = $id;";
-
-    private const string GetActiveSql = "SELECT snapshot_id FROM active_snapshots WHERE tenant = $tenant;";
-
-    private const string SetActiveSql = """
-        INSERT INTO active_snapshots (tenant, snapshot_id) VALUES ($tenant, $snapshot_id)
-        ON CONFLICT (tenant) DO UPDATE SET snapshot_id = excluded.snapshot_id;
-        """;
-
-    private const string ClearActiveSql = "DELETE FROM active_snapshots WHERE tenant = $tenant;";
 
     /// <summary>
     /// Stores the snapshot unless its id is already stored (then nothing changes: snapshots are immutable). A snapshot
@@ -101,47 +90,5 @@ public sealed partial class SqliteLoreStore
         }
 
         return summaries;
-    }
-
-    public async Task<string?> GetActiveSnapshotIdAsync(string tenant, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(tenant);
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = ReadCommand(connection, GetActiveSql);
-        command.Parameters.AddWithValue("$tenant", tenant);
-        return command.ExecuteScalar() as string;
-    }
-
-    /// <summary>Points the tenant at one of its stored snapshots, or at none; a snapshot that is unknown or belongs to another tenant throws <see cref="KeyNotFoundException"/>.</summary>
-    public Task SetActiveSnapshotAsync(string tenant, string? snapshotId, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(tenant);
-        return WriteAsync(transaction =>
-        {
-            if (snapshotId is null)
-            {
-                using var clear = WriteCommand(transaction, ClearActiveSql);
-                clear.Parameters.AddWithValue("$tenant", tenant);
-                clear.ExecuteNonQuery();
-                return;
-            }
-
-            using (var owner = WriteCommand(transaction, SnapshotTenantSql))
-            {
-                owner.Parameters.AddWithValue("$id", snapshotId);
-                var stored = owner.ExecuteScalar() as string;
-                if (stored != tenant)
-                {
-                    throw new KeyNotFoundException(stored is null
-                        ? $"Snapshot '{snapshotId}' is not stored; tenant '{tenant}' still serves what it served before."
-                        : $"Snapshot '{snapshotId}' belongs to another tenant, not to '{tenant}'; a tenant can only be pointed at its own snapshots.");
-                }
-            }
-
-            using var set = WriteCommand(transaction, SetActiveSql);
-            set.Parameters.AddWithValue("$tenant", tenant);
-            set.Parameters.AddWithValue("$snapshot_id", snapshotId);
-            set.ExecuteNonQuery();
-        }, cancellationToken);
     }
 }

@@ -29,9 +29,12 @@ public sealed partial class SqliteLoreStore : ILoreStore
     private volatile bool _closed;
     private int _disposing;
 
-    private SqliteLoreStore(string location, SqliteConnection writer, string readerConnectionString)
+    private readonly TimeProvider _clock;
+
+    private SqliteLoreStore(string location, SqliteConnection writer, string readerConnectionString, TimeProvider clock)
     {
         Location = location;
+        _clock = clock;
         _writer = writer;
         _readerConnectionString = readerConnectionString;
         _episodes = new EpisodeWriter(writer);
@@ -50,6 +53,7 @@ public sealed partial class SqliteLoreStore : ILoreStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.Clock);
         var location = Path.GetFullPath(path);
         if (Directory.Exists(location))
         {
@@ -91,8 +95,8 @@ public sealed partial class SqliteLoreStore : ILoreStore
 
             Pragma(writer, options.FlushEveryCommit ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
             Pragma(writer, $"PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds};");
-            SchemaMigrator.Migrate(writer, location, TimeProvider.System);
-            return new SqliteLoreStore(location, writer, readerConnectionString);
+            SchemaMigrator.Migrate(writer, location, options.Clock);
+            return new SqliteLoreStore(location, writer, readerConnectionString, options.Clock);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == SqliteNotADatabase)
         {

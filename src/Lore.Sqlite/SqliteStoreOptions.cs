@@ -16,4 +16,7 @@ public sealed record SqliteStoreOptions
 
     /// <summary>How long an operation waits for another process holding the file's write lock before it fails.</summary>
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The clock that stamps what the store times itself (rollout <c>UpdatedAt</c>, migrations); tests pass a fake one.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

@@ -27,6 +27,7 @@ internal static class SchemaMigrator
     public static IReadOnlyList<Migration> All { get; } =
     [
         new(1, "initial", "0001_initial.sql"),
+        new(2, "control-plane", "0002_control_plane.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;

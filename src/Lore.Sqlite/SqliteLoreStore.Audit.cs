@@ -1,0 +1,153 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Lore.Sqlite;
+
+// The audit log: one hash chain for every tenant, appended under the write gate so that it never forks.
+public sealed partial class SqliteLoreStore
+{
+    private const int AuditPageSize = 512;
+
+    private const string AuditColumns = "sequence, at_ticks, tenant, actor, action, subject, reason, details_json, previous_hash, hash";
+
+    private const string AuditHeadSql = $"SELECT {AuditColumns} FROM audit_log ORDER BY sequence DESC LIMIT 1;";
+
+    private const string InsertAuditSql = $"""
+        INSERT INTO audit_log ({AuditColumns})
+        VALUES ($sequence, $at_ticks, $tenant, $actor, $action, $subject, $reason, $details_json, $previous_hash, $hash);
+        """;
+
+    private const string AuditPageSql = $"SELECT {AuditColumns} FROM audit_log WHERE sequence > $after ORDER BY sequence LIMIT $limit;";
+
+    /// <summary>
+    /// Reads the chain's head and inserts the entry that follows it in one immediate transaction, so concurrent
+    /// appends (from this process or another one on the same file) form a single chain. A draft with an empty
+    /// tenant, actor, action or subject, or whose <see cref="AuditDraft.DetailsJson"/> is not a JSON object, is
+    /// refused with an <see cref="ArgumentException"/> and nothing is written.
+    /// </summary>
+    /// <remarks>
+    /// The log has no update or delete method, and triggers in the file refuse UPDATE and DELETE of its rows from any
+    /// SQL client. Whoever can write the file can still drop those triggers; verifying the chain with
+    /// <see cref="AuditChain.ComputeHash"/> is what detects edits made that way.
+    /// </remarks>
+    public Task<AuditEntry> AppendAuditAsync(AuditDraft draft, CancellationToken cancellationToken = default)
+    {
+        ValidateAuditDraft(draft);
+        return WriteAsync(transaction =>
+        {
+            AuditEntry? head;
+            using (var read = WriteCommand(transaction, AuditHeadSql))
+            using (var reader = read.ExecuteReader())
+            {
+                head = reader.Read() ? ReadAuditEntry(reader) : null;
+            }
+
+            var entry = AuditEntry.Chain(head, draft);
+            using var insert = WriteCommand(transaction, InsertAuditSql);
+            insert.Parameters.AddWithValue("$sequence", entry.Sequence);
+            insert.Parameters.AddWithValue("$at_ticks", entry.At.UtcTicks);
+            insert.Parameters.AddWithValue("$tenant", entry.Tenant);
+            insert.Parameters.AddWithValue("$actor", entry.Actor);
+            insert.Parameters.AddWithValue("$action", entry.Action);
+            insert.Parameters.AddWithValue("$subject", entry.Subject);
+            insert.Parameters.AddWithValue("$reason", entry.Reason);
+            insert.Parameters.AddWithValue("$details_json", entry.DetailsJson);
+            insert.Parameters.AddWithValue("$previous_hash", entry.PreviousHash);
+            insert.Parameters.AddWithValue("$hash", entry.Hash);
+            insert.ExecuteNonQuery();
+            return entry;
+        }, cancellationToken);
+    }
+
+    /// <summary>Streams the log after <paramref name="afterSequence"/> in sequence order, a page per query, so a slow reader never holds a read transaction open for long.</summary>
+    public async IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
+        var after = afterSequence;
+        while (true)
+        {
+            var page = new List<AuditEntry>(AuditPageSize);
+            await using (var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                using var command = ReadCommand(connection, AuditPageSql);
+                command.Parameters.AddWithValue("$after", after);
+                command.Parameters.AddWithValue("$limit", AuditPageSize);
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    page.Add(ReadAuditEntry(reader));
+                }
+            }
+
+            foreach (var entry in page)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return entry;
+            }
+
+            if (page.Count < AuditPageSize)
+            {
+                yield break;
+            }
+
+            after = page[^1].Sequence;
+        }
+    }
+
+    private static AuditEntry ReadAuditEntry(SqliteDataReader r) => new()
+    {
+        Sequence = r.GetInt64(0),
+        At = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero),
+        Tenant = r.GetString(2),
+        Actor = r.GetString(3),
+        Action = r.GetString(4),
+        Subject = r.GetString(5),
+        Reason = r.GetString(6),
+        DetailsJson = r.GetString(7),
+        PreviousHash = r.GetString(8),
+        Hash = r.GetString(9),
+    };
+
+    private static void ValidateAuditDraft(AuditDraft draft)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var what = $"The audit draft ({draft.Action ?? "no action"} on '{draft.Subject}')";
+        RequireText(draft.Tenant, "Tenant");
+        RequireText(draft.Actor, "Actor");
+        RequireText(draft.Action, "Action");
+        RequireText(draft.Subject, "Subject");
+        if (draft.Reason is null)
+        {
+            throw new ArgumentException($"{what} has a null Reason; use \"\" for none. Nothing was written.", nameof(draft));
+        }
+
+        if (draft.DetailsJson is null)
+        {
+            throw new ArgumentException($"{what} has null DetailsJson; use \"{{}}\" for none. Nothing was written.", nameof(draft));
+        }
+
+        try
+        {
+            using var details = JsonDocument.Parse(draft.DetailsJson);
+            if (details.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new ArgumentException(
+                    $"{what} has DetailsJson that is a JSON {details.RootElement.ValueKind.ToString().ToLowerInvariant()}, not a JSON object. Nothing was written.",
+                    nameof(draft));
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"{what} has DetailsJson that is not valid JSON ({e.Message}). Nothing was written.", nameof(draft), e);
+        }
+
+        void RequireText(string? value, string field)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                throw new ArgumentException($"{what} has an empty {field}; every audit entry names its tenant, actor, action and subject. Nothing was written.", nameof(draft));
+            }
+        }
+    }
+}
