@@ -42,6 +42,9 @@ public sealed class EpisodeScope : IAsyncDisposable
     /// <summary>The snapshot in effect for this episode (fixed at its start), or null for the baseline.</summary>
     public string? SnapshotId => _header.SnapshotId;
 
+    /// <summary>The rollout arm of this episode (fixed at its start), or null when no rollout was running.</summary>
+    internal string? Arm => _header.Arm;
+
     /// <summary>Every lesson injected so far.</summary>
     public IReadOnlyCollection<string> InjectedLessonIds
     {
@@ -177,6 +180,8 @@ public sealed class EpisodeScope : IAsyncDisposable
         {
             _gate.Release();
         }
+
+        LoreTelemetry.EpisodeEnded(Runtime.Tenant, Arm, _header.Slice, outcome);
 
         Runtime.OnEpisodeEnded(this);
     }

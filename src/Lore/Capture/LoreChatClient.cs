@@ -17,6 +17,7 @@ namespace Lore;
 public sealed class LoreChatClient : DelegatingChatClient
 {
     private readonly LoreRuntime _runtime;
+    private ChatClientMetadata? _metadata;
 
     public LoreChatClient(IChatClient innerClient, LoreRuntime runtime)
         : base(innerClient)
@@ -59,14 +60,23 @@ public sealed class LoreChatClient : DelegatingChatClient
     {
         var call = await PrepareAsync(episode, messages, options, cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
+        var activity = LoreTelemetry.StartChat(RequestModel(options), Metadata);
         ChatResponse? response = null;
+        Exception? error = null;
         try
         {
             response = await base.GetResponseAsync(call.Messages, options, cancellationToken).ConfigureAwait(false);
             return response;
         }
+        catch (Exception e)
+        {
+            error = e;
+            throw;
+        }
         finally
         {
+            EndTelemetry(activity, episode, call, options, response, error, started);
+
             // Also on failure: the request and the tool results it carried are part of the trajectory.
             await RecordAsync(episode, call, response, options, started).ConfigureAwait(false);
         }
@@ -76,19 +86,40 @@ public sealed class LoreChatClient : DelegatingChatClient
     {
         var call = await PrepareAsync(episode, messages, options, cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
+        var activity = LoreTelemetry.StartChat(RequestModel(options), Metadata);
         var updates = new List<ChatResponseUpdate>();
+        Exception? error = null;
         try
         {
-            await foreach (var update in base.GetStreamingResponseAsync(call.Messages, options, cancellationToken).ConfigureAwait(false))
+            var stream = base.GetStreamingResponseAsync(call.Messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            await using (stream.ConfigureAwait(false))
             {
-                updates.Add(update);
-                yield return update;
+                while (true)
+                {
+                    try
+                    {
+                        if (!await stream.MoveNextAsync().ConfigureAwait(false))
+                        {
+                            break;
+                        }
+                    }
+                    catch (Exception e)
+                    {
+                        error = e;
+                        throw;
+                    }
+
+                    updates.Add(stream.Current);
+                    yield return stream.Current;
+                }
             }
         }
         finally
         {
             // Runs when the stream ends, when the consumer stops early (disposing the enumerator) and when it throws.
-            await RecordAsync(episode, call, updates.ToChatResponse(), options, started).ConfigureAwait(false);
+            var response = updates.ToChatResponse();
+            EndTelemetry(activity, episode, call, options, response, error, started);
+            await RecordAsync(episode, call, response, options, started).ConfigureAwait(false);
         }
     }
 
@@ -149,7 +180,7 @@ public sealed class LoreChatClient : DelegatingChatClient
         }
 
         episode.NoteInjected(result.Lessons);
-        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at);
+        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens);
     }
 
     private ValueTask RecordAsync(EpisodeScope episode, PreparedCall call, ChatResponse? response, ChatOptions? options, long started)
@@ -163,6 +194,22 @@ public sealed class LoreChatClient : DelegatingChatClient
         var responseMessages = response is null ? [] : response.Messages as IReadOnlyList<ChatMessage> ?? [.. response.Messages];
         return episode.RecordCallAsync(call.Request, responseMessages, facts);
     }
+
+    /// <summary>Ends the call's span and records its metrics (telemetry; no-ops when nothing listens).</summary>
+    private void EndTelemetry(Activity? activity, EpisodeScope episode, PreparedCall call, ChatOptions? options, ChatResponse? response, Exception? error, long started)
+        => LoreTelemetry.EndChat(
+            activity,
+            new LoreTelemetry.ChatFacts(_runtime.Tenant, episode.Id, episode.SnapshotId, episode.Arm, call.InjectedLessonIds, call.TokensAdded),
+            RequestModel(options),
+            activity is null ? null : Metadata,
+            response,
+            error,
+            Stopwatch.GetElapsedTime(started));
+
+    private string? RequestModel(ChatOptions? options) => options?.ModelId ?? Metadata?.DefaultModelId;
+
+    /// <summary>The inner client's provider and default model (fixed for the client's life, so asked once).</summary>
+    private ChatClientMetadata? Metadata => _metadata ??= GetService(typeof(ChatClientMetadata)) as ChatClientMetadata;
 
     /// <summary>The text of the latest user message, the "turn" that retrieval matches besides the task.</summary>
     private static string? LatestUserText(IReadOnlyList<ChatMessage> request)
@@ -178,6 +225,6 @@ public sealed class LoreChatClient : DelegatingChatClient
         return null;
     }
 
-    /// <summary>The caller's messages, what the inner client is sent, and which lessons went in.</summary>
-    private sealed record PreparedCall(IReadOnlyList<ChatMessage> Request, IReadOnlyList<ChatMessage> Messages, IReadOnlyList<string> InjectedLessonIds, DateTimeOffset At);
+    /// <summary>The caller's messages, what the inner client is sent, which lessons went in and how many tokens they added.</summary>
+    private sealed record PreparedCall(IReadOnlyList<ChatMessage> Request, IReadOnlyList<ChatMessage> Messages, IReadOnlyList<string> InjectedLessonIds, DateTimeOffset At, int TokensAdded = 0);
 }

@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.AI;
+
+namespace Lore;
+
+/// <summary>
+/// Lore's OpenTelemetry surface: one <see cref="ActivitySource"/> and one <see cref="Meter"/>, both named "Lore", so
+/// a host adds <c>.AddSource("Lore")</c> and <c>.AddMeter("Lore")</c> and sees which snapshot, arm and lessons shaped
+/// every model call, and how outcomes, injections, guard rejections and rollbacks move per arm and slice.
+/// </summary>
+/// <remarks>
+/// Model-call spans follow the OpenTelemetry GenAI semantic conventions (span "chat {model}", kind Client,
+/// <c>gen_ai.operation.name</c>, <c>gen_ai.provider.name</c>, <c>gen_ai.request.model</c>, <c>gen_ai.response.model</c>,
+/// <c>gen_ai.usage.input_tokens</c>/<c>output_tokens</c>, <c>error.type</c>) and add <c>lore.*</c> attributes. The
+/// GenAI client metrics <c>gen_ai.client.token.usage</c> and <c>gen_ai.client.operation.duration</c> are recorded
+/// for the same calls. Nothing is recorded or allocated when no listener is attached. Message contents are never
+/// recorded.
+/// </remarks>
+public static class LoreTelemetry
+{
+    /// <summary>The name of the activity source and of the meter.</summary>
+    public const string Name = "Lore";
+
+    public static ActivitySource ActivitySource { get; } = new(Name, typeof(LoreTelemetry).Assembly.GetName().Version?.ToString());
+
+    public static Meter Meter { get; } = new(Name, typeof(LoreTelemetry).Assembly.GetName().Version?.ToString());
+
+    private static readonly Counter<long> EpisodesCompleted = Meter.CreateCounter<long>(
+        "lore.episodes.completed", "{episode}", "Episodes that ended, by tenant, rollout arm and slice.");
+
+    private static readonly Counter<long> EpisodesSucceeded = Meter.CreateCounter<long>(
+        "lore.episodes.succeeded", "{episode}", "Episodes that ended with a successful outcome, by tenant, rollout arm and slice; divide by lore.episodes.completed for the success rate.");
+
+    private static readonly Histogram<int> LessonsInjected = Meter.CreateHistogram<int>(
+        "lore.lessons.injected", "{lesson}", "Lessons injected into one model call, by rollout arm.",
+        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [0, 1, 2, 3, 5, 8, 13, 21] });
+
+    private static readonly Counter<long> GuardRejections = Meter.CreateCounter<long>(
+        "lore.guard.rejections", "{rejection}", "Guard rules that blocked a candidate lesson, by rule.");
+
+    private static readonly Counter<long> Rollbacks = Meter.CreateCounter<long>(
+        "lore.rollbacks", "{rollback}", "Candidate snapshots rolled back, by tenant and the slice that triggered it.");
+
+    private static readonly Histogram<long> TokenUsage = Meter.CreateHistogram<long>(
+        "gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.",
+        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864] });
+
+    private static readonly Histogram<double> OperationDuration = Meter.CreateHistogram<double>(
+        "gen_ai.client.operation.duration", "s", "GenAI operation duration.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] });
+
+    /// <summary>Counts a candidate lesson blocked by a guard rule (call once per blocking rule that fired).</summary>
+    public static void GuardRejected(string rule)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(rule);
+        GuardRejections.Add(1, new KeyValuePair<string, object?>(Attributes.GuardRule, rule));
+    }
+
+    /// <summary>Counts a rollback of a tenant's candidate; <paramref name="slice"/> is the slice that regressed (null: overall or manual).</summary>
+    public static void RolledBack(string tenant, string? slice)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        Rollbacks.Add(1, new KeyValuePair<string, object?>(Attributes.Tenant, tenant), new KeyValuePair<string, object?>(Attributes.Slice, slice ?? Overall));
+    }
+
+    /// <summary>Counts an ended episode, and its success when its outcome says so (null: ended without a judgement yet).</summary>
+    public static void EpisodeEnded(string tenant, string? arm, string slice, Outcome? outcome)
+    {
+        if (!EpisodesCompleted.Enabled && !EpisodesSucceeded.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList
+        {
+            { Attributes.Tenant, tenant },
+            { Attributes.Arm, arm ?? NoArm },
+            { Attributes.Slice, slice },
+        };
+        EpisodesCompleted.Add(1, tags);
+        if (outcome?.IsSuccess == true)
+        {
+            EpisodesSucceeded.Add(1, tags);
+        }
+    }
+
+    /// <summary>The arm value of episodes served while no rollout is running.</summary>
+    internal const string NoArm = "none";
+
+    /// <summary>The slice value of decisions about the whole population.</summary>
+    internal const string Overall = "(overall)";
+
+    /// <summary>Starts the span of a model call made inside an episode; null when nobody listens.</summary>
+    internal static Activity? StartChat(string? requestModel, ChatClientMetadata? metadata)
+    {
+        if (!ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        var activity = ActivitySource.StartActivity(requestModel is null ? "chat" : "chat " + requestModel, ActivityKind.Client);
+        if (activity is null)
+        {
+            return null;
+        }
+
+        activity.SetTag(Attributes.OperationName, "chat");
+        if (metadata?.ProviderName is { } provider)
+        {
+            activity.SetTag(Attributes.ProviderName, provider);
+        }
+
+        if (requestModel is not null)
+        {
+            activity.SetTag(Attributes.RequestModel, requestModel);
+        }
+
+        if (metadata?.ProviderUri is { } uri)
+        {
+            activity.SetTag(Attributes.ServerAddress, uri.Host);
+            if (!uri.IsDefaultPort)
+            {
+                activity.SetTag(Attributes.ServerPort, uri.Port);
+            }
+        }
+
+        return activity;
+    }
+
+    /// <summary>What Lore did to one model call, for its span and metrics.</summary>
+    internal readonly record struct ChatFacts(
+        string Tenant,
+        string EpisodeId,
+        string? SnapshotId,
+        string? Arm,
+        IReadOnlyList<string> InjectedLessonIds,
+        int TokensAdded);
+
+    /// <summary>Completes a model call's span and records its metrics (both no-ops without listeners).</summary>
+    internal static void EndChat(Activity? activity, ChatFacts facts, string? requestModel, ChatClientMetadata? metadata, ChatResponse? response, Exception? error, TimeSpan elapsed)
+    {
+        var responseModel = response?.ModelId;
+        var usage = response?.Usage;
+        if (activity is not null)
+        {
+            activity.SetTag(Attributes.EpisodeId, facts.EpisodeId);
+            activity.SetTag(Attributes.Tenant, facts.Tenant);
+            activity.SetTag(Attributes.SnapshotId, facts.SnapshotId);
+            activity.SetTag(Attributes.Arm, facts.Arm ?? NoArm);
+            activity.SetTag(Attributes.LessonIds, facts.InjectedLessonIds.ToArray());
+            activity.SetTag(Attributes.LessonsInjected, facts.InjectedLessonIds.Count);
+            activity.SetTag(Attributes.TokensAdded, facts.TokensAdded);
+            if (responseModel is not null)
+            {
+                activity.SetTag(Attributes.ResponseModel, responseModel);
+            }
+
+            if (response?.ResponseId is { } responseId)
+            {
+                activity.SetTag(Attributes.ResponseId, responseId);
+            }
+
+            if (response?.FinishReason is { } finish)
+            {
+                activity.SetTag(Attributes.FinishReasons, new[] { finish.Value });
+            }
+
+            if (usage?.InputTokenCount is { } input)
+            {
+                activity.SetTag(Attributes.InputTokens, input);
+            }
+
+            if (usage?.OutputTokenCount is { } output)
+            {
+                activity.SetTag(Attributes.OutputTokens, output);
+            }
+
+            if (error is not null)
+            {
+                activity.SetTag(Attributes.ErrorType, error.GetType().FullName);
+                activity.SetStatus(ActivityStatusCode.Error, error.Message);
+            }
+
+            activity.Dispose();
+        }
+
+        if (LessonsInjected.Enabled)
+        {
+            LessonsInjected.Record(facts.InjectedLessonIds.Count, new KeyValuePair<string, object?>(Attributes.Arm, facts.Arm ?? NoArm));
+        }
+
+        if (!TokenUsage.Enabled && !OperationDuration.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList { { Attributes.OperationName, "chat" } };
+        if (metadata?.ProviderName is { } provider)
+        {
+            tags.Add(Attributes.ProviderName, provider);
+        }
+
+        if (requestModel is not null)
+        {
+            tags.Add(Attributes.RequestModel, requestModel);
+        }
+
+        if (responseModel is not null)
+        {
+            tags.Add(Attributes.ResponseModel, responseModel);
+        }
+
+        if (TokenUsage.Enabled && error is null)
+        {
+            if (usage?.InputTokenCount is { } input)
+            {
+                var inputTags = tags;
+                inputTags.Add(Attributes.TokenType, "input");
+                TokenUsage.Record(input, inputTags);
+            }
+
+            if (usage?.OutputTokenCount is { } output)
+            {
+                var outputTags = tags;
+                outputTags.Add(Attributes.TokenType, "output");
+                TokenUsage.Record(output, outputTags);
+            }
+        }
+
+        if (OperationDuration.Enabled)
+        {
+            if (error is not null)
+            {
+                tags.Add(Attributes.ErrorType, error.GetType().FullName);
+            }
+
+            OperationDuration.Record(elapsed.TotalSeconds, tags);
+        }
+    }
+
+    /// <summary>Attribute names: the GenAI semantic conventions' and Lore's own.</summary>
+    internal static class Attributes
+    {
+        public const string OperationName = "gen_ai.operation.name";
+        public const string ProviderName = "gen_ai.provider.name";
+        public const string RequestModel = "gen_ai.request.model";
+        public const string ResponseModel = "gen_ai.response.model";
+        public const string ResponseId = "gen_ai.response.id";
+        public const string FinishReasons = "gen_ai.response.finish_reasons";
+        public const string InputTokens = "gen_ai.usage.input_tokens";
+        public const string OutputTokens = "gen_ai.usage.output_tokens";
+        public const string TokenType = "gen_ai.token.type";
+        public const string ErrorType = "error.type";
+        public const string ServerAddress = "server.address";
+        public const string ServerPort = "server.port";
+
+        public const string EpisodeId = "lore.episode.id";
+        public const string Tenant = "lore.tenant";
+        public const string SnapshotId = "lore.snapshot.id";
+        public const string Arm = "lore.arm";
+        public const string Slice = "lore.slice";
+        public const string LessonIds = "lore.lesson.ids";
+        public const string LessonsInjected = "lore.lessons.injected";
+        public const string TokensAdded = "lore.tokens.added";
+        public const string GuardRule = "lore.guard.rule";
+    }
+}
