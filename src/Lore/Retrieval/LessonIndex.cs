@@ -363,25 +363,8 @@ internal sealed class LessonIndex
     {
         var heap = scratch.CandidateBuffer(capacity).AsSpan(0, capacity);
         var count = 0;
-        truncated = false;
-        foreach (var lesson in _always)
-        {
-            if (scores[lesson] < minScore && scopes.Allows(lesson))
-            {
-                Offer(heap, ref count, new Candidate(scores[lesson], lesson), ref truncated);
-            }
-        }
-
-        foreach (var lesson in scratch.Matched)
-        {
-            if (scores[lesson] < minScore && scopes.Allows(lesson))
-            {
-                Offer(heap, ref count, new Candidate(scores[lesson], lesson), ref truncated);
-            }
-        }
-
         var flags = scratch.KeywordFlags;
-        var bar = count == capacity ? Math.Max(minScore, heap[0].Score) : minScore;
+        var bar = minScore;
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
@@ -395,31 +378,50 @@ internal sealed class LessonIndex
 
                 for (var j = i; j < i + Vector256<float>.Count; j++)
                 {
-                    if (scores[j] >= minScore && (_triggers[j] != TriggerKind.Keywords || flags[j] != 0) && scopes.Allows(j))
+                    if (scores[j] >= bar && (_triggers[j] != TriggerKind.Keywords || flags[j] != 0) && scopes.Allows(j))
                     {
-                        Offer(heap, ref count, new Candidate(scores[j], j), ref truncated);
+                        Offer(heap, ref count, new Candidate(scores[j], j));
+                        bar = count == capacity ? Math.Max(minScore, heap[0].Score) : minScore;
                     }
                 }
-
-                bar = count == capacity ? Math.Max(minScore, heap[0].Score) : minScore;
             }
         }
 
         for (; i < scores.Length; i++)
         {
-            if (scores[i] >= minScore && (_triggers[i] != TriggerKind.Keywords || flags[i] != 0) && scopes.Allows(i))
+            if (scores[i] >= bar && (_triggers[i] != TriggerKind.Keywords || flags[i] != 0) && scopes.Allows(i))
             {
-                Offer(heap, ref count, new Candidate(scores[i], i), ref truncated);
+                Offer(heap, ref count, new Candidate(scores[i], i));
+                bar = count == capacity ? Math.Max(minScore, heap[0].Score) : minScore;
             }
         }
 
+        // Explicit triggers below the minimum score come last: once the heap is full of better lessons they are
+        // turned away by one comparison, without deciding their scope.
+        OfferForced(_always, scores, minScore, scopes, heap, ref count);
+        OfferForced(scratch.Matched, scores, minScore, scopes, heap, ref count);
+
+        // A full heap may have turned eligible lessons away (or never offered them, below the bar).
+        truncated = count == capacity;
         var kept = heap[..count];
         kept.Sort(static (a, b) => a.RanksAbove(b) ? -1 : b.RanksAbove(a) ? 1 : 0);
         return count;
     }
 
+    private static void OfferForced(ReadOnlySpan<int> lessons, ReadOnlySpan<float> scores, float minScore, ScopeDecisions scopes, Span<Candidate> heap, ref int count)
+    {
+        foreach (var lesson in lessons)
+        {
+            var score = scores[lesson];
+            if (score < minScore && (count < heap.Length || score >= heap[0].Score) && scopes.Allows(lesson))
+            {
+                Offer(heap, ref count, new Candidate(score, lesson));
+            }
+        }
+    }
+
     /// <summary>Adds a candidate to the bounded min-heap (worst on top), evicting the worst when full.</summary>
-    private static void Offer(Span<Candidate> heap, ref int count, Candidate candidate, ref bool truncated)
+    private static void Offer(Span<Candidate> heap, ref int count, Candidate candidate)
     {
         if (count < heap.Length)
         {
@@ -440,7 +442,6 @@ internal sealed class LessonIndex
             return;
         }
 
-        truncated = true;
         if (!candidate.RanksAbove(heap[0]))
         {
             return;
@@ -498,11 +499,12 @@ internal sealed class LessonIndex
             return true;
         }
 
+        var available = query.AvailableTools as string[] ?? [.. query.AvailableTools];
         foreach (var tool in lesson.Tools)
         {
-            foreach (var available in query.AvailableTools)
+            foreach (var name in available)
             {
-                if (string.Equals(tool, available, StringComparison.OrdinalIgnoreCase))
+                if (string.Equals(tool, name, StringComparison.OrdinalIgnoreCase))
                 {
                     return true;
                 }
@@ -529,7 +531,7 @@ internal sealed class LessonIndex
 
         var minScore = (float)settings.MinScore;
         var scopes = new ScopeDecisions(this, query, scratch.ScopeMarks(_scopeExamples.Length));
-        var capacity = Math.Min(_lessons.Length, Math.Max(32, settings.TopK * 8));
+        var capacity = Math.Min(_lessons.Length, Math.Max(8, settings.TopK * 2));
         while (true)
         {
             var count = CollectTop(scratch, scopes, scores, minScore, capacity, out var truncated);
@@ -563,7 +565,7 @@ internal sealed class LessonIndex
             }
 
             finished |= picked.Count == settings.TopK || room - used < _smallestLine;
-            if (finished || !truncated)
+            if (finished || !truncated || capacity == _lessons.Length)
             {
                 return picked.Count == 0
                     ? RetrievalResult.None(SnapshotId)

@@ -1,13 +1,15 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Lore.Retrieval;
 
 /// <summary>
 /// An inverted index from small integer keys (BM25 term ids, hashed embedding dimensions) to per-document weights,
-/// with one query-time operation: "add q times this key's weight to every document's accumulator". Rare keys keep
-/// a posting list (compressed sparse rows, documents ascending) and cost one scattered add per posting; keys found
-/// in a large share of the documents are stored as one dense column each and added with a SIMD multiply-add over
-/// contiguous memory. Keys are resolved through a flat table (one memory access), not a hash map.
+/// with one query-time operation: "add q times this key's weight to every document's accumulator". Rare keys keep a
+/// posting list (compressed sparse rows, documents ascending, document and weight side by side) and cost one
+/// scattered add per posting; keys found in a large share of the documents are stored as one dense column each and
+/// added with a SIMD multiply-add over contiguous memory. Keys resolve through a flat table, not a hash map.
 /// </summary>
 internal sealed class PostingIndex
 {
@@ -20,18 +22,16 @@ internal sealed class PostingIndex
     /// <summary>0: key absent; s &gt; 0: posting list s - 1; s &lt; 0: dense column ~s.</summary>
     private readonly int[] _slots;
     private readonly int[] _start;
-    private readonly int[] _docs;
-    private readonly float[] _weights;
+    private readonly Posting[] _postings;
     private readonly float[] _dense;
 
-    private PostingIndex(int documentCount, int keyCount, int[] slots, int[] start, int[] docs, float[] weights, float[] dense, int denseColumns)
+    private PostingIndex(int documentCount, int keyCount, int[] slots, int[] start, Posting[] postings, float[] dense, int denseColumns)
     {
         DocumentCount = documentCount;
         KeyCount = keyCount;
         _slots = slots;
         _start = start;
-        _docs = docs;
-        _weights = weights;
+        _postings = postings;
         _dense = dense;
         DenseColumns = denseColumns;
     }
@@ -42,7 +42,7 @@ internal sealed class PostingIndex
 
     public int DenseColumns { get; }
 
-    public int SparsePostings => _docs.Length;
+    public int SparsePostings => _postings.Length;
 
     /// <summary>
     /// Builds the index. <paramref name="documents"/>[d] lists document d's distinct keys, each in
@@ -96,8 +96,7 @@ internal sealed class PostingIndex
         start.Add(total);
         var startArray = start.ToArray();
         var next = startArray[..^1];
-        var docs = new int[total];
-        var weights = new float[total];
+        var postings = new Posting[total];
         var dense = new float[checked(denseCount * n)];
         for (var d = 0; d < n; d++)
         {
@@ -107,9 +106,7 @@ internal sealed class PostingIndex
                 var slot = slots[keys[k]];
                 if (slot > 0)
                 {
-                    var at = next[slot - 1]++;
-                    docs[at] = d;
-                    weights[at] = values[k];
+                    postings[next[slot - 1]++] = new Posting(d, values[k]);
                 }
                 else
                 {
@@ -118,45 +115,50 @@ internal sealed class PostingIndex
             }
         }
 
-        return new PostingIndex(n, keyCount, slots, startArray, docs, weights, dense, denseCount);
-    }
-
-    /// <summary>How many documents have the key (0 when none); dense keys report every document.</summary>
-    public int DocumentFrequency(int key)
-    {
-        var slot = (uint)key < (uint)_slots.Length ? _slots[key] : 0;
-        return slot switch
-        {
-            0 => 0,
-            > 0 => _start[slot] - _start[slot - 1],
-            _ => DocumentCount,
-        };
+        return new PostingIndex(n, keyCount, slots, startArray, postings, dense, denseCount);
     }
 
     /// <summary>
-    /// Adds, for every key, its query weight times the key's weight to each document's accumulator. Dense columns are
-    /// applied block by block so the block of accumulators stays in the L1 cache while the columns stream past it.
+    /// Adds, for every key, its query weight times the key's weight to each document's accumulator. Keys are resolved
+    /// and their list heads prefetched before any list is walked, so the cache misses of one key overlap with the
+    /// next key's. Dense columns are applied block by block so a block of accumulators stays in the L1 cache while
+    /// the columns stream past it.
     /// </summary>
     public void AccumulateMany(ReadOnlySpan<int> keys, ReadOnlySpan<float> queryWeights, Span<float> accumulators)
     {
-        const int MaxStackColumns = 256;
-        Span<int> columns = keys.Length <= MaxStackColumns ? stackalloc int[keys.Length] : new int[keys.Length];
-        Span<float> columnWeights = keys.Length <= MaxStackColumns ? stackalloc float[keys.Length] : new float[keys.Length];
-        var denseCount = 0;
-        var acc = accumulators[..DocumentCount];
+        const int MaxStack = 512;
+        Span<int> resolved = keys.Length <= MaxStack ? stackalloc int[keys.Length] : new int[keys.Length];
         var slots = _slots;
         for (var i = 0; i < keys.Length; i++)
         {
             var key = keys[i];
-            var slot = (uint)key < (uint)slots.Length ? slots[key] : 0;
+            resolved[i] = (uint)key < (uint)slots.Length ? slots[key] : 0;
+        }
+
+        var denseCount = 0;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var slot = resolved[i];
             if (slot > 0)
             {
-                Scatter(slot - 1, queryWeights[i], acc);
+                var from = _start[slot - 1];
+                if (Sse.IsSupported && from < _postings.Length)
+                {
+                    Prefetch(ref _postings[from]);
+                }
             }
             else if (slot < 0)
             {
-                columns[denseCount] = ~slot;
-                columnWeights[denseCount++] = queryWeights[i];
+                denseCount++;
+            }
+        }
+
+        var acc = accumulators[..DocumentCount];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (resolved[i] > 0)
+            {
+                Scatter(resolved[i] - 1, queryWeights[i], acc);
             }
         }
 
@@ -170,22 +172,28 @@ internal sealed class PostingIndex
         {
             var length = Math.Min(Block, DocumentCount - from);
             var block = acc.Slice(from, length);
-            for (var c = 0; c < denseCount; c++)
+            for (var i = 0; i < keys.Length; i++)
             {
-                var column = _dense.AsSpan((columns[c] * DocumentCount) + from, length);
-                TensorPrimitives.FusedMultiplyAdd(column, columnWeights[c], block, block);
+                if (resolved[i] < 0)
+                {
+                    var column = _dense.AsSpan((~resolved[i] * DocumentCount) + from, length);
+                    TensorPrimitives.FusedMultiplyAdd(column, queryWeights[i], block, block);
+                }
             }
         }
     }
 
+    private static unsafe void Prefetch(ref Posting posting) => Sse.Prefetch0(Unsafe.AsPointer(ref posting));
+
     private void Scatter(int list, float queryWeight, Span<float> acc)
     {
         var from = _start[list];
-        var docs = _docs.AsSpan(from, _start[list + 1] - from);
-        var weights = _weights.AsSpan(from, docs.Length);
-        for (var k = 0; k < docs.Length; k++)
+        foreach (var posting in _postings.AsSpan(from, _start[list + 1] - from))
         {
-            acc[docs[k]] += queryWeight * weights[k];
+            acc[posting.Document] += queryWeight * posting.Weight;
         }
     }
 }
+
+/// <summary>One document's weight for a key, side by side so that reading a posting costs one memory access.</summary>
+internal readonly record struct Posting(int Document, float Weight);
