@@ -115,6 +115,16 @@ internal sealed class GatedStore : ILoreStore
 
     public Task SetCursorAsync(string name, long value, CancellationToken cancellationToken = default) => _inner.SetCursorAsync(name, value, cancellationToken);
 
+    public Task<AuditEntry> AppendAuditAsync(AuditDraft draft, CancellationToken cancellationToken = default) => _inner.AppendAuditAsync(draft, cancellationToken);
+
+    public IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, CancellationToken cancellationToken = default) => _inner.ReadAuditAsync(afterSequence, cancellationToken);
+
+    public Task<RolloutState> GetRolloutAsync(string tenant, CancellationToken cancellationToken = default) => _inner.GetRolloutAsync(tenant, cancellationToken);
+
+    public Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default) => _inner.SaveRolloutAsync(state, expectedVersion, cancellationToken);
+
+    public Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => _inner.DeleteEpisodesAsync(episodeIds, cancellationToken);
+
     public ValueTask DisposeAsync() => _inner.DisposeAsync();
 
     private static TaskCompletionSource Open()
