@@ -23,15 +23,22 @@ public sealed record EpisodeQuery
 }
 
 /// <summary>Which lessons to list.</summary>
+/// <remarks>
+/// The rule: with <see cref="Status"/> set, exactly the lessons in that status are listed (whatever
+/// <see cref="IncludeRetired"/> says); without it, only <see cref="LessonStatus.Active"/> lessons are listed, or
+/// every lesson in any status when <see cref="IncludeRetired"/> is true. A lesson whose <see cref="Lesson.RetiredAt"/>
+/// is set counts as <see cref="LessonStatus.Retired"/> unless its status is <see cref="LessonStatus.Rejected"/>.
+/// </remarks>
 public sealed record LessonQuery
 {
     public string Tenant { get; init; } = Tenants.Default;
 
+    /// <summary>List lessons in every status (retired, rejected, pending review), not only active ones.</summary>
     public bool IncludeRetired { get; init; }
 
     public LessonKind? Kind { get; init; }
 
-    /// <summary>Only lessons in this status (null: any status allowed by <see cref="IncludeRetired"/>).</summary>
+    /// <summary>Only lessons in this status (null: active lessons, or all of them with <see cref="IncludeRetired"/>).</summary>
     public LessonStatus? Status { get; init; }
 }
 
@@ -92,7 +99,11 @@ public interface ILoreStore : IAsyncDisposable
 
     Task<string?> GetActiveSnapshotIdAsync(string tenant, CancellationToken cancellationToken = default);
 
-    /// <summary>Points the tenant at a stored snapshot (or at none); throws <see cref="KeyNotFoundException"/> for an unknown id.</summary>
+    /// <summary>
+    /// Points the tenant at a stored snapshot (or at none); throws <see cref="KeyNotFoundException"/> for an unknown id.
+    /// This is the rollout's stable snapshot: the change bumps the rollout's version, and pointing at the rollout's
+    /// candidate promotes it (the candidate is cleared and the stage returns to None).
+    /// </summary>
     Task SetActiveSnapshotAsync(string tenant, string? snapshotId, CancellationToken cancellationToken = default);
 
     Task SaveLearningRunAsync(LearningRun run, CancellationToken cancellationToken = default);
@@ -121,6 +132,6 @@ public interface ILoreStore : IAsyncDisposable
     /// </summary>
     Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes episodes with their steps and outcomes (right to erasure); returns how many existed.</summary>
+    /// <summary>Deletes episodes with their steps and outcomes in one transaction (right to erasure); returns how many existed (unknown ids are ignored).</summary>
     Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default);
 }

@@ -112,7 +112,9 @@ public sealed partial class SqliteLoreStore
     private static void ValidateAuditDraft(AuditDraft draft)
     {
         ArgumentNullException.ThrowIfNull(draft);
-        var what = $"The audit draft ({draft.Action ?? "no action"} on '{draft.Subject}')";
+        var what = string.IsNullOrWhiteSpace(draft.Action) || string.IsNullOrWhiteSpace(draft.Subject)
+            ? "The audit draft"
+            : $"The audit draft ({draft.Action} on '{draft.Subject}')";
         RequireText(draft.Tenant, "Tenant");
         RequireText(draft.Actor, "Actor");
         RequireText(draft.Action, "Action");

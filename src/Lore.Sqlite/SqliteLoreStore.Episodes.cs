@@ -153,10 +153,16 @@ public sealed partial class SqliteLoreStore
 
     /// <summary>
     /// Deletes the episodes with their steps and outcomes in one transaction and returns how many of the ids were
-    /// stored; unknown ids (and repeats) are ignored. Freed pages are zeroed (<c>secure_delete</c>) so that erased
-    /// content does not linger in the file. Sequences of deleted episodes are never reused.
+    /// stored; unknown ids (and repeats) are ignored. Sequences of deleted episodes are never reused.
     /// </summary>
-    public Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Erasure reaches the bytes: the writer runs with <c>secure_delete</c> on, so freed space is zeroed (including
+    /// what page splits leave behind), and after the deletion the WAL is checkpointed and truncated so that old page
+    /// images do not linger there. A reader active at that moment can keep the WAL from being truncated; the next
+    /// checkpoint then overwrites it. Content written by builds before schema 2 (which did not zero split residue) is
+    /// only fully gone after a <c>VACUUM</c>.
+    /// </remarks>
+    public async Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeIds);
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -172,53 +178,44 @@ public sealed partial class SqliteLoreStore
 
         if (ids.Count == 0)
         {
-            return Task.FromResult(0);
+            return 0;
         }
 
-        return WriteAsync(transaction =>
+        var deleted = await WriteAsync(transaction =>
         {
             _episodes.Enlist(transaction);
-            long previousSecureDelete;
-            using (var secure = WriteCommand(transaction, "PRAGMA secure_delete;"))
+            using var steps = WriteCommand(transaction, DeleteStepsSql);
+            using var outcomes = WriteCommand(transaction, DeleteOutcomesSql);
+            using var episodes = WriteCommand(transaction, DeleteEpisodeSql);
+            var stepsSequence = steps.Parameters.Add("$sequence", SqliteType.Integer);
+            var outcomesSequence = outcomes.Parameters.Add("$sequence", SqliteType.Integer);
+            var episodeSequence = episodes.Parameters.Add("$sequence", SqliteType.Integer);
+            var count = 0;
+            foreach (var id in ids)
             {
-                previousSecureDelete = (long)secure.ExecuteScalar()!;
-                secure.CommandText = "PRAGMA secure_delete = ON;";
-                secure.ExecuteNonQuery();
-            }
-
-            try
-            {
-                using var steps = WriteCommand(transaction, DeleteStepsSql);
-                using var outcomes = WriteCommand(transaction, DeleteOutcomesSql);
-                using var episodes = WriteCommand(transaction, DeleteEpisodeSql);
-                var stepsSequence = steps.Parameters.Add("$sequence", SqliteType.Integer);
-                var outcomesSequence = outcomes.Parameters.Add("$sequence", SqliteType.Integer);
-                var episodeSequence = episodes.Parameters.Add("$sequence", SqliteType.Integer);
-                var deleted = 0;
-                foreach (var id in ids)
+                cancellationToken.ThrowIfCancellationRequested();
+                if (_episodes.Find(id) is not { } sequence)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (_episodes.Find(id) is not { } sequence)
-                    {
-                        continue;
-                    }
-
-                    stepsSequence.Value = sequence;
-                    outcomesSequence.Value = sequence;
-                    episodeSequence.Value = sequence;
-                    steps.ExecuteNonQuery();
-                    outcomes.ExecuteNonQuery();
-                    episodes.ExecuteNonQuery();
-                    deleted++;
+                    continue;
                 }
 
-                return deleted;
+                stepsSequence.Value = sequence;
+                outcomesSequence.Value = sequence;
+                episodeSequence.Value = sequence;
+                steps.ExecuteNonQuery();
+                outcomes.ExecuteNonQuery();
+                episodes.ExecuteNonQuery();
+                count++;
             }
-            finally
-            {
-                using var normal = WriteCommand(transaction, $"PRAGMA secure_delete = {previousSecureDelete};");
-                normal.ExecuteNonQuery();
-            }
-        }, cancellationToken);
+
+            return count;
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (deleted > 0)
+        {
+            await TruncateWalAsync().ConfigureAwait(false);
+        }
+
+        return deleted;
     }
 }

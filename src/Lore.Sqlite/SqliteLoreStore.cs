@@ -95,6 +95,7 @@ public sealed partial class SqliteLoreStore : ILoreStore
 
             Pragma(writer, options.FlushEveryCommit ? "PRAGMA synchronous = FULL;" : "PRAGMA synchronous = NORMAL;");
             Pragma(writer, $"PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds};");
+            Pragma(writer, "PRAGMA secure_delete = ON;"); // freed space is zeroed, so erased episodes leave no bytes behind
             SchemaMigrator.Migrate(writer, location, options.Clock);
             return new SqliteLoreStore(location, writer, readerConnectionString, options.Clock);
         }
@@ -166,6 +167,27 @@ public sealed partial class SqliteLoreStore : ILoreStore
             var result = work(transaction);
             transaction.Commit();
             return result;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Copies the WAL into the file and truncates it, so that page images from before a deletion do not stay on disk.
+    /// Best effort: a reader in the middle of a read can keep the WAL from being truncated (SQLite then reports busy
+    /// rather than failing), and the next checkpoint overwrites it.
+    /// </summary>
+    private async Task TruncateWalAsync()
+    {
+        await _writeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_closed)
+            {
+                Pragma(_writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+            }
         }
         finally
         {

@@ -13,8 +13,10 @@ namespace Lore.StoreContract;
 /// Exceptions the contract fixes: an unknown episode id in <see cref="ILoreStore.AppendAsync"/> or
 /// <see cref="ILoreStore.AddOutcomeAsync"/> throws <see cref="KeyNotFoundException"/>; an episode id stored twice
 /// throws <see cref="InvalidOperationException"/>; a snapshot whose content does not match its id throws
-/// <see cref="ArgumentException"/>; an unknown or foreign snapshot made active throws <see cref="KeyNotFoundException"/>.
-/// Each message names the offending id.
+/// <see cref="ArgumentException"/>; an unknown or foreign snapshot made active (or named by a rollout) throws
+/// <see cref="KeyNotFoundException"/>; a rollout saved against a stale version throws <see cref="StoreConflictException"/>;
+/// an inconsistent rollout or an invalid audit draft throws <see cref="ArgumentException"/>.
+/// Each message names the offending id (or tenant and versions, or field).
 /// </remarks>
 public abstract partial class LoreStoreContract : IAsyncDisposable
 {

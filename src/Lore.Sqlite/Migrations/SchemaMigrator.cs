@@ -35,8 +35,11 @@ internal static class SchemaMigrator
     /// <summary>Written into the file header so that a Lore store is recognisable and another application's file is not mistaken for one ("Lore").</summary>
     public const long ApplicationId = 0x4C6F7265;
 
-    /// <summary>Applies what is missing; returns the versions applied now (empty when the file was up to date).</summary>
-    public static IReadOnlyList<int> Migrate(SqliteConnection connection, string location, TimeProvider clock)
+    /// <summary>
+    /// Applies what is missing, up to <paramref name="upToVersion"/> (null: the latest; tests pass an older version to
+    /// build a file as an older Lore left it); returns the versions applied now (empty when the file was up to date).
+    /// </summary>
+    public static IReadOnlyList<int> Migrate(SqliteConnection connection, string location, TimeProvider clock, int? upToVersion = null)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
         var hasMigrationTable = Convert.ToInt64(Scalar(connection, transaction,
@@ -95,7 +98,7 @@ internal static class SchemaMigrator
         }
 
         var appliedNow = new List<int>();
-        foreach (var migration in All.Where(m => !applied.ContainsKey(m.Version)))
+        foreach (var migration in All.Where(m => !applied.ContainsKey(m.Version) && m.Version <= (upToVersion ?? LatestVersion)))
         {
             Execute(connection, transaction, migration.LoadSql());
             using var record = connection.CreateCommand();
