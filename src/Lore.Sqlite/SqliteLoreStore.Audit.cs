@@ -24,7 +24,8 @@ public sealed partial class SqliteLoreStore
     /// Reads the chain's head and inserts the entry that follows it in one immediate transaction, so concurrent
     /// appends (from this process or another one on the same file) form a single chain. A draft with an empty
     /// tenant, actor, action or subject, or whose <see cref="AuditDraft.DetailsJson"/> is not a JSON object, is
-    /// refused with an <see cref="ArgumentException"/> and nothing is written.
+    /// refused with an <see cref="ArgumentException"/> and nothing is written. A draft without a time is stamped with
+    /// the store's clock (<see cref="SqliteStoreOptions.Clock"/>).
     /// </summary>
     /// <remarks>
     /// The log has no update or delete method, and triggers in the file refuse UPDATE and DELETE of its rows from any
@@ -43,7 +44,7 @@ public sealed partial class SqliteLoreStore
                 head = reader.Read() ? ReadAuditEntry(reader) : null;
             }
 
-            var entry = AuditEntry.Chain(head, draft);
+            var entry = AuditEntry.Chain(head, draft.At == default ? draft with { At = _clock.GetUtcNow() } : draft);
             using var insert = WriteCommand(transaction, InsertAuditSql);
             insert.Parameters.AddWithValue("$sequence", entry.Sequence);
             insert.Parameters.AddWithValue("$at_ticks", entry.At.UtcTicks);

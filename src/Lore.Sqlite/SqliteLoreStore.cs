@@ -29,12 +29,16 @@ public sealed partial class SqliteLoreStore : ILoreStore
     private volatile bool _closed;
     private int _disposing;
 
-    private readonly TimeProvider _clock;
+    private static readonly TimeSpan CheckpointWait = TimeSpan.FromSeconds(1);
 
-    private SqliteLoreStore(string location, SqliteConnection writer, string readerConnectionString, TimeProvider clock)
+    private readonly TimeProvider _clock;
+    private readonly TimeSpan _busyTimeout;
+
+    private SqliteLoreStore(string location, SqliteConnection writer, string readerConnectionString, SqliteStoreOptions options)
     {
         Location = location;
-        _clock = clock;
+        _clock = options.Clock;
+        _busyTimeout = options.BusyTimeout;
         _writer = writer;
         _readerConnectionString = readerConnectionString;
         _episodes = new EpisodeWriter(writer);
@@ -97,7 +101,7 @@ public sealed partial class SqliteLoreStore : ILoreStore
             Pragma(writer, $"PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds};");
             Pragma(writer, "PRAGMA secure_delete = ON;"); // freed space is zeroed, so erased episodes leave no bytes behind
             SchemaMigrator.Migrate(writer, location, options.Clock);
-            return new SqliteLoreStore(location, writer, readerConnectionString, options.Clock);
+            return new SqliteLoreStore(location, writer, readerConnectionString, options);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == SqliteNotADatabase)
         {
@@ -186,7 +190,16 @@ public sealed partial class SqliteLoreStore : ILoreStore
         {
             if (!_closed)
             {
-                Pragma(_writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+                // Wait for readers briefly rather than for the whole busy timeout: capture waits behind this gate.
+                Pragma(_writer, $"PRAGMA busy_timeout = {(long)CheckpointWait.TotalMilliseconds};");
+                try
+                {
+                    Pragma(_writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+                }
+                finally
+                {
+                    Pragma(_writer, $"PRAGMA busy_timeout = {(long)_busyTimeout.TotalMilliseconds};");
+                }
             }
         }
         finally

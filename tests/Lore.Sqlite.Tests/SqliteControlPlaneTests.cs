@@ -340,6 +340,35 @@ public sealed class SqliteControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public async Task An_audit_draft_without_a_time_is_stamped_with_the_stores_clock()
+    {
+        var clock = new FixedClock(new DateTimeOffset(2026, 4, 2, 10, 30, 0, TimeSpan.FromHours(2)).AddTicks(3));
+        await using var store = await SqliteLoreStore.OpenAsync(NewPath(), new SqliteStoreOptions { Clock = clock }, Ct);
+
+        var stamped = await store.AppendAuditAsync(Draft(1) with { At = default }, Ct);
+        var given = await store.AppendAuditAsync(Draft(2), Ct);
+
+        Assert.Equal(clock.Now.UtcTicks, stamped.At.UtcTicks);
+        Assert.Equal(Draft(2).At.UtcTicks, given.At.UtcTicks);
+        AssertValidChain(await ReadAuditAsync(store));
+    }
+
+    [Fact]
+    public async Task Erasure_leaves_the_busy_timeout_as_configured()
+    {
+        await using var store = await SqliteLoreStore.OpenAsync(NewPath(), new SqliteStoreOptions { BusyTimeout = TimeSpan.FromSeconds(7) }, Ct);
+        await using (var import = await store.BeginImportAsync(Ct))
+        {
+            await import.AddAsync(new EpisodeBuilder("ep-1").Succeeded().Build(), Ct);
+            await import.CommitAsync(Ct);
+        }
+
+        Assert.Equal(1, await store.DeleteEpisodesAsync(["ep-1"], Ct));
+
+        Assert.Equal(7_000L, store.WriterPragma("busy_timeout"));
+    }
+
+    [Fact]
     public async Task The_rollout_is_stamped_with_the_stores_clock()
     {
         var clock = new FixedClock(new DateTimeOffset(2026, 4, 2, 10, 30, 0, TimeSpan.Zero).AddTicks(7));
