@@ -34,19 +34,21 @@ internal sealed class HashedVectorIndex
     public static HashedVectorIndex Build(IReadOnlyList<string> documents)
     {
         var n = documents.Count;
-        var tokenized = new TokenList[n];
+        var tokens = new TokenList();
         var df = new Dictionary<string, int>(StringComparer.Ordinal);
+        var dfLookup = df.GetAlternateLookup<ReadOnlySpan<char>>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        for (var d = 0; d < n; d++)
+        var seenLookup = seen.GetAlternateLookup<ReadOnlySpan<char>>();
+        foreach (var document in documents)
         {
-            var tokens = tokenized[d] = new TokenList();
-            TextTokenizer.Tokenize(documents[d], tokens);
+            tokens.Clear();
+            TextTokenizer.Tokenize(document, tokens);
             seen.Clear();
             for (var i = 0; i < tokens.Count; i++)
             {
-                if (!tokens[i].IsStopWord && seen.Add(tokens.Text(i).ToString()))
+                if (!tokens[i].IsStopWord && seenLookup.Add(tokens.Text(i)))
                 {
-                    df[tokens.Text(i).ToString()] = df.GetValueOrDefault(tokens.Text(i).ToString()) + 1;
+                    dfLookup[tokens.Text(i)] = dfLookup.TryGetValue(tokens.Text(i), out var count) ? count + 1 : 1;
                 }
             }
         }
@@ -63,7 +65,8 @@ internal sealed class HashedVectorIndex
         var counts = new Dictionary<int, int>();
         for (var d = 0; d < n; d++)
         {
-            var tokens = tokenized[d];
+            tokens.Clear();
+            TextTokenizer.Tokenize(documents[d], tokens);
             full.Clear();
             rest.Clear();
             counts.Clear();
