@@ -12,6 +12,9 @@ public sealed record LessonContradiction(string FirstId, string SecondId, string
 /// <summary>A lesson taken out of service, and why.</summary>
 public sealed record LessonRetirement(string LessonId, string Reason);
 
+/// <summary>What the admission guards decided about a lesson in a learning run, with the names of the rules that fired.</summary>
+public sealed record LessonAdmission(string LessonId, LessonStatus Status, IReadOnlyList<string> Rules);
+
 /// <summary>
 /// The record of one pass of the learning pipeline: what was read, what each extractor proposed, what was merged,
 /// which contradictions were settled how, what was retired and which snapshot came out. It is the "why" behind
@@ -45,6 +48,12 @@ public sealed record LearningRun
 
     /// <summary>Candidates that did not reach the snapshot (below thresholds), with the reason.</summary>
     public IReadOnlyList<string> Dropped { get; init; } = [];
+
+    /// <summary>
+    /// The admission guards' decisions in this run: lessons admitted into the snapshot, queued for a reviewer, or
+    /// rejected (kept with their findings, never served), with the rules that fired.
+    /// </summary>
+    public IReadOnlyList<LessonAdmission> Admissions { get; init; } = [];
 
     public string? ParentSnapshotId { get; init; }
 

@@ -54,6 +54,14 @@ public sealed class LearningOptions
     /// <summary>Point the tenant at the new snapshot as soon as it is created (the control plane will stage it instead).</summary>
     public bool ActivateNewSnapshot { get; set; } = true;
 
+    /// <summary>
+    /// The admission guards every lesson must pass before a snapshot may serve it (evidence from several sources, a
+    /// content screen, thresholds per kind, adaptation scopes, review requirements). The thresholds above decide what
+    /// consolidation keeps as a candidate at all; the policy decides what of it is served, queued for a reviewer or
+    /// rejected with its reasons. Null turns the guards off (not recommended outside tests).
+    /// </summary>
+    public AdmissionPolicy? Admission { get; set; } = new();
+
     /// <summary>Retrieval settings for snapshots learning creates when the parent has none.</summary>
     public RetrievalSettings Retrieval { get; set; } = new();
 
@@ -70,6 +78,7 @@ public sealed class LearningOptions
         if (MaxEvidenceIds < 1) throw new ArgumentOutOfRangeException(nameof(MaxEvidenceIds), MaxEvidenceIds, "MaxEvidenceIds must be at least 1.");
         if (HarmfulEffect is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(HarmfulEffect), HarmfulEffect, "HarmfulEffect must lie in [0, 1].");
         if (StaleAfter <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(StaleAfter), StaleAfter, "StaleAfter must be positive.");
+        Admission?.Validate();
         ArgumentNullException.ThrowIfNull(Retrieval, nameof(Retrieval));
         Retrieval.Validate();
     }

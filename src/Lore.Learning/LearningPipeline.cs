@@ -27,6 +27,7 @@ public sealed partial class LearningPipeline
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IReadOnlyList<ILessonExtractor> _extractors;
+    private readonly Guards.AdmissionGuard? _guard;
 
     public LearningPipeline(ILoreStore store, LearningOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
@@ -39,6 +40,7 @@ public sealed partial class LearningPipeline
         _extractors = _options.Extractors.Count > 0
             ? [.. _options.Extractors]
             : [new ToolErrorExtractor(), new ContrastExtractor()];
+        _guard = _options.Admission?.Build();
     }
 
     /// <summary>The name of the store cursor that marks the last episode sequence a tenant's learning has read.</summary>
@@ -87,6 +89,7 @@ public sealed partial class LearningPipeline
         var storedIds = stored.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
         var known = stored.Concat((parent?.Lessons ?? []).Where(l => !storedIds.Contains(l.Id))).ToArray();
         var consolidator = new LessonConsolidator(_options, _time);
+        var admission = BeginAdmission(stored, parent, window);
         var result = await consolidator.ConsolidateAsync(
             new ConsolidationInput
             {
@@ -97,6 +100,7 @@ public sealed partial class LearningPipeline
                 Window = window,
                 NewEpisodeIds = newIds,
                 LoadEpisode = _store.GetEpisodeAsync,
+                Admission = admission is null ? null : admission.DecideAsync,
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -110,10 +114,13 @@ public sealed partial class LearningPipeline
         }
 
         progress?.Report(snapshot is null ? "No change to the served lessons" : $"Saving snapshot {snapshot.Id}");
-        if (result.Changed.Count > 0)
+        var changed = await KeepReviewDecisionsAsync(result.Changed, stored, cancellationToken).ConfigureAwait(false);
+        if (changed.Count > 0)
         {
-            await _store.SaveLessonsAsync(result.Changed, cancellationToken).ConfigureAwait(false);
+            await _store.SaveLessonsAsync(changed, cancellationToken).ConfigureAwait(false);
         }
+
+        var admissions = await RecordAdmissionsAsync(admission, result, changed, runId, actor, cancellationToken).ConfigureAwait(false);
 
         if (snapshot is not null)
         {
@@ -139,6 +146,7 @@ public sealed partial class LearningPipeline
             Contradictions = result.Contradictions,
             Retirements = result.Retirements,
             Dropped = Cap(result.Dropped),
+            Admissions = admissions,
             ParentSnapshotId = parent?.Id,
             SnapshotId = snapshot?.Id,
         };

@@ -249,7 +249,10 @@ public sealed class LearningPipelineTests : IDisposable
         var sample = SharedData.TauBenchOrSkip();
         await using var store = OpenStore();
         await TrajectoryImporter.ImportFileAsync(sample, store, cancellationToken: Ct);
-        var options = new LearningOptions { MinEpisodes = 2, MinDistinctSources = 1, MinConfidence = 0.4 };
+        // The admission guards are relaxed to match: two episodes from one source, tool guides from confidence 0.4.
+        var admission = new AdmissionPolicy { MinEpisodes = 2, MinDistinctSources = 1 };
+        admission.Kinds[LessonKind.ToolGuide] = new KindThresholds { AdmitConfidence = 0.4, ReviewConfidence = 0.3, MinSupport = 2 };
+        var options = new LearningOptions { MinEpisodes = 2, MinDistinctSources = 1, MinConfidence = 0.4, Admission = admission };
 
         var run = await new LearningPipeline(store, options, _clock).RunAsync(Tenants.Default, "test", cancellationToken: Ct);
 

@@ -26,6 +26,12 @@ internal sealed record ConsolidationInput
 
     /// <summary>Loads an episode outside the window (to date a lesson's newest evidence for staleness); null to skip.</summary>
     public Func<string, CancellationToken, Task<Episode?>>? LoadEpisode { get; init; }
+
+    /// <summary>
+    /// The admission guards: given a lesson about to be served, returns it admitted (<see cref="LessonStatus.Active"/>),
+    /// queued for review or rejected, with its findings. Null admits every lesson that meets the thresholds.
+    /// </summary>
+    public Func<Lesson, CancellationToken, ValueTask<Lesson>>? Admission { get; init; }
 }
 
 /// <summary>What consolidation decided; nothing is written yet.</summary>
@@ -227,6 +233,31 @@ internal sealed class LessonConsolidator
                 served[lesson.Id] = lesson;
                 fresh.Add(lesson.Id);
                 updated[lesson.Id] = lesson;
+            }
+        }
+
+        // 4b. The admission guards decide what of it may be served. What they queue or reject is kept with their
+        // findings but leaves the served set before retirements and contradictions are weighed, so a refused lesson
+        // can never displace a served one.
+        if (input.Admission is { } admission)
+        {
+            foreach (var lesson in served.Values.OrderBy(l => l.Id, StringComparer.Ordinal).ToArray())
+            {
+                var decided = await admission(lesson, cancellationToken).ConfigureAwait(false);
+                if (!SameContent(decided, lesson))
+                {
+                    updated[decided.Id] = decided;
+                }
+
+                if (decided.Status == LessonStatus.Active)
+                {
+                    served[decided.Id] = decided;
+                }
+                else
+                {
+                    served.Remove(decided.Id);
+                    fresh.Remove(decided.Id);
+                }
             }
         }
 

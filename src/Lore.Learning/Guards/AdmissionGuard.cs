@@ -1,0 +1,179 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Lore.Learning.Guards;
+
+/// <summary>A guard's decision on one lesson: the lesson as it may be stored (status, findings, redactions) and why.</summary>
+internal sealed record AdmissionVerdict(Lesson Lesson, IReadOnlyList<Finding> Findings)
+{
+    public LessonStatus Status => Lesson.Status;
+
+    public IReadOnlyList<string> Rules => [.. Findings.Select(f => f.Rule).Distinct(StringComparer.Ordinal)];
+}
+
+/// <summary>
+/// The admission guards built from an <see cref="AdmissionPolicy"/>, frozen: evidence (episodes and distinct sources),
+/// confidence and support per kind, adaptation scopes, the kinds and tools that always need a reviewer, and the
+/// content screen. Every guard runs on every lesson so that every rule that fires is named; then any blocking finding
+/// rejects the lesson, any finding that needs a reviewer queues it, and otherwise it is admitted.
+/// </summary>
+internal sealed class AdmissionGuard
+{
+    private readonly int _minEpisodes;
+    private readonly int _minSources;
+    private readonly FrozenDictionary<LessonKind, (double Admit, double Review, int Support)> _kinds;
+    private readonly AdaptationRule[] _scopes;
+    private readonly FrozenSet<LessonKind> _reviewKinds;
+    private readonly string[] _reviewTools;
+    private readonly ContentScreen _content;
+
+    public AdmissionGuard(AdmissionPolicy policy)
+    {
+        policy.Validate();
+        _minEpisodes = policy.MinEpisodes;
+        _minSources = policy.MinDistinctSources;
+        _kinds = policy.Kinds.ToFrozenDictionary(p => p.Key, p => (p.Value.AdmitConfidence, p.Value.ReviewConfidence, p.Value.MinSupport));
+        _scopes = [.. policy.Scopes.Select(s => new AdaptationRule(s.Tenant, s.Labels.ToFrozenDictionary(StringComparer.Ordinal), s.Extractors.ToFrozenSet(StringComparer.Ordinal), s.Kinds.ToFrozenSet(), s.RequireApproval, s.Describe()))];
+        _reviewKinds = policy.ReviewKinds.ToFrozenSet();
+        _reviewTools = [.. policy.ReviewTools];
+        _content = new ContentScreen(policy);
+    }
+
+    /// <summary>
+    /// Runs every guard. <paramref name="evidenceHosts"/> is asked (once, and only when the lesson names a host the
+    /// policy does not list) for the hosts the evidence's tool calls passed as arguments.
+    /// </summary>
+    public async ValueTask<AdmissionVerdict> EvaluateAsync(Lesson lesson, Func<CancellationToken, ValueTask<IReadOnlySet<string>>>? evidenceHosts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lesson);
+        var findings = new List<Finding>();
+        CheckEvidence(lesson, findings);
+        CheckThresholds(lesson, findings);
+        CheckScope(lesson, findings);
+        CheckReview(lesson, findings);
+
+        var content = await ScreenAsync(lesson, evidenceHosts, cancellationToken).ConfigureAwait(false);
+        findings.AddRange(content.Findings);
+        return Decide(content.Lesson, findings);
+    }
+
+    /// <summary>The content screen alone, for lessons admitted earlier: they must still pass it to stay served.</summary>
+    public async ValueTask<ContentResult> ScreenAsync(Lesson lesson, Func<CancellationToken, ValueTask<IReadOnlySet<string>>>? evidenceHosts, CancellationToken cancellationToken = default)
+    {
+        IReadOnlySet<string> hosts = EmptyHosts;
+        if (evidenceHosts is not null && _content.HostsNotInPolicy(lesson).Count > 0)
+        {
+            hosts = await evidenceHosts(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return _content.Screen(lesson, hosts);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // Fail closed: a text the screen cannot read in time is not served.
+            return new ContentResult(lesson, [new Finding(GuardRules.HiddenMarkup, "the text could not be screened in time (pathological input)", Severity.Block)]);
+        }
+    }
+
+    private static readonly IReadOnlySet<string> EmptyHosts = FrozenSet<string>.Empty;
+
+    /// <summary>Rejected on any blocking finding, queued on any finding that asks for a reviewer, else admitted.</summary>
+    private static AdmissionVerdict Decide(Lesson lesson, List<Finding> findings)
+    {
+        var status = findings.Any(f => f.Severity == Severity.Block) ? LessonStatus.Rejected
+            : findings.Any(f => f.Severity == Severity.Review) ? LessonStatus.PendingReview
+            : LessonStatus.Active;
+        return new AdmissionVerdict(lesson with { Status = status, GuardFindings = [.. findings.Select(f => f.ToGuardFinding())] }, findings);
+    }
+
+    private void CheckEvidence(Lesson lesson, List<Finding> findings)
+    {
+        var evidence = lesson.Evidence;
+        if (evidence.EpisodeCount < _minEpisodes)
+        {
+            findings.Add(new Finding(GuardRules.MinEpisodes, $"{evidence.EpisodeCount} supporting episodes, below the {_minEpisodes} required", Severity.Block));
+        }
+
+        // A fact about one user is only ever shown to that user, so one source is enough for it; nothing else.
+        var ownUnitFact = lesson.Kind == LessonKind.UserFact && !string.IsNullOrEmpty(lesson.Scope.UnitKey);
+        if (!ownUnitFact && evidence.DistinctSources < _minSources)
+        {
+            var why = lesson.Kind == LessonKind.UserFact ? " (a user fact without a unit scope would be shown to every unit)" : "";
+            findings.Add(new Finding(GuardRules.MinSources, $"evidence from {evidence.DistinctSources} distinct sources, below the {_minSources} required{why}", Severity.Block));
+        }
+    }
+
+    private void CheckThresholds(Lesson lesson, List<Finding> findings)
+    {
+        var (admit, review, support) = _kinds[lesson.Kind];
+        var confidence = lesson.Confidence;
+        if (double.IsNaN(confidence) || confidence < review)
+        {
+            findings.Add(new Finding(GuardRules.LowConfidence, string.Create(CultureInfo.InvariantCulture, $"confidence {confidence:F2}, below the {lesson.Kind} review floor {review:F2}"), Severity.Block));
+        }
+        else if (confidence < admit)
+        {
+            findings.Add(new Finding(GuardRules.BorderlineConfidence, string.Create(CultureInfo.InvariantCulture, $"confidence {confidence:F2}, between the {lesson.Kind} review floor {review:F2} and admit threshold {admit:F2}"), Severity.Review));
+        }
+
+        var observed = Math.Max(lesson.Evidence.Support, lesson.Evidence.EpisodeCount);
+        if (observed < support)
+        {
+            findings.Add(new Finding(GuardRules.LowSupport, $"observed {observed} times, below the {lesson.Kind} minimum support {support}", Severity.Block));
+        }
+    }
+
+    private void CheckScope(Lesson lesson, List<Finding> findings)
+    {
+        if (_scopes.Length == 0)
+        {
+            return;
+        }
+
+        var match = _scopes.FirstOrDefault(s => s.Matches(lesson));
+        if (match is null)
+        {
+            var labels = lesson.Scope.Labels.Count == 0 ? "no labels" : "labels " + string.Join(",", lesson.Scope.Labels.Select(p => $"{p.Key}={p.Value}"));
+            findings.Add(new Finding(GuardRules.ScopeNotAllowed, $"no adaptation scope lets {lesson.Extractor.Name} learn {lesson.Kind} lessons for tenant '{lesson.Scope.Tenant}' with {labels}", Severity.Block));
+        }
+        else if (match.RequireApproval)
+        {
+            findings.Add(new Finding(GuardRules.ScopeRequiresApproval, $"the adaptation scope ({match.Description}) requires a reviewer's approval", Severity.Review));
+        }
+    }
+
+    private void CheckReview(Lesson lesson, List<Finding> findings)
+    {
+        if (_reviewKinds.Contains(lesson.Kind))
+        {
+            findings.Add(new Finding(GuardRules.ReviewKind, $"{lesson.Kind} lessons always need a reviewer", Severity.Review));
+        }
+
+        foreach (var tool in _reviewTools)
+        {
+            var inScope = lesson.Scope.Tools.Contains(tool, StringComparer.OrdinalIgnoreCase);
+            if (inScope || Regex.IsMatch(lesson.Text, $@"(?<![\w]){Regex.Escape(tool)}(?![\w])", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)))
+            {
+                findings.Add(new Finding(GuardRules.ReviewTool, $"lessons about {tool} always need a reviewer", Severity.Review));
+            }
+        }
+    }
+
+    private sealed record AdaptationRule(
+        string? Tenant,
+        FrozenDictionary<string, string> Labels,
+        FrozenSet<string> Extractors,
+        FrozenSet<LessonKind> Kinds,
+        bool RequireApproval,
+        string Description)
+    {
+        public bool Matches(Lesson lesson)
+            => (Tenant is null || Tenant == lesson.Scope.Tenant)
+                && (Extractors.Count == 0 || Extractors.Contains(lesson.Extractor.Name))
+                && (Kinds.Count == 0 || Kinds.Contains(lesson.Kind))
+                && Labels.All(p => lesson.Scope.Labels.TryGetValue(p.Key, out var v) && v == p.Value);
+    }
+}

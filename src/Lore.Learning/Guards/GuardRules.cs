@@ -1,0 +1,71 @@
+namespace Lore.Learning;
+
+/// <summary>
+/// The names of the admission guards' rules, as they appear in <see cref="GuardFinding.Rule"/>, in the audit log and
+/// in the CLI, so that a finding can be searched for and a policy discussed by name.
+/// </summary>
+public static class GuardRules
+{
+    /// <summary>Fewer supporting episodes than <see cref="AdmissionPolicy.MinEpisodes"/>.</summary>
+    public const string MinEpisodes = "evidence.min-episodes";
+
+    /// <summary>Evidence from fewer distinct units than <see cref="AdmissionPolicy.MinDistinctSources"/>.</summary>
+    public const string MinSources = "evidence.min-sources";
+
+    /// <summary>Confidence below the kind's review floor.</summary>
+    public const string LowConfidence = "threshold.confidence";
+
+    /// <summary>Confidence between the kind's review floor and its admit threshold (waits for review).</summary>
+    public const string BorderlineConfidence = "threshold.confidence-borderline";
+
+    /// <summary>The pattern was observed fewer times than the kind's minimum support.</summary>
+    public const string LowSupport = "threshold.support";
+
+    /// <summary>Text telling the agent to ignore, forget or replace its instructions.</summary>
+    public const string InstructionOverride = "content.instruction-override";
+
+    /// <summary>Role-play and persona jailbreaks: "you are now", "pretend to be", developer mode, DAN.</summary>
+    public const string Jailbreak = "content.jailbreak";
+
+    /// <summary>Instructions hidden in markup: comments, chat-template tokens, hidden elements, scripts, image links.</summary>
+    public const string HiddenMarkup = "content.hidden-markup";
+
+    /// <summary>Invisible characters (zero-width, bidirectional controls, tag characters) that hide or split words.</summary>
+    public const string InvisibleCharacters = "content.invisible-characters";
+
+    /// <summary>A word mixing Latin letters with look-alike Cyrillic or Greek ones.</summary>
+    public const string MixedScript = "content.mixed-script";
+
+    /// <summary>Requests to reveal the system prompt, instructions, credentials or keys.</summary>
+    public const string DataDisclosure = "content.data-disclosure";
+
+    /// <summary>Requests to send, post or forward data to an address.</summary>
+    public const string Exfiltration = "content.exfiltration";
+
+    /// <summary>A URL, e-mail address, domain or IP address that is neither in the policy nor in the evidence's tool calls.</summary>
+    public const string UnknownHost = "content.unknown-host";
+
+    /// <summary>An API key, token, private key or password.</summary>
+    public const string Secret = "content.secret";
+
+    /// <summary>Personal data: e-mail addresses, phone numbers, card numbers, IBANs, SSN-like numbers.</summary>
+    public const string PersonalData = "content.personal-data";
+
+    /// <summary>Granting or changing permissions, or bypassing approvals, verification and safety checks.</summary>
+    public const string ToolPermission = "content.tool-permission";
+
+    /// <summary>A topic listed in <see cref="AdmissionPolicy.ProtectedTopics"/>.</summary>
+    public const string ProtectedTopic = "content.protected-topic";
+
+    /// <summary>No adaptation scope allows this extractor and kind to learn for this tenant and these labels.</summary>
+    public const string ScopeNotAllowed = "scope.not-allowed";
+
+    /// <summary>The adaptation scope that allows the lesson requires a reviewer's approval.</summary>
+    public const string ScopeRequiresApproval = "scope.requires-approval";
+
+    /// <summary>Lessons of this kind always need a reviewer.</summary>
+    public const string ReviewKind = "review.kind";
+
+    /// <summary>Lessons about this tool always need a reviewer.</summary>
+    public const string ReviewTool = "review.tool";
+}

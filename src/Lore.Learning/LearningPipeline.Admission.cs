@@ -1,0 +1,114 @@
+using System.Text.Json;
+using Lore.Learning.Consolidation;
+using Lore.Learning.Guards;
+
+namespace Lore.Learning;
+
+// The admission step: consolidation asks the guards about every lesson it would serve (AdmissionStage), refused
+// lessons are saved with their findings, every decision is audited, and a reviewer's decision made while the run was
+// working is never overwritten.
+public sealed partial class LearningPipeline
+{
+    /// <summary>The guards an <see cref="AdmissionStage"/> runs for this run, or null when admission is off.</summary>
+    private AdmissionStage? BeginAdmission(IReadOnlyList<Lesson> stored, Snapshot? parent, IReadOnlyList<Episode> window)
+        => _guard is null || _options.Admission is null
+            ? null
+            : new AdmissionStage(_guard, stored, parent?.Lessons ?? [], window, _store.GetEpisodeAsync, _options.Admission.MinDistinctSources);
+
+    /// <summary>
+    /// Lessons a reviewer approved or rejected while this run was working keep the reviewer's version: a run never
+    /// overwrites a review decision it did not see.
+    /// </summary>
+    private async Task<IReadOnlyList<Lesson>> KeepReviewDecisionsAsync(IReadOnlyList<Lesson> changed, IReadOnlyList<Lesson> stored, CancellationToken cancellationToken)
+    {
+        var pending = stored.Where(l => l.Status == LessonStatus.PendingReview).ToDictionary(l => l.Id, StringComparer.Ordinal);
+        if (pending.Count == 0)
+        {
+            return changed;
+        }
+
+        var kept = new List<Lesson>(changed.Count);
+        foreach (var lesson in changed)
+        {
+            if (pending.TryGetValue(lesson.Id, out var before))
+            {
+                var now = await _store.GetLessonAsync(lesson.Id, cancellationToken).ConfigureAwait(false);
+                if (now is not null && now.Reviews.Count > before.Reviews.Count)
+                {
+                    continue;
+                }
+            }
+
+            kept.Add(lesson);
+        }
+
+        return kept;
+    }
+
+    /// <summary>Audits every admission decision that took effect (saved, and served when admitted) and lists them for the run record.</summary>
+    private async Task<IReadOnlyList<LessonAdmission>> RecordAdmissionsAsync(
+        AdmissionStage? stage,
+        ConsolidationResult result,
+        IReadOnlyList<Lesson> saved,
+        string runId,
+        string actor,
+        CancellationToken cancellationToken)
+    {
+        if (stage is null || stage.Decisions.Count == 0)
+        {
+            return [];
+        }
+
+        var servedIds = result.Served.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
+        var savedById = saved.ToDictionary(l => l.Id, StringComparer.Ordinal);
+        var admissions = new List<LessonAdmission>();
+        foreach (var decision in stage.Decisions.Values.OrderBy(d => d.Lesson.Id, StringComparer.Ordinal))
+        {
+            var lesson = decision.Lesson;
+            var tookEffect = lesson.Status == LessonStatus.Active
+                ? servedIds.Contains(lesson.Id)
+                : savedById.TryGetValue(lesson.Id, out var s) && s.Status == lesson.Status;
+            if (!tookEffect)
+            {
+                continue;
+            }
+
+            var rules = AdmissionStage.Rules(lesson);
+            admissions.Add(new LessonAdmission(lesson.Id, lesson.Status, rules));
+            var action = lesson.Status switch
+            {
+                LessonStatus.Active => AuditActions.LessonAdmitted,
+                LessonStatus.PendingReview => AuditActions.LessonQueuedForReview,
+                _ => AuditActions.LessonRejected,
+            };
+            var details = new
+            {
+                run = runId,
+                status = lesson.Status,
+                previousStatus = decision.PreviousStatus,
+                rules,
+                findings = lesson.GuardFindings,
+                kind = lesson.Kind,
+                extractor = lesson.Extractor,
+                confidence = Math.Round(lesson.Confidence, 4),
+                episodes = lesson.Evidence.EpisodeCount,
+                sources = lesson.Evidence.DistinctSources,
+                evidence = lesson.Evidence.EpisodeIds.Take(20),
+            };
+            await _store.AppendAuditAsync(
+                new AuditDraft
+                {
+                    Tenant = lesson.Scope.Tenant,
+                    Actor = actor,
+                    Action = action,
+                    Subject = lesson.Id,
+                    Reason = decision.Reason,
+                    DetailsJson = JsonSerializer.Serialize(details, LoreJson.Options),
+                    At = _time.GetUtcNow(),
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        return admissions;
+    }
+}
