@@ -99,7 +99,7 @@ internal sealed class TrajectoryRecordMapper
 
         var conversation = MapMessages(context, traj, "traj");
         var id = DerivedId("tb", context.Index, record);
-        var labels = _baseLabels;
+        var labels = ImmutableSortedDictionary.Create<string, string>(StringComparer.Ordinal);
         if (taskId is not null)
         {
             labels = labels.SetItem("task_id", taskId);
@@ -124,7 +124,7 @@ internal sealed class TrajectoryRecordMapper
         }
 
         var user = OptionalString(context, record, "user") ?? OptionalString(context, record, "user_id");
-        var labels = _baseLabels;
+        var labels = ImmutableSortedDictionary.Create<string, string>(StringComparer.Ordinal);
         if (record.TryGetProperty("labels", out var labelsJson) && labelsJson.ValueKind != JsonValueKind.Null)
         {
             if (labelsJson.ValueKind != JsonValueKind.Object)
@@ -169,7 +169,9 @@ internal sealed class TrajectoryRecordMapper
         Tenant = _options.Tenant,
         UnitKey = unit,
         Task = conversation.Task,
-        Labels = labels,
+
+        // Labels given to the import apply to every episode, over a record's own label of the same name.
+        Labels = labels.SetItems(_baseLabels),
         StartedAt = _importedAt,
         EndedAt = _importedAt,
         Steps = conversation.Steps,

@@ -120,6 +120,7 @@ public sealed class TrajectoryImporterTests : IDisposable
         await using var store = SqliteLoreStore.Open(_dir.File("lore.db"));
         var options = new ImportOptions { Tenant = "acme" };
         options.Labels["source"] = "test";
+        options.Labels["tier"] = "gold";
 
         var result = await TrajectoryImporter.ImportFileAsync(file, store, options, cancellationToken: Ct);
 
@@ -129,7 +130,7 @@ public sealed class TrajectoryImporterTests : IDisposable
         Assert.Equal("u-42", episode.UnitKey);
         Assert.Equal("refund order 1142", episode.Task);
         Assert.Equal("refunds", episode.Labels["slice"]);
-        Assert.Equal("3", episode.Labels["tier"]);
+        Assert.Equal("gold", episode.Labels["tier"]);
         Assert.Equal("test", episode.Labels["source"]);
         var outcome = Assert.Single(episode.Outcomes);
         Assert.Equal((0.25, OutcomeSource.Evaluator, "partial"), (outcome.Score, outcome.Source, outcome.Comment));
