@@ -196,10 +196,12 @@ internal sealed class FeatureBuffer
 }
 
 /// <summary>
-/// Lore's built-in embedding: word unigrams, word bigrams and character trigrams of the normalised tokens, hashed
+/// Lore's built-in embedding: word unigrams, word bigrams and character 4-grams of the normalised tokens, hashed
 /// with 64-bit FNV-1a into a fixed number of dimensions and L2-normalised. It needs no model and no network, is the
 /// same on every machine and in every process (unlike <see cref="string.GetHashCode()"/>), and catches what plain
-/// BM25 misses: word order (bigrams) and morphology ("refunded" and "refunding" share trigrams).
+/// BM25 misses: word order (bigrams) and morphology ("refunded" and "refunding" share four 4-grams). 4-grams rather
+/// than trigrams: they carry the same morphology with one feature fewer per word, and each is shared by far fewer
+/// lessons, which is what the inverted index pays for at query time.
 /// </summary>
 internal static class HashedEmbedding
 {
@@ -211,7 +213,10 @@ internal static class HashedEmbedding
 
     public const float UnigramWeight = 1.0f;
     public const float BigramWeight = 0.5f;
-    public const float TrigramWeight = 0.3f;
+    public const float CharGramWeight = 0.3f;
+
+    /// <summary>Length of the character n-grams.</summary>
+    public const int CharGramLength = 4;
 
     private const ulong FnvOffset = 14695981039346656037UL;
     private const ulong FnvPrime = 1099511628211UL;
@@ -250,30 +255,31 @@ internal static class HashedEmbedding
         }
     }
 
-    /// <summary>The features one word contributes on its own: its unigram and its character trigrams.</summary>
+    /// <summary>The features one word contributes on its own: its unigram and its character n-grams.</summary>
     public static void AddWordFeatures(ReadOnlySpan<char> word, FeatureBuffer features)
     {
         features.Add(Dimension(Hash('w', word)), UnigramWeight);
-        AddTrigrams(word, features);
+        AddCharGrams(word, features);
     }
 
     /// <summary>The feature of two consecutive content words.</summary>
     public static void AddBigram(ReadOnlySpan<char> first, ReadOnlySpan<char> second, FeatureBuffer features)
         => features.Add(Dimension(Continue(Mix(Hash('b', first), ' '), second)), BigramWeight);
 
-    /// <summary>Trigrams of "#token#", so word starts and ends are features of their own.</summary>
-    private static void AddTrigrams(ReadOnlySpan<char> token, FeatureBuffer features)
+    /// <summary>The n-grams of "#token#", so word starts and ends are features of their own; a padded token shorter than n is one n-gram.</summary>
+    private static void AddCharGrams(ReadOnlySpan<char> token, FeatureBuffer features)
     {
         var padded = token.Length + 2;
-        for (var start = 0; start + 3 <= padded; start++)
+        var length = Math.Min(CharGramLength, padded);
+        for (var start = 0; start + length <= padded; start++)
         {
             var h = Mix(FnvOffset, 'c');
-            for (var k = start; k < start + 3; k++)
+            for (var k = start; k < start + length; k++)
             {
                 h = Mix(h, k == 0 || k == padded - 1 ? '#' : token[k - 1]);
             }
 
-            features.Add(Dimension(h), TrigramWeight);
+            features.Add(Dimension(h), CharGramWeight);
         }
     }
 

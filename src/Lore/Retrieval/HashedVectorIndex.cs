@@ -3,10 +3,10 @@ namespace Lore.Retrieval;
 /// <summary>
 /// Cosine similarity of a query with every lesson under the built-in <see cref="HashedEmbedding"/>, computed exactly
 /// but without touching each n-gram of each frequent word. A lesson's raw feature vector is the sum of its words'
-/// features (unigram and character trigrams) plus its bigrams, so it splits exactly into
+/// features (unigram and character n-grams) plus its bigrams, so it splits exactly into
 /// <c>Σ tf(word) · φ(word)</c> over the snapshot's frequent words and a remainder. For a frequent word the query
 /// needs only one number, <c>⟨q, φ(word)⟩</c>, and then one pass over the lessons holding that word, instead of a
-/// pass per n-gram (a word has about seven); the remainder goes through an ordinary inverted index. The frequent
+/// pass per n-gram (a word has about six); the remainder goes through an ordinary inverted index. The frequent
 /// words are exactly where the posting mass is, so this is where the time goes.
 /// </summary>
 internal sealed class HashedVectorIndex
