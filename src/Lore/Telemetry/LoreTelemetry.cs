@@ -33,7 +33,7 @@ public static class LoreTelemetry
         "lore.episodes.succeeded", "{episode}", "Episodes that ended with a successful outcome, by tenant, rollout arm and slice; divide by lore.episodes.completed for the success rate.");
 
     private static readonly Histogram<int> LessonsInjected = Meter.CreateHistogram<int>(
-        "lore.lessons.injected", "{lesson}", "Lessons injected into one model call, by rollout arm.",
+        "lore.lessons.injected", "{lesson}", "Lessons injected into one model call, by tenant and rollout arm.",
         advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [0, 1, 2, 3, 5, 8, 13, 21] });
 
     private static readonly Counter<long> GuardRejections = Meter.CreateCounter<long>(
@@ -187,7 +187,7 @@ public static class LoreTelemetry
 
         if (LessonsInjected.Enabled)
         {
-            LessonsInjected.Record(facts.InjectedLessonIds.Count, new KeyValuePair<string, object?>(Attributes.Arm, facts.Arm ?? NoArm));
+            LessonsInjected.Record(facts.InjectedLessonIds.Count, new KeyValuePair<string, object?>(Attributes.Tenant, facts.Tenant), new KeyValuePair<string, object?>(Attributes.Arm, facts.Arm ?? NoArm));
         }
 
         if (!TokenUsage.Enabled && !OperationDuration.Enabled)
