@@ -65,6 +65,12 @@ public sealed record Step
     /// <summary>For a model call: the lessons injected into this call, in the order they appeared.</summary>
     public IReadOnlyList<string> InjectedLessonIds { get; init; } = [];
 
+    /// <summary>
+    /// For a model call while a candidate snapshot is in shadow: the candidate's lessons retrieval picked for this call,
+    /// recorded as would-have-been-injected and never sent to the model.
+    /// </summary>
+    public IReadOnlyList<string> ShadowLessonIds { get; init; } = [];
+
     // Tool call
     public string? ToolName { get; init; }
 

@@ -124,11 +124,7 @@ public sealed partial class LearningPipeline
 
         if (snapshot is not null)
         {
-            await _store.SaveSnapshotAsync(snapshot, cancellationToken).ConfigureAwait(false);
-            if (_options.ActivateNewSnapshot)
-            {
-                await _store.SetActiveSnapshotAsync(tenant, snapshot.Id, cancellationToken).ConfigureAwait(false);
-            }
+            await PublishAsync(snapshot, runId, actor, cancellationToken).ConfigureAwait(false);
         }
 
         var run = new LearningRun

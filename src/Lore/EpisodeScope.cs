@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Lore.Capture;
 using Lore.Retrieval;
+using Lore.Rollout;
 using Microsoft.Extensions.AI;
 
 namespace Lore;
@@ -17,17 +18,18 @@ public sealed class EpisodeScope : IAsyncDisposable
     private readonly Lock _injectedLock = new();
     private readonly List<string> _injected = [];
     private readonly HashSet<string> _injectedSet = new(StringComparer.Ordinal);
+    private readonly List<Outcome> _outcomes = [];
     private bool _started;
     private bool _startDropped;
     private bool _closed;
     private int _ending;
     private RetrievalMemo? _lastRetrieval;
 
-    internal EpisodeScope(LoreRuntime runtime, Episode header, LessonIndex index, EpisodeScope? outer)
+    internal EpisodeScope(LoreRuntime runtime, Episode header, RolloutAssignment assignment, EpisodeScope? outer)
     {
         Runtime = runtime;
         _header = header;
-        Index = index;
+        Assignment = assignment;
         Outer = outer;
     }
 
@@ -42,8 +44,8 @@ public sealed class EpisodeScope : IAsyncDisposable
     /// <summary>The snapshot in effect for this episode (fixed at its start), or null for the baseline.</summary>
     public string? SnapshotId => _header.SnapshotId;
 
-    /// <summary>The rollout arm of this episode (fixed at its start), or null when no rollout was running.</summary>
-    internal string? Arm => _header.Arm;
+    /// <summary>The rollout arm of this episode (fixed at its start): baseline or candidate, or null when no rollout was running.</summary>
+    public string? Arm => _header.Arm;
 
     /// <summary>Every lesson injected so far.</summary>
     public IReadOnlyCollection<string> InjectedLessonIds
@@ -59,8 +61,17 @@ public sealed class EpisodeScope : IAsyncDisposable
 
     internal LoreRuntime Runtime { get; }
 
+    /// <summary>The slice label, or "(none)".</summary>
+    internal string Slice => _header.Slice;
+
+    /// <summary>What the rollout gave this episode at its start: arm, served index and (in shadow) the candidate's index.</summary>
+    internal RolloutAssignment Assignment { get; }
+
     /// <summary>The retrieval index of the snapshot fixed at the start.</summary>
-    internal LessonIndex Index { get; }
+    internal LessonIndex Index => Assignment.Served;
+
+    /// <summary>In shadow, the candidate's index: retrieved from and recorded, never injected.</summary>
+    internal LessonIndex? ShadowIndex => Assignment.Shadow;
 
     /// <summary>The episode that was ambient when this one began; it is ambient again when this one ends.</summary>
     internal EpisodeScope? Outer { get; }
@@ -90,15 +101,15 @@ public sealed class EpisodeScope : IAsyncDisposable
         return Interlocked.Exchange(ref _ending, 1) != 0 ? ValueTask.CompletedTask : EndAsync(null);
     }
 
-    /// <summary>A cached retrieval when the turn and tools match the previous call's (typical inside a tool loop).</summary>
-    internal RetrievalResult? CachedRetrieval(string? turn, string[]? tools)
+    /// <summary>A cached retrieval (served and shadow) when the turn and tools match the previous call's (typical inside a tool loop).</summary>
+    internal (RetrievalResult Served, RetrievalResult? Shadow)? CachedRetrieval(string? turn, string[]? tools)
     {
         var memo = Volatile.Read(ref _lastRetrieval);
-        return memo is not null && string.Equals(memo.Turn, turn, StringComparison.Ordinal) && SameTools(memo.Tools, tools) ? memo.Result : null;
+        return memo is not null && string.Equals(memo.Turn, turn, StringComparison.Ordinal) && SameTools(memo.Tools, tools) ? (memo.Result, memo.Shadow) : null;
     }
 
-    internal void RememberRetrieval(string? turn, string[]? tools, RetrievalResult result)
-        => Volatile.Write(ref _lastRetrieval, new RetrievalMemo(turn, tools, result));
+    internal void RememberRetrieval(string? turn, string[]? tools, RetrievalResult result, RetrievalResult? shadow)
+        => Volatile.Write(ref _lastRetrieval, new RetrievalMemo(turn, tools, result, shadow));
 
     internal void NoteInjected(IReadOnlyList<RetrievedLesson> lessons)
     {
@@ -153,6 +164,7 @@ public sealed class EpisodeScope : IAsyncDisposable
 
             await EnsureStartedAsync().ConfigureAwait(false);
             await EnqueueAsync(new OutcomeRecorded(Id, outcome)).ConfigureAwait(false);
+            _outcomes.Add(outcome);
             return true;
         }
         finally
@@ -164,6 +176,7 @@ public sealed class EpisodeScope : IAsyncDisposable
     /// <summary>Ending is not cancellable: once asked for, the end is recorded.</summary>
     private async ValueTask EndAsync(Outcome? outcome)
     {
+        double? score;
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -171,7 +184,11 @@ public sealed class EpisodeScope : IAsyncDisposable
             if (outcome is not null)
             {
                 await EnqueueAsync(new OutcomeRecorded(Id, outcome)).ConfigureAwait(false);
+                _outcomes.Add(outcome);
             }
+
+            // The score the stored episode will have (Episode.Score's rule), for continuous evaluation.
+            score = _outcomes.Count == 0 ? null : (_header with { Outcomes = [.. _outcomes] }).Score;
 
             await EnqueueAsync(new EpisodeEnded(Id, Runtime.TimeProvider.GetUtcNow(), [.. InjectedLessonIds])).ConfigureAwait(false);
             _closed = true;
@@ -183,7 +200,7 @@ public sealed class EpisodeScope : IAsyncDisposable
 
         LoreTelemetry.EpisodeEnded(Runtime.Tenant, Arm, _header.Slice, outcome);
 
-        Runtime.OnEpisodeEnded(this);
+        Runtime.OnEpisodeEnded(this, score);
     }
 
     /// <summary>The episode header goes to the store lazily, with the first record, so beginning an episode never waits.</summary>
@@ -227,9 +244,9 @@ public sealed class EpisodeScope : IAsyncDisposable
     private static bool SameTools(string[]? a, string[]? b)
         => ReferenceEquals(a, b) || (a is not null && b is not null && a.AsSpan().SequenceEqual(b));
 
-    private sealed record RetrievalMemo(string? Turn, string[]? Tools, RetrievalResult Result);
+    private sealed record RetrievalMemo(string? Turn, string[]? Tools, RetrievalResult Result, RetrievalResult? Shadow);
 
-    internal static Episode Header(string id, string tenant, string unitKey, string task, IReadOnlyDictionary<string, string>? labels, DateTimeOffset startedAt, string? snapshotId)
+    internal static Episode Header(string id, string tenant, string unitKey, string task, IReadOnlyDictionary<string, string>? labels, DateTimeOffset startedAt, string? snapshotId, string? arm)
         => new()
         {
             Id = id,
@@ -239,6 +256,7 @@ public sealed class EpisodeScope : IAsyncDisposable
             Labels = labels is null ? ImmutableSortedDictionary<string, string>.Empty : labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
             StartedAt = startedAt,
             SnapshotId = snapshotId,
+            Arm = arm,
             Origin = "capture",
         };
 }

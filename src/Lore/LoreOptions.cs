@@ -45,6 +45,15 @@ public sealed class LoreOptions
 
     public LearningOptions Learning { get; } = new();
 
+    /// <summary>
+    /// How new snapshots reach users (at once, shadow or canary) and which automatic actions continuous evaluation may
+    /// take; by default learning's snapshots are served at once and a canary that regresses is rolled back.
+    /// </summary>
+    public RolloutPolicy Rollout { get; } = new();
+
+    /// <summary>How strict continuous evaluation of a canary (and per-lesson attribution) is.</summary>
+    public EvaluationPolicy Evaluation { get; } = new();
+
     /// <summary>Run learning in the background after this many new ended episodes (0 turns the background worker off).</summary>
     public int LearnEveryEpisodes { get; set; }
 
@@ -98,6 +107,24 @@ public sealed class LoreOptions
         catch (ArgumentException ex)
         {
             throw new ArgumentException($"LoreOptions.Learning is invalid: {ex.Message}", "options", ex);
+        }
+
+        try
+        {
+            Rollout.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"LoreOptions.Rollout is invalid: {ex.Message}", "options", ex);
+        }
+
+        try
+        {
+            Evaluation.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"LoreOptions.Evaluation is invalid: {ex.Message}", "options", ex);
         }
     }
 }

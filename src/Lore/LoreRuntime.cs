@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Lore.Capture;
 using Lore.Learning;
 using Lore.Retrieval;
+using Lore.Rollout;
 using Lore.Snapshots;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -10,8 +11,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Lore;
 
 /// <summary>
-/// One agent host's connection to Lore: it serves the active snapshot from memory, records episodes through a
-/// background writer, and runs learning. Create one per process and share it.
+/// One agent host's connection to Lore: it serves the tenant's rollout from memory (the stable snapshot, and a
+/// candidate to a canary share of units or in shadow), records episodes through a background writer, evaluates a
+/// running canary continuously and runs learning. Create one per process and share it.
 /// </summary>
 public sealed partial class LoreRuntime : IAsyncDisposable
 {
@@ -19,50 +21,62 @@ public sealed partial class LoreRuntime : IAsyncDisposable
 
     private readonly LoreOptions _options;
     private readonly ILogger _logger;
-    private readonly SnapshotIndexCache _indexes;
     private readonly SemaphoreSlim _learnGate = new(1, 1);
-    private readonly SemaphoreSlim _serveGate = new(1, 1);
     private readonly ConcurrentDictionary<string, EpisodeScope> _live = new(StringComparer.Ordinal);
     private readonly BackgroundLearner? _learner;
-    private LessonIndex _served;
+    private readonly RolloutMonitor _monitor;
     private TaskCompletionSource _servingChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
-    private LoreRuntime(LoreOptions options, ILoreStore store, SnapshotIndexCache indexes, LessonIndex served)
+    private LoreRuntime(LoreOptions options, ILoreStore store, ILogger logger, RolloutController rollout)
     {
         _options = options;
         Store = store;
         Tenant = options.Tenant;
         TimeProvider = options.TimeProvider;
-        _logger = options.LoggerFactory?.CreateLogger("Lore") ?? NullLogger.Instance;
-        _indexes = indexes;
-        _served = served;
+        _logger = logger;
+        Rollout = rollout;
         Capture = new CaptureWriter(store, options.Capture, _logger);
+        _monitor = new RolloutMonitor(rollout, store, options.Rollout, options.Evaluation, options.TimeProvider, _logger, FlushAsync);
         if (options.LearnEveryEpisodes > 0)
         {
             _learner = new BackgroundLearner(this, options.LearnEveryEpisodes, _logger);
         }
     }
 
-    /// <summary>Opens the runtime on its store and loads the active snapshot into memory.</summary>
+    /// <summary>Opens the runtime on its store and loads the tenant's rollout (stable and candidate snapshots) into memory.</summary>
     public static async Task<LoreRuntime> OpenAsync(LoreOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var store = options.Store!;
+        var logger = options.LoggerFactory?.CreateLogger("Lore") ?? NullLogger.Instance;
         var indexes = new SnapshotIndexCache(options.EmbeddingGenerator);
-        var activeId = await store.GetActiveSnapshotIdAsync(options.Tenant, cancellationToken).ConfigureAwait(false);
-        var snapshot = await LoadSnapshotAsync(store, options.Tenant, activeId, cancellationToken).ConfigureAwait(false);
-        var served = await indexes.GetAsync(snapshot, cancellationToken).ConfigureAwait(false);
-        return new LoreRuntime(options, store, indexes, served);
+        LoreRuntime? runtime = null;
+        var rollout = await RolloutController.OpenServingAsync(
+            store,
+            options.Tenant,
+            indexes,
+            options.TimeProvider,
+            logger,
+            (previous, next) => runtime?.OnServingChanged(previous, next),
+            cancellationToken).ConfigureAwait(false);
+        runtime = new LoreRuntime(options, store, logger, rollout);
+        return runtime;
     }
 
     public string Tenant { get; }
 
     public ILoreStore Store { get; }
 
-    /// <summary>The snapshot served to new episodes, or null when nothing has been learned yet.</summary>
-    public Snapshot? CurrentSnapshot => Volatile.Read(ref _served).Snapshot;
+    /// <summary>
+    /// The tenant's rollout as this process serves it: promote, roll back, freeze or start a canary here and the next
+    /// episode sees it at once.
+    /// </summary>
+    public RolloutController Rollout { get; }
+
+    /// <summary>The stable snapshot, served to every unit outside a canary; null when nothing has been learned yet.</summary>
+    public Snapshot? CurrentSnapshot => ServedIndex.Snapshot;
 
     /// <summary>The episode of the current async flow, if any.</summary>
     public static EpisodeScope? CurrentEpisode => Ambient.Value;
@@ -73,8 +87,11 @@ public sealed partial class LoreRuntime : IAsyncDisposable
 
     internal TimeProvider TimeProvider { get; }
 
-    /// <summary>The index served to new episodes.</summary>
-    internal LessonIndex ServedIndex => Volatile.Read(ref _served);
+    /// <summary>The stable snapshot's index (what units outside a canary are served).</summary>
+    internal LessonIndex ServedIndex => Rollout.Served.Stable;
+
+    /// <summary>Continuous evaluation of the running rollout in this process.</summary>
+    internal RolloutMonitor Monitor => _monitor;
 
     /// <summary>Background learning passes finished so far (0 when the worker is off).</summary>
     internal int BackgroundLearningPasses => _learner?.CompletedPasses ?? 0;
@@ -93,9 +110,11 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         }
 
         var id = episodeId ?? "ep-" + Guid.CreateVersion7().ToString("n");
-        var index = ServedIndex;
-        var header = EpisodeScope.Header(id, Tenant, unitKey ?? "", task, labels, TimeProvider.GetUtcNow(), index.SnapshotId);
-        var scope = new EpisodeScope(this, header, index, Ambient.Value);
+
+        // The rollout decides the unit's arm and snapshot once; the episode keeps them to its end.
+        var assignment = Rollout.Assign(unitKey ?? "", id);
+        var header = EpisodeScope.Header(id, Tenant, unitKey ?? "", task, labels, TimeProvider.GetUtcNow(), assignment.Served.SnapshotId, assignment.Arm);
+        var scope = new EpisodeScope(this, header, assignment, Ambient.Value);
         if (!_live.TryAdd(id, scope))
         {
             throw new ArgumentException($"Episode '{id}' is already running in this runtime.", nameof(episodeId));
@@ -125,9 +144,11 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         {
             throw new KeyNotFoundException($"No episode '{episodeId}' in the store at {Store.Location}.", ex);
         }
+
+        _monitor.OnLateOutcome(episodeId, outcome);
     }
 
-    /// <summary>Picks lessons of the current snapshot for a query, without a model call (for APIs and tools).</summary>
+    /// <summary>Picks lessons of the stable snapshot for a query, without a model call (for APIs and tools).</summary>
     public ValueTask<RetrievalResult> RetrieveAsync(RetrievalQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -157,7 +178,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         return index.Retrieve(query, vector.Span);
     }
 
-    /// <summary>Runs one learning pass now and serves its snapshot if it activated one.</summary>
+    /// <summary>Runs one learning pass now; its new snapshot enters the rollout as <see cref="LoreOptions.Rollout"/> says and is served at once.</summary>
     public async Task<LearningRun> LearnAsync(string actor = "lore", IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(actor);
@@ -165,7 +186,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         try
         {
             await FlushAsync(cancellationToken).ConfigureAwait(false);
-            var pipeline = new LearningPipeline(Store, _options.Learning, TimeProvider, _logger);
+            var pipeline = new LearningPipeline(Store, _options.Learning, TimeProvider, _logger) { Rollout = _options.Rollout };
             var run = await pipeline.RunAsync(Tenant, actor, progress, cancellationToken).ConfigureAwait(false);
             await RefreshAsync(cancellationToken).ConfigureAwait(false);
             return run;
@@ -176,44 +197,16 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         }
     }
 
-    /// <summary>Points the tenant at a stored snapshot (or none) and serves it at once.</summary>
+    /// <summary>
+    /// Serves a stored snapshot (or none) to every unit at once, ending any rollout (audited as a promotion; use
+    /// <see cref="Rollout"/> to name the actor and reason). A snapshot that cannot be loaded or indexed is never made active.
+    /// </summary>
     public async Task ActivateSnapshotAsync(string? snapshotId, CancellationToken cancellationToken = default)
-    {
-        await _serveGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // Load and index first: a snapshot that cannot be served must not become the active one.
-            var snapshot = await LoadSnapshotAsync(Store, Tenant, snapshotId, cancellationToken).ConfigureAwait(false);
-            var index = await _indexes.GetAsync(snapshot, cancellationToken).ConfigureAwait(false);
-            await Store.SetActiveSnapshotAsync(Tenant, snapshotId, cancellationToken).ConfigureAwait(false);
-            Serve(index);
-        }
-        finally
-        {
-            _serveGate.Release();
-        }
-    }
+        => await Rollout.ActivateAsync(snapshotId, "lore", "activated through LoreRuntime.ActivateSnapshotAsync", cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Reloads the active snapshot pointer from the store (another process may have moved it).</summary>
+    /// <summary>Reloads the rollout from the store (another process may have changed it) and serves it.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken = default)
-    {
-        await _serveGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var activeId = await Store.GetActiveSnapshotIdAsync(Tenant, cancellationToken).ConfigureAwait(false);
-            if (activeId == ServedIndex.SnapshotId)
-            {
-                return;
-            }
-
-            var snapshot = await LoadSnapshotAsync(Store, Tenant, activeId, cancellationToken).ConfigureAwait(false);
-            Serve(await _indexes.GetAsync(snapshot, cancellationToken).ConfigureAwait(false));
-        }
-        finally
-        {
-            _serveGate.Release();
-        }
-    }
+        => await Rollout.RefreshAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>Waits until every record captured so far is durable in the store.</summary>
     public Task FlushAsync(CancellationToken cancellationToken = default) => Capture.FlushAsync(cancellationToken);
@@ -231,46 +224,34 @@ public sealed partial class LoreRuntime : IAsyncDisposable
             await _learner.DisposeAsync().ConfigureAwait(false);
         }
 
+        // Automatic rollout actions already decided finish before the store goes away.
+        await _monitor.WhenIdleAsync().ConfigureAwait(false);
         await Capture.DisposeAsync().ConfigureAwait(false);
         await Store.DisposeAsync().ConfigureAwait(false);
         _learnGate.Dispose();
-        _serveGate.Dispose();
     }
 
-    internal void OnEpisodeEnded(EpisodeScope scope)
+    internal void OnEpisodeEnded(EpisodeScope scope, double? score)
     {
         _live.TryRemove(new KeyValuePair<string, EpisodeScope>(scope.Id, scope));
+        _monitor.OnEpisodeEnded(scope.Id, scope.Assignment, scope.Slice, score);
         _learner?.OnEpisodeEnded();
     }
 
-    /// <summary>Serving a new snapshot is one pointer swap; episodes already running keep the index they started with.</summary>
-    private void Serve(LessonIndex index)
+    /// <summary>Serving a new rollout is one pointer swap (in the controller); episodes already running keep what they started with.</summary>
+    private void OnServingChanged(ServedRollout previous, ServedRollout next)
     {
-        var previous = Interlocked.Exchange(ref _served, index);
-        if (!ReferenceEquals(previous, index))
+        var was = previous.State;
+        var now = next.State;
+        _monitor.OnServedChanged(was, now);
+
+        if (was.StableSnapshotId != now.StableSnapshotId || was.CandidateSnapshotId != now.CandidateSnapshotId || was.Stage != now.Stage || was.CanaryShare != now.CanaryShare)
         {
-            LogServing(_logger, index.SnapshotId ?? "(none)", index.Count, Tenant);
+            LogServing(_logger, now.StableSnapshotId ?? "(none)", next.Stable.Count, now.CandidateSnapshotId ?? "(none)", now.Stage, now.CanaryShare, Tenant);
             Interlocked.Exchange(ref _servingChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 
-    private static async Task<Snapshot?> LoadSnapshotAsync(ILoreStore store, string tenant, string? snapshotId, CancellationToken cancellationToken)
-    {
-        if (snapshotId is null)
-        {
-            return null;
-        }
-
-        var snapshot = await store.GetSnapshotAsync(snapshotId, cancellationToken).ConfigureAwait(false)
-            ?? throw new KeyNotFoundException($"Snapshot '{snapshotId}' is not in the store at {store.Location}.");
-        if (!string.Equals(snapshot.Tenant, tenant, StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"Snapshot '{snapshotId}' belongs to tenant '{snapshot.Tenant}', not to '{tenant}' which this runtime serves.");
-        }
-
-        return snapshot;
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Serving snapshot {SnapshotId} ({Lessons} lessons) to new episodes of tenant {Tenant}.")]
-    private static partial void LogServing(ILogger logger, string snapshotId, int lessons, string tenant);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving snapshot {SnapshotId} ({Lessons} lessons) with candidate {Candidate} ({Stage}, share {Share}) to new episodes of tenant {Tenant}.")]
+    private static partial void LogServing(ILogger logger, string snapshotId, int lessons, string candidate, RolloutStage stage, double share, string tenant);
 }

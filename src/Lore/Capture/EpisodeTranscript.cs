@@ -8,7 +8,8 @@ internal sealed record ModelCallFacts(
     TimeSpan Latency,
     string? Model,
     UsageDetails? Usage,
-    IReadOnlyList<string> InjectedLessonIds);
+    IReadOnlyList<string> InjectedLessonIds,
+    IReadOnlyList<string> ShadowLessonIds);
 
 /// <summary>
 /// What an episode has recorded so far, and the rule that turns each model call into steps. Agents re-send the whole
@@ -73,6 +74,7 @@ internal sealed class EpisodeTranscript
             Response = [.. response.SelectMany(m => TrajectoryConversion.ToTrajectory(m, ToolNameOf))],
             Usage = facts.Usage is { } usage ? new TokenUsage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0) : null,
             InjectedLessonIds = facts.InjectedLessonIds,
+            ShadowLessonIds = facts.ShadowLessonIds,
         });
         AddToolSteps(response, facts.StartedAt + facts.Latency, steps);
         return steps;

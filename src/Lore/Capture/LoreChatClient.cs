@@ -129,15 +129,21 @@ public sealed class LoreChatClient : DelegatingChatClient
         var request = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
         var at = _runtime.TimeProvider.GetUtcNow();
         var index = episode.Index;
-        if (index.Count == 0)
+        var shadowIndex = episode.ShadowIndex;
+        if (index.Count == 0 && (shadowIndex is null || shadowIndex.Count == 0))
         {
             return new PreparedCall(request, request, [], at);
         }
 
         var turn = LatestUserText(request);
         var tools = options?.Tools is { } available ? available.Select(t => t.Name).ToArray() : null;
-        var result = episode.CachedRetrieval(turn, tools);
-        if (result is null)
+        RetrievalResult result;
+        RetrievalResult? shadow;
+        if (episode.CachedRetrieval(turn, tools) is { } cached)
+        {
+            (result, shadow) = cached;
+        }
+        else
         {
             var query = new RetrievalQuery
             {
@@ -149,12 +155,16 @@ public sealed class LoreChatClient : DelegatingChatClient
                 AvailableTools = tools,
             };
             result = await _runtime.RetrieveAsync(index, query, cancellationToken).ConfigureAwait(false);
-            episode.RememberRetrieval(turn, tools, result);
+
+            // Shadow: the candidate's picks for the same call are recorded as would-have-been-injected, never sent.
+            shadow = shadowIndex is null ? null : await _runtime.RetrieveAsync(shadowIndex, query, cancellationToken).ConfigureAwait(false);
+            episode.RememberRetrieval(turn, tools, result, shadow);
         }
 
+        IReadOnlyList<string> shadowIds = shadow is null || shadow.Lessons.Count == 0 ? [] : [.. shadow.Lessons.Select(l => l.Lesson.Id)];
         if (!InjectLessons || result.Section is null)
         {
-            return new PreparedCall(request, request, [], at);
+            return new PreparedCall(request, request, [], at) { ShadowLessonIds = shadowIds };
         }
 
         var position = 0;
@@ -180,7 +190,7 @@ public sealed class LoreChatClient : DelegatingChatClient
         }
 
         episode.NoteInjected(result.Lessons);
-        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens);
+        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens) { ShadowLessonIds = shadowIds };
     }
 
     private ValueTask RecordAsync(EpisodeScope episode, PreparedCall call, ChatResponse? response, ChatOptions? options, long started)
@@ -190,7 +200,8 @@ public sealed class LoreChatClient : DelegatingChatClient
             Stopwatch.GetElapsedTime(started),
             response?.ModelId ?? options?.ModelId ?? (GetService(typeof(ChatClientMetadata)) as ChatClientMetadata)?.DefaultModelId,
             response?.Usage,
-            call.InjectedLessonIds);
+            call.InjectedLessonIds,
+            call.ShadowLessonIds);
         var responseMessages = response is null ? [] : response.Messages as IReadOnlyList<ChatMessage> ?? [.. response.Messages];
         return episode.RecordCallAsync(call.Request, responseMessages, facts);
     }
@@ -226,5 +237,9 @@ public sealed class LoreChatClient : DelegatingChatClient
     }
 
     /// <summary>The caller's messages, what the inner client is sent, which lessons went in and how many tokens they added.</summary>
-    private sealed record PreparedCall(IReadOnlyList<ChatMessage> Request, IReadOnlyList<ChatMessage> Messages, IReadOnlyList<string> InjectedLessonIds, DateTimeOffset At, int TokensAdded = 0);
+    private sealed record PreparedCall(IReadOnlyList<ChatMessage> Request, IReadOnlyList<ChatMessage> Messages, IReadOnlyList<string> InjectedLessonIds, DateTimeOffset At, int TokensAdded = 0)
+    {
+        /// <summary>In shadow: the candidate's lessons retrieval picked for this call (recorded, never sent).</summary>
+        public IReadOnlyList<string> ShadowLessonIds { get; init; } = [];
+    }
 }

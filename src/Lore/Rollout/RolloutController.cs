@@ -1,0 +1,477 @@
+using System.Text.Json;
+using Lore.Learning.Publication;
+using Lore.Retrieval;
+using Lore.Rollout;
+using Lore.Snapshots;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lore;
+
+/// <summary>A rollout change as it happened: the state before and after, and the audit entry that records it.</summary>
+/// <param name="Before">The rollout as read just before the change.</param>
+/// <param name="After">The rollout after it (the same as <paramref name="Before"/> when nothing needed to change).</param>
+/// <param name="Changed">False when the rollout already was as asked (nothing saved, nothing audited).</param>
+/// <param name="Audit">The audit entry of the change, or null when nothing changed.</param>
+public sealed record RolloutTransition(RolloutState Before, RolloutState After, bool Changed, AuditEntry? Audit);
+
+/// <summary>
+/// The only place that decides which snapshot a unit of a tenant gets, and the one way to change it: shadow, canary,
+/// promote, roll back, freeze and unfreeze. Each change is saved compare-and-swap (a lost race is re-read and decided
+/// again) and written to the audit log with its actor, reason and evidence. Inside a <see cref="LoreRuntime"/> it also
+/// serves the rollout from memory, so a change made here reaches the next episode at once (a rollback is a pointer
+/// swap); other processes see it on their next <see cref="RefreshAsync"/>.
+/// </summary>
+public sealed partial class RolloutController
+{
+    private readonly ILoreStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SnapshotIndexCache? _indexes;
+    private readonly Action<ServedRollout, ServedRollout>? _onServed;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Lock _swap = new();
+    private ServedRollout? _served;
+    private RolloutState _state;
+
+    /// <summary>
+    /// A controller that changes a tenant's rollout in the store without serving it (for the CLI and admin tools);
+    /// runtimes serving the tenant pick the change up when they refresh.
+    /// </summary>
+    public RolloutController(ILoreStore store, string tenant, TimeProvider? timeProvider = null, ILogger? logger = null)
+        : this(store, tenant, timeProvider ?? TimeProvider.System, logger ?? NullLogger.Instance, indexes: null, onServed: null)
+    {
+    }
+
+    private RolloutController(ILoreStore store, string tenant, TimeProvider time, ILogger logger, SnapshotIndexCache? indexes, Action<ServedRollout, ServedRollout>? onServed)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        _store = store;
+        Tenant = tenant;
+        _time = time;
+        _logger = logger;
+        _indexes = indexes;
+        _onServed = onServed;
+        _state = new RolloutState { Tenant = tenant };
+    }
+
+    public string Tenant { get; }
+
+    /// <summary>The rollout as last read or changed through this controller.</summary>
+    public RolloutState State => Volatile.Read(ref _served)?.State ?? Volatile.Read(ref _state);
+
+    /// <summary>The rollout this process serves (only for a serving controller).</summary>
+    internal ServedRollout Served => Volatile.Read(ref _served) ?? throw new InvalidOperationException("This rollout controller changes the store only; it serves nothing.");
+
+    /// <summary>Opens a controller that serves the tenant's rollout from memory, with the indexes of its snapshots built.</summary>
+    internal static async Task<RolloutController> OpenServingAsync(
+        ILoreStore store,
+        string tenant,
+        SnapshotIndexCache indexes,
+        TimeProvider time,
+        ILogger logger,
+        Action<ServedRollout, ServedRollout>? onServed,
+        CancellationToken cancellationToken)
+    {
+        var controller = new RolloutController(store, tenant, time, logger, indexes, onServed);
+        var state = await store.GetRolloutAsync(tenant, cancellationToken).ConfigureAwait(false);
+        controller._served = await controller.PrepareAsync(state, cancellationToken).ConfigureAwait(false);
+        return controller;
+    }
+
+    /// <summary>The arm and index for a unit's new episode (see <see cref="ServedRollout.Assign"/>).</summary>
+    internal RolloutAssignment Assign(string unitKey, string episodeId) => Served.Assign(unitKey, episodeId);
+
+    /// <summary>Reads the rollout from the store and serves it if it changed since this process last saw it.</summary>
+    public async Task<RolloutState> RefreshAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var state = await _store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+            await ServeAsync(state, cancellationToken).ConfigureAwait(false);
+            return State;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Puts a snapshot in shadow: every unit keeps the stable snapshot, and what the candidate would inject is recorded.</summary>
+    public Task<RolloutTransition> ShadowAsync(string snapshotId, string actor, string reason = "", CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(snapshotId);
+        return ChangeAsync(
+            AuditActions.SnapshotShadow,
+            actor,
+            reason,
+            evidence: null,
+            state =>
+            {
+                RequireNotFrozen(state, $"put snapshot '{snapshotId}' in shadow");
+                RequireNotStable(state, snapshotId);
+                return state.CandidateSnapshotId == snapshotId && state.Stage == RolloutStage.Shadow
+                    ? null
+                    : state with { CandidateSnapshotId = snapshotId, Stage = RolloutStage.Shadow, CanaryShare = 0 };
+            },
+            (_, after) => after.CandidateSnapshotId!,
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts a canary, or changes its share: units whose position lies below <paramref name="share"/> get the
+    /// candidate (named by <paramref name="snapshotId"/>, or the one already in shadow or canary). Growing the share
+    /// keeps every unit already in the candidate arm there.
+    /// </summary>
+    public Task<RolloutTransition> CanaryAsync(double share, string actor, string reason = "", string? snapshotId = null, CancellationToken cancellationToken = default)
+    {
+        if (double.IsNaN(share) || share <= 0 || share > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(share), share, "A canary share must lie in (0, 1].");
+        }
+
+        return ChangeAsync(
+            AuditActions.SnapshotCanary,
+            actor,
+            reason,
+            evidence: null,
+            state =>
+            {
+                var candidate = snapshotId ?? state.CandidateSnapshotId
+                    ?? throw new InvalidOperationException($"Tenant '{Tenant}' has no candidate in shadow or canary: name the snapshot to start a canary with.");
+                RequireNotFrozen(state, $"put snapshot '{candidate}' in canary");
+                RequireNotStable(state, candidate);
+                return state.CandidateSnapshotId == candidate && state.Stage == RolloutStage.Canary && state.CanaryShare == share
+                    ? null
+                    : state with { CandidateSnapshotId = candidate, Stage = RolloutStage.Canary, CanaryShare = share };
+            },
+            (_, after) => after.CandidateSnapshotId!,
+            cancellationToken);
+    }
+
+    /// <summary>Makes the candidate the stable snapshot for every unit.</summary>
+    public Task<RolloutTransition> PromoteAsync(string actor, string reason = "", CancellationToken cancellationToken = default)
+        => PromoteAsync(actor, reason, expectedCandidate: null, evidence: null, cancellationToken);
+
+    /// <summary>
+    /// Promotion on evidence (the rollout monitor): promotes only if <paramref name="expectedCandidate"/> is still the
+    /// candidate, and does nothing when someone has already promoted or dropped it.
+    /// </summary>
+    internal Task<RolloutTransition> PromoteAsync(string actor, string reason, string? expectedCandidate, object? evidence, CancellationToken cancellationToken)
+        => ChangeAsync(
+            AuditActions.SnapshotPromoted,
+            actor,
+            reason,
+            evidence,
+            state =>
+            {
+                if (state.CandidateSnapshotId is null || (expectedCandidate is not null && state.CandidateSnapshotId != expectedCandidate))
+                {
+                    return expectedCandidate is not null
+                        ? null
+                        : throw new InvalidOperationException($"Tenant '{Tenant}' has no candidate in shadow or canary to promote.");
+                }
+
+                RequireNotFrozen(state, $"promote snapshot '{state.CandidateSnapshotId}'");
+                return state with { StableSnapshotId = state.CandidateSnapshotId, CandidateSnapshotId = null, Stage = RolloutStage.None, CanaryShare = 0 };
+            },
+            (_, after) => after.StableSnapshotId!,
+            cancellationToken);
+
+    /// <summary>
+    /// Drops the candidate, so every unit gets the stable snapshot again; or, with <paramref name="toSnapshotId"/>,
+    /// makes that (older) snapshot the stable one and drops any candidate.
+    /// </summary>
+    public Task<RolloutTransition> RollbackAsync(string actor, string reason, string? toSnapshotId = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        return RollbackAsync(actor, reason, toSnapshotId, expectedCandidate: null, evidence: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Rollback on evidence (the rollout monitor): drops <paramref name="expectedCandidate"/> if it is still the
+    /// candidate, and does nothing when someone has already promoted or dropped it.
+    /// </summary>
+    internal Task<RolloutTransition> RollbackAsync(string actor, string reason, string? toSnapshotId, string? expectedCandidate, object? evidence, CancellationToken cancellationToken)
+        => ChangeAsync(
+            AuditActions.SnapshotRolledBack,
+            actor,
+            reason,
+            evidence,
+            state =>
+            {
+                if (toSnapshotId is not null)
+                {
+                    RequireNotFrozen(state, $"roll back to snapshot '{toSnapshotId}'");
+                    return state.StableSnapshotId == toSnapshotId && state.CandidateSnapshotId is null
+                        ? null
+                        : state with { StableSnapshotId = toSnapshotId, CandidateSnapshotId = null, Stage = RolloutStage.None, CanaryShare = 0 };
+                }
+
+                if (state.CandidateSnapshotId is null || (expectedCandidate is not null && state.CandidateSnapshotId != expectedCandidate))
+                {
+                    return expectedCandidate is not null
+                        ? null
+                        : throw new InvalidOperationException($"Tenant '{Tenant}' has no candidate in shadow or canary to roll back; name a snapshot to roll back to an older one.");
+                }
+
+                RequireNotFrozen(state, $"roll back candidate '{state.CandidateSnapshotId}'");
+                return state with { CandidateSnapshotId = null, Stage = RolloutStage.None, CanaryShare = 0 };
+            },
+            (before, after) => toSnapshotId is null ? before.CandidateSnapshotId! : before.CandidateSnapshotId ?? before.StableSnapshotId ?? "(none)",
+            cancellationToken);
+
+    /// <summary>Pins what is served: until unfrozen, no promotion, rollback, new candidate or automatic action changes it.</summary>
+    public Task<RolloutTransition> FreezeAsync(string actor, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        return ChangeAsync(
+            AuditActions.Frozen,
+            actor,
+            reason,
+            evidence: null,
+            state => state.Frozen ? null : state with { Frozen = true, FrozenReason = reason },
+            (_, _) => Tenant,
+            cancellationToken);
+    }
+
+    /// <summary>Lifts a freeze; the rollout continues from where it was pinned.</summary>
+    public Task<RolloutTransition> UnfreezeAsync(string actor, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        return ChangeAsync(
+            AuditActions.Unfrozen,
+            actor,
+            reason,
+            evidence: null,
+            state => state.Frozen ? state with { Frozen = false, FrozenReason = null } : null,
+            (_, _) => Tenant,
+            cancellationToken);
+    }
+
+    /// <summary>Serves a snapshot (or none) to every unit at once, ending any rollout (what a plain runtime's activation does).</summary>
+    public Task<RolloutTransition> ActivateAsync(string? snapshotId, string actor, string reason, CancellationToken cancellationToken = default)
+        => ChangeAsync(
+            AuditActions.SnapshotPromoted,
+            actor,
+            reason,
+            evidence: null,
+            state =>
+            {
+                RequireNotFrozen(state, $"activate snapshot '{snapshotId ?? "(none)"}'");
+                return state.StableSnapshotId == snapshotId && state.CandidateSnapshotId is null
+                    ? null
+                    : state with { StableSnapshotId = snapshotId, CandidateSnapshotId = null, Stage = RolloutStage.None, CanaryShare = 0 };
+            },
+            (_, after) => after.StableSnapshotId ?? "(none)",
+            cancellationToken);
+
+    /// <summary>
+    /// The in-process half of an automatic rollback: stops serving <paramref name="candidateSnapshotId"/> with one
+    /// pointer swap, before the store is written. Returns false when that snapshot is not the candidate served.
+    /// </summary>
+    internal bool RollbackLocally(string candidateSnapshotId)
+    {
+        ServedRollout previous, next;
+        lock (_swap)
+        {
+            previous = Served;
+            if (previous.State.CandidateSnapshotId != candidateSnapshotId)
+            {
+                return false;
+            }
+
+            next = previous.WithoutCandidate();
+            Volatile.Write(ref _served, next);
+        }
+
+        _onServed?.Invoke(previous, next);
+        return true;
+    }
+
+    private async Task<RolloutTransition> ChangeAsync(
+        string action,
+        string actor,
+        string reason,
+        object? evidence,
+        Func<RolloutState, RolloutState?> decide,
+        Func<RolloutState, RolloutState, string> subject,
+        CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
+        ArgumentNullException.ThrowIfNull(reason);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ServedRollout? prepared = null;
+            var update = await RolloutStateWriter.UpdateAsync(
+                _store,
+                Tenant,
+                state => decide(state) is { } next ? next with { UpdatedAt = _time.GetUtcNow(), UpdatedBy = actor } : null,
+                _indexes is null ? null : async (next, token) => prepared = await PrepareAsync(next, token).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
+
+            if (!update.Changed)
+            {
+                await ServeAsync(update.After, cancellationToken).ConfigureAwait(false);
+                return new RolloutTransition(update.Before, update.After, false, null);
+            }
+
+            if (prepared is not null)
+            {
+                Swap(new ServedRollout(update.After, prepared.Stable, prepared.Candidate));
+            }
+            else
+            {
+                Volatile.Write(ref _state, update.After);
+            }
+
+            // Once the change is saved its record must be written too, so the append is not cancellable.
+            var draft = new AuditDraft
+            {
+                Tenant = Tenant,
+                Actor = actor,
+                Action = action,
+                Subject = subject(update.Before, update.After),
+                Reason = reason,
+                DetailsJson = JsonSerializer.Serialize(new { before = Describe(update.Before), after = Describe(update.After), evidence }, LoreJson.Options),
+                At = _time.GetUtcNow(),
+            };
+            AuditEntry entry;
+            try
+            {
+                entry = await _store.AppendAuditAsync(draft, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LogAuditFailed(_logger, ex, action, Tenant, update.After.Version);
+                throw;
+            }
+
+            if (action == AuditActions.SnapshotRolledBack && evidence is null)
+            {
+                // Automatic rollbacks are counted by the monitor, with the slice that triggered them.
+                LoreTelemetry.RolledBack(Tenant, slice: null);
+            }
+
+            LogChanged(_logger, action, Tenant, actor, reason, update.After.StableSnapshotId ?? "(none)", update.After.CandidateSnapshotId ?? "(none)", update.After.Stage);
+            return new RolloutTransition(update.Before, update.After, true, entry);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Serves a state read from the store when it is newer than the one served (versions only grow).</summary>
+    private async Task ServeAsync(RolloutState state, CancellationToken cancellationToken)
+    {
+        if (_indexes is null)
+        {
+            Volatile.Write(ref _state, state);
+            return;
+        }
+
+        if (state.Version <= Served.State.Version)
+        {
+            return;
+        }
+
+        Swap(await PrepareAsync(state, cancellationToken).ConfigureAwait(false));
+    }
+
+    private void Swap(ServedRollout next)
+    {
+        ServedRollout previous;
+        lock (_swap)
+        {
+            previous = Served;
+            if (next.State.Version <= previous.State.Version)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _served, next);
+        }
+
+        _onServed?.Invoke(previous, next);
+    }
+
+    /// <summary>Loads and indexes the state's snapshots (reusing the served indexes), so a snapshot that cannot be served is never saved.</summary>
+    private async Task<ServedRollout> PrepareAsync(RolloutState state, CancellationToken cancellationToken)
+    {
+        var current = Volatile.Read(ref _served);
+        var stable = await IndexAsync(state.StableSnapshotId, current, cancellationToken).ConfigureAwait(false);
+        var candidate = state.CandidateSnapshotId is null ? null : await IndexAsync(state.CandidateSnapshotId, current, cancellationToken).ConfigureAwait(false);
+        return new ServedRollout(state, stable, candidate);
+    }
+
+    private async Task<LessonIndex> IndexAsync(string? snapshotId, ServedRollout? current, CancellationToken cancellationToken)
+    {
+        if (snapshotId is null)
+        {
+            return LessonIndex.Empty;
+        }
+
+        if (current?.Stable.SnapshotId == snapshotId)
+        {
+            return current.Stable;
+        }
+
+        if (current?.Candidate?.SnapshotId == snapshotId)
+        {
+            return current.Candidate;
+        }
+
+        var snapshot = await LoadSnapshotAsync(_store, Tenant, snapshotId, cancellationToken).ConfigureAwait(false);
+        return await _indexes!.GetAsync(snapshot, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a snapshot of the tenant; throws naming it when it is unknown or another tenant's.</summary>
+    internal static async Task<Snapshot> LoadSnapshotAsync(ILoreStore store, string tenant, string snapshotId, CancellationToken cancellationToken)
+    {
+        var snapshot = await store.GetSnapshotAsync(snapshotId, cancellationToken).ConfigureAwait(false)
+            ?? throw new KeyNotFoundException($"Snapshot '{snapshotId}' is not in the store at {store.Location}.");
+        if (!string.Equals(snapshot.Tenant, tenant, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"Snapshot '{snapshotId}' belongs to tenant '{snapshot.Tenant}', not to '{tenant}' which this rollout serves.");
+        }
+
+        return snapshot;
+    }
+
+    private void RequireNotFrozen(RolloutState state, string what)
+    {
+        if (state.Frozen)
+        {
+            throw new InvalidOperationException(
+                $"Tenant '{Tenant}' is frozen ({state.FrozenReason}; by {state.UpdatedBy} at {state.UpdatedAt:u}): cannot {what}. Unfreeze it first.");
+        }
+    }
+
+    private void RequireNotStable(RolloutState state, string snapshotId)
+    {
+        if (state.StableSnapshotId == snapshotId)
+        {
+            throw new InvalidOperationException($"Snapshot '{snapshotId}' is already the stable snapshot of tenant '{Tenant}'; a candidate must differ from it.");
+        }
+    }
+
+    private static object Describe(RolloutState state) => new
+    {
+        stable = state.StableSnapshotId,
+        candidate = state.CandidateSnapshotId,
+        stage = state.Stage,
+        canaryShare = state.CanaryShare,
+        frozen = state.Frozen,
+        version = state.Version,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {Action} for tenant {Tenant} by {Actor} ({Reason}): stable {Stable}, candidate {Candidate}, stage {Stage}.")]
+    private static partial void LogChanged(ILogger logger, string action, string tenant, string actor, string reason, string stable, string candidate, RolloutStage stage);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rollout {Action} for tenant {Tenant} was saved (version {Version}) but its audit entry could not be written.")]
+    private static partial void LogAuditFailed(ILogger logger, Exception exception, string action, string tenant, long version);
+}

@@ -1,0 +1,475 @@
+using System.Globalization;
+using Lore.Learning.Publication;
+using Microsoft.Extensions.Logging;
+
+namespace Lore.Rollout;
+
+/// <summary>
+/// Continuous evaluation wired to action. It counts every judged canary episode of this process by arm and slice,
+/// asks the <see cref="RolloutEvaluator"/> after each one, and acts on its decision the way the
+/// <see cref="RolloutPolicy"/> allows: a regression rolls the candidate back at once (a pointer swap here, then the
+/// store and the audit log), an improvement promotes it. Every few hundred judged episodes it attributes outcomes to
+/// the stable snapshot's lessons and retires one that measurably harms through a new snapshot without it. A frozen
+/// tenant takes no automatic action; the suppressed decision is logged.
+/// </summary>
+internal sealed partial class RolloutMonitor
+{
+    /// <summary>The actor automatic changes are recorded under.</summary>
+    public const string Actor = "rollout-monitor";
+
+    private const int MaxUnjudged = 10_000;
+
+    private readonly RolloutController _controller;
+    private readonly ILoreStore _store;
+    private readonly RolloutPolicy _policy;
+    private readonly RolloutEvaluator _evaluator;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Func<CancellationToken, Task> _flush;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, (RolloutAssignment Assignment, string Slice)> _unjudged = new(StringComparer.Ordinal);
+    private readonly Queue<string> _unjudgedOrder = new();
+    private Task _work = Task.CompletedTask;
+
+    // The candidate being counted; everything below belongs to it and resets when it changes.
+    private string? _candidate;
+    private OutcomeTally _tally = new();
+    private DateTimeOffset _canarySince;
+    private bool _acting;
+    private bool _suppressionLogged;
+    private int _shadowEpisodes;
+
+    private long _judged;
+    private bool _attributionQueued;
+
+    public RolloutMonitor(RolloutController controller, ILoreStore store, RolloutPolicy policy, EvaluationPolicy evaluation, TimeProvider time, ILogger logger, Func<CancellationToken, Task> flush)
+    {
+        _controller = controller;
+        _store = store;
+        _policy = policy;
+        _evaluator = new RolloutEvaluator(evaluation);
+        _time = time;
+        _logger = logger;
+        _flush = flush;
+    }
+
+    /// <summary>The latest decision evaluation reached for the candidate being counted (null before its first judged episode).</summary>
+    public EvaluationDecision? LastDecision { get; private set; }
+
+    /// <summary>The latest automatic action evaluation asked for that a freeze or the policy kept from happening.</summary>
+    public string? LastSuppressed { get; private set; }
+
+    /// <summary>Judged canary episodes counted for the current candidate.</summary>
+    public int CanaryEpisodes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _tally.Episodes;
+            }
+        }
+    }
+
+    /// <summary>Completes when every action started so far (store writes, attribution passes) has finished.</summary>
+    public Task WhenIdleAsync()
+    {
+        lock (_lock)
+        {
+            return _work;
+        }
+    }
+
+    /// <summary>An episode of this process ended; <paramref name="score"/> is null when it has not been judged yet.</summary>
+    public void OnEpisodeEnded(string episodeId, RolloutAssignment assignment, string slice, double? score)
+    {
+        lock (_lock)
+        {
+            if (score is null)
+            {
+                RememberUnjudged(episodeId, assignment, slice);
+                if (assignment.Stage == RolloutStage.Shadow)
+                {
+                    CountShadow(assignment);
+                }
+
+                return;
+            }
+
+            Count(assignment, slice, score.Value);
+        }
+    }
+
+    /// <summary>
+    /// The served rollout changed: a new candidate, or the same one entering or leaving a stage, starts its counts
+    /// afresh (a share change keeps them: both arms stay random halves of the units).
+    /// </summary>
+    public void OnServedChanged(RolloutState previous, RolloutState next)
+    {
+        if (previous.CandidateSnapshotId == next.CandidateSnapshotId && previous.Stage == next.Stage)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _candidate = null;
+        }
+    }
+
+    /// <summary>A judgement arrived for an episode that ended unjudged in this process.</summary>
+    public void OnLateOutcome(string episodeId, Outcome outcome)
+    {
+        lock (_lock)
+        {
+            if (!_unjudged.Remove(episodeId, out var pending))
+            {
+                return;
+            }
+
+            // The shadow episode was counted as such when it ended; only its outcome is new.
+            Count(pending.Assignment with { Stage = pending.Assignment.Stage == RolloutStage.Shadow ? RolloutStage.None : pending.Assignment.Stage }, pending.Slice, outcome.Score);
+        }
+    }
+
+    private void Count(RolloutAssignment assignment, string slice, double score)
+    {
+        _judged++;
+        if (_policy.RetireHarmfulLessons && _judged % _policy.AttributionEvery == 0 && !_attributionQueued)
+        {
+            _attributionQueued = true;
+            Enqueue(AttributeAsync);
+        }
+
+        if (assignment.Stage == RolloutStage.Shadow)
+        {
+            CountShadow(assignment);
+            return;
+        }
+
+        var served = _controller.Served.State;
+        if (assignment.Stage != RolloutStage.Canary || assignment.Arm is null
+            || served.Stage != RolloutStage.Canary || served.CandidateSnapshotId != assignment.CandidateSnapshotId)
+        {
+            return;
+        }
+
+        Track(assignment.CandidateSnapshotId!);
+        _tally.Add(assignment.Arm, slice, Math.Clamp(score, 0, 1));
+        if (_acting)
+        {
+            return;
+        }
+
+        var decision = _evaluator.Evaluate(_tally.ToOutcomes());
+        LastDecision = decision;
+        switch (decision.Action)
+        {
+            case EvaluationAction.Rollback when Allowed(served, "roll back", decision, _policy.AutoRollback):
+                _acting = true;
+                var candidate = assignment.CandidateSnapshotId!;
+                if (_controller.RollbackLocally(candidate))
+                {
+                    var regressed = decision.Evidence.Count > 0 && decision.Evidence[0].Slice != SliceVerdict.Overall ? decision.Evidence[0].Slice : null;
+                    LoreTelemetry.RolledBack(_controller.Tenant, regressed);
+                    LogRolledBackLocally(_logger, candidate, decision.Reason);
+                }
+
+                Enqueue(ct => PersistRollbackAsync(candidate, decision, ct));
+                break;
+            case EvaluationAction.Promote when Allowed(served, "promote", decision, _policy.AutoPromote) && PromotionDue():
+                _acting = true;
+                var promoted = assignment.CandidateSnapshotId!;
+                Enqueue(ct => _controller.PromoteAsync(Actor, decision.Reason, promoted, Evidence(decision), ct));
+                break;
+        }
+    }
+
+    private void CountShadow(RolloutAssignment assignment)
+    {
+        var served = _controller.Served.State;
+        if (served.Stage != RolloutStage.Shadow || served.CandidateSnapshotId != assignment.CandidateSnapshotId)
+        {
+            return;
+        }
+
+        Track(assignment.CandidateSnapshotId!);
+        _shadowEpisodes++;
+        if (_policy.ShadowEpisodes == 0 || _shadowEpisodes < _policy.ShadowEpisodes || _acting)
+        {
+            return;
+        }
+
+        if (served.Frozen)
+        {
+            LogOnceSuppressed($"move candidate {served.CandidateSnapshotId} from shadow to canary");
+            return;
+        }
+
+        _acting = true;
+        var candidate = assignment.CandidateSnapshotId!;
+        var share = _policy.CanaryShare;
+        var reason = string.Create(CultureInfo.InvariantCulture, $"{_shadowEpisodes} shadow episodes seen; the policy starts a canary after {_policy.ShadowEpisodes}.");
+        Enqueue(ct => _controller.CanaryAsync(share, Actor, reason, candidate, ct));
+    }
+
+    /// <summary>Starts counting afresh when the candidate changes.</summary>
+    private void Track(string candidate)
+    {
+        if (_candidate == candidate)
+        {
+            return;
+        }
+
+        _candidate = candidate;
+        _tally = new OutcomeTally();
+        _canarySince = _time.GetUtcNow();
+        _acting = false;
+        _suppressionLogged = false;
+        _shadowEpisodes = 0;
+        LastDecision = null;
+    }
+
+    private bool Allowed(RolloutState served, string what, EvaluationDecision decision, bool policyAllows)
+    {
+        if (served.Frozen)
+        {
+            LogOnceSuppressed($"{what} candidate {served.CandidateSnapshotId} ({decision.Reason})");
+            return false;
+        }
+
+        if (!policyAllows)
+        {
+            LogOnceSuppressed($"{what} candidate {served.CandidateSnapshotId}: the rollout policy leaves it to an operator ({decision.Reason})");
+            return false;
+        }
+
+        return true;
+    }
+
+    private bool PromotionDue()
+        => _tally.Episodes >= _policy.MinimumCanaryEpisodes && _time.GetUtcNow() - _canarySince >= _policy.MinimumCanaryDuration;
+
+    private void LogOnceSuppressed(string what)
+    {
+        LastSuppressed = what;
+        if (!_suppressionLogged)
+        {
+            _suppressionLogged = true;
+            LogSuppressed(_logger, _controller.Tenant, what);
+        }
+    }
+
+    private void RememberUnjudged(string episodeId, RolloutAssignment assignment, string slice)
+    {
+        if (assignment.Arm is null || !_unjudged.TryAdd(episodeId, (assignment, slice)))
+        {
+            return;
+        }
+
+        _unjudgedOrder.Enqueue(episodeId);
+        while (_unjudgedOrder.Count > MaxUnjudged)
+        {
+            _unjudged.Remove(_unjudgedOrder.Dequeue());
+        }
+    }
+
+    private async Task PersistRollbackAsync(string candidate, EvaluationDecision decision, CancellationToken cancellationToken)
+    {
+        var transition = await _controller.RollbackAsync(Actor, decision.Reason, toSnapshotId: null, expectedCandidate: candidate, Evidence(decision), cancellationToken).ConfigureAwait(false);
+        if (!transition.Changed)
+        {
+            LogAlreadyResolved(_logger, candidate);
+        }
+    }
+
+    /// <summary>The audit evidence of a decision: the deciding slice first, with effect, interval, p-value and counts.</summary>
+    internal static object Evidence(EvaluationDecision decision)
+    {
+        static object Comparison(SliceVerdict verdict) => new
+        {
+            slice = verdict.Slice,
+            effect = verdict.Comparison.Effect,
+            intervalLow = verdict.Comparison.IntervalLow,
+            intervalHigh = verdict.Comparison.IntervalHigh,
+            pValue = verdict.Comparison.PValue,
+            alpha = verdict.Comparison.Alpha,
+            baseline = new { episodes = verdict.Comparison.Baseline.Episodes, successRate = verdict.Comparison.Baseline.Mean },
+            candidate = new { episodes = verdict.Comparison.Candidate.Episodes, successRate = verdict.Comparison.Candidate.Mean },
+            verdict = verdict.Verdict,
+        };
+
+        var deciding = decision.Evidence.Count > 0 ? decision.Evidence[0] : decision.Overall;
+        return new
+        {
+            decision = decision.Action,
+            slice = deciding.Slice,
+            effect = deciding.Comparison.Effect,
+            intervalLow = deciding.Comparison.IntervalLow,
+            intervalHigh = deciding.Comparison.IntervalHigh,
+            pValue = deciding.Comparison.PValue,
+            alpha = deciding.Comparison.Alpha,
+            baselineEpisodes = deciding.Comparison.Baseline.Episodes,
+            candidateEpisodes = deciding.Comparison.Candidate.Episodes,
+            baselineSuccessRate = deciding.Comparison.Baseline.Mean,
+            candidateSuccessRate = deciding.Comparison.Candidate.Mean,
+            tests = decision.TestCount,
+            evidence = decision.Evidence.Select(Comparison).ToArray(),
+            overall = Comparison(decision.Overall),
+        };
+    }
+
+    /// <summary>
+    /// One attribution pass over the latest ended episodes served the stable snapshot; retires the lessons found
+    /// harmful. It waits while a candidate is in rollout (that rollout's outcome decides first) and does nothing while
+    /// the tenant is frozen.
+    /// </summary>
+    private async Task AttributeAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _attributionQueued = false;
+        }
+
+        await _flush(cancellationToken).ConfigureAwait(false);
+        var served = _controller.Served;
+        var stable = served.Stable.Snapshot;
+        if (stable is null || stable.Lessons.Count == 0 || served.State.Stage != RolloutStage.None)
+        {
+            return;
+        }
+
+        var episodes = new List<Episode>();
+        var query = new EpisodeQuery { Tenant = _controller.Tenant, EndedOnly = true, Limit = _policy.AttributionWindow, NewestFirst = true, WithoutSteps = true };
+        await foreach (var episode in _store.ReadEpisodesAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            if (episode.SnapshotId == stable.Id)
+            {
+                episodes.Add(episode);
+            }
+        }
+
+        var lessonIds = stable.Lessons.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
+        var harmful = _evaluator.AttributeLessons(episodes).Where(a => a.Harmful && lessonIds.Contains(a.LessonId)).ToArray();
+        if (harmful.Length == 0)
+        {
+            return;
+        }
+
+        if (served.State.Frozen)
+        {
+            foreach (var attribution in harmful)
+            {
+                var what = $"retire lesson {attribution.LessonId} ({attribution.Describe()})";
+                lock (_lock)
+                {
+                    LastSuppressed = what;
+                }
+
+                LogSuppressed(_logger, _controller.Tenant, what);
+            }
+
+            return;
+        }
+
+        await RetireAsync(stable, harmful, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Marks the lessons retired with their evidence and publishes a child of the stable snapshot without them.</summary>
+    private async Task RetireAsync(Snapshot stable, IReadOnlyList<LessonAttribution> harmful, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var byId = harmful.ToDictionary(a => a.LessonId, StringComparer.Ordinal);
+        var retired = new List<Lesson>(harmful.Count);
+        foreach (var lesson in stable.Lessons.Where(l => byId.ContainsKey(l.Id)))
+        {
+            var attribution = byId[lesson.Id];
+            var latest = await _store.GetLessonAsync(lesson.Id, cancellationToken).ConfigureAwait(false) ?? lesson;
+            retired.Add(latest with
+            {
+                Status = LessonStatus.Retired,
+                RetiredAt = now,
+                RetiredReason = $"harmful in service: {attribution.Describe()}",
+                Effect = attribution.ToLessonEffect(),
+            });
+        }
+
+        var ids = string.Join(", ", retired.Select(l => l.Id));
+        var reason = $"retired {retired.Count} harmful lesson(s) from {stable.Id}: {ids}";
+        var child = Snapshot.Create(stable.Id, stable.Tenant, stable.Lessons.Where(l => !byId.ContainsKey(l.Id)), stable.Settings, Actor, reason, now);
+
+        await _store.SaveLessonsAsync(retired, cancellationToken).ConfigureAwait(false);
+        await _store.SaveSnapshotAsync(child, cancellationToken).ConfigureAwait(false);
+        foreach (var lesson in retired)
+        {
+            var attribution = byId[lesson.Id];
+            await AppendAsync(AuditActions.LessonRetired, lesson.Id, lesson.RetiredReason!, new
+            {
+                lesson = lesson.Id,
+                from = stable.Id,
+                snapshot = child.Id,
+                effect = attribution.Effect,
+                intervalLow = attribution.IntervalLow,
+                intervalHigh = attribution.IntervalHigh,
+                pValue = attribution.PValue,
+                alpha = attribution.Alpha,
+                slicesCompared = attribution.SlicesCompared,
+                withEpisodes = attribution.With.Episodes,
+                withSuccessRate = attribution.With.Mean,
+                withoutEpisodes = attribution.Without.Episodes,
+                withoutSuccessRate = attribution.Without.Mean,
+            }).ConfigureAwait(false);
+        }
+
+        await AppendAsync(AuditActions.SnapshotCreated, child.Id, reason, new { snapshot = child.Id, parent = stable.Id, lessons = child.Lessons.Count, retired = retired.Select(l => l.Id) }).ConfigureAwait(false);
+        var publication = await SnapshotPublisher.PublishAsync(_store, child, _policy, Actor, reason, _time, cancellationToken).ConfigureAwait(false);
+        LogRetired(_logger, ids, stable.Id, child.Id, publication.Note);
+        await _controller.RefreshAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<AuditEntry> AppendAsync(string action, string subject, string reason, object details)
+        => _store.AppendAuditAsync(
+            new AuditDraft
+            {
+                Tenant = _controller.Tenant,
+                Actor = Actor,
+                Action = action,
+                Subject = subject,
+                Reason = reason,
+                DetailsJson = System.Text.Json.JsonSerializer.Serialize(details, LoreJson.Options),
+                At = _time.GetUtcNow(),
+            },
+            CancellationToken.None);
+
+    /// <summary>Runs actions one after another in the background; a failed action is logged and the next still runs.</summary>
+    private void Enqueue(Func<CancellationToken, Task> action) => _work = RunAfterAsync(_work, action);
+
+    private async Task RunAfterAsync(Task previous, Func<CancellationToken, Task> action)
+    {
+        await previous.ConfigureAwait(false);
+        await Task.Yield();
+        try
+        {
+            await action(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogActionFailed(_logger, ex, _controller.Tenant);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rolled back candidate {Candidate} in process at once: {Reason}")]
+    private static partial void LogRolledBackLocally(ILogger logger, string candidate, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Candidate {Candidate} had already been promoted or dropped when the automatic rollback reached the store.")]
+    private static partial void LogAlreadyResolved(ILogger logger, string candidate);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant {Tenant}: evaluation would {What}, but no automatic action is taken (frozen or left to an operator by the policy).")]
+    private static partial void LogSuppressed(ILogger logger, string tenant, string what);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retired harmful lesson(s) {Lessons} from {Stable} in snapshot {Child}. {Publication}")]
+    private static partial void LogRetired(ILogger logger, string lessons, string stable, string child, string publication);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An automatic rollout action for tenant {Tenant} failed; the rollout is as the store last recorded it.")]
+    private static partial void LogActionFailed(ILogger logger, Exception exception, string tenant);
+}
