@@ -45,6 +45,27 @@ internal static class LoreCommandLine
                 snapshots.AddCommand<SnapshotsListCommand>("list").WithDescription("List snapshots, newest first.");
                 snapshots.AddCommand<SnapshotsShowCommand>("show").WithDescription("Show one snapshot: settings, lessons, the learning run that made it.");
             });
+            config.AddBranch("rollout", rollout =>
+            {
+                rollout.SetDescription("Staged rollout of snapshots: shadow, canary, promote, roll back.");
+                rollout.AddCommand<RolloutStatusCommand>("status").WithDescription("Show the rollout and the canary's evaluation so far, per slice.");
+            });
+            config.AddCommand<ShadowCommand>("shadow")
+                .WithDescription("Run a snapshot in shadow: retrieve and record what it would inject, inject nothing.")
+                .WithExample("shadow", "snap-0123456789abcdef");
+            config.AddCommand<CanaryCommand>("canary")
+                .WithDescription("Start a canary (or change its share): a stable share of units gets the candidate.")
+                .WithExample("canary", "--share", "0.1");
+            config.AddCommand<PromoteCommand>("promote")
+                .WithDescription("Make the candidate the stable snapshot for every unit, at once.");
+            config.AddCommand<RollbackCommand>("rollback")
+                .WithDescription("Drop the candidate (or serve an older snapshot with --to), at once.")
+                .WithExample("rollback", "--reason", "refund slice regressed");
+            config.AddCommand<FreezeCommand>("freeze")
+                .WithDescription("Pin what is served: no promotion, rollback or automatic action until unfrozen.")
+                .WithExample("freeze", "--reason", "incident 42");
+            config.AddCommand<UnfreezeCommand>("unfreeze")
+                .WithDescription("Lift a freeze.");
         });
 
         return await app.RunAsync(args, cancellationToken);
