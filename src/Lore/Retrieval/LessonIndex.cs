@@ -218,7 +218,20 @@ internal sealed class LessonIndex
             return RetrievalResult.None(SnapshotId);
         }
 
-        var scratch = RetrievalScratch.Current;
+        var scratch = RetrievalScratch.Rent();
+        try
+        {
+            return Retrieve(scratch, query, queryEmbedding);
+        }
+        finally
+        {
+            RetrievalScratch.Return(scratch);
+        }
+    }
+
+    private RetrievalResult Retrieve(RetrievalScratch scratch, RetrievalQuery query, ReadOnlySpan<float> queryEmbedding)
+    {
+        var n = _lessons.Length;
         scratch.Begin(n);
         TextTokenizer.Tokenize(query.Task, scratch.Tokens);
         TextTokenizer.Tokenize(query.Turn, scratch.Tokens);

@@ -8,18 +8,45 @@ internal readonly record struct Candidate(float Score, int Lesson)
 }
 
 /// <summary>
-/// Per-thread working memory for retrieval: score accumulators sized to the largest snapshot seen, cleared with one
-/// vectorised pass per call, so a call allocates nothing in proportion to the snapshot's size. Retrieval never
-/// awaits while using it, so a thread-static is safe.
+/// Working memory for one retrieval at a time: score accumulators sized to the largest snapshot seen, cleared with
+/// one vectorised pass per call, so a call allocates nothing in proportion to the snapshot's size. Instances are
+/// pooled (a few per core) rather than kept per thread, so a host with many threads holds only as many as run
+/// retrievals at once.
 /// </summary>
 internal sealed class RetrievalScratch
 {
-    [ThreadStatic]
-    private static RetrievalScratch? t_current;
+    private static readonly RetrievalScratch?[] Pool = new RetrievalScratch?[Math.Max(4, Environment.ProcessorCount * 2)];
 
     private int[] _matched = new int[16];
 
-    public static RetrievalScratch Current => t_current ??= new RetrievalScratch();
+    /// <summary>Takes a scratch from the pool (or makes one); give it back with <see cref="Return"/>.</summary>
+    public static RetrievalScratch Rent()
+    {
+        var start = Environment.CurrentManagedThreadId % Pool.Length;
+        for (var i = 0; i < Pool.Length; i++)
+        {
+            var slot = (start + i) % Pool.Length;
+            if (Volatile.Read(ref Pool[slot]) is not null && Interlocked.Exchange(ref Pool[slot], null) is { } scratch)
+            {
+                return scratch;
+            }
+        }
+
+        return new RetrievalScratch();
+    }
+
+    public static void Return(RetrievalScratch scratch)
+    {
+        var start = Environment.CurrentManagedThreadId % Pool.Length;
+        for (var i = 0; i < Pool.Length; i++)
+        {
+            var slot = (start + i) % Pool.Length;
+            if (Volatile.Read(ref Pool[slot]) is null && Interlocked.CompareExchange(ref Pool[slot], scratch, null) is null)
+            {
+                return;
+            }
+        }
+    }
 
     public TokenList Tokens { get; } = new();
 

@@ -174,6 +174,21 @@ public sealed class LessonIndexTests
     }
 
     [Fact]
+    public void Concurrent_calls_get_the_same_answers_as_sequential_ones()
+    {
+        var lessons = Enumerable.Range(0, 300).Select(i => Lesson($"les-{i:D3}", $"Rule {i}: {(i % 3 == 0 ? "refund" : "flight")} orders need check number {i % 17}.", LessonTrigger.OnDescription($"case {i % 11}")));
+        var index = LessonIndex.Build(Snapshot(lessons));
+        var queries = Enumerable.Range(0, 64).Select(i => Query($"refund flight orders check number {i % 17}", $"case {i % 11}")).ToArray();
+        var sequential = queries.Select(q => string.Join(',', Ids(index.Retrieve(q)))).ToArray();
+
+        var concurrent = new string[queries.Length * 8];
+        Parallel.For(0, concurrent.Length, i => concurrent[i] = string.Join(',', Ids(index.Retrieve(queries[i % queries.Length]))));
+
+        Assert.All(Enumerable.Range(0, concurrent.Length), i => Assert.Equal(sequential[i % queries.Length], concurrent[i]));
+        Assert.All(sequential, ids => Assert.NotEmpty(ids));
+    }
+
+    [Fact]
     public void Lexical_scores_are_bm25_normalised_by_the_query_idf()
     {
         var docs = new[] { "refund the order", "order a blender", "refund policy for blender orders", "greet customers" };
