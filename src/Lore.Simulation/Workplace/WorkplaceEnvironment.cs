@@ -84,6 +84,15 @@ public sealed class WorkplaceEnvironment
                     return new(false, $"invoice {payment.InvoiceId} was not paid");
                 }
 
+                if (Rules.TaxCollectedSeparately)
+                {
+                    return _paid == payment.Subtotal
+                        ? new(true, $"invoice {payment.InvoiceId} was settled at its subtotal ({Workplace.F(payment.Subtotal)}; tax collected separately)")
+                        : _paid > payment.Subtotal
+                            ? new(false, $"invoice {payment.InvoiceId} overcharged the customer: {Workplace.F(_paid)} paid, {Workplace.F(payment.Subtotal)} due (tax is collected separately)")
+                            : new(false, $"invoice {payment.InvoiceId} is underpaid: {Workplace.F(_paid)} of {Workplace.F(payment.Subtotal)}");
+                }
+
                 if (Rules.PaymentMustEqualInvoiceTotal)
                 {
                     return _paid == payment.Total

@@ -18,6 +18,13 @@ public sealed record WorkplaceRules
     /// </summary>
     public bool PaymentMustEqualInvoiceTotal { get; init; } = true;
 
+    /// <summary>
+    /// Tax is collected separately by the tax office: an invoice is settled only by paying exactly its pre-tax
+    /// subtotal, and paying the total overcharges the customer. Off by default; the drift scenario switches it on
+    /// midway, which turns the learned "read the invoice total first" lesson from helpful into harmful.
+    /// </summary>
+    public bool TaxCollectedSeparately { get; init; }
+
     /// <summary>A booking is refused unless <c>hold_seat</c> was called for that flight and customer first.</summary>
     public bool BookingRequiresHold { get; init; } = true;
 
