@@ -61,21 +61,20 @@ public sealed class LearningTests
         await using var host = await RuntimeHost.OpenAsync(configure: o =>
         {
             o.Learning.Extractors.Add(extractor);
-            o.Learning.MinEpisodes = 2;
-            o.Learning.MinDistinctSources = 2;
         });
         var model = new ScriptedAgentClient();
         var client = new ChatClientBuilder(model).UseLore(host.Runtime).Build();
         await RunEpisodeAsync(host.Runtime, client, "user-1");
         await RunEpisodeAsync(host.Runtime, client, "user-2");
+        await RunEpisodeAsync(host.Runtime, client, "user-3");
         Assert.Null(host.Runtime.CurrentSnapshot);
 
         var run = await host.Runtime.LearnAsync("test", cancellationToken: Ct);
 
-        Assert.Equal(2, run.EpisodesRead);
+        Assert.Equal(3, run.EpisodesRead);
         Assert.NotNull(run.SnapshotId);
         Assert.Equal(run.SnapshotId, host.Runtime.CurrentSnapshot?.Id);
-        await using var next = host.Runtime.BeginEpisode("refund order 77", unitKey: "user-3");
+        await using var next = host.Runtime.BeginEpisode("refund order 77", unitKey: "user-4");
         Assert.Equal(run.SnapshotId, next.SnapshotId);
         await client.GetResponseAsync("Please refund order 77", cancellationToken: Ct);
         Assert.Contains("Before any refund, call lookup_order", model.Requests[^1][0].Text, StringComparison.Ordinal);
@@ -89,8 +88,6 @@ public sealed class LearningTests
         {
             o.LearnEveryEpisodes = 3;
             o.Learning.Extractors.Add(extractor);
-            o.Learning.MinEpisodes = 3;
-            o.Learning.MinDistinctSources = 2;
         });
         var client = new ChatClientBuilder(new ScriptedAgentClient()).UseLore(host.Runtime).Build();
         await RunEpisodeAsync(host.Runtime, client, "user-1");
