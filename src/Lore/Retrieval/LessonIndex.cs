@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Microsoft.Extensions.AI;
@@ -253,14 +252,42 @@ internal sealed class LessonIndex
         var lexical = scratch.Lexical.AsSpan(0, n);
         var vector = scratch.Vector.AsSpan(0, n);
         var scores = scratch.Scores.AsSpan(0, n);
-        TensorPrimitives.Multiply(lexical, lexicalScale, scores);
-        TensorPrimitives.Min(scores, 1f, scores);
-        TensorPrimitives.Multiply(scores, lexicalWeight, scores);
-        TensorPrimitives.Max(vector, 0f, vector);
-        TensorPrimitives.Min(vector, 1f, vector);
-        TensorPrimitives.FusedMultiplyAdd(vector, 1 - lexicalWeight, scores, scores);
+        Combine(lexical, lexicalScale, lexicalWeight, vector, scores);
 
         return Select(scratch, query, scores, lexicalScale);
+    }
+
+    /// <summary>
+    /// score = w * min(1, lexical * scale) + (1 - w) * clamp(vector, 0, 1), with the clamped vector written back (it is
+    /// what callers see as the vector score). One pass, eight lessons at a time.
+    /// </summary>
+    private static void Combine(ReadOnlySpan<float> lexical, float scale, float weight, Span<float> vector, Span<float> scores)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vScale = Vector256.Create(scale);
+            var vWeight = Vector256.Create(weight);
+            var vRest = Vector256.Create(1 - weight);
+            var zero = Vector256<float>.Zero;
+            var one = Vector256<float>.One;
+            ref var l = ref MemoryMarshal.GetReference(lexical);
+            ref var v = ref MemoryMarshal.GetReference(vector);
+            ref var s = ref MemoryMarshal.GetReference(scores);
+            for (; i + Vector256<float>.Count <= scores.Length; i += Vector256<float>.Count)
+            {
+                var lex = Vector256.Min(Vector256.LoadUnsafe(ref l, (nuint)i) * vScale, one);
+                var vec = Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref v, (nuint)i), zero), one);
+                vec.StoreUnsafe(ref v, (nuint)i);
+                ((vWeight * lex) + (vRest * vec)).StoreUnsafe(ref s, (nuint)i);
+            }
+        }
+
+        for (; i < scores.Length; i++)
+        {
+            vector[i] = Math.Clamp(vector[i], 0f, 1f);
+            scores[i] = (weight * Math.Min(1f, lexical[i] * scale)) + ((1 - weight) * vector[i]);
+        }
     }
 
     /// <summary>Adds each distinct known query term's BM25 contributions; returns the factor that maps them into [0, 1].</summary>
