@@ -45,6 +45,34 @@ internal static class LoreCommandLine
                 snapshots.AddCommand<SnapshotsListCommand>("list").WithDescription("List snapshots, newest first.");
                 snapshots.AddCommand<SnapshotsShowCommand>("show").WithDescription("Show one snapshot: settings, lessons, the learning run that made it.");
             });
+            config.AddBranch("audit", audit =>
+            {
+                audit.SetDescription("The tamper-evident audit log of every change.");
+                audit.AddCommand<AuditListCommand>("list").WithDescription("List audit entries (every tenant, or --tenant; --about ID for one lesson or snapshot).");
+                audit.AddCommand<AuditVerifyCommand>("verify").WithDescription("Recompute the hash chain; name the first edited, deleted, inserted or reordered record.")
+                    .WithExample("audit", "verify", "--expect-head", "42:<hash printed by the last verify>");
+            });
+            config.AddCommand<WhyCommand>("why")
+                .WithDescription("Show a lesson's lineage: extractor, evidence, learning runs, guards and reviews, snapshots, audit entries, retirement.");
+            config.AddCommand<BlameCommand>("blame")
+                .WithDescription("Show what shaped an episode: snapshot and arm in effect, lessons injected with their texts, outcome.");
+            config.AddCommand<DiffCommand>("diff")
+                .WithDescription("Show what changed between two snapshots: lessons added, removed and changed, and settings.")
+                .WithExample("diff", "snap-0123456789abcdef", "stable");
+            config.AddBranch("episodes", episodes =>
+            {
+                episodes.SetDescription("Manage stored episodes.");
+                episodes.AddCommand<EpisodesDeleteCommand>("delete")
+                    .WithDescription("Delete episodes (right to erasure); lessons left without enough evidence are retired in a new snapshot.")
+                    .WithExample("episodes", "delete", "--unit", "customer-42", "--reason", "erasure request 2026-117");
+            });
+            config.AddBranch("retention", retention =>
+            {
+                retention.SetDescription("Retention policies for episodes and lessons.");
+                retention.AddCommand<RetentionRunCommand>("run")
+                    .WithDescription("Report (or with --apply, carry out) what a retention policy deletes and retires.")
+                    .WithExample("retention", "run", "--policy", "retention.json", "--apply");
+            });
             config.AddBranch("rollout", rollout =>
             {
                 rollout.SetDescription("Staged rollout of snapshots: shadow, canary, promote, roll back.");

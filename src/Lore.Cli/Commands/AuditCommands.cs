@@ -1,0 +1,139 @@
+using System.ComponentModel;
+using Lore.Cli.Infrastructure;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Lore.Cli.Commands;
+
+/// <summary>Options of the audit commands: the audit log is one chain for every tenant, so the tenant is a filter, not a default.</summary>
+internal class AuditSettings : CommandSettings
+{
+    [CommandOption("--store <PATH>")]
+    [Description("The store: a SQLite file path (default ./lore.db).")]
+    [DefaultValue("lore.db")]
+    public string Store { get; init; } = "lore.db";
+
+    [CommandOption("--json")]
+    [Description("Print machine-readable JSON instead of tables.")]
+    public bool Json { get; init; }
+}
+
+internal sealed class AuditListCommand(IAnsiConsole console) : AsyncCommand<AuditListCommand.Settings>
+{
+    internal sealed class Settings : AuditSettings
+    {
+        [CommandOption("--tenant <NAME>")]
+        [Description("Only entries of this tenant (default: every tenant).")]
+        public string? Tenant { get; init; }
+
+        [CommandOption("--about <ID>")]
+        [Description("Only entries about this lesson, snapshot or other id (subject, reason or details).")]
+        public string? About { get; init; }
+
+        [CommandOption("--action <ACTION>")]
+        [Description("Only entries with this action (for example lesson.retired, snapshot.rolled-back).")]
+        public string? Action { get; init; }
+
+        [CommandOption("--last <N>")]
+        [Description("Only the last N matching entries.")]
+        public int? Last { get; init; }
+
+        public override ValidationResult Validate()
+            => Last is < 1 ? ValidationResult.Error("--last must be at least 1.") : ValidationResult.Success();
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
+        var entries = new List<AuditEntry>();
+        await foreach (var entry in store.ReadAuditAsync(0, cancellationToken))
+        {
+            if ((settings.Tenant is null || entry.Tenant == settings.Tenant)
+                && (settings.Action is null || entry.Action == settings.Action)
+                && (settings.About is null || AuditTrail.Mentions(entry, settings.About)))
+            {
+                entries.Add(entry);
+            }
+        }
+
+        if (settings.Last is { } last && entries.Count > last)
+        {
+            entries.RemoveRange(0, entries.Count - last);
+        }
+
+        if (settings.Json)
+        {
+            Output.Json(console, entries);
+            return 0;
+        }
+
+        var table = new Table().AddColumns("#", "at", "tenant", "actor", "action", "subject", "reason");
+        foreach (var e in entries)
+        {
+            table.AddRow(
+                e.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Output.Time(e.At),
+                Markup.Escape(e.Tenant),
+                Markup.Escape(e.Actor),
+                Markup.Escape(e.Action),
+                Markup.Escape(Output.Shorten(e.Subject, 40)),
+                Markup.Escape(Output.Shorten(e.Reason, 80)));
+        }
+
+        console.Write(table);
+        console.MarkupLineInterpolated($"{entries.Count} audit entries{(settings.Tenant is null ? "" : $" of tenant {settings.Tenant}")}. Verify the chain with 'lore audit verify'.");
+        return 0;
+    }
+}
+
+internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<AuditVerifyCommand.Settings>
+{
+    internal sealed class Settings : AuditSettings
+    {
+        [CommandOption("--expect-head <HEAD>")]
+        [Description("The head printed by an earlier verify (SEQUENCE:HASH), kept outside the store: also catches a removed tail or a rewritten log.")]
+        public string? ExpectHead { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        AuditHead? expected = null;
+        if (settings.ExpectHead is not null)
+        {
+            try
+            {
+                expected = AuditHead.Parse(settings.ExpectHead);
+            }
+            catch (FormatException e)
+            {
+                throw new CliException($"--expect-head: {e.Message}");
+            }
+        }
+
+        await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
+        var result = await AuditVerifier.VerifyAsync(store, expected, cancellationToken);
+        if (settings.Json)
+        {
+            Output.Json(console, new { intact = result.IsIntact, records = result.Records, head = result.Head.ToString(), fault = result.Fault });
+            return result.IsIntact ? 0 : 1;
+        }
+
+        var writer = console.Profile.Out.Writer;
+        if (result.Fault is { } fault)
+        {
+            writer.WriteLine($"audit log FAILED verification at record {fault.Sequence} ({KindName(fault.Kind)}): {fault.Description}");
+            writer.WriteLine($"read {result.Records} records, head {result.Head}");
+            writer.Flush();
+            return 1;
+        }
+
+        writer.WriteLine($"verified {result.Records} records, head {result.Head}");
+        writer.WriteLine(expected is null
+            ? "Keep the head outside the store and pass it as --expect-head next time to also catch a removed tail or a rewritten log."
+            : $"The pinned head {expected.Sequence}:{expected.Hash[..12]}… matches.");
+        writer.Flush();
+        return 0;
+    }
+
+    private static string KindName(AuditFaultKind kind) => kind.ToString().ToLowerInvariant();
+}
