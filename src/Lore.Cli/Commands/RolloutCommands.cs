@@ -163,7 +163,7 @@ internal sealed class RolloutStatusCommand(IAnsiConsole console) : AsyncCommand<
                 $"{Output.Percent(c.Baseline.Mean)} of {c.Baseline.Episodes}",
                 $"{Output.Percent(c.Candidate.Mean)} of {c.Candidate.Episodes}",
                 c.Effect.ToString("+0.000;-0.000;0.000", CultureInfo.InvariantCulture),
-                string.Create(CultureInfo.InvariantCulture, $"[{c.IntervalLow:0.000}, {c.IntervalHigh:0.000}]"),
+                Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"[{c.IntervalLow:0.000}, {c.IntervalHigh:0.000}]")),
                 c.PValue.ToString("0.####", CultureInfo.InvariantCulture),
                 c.HasEnoughData ? c.Verdict.ToString() : "waiting for data");
         }
