@@ -57,6 +57,30 @@ public static class LoreTelemetry
         GuardRejections.Add(1, new KeyValuePair<string, object?>(Attributes.GuardRule, rule));
     }
 
+    /// <summary>
+    /// Counts the guard rejections of a finished learning run (every rule that fired on each lesson it rejected), for
+    /// hosts of the learning pipeline: the guards live in Lore.Learning, which cannot see this class.
+    /// </summary>
+    public static void LearningRunCompleted(LearningRun run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (!GuardRejections.Enabled)
+        {
+            return;
+        }
+
+        foreach (var admission in run.Admissions)
+        {
+            if (admission.Status == LessonStatus.Rejected)
+            {
+                foreach (var rule in admission.Rules.Distinct(StringComparer.Ordinal))
+                {
+                    GuardRejected(rule);
+                }
+            }
+        }
+    }
+
     /// <summary>Counts a rollback of a tenant's candidate; <paramref name="slice"/> is the slice that regressed (null: overall or manual).</summary>
     public static void RolledBack(string tenant, string? slice)
     {

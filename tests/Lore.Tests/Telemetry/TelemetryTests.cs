@@ -182,6 +182,28 @@ public sealed class TelemetryTests : IDisposable
         Assert.Throws<ArgumentException>(() => LoreTelemetry.GuardRejected(" "));
     }
 
+    [Fact]
+    public void A_learning_runs_rejections_are_counted_per_rule_that_fired_and_other_decisions_are_not()
+    {
+        var rule = "test.screen-" + Guid.NewGuid().ToString("n")[..6];
+        var run = new LearningRun
+        {
+            Id = "run-1",
+            Admissions =
+            [
+                new LessonAdmission("les-1", LessonStatus.Rejected, [rule, rule + ".b"]),
+                new LessonAdmission("les-2", LessonStatus.Rejected, [rule]),
+                new LessonAdmission("les-3", LessonStatus.PendingReview, [rule]),
+                new LessonAdmission("les-4", LessonStatus.Active, [rule]),
+            ],
+        };
+
+        LoreTelemetry.LearningRunCompleted(run);
+
+        Assert.Equal(2, Measured("lore.guard.rejections", t => Equals(t["lore.guard.rule"], rule)).Sum(m => m.Value));
+        Assert.Equal(1, Measured("lore.guard.rejections", t => Equals(t["lore.guard.rule"], rule + ".b")).Sum(m => m.Value));
+    }
+
     /// <summary>A model endpoint that names its provider and address, answers with usage, streams, and can be made to time out.</summary>
     private sealed class ModelEndpoint : IChatClient
     {
