@@ -12,10 +12,11 @@ if (which is "all" or "retrieval") await RetrievalBench.RunAsync(report, quick);
 if (which is "all" or "ingest") await IngestBench.RunAsync(report, quick);
 if (which is "all" or "learn") await LearningBench.RunAsync(report, quick);
 if (which is "all" or "evaluation") await EvaluationBench.RunAsync(report, quick);
+if (which is "all" or "rollback") await RollbackBench.RunAsync(report, quick);
 
-if (which is not ("all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation"))
+if (which is not ("all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn or evaluation");
+    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation or rollback");
     return 2;
 }
 
