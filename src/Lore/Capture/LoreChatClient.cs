@@ -210,7 +210,7 @@ public sealed class LoreChatClient : DelegatingChatClient
     private void EndTelemetry(Activity? activity, EpisodeScope episode, PreparedCall call, ChatOptions? options, ChatResponse? response, Exception? error, long started)
         => LoreTelemetry.EndChat(
             activity,
-            new LoreTelemetry.ChatFacts(_runtime.Tenant, episode.Id, episode.SnapshotId, episode.Arm, call.InjectedLessonIds, call.TokensAdded),
+            new LoreTelemetry.ChatFacts(_runtime.Tenant, episode.Id, episode.SnapshotId, episode.Arm, call.InjectedLessonIds, call.TokensAdded) { ShadowLessonIds = call.ShadowLessonIds },
             RequestModel(options),
             activity is null ? null : Metadata,
             response,

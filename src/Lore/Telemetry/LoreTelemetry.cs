@@ -12,7 +12,8 @@ namespace Lore;
 /// <remarks>
 /// Model-call spans follow the OpenTelemetry GenAI semantic conventions (span "chat {model}", kind Client,
 /// <c>gen_ai.operation.name</c>, <c>gen_ai.provider.name</c>, <c>gen_ai.request.model</c>, <c>gen_ai.response.model</c>,
-/// <c>gen_ai.usage.input_tokens</c>/<c>output_tokens</c>, <c>error.type</c>) and add <c>lore.*</c> attributes. The
+/// <c>gen_ai.usage.input_tokens</c>/<c>output_tokens</c>, <c>error.type</c>) and add <c>lore.*</c> attributes (in shadow,
+/// <c>lore.shadow.lesson.ids</c> lists what the candidate would have injected). The
 /// GenAI client metrics <c>gen_ai.client.token.usage</c> and <c>gen_ai.client.operation.duration</c> are recorded
 /// for the same calls. Nothing is recorded or allocated when no listener is attached. Message contents are never
 /// recorded.
@@ -159,7 +160,11 @@ public static class LoreTelemetry
         string? SnapshotId,
         string? Arm,
         IReadOnlyList<string> InjectedLessonIds,
-        int TokensAdded);
+        int TokensAdded)
+    {
+        /// <summary>In shadow: the candidate's lessons that would have been injected.</summary>
+        public IReadOnlyList<string> ShadowLessonIds { get; init; } = [];
+    }
 
     /// <summary>Completes a model call's span and records its metrics (both no-ops without listeners).</summary>
     internal static void EndChat(Activity? activity, ChatFacts facts, string? requestModel, ChatClientMetadata? metadata, ChatResponse? response, Exception? error, TimeSpan elapsed)
@@ -175,6 +180,11 @@ public static class LoreTelemetry
             activity.SetTag(Attributes.LessonIds, facts.InjectedLessonIds.ToArray());
             activity.SetTag(Attributes.LessonsInjected, facts.InjectedLessonIds.Count);
             activity.SetTag(Attributes.TokensAdded, facts.TokensAdded);
+            if (facts.ShadowLessonIds.Count > 0)
+            {
+                activity.SetTag(Attributes.ShadowLessonIds, facts.ShadowLessonIds.ToArray());
+            }
+
             if (responseModel is not null)
             {
                 activity.SetTag(Attributes.ResponseModel, responseModel);
@@ -287,6 +297,7 @@ public static class LoreTelemetry
         public const string LessonIds = "lore.lesson.ids";
         public const string LessonsInjected = "lore.lessons.injected";
         public const string TokensAdded = "lore.tokens.added";
+        public const string ShadowLessonIds = "lore.shadow.lesson.ids";
         public const string GuardRule = "lore.guard.rule";
     }
 }

@@ -112,6 +112,41 @@ public sealed class TelemetryTests : IDisposable
     }
 
     [Fact]
+    public async Task Spans_carry_the_rollout_arm_and_in_shadow_what_the_candidate_would_have_injected()
+    {
+        await using var host = await HostAsync();
+        var stable = host.Runtime.CurrentSnapshot!;
+        var extra = TestLessons.Lesson("les-refund-card", "Refunds go back to the original card of the order.", LessonTrigger.OnDescription("refund an order for a customer"), tenant: _tenant);
+        var candidate = TestLessons.Snapshot([.. stable.Lessons, extra], tenant: _tenant, parent: stable.Id);
+        await host.Store.SaveSnapshotAsync(candidate, Ct);
+        var client = new ChatClientBuilder(new ModelEndpoint()).UseLore(host.Runtime).Build();
+
+        async Task<Activity> CallAsync()
+        {
+            await using var episode = host.Runtime.BeginEpisode("refund an order for a customer", unitKey: "unit-7");
+            await client.GetResponseAsync("Please refund order 1142 for a customer", cancellationToken: Ct);
+            var id = episode.Id;
+            await episode.CompleteAsync(Outcome.Success(), Ct);
+            return Assert.Single(_activities, a => Equals(a.GetTagItem("lore.episode.id"), id));
+        }
+
+        await host.Runtime.Rollout.ShadowAsync(candidate.Id, "test", cancellationToken: Ct);
+        var shadow = await CallAsync();
+        Assert.Equal("baseline", shadow.GetTagItem("lore.arm"));
+        Assert.Equal(stable.Id, shadow.GetTagItem("lore.snapshot.id"));
+        Assert.Contains("les-refund-card", Assert.IsType<string[]>(shadow.GetTagItem("lore.shadow.lesson.ids")));
+        Assert.DoesNotContain("les-refund-card", Assert.IsType<string[]>(shadow.GetTagItem("lore.lesson.ids")));
+
+        await host.Runtime.Rollout.CanaryAsync(1.0, "test", cancellationToken: Ct);
+        var canary = await CallAsync();
+        Assert.Equal("candidate", canary.GetTagItem("lore.arm"));
+        Assert.Equal(candidate.Id, canary.GetTagItem("lore.snapshot.id"));
+        Assert.Contains("les-refund-card", Assert.IsType<string[]>(canary.GetTagItem("lore.lesson.ids")));
+        Assert.Null(canary.GetTagItem("lore.shadow.lesson.ids"));
+        Assert.Equal(1, Measured("lore.episodes.completed", t => Equals(t["lore.tenant"], _tenant) && Equals(t["lore.arm"], "candidate")).Sum(m => m.Value));
+    }
+
+    [Fact]
     public async Task A_streamed_call_is_one_span_that_ends_with_the_stream_and_a_failed_call_records_its_error()
     {
         await using var host = await HostAsync();
