@@ -21,6 +21,12 @@ public sealed record Outcome
         At = at ?? DateTimeOffset.UtcNow;
     }
 
+    [System.Text.Json.Serialization.JsonConstructor]
+    private Outcome(double score, string source, string? actor, string? comment, DateTimeOffset at)
+        : this(score, source, actor, comment, (DateTimeOffset?)at)
+    {
+    }
+
     /// <summary>Score in [0, 1]; 1 is full success.</summary>
     public double Score { get; init; }
 

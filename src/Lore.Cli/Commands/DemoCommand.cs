@@ -25,6 +25,11 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         [DefaultValue(42)]
         public int Seed { get; init; } = 42;
 
+        [CommandOption("--scenario <NAME>")]
+        [Description("'learning' (default): the agent learns and gets better. 'drift': the control-plane story — canary, a workplace rule change, automatic rollback, a quarantined poisoning attempt, audit verification.")]
+        [DefaultValue("learning")]
+        public string Scenario { get; init; } = "learning";
+
         [CommandOption("--fresh")]
         [Description("Delete the store file first, so the demo starts from nothing learned.")]
         public bool Fresh { get; init; }
@@ -34,6 +39,11 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
             if (Episodes is < 1 or > 1_000_000)
             {
                 return ValidationResult.Error("--episodes must be between 1 and 1000000.");
+            }
+
+            if (Scenario is not ("learning" or "drift"))
+            {
+                return ValidationResult.Error($"--scenario '{Scenario}' is not one of: learning, drift.");
             }
 
             if (LearnEvery < 1)
@@ -56,15 +66,23 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         }
 
         var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
+        var drift = settings.Scenario == "drift";
         var options = new LoreOptions { Store = store, Tenant = settings.Tenant };
-        await using var runtime = await LoreRuntime.OpenAsync(options, cancellationToken);
-        var simulation = new WorkplaceSimulation(new SimulationOptions
+        if (drift)
         {
-            Seed = settings.Seed,
-            Episodes = settings.Episodes,
-            LearnEvery = settings.LearnEvery,
-            WindowSize = settings.LearnEvery,
-        });
+            DriftScenario.Configure(options);
+        }
+
+        await using var runtime = await LoreRuntime.OpenAsync(options, cancellationToken);
+        var simulation = new WorkplaceSimulation(drift
+            ? DriftScenario.Simulation(settings.Seed, context.Arguments.Contains("--episodes") ? settings.Episodes : 800)
+            : new SimulationOptions
+            {
+                Seed = settings.Seed,
+                Episodes = settings.Episodes,
+                LearnEvery = settings.LearnEvery,
+                WindowSize = settings.LearnEvery,
+            });
 
         SimulationReport report;
         if (settings.Json)
@@ -92,7 +110,56 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
             });
 
         Write(report);
+        if (drift)
+        {
+            await WriteControlStoryAsync(report, store, cancellationToken);
+        }
+
         return 0;
+    }
+
+    private async Task WriteControlStoryAsync(SimulationReport report, ILoreStore store, CancellationToken cancellationToken)
+    {
+        console.Write(new Rule("[bold]What the control plane did[/]").LeftJustified());
+        console.MarkupLineInterpolated($"The workplace changed its tax rule at episode {DriftScenario.RuleChangeAt}; {report.AttackEpisodes} attacker episodes tried to poison learning before episode {DriftScenario.AttackAt}.");
+        foreach (var e in report.ControlEvents.Where(e => e.Action != AuditActions.LessonAdmitted))
+        {
+            var colour = e.Action switch
+            {
+                AuditActions.SnapshotRolledBack => "red",
+                AuditActions.LessonRejected or AuditActions.LessonQueuedForReview => "yellow",
+                AuditActions.SnapshotPromoted => "green",
+                _ => "default",
+            };
+            console.MarkupLineInterpolated($"  after episode {e.AfterEpisode,4}  [{colour}]{e.Action}[/] {e.Subject} by {e.Actor}: {Output.Shorten(e.Reason, 160)}");
+        }
+
+        var armed = report.Episodes.Where(e => e.Arm is not null).ToArray();
+        if (armed.Length > 0)
+        {
+            var arms = new Table().AddColumns("slice", "baseline arm", "candidate arm");
+            foreach (var slice in armed.GroupBy(e => e.Slice).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                var b = slice.Where(e => e.Arm == RolloutArms.Baseline).ToArray();
+                var c = slice.Where(e => e.Arm == RolloutArms.Candidate).ToArray();
+                arms.AddRow(Markup.Escape(slice.Key), $"{Output.Percent(b.Length == 0 ? 0 : b.Count(e => e.Success) / (double)b.Length)} (n={b.Length})", $"{Output.Percent(c.Length == 0 ? 0 : c.Count(e => e.Success) / (double)c.Length)} (n={c.Length})");
+            }
+
+            console.MarkupLine("Success per arm while a canary ran (all canaries together):");
+            console.Write(arms);
+        }
+
+        console.MarkupLine(report.Quarantined.Count == 0 ? "[red]No lesson was quarantined.[/]" : "Quarantined by the admission guards (never served):");
+        foreach (var q in report.Quarantined)
+        {
+            console.MarkupLineInterpolated($"  [yellow]{q.Id}[/] {q.Status}: rules {string.Join(", ", q.Rules)} ({q.EvidenceEpisodes} episodes from {q.DistinctSources} units)");
+            console.MarkupLineInterpolated($"      {Output.Shorten(q.Text, 150)}");
+        }
+
+        var verification = await AuditVerifier.VerifyAsync(store, cancellationToken: cancellationToken);
+        console.MarkupLine(verification.Fault is null
+            ? $"lore audit verify: [green]verified {verification.Records} records[/], head {Markup.Escape(verification.Head.ToString())}"
+            : $"lore audit verify: [red]{Markup.Escape(verification.Fault.Description)}[/]");
     }
 
     private void Write(SimulationReport report)

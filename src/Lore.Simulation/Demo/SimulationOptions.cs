@@ -31,6 +31,9 @@ public sealed class SimulationOptions
     /// <summary>Rule changes during the run (for example a rule dropped midway, making a learned lesson stale).</summary>
     public IList<WorkplaceRuleChange> RuleChanges { get; } = [];
 
+    /// <summary>Poisoning attempts made by attacker accounts during the run (their episodes are extra, not counted in <see cref="Episodes"/>).</summary>
+    public IList<PoisonAttack> Attacks { get; } = [];
+
     /// <summary>Call the agent through the streaming API instead of the buffered one (exercises streaming capture).</summary>
     public bool Streaming { get; set; }
 
@@ -49,6 +52,14 @@ public sealed class SimulationOptions
             if (change is null || change.Rules is null || change.AtEpisode < 0)
             {
                 throw new ArgumentException("Every rule change needs rules and an episode index of 0 or more.", nameof(RuleChanges));
+            }
+        }
+
+        foreach (var attack in Attacks)
+        {
+            if (attack is null || attack.AtEpisode < 0 || attack.Units < 1 || attack.EpisodesPerUnit < 1)
+            {
+                throw new ArgumentException("Every attack needs an episode index of 0 or more and at least one unit and episode.", nameof(Attacks));
             }
         }
 

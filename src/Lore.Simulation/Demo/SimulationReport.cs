@@ -53,6 +53,15 @@ public sealed record ServedLesson(
     double Confidence,
     int InjectedInEpisodes);
 
+/// <summary>A change the control plane made during the run (from the audit log), placed after the episode that preceded it.</summary>
+public sealed record ControlEvent(int AfterEpisode, string Action, string Subject, string Actor, string Reason);
+
+/// <summary>A lesson the admission guards refused or queued for review, with the rules that fired.</summary>
+public sealed record QuarantinedLesson(string Id, LessonStatus Status, string Text, IReadOnlyList<string> Rules, int EvidenceEpisodes, int DistinctSources);
+
+/// <summary>Success per rollout arm on one slice, over the episodes that ran while a candidate was in canary.</summary>
+public sealed record ArmSliceResult(string Slice, SuccessRate Baseline, SuccessRate Candidate);
+
 /// <summary>One episode of the simulation as it happened.</summary>
 public sealed record SimulatedEpisode(
     int Number,
@@ -63,6 +72,7 @@ public sealed record SimulatedEpisode(
     bool Success,
     string Reason,
     string? SnapshotId,
+    string? Arm,
     IReadOnlyList<string> InjectedLessonIds,
     IReadOnlyList<string> ToolCalls);
 
@@ -112,6 +122,15 @@ public sealed record SimulationReport
 
     /// <summary>The lessons of <see cref="FinalSnapshotId"/>, most evidence first.</summary>
     public required IReadOnlyList<ServedLesson> Lessons { get; init; }
+
+    /// <summary>Every control-plane change during the run, in order: snapshots created, canaries, promotions, rollbacks, refusals.</summary>
+    public IReadOnlyList<ControlEvent> ControlEvents { get; init; } = [];
+
+    /// <summary>Lessons the guards refused or queued for review during the run.</summary>
+    public IReadOnlyList<QuarantinedLesson> Quarantined { get; init; } = [];
+
+    /// <summary>Attacker episodes recorded by poisoning attempts.</summary>
+    public int AttackEpisodes { get; init; }
 
     /// <summary>Episodes into which at least one lesson was injected.</summary>
     public int EpisodesWithLessons => Episodes.Count(e => e.InjectedLessonIds.Count > 0);

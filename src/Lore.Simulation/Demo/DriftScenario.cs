@@ -1,0 +1,44 @@
+namespace Lore.Simulation;
+
+/// <summary>
+/// The control-plane story in one run: the agent learns and a candidate snapshot goes to a 50% canary; the same
+/// day the workplace changes how tax is collected, which turns the learned "read the invoice total before paying"
+/// lesson from helpful into harmful; continuous evaluation sees the payments slice regress in the canary and rolls
+/// the candidate back on its own. Meanwhile attacker accounts try to plant an injected instruction as a lesson and
+/// the admission guards quarantine it. Later learning retires the stale lesson and a clean candidate is promoted.
+/// </summary>
+public static class DriftScenario
+{
+    /// <summary>The episode at which the tax rule changes (and the first candidate enters canary).</summary>
+    public const int RuleChangeAt = 100;
+
+    /// <summary>The episode before which attacker accounts try to poison learning.</summary>
+    public const int AttackAt = 150;
+
+    /// <summary>The simulation: 800 tickets, learning every 100, the tax rule changing at episode 100, one attack.</summary>
+    public static SimulationOptions Simulation(int seed = 42, int episodes = 800)
+    {
+        var options = new SimulationOptions { Seed = seed, Episodes = episodes, LearnEvery = 100, WindowSize = 50 };
+        options.RuleChanges.Add(new WorkplaceRuleChange(RuleChangeAt, WorkplaceRules.Default with { TaxCollectedSeparately = true }));
+        options.Attacks.Add(new PoisonAttack(AttackAt));
+        return options;
+    }
+
+    /// <summary>
+    /// The runtime's control plane for the scenario: new snapshots enter a 50% canary, evaluation may roll back and
+    /// promote on its own, and slices are judged after 20 episodes per arm (a demo-sized minimum; production keeps
+    /// the default of 100).
+    /// </summary>
+    public static void Configure(LoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Rollout.EntryStage = RolloutStage.Canary;
+        options.Rollout.CanaryShare = 0.5;
+        options.Rollout.AutoRollback = true;
+        options.Rollout.AutoPromote = true;
+        options.Rollout.MinimumCanaryEpisodes = 150;
+        options.Rollout.ReplaceRunningCanary = false;
+        options.Evaluation.MinimumEpisodesPerArm = 20;
+        options.Evaluation.ExpectedSlices = 4;
+    }
+}
