@@ -9,6 +9,48 @@ namespace Lore.Learning;
 // working is never overwritten.
 public sealed partial class LearningPipeline
 {
+    internal ILoreStore Store => _store;
+
+    internal TimeProvider Time => _time;
+
+    internal RetrievalSettings Retrieval => _options.Retrieval;
+
+    /// <summary>The blocking findings of the content screen under the current policy (none when admission is off).</summary>
+    internal async Task<IReadOnlyList<GuardFinding>> BlockingFindingsAsync(Lesson lesson, CancellationToken cancellationToken)
+    {
+        if (_guard is null || _options.Admission is null)
+        {
+            return [];
+        }
+
+        var hosts = EvidenceHosts.For(lesson, new Dictionary<string, Episode>(), _store.GetEpisodeAsync, _options.Admission.MinDistinctSources);
+        var screen = await _guard.ScreenAsync(lesson, hosts, cancellationToken).ConfigureAwait(false);
+        return [.. screen.Findings.Where(f => f.Severity == Severity.Block).Select(f => f.ToGuardFinding())];
+    }
+
+    /// <summary>
+    /// Puts a snapshot made by a review approval into service exactly as <see cref="PublishAsync"/> does a run's
+    /// (saved, audited as created once, handed to the rollout per <see cref="Rollout"/>, never past a freeze), with
+    /// the review, not a learning run, named as the reason.
+    /// </summary>
+    internal async Task PublishReviewedAsync(Snapshot snapshot, string lessonId, string reviewer, CancellationToken cancellationToken)
+    {
+        var existed = await _store.GetSnapshotAsync(snapshot.Id, cancellationToken).ConfigureAwait(false) is not null;
+        await _store.SaveSnapshotAsync(snapshot, cancellationToken).ConfigureAwait(false);
+        if (!existed)
+        {
+            await AuditCreatedAsync(snapshot, $"review of {lessonId}", reviewer, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!_options.ActivateNewSnapshot)
+        {
+            return;
+        }
+
+        var publication = await Publication.SnapshotPublisher.PublishAsync(_store, snapshot, Rollout, reviewer, $"review approved lesson {lessonId}", _time, cancellationToken).ConfigureAwait(false);
+        LogPublication(_logger, publication.Note);
+    }
+
     /// <summary>The guards an <see cref="AdmissionStage"/> runs for this run, or null when admission is off.</summary>
     private AdmissionStage? BeginAdmission(IReadOnlyList<Lesson> stored, Snapshot? parent, IReadOnlyList<Episode> window)
         => _guard is null || _options.Admission is null

@@ -28,9 +28,6 @@ internal sealed class AdmissionStage
     private readonly int _minSources;
     private readonly Dictionary<string, AdmissionDecision> _decisions = new(StringComparer.Ordinal);
 
-    /// <summary>Episodes loaded from the store per lesson at most, when a lesson's evidence lies outside the window.</summary>
-    private const int MaxLoadedEpisodes = 50;
-
     public AdmissionStage(
         AdmissionGuard guard,
         IEnumerable<Lesson> stored,
@@ -67,7 +64,7 @@ internal sealed class AdmissionStage
             }
 
             var pulled = lesson with { Status = LessonStatus.Rejected, GuardFindings = [.. blocking.Select(f => f.ToGuardFinding())] };
-            _decisions[lesson.Id] = new AdmissionDecision(pulled, stored?.Status ?? LessonStatus.Active, $"served before, but no longer passes the content screen: {Rules(pulled)}");
+            _decisions[lesson.Id] = new AdmissionDecision(pulled, stored?.Status ?? LessonStatus.Active, $"served before, but no longer passes the content screen: {RuleList(pulled)}");
             return pulled;
         }
 
@@ -83,8 +80,8 @@ internal sealed class AdmissionStage
         var reason = verdict.Status switch
         {
             LessonStatus.Active => "passed every admission guard",
-            LessonStatus.PendingReview => $"queued for review: {Rules(decided)}",
-            _ => $"rejected: {Rules(decided)}",
+            LessonStatus.PendingReview => $"queued for review: {RuleList(decided)}",
+            _ => $"rejected: {RuleList(decided)}",
         };
 
         if (decided.Status != LessonStatus.Rejected && stored is not null && SameServedContent(stored, decided))
@@ -92,7 +89,7 @@ internal sealed class AdmissionStage
             if (stored.Status == LessonStatus.PendingReview)
             {
                 decided = decided with { Status = LessonStatus.PendingReview, GuardFindings = Merge(stored.GuardFindings, decided.GuardFindings) };
-                reason = $"still waiting for a reviewer: {Rules(decided)}";
+                reason = $"still waiting for a reviewer: {RuleList(decided)}";
             }
             else if (stored.Status == LessonStatus.Active && stored.Reviews.Count > 0 && stored.Reviews[^1].Approved)
             {
@@ -124,70 +121,14 @@ internal sealed class AdmissionStage
             && JsonSerializer.Serialize(a.Trigger, LoreJson.Options) == JsonSerializer.Serialize(b.Trigger, LoreJson.Options)
             && JsonSerializer.Serialize(a.Scope, LoreJson.Options) == JsonSerializer.Serialize(b.Scope, LoreJson.Options);
 
+    private static string RuleList(Lesson lesson) => string.Join(", ", Rules(lesson));
+
     /// <summary>The distinct rule names of a lesson's findings, in order.</summary>
     internal static string[] Rules(Lesson lesson) => [.. lesson.GuardFindings.Select(f => f.Rule).Distinct(StringComparer.Ordinal)];
 
     private static IReadOnlyList<GuardFinding> Merge(IReadOnlyList<GuardFinding> earlier, IReadOnlyList<GuardFinding> now)
         => [.. now, .. earlier.Where(e => !now.Any(n => n.Rule == e.Rule && n.Detail == e.Detail))];
 
-    /// <summary>
-    /// Hosts passed as tool-call arguments in the lesson's evidence episodes of at least as many distinct units as the
-    /// policy asks of evidence, so one user cannot vouch for an address. Tool results do not count: injected content
-    /// arrives there.
-    /// </summary>
-    private Func<CancellationToken, ValueTask<IReadOnlySet<string>>> EvidenceHosts(Lesson lesson) => async cancellationToken =>
-    {
-        var units = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        void Seen(string? json, string unit)
-        {
-            if (string.IsNullOrEmpty(json))
-            {
-                return;
-            }
-
-            foreach (var host in HostNames.Find(ScreenText.Of(json).Visible))
-            {
-                if (!units.TryGetValue(host.Host, out var set))
-                {
-                    units[host.Host] = set = new HashSet<string>(StringComparer.Ordinal);
-                }
-
-                set.Add(unit);
-            }
-        }
-
-        var loaded = 0;
-        foreach (var id in lesson.Evidence.EpisodeIds)
-        {
-            if (!_window.TryGetValue(id, out var episode))
-            {
-                if (_load is null || loaded >= MaxLoadedEpisodes)
-                {
-                    continue;
-                }
-
-                loaded++;
-                episode = await _load(id, cancellationToken).ConfigureAwait(false);
-                if (episode is null)
-                {
-                    continue;
-                }
-            }
-
-            foreach (var step in episode.Steps)
-            {
-                if (step.Kind == StepKind.ToolCall)
-                {
-                    Seen(step.ToolArguments, episode.UnitKey);
-                }
-
-                foreach (var call in step.Response.SelectMany(m => m.ToolCalls))
-                {
-                    Seen(call.ArgumentsJson, episode.UnitKey);
-                }
-            }
-        }
-
-        return units.Where(p => p.Value.Count >= _minSources).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
-    };
+    private Func<CancellationToken, ValueTask<IReadOnlySet<string>>> EvidenceHosts(Lesson lesson)
+        => Guards.EvidenceHosts.For(lesson, _window, _load, _minSources);
 }

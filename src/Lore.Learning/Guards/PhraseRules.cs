@@ -95,7 +95,7 @@ internal static class PhraseRules
             negatable: true);
 
         // Requests to reveal data.
-        const string Filler = $@"(?:{S}(?:me|us|them|the{S}user|all|any|every|of|the|your|my|its|our|full|entire|complete|exact|original|hidden|secret|internal|initial|current|raw|verbatim|whole|stored|saved)){{0,5}}";
+        const string Filler = $@"(?:{S}(?:me|us|them|the{S}user|all|any|every|of|the|your|my|its|our|full|entire|complete|exact|original|hidden|secret|internal|initial|current|raw|verbatim|whole|stored|saved|admin|administrator|root|database|db|account|master|server|service|login|user'?s|customer'?s|wifi|email|vault)){{0,5}}";
         Add(GuardRules.DataDisclosure, "a request to reveal the agent's instructions or credentials",
             $@"\b(?:reveal|show|print|output|repeat|display|disclose|share|leak|dump|tell|give|provide|expose|recite|echo|type{S}out|write{S}out|read{S}out|spell{S}out|return|respond{S}with|reply{S}with){Filler}{S}(?:system{S}prompt|system{S}message|system{S}instructions|(?:initial|original|hidden|secret|internal|developer|confidential){S}(?:prompt|instructions|message|rules)|(?:prompt|instructions){S}above|your{S}(?:instructions|prompt|rules|guidelines|configuration|config)|credentials?|passwords?|passcodes?|api{S}keys?|secret{S}keys?|secrets|access{S}tokens?|auth(?:entication)?{S}tokens?|session{S}tokens?|bearer{S}tokens?|private{S}keys?|ssh{S}keys?|environment{S}variables|env{S}vars?|connection{S}strings?|database{S}(?:password|credentials|dump))",
             squashed: true);
@@ -160,9 +160,13 @@ internal static class PhraseRules
     /// </summary>
     public static IEnumerable<PhraseHit> Find(ScreenText text)
     {
+        // Underscores join words for an attacker ("ignore_previous_instructions") but are word characters to a
+        // regular expression, so word boundaries would not see the joins: the phrasings read them as spaces.
+        var plain = text.Plain.Replace('_', ' ');
+        var folded = text.Folded.Replace('_', ' ');
         foreach (var rule in All)
         {
-            var hit = FirstMatch(rule, rule.Pattern, text.Plain) ?? FirstMatch(rule, rule.Pattern, text.Folded);
+            var hit = FirstMatch(rule, rule.Pattern, plain) ?? FirstMatch(rule, rule.Pattern, folded);
             if (hit is null && rule.SquashedPattern is { } squashed)
             {
                 hit = FirstMatch(rule, squashed, text.Squashed);

@@ -1,0 +1,153 @@
+using System.Text.Json;
+
+namespace Lore.Learning;
+
+/// <summary>What a review decision did: the lesson as saved, and the snapshot an approval produced (null for a rejection).</summary>
+public sealed record ReviewOutcome(Lesson Lesson, string? SnapshotId);
+
+/// <summary>
+/// The lessons the admission guards found borderline, waiting for a person. Approving one admits it: the lesson
+/// becomes active, the decision is kept on the lesson and in the audit log, and a new snapshot (child of the stable
+/// one) containing it enters service the way the learning pipeline's snapshots do. Rejecting one keeps it, with the
+/// decision, never served. Every decision needs a reason.
+/// </summary>
+public sealed class ReviewQueue
+{
+    private readonly LearningPipeline _pipeline;
+    private readonly ILoreStore _store;
+    private readonly TimeProvider _time;
+
+    /// <param name="pipeline">The pipeline whose admission policy, retrieval settings and publication an approval uses.</param>
+    /// <param name="tenant">The tenant whose queue this is; lessons of other tenants are not found.</param>
+    public ReviewQueue(LearningPipeline pipeline, string tenant)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        _pipeline = pipeline;
+        _store = pipeline.Store;
+        _time = pipeline.Time;
+        Tenant = tenant;
+    }
+
+    public string Tenant { get; }
+
+    /// <summary>The lessons waiting for review, oldest first.</summary>
+    public async Task<IReadOnlyList<Lesson>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var lessons = await _store.ListLessonsAsync(new LessonQuery { Tenant = Tenant, Status = LessonStatus.PendingReview }, cancellationToken).ConfigureAwait(false);
+        return [.. lessons.Where(l => l.Status == LessonStatus.PendingReview && !l.IsRetired).OrderBy(l => l.CreatedAt).ThenBy(l => l.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Admits a waiting lesson and puts a snapshot containing it into service. Refused when the lesson is not waiting,
+    /// or when it no longer passes the content screen (the policy may have tightened since it was queued).
+    /// </summary>
+    public async Task<ReviewOutcome> ApproveAsync(string lessonId, string reviewer, string reason, CancellationToken cancellationToken = default)
+    {
+        var lesson = await PendingAsync(lessonId, reviewer, reason, cancellationToken).ConfigureAwait(false);
+        var blocking = await _pipeline.BlockingFindingsAsync(lesson, cancellationToken).ConfigureAwait(false);
+        if (blocking.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"Lesson '{lessonId}' cannot be approved: under the current admission policy it is blocked by {string.Join(", ", blocking.Select(f => $"{f.Rule} ({f.Detail})"))}.");
+        }
+
+        var now = _time.GetUtcNow();
+        var decision = new ReviewDecision(reviewer, Approved: true, reason.Trim(), now);
+        var approved = lesson with { Status = LessonStatus.Active, Reviews = [.. lesson.Reviews, decision] };
+
+        // The snapshot is built (and so checked) before anything is written.
+        var rollout = await _store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stableId = rollout.StableSnapshotId ?? await _store.GetActiveSnapshotIdAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stable = stableId is null ? null : await _store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"The stable snapshot '{stableId}' of tenant '{Tenant}' is missing from the store.");
+        var lessons = (stable?.Lessons ?? []).Where(l => l.Id != approved.Id).Append(approved);
+        var snapshot = Snapshot.Create(
+            stable?.Id,
+            Tenant,
+            lessons,
+            stable?.Settings ?? _pipeline.Retrieval,
+            reviewer,
+            $"review: {reviewer} approved {approved.Id}: {decision.Reason}",
+            now);
+
+        await _store.SaveLessonsAsync([approved], cancellationToken).ConfigureAwait(false);
+        await AuditAsync(AuditActions.ReviewApproved, approved, decision, snapshot.Id, stable?.Id, cancellationToken).ConfigureAwait(false);
+        await _pipeline.PublishReviewedAsync(snapshot, approved.Id, reviewer, cancellationToken).ConfigureAwait(false);
+        return new ReviewOutcome(approved, snapshot.Id);
+    }
+
+    /// <summary>Rejects a waiting lesson: it is kept, with the decision, and never served.</summary>
+    public async Task<ReviewOutcome> RejectAsync(string lessonId, string reviewer, string reason, CancellationToken cancellationToken = default)
+    {
+        var lesson = await PendingAsync(lessonId, reviewer, reason, cancellationToken).ConfigureAwait(false);
+        var decision = new ReviewDecision(reviewer, Approved: false, reason.Trim(), _time.GetUtcNow());
+        var rejected = lesson with { Status = LessonStatus.Rejected, Reviews = [.. lesson.Reviews, decision] };
+        await _store.SaveLessonsAsync([rejected], cancellationToken).ConfigureAwait(false);
+        await AuditAsync(AuditActions.ReviewRejected, rejected, decision, snapshotId: null, parentId: null, cancellationToken).ConfigureAwait(false);
+        return new ReviewOutcome(rejected, SnapshotId: null);
+    }
+
+    private async Task<Lesson> PendingAsync(string lessonId, string reviewer, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(lessonId);
+        if (string.IsNullOrWhiteSpace(reviewer))
+        {
+            throw new ArgumentException("A review decision needs the reviewer's name.", nameof(reviewer));
+        }
+
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ArgumentException("A review decision needs a reason.", nameof(reason));
+        }
+
+        var lesson = await _store.GetLessonAsync(lessonId, cancellationToken).ConfigureAwait(false);
+        if (lesson is null || lesson.Scope.Tenant != Tenant)
+        {
+            throw new KeyNotFoundException($"No lesson '{lessonId}' for tenant '{Tenant}'.");
+        }
+
+        if (lesson.Status != LessonStatus.PendingReview || lesson.IsRetired)
+        {
+            var why = lesson.Status switch
+            {
+                LessonStatus.Rejected when lesson.Reviews.Count > 0 => $"it was rejected by {lesson.Reviews[^1].Reviewer}",
+                LessonStatus.Rejected => $"the guards rejected it ({string.Join(", ", lesson.GuardFindings.Where(f => f.Blocking).Select(f => f.Rule).Distinct())}); a guard's rejection is changed through the admission policy, not by a review",
+                LessonStatus.Active => "it is already admitted",
+                _ => "it is retired",
+            };
+            throw new InvalidOperationException($"Lesson '{lessonId}' is not waiting for review: {why}.");
+        }
+
+        return lesson;
+    }
+
+    private Task AuditAsync(string action, Lesson lesson, ReviewDecision decision, string? snapshotId, string? parentId, CancellationToken cancellationToken)
+    {
+        var details = new
+        {
+            lesson = lesson.Id,
+            reviewer = decision.Reviewer,
+            approved = decision.Approved,
+            status = lesson.Status,
+            rules = lesson.GuardFindings.Select(f => f.Rule).Distinct(StringComparer.Ordinal),
+            findings = lesson.GuardFindings,
+            snapshot = snapshotId,
+            parent = parentId,
+            episodes = lesson.Evidence.EpisodeCount,
+            sources = lesson.Evidence.DistinctSources,
+        };
+        return _store.AppendAuditAsync(
+            new AuditDraft
+            {
+                Tenant = Tenant,
+                Actor = decision.Reviewer,
+                Action = action,
+                Subject = lesson.Id,
+                Reason = decision.Reason,
+                DetailsJson = JsonSerializer.Serialize(details, LoreJson.Options),
+                At = decision.At,
+            },
+            cancellationToken);
+    }
+}
