@@ -45,6 +45,15 @@ internal static class LoreCommandLine
                 snapshots.AddCommand<SnapshotsListCommand>("list").WithDescription("List snapshots, newest first.");
                 snapshots.AddCommand<SnapshotsShowCommand>("show").WithDescription("Show one snapshot: settings, lessons, the learning run that made it.");
             });
+            config.AddBranch("review", review =>
+            {
+                review.SetDescription("Lessons the admission guards found borderline, waiting for a person.");
+                review.AddCommand<ReviewListCommand>("list").WithDescription("List the lessons waiting for review, with the rules that queued them.");
+                review.AddCommand<ReviewApproveCommand>("approve").WithDescription("Admit a waiting lesson; a new snapshot containing it enters the rollout.")
+                    .WithExample("review", "approve", "les-0123456789abcdef", "--reason", "checked with the refunds team");
+                review.AddCommand<ReviewRejectCommand>("reject").WithDescription("Reject a waiting lesson; it is kept with the decision and never served.")
+                    .WithExample("review", "reject", "les-0123456789abcdef", "--reason", "one customer's special case");
+            });
             config.AddBranch("audit", audit =>
             {
                 audit.SetDescription("The tamper-evident audit log of every change.");
