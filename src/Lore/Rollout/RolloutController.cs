@@ -425,8 +425,15 @@ public sealed partial class RolloutController
             return current.Candidate;
         }
 
+        // A snapshot served recently (the candidate of a canary started again, the stable one of a rollback --to) is
+        // still indexed: no need to read its lessons again. Cached indexes are of this tenant's snapshots only.
+        if (_indexes!.Find(snapshotId) is { } cached)
+        {
+            return await cached.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var snapshot = await LoadSnapshotAsync(_store, Tenant, snapshotId, cancellationToken).ConfigureAwait(false);
-        return await _indexes!.GetAsync(snapshot, cancellationToken).ConfigureAwait(false);
+        return await _indexes.GetAsync(snapshot, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads a snapshot of the tenant; throws naming it when it is unknown or another tenant's.</summary>

@@ -18,6 +18,28 @@ internal sealed class SnapshotIndexCache
 
     public SnapshotIndexCache(IEmbeddingGenerator<string, Embedding<float>>? generator) => _generator = generator;
 
+    /// <summary>
+    /// The cached index of a snapshot id, if it is still cached (and did not fail), so serving it again needs no read
+    /// of the snapshot from the store.
+    /// </summary>
+    public Task<LessonIndex>? Find(string snapshotId)
+    {
+        lock (_lock)
+        {
+            for (var node = _recent.First; node is not null; node = node.Next)
+            {
+                if (node.Value.Id == snapshotId && !node.Value.Index.IsFaulted && !node.Value.Index.IsCanceled)
+                {
+                    _recent.Remove(node);
+                    _recent.AddFirst(node);
+                    return node.Value.Index;
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The index of a snapshot (the empty index for none), built at most once while it stays cached.</summary>
     public Task<LessonIndex> GetAsync(Snapshot? snapshot, CancellationToken cancellationToken = default)
     {
