@@ -188,6 +188,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
             await FlushAsync(cancellationToken).ConfigureAwait(false);
             var pipeline = new LearningPipeline(Store, _options.Learning, TimeProvider, _logger) { Rollout = _options.Rollout };
             var run = await pipeline.RunAsync(Tenant, actor, progress, cancellationToken).ConfigureAwait(false);
+            LoreTelemetry.LearningRunCompleted(run);
             await RefreshAsync(cancellationToken).ConfigureAwait(false);
             return run;
         }

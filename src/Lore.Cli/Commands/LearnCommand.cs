@@ -12,24 +12,44 @@ internal sealed class LearnCommand(IAnsiConsole console) : AsyncCommand<LearnCom
         [CommandOption("--actor <NAME>")]
         [System.ComponentModel.Description("Who is recorded as creating the snapshot (default: the OS user).")]
         public string? Actor { get; init; }
+
+        [CommandOption("--entry <STAGE>")]
+        [System.ComponentModel.Description("Where a new snapshot enters the rollout: now (served at once, default), shadow, or canary.")]
+        public string Entry { get; init; } = "now";
+
+        [CommandOption("--share <SHARE>")]
+        [System.ComponentModel.Description("With --entry canary: the share of units that get the new snapshot (default 0.1).")]
+        public double Share { get; init; } = 0.1;
+
+        public override ValidationResult Validate()
+            => Entry is not ("now" or "shadow" or "canary") ? ValidationResult.Error($"--entry '{Entry}' is not one of: now, shadow, canary.")
+                : Share is <= 0 or > 1 ? ValidationResult.Error("--share must lie in (0, 1].")
+                : ValidationResult.Success();
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
-        var pipeline = new LearningPipeline(store, new LearningOptions());
+        var rollout = new RolloutPolicy
+        {
+            EntryStage = settings.Entry switch { "shadow" => RolloutStage.Shadow, "canary" => RolloutStage.Canary, _ => RolloutStage.None },
+            CanaryShare = settings.Share,
+        };
+        var pipeline = new LearningPipeline(store, new LearningOptions()) { Rollout = rollout };
         var actor = settings.Actor ?? $"cli:{Environment.UserName}";
 
         LearningRun run;
         if (settings.Json)
         {
             run = await pipeline.RunAsync(settings.Tenant, actor, progress: null, cancellationToken);
+            LoreTelemetry.LearningRunCompleted(run);
             Output.Json(console, run);
             return 0;
         }
 
         run = await console.Status().StartAsync("Learning...", async status =>
             await pipeline.RunAsync(settings.Tenant, actor, new Progress<string>(s => status.Status(Markup.Escape(s))), cancellationToken));
+        LoreTelemetry.LearningRunCompleted(run);
         RunReport.Write(console, run);
         return 0;
     }
