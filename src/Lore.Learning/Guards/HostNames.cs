@@ -45,50 +45,78 @@ internal static partial class HostNames
             }
         }
 
-        foreach (Match m in Url().Matches(text))
+        // Each shape needs a character most texts lack; looking for it first keeps ordinary lessons cheap.
+        if (text.Contains("://", StringComparison.Ordinal))
         {
-            Add(m.Groups["host"].Value, "a URL", m.Value);
-        }
-
-        foreach (Match m in Www().Matches(text))
-        {
-            Add("www." + m.Groups["host"].Value, "a web address", m.Value);
-        }
-
-        foreach (Match m in SensitiveData.Email().Matches(text))
-        {
-            Add(m.Value[(m.Value.IndexOf('@', StringComparison.Ordinal) + 1)..], "an e-mail address", "an address at " + m.Value[(m.Value.IndexOf('@', StringComparison.Ordinal) + 1)..]);
-        }
-
-        foreach (Match m in BareDomain().Matches(text))
-        {
-            var at = m.Index > 0 && text[m.Index - 1] == '@';
-            if (!at)
+            foreach (Match m in Url().Matches(text))
             {
-                Add(m.Groups["host"].Value, "a domain", m.Value);
+                Add(m.Groups["host"].Value, "a URL", m.Value);
             }
         }
 
-        foreach (Match m in Ipv4().Matches(text))
+        if (text.Contains('@', StringComparison.Ordinal))
         {
-            Add(m.Value, "an IP address", m.Value);
+            foreach (Match m in SensitiveData.Email().Matches(text))
+            {
+                var domain = m.Value[(m.Value.IndexOf('@', StringComparison.Ordinal) + 1)..];
+                Add(domain, "an e-mail address", "an address at " + domain);
+            }
         }
 
-        foreach (Match m in Ipv6().Matches(text))
+        if (HasDotBetweenWordCharacters(text))
         {
-            if ((m.Value.Contains("::", StringComparison.Ordinal) || m.Value.Count(c => c == ':') >= 5)
-                && IPAddress.TryParse(m.Value, out var address) && address.AddressFamily == AddressFamily.InterNetworkV6)
+            foreach (Match m in Www().Matches(text))
+            {
+                Add("www." + m.Groups["host"].Value, "a web address", m.Value);
+            }
+
+            foreach (Match m in BareDomain().Matches(text))
+            {
+                var at = m.Index > 0 && text[m.Index - 1] == '@';
+                if (!at)
+                {
+                    Add(m.Groups["host"].Value, "a domain", m.Value);
+                }
+            }
+
+            foreach (Match m in Ipv4().Matches(text))
             {
                 Add(m.Value, "an IP address", m.Value);
             }
         }
 
-        foreach (Match m in Localhost().Matches(text))
+        if (text.Contains("::", StringComparison.Ordinal) || text.Count(c => c == ':') >= 5)
         {
-            Add("localhost", "a local address", m.Value);
+            foreach (Match m in Ipv6().Matches(text))
+            {
+                if ((m.Value.Contains("::", StringComparison.Ordinal) || m.Value.Count(c => c == ':') >= 5)
+                    && IPAddress.TryParse(m.Value, out var address) && address.AddressFamily == AddressFamily.InterNetworkV6)
+                {
+                    Add(m.Value, "an IP address", m.Value);
+                }
+            }
+        }
+
+        if (text.Contains("localhost", StringComparison.OrdinalIgnoreCase) && Localhost().IsMatch(text))
+        {
+            Add("localhost", "a local address", "localhost");
         }
 
         return [.. found.Values];
+    }
+
+    /// <summary>A dot with a letter or digit on both sides: every domain and dotted address has one.</summary>
+    private static bool HasDotBetweenWordCharacters(string text)
+    {
+        for (var i = text.IndexOf('.', StringComparison.Ordinal); i >= 0; i = text.IndexOf('.', i + 1))
+        {
+            if (i > 0 && i < text.Length - 1 && char.IsLetterOrDigit(text[i - 1]) && char.IsLetterOrDigit(text[i + 1]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>True when <paramref name="host"/> is one of <paramref name="known"/> or a subdomain of one.</summary>

@@ -33,6 +33,37 @@ internal static class PhraseRules
     /// <summary>Phrases that hide instructions in markup; they run on the plain (lower-case) view with its punctuation.</summary>
     public static IReadOnlyList<PhraseRule> Markup { get; } = BuildMarkup();
 
+    /// <summary>
+    /// Every phrasing in one pattern, so that a text matching none (most lessons) is read once per view instead of
+    /// once per phrasing; only a text it matches is read phrasing by phrasing.
+    /// </summary>
+    private static readonly Regex[] AnyPhrase = Any([.. All.Select(r => r.Pattern)]);
+
+    private static readonly Regex[] AnySquashed = Any([.. All.Where(r => r.SquashedPattern is not null).Select(r => r.SquashedPattern!)]);
+
+    private static readonly Regex[] AnyMarkup = Any([.. Markup.Select(r => r.Pattern)]);
+
+    /// <summary>The patterns joined into as few alternations as the non-backtracking engine accepts (it bounds automaton size).</summary>
+    private static Regex[] Any(Regex[] patterns)
+    {
+        if (patterns.Length == 0)
+        {
+            return [];
+        }
+
+        try
+        {
+            return [R(string.Join("|", patterns.Select(p => $"(?:{p})")))];
+        }
+        catch (NotSupportedException) when (patterns.Length > 1)
+        {
+            var half = patterns.Length / 2;
+            return [.. Any(patterns[..half]), .. Any(patterns[half..])];
+        }
+    }
+
+    private static bool MatchesAny(Regex[] patterns, string text) => patterns.Any(p => p.IsMatch(text));
+
     private static Regex R(string pattern)
         => new(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking | RegexOptions.Multiline);
 
@@ -106,7 +137,7 @@ internal static class PhraseRules
 
         // Requests to send data out.
         Add(GuardRules.Exfiltration, "a request to send data to an address",
-            $@"\b(?:send|e{S}?mail|mail|post|upload|forward|transmit|exfiltrate|leak|copy|sync|submit|relay|redirect|pipe|export|cc|bcc|beam|dm|fax|ping){S}(?:[a-z0-9'._-]+{S}){{0,8}}(?:to|at|into|via|using|on){S}(?:the{S}|this{S}|my{S}|our{S}|an{S}|a{S})?(?:https?\b|ftp\b|www\b|webhook|(?:this|that|following|my|our|external|below|given|remote|attacker'?s?|personal){S}(?:address|url|endpoint|server|e{S}?mail|inbox|account|site|domain|host|bucket)|external|remote{S}(?:server|host|url|endpoint)|attacker|pastebin|ngrok|requestbin|hookbin|discord|telegram|[a-z0-9._%+-]+@[a-z0-9-]+|\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}})");
+            $@"\b(?:send|e{S}?mail|mail|post|upload|forward|transmit|exfiltrate|leak|copy|sync|submit|relay|redirect|pipe|export|cc|bcc|beam|dm|fax|ping){S}(?:[a-z0-9'._-]+{S}){{0,8}}(?:to|at|into|via|using|on){S}(?:the{S}|this{S}|my{S}|our{S}|an{S}|a{S})?(?:https?\b|ftp\b|www\b|webhook|(?:this|that|following|my|our|external|below|given|remote|attacker'?s?|personal){S}(?:address|url|endpoint|server|e{S}?mail|inbox|account|site|domain|host|bucket)|external|remote{S}(?:server|host|url|endpoint)|attacker|pastebin|ngrok|requestbin|hookbin|discord|telegram|<(?:url|email|ip|host|address)>|[a-z0-9._%+-]+@[a-z0-9-]+|\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}})");
         Add(GuardRules.Exfiltration, "exfiltration", @"\bexfiltrat", squashed: true);
         Add(GuardRules.Exfiltration, "a request to put data in a URL",
             $@"\b(?:include|append|embed|encode|put|add|insert|attach|smuggle|hide){S}(?:(?:the|all|any|your|of|our|this|whole|full|entire|user'?s?|customer'?s?){S}){{0,3}}(?:conversation|chat|history|transcript|messages|system{S}prompt|instructions|credentials|passwords?|secrets?|tokens?|api{S}keys?|personal{S}data|user{S}data|customer{S}data|data|everything|context|memory|session){S}(?:(?:[a-z0-9'_-]+){S}){{0,4}}(?:in|into|to|as){S}(?:the{S}|a{S}|an{S})?(?:url|query{S}string|query{S}param(?:eter)?s?|link|image{S}(?:url|link|src)|request{S}(?:url|path)|dns{S}(?:query|lookup)|subdomain|markdown{S}image)\b");
@@ -164,9 +195,11 @@ internal static class PhraseRules
         // regular expression, so word boundaries would not see the joins: the phrasings read them as spaces.
         var plain = text.Plain.Replace('_', ' ');
         var folded = text.Folded.Replace('_', ' ');
-        foreach (var rule in All)
+        var sameFolded = string.Equals(plain, folded, StringComparison.Ordinal);
+        var anyWords = MatchesAny(AnyPhrase, plain) || (!sameFolded && MatchesAny(AnyPhrase, folded)) || MatchesAny(AnySquashed, text.Squashed);
+        foreach (var rule in anyWords ? All : [])
         {
-            var hit = FirstMatch(rule, rule.Pattern, plain) ?? FirstMatch(rule, rule.Pattern, folded);
+            var hit = FirstMatch(rule, rule.Pattern, plain) ?? (sameFolded ? null : FirstMatch(rule, rule.Pattern, folded));
             if (hit is null && rule.SquashedPattern is { } squashed)
             {
                 hit = FirstMatch(rule, squashed, text.Squashed);
@@ -178,7 +211,7 @@ internal static class PhraseRules
             }
         }
 
-        foreach (var rule in Markup)
+        foreach (var rule in MatchesAny(AnyMarkup, text.Plain) ? Markup : [])
         {
             var match = rule.Pattern.Match(text.Plain);
             if (match.Success)

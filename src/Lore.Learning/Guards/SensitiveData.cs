@@ -91,12 +91,21 @@ internal static partial class SensitiveData
             }
         }
 
-        foreach (Match m in Email().Matches(text))
+        if (text.Contains('@', StringComparison.Ordinal))
         {
-            if (!isKnownAddress(m.Value))
+            foreach (Match m in Email().Matches(text))
             {
-                spans.Add(new SensitiveSpan(m.Index, m.Length, "email", "an e-mail address", IsSecret: false));
+                if (!isKnownAddress(m.Value))
+                {
+                    spans.Add(new SensitiveSpan(m.Index, m.Length, "email", "an e-mail address", IsSecret: false));
+                }
             }
+        }
+
+        // Card, IBAN, SSN and phone numbers all have at least nine digits; most lessons have far fewer.
+        if (text.Count(char.IsAsciiDigit) < 9)
+        {
+            return NonOverlapping(spans);
         }
 
         foreach (Match m in CardCandidate().Matches(text))
@@ -131,7 +140,12 @@ internal static partial class SensitiveData
             }
         }
 
-        // Keep the first (secrets come first) of overlapping spans: one value is reported once.
+        return NonOverlapping(spans);
+    }
+
+    /// <summary>Keeps the first (secrets first) of overlapping spans, so one value is reported once.</summary>
+    private static List<SensitiveSpan> NonOverlapping(List<SensitiveSpan> spans)
+    {
         var kept = new List<SensitiveSpan>(spans.Count);
         foreach (var span in spans.OrderBy(s => s.Start).ThenByDescending(s => s.IsSecret).ThenByDescending(s => s.Length))
         {
