@@ -107,6 +107,20 @@ public sealed class ReviewCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_approval_can_enter_the_rollout_as_a_canary_like_a_learning_run()
+    {
+        var result = await CliRunner.RunAsync("review", "approve", "les-gift", "--reason", "try it on a few", "--entry", "canary", "--share", "0.25", "--store", Store);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("the rollout candidate (Canary)", result.Out, StringComparison.Ordinal);
+        await using var store = SqliteLoreStore.Open(Store);
+        var rollout = await store.GetRolloutAsync(Tenants.Default, Ct);
+        Assert.Equal((_stable.Id, RolloutStage.Canary, 0.25), (rollout.StableSnapshotId, rollout.Stage, rollout.CanaryShare));
+        Assert.NotNull(rollout.CandidateSnapshotId);
+        Assert.Equal(_stable.Id, await store.GetActiveSnapshotIdAsync(Tenants.Default, Ct));
+    }
+
+    [Fact]
     public async Task Reject_keeps_the_lesson_refused_with_the_decision_and_serves_nothing_new()
     {
         var result = await CliRunner.RunAsync("review", "reject", "les-amount", "--reason", "one customer's special case", "--actor", "bob", "--store", Store, "--json");
@@ -129,6 +143,7 @@ public sealed class ReviewCommandTests : IAsyncLifetime
     [InlineData(new[] { "review", "approve", "les-gift", "--reason", "ok", "--tenant", "acme" }, "No lesson 'les-gift' for tenant 'acme'")]
     [InlineData(new[] { "review", "approve", "les-poison", "--reason", "looks fine" }, "a guard's rejection is changed through the admission policy")]
     [InlineData(new[] { "review", "reject", "les-lookup", "--reason", "no" }, "already admitted")]
+    [InlineData(new[] { "review", "approve", "les-gift", "--reason", "ok", "--entry", "later" }, "--entry 'later' is not one of")]
     public async Task A_refused_decision_fails_with_one_line_and_changes_nothing(string[] args, string message)
     {
         var result = await CliRunner.RunAsync([.. args, "--store", Store]);

@@ -10,7 +10,8 @@ namespace Lore.Cli.Commands;
 /// <summary>Opens the tenant's review queue over the store, with the same pipeline (policy, publication) `lore learn` uses.</summary>
 internal static class ReviewQueues
 {
-    public static ReviewQueue Open(ILoreStore store, string tenant) => new(new LearningPipeline(store, new LearningOptions()), tenant);
+    public static ReviewQueue Open(ILoreStore store, string tenant, RolloutPolicy? rollout = null)
+        => new(new LearningPipeline(store, new LearningOptions()) { Rollout = rollout }, tenant);
 
     /// <summary>Runs a decision, turning the queue's refusals into the one line a user reads.</summary>
     public static async Task<ReviewOutcome> DecideAsync(Func<Task<ReviewOutcome>> decide)
@@ -63,7 +64,7 @@ internal sealed class ReviewListCommand(IAnsiConsole console) : AsyncCommand<Sto
 }
 
 /// <summary>Options of a review decision: the lesson, the reason (required) and who decides.</summary>
-internal sealed class ReviewDecisionSettings : StoreSettings
+internal class ReviewDecisionSettings : StoreSettings
 {
     [CommandArgument(0, "<ID>")]
     [Description("The lesson id (see 'lore review list').")]
@@ -85,12 +86,35 @@ internal sealed class ReviewDecisionSettings : StoreSettings
             : ValidationResult.Success();
 }
 
-internal sealed class ReviewApproveCommand(IAnsiConsole console) : AsyncCommand<ReviewDecisionSettings>
+/// <summary>An approval also says where its snapshot enters the rollout, as <c>lore learn</c> does.</summary>
+internal sealed class ReviewApproveSettings : ReviewDecisionSettings
 {
-    public override async Task<int> ExecuteAsync(CommandContext context, ReviewDecisionSettings settings, CancellationToken cancellationToken)
+    [CommandOption("--entry <STAGE>")]
+    [Description("Where the snapshot containing the lesson enters the rollout: now (served at once, default), shadow, or canary.")]
+    public string Entry { get; init; } = "now";
+
+    [CommandOption("--share <SHARE>")]
+    [Description("With --entry canary: the share of units that get it (default 0.1).")]
+    public double Share { get; init; } = 0.1;
+
+    public RolloutPolicy Rollout => new()
+    {
+        EntryStage = Entry switch { "shadow" => RolloutStage.Shadow, "canary" => RolloutStage.Canary, _ => RolloutStage.None },
+        CanaryShare = Share,
+    };
+
+    public override ValidationResult Validate()
+        => Entry is not ("now" or "shadow" or "canary") ? ValidationResult.Error($"--entry '{Entry}' is not one of: now, shadow, canary.")
+            : Share is <= 0 or > 1 ? ValidationResult.Error("--share must lie in (0, 1].")
+            : base.Validate();
+}
+
+internal sealed class ReviewApproveCommand(IAnsiConsole console) : AsyncCommand<ReviewApproveSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, ReviewApproveSettings settings, CancellationToken cancellationToken)
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
-        var queue = ReviewQueues.Open(store, settings.Tenant);
+        var queue = ReviewQueues.Open(store, settings.Tenant, settings.Rollout);
         var outcome = await ReviewQueues.DecideAsync(() => queue.ApproveAsync(settings.Id, settings.Reviewer, settings.Reason!, cancellationToken));
         if (settings.Json)
         {
