@@ -1,12 +1,12 @@
 using CsCheck;
 
-namespace Lore.Tests.Ingest;
+namespace Lore.Testing;
 
 /// <summary>
 /// Runs a CsCheck generator from a fixed seed, so a property test sees the same inputs on every run (CsCheck's own
 /// <c>Sample</c> seeds only its first iteration). A failure names the sample and the seed that reproduces it.
 /// </summary>
-internal static class SeededCheck
+public static class SeededCheck
 {
     public static void ForAll<T>(Gen<T> gen, Action<T> assert, ulong seed = 20260101, int iterations = 200)
     {

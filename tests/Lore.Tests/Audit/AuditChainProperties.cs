@@ -1,6 +1,6 @@
 using Xunit;
 using CsCheck;
-using Lore.Tests.Ingest;
+using Lore.Testing;
 
 namespace Lore.Tests.Audit;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using CsCheck;
-using Lore.Tests.Ingest;
+using Lore.Testing;
 using Xunit;
 using static Lore.Tests.Evaluation.EvaluationData;
 

@@ -1,5 +1,5 @@
 using CsCheck;
-using Lore.Tests.Ingest;
+using Lore.Testing;
 using Xunit;
 using static Lore.Tests.Evaluation.EvaluationData;
 

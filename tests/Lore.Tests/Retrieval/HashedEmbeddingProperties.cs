@@ -1,6 +1,6 @@
 using CsCheck;
 using Lore.Retrieval;
-using Lore.Tests.Ingest;
+using Lore.Testing;
 using Xunit;
 using static Lore.Tests.Fakes.TestLessons;
 

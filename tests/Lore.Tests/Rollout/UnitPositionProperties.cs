@@ -1,6 +1,6 @@
 using CsCheck;
 using Lore.Rollout;
-using Lore.Tests.Ingest;
+using Lore.Testing;
 using Xunit;
 
 namespace Lore.Tests.Rollout;
