@@ -31,6 +31,8 @@ internal static class LoreCommandLine
             config.AddCommand<IngestCommand>("ingest")
                 .WithDescription("Import trajectories (OpenAI chat-completions messages, JSON array or JSONL; tau-bench results).")
                 .WithExample("ingest", "trajectories.json", "--label", "slice=airline");
+            config.AddCommand<EvalCommand>("eval")
+                .WithDescription("Replay a held-out task set under a baseline and a candidate snapshot; report per-slice deltas with confidence intervals (exit 3 on a regression).");
             config.AddCommand<LearnCommand>("learn")
                 .WithDescription("Run one learning pass: extract lessons from episodes and create a new snapshot.");
             config.AddBranch("lessons", lessons =>
