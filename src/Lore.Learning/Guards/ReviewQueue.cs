@@ -29,6 +29,7 @@ public sealed class ReviewQueue
         Tenant = tenant;
     }
 
+    /// <summary>The tenant whose lessons this queue lists and decides.</summary>
     public string Tenant { get; }
 
     /// <summary>The lessons waiting for review, oldest first.</summary>
