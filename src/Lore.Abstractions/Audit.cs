@@ -113,6 +113,8 @@ public static class AuditActions
     public const string SnapshotCreated = "snapshot.created";
     public const string SnapshotShadow = "snapshot.shadow";
     public const string SnapshotCanary = "snapshot.canary";
+    public const string CanaryGatePassed = "snapshot.canary-gate-passed";
+    public const string CanaryGateFailed = "snapshot.canary-gate-failed";
     public const string SnapshotPromoted = "snapshot.promoted";
     public const string SnapshotRolledBack = "snapshot.rolled-back";
     public const string Frozen = "rollout.frozen";

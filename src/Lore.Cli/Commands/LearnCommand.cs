@@ -69,6 +69,11 @@ internal static class RunReport
 
         console.Write(table);
         console.MarkupLineInterpolated($"Added {run.AddedLessonIds.Count}, updated {run.UpdatedLessonIds.Count}, merged {run.Merges.Count}, contradictions {run.Contradictions.Count}, retired {run.Retirements.Count}, dropped {run.Dropped.Count}.");
+        foreach (var a in run.Admissions.Where(a => a.Status != LessonStatus.Active))
+        {
+            console.MarkupLineInterpolated($"  {(a.Status == LessonStatus.Rejected ? "[yellow]rejected[/]" : "queued for review")} {a.LessonId}: {string.Join(", ", a.Rules)}");
+        }
+
         foreach (var c in run.Contradictions)
         {
             console.MarkupLineInterpolated($"  contradiction {c.FirstId} vs {c.SecondId}: kept {c.WinnerId} ({c.Method}: {c.Reason})");

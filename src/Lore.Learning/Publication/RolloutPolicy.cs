@@ -30,6 +30,14 @@ public sealed class RolloutPolicy
     /// </summary>
     public bool ReplaceRunningCanary { get; set; }
 
+    /// <summary>
+    /// A check a snapshot must pass before it enters canary automatically (for example an offline replay against the
+    /// stable snapshot: <c>OfflineEvaluation.CanaryGate(runner)</c>). Given the stable snapshot (null when none) and the
+    /// candidate. A failed check keeps the snapshot out of rollout, audited with the reason. Operators can still start a
+    /// canary by hand with <c>lore canary</c>.
+    /// </summary>
+    public Func<Snapshot?, Snapshot, CancellationToken, Task<CanaryGateResult>>? CanaryGate { get; set; }
+
     /// <summary>Roll a canary back at once when evaluation finds a significant regression overall or on a slice.</summary>
     public bool AutoRollback { get; set; } = true;
 
@@ -95,3 +103,6 @@ public sealed class RolloutPolicy
         return this;
     }
 }
+
+/// <summary>The verdict of a <see cref="RolloutPolicy.CanaryGate"/>: whether the snapshot may enter canary, and why.</summary>
+public sealed record CanaryGateResult(bool Passed, string Reason, string DetailsJson = "{}");

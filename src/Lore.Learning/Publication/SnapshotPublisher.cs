@@ -20,6 +20,9 @@ internal enum PublicationOutcome
     /// <summary>The tenant is frozen; the snapshot is stored but not in rollout.</summary>
     Frozen,
 
+    /// <summary>The policy's canary gate (an offline evaluation) failed; the snapshot is stored but not in rollout.</summary>
+    GateFailed,
+
     /// <summary>It already was the stable snapshot, or already the candidate at that stage.</summary>
     Unchanged,
 }
@@ -47,6 +50,32 @@ internal static class SnapshotPublisher
         ArgumentNullException.ThrowIfNull(snapshot);
         policy = (policy ?? new RolloutPolicy()).Validate();
         var tenant = snapshot.Tenant;
+        if (policy.EntryStage == RolloutStage.Canary && policy.CanaryGate is { } gate)
+        {
+            var current = await store.GetRolloutAsync(tenant, cancellationToken).ConfigureAwait(false);
+            if (!current.Frozen && current.StableSnapshotId != snapshot.Id && current.CandidateSnapshotId != snapshot.Id)
+            {
+                var stable = current.StableSnapshotId is { } stableId ? await store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false) : null;
+                var verdict = await gate(stable, snapshot, cancellationToken).ConfigureAwait(false);
+                await store.AppendAuditAsync(
+                    new AuditDraft
+                    {
+                        Tenant = tenant,
+                        Actor = actor,
+                        Action = verdict.Passed ? AuditActions.CanaryGatePassed : AuditActions.CanaryGateFailed,
+                        Subject = snapshot.Id,
+                        Reason = verdict.Reason,
+                        DetailsJson = verdict.DetailsJson,
+                        At = time.GetUtcNow(),
+                    },
+                    cancellationToken).ConfigureAwait(false);
+                if (!verdict.Passed)
+                {
+                    return new Publication(PublicationOutcome.GateFailed, current, $"Snapshot {snapshot.Id} failed the canary gate and stays out of rollout: {verdict.Reason}");
+                }
+            }
+        }
+
         var outcome = PublicationOutcome.Unchanged;
         string? replaced = null;
 

@@ -66,6 +66,22 @@ public static class OfflineEvaluation
         return Compare(baseline?.Id, candidate?.Id, before, after, policy);
     }
 
+    /// <summary>
+    /// A <see cref="RolloutPolicy.CanaryGate"/> that replays the runner's task set under the stable snapshot and the
+    /// candidate and lets the candidate into canary only when no slice regresses.
+    /// </summary>
+    public static Func<Snapshot?, Snapshot, CancellationToken, Task<CanaryGateResult>> CanaryGate(IOfflineEvaluationRunner runner, OfflineEvaluationPolicy? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        policy = (policy ?? new OfflineEvaluationPolicy()).Validate();
+        return async (stable, candidate, cancellationToken) =>
+        {
+            var report = await CompareAsync(runner, stable, candidate, policy, cancellationToken).ConfigureAwait(false);
+            var details = System.Text.Json.JsonSerializer.Serialize(new { report.Overall, report.Slices }, LoreJson.Options);
+            return new CanaryGateResult(report.Passed, "offline evaluation: " + report.Reason, details);
+        };
+    }
+
     /// <summary>Pairs results by position (they must be the same tasks in the same order) and computes the deltas.</summary>
     public static OfflineEvaluationReport Compare(string? baselineId, string? candidateId, IReadOnlyList<OfflineTaskResult> baseline, IReadOnlyList<OfflineTaskResult> candidate, OfflineEvaluationPolicy policy)
     {
