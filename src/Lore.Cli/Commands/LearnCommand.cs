@@ -69,6 +69,16 @@ internal static class RunReport
 
         console.Write(table);
         console.MarkupLineInterpolated($"Added {run.AddedLessonIds.Count}, updated {run.UpdatedLessonIds.Count}, merged {run.Merges.Count}, contradictions {run.Contradictions.Count}, retired {run.Retirements.Count}, dropped {run.Dropped.Count}.");
+        foreach (var d in run.Dropped.Take(5))
+        {
+            console.MarkupLineInterpolated($"  dropped: {Output.Shorten(d, 180)}");
+        }
+
+        if (run.Dropped.Count > 5)
+        {
+            console.MarkupLineInterpolated($"  ... and {run.Dropped.Count - 5} more dropped (see --json).");
+        }
+
         foreach (var a in run.Admissions.Where(a => a.Status != LessonStatus.Active))
         {
             console.MarkupLineInterpolated($"  {(a.Status == LessonStatus.Rejected ? "[yellow]rejected[/]" : "queued for review")} {a.LessonId}: {string.Join(", ", a.Rules)}");
