@@ -83,7 +83,7 @@ internal sealed class EvalCommand(IAnsiConsole console) : AsyncCommand<EvalComma
                 Output.Percent(row.BaselineMean),
                 Output.Percent(row.CandidateMean),
                 Signed(row.Delta),
-                $"[{Signed(row.Low)}, {Signed(row.High)}]",
+                Markup.Escape($"[{Signed(row.Low)}, {Signed(row.High)}]"),
                 row.Regressed ? "[red]regressed[/]" : "");
         }
 
