@@ -137,28 +137,19 @@ public sealed class ToolErrorExtractor : ILessonExtractor
         var recipe = pattern.Recipe(_options.RecipeShare);
         var steps = recipe.Count > 0 ? ToolCalls.JoinWords(recipe) : "check the call's arguments against the error";
         var rate = Proportions.Wilson(pattern.Recovered.Count, pattern.Episodes.Count, _options.ConfidenceZ);
-        return new LessonCandidate
-        {
-            Key = $"{RecoveryKeyPrefix}{pattern.Tool}:{pattern.Pattern}",
-            Kind = LessonKind.ToolGuide,
-            Text = $"When {pattern.Tool} fails with \"{pattern.Pattern}\", {steps}, then call {pattern.Tool} again.",
-            Trigger = LessonTrigger.OnKeywords([.. Tokens.Keywords([pattern.Tool], [pattern.Pattern])]),
-            Scope = new LessonScope { Tenant = tenant, Tools = [pattern.Tool] },
-            Evidence = new LessonEvidence
-            {
-                EpisodeIds = pattern.Episodes,
-                EpisodeCount = pattern.Episodes.Count,
-                DistinctSources = pattern.Units.Count,
-                Support = pattern.Occurrences,
-                IntervalLow = rate.Low,
-                IntervalHigh = rate.High,
-            },
-            Confidence = rate.Low,
-            Extractor = Info,
-            Rationale = string.Create(
+        return Candidate(
+            tenant,
+            pattern,
+            RecoveryKeyPrefix,
+            LessonKind.ToolGuide,
+            $"When {pattern.Tool} fails with \"{pattern.Pattern}\", {steps}, then call {pattern.Tool} again.",
+            pattern.Episodes,
+            pattern.Units.Count,
+            pattern.Occurrences,
+            rate,
+            string.Create(
                 CultureInfo.InvariantCulture,
-                $"{pattern.Tool} failed {pattern.Occurrences} times in {pattern.Episodes.Count} episodes from {pattern.Units.Count} sources with \"{pattern.Pattern}\" (e.g. \"{Shorten(pattern.Example)}\"); a later call succeeded in {pattern.Recovered.Count} of them (recovery rate {(double)pattern.Recovered.Count / pattern.Episodes.Count:P0}, Wilson lower bound {rate.Low:F2}). {pattern.Describe()}"),
-        };
+                $"{pattern.Tool} failed {pattern.Occurrences} times in {pattern.Episodes.Count} episodes from {pattern.Units.Count} sources with \"{pattern.Pattern}\" (e.g. \"{Shorten(pattern.Example)}\"); a later call succeeded in {pattern.Recovered.Count} of them (recovery rate {(double)pattern.Recovered.Count / pattern.Episodes.Count:P0}, Wilson lower bound {rate.Low:F2}). {pattern.Describe()}"));
     }
 
     private LessonCandidate UnrecoveredWarning(string tenant, ToolErrorPattern pattern)
@@ -171,29 +162,43 @@ public sealed class ToolErrorExtractor : ILessonExtractor
             text += $" What worked elsewhere: {ToolCalls.JoinWords(recipe)}.";
         }
 
-        return new LessonCandidate
+        return Candidate(
+            tenant,
+            pattern,
+            UnrecoveredKeyPrefix,
+            LessonKind.AntiPattern,
+            text,
+            pattern.Unrecovered,
+            pattern.UnrecoveredUnits.Count,
+            pattern.UnrecoveredOccurrences,
+            rate,
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"{pattern.Tool} failed with \"{pattern.Pattern}\" in {pattern.Episodes.Count} episodes and never succeeded afterwards in {pattern.Unrecovered.Count} of them ({pattern.UnrecoveredOccurrences} failed calls, {pattern.UnrecoveredUnits.Count} sources; Wilson lower bound {rate.Low:F2}). {pattern.Describe()}"));
+    }
+
+    /// <summary>The shape both kinds of tool-error lesson share: keyed by tool and pattern, scoped to the tool, confidence the Wilson lower bound.</summary>
+    private LessonCandidate Candidate(string tenant, ToolErrorPattern pattern, string keyPrefix, LessonKind kind, string text, IReadOnlyList<string> episodes, int units, int support, Interval rate, string rationale)
+        => new()
         {
-            Key = $"{UnrecoveredKeyPrefix}{pattern.Tool}:{pattern.Pattern}",
-            Kind = LessonKind.AntiPattern,
+            Key = $"{keyPrefix}{pattern.Tool}:{pattern.Pattern}",
+            Kind = kind,
             Text = text,
             Trigger = LessonTrigger.OnKeywords([.. Tokens.Keywords([pattern.Tool], [pattern.Pattern])]),
             Scope = new LessonScope { Tenant = tenant, Tools = [pattern.Tool] },
             Evidence = new LessonEvidence
             {
-                EpisodeIds = pattern.Unrecovered,
-                EpisodeCount = pattern.Unrecovered.Count,
-                DistinctSources = pattern.UnrecoveredUnits.Count,
-                Support = pattern.UnrecoveredOccurrences,
+                EpisodeIds = episodes,
+                EpisodeCount = episodes.Count,
+                DistinctSources = units,
+                Support = support,
                 IntervalLow = rate.Low,
                 IntervalHigh = rate.High,
             },
             Confidence = rate.Low,
             Extractor = Info,
-            Rationale = string.Create(
-                CultureInfo.InvariantCulture,
-                $"{pattern.Tool} failed with \"{pattern.Pattern}\" in {pattern.Episodes.Count} episodes and never succeeded afterwards in {pattern.Unrecovered.Count} of them ({pattern.UnrecoveredOccurrences} failed calls, {pattern.UnrecoveredUnits.Count} sources; Wilson lower bound {rate.Low:F2}). {pattern.Describe()}"),
+            Rationale = rationale,
         };
-    }
 
     private static string Shorten(string text) => text.Length <= 120 ? text : text[..117] + "...";
 }
