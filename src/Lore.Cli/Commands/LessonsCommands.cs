@@ -98,12 +98,7 @@ internal sealed class LessonsShowCommand(IAnsiConsole console) : AsyncCommand<Le
         Row("id", lesson.Id);
         Row("kind", lesson.Kind.ToString());
         Row("text", lesson.Text);
-        Row("trigger", lesson.Trigger.Kind switch
-        {
-            TriggerKind.Always => "always",
-            TriggerKind.Keywords => "keywords: " + string.Join(", ", lesson.Trigger.Keywords),
-            _ => "description: " + lesson.Trigger.Description,
-        });
+        Row("trigger", Output.Trigger(lesson.Trigger));
         Row("scope", $"tenant {lesson.Scope.Tenant}" +
             (lesson.Scope.UnitKey is { } u ? $", unit {u}" : "") +
             (lesson.Scope.Labels.Count > 0 ? ", labels " + string.Join(",", lesson.Scope.Labels.Select(p => $"{p.Key}={p.Value}")) : "") +

@@ -39,7 +39,7 @@ internal sealed class WhyCommand(IAnsiConsole console) : AsyncCommand<WhyCommand
         console.Write(new Rule($"[bold]{Markup.Escape(lesson.Id)}[/] ({lesson.Kind}, {lesson.Status.ToString().ToLowerInvariant()})").LeftJustified());
         console.WriteLine(lesson.Text);
         console.WriteLine($"extractor: {lesson.Extractor.Name} {lesson.Extractor.Version}; created {Output.Time(lesson.CreatedAt)}; confidence {lesson.Confidence.ToString("0.00", c)}");
-        console.WriteLine($"trigger: {Trigger(lesson.Trigger)}");
+        console.WriteLine($"trigger: {Output.Trigger(lesson.Trigger)}");
 
         console.Write(new Rule("evidence").LeftJustified());
         var e = lesson.Evidence;
@@ -119,13 +119,6 @@ internal sealed class WhyCommand(IAnsiConsole console) : AsyncCommand<WhyCommand
         console.WriteLine(lesson.RetiredAt is { } retired ? $"retired {Output.Time(retired)}: {lesson.RetiredReason}" : "Not retired.");
         return 0;
     }
-
-    internal static string Trigger(LessonTrigger trigger) => trigger.Kind switch
-    {
-        TriggerKind.Always => "always",
-        TriggerKind.Keywords => "keywords: " + string.Join(", ", trigger.Keywords),
-        _ => "description: " + trigger.Description,
-    };
 }
 
 internal sealed class BlameCommand(IAnsiConsole console) : AsyncCommand<BlameCommand.Settings>

@@ -17,5 +17,13 @@ internal static class Output
 
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>How a lesson decides that it applies, in one line.</summary>
+    public static string Trigger(LessonTrigger trigger) => trigger.Kind switch
+    {
+        TriggerKind.Always => "always",
+        TriggerKind.Keywords => "keywords: " + string.Join(", ", trigger.Keywords),
+        _ => "description: " + trigger.Description,
+    };
+
     public static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 }
