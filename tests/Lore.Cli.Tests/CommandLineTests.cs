@@ -116,4 +116,20 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("--label 'slice' is not KEY=VALUE", result.Error);
     }
+
+    [Fact]
+    public async Task Lessons_list_all_shows_a_quarantined_lesson_as_rejected_not_active()
+    {
+        var drift = await CliRunner.RunAsync("demo", "--scenario", "drift", "--episodes", "250", "--store", Store, "--json");
+        Assert.True(drift.ExitCode == 0, drift.Error);
+        await using (var store = await Lore.Sqlite.SqliteLoreStore.OpenAsync(Store, TestContext.Current.CancellationToken))
+        {
+            Assert.NotEmpty(await store.ListLessonsAsync(new LessonQuery { Status = LessonStatus.Rejected }, TestContext.Current.CancellationToken));
+        }
+
+        var all = await CliRunner.RunAsync("lessons", "list", "--all", "--store", Store);
+
+        Assert.Equal(0, all.ExitCode);
+        Assert.Contains("rejected", all.Out);
+    }
 }

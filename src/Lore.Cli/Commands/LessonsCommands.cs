@@ -60,13 +60,22 @@ internal sealed class LessonsListCommand(IAnsiConsole console) : AsyncCommand<Le
                 l.Evidence.EpisodeCount.ToString(),
                 l.Evidence.DistinctSources.ToString(),
                 l.Confidence.ToString("F2", System.Globalization.CultureInfo.InvariantCulture),
-                l.IsRetired ? "retired" : "active");
+                Status(l));
         }
 
         console.Write(table);
         console.MarkupLineInterpolated($"{lessons.Count} lessons ({scope}).");
         return 0;
     }
+
+    /// <summary>The admission status; a lesson with a retirement date counts as retired unless it was rejected.</summary>
+    internal static string Status(Lesson lesson) => lesson.Status switch
+    {
+        LessonStatus.Rejected => "rejected",
+        LessonStatus.PendingReview => "pending review",
+        _ when lesson.IsRetired || lesson.Status == LessonStatus.Retired => "retired",
+        _ => "active",
+    };
 }
 
 internal sealed class LessonsShowCommand(IAnsiConsole console) : AsyncCommand<LessonsShowCommand.Settings>
@@ -115,6 +124,7 @@ internal sealed class LessonsShowCommand(IAnsiConsole console) : AsyncCommand<Le
             Row("measured effect", $"with {Output.Percent(effect.WithSuccessRate)} (n={effect.WithCount}) vs without {Output.Percent(effect.WithoutSuccessRate)} (n={effect.WithoutCount})");
         }
 
+        Row("status", LessonsListCommand.Status(lesson));
         Row("created", Output.Time(lesson.CreatedAt));
         if (lesson.RetiredAt is { } retired)
         {
