@@ -132,6 +132,31 @@ public interface ILoreStore : IAsyncDisposable
     /// </summary>
     Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Leases up to <paramref name="max"/> ended, never-processed episodes of a tenant (oldest first) whose lease is
+    /// absent or expired, for <paramref name="duration"/>. Concurrent callers (any process) never get the same episode
+    /// while a lease is live (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>).
+    /// </summary>
+    Task<IReadOnlyList<EpisodeLease>> LeaseEpisodesAsync(string tenant, string worker, int max, TimeSpan duration, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Marks leased episodes processed, all in one transaction; throws <see cref="StoreConflictException"/> naming the
+    /// episode (and completes none) if any lease expired and was granted to another worker since.
+    /// </summary>
+    Task CompleteLeasesAsync(IReadOnlyList<EpisodeLease> leases, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a new API key; an existing id throws <see cref="StoreConflictException"/>.</summary>
+    Task SaveApiKeyAsync(ApiKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>The key with this id, revoked or not; null when unknown.</summary>
+    Task<ApiKey?> GetApiKeyAsync(string keyId, CancellationToken cancellationToken = default);
+
+    /// <summary>Keys of a tenant (every tenant when null), newest first, revoked ones included.</summary>
+    Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string? tenant, CancellationToken cancellationToken = default);
+
+    /// <summary>Revokes a key; returns false for an unknown id. Revoking twice keeps the first time.</summary>
+    Task<bool> RevokeApiKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes episodes with their steps and outcomes in one transaction (right to erasure); returns how many existed (unknown ids are ignored).</summary>
     Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default);
 }

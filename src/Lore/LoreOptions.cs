@@ -35,6 +35,9 @@ public sealed class LoreOptions
     /// <summary>Where learned state and episodes live (for example <c>SqliteLoreStore.Open("lore.db")</c>).</summary>
     public ILoreStore? Store { get; set; }
 
+    /// <summary>Keep the store open when the runtime is disposed (several runtimes, one per tenant, sharing one store).</summary>
+    public bool LeaveStoreOpen { get; set; }
+
     /// <summary>The tenant this runtime serves and records for.</summary>
     public string Tenant { get; set; } = Tenants.Default;
 

@@ -228,7 +228,11 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         // Automatic rollout actions already decided finish before the store goes away.
         await _monitor.WhenIdleAsync().ConfigureAwait(false);
         await Capture.DisposeAsync().ConfigureAwait(false);
-        await Store.DisposeAsync().ConfigureAwait(false);
+        if (!_options.LeaveStoreOpen)
+        {
+            await Store.DisposeAsync().ConfigureAwait(false);
+        }
+
         _learnGate.Dispose();
     }
 

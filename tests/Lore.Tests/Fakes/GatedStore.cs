@@ -125,6 +125,18 @@ internal sealed class GatedStore : ILoreStore
 
     public Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => _inner.DeleteEpisodesAsync(episodeIds, cancellationToken);
 
+    public Task<IReadOnlyList<EpisodeLease>> LeaseEpisodesAsync(string tenant, string worker, int max, TimeSpan duration, CancellationToken cancellationToken = default) => _inner.LeaseEpisodesAsync(tenant, worker, max, duration, cancellationToken);
+
+    public Task CompleteLeasesAsync(IReadOnlyList<EpisodeLease> leases, CancellationToken cancellationToken = default) => _inner.CompleteLeasesAsync(leases, cancellationToken);
+
+    public Task SaveApiKeyAsync(ApiKey key, CancellationToken cancellationToken = default) => _inner.SaveApiKeyAsync(key, cancellationToken);
+
+    public Task<ApiKey?> GetApiKeyAsync(string keyId, CancellationToken cancellationToken = default) => _inner.GetApiKeyAsync(keyId, cancellationToken);
+
+    public Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string? tenant, CancellationToken cancellationToken = default) => _inner.ListApiKeysAsync(tenant, cancellationToken);
+
+    public Task<bool> RevokeApiKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken = default) => _inner.RevokeApiKeyAsync(keyId, at, cancellationToken);
+
     public ValueTask DisposeAsync() => _inner.DisposeAsync();
 
     private static TaskCompletionSource Open()

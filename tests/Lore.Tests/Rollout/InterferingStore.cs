@@ -80,5 +80,17 @@ internal sealed class InterferingStore(ILoreStore inner) : ILoreStore
 
     public Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => inner.DeleteEpisodesAsync(episodeIds, cancellationToken);
 
+    public Task<IReadOnlyList<EpisodeLease>> LeaseEpisodesAsync(string tenant, string worker, int max, TimeSpan duration, CancellationToken cancellationToken = default) => inner.LeaseEpisodesAsync(tenant, worker, max, duration, cancellationToken);
+
+    public Task CompleteLeasesAsync(IReadOnlyList<EpisodeLease> leases, CancellationToken cancellationToken = default) => inner.CompleteLeasesAsync(leases, cancellationToken);
+
+    public Task SaveApiKeyAsync(ApiKey key, CancellationToken cancellationToken = default) => inner.SaveApiKeyAsync(key, cancellationToken);
+
+    public Task<ApiKey?> GetApiKeyAsync(string keyId, CancellationToken cancellationToken = default) => inner.GetApiKeyAsync(keyId, cancellationToken);
+
+    public Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string? tenant, CancellationToken cancellationToken = default) => inner.ListApiKeysAsync(tenant, cancellationToken);
+
+    public Task<bool> RevokeApiKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken = default) => inner.RevokeApiKeyAsync(keyId, at, cancellationToken);
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -1,0 +1,60 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Lore;
+
+/// <summary>What a caller of <c>lore serve</c> may do. Each role includes the ones before it.</summary>
+public enum ApiKeyRole
+{
+    /// <summary>Record episodes, steps and outcomes; retrieve lessons; read its tenant's lessons and snapshots.</summary>
+    Agent,
+
+    /// <summary>Everything an agent may do, plus approve and reject lessons in the review queue.</summary>
+    Reviewer,
+
+    /// <summary>Everything, plus promote, roll back, freeze, change configuration and manage keys of its tenant.</summary>
+    Admin,
+}
+
+/// <summary>
+/// A stored API key: only the SHA-256 of its secret is kept, so a copy of the store cannot be used to call Lore.
+/// The key a caller presents is <c>lore_{Id}_{secret}</c>; <see cref="Id"/> finds the record, the hash checks the secret.
+/// </summary>
+public sealed record ApiKey
+{
+    /// <summary>Public, unique, safe to log and show (for example <c>k7f3a9c21</c>).</summary>
+    public required string Id { get; init; }
+
+    public required string Tenant { get; init; }
+
+    public required ApiKeyRole Role { get; init; }
+
+    /// <summary>What the key is for ("checkout agent", "alice").</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>SHA-256 of the secret part, lower-case hex.</summary>
+    public required string SecretHash { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public string CreatedBy { get; init; } = "";
+
+    /// <summary>Set when revoked; a revoked key never authenticates again.</summary>
+    public DateTimeOffset? RevokedAt { get; init; }
+
+    /// <summary>The hash stored for a secret.</summary>
+    public static string HashSecret(string secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+    }
+
+    /// <summary>Whether <paramref name="secret"/> is this key's secret, compared in constant time.</summary>
+    public bool Matches(string secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+        var stored = Convert.FromHexString(SecretHash);
+        return CryptographicOperations.FixedTimeEquals(presented, stored);
+    }
+}

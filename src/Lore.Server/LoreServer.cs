@@ -1,0 +1,65 @@
+using Lore.Server.Api;
+using Lore.Server.Dashboard;
+using Lore.Server.Hosting;
+using Lore.Server.Mcp;
+using Lore.Server.Otlp;
+using Lore.Server.Proxy;
+using Lore.Server.Security;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Lore.Server;
+
+/// <summary>
+/// Builds the <c>lore serve</c> web application: one Kestrel host with the REST API, the OpenAI-compatible proxy,
+/// the OTLP receiver, the MCP endpoint and the dashboard, all behind the same API-key authentication.
+/// </summary>
+public static class LoreServer
+{
+    /// <summary>Builds (but does not start) the server; <c>await app.StartAsync()</c> or <c>RunAsync()</c> it.</summary>
+    public static WebApplication Build(LoreServerOptions options, string[]? args = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Store is null)
+        {
+            throw new ArgumentException("LoreServerOptions.Store is required.", nameof(options));
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(options.TimeProvider);
+        services.AddSingleton<TenantRuntimes>();
+        services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        services.AddAuthorization(LorePolicies.Add);
+        services.AddProblemDetails();
+
+        LoreApiEndpoints.AddServices(services);
+        OpenAiProxyEndpoints.AddServices(services);
+        OtlpReceiverEndpoints.AddServices(services);
+        LoreMcpEndpoints.AddServices(services);
+        DashboardEndpoints.AddServices(services);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        LoreApiEndpoints.Map(app);
+        OpenAiProxyEndpoints.Map(app);
+        OtlpReceiverEndpoints.Map(app);
+        LoreMcpEndpoints.Map(app);
+        DashboardEndpoints.Map(app);
+
+        // Capture queued by requests is flushed and runtimes closed before the store goes away.
+        app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<TenantRuntimes>().DisposeAsync().AsTask().GetAwaiter().GetResult());
+        return app;
+    }
+}

@@ -1,0 +1,101 @@
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using Lore.Server.Hosting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Lore.Server.Security;
+
+/// <summary>
+/// Authenticates <c>Authorization: Bearer lore_{id}_{secret}</c> (what OpenAI clients send as their API key) or
+/// <c>X-Api-Key</c> against the hashed keys in the store. The secret is never logged; only the key id is.
+/// </summary>
+internal sealed class ApiKeyAuthentication(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    TenantRuntimes runtimes) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "LoreApiKey";
+    public const string Prefix = "lore_";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = Presented();
+        if (presented is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        if (!TryParse(presented, out var keyId, out var secret))
+        {
+            return AuthenticateResult.Fail("the API key is not a Lore key (expected lore_{id}_{secret}).");
+        }
+
+        var key = await runtimes.Store.GetApiKeyAsync(keyId, Context.RequestAborted).ConfigureAwait(false);
+        if (key is null || key.RevokedAt is not null || !key.Matches(secret))
+        {
+            return AuthenticateResult.Fail("unknown or revoked API key.");
+        }
+
+        var caller = new Caller(key.Id, key.Tenant, key.Role);
+        return AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName));
+    }
+
+    private string? Presented()
+    {
+        var headers = Request.Headers;
+        if (headers.TryGetValue("X-Api-Key", out var apiKey) && !string.IsNullOrWhiteSpace(apiKey))
+        {
+            return apiKey.ToString().Trim();
+        }
+
+        var authorization = headers.Authorization.ToString();
+        const string bearer = "Bearer ";
+        return authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? authorization[bearer.Length..].Trim() : null;
+    }
+
+    /// <summary>Splits <c>lore_{id}_{secret}</c>; the id has no underscore.</summary>
+    public static bool TryParse(string presented, out string keyId, out string secret)
+    {
+        keyId = secret = "";
+        if (!presented.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var rest = presented.AsSpan(Prefix.Length);
+        var separator = rest.IndexOf('_');
+        if (separator <= 0 || separator == rest.Length - 1)
+        {
+            return false;
+        }
+
+        keyId = rest[..separator].ToString();
+        secret = rest[(separator + 1)..].ToString();
+        return true;
+    }
+
+    /// <summary>A new key: the record to store (hash only) and the one-time secret string to hand to the user.</summary>
+    public static (ApiKey Key, string Presented) Issue(string tenant, ApiKeyRole role, string name, string createdBy, DateTimeOffset now)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        var id = "k" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var key = new ApiKey
+        {
+            Id = id,
+            Tenant = tenant,
+            Role = role,
+            Name = name,
+            SecretHash = ApiKey.HashSecret(secret),
+            CreatedAt = now,
+            CreatedBy = createdBy,
+        };
+        return (key, $"{Prefix}{id}_{secret}");
+    }
+
+    private static string Base64Url(byte[] bytes)
+        => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '-');
+}

@@ -1,0 +1,50 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+
+namespace Lore.Server.Security;
+
+/// <summary>
+/// Who is calling, as proven by their API key: every handler reads the tenant from here and never from the request,
+/// which is what makes cross-tenant access impossible rather than merely checked.
+/// </summary>
+/// <param name="KeyId">The key's public id (the audit actor is <c>key:{KeyId}</c>).</param>
+/// <param name="Tenant">The only tenant this caller may read or change.</param>
+/// <param name="Role">What the caller may do.</param>
+internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role)
+{
+    public const string TenantClaim = "lore:tenant";
+    public const string KeyIdClaim = "lore:key";
+
+    /// <summary>The audit log's actor for changes this caller makes.</summary>
+    public string Actor => $"key:{KeyId}";
+
+    public bool Allows(ApiKeyRole required) => Role >= required;
+
+    public ClaimsPrincipal ToPrincipal(string scheme)
+    {
+        var identity = new ClaimsIdentity(
+            [
+                new Claim(KeyIdClaim, KeyId),
+                new Claim(TenantClaim, Tenant),
+                new Claim(ClaimTypes.Role, LorePolicies.RoleName(Role)),
+            ],
+            scheme);
+        return new ClaimsPrincipal(identity);
+    }
+
+    /// <summary>The authenticated caller of a request that passed authorization.</summary>
+    public static Caller From(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var user = context.User;
+        var keyId = user.FindFirstValue(KeyIdClaim);
+        var tenant = user.FindFirstValue(TenantClaim);
+        var role = user.FindFirstValue(ClaimTypes.Role);
+        if (keyId is null || tenant is null || role is null)
+        {
+            throw new InvalidOperationException("The request has no authenticated Lore caller; the endpoint must require a Lore policy.");
+        }
+
+        return new Caller(keyId, tenant, LorePolicies.ParseRole(role));
+    }
+}

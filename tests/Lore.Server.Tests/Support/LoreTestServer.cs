@@ -1,0 +1,79 @@
+using System.Net.Http.Headers;
+using Lore.Server;
+using Lore.Server.Security;
+using Lore.Sqlite;
+using Lore.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Lore.Server.Tests.Support;
+
+/// <summary>
+/// A real <c>lore serve</c> on a free loopback port over a fresh SQLite store: tests talk to it with real clients
+/// (HttpClient, the OpenAI SDK, the MCP client, the OTLP exporter), never through an in-memory shortcut.
+/// </summary>
+internal sealed class LoreTestServer : IAsyncDisposable
+{
+    private readonly TempDirectory _directory;
+
+    private LoreTestServer(TempDirectory directory, SqliteLoreStore store, WebApplication app, LoreServerOptions options)
+    {
+        _directory = directory;
+        Store = store;
+        App = app;
+        Options = options;
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseAddress = new Uri(addresses.First().TrimEnd('/') + "/");
+    }
+
+    public SqliteLoreStore Store { get; }
+
+    public WebApplication App { get; }
+
+    public LoreServerOptions Options { get; }
+
+    /// <summary>For example <c>http://127.0.0.1:41234/</c>.</summary>
+    public Uri BaseAddress { get; }
+
+    public static async Task<LoreTestServer> StartAsync(Action<LoreServerOptions>? configure = null)
+    {
+        var directory = new TempDirectory();
+        var store = await SqliteLoreStore.OpenAsync(Path.Combine(directory.Path, "lore.db"), TestContext.Current.CancellationToken);
+        var options = new LoreServerOptions { Store = store, Urls = "http://127.0.0.1:0" };
+        configure?.Invoke(options);
+        var app = LoreServer.Build(options);
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return new LoreTestServer(directory, store, app, options);
+    }
+
+    /// <summary>Stores a new key and returns the string a client presents.</summary>
+    public async Task<string> CreateKeyAsync(string tenant, ApiKeyRole role, string name = "test")
+    {
+        var (key, presented) = ApiKeyAuthentication.Issue(tenant, role, name, "test", DateTimeOffset.UtcNow);
+        await Store.SaveApiKeyAsync(key, TestContext.Current.CancellationToken);
+        return presented;
+    }
+
+    /// <summary>An HttpClient on the server's address, sending <paramref name="apiKey"/> as a bearer token when given.</summary>
+    public HttpClient CreateClient(string? apiKey = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync(CancellationToken.None);
+        await App.DisposeAsync();
+        await Store.DisposeAsync();
+        _directory.Dispose();
+    }
+}
