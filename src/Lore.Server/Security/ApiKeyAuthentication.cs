@@ -9,7 +9,7 @@ namespace Lore.Server.Security;
 
 /// <summary>
 /// Authenticates <c>Authorization: Bearer lore_{id}_{secret}</c> (what OpenAI clients send as their API key) or
-/// <c>X-Api-Key</c> against the hashed keys in the store. The secret is never logged; only the key id is.
+/// <c>X-Api-Key</c> (or the dashboard's cookie) against the hashed keys in the store. The secret is never logged; only the key id is.
 /// </summary>
 internal sealed class ApiKeyAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -19,6 +19,9 @@ internal sealed class ApiKeyAuthentication(
 {
     public const string SchemeName = "LoreApiKey";
     public const string Prefix = "lore_";
+
+    /// <summary>The dashboard's sign-in cookie (HttpOnly, SameSite=Strict); it holds the same key a client would send.</summary>
+    public const string CookieName = "lore_key";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -53,7 +56,13 @@ internal sealed class ApiKeyAuthentication(
 
         var authorization = headers.Authorization.ToString();
         const string bearer = "Bearer ";
-        return authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase) ? authorization[bearer.Length..].Trim() : null;
+        if (authorization.StartsWith(bearer, StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization[bearer.Length..].Trim();
+        }
+
+        // The dashboard signs in once and keeps the key in an HttpOnly, SameSite=Strict cookie.
+        return Request.Cookies.TryGetValue(CookieName, out var cookie) && !string.IsNullOrWhiteSpace(cookie) ? cookie.Trim() : null;
     }
 
     /// <summary>Splits <c>lore_{id}_{secret}</c>; the id has no underscore.</summary>
