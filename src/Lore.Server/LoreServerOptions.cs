@@ -15,6 +15,12 @@ public sealed class LoreServerOptions
     /// <summary>The OpenAI-compatible endpoint the proxy forwards to (for example <c>https://api.openai.com/v1/</c>); null disables the proxy.</summary>
     public Uri? UpstreamBaseUrl { get; set; }
 
+    /// <summary>
+    /// Serve the simulated workplace's agent as the upstream (at <c>/simulated/v1/</c> on this server) and forward the proxy
+    /// there: lets a new user try the proxy end to end with no model endpoint. Ignored when <see cref="UpstreamBaseUrl"/> is set.
+    /// </summary>
+    public bool SimulatedUpstream { get; set; }
+
     /// <summary>The key sent upstream as <c>Authorization: Bearer</c>; never logged.</summary>
     public string? UpstreamApiKey { get; set; }
 
