@@ -28,6 +28,7 @@ internal static class SchemaMigrator
     [
         new(1, "initial", "0001_initial.sql"),
         new(2, "control-plane", "0002_control_plane.sql"),
+        new(4, "api-keys", "0004_api_keys.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;
