@@ -79,6 +79,13 @@ public sealed class EpisodeScope : IAsyncDisposable
     /// <summary>True once the episode has ended: later calls pass through unrecorded.</summary>
     internal bool IsEnded => Volatile.Read(ref _ending) != 0;
 
+    /// <summary>
+    /// When true, an outcome recorded through <see cref="LoreRuntime.RecordOutcomeAsync"/> while the episode runs also
+    /// ends it: for hosts such as the OpenAI-compatible proxy, whose episodes span requests and have no code of their own
+    /// that could end them.
+    /// </summary>
+    internal bool EndsOnOutcome { get; set; }
+
     /// <summary>Records the outcome and ends the episode.</summary>
     public ValueTask CompleteAsync(Outcome outcome, CancellationToken cancellationToken = default)
     {

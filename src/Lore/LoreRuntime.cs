@@ -129,9 +129,25 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(episodeId);
         ArgumentNullException.ThrowIfNull(outcome);
-        if (_live.TryGetValue(episodeId, out var scope) && await scope.TryAddOutcomeAsync(outcome).ConfigureAwait(false))
+        if (_live.TryGetValue(episodeId, out var scope))
         {
-            return;
+            if (scope.EndsOnOutcome && !scope.IsEnded)
+            {
+                try
+                {
+                    await scope.CompleteAsync(outcome, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (InvalidOperationException)
+                {
+                    // Another caller ended it a moment ago: the outcome is added below, to the running or the stored episode.
+                }
+            }
+
+            if (await scope.TryAddOutcomeAsync(outcome).ConfigureAwait(false))
+            {
+                return;
+            }
         }
 
         // The episode may have ended a moment ago: make its records durable before addressing it in the store.
