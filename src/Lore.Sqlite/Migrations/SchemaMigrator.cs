@@ -28,6 +28,7 @@ internal static class SchemaMigrator
     [
         new(1, "initial", "0001_initial.sql"),
         new(2, "control-plane", "0002_control_plane.sql"),
+        new(3, "episode-leases", "0003_episode_leases.sql"),
         new(4, "api-keys", "0004_api_keys.sql"),
     ];
 
