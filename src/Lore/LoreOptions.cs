@@ -62,6 +62,22 @@ public sealed class LoreOptions
 
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// How often the runtime reads its tenant's rollout from the store, to serve changes made by other hosts (a
+    /// promote, rollback or freeze elsewhere). With a store that pushes changes (PostgreSQL) this is only the fallback
+    /// for a missed notification; without one it bounds how stale a host can be. Zero turns polling off.
+    /// </summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Refresh the rollout as soon as another host changes it, through <see cref="ChangeFeed"/> or the store's own
+    /// feed (<see cref="IStoreChangeFeed"/>, PostgreSQL LISTEN/NOTIFY). False leaves only polling.
+    /// </summary>
+    public bool ListenForChanges { get; set; } = true;
+
+    /// <summary>Where pushed changes come from; null uses the store's own feed when it has one.</summary>
+    public IStoreChangeFeed? ChangeFeed { get; set; }
+
     /// <summary>Where capture failures and background learning report; nothing is logged when null.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
@@ -96,6 +112,11 @@ public sealed class LoreOptions
         if (LearnEveryEpisodes < 0)
         {
             throw new ArgumentOutOfRangeException("options", LearnEveryEpisodes, "LoreOptions.LearnEveryEpisodes must be 0 (off) or positive.");
+        }
+
+        if (RefreshInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException("options", RefreshInterval, "LoreOptions.RefreshInterval must be zero (no polling) or positive.");
         }
 
         if (TimeProvider is null)

@@ -25,6 +25,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     private readonly ConcurrentDictionary<string, EpisodeScope> _live = new(StringComparer.Ordinal);
     private readonly BackgroundLearner? _learner;
     private readonly RolloutMonitor _monitor;
+    private RolloutWatcher? _watcher;
     private TaskCompletionSource _servingChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
@@ -62,6 +63,13 @@ public sealed partial class LoreRuntime : IAsyncDisposable
             (previous, next) => runtime?.OnServingChanged(previous, next),
             cancellationToken).ConfigureAwait(false);
         runtime = new LoreRuntime(options, store, logger, rollout);
+        runtime._watcher = RolloutWatcher.Start(
+            rollout.RefreshAsync,
+            options.ListenForChanges ? options.ChangeFeed ?? store as IStoreChangeFeed : null,
+            options.Tenant,
+            options.RefreshInterval,
+            options.TimeProvider,
+            logger);
         return runtime;
     }
 
@@ -92,6 +100,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
 
     /// <summary>Continuous evaluation of the running rollout in this process.</summary>
     internal RolloutMonitor Monitor => _monitor;
+
+    /// <summary>Watches the store for rollout changes made by other hosts (null when neither a feed nor polling is on).</summary>
+    internal RolloutWatcher? Watcher => _watcher;
 
     /// <summary>Background learning passes finished so far (0 when the worker is off).</summary>
     internal int BackgroundLearningPasses => _learner?.CompletedPasses ?? 0;
@@ -234,6 +245,11 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
+        }
+
+        if (_watcher is not null)
+        {
+            await _watcher.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_learner is not null)
