@@ -53,15 +53,90 @@ public sealed partial class LearningPipeline
         ArgumentException.ThrowIfNullOrWhiteSpace(actor);
         var started = _time.GetUtcNow();
 
+        // The cursor decides which episodes are new, so the whole pass (cursor read to cursor move) holds the tenant's
+        // learning lock: two passes at once would both count the same new episodes as evidence.
+        await using var held = await LearningLocks.AcquireAsync(_store, tenant, actor, cancellationToken).ConfigureAwait(false);
         progress?.Report($"Reading the latest {_options.Window:N0} ended episodes of '{tenant}'");
         var cursor = await _store.GetCursorAsync(CursorName(tenant), cancellationToken).ConfigureAwait(false);
+        var window = await ReadWindowAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var newIds = window.Where(e => e.Sequence > cursor).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        var run = (await LearnAsync(tenant, actor, started, window, newIds, lockHeld: true, stillOwned: null, progress, cancellationToken).ConfigureAwait(false))!;
+
+        var newest = window.Count == 0 ? cursor : Math.Max(cursor, window.Max(e => e.Sequence));
+        if (newest > cursor)
+        {
+            await _store.SetCursorAsync(CursorName(tenant), newest, cancellationToken).ConfigureAwait(false);
+        }
+
+        return run;
+    }
+
+    /// <summary>
+    /// Runs one pass in which exactly <paramref name="newEpisodeIds"/> are the new episodes (a learning worker's leased
+    /// batch), read in the context of the latest window; the tenant's cursor is neither read nor moved. Extraction
+    /// runs unlocked, so workers extract in parallel; consolidation and publication hold the tenant's learning lock.
+    /// </summary>
+    /// <exception cref="ArgumentException">An episode of the batch belongs to another tenant or has not ended.</exception>
+    public async Task<LearningRun> RunOnEpisodesAsync(string tenant, string actor, IReadOnlyCollection<string> newEpisodeIds, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        => (await RunOnEpisodesAsync(tenant, actor, newEpisodeIds, stillOwned: null, progress, cancellationToken).ConfigureAwait(false))!;
+
+    /// <summary>
+    /// <see cref="RunOnEpisodesAsync(string, string, IReadOnlyCollection{string}, IProgress{string}?, CancellationToken)"/>
+    /// with a last check under the learning lock, before anything is written: when <paramref name="stillOwned"/> says
+    /// false (the worker's leases are about to expire) the pass writes nothing and returns null.
+    /// </summary>
+    internal async Task<LearningRun?> RunOnEpisodesAsync(string tenant, string actor, IReadOnlyCollection<string> newEpisodeIds, Func<bool>? stillOwned, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
+        ArgumentNullException.ThrowIfNull(newEpisodeIds);
+        var started = _time.GetUtcNow();
+
+        progress?.Report($"Reading the latest {_options.Window:N0} ended episodes of '{tenant}' and {newEpisodeIds.Count} new ones");
+        var window = await ReadWindowAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var inWindow = window.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        var newIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in newEpisodeIds)
+        {
+            if (inWindow.Contains(id))
+            {
+                newIds.Add(id);
+                continue;
+            }
+
+            // Older than the window (a backlog): read it on its own. One erased since it was leased is simply gone.
+            if (await _store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false) is not { } episode)
+            {
+                continue;
+            }
+
+            if (episode.Tenant != tenant || episode.EndedAt is null)
+            {
+                throw new ArgumentException($"Episode '{id}' {(episode.Tenant != tenant ? $"belongs to tenant '{episode.Tenant}'" : "has not ended")}; a pass for '{tenant}' learns only from its ended episodes.", nameof(newEpisodeIds));
+            }
+
+            window.Add(episode);
+            inWindow.Add(id);
+            newIds.Add(id);
+        }
+
+        window.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
+        return await LearnAsync(tenant, actor, started, window, newIds, lockHeld: false, stillOwned, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<Episode>> ReadWindowAsync(string tenant, CancellationToken cancellationToken)
+    {
         var window = new List<Episode>();
         await foreach (var episode in _store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant, EndedOnly = true, Limit = _options.Window, NewestFirst = true }, cancellationToken).ConfigureAwait(false))
         {
             window.Add(episode);
         }
 
-        var newIds = window.Where(e => e.Sequence > cursor).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        return window;
+    }
+
+    private async Task<LearningRun?> LearnAsync(string tenant, string actor, DateTimeOffset started, List<Episode> window, HashSet<string> newIds, bool lockHeld, Func<bool>? stillOwned, IProgress<string>? progress, CancellationToken cancellationToken)
+    {
         var batch = new ExtractionBatch(tenant, window, newIds);
 
         var reports = new List<ExtractorReport>(_extractors.Count);
@@ -74,6 +149,12 @@ public sealed partial class LearningPipeline
             candidates.AddRange(accepted);
         }
 
+        // Consolidation reads the stored lessons, merges this pass's evidence into them, saves them by id and publishes
+        // a snapshot. Two passes doing that at once would each save what they read and lose the other's evidence, so
+        // this step holds the tenant's learning lock: a store-level lock (PostgreSQL advisory lock, SQLite lock row)
+        // when the store offers one, so passes in other processes wait too. Waiting is preferred over retrying on a
+        // conflict: lesson saves are not compare-and-swap, so a lost race would not even be detected.
+        await using var held = lockHeld ? null : await LearningLocks.AcquireAsync(_store, tenant, actor, cancellationToken).ConfigureAwait(false);
         progress?.Report($"Consolidating {candidates.Count} candidates");
         var parentId = await _store.GetActiveSnapshotIdAsync(tenant, cancellationToken).ConfigureAwait(false);
         if (parentId is null)
@@ -113,6 +194,11 @@ public sealed partial class LearningPipeline
             snapshot = Snapshot.Create(parent?.Id, tenant, result.Served, parent?.Settings ?? _options.Retrieval, actor, reason, finished);
         }
 
+        if (stillOwned is not null && !stillOwned())
+        {
+            return null;
+        }
+
         progress?.Report(snapshot is null ? "No change to the served lessons" : $"Saving snapshot {snapshot.Id}");
         var changed = await KeepReviewDecisionsAsync(result.Changed, stored, cancellationToken).ConfigureAwait(false);
         if (changed.Count > 0)
@@ -147,13 +233,6 @@ public sealed partial class LearningPipeline
             SnapshotId = snapshot?.Id,
         };
         await _store.SaveLearningRunAsync(run, cancellationToken).ConfigureAwait(false);
-
-        var newest = window.Count == 0 ? cursor : Math.Max(cursor, window.Max(e => e.Sequence));
-        if (newest > cursor)
-        {
-            await _store.SetCursorAsync(CursorName(tenant), newest, cancellationToken).ConfigureAwait(false);
-        }
-
         LogRun(_logger, run.Id, tenant, window.Count, newIds.Count, candidates.Count, result.Added.Count, result.Retirements.Count, snapshot?.Id ?? "none");
         return run;
     }
