@@ -122,4 +122,7 @@ public static class AuditActions
     public const string ConfigurationChanged = "configuration.changed";
     public const string EpisodesDeleted = "episodes.deleted";
     public const string RetentionApplied = "retention.applied";
+    public const string LearningRequested = "learning.requested";
+    public const string ApiKeyCreated = "api-key.created";
+    public const string ApiKeyRevoked = "api-key.revoked";
 }

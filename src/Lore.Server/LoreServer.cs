@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Lore.Server;
 
@@ -30,6 +31,7 @@ public static class LoreServer
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
         builder.WebHost.UseUrls(options.Urls);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        options.ConfigureLogging?.Invoke(builder.Logging);
 
         var services = builder.Services;
         services.AddSingleton(options);
@@ -39,6 +41,7 @@ public static class LoreServer
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         services.AddAuthorization(LorePolicies.Add);
         services.AddProblemDetails();
+        RequestRateLimits.AddServices(services, options);
 
         LoreApiEndpoints.AddServices(services);
         OpenAiProxyEndpoints.AddServices(services);
@@ -50,6 +53,7 @@ public static class LoreServer
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
+        RequestRateLimits.Use(app); // after authentication: the bucket is the caller's key
         app.UseAuthorization();
 
         LoreApiEndpoints.Map(app);

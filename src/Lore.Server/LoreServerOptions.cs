@@ -33,6 +33,12 @@ public sealed class LoreServerOptions
     /// <summary>Applied to each tenant's <see cref="LoreOptions"/> before its runtime opens (store and tenant are set for you).</summary>
     public Action<LoreOptions>? ConfigureRuntime { get; set; }
 
+    /// <summary>
+    /// Adds or changes logging providers (for example a file or OpenTelemetry logger). Whatever is configured, the server
+    /// never logs API keys, Authorization headers or cookies: callers appear by key id only.
+    /// </summary>
+    public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? ConfigureLogging { get; set; }
+
     /// <summary>Used for key timestamps, audit times and rate limits; tests pass a fake.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }

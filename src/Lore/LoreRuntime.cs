@@ -107,6 +107,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     /// <summary>Background learning passes finished so far (0 when the worker is off).</summary>
     internal int BackgroundLearningPasses => _learner?.CompletedPasses ?? 0;
 
+    /// <summary>Whether an episode begun in this runtime is still running (hosts check it before addressing an episode by id).</summary>
+    internal bool IsRunning(string episodeId) => _live.ContainsKey(episodeId);
+
     /// <summary>Completes the next time a different snapshot starts being served (for hosts and tests that wait on learning).</summary>
     internal Task WhenServingChangesAsync() => Volatile.Read(ref _servingChanged).Task;
 

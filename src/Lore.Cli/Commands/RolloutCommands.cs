@@ -117,27 +117,8 @@ internal sealed class RolloutStatusCommand(IAnsiConsole console) : AsyncCommand<
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
-        var state = await store.GetRolloutAsync(settings.Tenant, cancellationToken);
-        EvaluationDecision? decision = null;
-        DateTimeOffset? since = null;
-        if (state is { Stage: RolloutStage.Canary, CandidateSnapshotId: { } candidate })
-        {
-            since = await CanaryStartAsync(store, settings.Tenant, candidate, cancellationToken);
-            var counted = new List<Episode>();
-            await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = settings.Tenant, WithoutSteps = true }, cancellationToken))
-            {
-                var inArm = (episode.Arm == RolloutArms.Candidate && episode.SnapshotId == candidate)
-                    || (episode.Arm == RolloutArms.Baseline && episode.SnapshotId == state.StableSnapshotId);
-                if (inArm && (since is null || episode.StartedAt >= since))
-                {
-                    counted.Add(episode);
-                }
-            }
-
-            var evaluator = new RolloutEvaluator(new EvaluationPolicy { Alpha = settings.Alpha, MinimumEpisodesPerArm = settings.MinEpisodes });
-            decision = evaluator.Evaluate(RolloutOutcomes.FromEpisodes(counted));
-        }
-
+        var status = await RolloutStatus.ReadAsync(store, settings.Tenant, new EvaluationPolicy { Alpha = settings.Alpha, MinimumEpisodesPerArm = settings.MinEpisodes }, cancellationToken);
+        var (state, since, decision) = (status.State, status.CanarySince, status.Evaluation);
         if (settings.Json)
         {
             Output.Json(console, new { state, canarySince = since, evaluation = decision });
@@ -171,30 +152,6 @@ internal sealed class RolloutStatusCommand(IAnsiConsole console) : AsyncCommand<
         console.Write(table);
         console.MarkupLineInterpolated($"decision: [bold]{decision.Action}[/]: {decision.Reason}");
         return 0;
-    }
-
-    /// <summary>When the current canary of the candidate began: its first canary entry after the last promotion or rollback.</summary>
-    private static async Task<DateTimeOffset?> CanaryStartAsync(ILoreStore store, string tenant, string candidate, CancellationToken cancellationToken)
-    {
-        DateTimeOffset? since = null;
-        await foreach (var entry in store.ReadAuditAsync(0, cancellationToken))
-        {
-            if (entry.Tenant != tenant)
-            {
-                continue;
-            }
-
-            if (entry.Action is AuditActions.SnapshotPromoted or AuditActions.SnapshotRolledBack)
-            {
-                since = null;
-            }
-            else if (entry.Action == AuditActions.SnapshotCanary && entry.Subject == candidate)
-            {
-                since ??= entry.At;
-            }
-        }
-
-        return since;
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 
 namespace Lore.Server.Hosting;
 
@@ -6,13 +7,17 @@ namespace Lore.Server.Hosting;
 /// One <see cref="LoreRuntime"/> per tenant, opened on first use and shared by every request of that tenant, all on
 /// the server's one store. Keeping runtimes per tenant is what keeps one tenant's lessons out of another's context.
 /// </summary>
-internal sealed class TenantRuntimes(LoreServerOptions options) : IAsyncDisposable
+internal sealed class TenantRuntimes(LoreServerOptions options, ILoggerFactory? loggerFactory = null) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<LoreRuntime>>> _runtimes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LoreOptions> _options = new(StringComparer.Ordinal);
 
     public ILoreStore Store { get; } = options.Store ?? throw new ArgumentException("LoreServerOptions.Store is required.", nameof(options));
 
     public TimeProvider TimeProvider => options.TimeProvider;
+
+    /// <summary>The server's logger factory (also given to every runtime), so engine and server log through one pipeline.</summary>
+    public ILoggerFactory? LoggerFactory => loggerFactory;
 
     /// <summary>The tenant's runtime, opening it (and loading its rollout) the first time.</summary>
     public Task<LoreRuntime> GetAsync(string tenant, CancellationToken cancellationToken = default)
@@ -29,18 +34,30 @@ internal sealed class TenantRuntimes(LoreServerOptions options) : IAsyncDisposab
         return task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// The options the tenant's runtime runs with (learning, admission, rollout and evaluation policies after
+    /// <see cref="LoreServerOptions.ConfigureRuntime"/>), so review decisions and status reads use the same policies.
+    /// </summary>
+    public LoreOptions OptionsFor(string tenant)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        return _options.GetOrAdd(tenant, Configure);
+    }
+
     /// <summary>Runtimes opened so far (for flushing and health).</summary>
     public IEnumerable<string> OpenTenants => _runtimes.Keys;
 
-    private Task<LoreRuntime> OpenAsync(string tenant)
+    private LoreOptions Configure(string tenant)
     {
-        var runtimeOptions = new LoreOptions { Tenant = tenant, TimeProvider = options.TimeProvider };
+        var runtimeOptions = new LoreOptions { Tenant = tenant, TimeProvider = options.TimeProvider, LoggerFactory = loggerFactory };
         options.ConfigureRuntime?.Invoke(runtimeOptions);
         runtimeOptions.Store = Store;
         runtimeOptions.Tenant = tenant;
         runtimeOptions.LeaveStoreOpen = true;
-        return LoreRuntime.OpenAsync(runtimeOptions, CancellationToken.None);
+        return runtimeOptions;
     }
+
+    private Task<LoreRuntime> OpenAsync(string tenant) => LoreRuntime.OpenAsync(OptionsFor(tenant), CancellationToken.None);
 
     public async ValueTask DisposeAsync()
     {

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using Lore.Server.Hosting;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -44,6 +46,31 @@ internal sealed class ApiKeyAuthentication(
 
         var caller = new Caller(key.Id, key.Tenant, key.Role);
         return AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName));
+    }
+
+    /// <summary>401 as problem+json, saying whether no key was sent or the key sent is not valid (never echoing it).</summary>
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false);
+        Response.Headers.WWWAuthenticate = "Bearer realm=\"lore\"";
+        var detail = result.Failure is { } failure
+            ? $"The API key was refused: {failure.Message}"
+            : "An API key is required: send 'Authorization: Bearer lore_{id}_{secret}' or 'X-Api-Key' (create one with 'lore keys create').";
+        await Results.Problem(detail: detail, statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized").ExecuteAsync(Context).ConfigureAwait(false);
+    }
+
+    /// <summary>403 as problem+json naming the role the endpoint needs and the role the key has.</summary>
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        var needed = Context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>()
+            .Select(a => a.Policy)
+            .Select(p => p switch { LorePolicies.Admin => "admin", LorePolicies.Reviewer => "reviewer", LorePolicies.Agent => "agent", _ => null })
+            .LastOrDefault(p => p is not null);
+        var role = Context.User.FindFirst(System.Security.Claims.ClaimTypes.Role)?.Value ?? "none";
+        var detail = needed is null
+            ? $"This API key (role {role}) may not do this."
+            : $"This needs the {needed} role; this API key has the {role} role.";
+        return Results.Problem(detail: detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden").ExecuteAsync(Context);
     }
 
     private string? Presented()
@@ -106,5 +133,5 @@ internal sealed class ApiKeyAuthentication(
     }
 
     private static string Base64Url(byte[] bytes)
-        => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '-');
+        => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

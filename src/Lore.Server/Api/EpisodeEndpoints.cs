@@ -1,0 +1,217 @@
+using Lore.Server.Hosting;
+using Lore.Server.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Lore.Server.Api;
+
+/// <summary>Episodes over HTTP: start or record whole, append steps, add outcomes and feedback, end, read, erase.</summary>
+internal static class EpisodeEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        var episodes = api.MapGroup("/episodes").WithTags("episodes");
+
+        episodes.MapPost("/", StartAsync)
+            .RequireAuthorization(LorePolicies.Agent)
+            .WithSummary("Start an episode, or record a whole one (steps, outcomes and ended: true) in one call.")
+            .WithDescription("The episode gets its rollout arm and snapshot from the tenant's rollout (by unit); the API key is recorded as its origin. 409 when the id is taken.")
+            .Accepts<StartEpisodeRequest>("application/json")
+            .Produces<EpisodeView>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
+        episodes.MapGet("/", ListAsync)
+            .RequireAuthorization(LorePolicies.Agent)
+            .WithSummary("List the tenant's episodes, newest first, without their steps (?limit=50, ?endedOnly=true).")
+            .Produces<IReadOnlyList<EpisodeView>>()
+            .ProducesValidationProblem();
+
+        episodes.MapGet("/{id}", GetAsync)
+            .RequireAuthorization(LorePolicies.Agent)
+            .WithSummary("Read one episode with its steps and outcomes.")
+            .Produces<Episode>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        episodes.MapGet("/{id}/blame", BlameAsync)
+            .RequireAuthorization(LorePolicies.Agent)
+            .WithSummary("What shaped an episode: the snapshot and arm in effect, the lessons injected (as served), its outcome.")
+            .Produces<EpisodeBlame>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        episodes.MapPost("/{id}/steps", AppendStepsAsync)
+            .RequireAuthorization(LorePolicies.Agent)
+            .WithSummary("Append steps (tool calls, model calls) to a running episode.")
+            .Accepts<AppendStepsRequest>("application/json")
+            .Produces<EpisodeView>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        episodes.MapPost("/{id}/outcomes", AddOutcomeAsync)
+            .RequireAuthorization(LorePolicies.Agent)
+            .WithSummary("Add an outcome or feedback to an episode, at any time (also ends an episode the proxy captured).")
+            .Accepts<AddOutcomeRequest>("application/json")
+            .Produces<EpisodeView>(StatusCodes.Status201Created)
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        episodes.MapPost("/{id}/end", EndAsync)
+            .RequireAuthorization(LorePolicies.Agent)
+            .WithSummary("End a running episode, with an optional outcome and the ids of the lessons the agent injected.")
+            .Accepts<EndEpisodeRequest>("application/json")
+            .Produces<EpisodeView>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        episodes.MapPost("/erase", EraseAsync)
+            .RequireAuthorization(LorePolicies.Admin)
+            .WithSummary("Erase a unit's episodes (or listed ones): lessons left without enough evidence are retired in a new snapshot; audited without the content.")
+            .Accepts<EraseEpisodesRequest>("application/json")
+            .Produces<EraseResponse>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static IResult Answer(EpisodeCall call, int status = StatusCodes.Status200OK) => call.Status switch
+    {
+        EpisodeCallStatus.NotFound => ApiProblems.NotFound("episode", call.Message),
+        EpisodeCallStatus.Conflict => ApiProblems.Conflict(call.Message),
+        _ => LoreApiEndpoints.Json(EpisodeView.Of(call.Episode!), status),
+    };
+
+    private static async Task<IResult> StartAsync(HttpContext context, ApiEpisodes episodes, CancellationToken cancellationToken)
+    {
+        var body = await ApiBody.ReadAsync<StartEpisodeRequest>(context).ConfigureAwait(false);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var call = await episodes.StartAsync(Caller.From(context), body.Value!, cancellationToken).ConfigureAwait(false);
+        if (call.Status == EpisodeCallStatus.Done)
+        {
+            context.Response.Headers.Location = $"/api/episodes/{Uri.EscapeDataString(call.Episode!.Id)}";
+        }
+
+        return Answer(call, StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    {
+        if (!ApiQuery.TryInt(context, "limit", 50, 1, 1000, out var limit, out var problem) || !ApiQuery.TryBool(context, "endedOnly", out var endedOnly, out problem))
+        {
+            return problem!;
+        }
+
+        var caller = Caller.From(context);
+        var list = new List<EpisodeView>();
+        var query = new EpisodeQuery { Tenant = caller.Tenant, Limit = limit, NewestFirst = true, WithoutSteps = true, EndedOnly = endedOnly };
+        await foreach (var episode in runtimes.Store.ReadEpisodesAsync(query, cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(EpisodeView.Of(episode));
+        }
+
+        list.Reverse();
+        return LoreApiEndpoints.Json(list);
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext context, string id, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    {
+        var caller = Caller.From(context);
+        var episode = await runtimes.Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+        return episode is null || episode.Tenant != caller.Tenant ? ApiProblems.NotFound("episode", id) : LoreApiEndpoints.Json(episode);
+    }
+
+    private static async Task<IResult> BlameAsync(HttpContext context, string id, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    {
+        var caller = Caller.From(context);
+        try
+        {
+            return LoreApiEndpoints.Json(await Provenance.EpisodeAsync(runtimes.Store, id, caller.Tenant, cancellationToken).ConfigureAwait(false));
+        }
+        catch (KeyNotFoundException)
+        {
+            return ApiProblems.NotFound("episode", id);
+        }
+    }
+
+    private static async Task<IResult> AppendStepsAsync(HttpContext context, string id, ApiEpisodes episodes, CancellationToken cancellationToken)
+    {
+        var body = await ApiBody.ReadAsync<AppendStepsRequest>(context).ConfigureAwait(false);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        return Answer(await episodes.AppendStepsAsync(Caller.From(context), id, body.Value!.Steps!, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> AddOutcomeAsync(HttpContext context, string id, ApiEpisodes episodes, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    {
+        var body = await ApiBody.ReadAsync<AddOutcomeRequest>(context).ConfigureAwait(false);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var caller = Caller.From(context);
+        var outcome = body.Value!.AsInput().ToOutcome(caller.Actor, runtimes.TimeProvider.GetUtcNow());
+        return Answer(await episodes.AddOutcomeAsync(caller, id, outcome, cancellationToken).ConfigureAwait(false), StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> EndAsync(HttpContext context, string id, ApiEpisodes episodes, CancellationToken cancellationToken)
+    {
+        var body = await ApiBody.ReadAsync<EndEpisodeRequest>(context, optional: true).ConfigureAwait(false);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        return Answer(await episodes.EndAsync(Caller.From(context), id, body.Value!, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> EraseAsync(HttpContext context, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    {
+        var body = await ApiBody.ReadAsync<EraseEpisodesRequest>(context).ConfigureAwait(false);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var request = body.Value!;
+        var caller = Caller.From(context);
+        var options = runtimes.OptionsFor(caller.Tenant);
+        var erasure = new EpisodeErasure(runtimes.Store, options.Learning.Admission, runtimes.TimeProvider);
+        ErasurePlan plan;
+        try
+        {
+            plan = request.Unit is { } unit
+                ? await erasure.PlanUnitAsync(caller.Tenant, unit, cancellationToken).ConfigureAwait(false)
+                : await erasure.PlanEpisodesAsync(caller.Tenant, request.EpisodeIds!, cancellationToken).ConfigureAwait(false);
+        }
+        catch (KeyNotFoundException)
+        {
+            // Which ids are missing is not said: some may exist for another tenant.
+            return ApiProblems.NotFound("episode among", string.Join("', '", request.EpisodeIds ?? []));
+        }
+
+        if (plan.EpisodeIds.Count == 0)
+        {
+            return ApiProblems.NotFound("episode of unit", request.Unit ?? "");
+        }
+
+        if (request.DryRun)
+        {
+            return LoreApiEndpoints.Json(new EraseResponse(true, 0, plan.EpisodeIds, plan.UnitPseudonyms, plan.Retirements, plan.PrunedLessonIds, null, null));
+        }
+
+        var result = await erasure.ApplyAsync(plan, caller.Actor, request.Reason!.Trim(), cancellationToken).ConfigureAwait(false);
+        var runtime = await runtimes.GetAsync(caller.Tenant, cancellationToken).ConfigureAwait(false);
+        await runtime.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        return LoreApiEndpoints.Json(new EraseResponse(false, result.Deleted, plan.EpisodeIds, plan.UnitPseudonyms, plan.Retirements, plan.PrunedLessonIds, result.StableSnapshotId, result.Audit?.Sequence));
+    }
+}
