@@ -35,6 +35,7 @@ internal static class LoreCommandLine
                 .WithDescription("Replay a held-out task set under a baseline and a candidate snapshot; report per-slice deltas with confidence intervals (exit 3 on a regression).");
             config.AddCommand<LearnCommand>("learn")
                 .WithDescription("Run one learning pass: extract lessons from episodes and create a new snapshot.");
+            config.AddCommand<WorkerCommand>("worker").WithDescription("Run a learning worker: lease ended episodes, learn from them, mark them processed; run several on one shared store.");
             config.AddBranch("lessons", lessons =>
             {
                 lessons.SetDescription("Inspect lessons.");
