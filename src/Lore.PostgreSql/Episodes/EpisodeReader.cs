@@ -1,0 +1,236 @@
+using System.Collections.Immutable;
+using System.Data;
+using System.Runtime.CompilerServices;
+using Npgsql;
+
+namespace Lore.PostgreSql.Episodes;
+
+/// <summary>
+/// The SQL that reads episodes back, a page at a time: the page's registry rows (by the tenant's sequence index)
+/// joined to their headers, then all their outcomes and all their steps (by month and sequence, so only the
+/// partitions of the page's months are read), stitched in memory. Each page is read in one REPEATABLE READ
+/// transaction, so its steps and outcomes are those of the same moment as its headers.
+/// </summary>
+internal static class EpisodeReader
+{
+    public const int PageSize = 256;
+
+    private const string HeaderColumns =
+        "r.sequence, r.month, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm";
+
+    private const string HeaderByIdSql = $"""
+        SELECT {HeaderColumns} FROM episode_registry r JOIN episodes e ON e.month = r.month AND e.sequence = r.sequence
+        WHERE r.id = $1;
+        """;
+
+    private const string HeadersPageSql = $"""
+        SELECT {HeaderColumns} FROM episode_registry r JOIN episodes e ON e.month = r.month AND e.sequence = r.sequence
+        WHERE r.tenant = $1 AND r.sequence > $2 AND (NOT $3 OR r.ended)
+        ORDER BY r.sequence
+        LIMIT $4;
+        """;
+
+    /// <summary>The sequence just below the newest <c>$4</c> matching episodes (the (n+1)-th newest), or nothing when there are fewer.</summary>
+    private const string NewestBoundarySql = """
+        SELECT sequence FROM episode_registry
+        WHERE tenant = $1 AND sequence > $2 AND (NOT $3 OR ended)
+        ORDER BY sequence DESC
+        LIMIT 1 OFFSET $4;
+        """;
+
+    private const string StepsSql = """
+        SELECT episode_sequence, payload FROM steps
+        WHERE month = ANY($1) AND episode_sequence = ANY($2)
+        ORDER BY episode_sequence, id;
+        """;
+
+    private const string OutcomesSql = """
+        SELECT episode_sequence, score, source, actor, comment, at FROM outcomes
+        WHERE month = ANY($1) AND episode_sequence = ANY($2)
+        ORDER BY episode_sequence, id;
+        """;
+
+    private const string CountSql = "SELECT count(*) FROM episode_registry WHERE tenant = $1;";
+
+    /// <summary>Streams the episodes a query selects, oldest first, a page at a time.</summary>
+    public static async IAsyncEnumerable<Episode> ReadAsync(NpgsqlConnection connection, EpisodeQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var remaining = query.Limit;
+        if (remaining == 0)
+        {
+            yield break;
+        }
+
+        var after = query.AfterSequence;
+        if (query.NewestFirst && remaining is { } newest)
+        {
+            await using var boundary = new NpgsqlCommand(NewestBoundarySql, connection);
+            boundary.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.Tenant });
+            boundary.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
+            boundary.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = query.EndedOnly });
+            boundary.Parameters.Add(new NpgsqlParameter<long> { TypedValue = newest });
+            if (await boundary.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long below)
+            {
+                after = below;
+            }
+        }
+
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var pageSize = Math.Min(PageSize, remaining ?? PageSize);
+            var page = await ReadPageAsync(connection, query, after, pageSize, cancellationToken).ConfigureAwait(false);
+            foreach (var episode in page)
+            {
+                yield return episode;
+            }
+
+            if (page.Count < pageSize)
+            {
+                yield break;
+            }
+
+            after = page[^1].Sequence;
+            if (remaining is not null)
+            {
+                remaining -= page.Count;
+                if (remaining == 0)
+                {
+                    yield break;
+                }
+            }
+        }
+    }
+
+    public static async Task<Episode?> ReadOneAsync(NpgsqlConnection connection, string episodeId, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        var headers = new List<(Episode Episode, DateOnly Month)>(1);
+        await using (var command = new NpgsqlCommand(HeaderByIdSql, connection, transaction))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = episodeId });
+            await ReadHeadersAsync(command, headers, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (headers.Count == 0)
+        {
+            return null;
+        }
+
+        var episode = (await CompleteAsync(connection, transaction, headers, withSteps: true, cancellationToken).ConfigureAwait(false))[0];
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return episode;
+    }
+
+    public static async Task<long> CountAsync(NpgsqlConnection connection, string tenant, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(CountSql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenant });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    private static async Task<List<Episode>> ReadPageAsync(NpgsqlConnection connection, EpisodeQuery query, long after, int pageSize, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        var headers = new List<(Episode Episode, DateOnly Month)>(pageSize);
+        await using (var command = new NpgsqlCommand(HeadersPageSql, connection, transaction))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.Tenant });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
+            command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = query.EndedOnly });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = pageSize });
+            await ReadHeadersAsync(command, headers, cancellationToken).ConfigureAwait(false);
+        }
+
+        var page = headers.Count == 0 ? [] : await CompleteAsync(connection, transaction, headers, !query.WithoutSteps, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return page;
+    }
+
+    /// <summary>Reads the outcomes (and steps) of the headers and returns the complete episodes in header order.</summary>
+    private static async Task<List<Episode>> CompleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<(Episode Episode, DateOnly Month)> headers, bool withSteps, CancellationToken cancellationToken)
+    {
+        var months = headers.Select(h => h.Month).Distinct().ToArray();
+        var sequences = headers.Select(h => h.Episode.Sequence).ToArray();
+        var outcomes = new Dictionary<long, List<Outcome>>();
+        await using (var command = Range(OutcomesSql, connection, transaction, months, sequences))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var sequence = reader.GetInt64(0);
+                if (!outcomes.TryGetValue(sequence, out var list))
+                {
+                    list = [];
+                    outcomes[sequence] = list;
+                }
+
+                list.Add(new Outcome(
+                    reader.GetDouble(1),
+                    reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    PostgresText.ToTime(reader.GetString(5))));
+            }
+        }
+
+        var steps = new Dictionary<long, List<Step>>();
+        if (withSteps)
+        {
+            await using var command = Range(StepsSql, connection, transaction, months, sequences);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            List<Step>? current = null;
+            var currentSequence = long.MinValue;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var sequence = reader.GetInt64(0);
+                if (sequence != currentSequence)
+                {
+                    currentSequence = sequence;
+                    current = [];
+                    steps[sequence] = current;
+                }
+
+                current!.Add(PostgresText.FromJson<Step>(reader.GetString(1), $"A step of the episode with sequence {sequence}"));
+            }
+        }
+
+        return headers.Select(h => h.Episode with
+        {
+            Outcomes = outcomes.TryGetValue(h.Episode.Sequence, out var o) ? o : [],
+            Steps = steps.TryGetValue(h.Episode.Sequence, out var s) ? s : [],
+        }).ToList();
+    }
+
+    private static NpgsqlCommand Range(string sql, NpgsqlConnection connection, NpgsqlTransaction transaction, DateOnly[] months, long[] sequences)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = months });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = sequences });
+        return command;
+    }
+
+    private static async Task ReadHeadersAsync(NpgsqlCommand command, List<(Episode Episode, DateOnly Month)> headers, CancellationToken cancellationToken)
+    {
+        await using var r = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var id = r.GetString(2);
+            headers.Add((new Episode
+            {
+                Sequence = r.GetInt64(0),
+                Id = id,
+                Tenant = r.GetString(3),
+                UnitKey = r.GetString(4),
+                Task = r.GetString(5),
+                Labels = PostgresText.FromJson<ImmutableSortedDictionary<string, string>>(r.GetString(6), $"The labels of episode '{id}'"),
+                StartedAt = PostgresText.ToTime(r.GetString(7)),
+                EndedAt = r.IsDBNull(8) ? null : PostgresText.ToTime(r.GetString(8)),
+                SnapshotId = r.IsDBNull(9) ? null : r.GetString(9),
+                InjectedLessonIds = PostgresText.FromJson<string[]>(r.GetString(10), $"The injected lesson ids of episode '{id}'"),
+                Origin = r.GetString(11),
+                Arm = r.IsDBNull(12) ? null : r.GetString(12),
+            }, r.GetFieldValue<DateOnly>(1)));
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Npgsql;
+
+namespace Lore.PostgreSql;
+
+// The audit log: one hash chain for every tenant. Appends queue on a table lock, so the chain never forks however
+// many hosts append at once.
+public sealed partial class PostgresLoreStore
+{
+    private const int AuditPageSize = 512;
+
+    private const string AuditColumns = "sequence, at_ticks, tenant, actor, action, subject, reason, details_json, previous_hash, hash";
+
+    // SHARE ROW EXCLUSIVE conflicts with itself and with every write, but not with plain reads: appenders (in any
+    // process) take turns, and each reads the head only once the previous append has committed.
+    private const string LockAuditSql = "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE;";
+
+    private const string AuditHeadSql = $"SELECT {AuditColumns} FROM audit_log ORDER BY sequence DESC LIMIT 1;";
+
+    private const string InsertAuditSql = $"INSERT INTO audit_log ({AuditColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);";
+
+    private const string AuditPageSql = $"SELECT {AuditColumns} FROM audit_log WHERE sequence > $1 ORDER BY sequence LIMIT $2;";
+
+    /// <summary>
+    /// Reads the chain's head and inserts the entry that follows it in one transaction, holding a lock that makes
+    /// concurrent appends (from this process or any other host) take turns, so they form a single chain. A draft with
+    /// an empty tenant, actor, action or subject, or whose <see cref="AuditDraft.DetailsJson"/> is not a JSON object,
+    /// is refused with an <see cref="ArgumentException"/> and nothing is written. A draft without a time is stamped with
+    /// the store's clock.
+    /// </summary>
+    /// <remarks>
+    /// The log has no update or delete method, and triggers refuse UPDATE, DELETE and TRUNCATE of its rows from any
+    /// SQL client. A superuser can still disable the triggers; verifying the chain with
+    /// <see cref="AuditChain.ComputeHash"/> is what detects edits made that way.
+    /// </remarks>
+    public async Task<AuditEntry> AppendAuditAsync(AuditDraft draft, CancellationToken cancellationToken = default)
+    {
+        ValidateAuditDraft(draft);
+        return await WriteAsync(async (connection, transaction) =>
+        {
+            await using (var lockLog = Sql(connection, transaction, LockAuditSql))
+            {
+                await lockLog.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            AuditEntry? head = null;
+            await using (var read = Sql(connection, transaction, AuditHeadSql))
+            await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    head = ReadAuditEntry(reader);
+                }
+            }
+
+            var entry = AuditEntry.Chain(head, draft.At == default ? draft with { At = _clock.GetUtcNow() } : draft);
+            await using var insert = Sql(connection, transaction, InsertAuditSql,
+                entry.Sequence, entry.At.UtcTicks, entry.Tenant, entry.Actor, entry.Action, entry.Subject, entry.Reason, entry.DetailsJson, entry.PreviousHash, entry.Hash);
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return entry;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Streams the log after <paramref name="afterSequence"/> in sequence order, a page per query, so a slow reader never holds a transaction open.</summary>
+    public async IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
+        var after = afterSequence;
+        while (true)
+        {
+            var page = new List<AuditEntry>(AuditPageSize);
+            await using (var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
+            await using (var command = Sql(connection, null, AuditPageSql, after, AuditPageSize))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    page.Add(ReadAuditEntry(reader));
+                }
+            }
+
+            foreach (var entry in page)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return entry;
+            }
+
+            if (page.Count < AuditPageSize)
+            {
+                yield break;
+            }
+
+            after = page[^1].Sequence;
+        }
+    }
+
+    private static AuditEntry ReadAuditEntry(NpgsqlDataReader r) => new()
+    {
+        Sequence = r.GetInt64(0),
+        At = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero),
+        Tenant = r.GetString(2),
+        Actor = r.GetString(3),
+        Action = r.GetString(4),
+        Subject = r.GetString(5),
+        Reason = r.GetString(6),
+        DetailsJson = r.GetString(7),
+        PreviousHash = r.GetString(8),
+        Hash = r.GetString(9),
+    };
+
+    private static void ValidateAuditDraft(AuditDraft draft)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var what = string.IsNullOrWhiteSpace(draft.Action) || string.IsNullOrWhiteSpace(draft.Subject)
+            ? "The audit draft"
+            : $"The audit draft ({draft.Action} on '{draft.Subject}')";
+        RequireText(draft.Tenant, "Tenant");
+        RequireText(draft.Actor, "Actor");
+        RequireText(draft.Action, "Action");
+        RequireText(draft.Subject, "Subject");
+        if (draft.Reason is null)
+        {
+            throw new ArgumentException($"{what} has a null Reason; use \"\" for none. Nothing was written.", nameof(draft));
+        }
+
+        if (draft.DetailsJson is null)
+        {
+            throw new ArgumentException($"{what} has null DetailsJson; use \"{{}}\" for none. Nothing was written.", nameof(draft));
+        }
+
+        try
+        {
+            using var details = JsonDocument.Parse(draft.DetailsJson);
+            if (details.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new ArgumentException(
+                    $"{what} has DetailsJson that is a JSON {details.RootElement.ValueKind.ToString().ToLowerInvariant()}, not a JSON object. Nothing was written.",
+                    nameof(draft));
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"{what} has DetailsJson that is not valid JSON ({e.Message}). Nothing was written.", nameof(draft), e);
+        }
+
+        void RequireText(string? value, string field)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                throw new ArgumentException($"{what} has an empty {field}; every audit entry names its tenant, actor, action and subject. Nothing was written.", nameof(draft));
+            }
+        }
+    }
+}

@@ -1,0 +1,365 @@
+using System.Runtime.CompilerServices;
+using Lore.PostgreSql.Episodes;
+using Npgsql;
+
+namespace Lore.PostgreSql;
+
+// Episodes, steps and outcomes: capture appends, imports, reads and erasure. Rows live in monthly partitions; the
+// unpartitioned episode_registry keeps ids unique and says where each episode's rows are (0001_initial.sql).
+public sealed partial class PostgresLoreStore
+{
+    private const string RegistryConstraint = "episode_registry_id_unique";
+
+    private const string LookupSql = "SELECT id, sequence, month FROM episode_registry WHERE id = ANY($1) FOR KEY SHARE;";
+
+    private const string RegisterManySql = """
+        INSERT INTO episode_registry (id, tenant, month, ended)
+        SELECT id, tenant, month, ended FROM unnest($1::text[], $2::text[], $3::date[], $4::boolean[]) WITH ORDINALITY AS u(id, tenant, month, ended, n)
+        ORDER BY n
+        RETURNING id, sequence;
+        """;
+
+    internal const string RegisterOneSql = "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ($1, $2, $3, $4) RETURNING sequence;";
+
+    private const string EndEpisodesSql = """
+        UPDATE episodes e SET ended_at = u.ended_at, injected_lesson_ids = u.injected
+        FROM unnest($1::date[], $2::bigint[], $3::text[], $4::text[]) AS u(month, sequence, ended_at, injected)
+        WHERE e.month = u.month AND e.sequence = u.sequence;
+        """;
+
+    private const string MarkEndedSql = "UPDATE episode_registry SET ended = true WHERE sequence = ANY($1) AND NOT ended;";
+
+    private const string InsertOutcomeSql = """
+        INSERT INTO outcomes (month, episode_sequence, score, source, actor, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7);
+        """;
+
+    private const string UnregisterSql = "DELETE FROM episode_registry WHERE id = ANY($1) RETURNING sequence, month;";
+
+    /// <summary>
+    /// Applies the records in one transaction, in order. A record for an episode that is neither stored nor started
+    /// earlier in the batch fails the whole batch with a <see cref="KeyNotFoundException"/> naming the id; starting
+    /// an id that already exists fails it with an <see cref="InvalidOperationException"/>. Either way nothing is
+    /// written. Steps are written with one multi-row INSERT, or with binary COPY when the batch has many.
+    /// </summary>
+    public async Task AppendAsync(IReadOnlyList<CaptureRecord> records, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        ThrowIfClosed();
+        var months = records.OfType<EpisodeStarted>().Where(s => s.Episode is not null).Select(s => PostgresText.MonthOf(s.Episode.StartedAt)).Distinct().ToList();
+        for (var attempt = 1; ; attempt++)
+        {
+            await _partitions.EnsureAsync(months, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await WriteAsync((connection, transaction) => AppendAsync(connection, transaction, records, cancellationToken), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (PostgresException e) when (attempt == 1 && EpisodePartitions.IsMissingPartition(e))
+            {
+                // Another process dropped a month this one believed existed (retention); create it again and retry.
+                _partitions.Forget(months);
+            }
+        }
+    }
+
+    private async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<CaptureRecord> records, CancellationToken cancellationToken)
+    {
+        var batchSize = records.Count;
+
+        // Where every episode the batch names is (locked against erasure until this transaction ends).
+        var stored = new Dictionary<string, (long Sequence, DateOnly Month)>(StringComparer.Ordinal);
+        var ids = records.Where(r => r?.EpisodeId is not null).Select(r => r.EpisodeId).Distinct(StringComparer.Ordinal).ToArray();
+        await using (var lookup = Sql(connection, transaction, LookupSql, ids))
+        await using (var reader = await lookup.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                stored[reader.GetString(0)] = (reader.GetInt64(1), reader.GetFieldValue<DateOnly>(2));
+            }
+        }
+
+        // First pass: every check, in record order, so the first bad record is the one reported (as SQLite does).
+        var started = new List<Episode>();
+        var startedIds = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < records.Count; i++)
+        {
+            switch (records[i])
+            {
+                case null:
+                    throw new ArgumentException($"Capture record {i} of the batch is null; the batch of {batchSize} records was not written.", nameof(records));
+                case EpisodeStarted { Episode: var episode }:
+                    EpisodeBatch.Validate(episode);
+                    if (stored.ContainsKey(episode.Id) || !startedIds.Add(episode.Id))
+                    {
+                        throw new InvalidOperationException(
+                            $"Episode '{episode.Id}' is already stored; episode ids are unique and an episode is written once. The batch of {batchSize} capture records was not written.");
+                    }
+
+                    started.Add(episode);
+                    break;
+                case StepRecorded or OutcomeRecorded or EpisodeEnded:
+                    var record = records[i];
+                    if (!startedIds.Contains(record.EpisodeId) && !stored.ContainsKey(record.EpisodeId))
+                    {
+                        throw new KeyNotFoundException(
+                            $"Episode '{record.EpisodeId}' is not in the store (and was not started earlier in the batch); the batch of {batchSize} capture records was not written.");
+                    }
+
+                    if (record is StepRecorded { Step: null } or OutcomeRecorded { Outcome: null })
+                    {
+                        throw new ArgumentException($"Capture record {i} of the batch ({record.GetType().Name} for episode '{record.EpisodeId}') carries no value; the batch was not written.", nameof(records));
+                    }
+
+                    break;
+                default:
+                    throw new ArgumentException($"Capture record {i} is a {records[i].GetType().Name}, which this store cannot write; the batch was not written.", nameof(records));
+            }
+        }
+
+        if (started.Count > 0)
+        {
+            var sequences = await RegisterAsync(connection, transaction, started, batchSize, cancellationToken).ConfigureAwait(false);
+            foreach (var episode in started)
+            {
+                stored[episode.Id] = (sequences[episode.Id], PostgresText.MonthOf(episode.StartedAt));
+            }
+        }
+
+        // Second pass: the rows, in record order.
+        var batch = new EpisodeBatch();
+        var ends = new Dictionary<long, (DateOnly Month, EpisodeEnded End)>();
+        var ended = new HashSet<long>();
+        foreach (var record in records)
+        {
+            var (sequence, month) = stored[record.EpisodeId];
+            switch (record)
+            {
+                case EpisodeStarted { Episode: var episode }:
+                    batch.AddEpisode(sequence, month, episode);
+                    if (episode.EndedAt is not null)
+                    {
+                        ended.Add(sequence);
+                    }
+
+                    break;
+                case StepRecorded step:
+                    batch.AddStep(sequence, month, step.Step);
+                    break;
+                case OutcomeRecorded outcome:
+                    batch.AddOutcome(sequence, month, outcome.Outcome);
+                    break;
+                case EpisodeEnded end:
+                    if (!batch.TryEnd(sequence, end.EndedAt, end.InjectedLessonIds))
+                    {
+                        ends[sequence] = (month, end); // the last end of an episode wins, as applying them in order would
+                    }
+
+                    ended.Add(sequence);
+                    break;
+            }
+        }
+
+        await batch.WriteAsync(connection, transaction, _copyThreshold, cancellationToken).ConfigureAwait(false);
+        if (ends.Count > 0)
+        {
+            await using var end = Sql(connection, transaction, EndEpisodesSql,
+                ends.Values.Select(e => e.Month).ToArray(),
+                ends.Keys.ToArray(),
+                ends.Values.Select(e => PostgresText.FromTime(e.End.EndedAt)).ToArray(),
+                ends.Values.Select(e => PostgresText.Json(e.End.InjectedLessonIds ?? [])).ToArray());
+            await end.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (ended.Count > 0)
+        {
+            await using var mark = Sql(connection, transaction, MarkEndedSql, ended.ToArray());
+            await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Inserts the registry rows of new episodes, in order; returns their sequences by id.</summary>
+    private static async Task<Dictionary<string, long>> RegisterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Episode> episodes, int batchSize, CancellationToken cancellationToken)
+    {
+        var sequences = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var register = Sql(connection, transaction, RegisterManySql,
+            episodes.Select(e => e.Id).ToArray(),
+            episodes.Select(e => e.Tenant).ToArray(),
+            episodes.Select(e => PostgresText.MonthOf(e.StartedAt)).ToArray(),
+            episodes.Select(e => e.EndedAt is not null).ToArray());
+        try
+        {
+            await using var reader = await register.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                sequences[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == RegistryConstraint)
+        {
+            var named = episodes.Count == 1 ? $"'{episodes[0].Id}'" : "one of " + string.Join(", ", episodes.Take(5).Select(x => $"'{x.Id}'")) + (episodes.Count > 5 ? ", ..." : "");
+            throw new InvalidOperationException(
+                $"Episode {named} was stored by another writer meanwhile; episode ids are unique and an episode is written once. The batch of {batchSize} capture records was not written.", e);
+        }
+
+        return sequences;
+    }
+
+    /// <summary>
+    /// Starts an import holding one connection and one transaction: each added episode is registered at once (so a
+    /// duplicate id fails the add that brings it), its rows are buffered and written with binary COPY every few
+    /// thousand rows, and nothing is visible to anyone else until <see cref="IEpisodeImport.CommitAsync"/>. Other
+    /// writes through this store go on beside it.
+    /// </summary>
+    public async Task<IEpisodeImport> BeginImportAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            return new PostgresEpisodeImport(this, connection, transaction, _copyThreshold);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async Task AddOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(episodeId);
+        ArgumentNullException.ThrowIfNull(outcome);
+        await WriteAsync(async (connection, transaction) =>
+        {
+            await using var lookup = Sql(connection, transaction, LookupSql, new[] { episodeId });
+            long sequence;
+            DateOnly month;
+            await using (var reader = await lookup.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw new KeyNotFoundException($"Episode '{episodeId}' is not in the store; the outcome was not recorded.");
+                }
+
+                sequence = reader.GetInt64(1);
+                month = reader.GetFieldValue<DateOnly>(2);
+            }
+
+            await using var insert = Sql(connection, transaction, InsertOutcomeSql,
+                month, sequence, outcome.Score, outcome.Source, outcome.Actor, outcome.Comment, PostgresText.FromTime(outcome.At));
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(episodeId);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await EpisodeReader.ReadOneAsync(connection, episodeId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Streams the selected episodes oldest first, reading a page of episodes (with their steps and outcomes) per round of queries.</summary>
+    public async IAsyncEnumerable<Episode> ReadEpisodesAsync(EpisodeQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(query.Tenant);
+        if (query.Limit is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(query), query.Limit, "EpisodeQuery.Limit must not be negative.");
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var episode in EpisodeReader.ReadAsync(connection, query, cancellationToken).ConfigureAwait(false))
+        {
+            yield return episode;
+        }
+    }
+
+    public async Task<long> CountEpisodesAsync(string tenant, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await EpisodeReader.CountAsync(connection, tenant, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Deletes the episodes with their steps and outcomes in one transaction and returns how many of the ids were
+    /// stored; unknown ids (and repeats) are ignored. Sequences of deleted episodes are never reused.
+    /// </summary>
+    /// <remarks>
+    /// Erasure is cheap for old data: when the deletion leaves a month before the current one without any episode
+    /// (retention deleting everything older than its cutoff does exactly that), the month's partitions are dropped
+    /// whole instead of their rows being deleted, which also returns their space to the operating system at once.
+    /// Rows deleted one by one leave dead tuples until VACUUM reclaims them, as PostgreSQL always does.
+    /// </remarks>
+    public async Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(episodeIds);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in episodeIds)
+        {
+            if (string.IsNullOrEmpty(id))
+            {
+                throw new ArgumentException("The list of episodes to delete contains a null or empty id; nothing was deleted.", nameof(episodeIds));
+            }
+
+            ids.Add(id);
+        }
+
+        if (ids.Count == 0)
+        {
+            return 0;
+        }
+
+        var (deleted, dropped) = await WriteAsync(async (connection, transaction) =>
+        {
+            var rows = new List<(long Sequence, DateOnly Month)>();
+            foreach (var chunk in ids.Chunk(10_000))
+            {
+                await using var unregister = Sql(connection, transaction, UnregisterSql, new object[] { chunk });
+                await using var reader = await unregister.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    rows.Add((reader.GetInt64(0), reader.GetFieldValue<DateOnly>(1)));
+                }
+            }
+
+            if (rows.Count == 0)
+            {
+                return (0, (IReadOnlyList<DateOnly>)[]);
+            }
+
+            var thisMonth = PostgresText.MonthOf(_clock.GetUtcNow());
+            var droppedMonths = await _partitions.DropEmptyAsync(connection, transaction, [.. rows.Select(r => r.Month).Distinct()], thisMonth, cancellationToken).ConfigureAwait(false);
+            var left = rows.Where(r => !droppedMonths.Contains(r.Month)).ToList();
+            if (left.Count > 0)
+            {
+                var months = left.Select(r => r.Month).Distinct().ToArray();
+                var sequences = left.Select(r => r.Sequence).ToArray();
+                await using var batch = new NpgsqlBatch(connection, transaction);
+                foreach (var sql in (string[])[
+                    "DELETE FROM steps WHERE month = ANY($1) AND episode_sequence = ANY($2);",
+                    "DELETE FROM outcomes WHERE month = ANY($1) AND episode_sequence = ANY($2);",
+                    "DELETE FROM episodes WHERE month = ANY($1) AND sequence = ANY($2);"])
+                {
+                    var command = new NpgsqlBatchCommand(sql);
+                    command.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = months });
+                    command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = sequences });
+                    batch.BatchCommands.Add(command);
+                }
+
+                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return (rows.Count, droppedMonths);
+        }, cancellationToken).ConfigureAwait(false);
+
+        _partitions.Forget(dropped);
+        return deleted;
+    }
+}

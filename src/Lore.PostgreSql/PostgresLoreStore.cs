@@ -1,0 +1,157 @@
+using Lore.PostgreSql.Episodes;
+using Lore.PostgreSql.Migrations;
+using Npgsql;
+
+namespace Lore.PostgreSql;
+
+/// <summary>
+/// Lore's shared store: one PostgreSQL database that many agent hosts and learning workers use at once, so that a
+/// team's hosts share one learned state, one rollout and one audit trail. It keeps the same contract as the embedded
+/// SQLite store (the same contract tests run against both), with what many writers need on top: row-level locking
+/// instead of one writer, batched ingest (binary COPY), monthly partitions of episodes, steps and outcomes that
+/// retention drops whole, leases that hand each ended episode to exactly one learning worker, and a notification on
+/// every rollout change so that other hosts hear of it at once.
+/// </summary>
+/// <remarks>
+/// Every operation takes a connection from a pool (<see cref="NpgsqlDataSource"/>) for its duration, and every write
+/// is one transaction. The schema lives in its own PostgreSQL schema (<see cref="PostgresStoreOptions.Schema"/>) and is
+/// migrated when the store opens, under an advisory lock, so hosts starting together migrate it once.
+/// </remarks>
+public sealed partial class PostgresLoreStore : ILoreStore
+{
+    /// <summary>The channel every rollout change is announced on, in the transaction that makes it (payload: <c>{"kind":"rollout","tenant":...}</c>).</summary>
+    internal const string ChangeChannel = "lore_changes";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly EpisodePartitions _partitions;
+    private readonly TimeProvider _clock;
+    private readonly int _copyThreshold;
+    private int _closed;
+
+    private PostgresLoreStore(string location, string schema, NpgsqlDataSource dataSource, PostgresStoreOptions options)
+    {
+        Location = location;
+        Schema = schema;
+        _dataSource = dataSource;
+        _clock = options.Clock;
+        _copyThreshold = Math.Max(1, options.CopyThreshold);
+        _partitions = new EpisodePartitions(dataSource, schema, options.PartitionLockTimeout);
+    }
+
+    /// <summary>The database as a URI without its password, and the schema: <c>postgres://lore@db:5432/lore (schema lore)</c>.</summary>
+    public string Location { get; }
+
+    /// <summary>The PostgreSQL schema holding the store's tables.</summary>
+    internal string Schema { get; }
+
+    /// <summary>The pool every operation takes its connection from; other parts of the store (the change feed) open theirs here too.</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
+
+    internal EpisodePartitions Partitions => _partitions;
+
+    /// <summary>
+    /// Opens the store in the database <paramref name="connectionString"/> names (a <c>postgres://</c> URI or an Npgsql
+    /// connection string), creating its schema or migrating it to this build's version.
+    /// </summary>
+    /// <exception cref="FormatException">The connection string or URI is malformed.</exception>
+    /// <exception cref="IOException">The database cannot be reached or refuses the connection (the message names it, never the password).</exception>
+    /// <exception cref="NotSupportedException">The schema was written by a newer Lore whose schema this build does not know.</exception>
+    /// <exception cref="InvalidDataException">The schema holds another application's tables.</exception>
+    public static Task<PostgresLoreStore> OpenAsync(string connectionString, CancellationToken cancellationToken = default)
+        => OpenAsync(connectionString, new PostgresStoreOptions(), cancellationToken);
+
+    /// <inheritdoc cref="OpenAsync(string, CancellationToken)"/>
+    public static async Task<PostgresLoreStore> OpenAsync(string connectionString, PostgresStoreOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.Clock);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Schema, nameof(options));
+        var builder = PostgresConnectionString.Parse(connectionString);
+        var location = $"{PostgresConnectionString.Describe(builder)} (schema {options.Schema})";
+
+        // The schema is every connection's search path, so SQL names Lore's tables unqualified.
+        builder.SearchPath = PostgresText.QuoteIdentifier(options.Schema);
+        if (builder.MaxAutoPrepare == 0)
+        {
+            // Capture and reads repeat the same few statements: prepare them once per connection.
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        var dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+        try
+        {
+            await SchemaMigrator.MigrateAsync(dataSource, options.Schema, location, options.Clock, upToVersion: null, cancellationToken).ConfigureAwait(false);
+            var store = new PostgresLoreStore(location, options.Schema, dataSource, options);
+
+            // Partitions for this month and the next exist ahead of time, so live capture never waits to create one.
+            var thisMonth = PostgresText.MonthOf(options.Clock.GetUtcNow());
+            await store._partitions.EnsureAsync([thisMonth, thisMonth.AddMonths(1)], cancellationToken).ConfigureAwait(false);
+            return store;
+        }
+        catch (NpgsqlException e)
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            throw new IOException($"Cannot open the Lore store at {location}: {e.Message}", e);
+        }
+        catch
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Closes the pool's connections. Later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
+        {
+            return;
+        }
+
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void ThrowIfClosed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed) == 1, this);
+
+    /// <summary>A pooled connection for one operation (dispose it to return it).</summary>
+    internal async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfClosed();
+        return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one transaction on a pooled connection, committing only if it returns.</summary>
+    private async Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var result = await work(connection, transaction).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private Task WriteAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task> work, CancellationToken cancellationToken)
+        => WriteAsync<bool>(async (connection, transaction) => { await work(connection, transaction).ConfigureAwait(false); return true; }, cancellationToken);
+
+    /// <summary>A command with positional parameters (<c>$1</c>, <c>$2</c>, ...) bound to <paramref name="values"/>; null binds SQL NULL.</summary>
+    private static NpgsqlCommand Sql(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params object?[] values)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+
+        return command;
+    }
+
+    /// <summary>Announces a change to other hosts; PostgreSQL delivers it when (and only if) the transaction commits.</summary>
+    private static async Task NotifyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string kind, string tenant, CancellationToken cancellationToken)
+    {
+        await using var notify = Sql(connection, transaction,
+            $"SELECT pg_notify('{ChangeChannel}', json_build_object('kind', $1::text, 'tenant', $2::text)::text);", kind, tenant);
+        await notify.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
