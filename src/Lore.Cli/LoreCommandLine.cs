@@ -33,6 +33,9 @@ internal static class LoreCommandLine
                 .WithExample("ingest", "trajectories.json", "--label", "slice=airline");
             config.AddCommand<EvalCommand>("eval")
                 .WithDescription("Replay a held-out task set under a baseline and a candidate snapshot; report per-slice deltas with confidence intervals (exit 3 on a regression).");
+            config.AddCommand<McpCommand>("mcp")
+                .WithDescription("Serve the MCP tools and resources over stdio to a local coding agent, as an agent of --tenant (stdout carries only the protocol).")
+                .WithExample("mcp", "--store", "lore.db", "--tenant", "default");
             config.AddCommand<LearnCommand>("learn")
                 .WithDescription("Run one learning pass: extract lessons from episodes and create a new snapshot.");
             config.AddCommand<WorkerCommand>("worker").WithDescription("Run a learning worker: lease ended episodes, learn from them, mark them processed; run several on one shared store.");
