@@ -1,0 +1,430 @@
+using System.ClientModel;
+using System.Collections.Immutable;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lore.Server.Hosting;
+using Lore.Server.Proxy;
+using Lore.Server.Tests.Support;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAI;
+using OpenAI.Chat;
+using Xunit;
+
+namespace Lore.Server.Tests.Proxy;
+
+/// <summary>The OpenAI-compatible proxy, driven by the official OpenAI SDK, in front of the simulated workplace's agent or a scripted upstream.</summary>
+public sealed class ProxyTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_buffered_tool_loop_through_the_sdk_is_one_episode_with_every_model_and_tool_call()
+    {
+        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        var agent = new WorkplaceOverOpenAi(server.BaseAddress, key);
+
+        var run = await agent.RunAsync(3, "ep-buffered-1", streaming: false, Ct);
+
+        Assert.All(run.Calls, c => Assert.Equal("ep-buffered-1", c["X-Lore-Episode"]));
+        Assert.All(run.Calls, c => Assert.Equal("none", c["X-Lore-Snapshot"]));
+        await EndAsync(server, "acme", "ep-buffered-1", run);
+        var episode = await server.Store.GetEpisodeAsync("ep-buffered-1", Ct);
+        Assert.NotNull(episode);
+        Assert.Equal("acme", episode.Tenant);
+        Assert.Equal(run.Task.Text, episode.Task);
+        Assert.Equal(run.Task.CustomerId, episode.UnitKey);
+        Assert.Equal(run.Task.Slice, episode.Labels["slice"]);
+        Assert.Equal(run.Calls.Count, episode.Steps.Count(s => s.Kind == StepKind.ModelCall));
+        var toolSteps = episode.Steps.Where(s => s.Kind == StepKind.ToolCall).ToList();
+        Assert.NotEmpty(toolSteps);
+        Assert.Equal(run.Calls.Count - 1, toolSteps.Count);
+        Assert.All(episode.Steps.Where(s => s.Kind == StepKind.ModelCall), s => Assert.Equal("lore-simulated-agent", s.Model));
+        Assert.Equal(run.Verdict.Success, episode.Succeeded);
+        Assert.NotNull(episode.EndedAt);
+    }
+
+    [Fact]
+    public async Task A_streamed_tool_loop_relays_every_chunk_and_captures_the_same_steps_as_a_buffered_one()
+    {
+        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        var agent = new WorkplaceOverOpenAi(server.BaseAddress, key);
+
+        var buffered = await agent.RunAsync(5, "ep-a", streaming: false, Ct);
+        var streamed = await agent.RunAsync(5, "ep-b", streaming: true, Ct);
+
+        Assert.Equal(buffered.FinalText, streamed.FinalText);
+        Assert.Equal(buffered.Verdict, streamed.Verdict);
+        await EndAsync(server, "acme", "ep-a", buffered);
+        await EndAsync(server, "acme", "ep-b", streamed);
+        var a = (await server.Store.GetEpisodeAsync("ep-a", Ct))!;
+        var b = (await server.Store.GetEpisodeAsync("ep-b", Ct))!;
+        Assert.Equal(Describe(a), Describe(b));
+        Assert.Equal(
+            a.Steps.Where(s => s.Kind == StepKind.ToolCall).Select(s => (s.ToolName, s.ToolArguments, s.ToolResult, s.ToolFailed)),
+            b.Steps.Where(s => s.Kind == StepKind.ToolCall).Select(s => (s.ToolName, s.ToolArguments, s.ToolResult, s.ToolFailed)));
+    }
+
+    [Fact]
+    public async Task After_learning_and_promotion_later_requests_carry_the_lessons_and_succeed_more_often()
+    {
+        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        var agent = new WorkplaceOverOpenAi(server.BaseAddress, key, seed: 11);
+        const int Tickets = 80;
+
+        var before = new List<TicketRun>();
+        for (var i = 0; i < Tickets; i++)
+        {
+            var run = await agent.RunAsync(i, $"ep-before-{i}", streaming: i % 2 == 0, Ct);
+            await EndAsync(server, "acme", $"ep-before-{i}", run);
+            before.Add(run);
+        }
+
+        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
+        var learned = await runtime.LearnAsync("test", cancellationToken: Ct);
+        Assert.NotNull(learned.SnapshotId);
+        await runtime.ActivateSnapshotAsync(learned.SnapshotId, Ct);
+
+        var after = new List<TicketRun>();
+        for (var i = Tickets; i < 2 * Tickets; i++)
+        {
+            var run = await agent.RunAsync(i, $"ep-after-{i}", streaming: i % 2 == 0, Ct);
+            await EndAsync(server, "acme", $"ep-after-{i}", run);
+            after.Add(run);
+        }
+
+        Assert.All(after.SelectMany(r => r.Calls), c => Assert.Equal(learned.SnapshotId, c["X-Lore-Snapshot"]));
+        Assert.Contains(after.SelectMany(r => r.Calls), c => c["X-Lore-Lessons"].Length > 0);
+        var rateBefore = before.Count(r => r.Verdict.Success) / (double)Tickets;
+        var rateAfter = after.Count(r => r.Verdict.Success) / (double)Tickets;
+        Assert.True(rateAfter > rateBefore + 0.15, $"success before learning {rateBefore:P0}, after {rateAfter:P0}");
+
+        var injected = await server.Store.GetEpisodeAsync(after.Select((r, i) => (r, i)).First(x => x.r.Calls.Any(c => c["X-Lore-Lessons"].Length > 0)).i is var first ? $"ep-after-{Tickets + first}" : "", Ct);
+        Assert.NotNull(injected);
+        Assert.NotEmpty(injected.InjectedLessonIds);
+        Assert.Equal(learned.SnapshotId, injected.SnapshotId);
+    }
+
+    [Fact]
+    public async Task The_body_goes_upstream_unchanged_but_for_one_lessons_message_and_the_upstream_key()
+    {
+        await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
+        await using var server = await LoreTestServer.StartAsync(o =>
+        {
+            o.UpstreamBaseUrl = upstream.BaseAddress;
+            o.UpstreamApiKey = "sk-upstream-secret";
+        });
+        await McpLikeData.ServeAsync(server.Store, "acme");
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        using var http = server.CreateClient(key);
+        var request = """
+            {"model":"gpt-x","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Please refund order 1142 for a customer"}],
+             "tools":[{"type":"function","function":{"name":"lookup_order","parameters":{"type":"object"}}}],"tool_choice":"auto",
+             "response_format":{"type":"text"},"temperature":0.2,"x_vendor_extension":{"keep":[1,2,3]},"user":"u-1"}
+            """;
+
+        using var response = await http.PostAsync("v1/chat/completions", new StringContent(request, Encoding.UTF8, "application/json"), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(McpLikeData.LessonId, response.Headers.GetValues("X-Lore-Lessons").Single());
+        var sent = Assert.Single(upstream.Received);
+        Assert.Equal("Bearer sk-upstream-secret", Assert.Single(upstream.Authorizations));
+        var expected = JsonNode.Parse(request)!.AsObject();
+        var messages = (JsonArray)sent["messages"]!;
+        Assert.Equal(3, messages.Count);
+        Assert.Equal("system", (string?)messages[1]!["role"]);
+        Assert.StartsWith("<lore-lessons snapshot=", (string?)messages[1]!["content"], StringComparison.Ordinal);
+        Assert.Contains(McpLikeData.LessonText, (string?)messages[1]!["content"], StringComparison.Ordinal);
+        messages.RemoveAt(1);
+        Assert.True(JsonNode.DeepEquals(expected, sent), sent.ToJsonString());
+    }
+
+    [Fact]
+    public async Task An_episode_of_one_tenant_never_gets_another_tenants_lessons()
+    {
+        await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
+        await McpLikeData.ServeAsync(server.Store, "tenant-a");
+        var keyA = await server.CreateKeyAsync("tenant-a", ApiKeyRole.Agent);
+        var keyB = await server.CreateKeyAsync("tenant-b", ApiKeyRole.Admin);
+
+        var a = await AskAsync(server, keyA, "Please refund order 1142 for a customer");
+        var b = await AskAsync(server, keyB, "Please refund order 1142 for a customer");
+
+        Assert.Contains(McpLikeData.LessonText, a.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("lore-lessons", b.Text, StringComparison.Ordinal);
+        Assert.Equal("", b.Lessons);
+        Assert.Equal("none", b.Snapshot);
+        var bodies = upstream.Received.ToArray();
+        Assert.DoesNotContain(McpLikeData.LessonText, bodies[1].ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Upstream_errors_reach_the_sdk_with_their_status_and_body()
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync(async (context, _) =>
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.Headers["Retry-After"] = "7";
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"error":{"message":"Rate limit reached for requests","type":"requests","code":"rate_limit_exceeded"}}""");
+        });
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        var client = SdkClient(server, key);
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => client.CompleteChatAsync([new UserChatMessage("hello")], cancellationToken: Ct));
+
+        Assert.Equal(429, error.Status);
+        Assert.Contains("Rate limit reached for requests", error.Message, StringComparison.Ordinal);
+        Assert.Equal("7", error.GetRawResponse()!.Headers.TryGetValue("Retry-After", out var retry) ? retry : null);
+    }
+
+    [Fact]
+    public async Task An_unreachable_upstream_is_a_502_problem_and_the_sdk_sees_it()
+    {
+        var closedPort = FreePort();
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = new Uri($"http://127.0.0.1:{closedPort}/v1/"));
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => SdkClient(server, key).CompleteChatAsync([new UserChatMessage("hello")], cancellationToken: Ct));
+
+        Assert.Equal(502, error.Status);
+        var raw = error.GetRawResponse()!;
+        Assert.True(raw.Headers.TryGetValue("Content-Type", out var type));
+        Assert.Equal("application/problem+json", type);
+        Assert.Contains("Upstream unreachable", raw.Content.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{not json", "$")]
+    [InlineData("[1,2]", "$")]
+    [InlineData("""{"model":"m"}""", "messages")]
+    [InlineData("""{"model":"m","messages":[]}""", "messages")]
+    [InlineData("""{"model":"m","messages":[{"content":"hi"}]}""", "messages[0].role")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":42}]}""", "messages[0].content")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":"yes"}""", "stream")]
+    public async Task A_malformed_body_is_a_400_problem_naming_the_field_and_nothing_is_written(string body, string field)
+    {
+        await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        using var http = server.CreateClient(key);
+
+        using var response = await http.PostAsync("v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(field, problem.RootElement.GetProperty("field").GetString());
+        Assert.Empty(upstream.Received);
+        Assert.Equal(0, await server.Store.CountEpisodesAsync("acme", Ct));
+    }
+
+    [Fact]
+    public async Task A_bad_episode_header_is_refused_before_anything_is_forwarded()
+    {
+        await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        using var http = server.CreateClient(key);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Lore-Episode", "no spaces allowed");
+
+        using var response = await http.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("X-Lore-Episode", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Empty(upstream.Received);
+    }
+
+    [Fact]
+    public async Task Calls_are_refused_without_a_valid_key()
+    {
+        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => SdkClient(server, "lore_kdeadbeef_wrong").CompleteChatAsync([new UserChatMessage("hello")], cancellationToken: Ct));
+
+        Assert.Equal(401, error.Status);
+        Assert.Equal(0, await server.Store.CountEpisodesAsync(Tenants.Default, Ct));
+    }
+
+    [Fact]
+    public async Task Calls_from_the_same_user_join_one_episode_until_its_outcome_ends_it()
+    {
+        await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        var client = SdkClient(server, key, out var headers);
+#pragma warning disable OPENAI001 // EndUserId is the documented way to send 'user'
+        var options = new ChatCompletionOptions { EndUserId = "user-42" };
+#pragma warning restore OPENAI001
+
+        await client.CompleteChatAsync([new UserChatMessage("first question")], options, Ct);
+        await client.CompleteChatAsync([new UserChatMessage("first question"), new AssistantChatMessage("ok"), new UserChatMessage("second question")], options, Ct);
+        var episodeId = headers.Responses[0]["X-Lore-Episode"];
+        Assert.Equal(episodeId, headers.Responses[1]["X-Lore-Episode"]);
+
+        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
+        await runtime.RecordOutcomeAsync(episodeId, Outcome.Success(OutcomeSource.User), Ct);
+        await client.CompleteChatAsync([new UserChatMessage("a new conversation")], options, Ct);
+
+        Assert.NotEqual(episodeId, headers.Responses[2]["X-Lore-Episode"]);
+        await runtime.FlushAsync(Ct);
+        var episode = (await server.Store.GetEpisodeAsync(episodeId, Ct))!;
+        Assert.NotNull(episode.EndedAt);
+        Assert.Equal("user-42", episode.UnitKey);
+        Assert.Equal("first question", episode.Task);
+        Assert.Equal(2, episode.Steps.Count(s => s.Kind == StepKind.ModelCall));
+        Assert.Equal(["second question"], episode.Steps[1].Request.Where(m => m.Role == "user").Select(m => m.Text));
+        Assert.True(episode.Succeeded);
+    }
+
+    [Fact]
+    public async Task An_explicit_episode_id_cannot_be_reused_once_its_outcome_ended_it_nor_by_another_tenant()
+    {
+        await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
+        var keyA = await server.CreateKeyAsync("tenant-a", ApiKeyRole.Agent);
+        var keyB = await server.CreateKeyAsync("tenant-b", ApiKeyRole.Agent);
+
+        Assert.Equal(HttpStatusCode.OK, (await AskAsync(server, keyA, "hello", "ep-shared")).Status);
+        Assert.Equal(HttpStatusCode.Conflict, (await AskAsync(server, keyB, "hello", "ep-shared")).Status);
+        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("tenant-a", Ct);
+        await runtime.RecordOutcomeAsync("ep-shared", Outcome.Failure(), Ct);
+        Assert.Equal(HttpStatusCode.Conflict, (await AskAsync(server, keyA, "hello again", "ep-shared")).Status);
+
+        await runtime.FlushAsync(Ct);
+        var episode = (await server.Store.GetEpisodeAsync("ep-shared", Ct))!;
+        Assert.Equal("tenant-a", episode.Tenant);
+        Assert.Single(episode.Steps);
+        Assert.False(episode.Succeeded);
+        Assert.Equal(0, await server.Store.CountEpisodesAsync("tenant-b", Ct));
+    }
+
+    [Fact]
+    public async Task Episodes_idle_past_the_timeout_are_ended_without_an_outcome_and_X_Lore_End_ends_one_at_once()
+    {
+        await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        var registry = server.App.Services.GetRequiredService<ProxyEpisodes>();
+
+        await AskAsync(server, key, "left open", "ep-idle");
+        await AskAsync(server, key, "finished", "ep-ended", end: true);
+        Assert.Equal(1, registry.Count);
+        registry.IdleTimeout = TimeSpan.Zero;
+        Assert.Equal(1, await registry.SweepAsync());
+
+        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
+        await runtime.FlushAsync(Ct);
+        Assert.NotNull((await server.Store.GetEpisodeAsync("ep-idle", Ct))!.EndedAt);
+        Assert.NotNull((await server.Store.GetEpisodeAsync("ep-ended", Ct))!.EndedAt);
+        Assert.Equal(0, registry.Count);
+    }
+
+    [Fact]
+    public async Task Models_are_listed_from_the_upstream_and_the_simulation_says_it_is_one()
+    {
+        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        using var http = server.CreateClient(key);
+
+        using var response = await http.GetAsync("v1/models", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("true", response.Headers.GetValues("X-Lore-Simulated").Single());
+        Assert.Contains("lore-simulated-agent", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
+    private static async Task EndAsync(LoreTestServer server, string tenant, string episodeId, TicketRun run)
+    {
+        // What the REST API's outcome endpoint does: the tenant's runtime records it, and the proxied episode ends on it.
+        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync(tenant, Ct);
+        await runtime.RecordOutcomeAsync(episodeId, run.Verdict.ToOutcome(), Ct);
+        await runtime.FlushAsync(Ct);
+    }
+
+    private static string Describe(Episode e)
+        => string.Join("|", e.Steps.Select(s => s.Kind == StepKind.ToolCall ? $"tool:{s.ToolName}" : $"model:{s.Response.Count}:{string.Join(",", s.Response.SelectMany(m => m.ToolCalls).Select(c => c.Name))}"));
+
+    private static ChatClient SdkClient(LoreTestServer server, string key) => SdkClient(server, key, out _);
+
+    private static ChatClient SdkClient(LoreTestServer server, string key, out LoreHeadersPolicy headers)
+    {
+        headers = new LoreHeadersPolicy();
+        var options = new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) };
+        options.AddPolicy(headers, System.ClientModel.Primitives.PipelinePosition.PerCall);
+        return new ChatClient("gpt-4o-mini", new ApiKeyCredential(key), options);
+    }
+
+    private static async Task<(HttpStatusCode Status, string Text, string Lessons, string Snapshot)> AskAsync(LoreTestServer server, string key, string question, string? episode = null, bool end = false)
+    {
+        var headers = new LoreHeadersPolicy();
+        var options = new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "v1"), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(0) };
+        options.AddPolicy(headers, System.ClientModel.Primitives.PipelinePosition.PerCall);
+        if (episode is not null)
+        {
+            headers.Send["X-Lore-Episode"] = episode;
+        }
+
+        if (end)
+        {
+            headers.Send["X-Lore-End"] = "true";
+        }
+
+        try
+        {
+            ChatCompletion completion = await new ChatClient("gpt-4o-mini", new ApiKeyCredential(key), options).CompleteChatAsync([new UserChatMessage(question)], cancellationToken: Ct);
+            var seen = headers.Responses[^1];
+            return (HttpStatusCode.OK, completion.Content[0].Text, seen["X-Lore-Lessons"], seen["X-Lore-Snapshot"]);
+        }
+        catch (ClientResultException e)
+        {
+            return ((HttpStatusCode)e.Status, e.Message, "", "");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One served lesson about refunds for the injection tests.</summary>
+internal static class McpLikeData
+{
+    public const string LessonId = "les-proxy-refund";
+    public const string LessonText = "Look up the order with lookup_order before issuing any refund.";
+
+    public static async Task ServeAsync(ILoreStore store, string tenant)
+    {
+        var lesson = new Lesson
+        {
+            Id = LessonId,
+            Kind = LessonKind.ToolGuide,
+            Text = LessonText,
+            Trigger = LessonTrigger.OnDescription("refund an order for a customer"),
+            Scope = new LessonScope { Tenant = tenant, Labels = ImmutableSortedDictionary<string, string>.Empty },
+            Evidence = new LessonEvidence { EpisodeCount = 5, DistinctSources = 3, Support = 5 },
+            Extractor = new ExtractorInfo("test", "1"),
+            Confidence = 0.9,
+            CreatedAt = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
+        };
+        var snapshot = Snapshot.Create(null, tenant, [lesson], new RetrievalSettings(), "test", "a lesson for the proxy tests", DateTimeOffset.UtcNow);
+        await store.SaveLessonsAsync([lesson], TestContext.Current.CancellationToken);
+        await store.SaveSnapshotAsync(snapshot, TestContext.Current.CancellationToken);
+        await store.SetActiveSnapshotAsync(tenant, snapshot.Id, TestContext.Current.CancellationToken);
+    }
+}
