@@ -109,7 +109,7 @@ internal static class EpisodeEndpoints
 
         var caller = Caller.From(context);
         var list = new List<EpisodeView>();
-        var query = new EpisodeQuery { Tenant = caller.Tenant, Limit = limit, NewestFirst = true, WithoutSteps = true, EndedOnly = endedOnly };
+        var query = new EpisodeQuery { Tenant = caller.Tenant, Limit = limit, NewestFirst = true, EndedOnly = endedOnly };
         await foreach (var episode in runtimes.Store.ReadEpisodesAsync(query, cancellationToken).ConfigureAwait(false))
         {
             list.Add(EpisodeView.Of(episode));
