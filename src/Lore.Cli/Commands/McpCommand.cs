@@ -19,7 +19,7 @@ internal sealed class McpCommand : AsyncCommand<StoreSettings>
 
         // A new agent may start before anything was recorded: the store is created when absent.
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
-        await LoreMcpStdio.RunAsync(store, settings.Tenant.Trim(), $"mcp:{Environment.UserName}", configureRuntime: null, cancellationToken);
+        await LoreMcpStdio.RunAsync(store, settings.Tenant.Trim(), $"local:{Environment.UserName}", configureRuntime: null, cancellationToken);
         return 0;
     }
 }

@@ -101,9 +101,9 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
             }
         }
 
-        if (await store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false) is not null)
+        if (runtime.IsRunning(id) || await store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false) is not null)
         {
-            throw new McpException($"record_trajectory: episode_id '{id}' is already recorded; an episode is recorded once (add judgements with record_outcome). Nothing was stored.");
+            throw AlreadyRecorded(id);
         }
 
         var now = runtimes.TimeProvider.GetUtcNow();
@@ -114,17 +114,28 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         var episode = mapped with
         {
             Task = task,
-            Origin = "mcp",
+            Origin = "mcp:" + agent.Actor,
             SnapshotId = assignment.Served.SnapshotId,
             Arm = assignment.Arm,
             InjectedLessonIds = lessonIds,
             Outcomes = [.. mapped.Outcomes.Select(o => o with { Actor = o.Actor ?? agent.Actor })],
         };
 
-        await using (var import = await store.BeginImportAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
+            await using var import = await store.BeginImportAsync(cancellationToken).ConfigureAwait(false);
             await import.AddAsync(episode, cancellationToken).ConfigureAwait(false);
             await import.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            // Another call (or tenant) stored the id between the check and the write: the import rolled back.
+            if (await store.GetEpisodeAsync(id, CancellationToken.None).ConfigureAwait(false) is not null)
+            {
+                throw AlreadyRecorded(id);
+            }
+
+            throw;
         }
 
         // Stored: continuous evaluation of a running canary counts it like an episode captured in process.
@@ -172,19 +183,16 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
             throw new McpException($"record_outcome: source '{source}' is not one of environment, user or evaluator. Nothing was stored.");
         }
 
+        // An episode still running in this tenant's runtime (the proxy's, say) is this tenant's; otherwise the store
+        // says whose it is, and another tenant's episode is reported exactly like a missing one.
         var runtime = await runtimes.GetAsync(agent.Tenant, cancellationToken).ConfigureAwait(false);
-        var episode = await runtime.Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
-        if (episode is null)
+        if (!runtime.IsRunning(id))
         {
-            // An episode captured a moment ago may still be in the capture buffer.
-            await runtime.FlushAsync(cancellationToken).ConfigureAwait(false);
-            episode = await runtime.Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
-        }
-
-        // Another tenant's episode is reported exactly like a missing one: its existence is not this caller's business.
-        if (episode is null || episode.Tenant != agent.Tenant)
-        {
-            throw new McpException($"record_outcome: no episode '{id}' in this tenant (record it first with record_trajectory). Nothing was stored.");
+            var episode = await runtime.Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+            if (episode is null || episode.Tenant != agent.Tenant)
+            {
+                throw new McpException($"record_outcome: no episode '{id}' in this tenant (record it first with record_trajectory). Nothing was stored.");
+            }
         }
 
         var value = score ?? (success == true ? 1.0 : 0.0);
@@ -238,6 +246,9 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         => lesson.Text.Contains(word, StringComparison.OrdinalIgnoreCase)
             || (lesson.Trigger.Description?.Contains(word, StringComparison.OrdinalIgnoreCase) ?? false)
             || lesson.Trigger.Keywords.Any(k => k.Contains(word, StringComparison.OrdinalIgnoreCase));
+
+    private static McpException AlreadyRecorded(string id)
+        => new($"record_trajectory: episode_id '{id}' is already recorded; an episode is recorded once (add judgements with record_outcome). Nothing was stored.");
 
     private static string NewEpisodeId() => "ep-" + Guid.CreateVersion7().ToString("n");
 

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
 using Lore.Sqlite;
 using Lore.Testing;
 using ModelContextProtocol.Client;
@@ -64,6 +66,66 @@ public sealed class McpStdioTests : McpToolsContract
         Assert.Equal("lore", client.ServerInfo?.Name);
         Assert.Contains("get_guidelines", client.ServerInstructions);
         Assert.Contains("record_trajectory", client.ServerInstructions);
+    }
+
+    [Fact]
+    public async Task Stdout_carries_only_protocol_messages_while_logs_go_to_stderr()
+    {
+        // A raw look at the child's two streams: any stray line on stdout would corrupt an agent's protocol stream.
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = _directory!.Path,
+        };
+        foreach (var argument in new[] { CliAssembly(), "mcp", "--store", StorePath, "--tenant", TenantA })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        using var process = Process.Start(start)!;
+        try
+        {
+            var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+            await process.StandardInput.WriteLineAsync("""{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}}""");
+            await process.StandardInput.WriteLineAsync("""{"jsonrpc": "2.0", "method": "notifications/initialized"}""");
+            await process.StandardInput.WriteLineAsync("""{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_lessons", "arguments": {}}}""");
+            await process.StandardInput.FlushAsync(timeout.Token);
+
+            var answered = new HashSet<int>();
+            while (answered.Count < 2)
+            {
+                var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+                Assert.True(line is not null, $"stdout ended before both answers; stderr:\n{string.Join('\n', _stderr)}");
+                answered.Add(ProtocolMessage(line).GetProperty("id").GetInt32());
+            }
+
+            // Closing stdin ends the session: the process exits cleanly, having written nothing else to stdout.
+            process.StandardInput.Close();
+            var rest = await process.StandardOutput.ReadToEndAsync(timeout.Token);
+            await process.WaitForExitAsync(timeout.Token);
+            Assert.All(rest.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => ProtocolMessage(l));
+            Assert.Equal(0, process.ExitCode);
+            Assert.Contains("ModelContextProtocol", await stderr);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    private static JsonElement ProtocolMessage(string line)
+    {
+        using var document = JsonDocument.Parse(line);
+        Assert.Equal("2.0", document.RootElement.GetProperty("jsonrpc").GetString());
+        return document.RootElement.Clone();
     }
 
     /// <summary>The dotnet host running these tests (set by <c>dotnet test</c>), else the one on PATH.</summary>
