@@ -41,4 +41,15 @@ public static class DriftScenario
         options.Evaluation.MinimumEpisodesPerArm = 20;
         options.Evaluation.ExpectedSlices = 4;
     }
+
+    /// <summary>
+    /// <see cref="Configure"/>, and anti-patterns ("do not keep retrying ...") wait in the review queue for a person instead
+    /// of being admitted: the watched demo (<c>lore demo --serve</c>) then has decisions for its reviewer to make. The
+    /// story stays the same: the canary still regresses on payments and is rolled back, and a later one is promoted.
+    /// </summary>
+    public static void ConfigureWithReview(LoreOptions options)
+    {
+        Configure(options);
+        (options.Learning.Admission ??= new()).ReviewKinds.Add(LessonKind.AntiPattern);
+    }
 }

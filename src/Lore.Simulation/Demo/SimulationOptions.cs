@@ -37,6 +37,15 @@ public sealed class SimulationOptions
     /// <summary>Call the agent through the streaming API instead of the buffered one (exercises streaming capture).</summary>
     public bool Streaming { get; set; }
 
+    /// <summary>
+    /// Pause for <see cref="Pause"/> after every this many episodes (0: never), so that a person can watch the run,
+    /// for example on the dashboard of <c>lore demo --serve</c>.
+    /// </summary>
+    public int PaceEvery { get; set; }
+
+    /// <summary>How long each pause of <see cref="PaceEvery"/> lasts.</summary>
+    public TimeSpan Pause { get; set; }
+
     /// <summary>Throws naming the first option that is out of range.</summary>
     public SimulationOptions Validate()
     {
@@ -44,6 +53,8 @@ public sealed class SimulationOptions
         if (LearnEvery < 0) throw new ArgumentOutOfRangeException(nameof(LearnEvery), LearnEvery, "LearnEvery must be 0 (never) or more.");
         if (WindowSize < 1) throw new ArgumentOutOfRangeException(nameof(WindowSize), WindowSize, "WindowSize must be at least 1.");
         if (Customers is < 2 or > 9999) throw new ArgumentOutOfRangeException(nameof(Customers), Customers, "Customers must be between 2 and 9999.");
+        if (PaceEvery < 0) throw new ArgumentOutOfRangeException(nameof(PaceEvery), PaceEvery, "PaceEvery must be 0 (never pause) or more.");
+        if (Pause < TimeSpan.Zero || Pause > TimeSpan.FromMinutes(10)) throw new ArgumentOutOfRangeException(nameof(Pause), Pause, "Pause must lie between zero and ten minutes.");
         ArgumentNullException.ThrowIfNull(Agent, nameof(Agent));
         ArgumentNullException.ThrowIfNull(Rules, nameof(Rules));
         Agent.Validate();

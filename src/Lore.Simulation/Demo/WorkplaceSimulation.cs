@@ -74,6 +74,12 @@ public sealed class WorkplaceSimulation
 
                 progress?.Report(new SimulationProgress(index + 1, options.Episodes, CurrentWindow(episodes, options.WindowSize), runs.Count, "working tickets"));
             }
+
+            if (options.PaceEvery > 0 && options.Pause > TimeSpan.Zero && (index + 1) % options.PaceEvery == 0 && index + 1 < options.Episodes)
+            {
+                // Pacing for a watching person, not synchronisation: nothing waits on this delay.
+                await Task.Delay(options.Pause, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         await runtime.FlushAsync(cancellationToken).ConfigureAwait(false);
