@@ -221,11 +221,11 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         LessonKind? wanted = null;
         if (kind is not null)
         {
-            wanted = Enum.GetValues<LessonKind>().FirstOrDefault(k => string.Equals(LessonSummary.KindName(k), kind.Trim(), StringComparison.OrdinalIgnoreCase), (LessonKind)(-1));
-            if ((int)wanted < 0)
-            {
-                throw new McpException($"list_lessons: kind '{kind}' is not one of {string.Join(", ", Enum.GetValues<LessonKind>().Select(LessonSummary.KindName))}.");
-            }
+            wanted = Enum.GetValues<LessonKind>()
+                .Where(k => string.Equals(LessonSummary.KindName(k), kind.Trim(), StringComparison.OrdinalIgnoreCase))
+                .Cast<LessonKind?>()
+                .FirstOrDefault()
+                ?? throw new McpException($"list_lessons: kind '{kind}' is not one of {string.Join(", ", Enum.GetValues<LessonKind>().Select(LessonSummary.KindName))}.");
         }
 
         var words = (query ?? "").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
