@@ -109,6 +109,18 @@ internal static class LoreCommandLine
                 .WithExample("freeze", "--reason", "incident 42");
             config.AddCommand<UnfreezeCommand>("unfreeze")
                 .WithDescription("Lift a freeze.");
+            config.AddCommand<ServeCommand>("serve")
+                .WithDescription("Serve Lore over HTTP: REST API, OpenAI-compatible proxy, OTLP receiver, MCP and dashboard, behind API keys.")
+                .WithExample("serve", "--upstream", "https://api.openai.com/v1/", "--upstream-key-env", "OPENAI_API_KEY");
+            config.AddBranch("keys", keys =>
+            {
+                keys.SetDescription("API keys for lore serve: each bound to one tenant and a role (agent, reviewer, admin); only their hashes are stored.");
+                keys.AddCommand<KeysCreateCommand>("create").WithDescription("Create a key and print it once.")
+                    .WithExample("keys", "create", "--tenant", "acme", "--role", "agent", "--name", "checkout agent");
+                keys.AddCommand<KeysListCommand>("list").WithDescription("List keys (never their secrets).");
+                keys.AddCommand<KeysRevokeCommand>("revoke").WithDescription("Revoke a key; it never authenticates again.")
+                    .WithExample("keys", "revoke", "k1a2b3c4d5e6", "--reason", "laptop lost");
+            });
         });
 
         return await app.RunAsync(args, cancellationToken);

@@ -1,0 +1,134 @@
+using System.ComponentModel;
+using System.Globalization;
+using Lore.Cli.Infrastructure;
+using Lore.Server;
+using Lore.Server.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Lore.Cli.Commands;
+
+/// <summary>
+/// <c>lore serve</c>: the REST API, the OpenAI-compatible proxy, the OTLP receiver, MCP and the dashboard on one port,
+/// loopback by default. A store with no keys gets one admin key, printed once, so a new user can start at once.
+/// </summary>
+internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCommand.Settings>
+{
+    internal sealed class Settings : CommandSettings
+    {
+        [CommandOption("--store <PATH>")]
+        [Description("The store: a SQLite file path (default ./lore.db); created when absent.")]
+        [DefaultValue("lore.db")]
+        public string Store { get; init; } = "lore.db";
+
+        [CommandOption("--urls <URLS>")]
+        [Description("Where to listen (default http://127.0.0.1:5080, loopback only); separate several with ';'.")]
+        [DefaultValue("http://127.0.0.1:5080")]
+        public string Urls { get; init; } = "http://127.0.0.1:5080";
+
+        [CommandOption("--upstream <URL>")]
+        [Description("The OpenAI-compatible endpoint the proxy forwards to (for example https://api.openai.com/v1/), or 'simulated' for the simulated workplace's agent.")]
+        public string? Upstream { get; init; }
+
+        [CommandOption("--upstream-key-env <VAR>")]
+        [Description("The environment variable holding the upstream's API key (read at start, never printed or logged).")]
+        public string? UpstreamKeyEnv { get; init; }
+
+        [CommandOption("--max-request-bytes <BYTES>")]
+        [Description("Largest request body accepted (default 4194304); larger ones get 413 and nothing is written.")]
+        [DefaultValue(4L * 1024 * 1024)]
+        public long MaxRequestBytes { get; init; } = 4L * 1024 * 1024;
+
+        [CommandOption("--rate <PER_MINUTE>")]
+        [Description("Requests per minute one API key may make (default 6000); more get 429 with Retry-After.")]
+        [DefaultValue(6_000)]
+        public int Rate { get; init; } = 6_000;
+
+        [CommandOption("--tenant <NAME>")]
+        [Description("The tenant of the admin key created when the store has no keys yet (default 'default').")]
+        [DefaultValue(Tenants.Default)]
+        public string Tenant { get; init; } = Tenants.Default;
+
+        public override ValidationResult Validate()
+        {
+            if (MaxRequestBytes < 1024)
+            {
+                return ValidationResult.Error("--max-request-bytes must be at least 1024.");
+            }
+
+            if (Rate < 1)
+            {
+                return ValidationResult.Error("--rate must be at least 1 request per minute.");
+            }
+
+            if (Upstream is not null && Upstream != "simulated"
+                && (!Uri.TryCreate(Upstream, UriKind.Absolute, out var upstream) || upstream.Scheme is not ("http" or "https")))
+            {
+                return ValidationResult.Error($"--upstream '{Upstream}' is not an http(s) URL or 'simulated'.");
+            }
+
+            return string.IsNullOrWhiteSpace(Tenant) ? ValidationResult.Error("--tenant must not be empty.") : ValidationResult.Success();
+        }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        string? upstreamKey = null;
+        if (settings.UpstreamKeyEnv is { } variable)
+        {
+            upstreamKey = Environment.GetEnvironmentVariable(variable);
+            if (string.IsNullOrEmpty(upstreamKey))
+            {
+                throw new CliException($"--upstream-key-env: the environment variable {variable} is not set.");
+            }
+        }
+
+        await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
+        var writer = console.Profile.Out.Writer;
+        if ((await store.ListApiKeysAsync(null, cancellationToken)).Count == 0)
+        {
+            var issued = await ApiKeys.CreateAsync(store, settings.Tenant, ApiKeyRole.Admin, "first admin key (lore serve)", $"cli:{Environment.UserName}", TimeProvider.System, cancellationToken);
+            writer.WriteLine($"The store had no API keys, so this admin key for tenant '{settings.Tenant}' was created ({issued.Key.Id}). It is shown only this once; Lore keeps only its hash:");
+            writer.WriteLine(issued.Secret);
+            writer.WriteLine("Create more with 'lore keys create --role agent --name NAME' and revoke this one with 'lore keys revoke ID --reason R'.");
+        }
+
+        var options = new LoreServerOptions
+        {
+            Store = store,
+            Urls = settings.Urls,
+            UpstreamBaseUrl = settings.Upstream is { } url && url != "simulated" ? new Uri(url.EndsWith('/') ? url : url + "/") : null,
+            SimulatedUpstream = settings.Upstream == "simulated",
+            UpstreamApiKey = upstreamKey,
+            MaxRequestBytes = settings.MaxRequestBytes,
+            RequestsPerMinutePerKey = settings.Rate,
+        };
+        var app = LoreServer.Build(options);
+        await using (app.ConfigureAwait(false))
+        {
+            await app.StartAsync(cancellationToken);
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            writer.WriteLine($"Listening on {string.Join(", ", addresses)} (store {store.Location}).");
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"REST API under /api (OpenAPI at /openapi/v1.json), OpenAI-compatible proxy at /v1/chat/completions{(options.UpstreamBaseUrl is null && !options.SimulatedUpstream ? " (no --upstream: disabled)" : "")}, OTLP at /v1/traces, MCP at /mcp. Ctrl+C stops."));
+            writer.Flush();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl+C (or the caller's cancellation): stop cleanly below.
+            }
+
+            await app.StopAsync(CancellationToken.None);
+        }
+
+        writer.WriteLine("Stopped.");
+        writer.Flush();
+        return 0;
+    }
+}
