@@ -23,10 +23,11 @@ public sealed class DriftStore : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var store = await SqliteLoreStore.OpenAsync(TemplatePath, CancellationToken.None);
-        var options = new LoreOptions { Store = store };
+        var clock = new SteppingClock(new DateTimeOffset(2026, 6, 1, 8, 0, 0, TimeSpan.Zero), perEpisode: TimeSpan.FromSeconds(4));
+        var options = new LoreOptions { Store = store, TimeProvider = clock };
         DriftScenario.ConfigureWithReview(options);
         await using var runtime = await LoreRuntime.OpenAsync(options, CancellationToken.None);
-        Report = await new WorkplaceSimulation(DriftScenario.Simulation(seed: 42)).RunAsync(runtime, progress: null, CancellationToken.None);
+        Report = await new WorkplaceSimulation(DriftScenario.Simulation(seed: 42)).RunAsync(runtime, progress: clock, CancellationToken.None);
     }
 
     /// <summary>Copies the store (with its write-ahead log, if any) into <paramref name="directory"/>; returns the copy's path.</summary>
