@@ -1,26 +1,57 @@
+using Lore.Server.Security;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
 
 namespace Lore.Server.Api;
 
 /// <summary>Registers and maps the REST API (episodes, steps, outcomes, retrieval, snapshots, review, audit, keys, health) and its OpenAPI document.</summary>
 internal static class LoreApiEndpoints
 {
+    private const string SecuritySchemeName = "loreApiKey";
+
     public static void AddServices(IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton<ApiEpisodes>();
-        services.AddOpenApi("v1", options => options.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi("v1", options =>
         {
-            document.Info.Title = "Lore";
-            document.Info.Description =
-                "On-the-job learning for AI agents: record episodes, retrieve lessons for a task, and control what is learned " +
-                "(snapshots, staged rollout, review, audit). Every /api endpoint needs an API key " +
-                "('Authorization: Bearer lore_{id}_{secret}' or 'X-Api-Key'), bound to one tenant and a role: agent < reviewer < admin.";
-            return Task.CompletedTask;
-        }));
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "Lore";
+                document.Info.Description =
+                    "On-the-job learning for AI agents: record episodes, retrieve lessons for a task, and control what is learned " +
+                    "(snapshots, staged rollout, review, audit). Every /api endpoint needs an API key " +
+                    "('Authorization: Bearer lore_{id}_{secret}' or 'X-Api-Key'), bound to one tenant and a role: agent < reviewer < admin.";
+                document.Components ??= new OpenApiComponents();
+                document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+                document.Components.SecuritySchemes[SecuritySchemeName] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    Description = "A Lore API key, lore_{id}_{secret} (create one with 'lore keys create').",
+                };
+                return Task.CompletedTask;
+            });
+
+            // Each operation says which role it needs and that it needs the key.
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                var role = context.Description.ActionDescriptor.EndpointMetadata.OfType<IAuthorizeData>()
+                    .Select(a => a.Policy switch { LorePolicies.Admin => "admin", LorePolicies.Reviewer => "reviewer", LorePolicies.Agent => "agent", _ => null })
+                    .LastOrDefault(r => r is not null);
+                if (role is not null)
+                {
+                    operation.Description = $"{operation.Description} Requires an API key with the {role} role (or higher); ids of other tenants answer 404.".Trim();
+                    operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SecuritySchemeName, context.Document)] = [] }];
+                }
+
+                return Task.CompletedTask;
+            });
+        });
     }
 
     public static void Map(WebApplication app)

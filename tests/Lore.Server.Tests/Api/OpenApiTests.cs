@@ -31,5 +31,10 @@ public sealed class OpenApiTests
         Assert.Contains("lessons", (string)retrieve["summary"]!, StringComparison.Ordinal);
         Assert.NotNull(retrieve["requestBody"]!["content"]!["application/json"]);
         Assert.Equal("Lore", (string)document.Json["info"]!["title"]!);
+        Assert.Equal("bearer", (string)document.Json["components"]!["securitySchemes"]!["loreApiKey"]!["scheme"]!);
+        var keys = paths["/api/keys"]!["get"]!;
+        Assert.Contains("admin role", (string)keys["description"]!, StringComparison.Ordinal);
+        Assert.NotNull(keys["security"]![0]!["loreApiKey"]);
+        Assert.Null(paths["/healthz"]!["get"]!["security"]);
     }
 }
