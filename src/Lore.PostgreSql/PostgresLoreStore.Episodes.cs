@@ -74,7 +74,7 @@ public sealed partial class PostgresLoreStore
         // Where every episode the batch names is (locked against erasure until this transaction ends).
         var stored = new Dictionary<string, (long Sequence, DateOnly Month)>(StringComparer.Ordinal);
         var ids = records.Where(r => r?.EpisodeId is not null).Select(r => r.EpisodeId).Distinct(StringComparer.Ordinal).ToArray();
-        await using (var lookup = Sql(connection, transaction, LookupSql, ids))
+        await using (var lookup = Sql(connection, transaction, LookupSql, new object[] { ids }))
         await using (var reader = await lookup.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -236,7 +236,7 @@ public sealed partial class PostgresLoreStore
         ArgumentNullException.ThrowIfNull(outcome);
         await WriteAsync(async (connection, transaction) =>
         {
-            await using var lookup = Sql(connection, transaction, LookupSql, new[] { episodeId });
+            await using var lookup = Sql(connection, transaction, LookupSql, new object[] { new[] { episodeId } });
             long sequence;
             DateOnly month;
             await using (var reader = await lookup.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))

@@ -102,6 +102,25 @@ public sealed partial class PostgresLoreStore : ILoreStore
         }
     }
 
+    /// <summary>Whether the database already holds a Lore store in the options' schema (read-only commands refuse to create one).</summary>
+    /// <exception cref="IOException">The database cannot be reached.</exception>
+    internal static async Task<bool> ExistsAsync(string connectionString, PostgresStoreOptions options, CancellationToken cancellationToken)
+    {
+        var builder = PostgresConnectionString.Parse(connectionString);
+        try
+        {
+            await using var connection = new NpgsqlConnection(builder.ConnectionString);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = Sql(connection, null,
+                "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'schema_migrations');", options.Schema);
+            return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+        catch (NpgsqlException e)
+        {
+            throw new IOException($"Cannot open the Lore store at {PostgresConnectionString.Describe(builder)} (schema {options.Schema}): {e.Message}", e);
+        }
+    }
+
     /// <summary>Closes the pool's connections. Later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public async ValueTask DisposeAsync()
     {
