@@ -69,13 +69,7 @@ internal sealed class LessonsListCommand(IAnsiConsole console) : AsyncCommand<Le
     }
 
     /// <summary>The admission status; a lesson with a retirement date counts as retired unless it was rejected.</summary>
-    internal static string Status(Lesson lesson) => lesson.Status switch
-    {
-        LessonStatus.Rejected => "rejected",
-        LessonStatus.PendingReview => "pending review",
-        _ when lesson.IsRetired || lesson.Status == LessonStatus.Retired => "retired",
-        _ => "active",
-    };
+    internal static string Status(Lesson lesson) => LessonStatusNames.Of(lesson);
 }
 
 internal sealed class LessonsShowCommand(IAnsiConsole console) : AsyncCommand<LessonsShowCommand.Settings>

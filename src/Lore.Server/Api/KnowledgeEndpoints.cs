@@ -232,11 +232,5 @@ internal static class KnowledgeEndpoints
         return snapshot is not null && snapshot.Tenant == tenant ? snapshot : null;
     }
 
-    private static LessonView View(Lesson lesson) => new(lesson, lesson.Status switch
-    {
-        LessonStatus.Rejected => "rejected",
-        LessonStatus.PendingReview => "pending review",
-        _ when lesson.IsRetired || lesson.Status == LessonStatus.Retired => "retired",
-        _ => "active",
-    });
+    private static LessonView View(Lesson lesson) => new(lesson, LessonStatusNames.Of(lesson));
 }
