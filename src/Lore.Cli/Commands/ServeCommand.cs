@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Lore.Cli.Infrastructure;
 using Lore.Server;
 using Lore.Server.Security;
@@ -7,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -106,7 +108,14 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             UpstreamApiKey = upstreamKey,
             MaxRequestBytes = settings.MaxRequestBytes,
             RequestsPerMinutePerKey = settings.Rate,
+
+            // One line per request is noise on a terminal; warnings and Lore's own messages (by key id, never a key) stay.
+            ConfigureLogging = logging => logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning),
         };
+        // Ctrl+C and SIGTERM stop the server cleanly (capture flushed, runtimes closed) instead of killing the process.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => { signal.Cancel = true; stop.Cancel(); });
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; stop.Cancel(); });
         var app = LoreServer.Build(options);
         await using (app.ConfigureAwait(false))
         {
@@ -117,9 +126,9 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             writer.Flush();
             try
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 // Ctrl+C (or the caller's cancellation): stop cleanly below.
             }
