@@ -1,6 +1,14 @@
 using System.ComponentModel;
+using System.Globalization;
 using Lore.Cli.Infrastructure;
+using Lore.Server;
+using Lore.Server.Hosting;
+using Lore.Server.Security;
 using Lore.Simulation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -34,6 +42,20 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         [Description("Delete the store file first, so the demo starts from nothing learned.")]
         public bool Fresh { get; init; }
 
+        [CommandOption("--serve")]
+        [Description("Watch it live: serve the dashboard (and the rest of lore serve) on the same store while the scenario runs, paced for a person (drift scenario unless --scenario says otherwise); keeps serving until Ctrl+C.")]
+        public bool Serve { get; init; }
+
+        [CommandOption("--urls <URLS>")]
+        [Description("With --serve: where to listen (default http://127.0.0.1:5080, loopback only).")]
+        [DefaultValue("http://127.0.0.1:5080")]
+        public string Urls { get; init; } = "http://127.0.0.1:5080";
+
+        [CommandOption("--pace <SECONDS>")]
+        [Description("With --serve: pause after every 10 episodes, in seconds (default 1: the drift scenario takes about a minute and a half); 0 runs flat out.")]
+        [DefaultValue(1.0)]
+        public double Pace { get; init; } = 1.0;
+
         public override ValidationResult Validate()
         {
             if (Episodes is < 1 or > 1_000_000)
@@ -51,6 +73,16 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
                 return ValidationResult.Error("--learn-every must be at least 1.");
             }
 
+            if (double.IsNaN(Pace) || Pace < 0 || Pace > 60)
+            {
+                return ValidationResult.Error("--pace must lie between 0 and 60 seconds.");
+            }
+
+            if (Serve && Json)
+            {
+                return ValidationResult.Error("--serve shows the run in the dashboard; it cannot be combined with --json.");
+            }
+
             return ValidationResult.Success();
         }
     }
@@ -66,6 +98,14 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         }
 
         var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
+        if (settings.Serve)
+        {
+            await using (store)
+            {
+                return await ServeAsync(context, settings, store, cancellationToken);
+            }
+        }
+
         var drift = settings.Scenario == "drift";
         var options = new LoreOptions { Store = store, Tenant = settings.Tenant };
         if (drift)
@@ -115,6 +155,78 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
             await WriteControlStoryAsync(report, store, cancellationToken);
         }
 
+        return 0;
+    }
+
+    /// <summary>
+    /// The demo to watch: <c>lore serve</c> on the same store, the scenario run through the server's own runtime for the
+    /// tenant (so the dashboard's buttons act on the very rollout the simulation is served from), paced for a person,
+    /// and the server kept up after the run until Ctrl+C.
+    /// </summary>
+    private async Task<int> ServeAsync(CommandContext context, Settings settings, ILoreStore store, CancellationToken cancellationToken)
+    {
+        var drift = settings.Scenario == "drift" || !context.Arguments.Contains("--scenario");
+        var simulationOptions = drift
+            ? DriftScenario.Simulation(settings.Seed, context.Arguments.Contains("--episodes") ? settings.Episodes : 800)
+            : new SimulationOptions { Seed = settings.Seed, Episodes = settings.Episodes, LearnEvery = settings.LearnEvery, WindowSize = settings.LearnEvery };
+        simulationOptions.PaceEvery = 10;
+        simulationOptions.Pause = TimeSpan.FromSeconds(settings.Pace);
+        var simulation = new WorkplaceSimulation(simulationOptions);
+
+        var serverOptions = new LoreServerOptions
+        {
+            Store = store,
+            Urls = settings.Urls,
+            ConfigureRuntime = drift ? DriftScenario.ConfigureWithReview : null,
+        };
+        // The console tells the story; the server logs only warnings and errors meanwhile.
+        var app = LoreServer.Build(serverOptions, ["--Logging:LogLevel:Default=Warning"]);
+        await using (app.ConfigureAwait(false))
+        {
+            var key = await ApiKeys.CreateAsync(store, settings.Tenant, ApiKeyRole.Admin, "lore demo --serve", $"cli:{Environment.UserName}", TimeProvider.System, cancellationToken);
+            await app.StartAsync(cancellationToken);
+            var address = (app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []).FirstOrDefault() ?? settings.Urls;
+            var dashboard = address.TrimEnd('/') + "/dashboard";
+            console.MarkupLine("[yellow]" + Markup.Escape(SimulationReport.SimulationNotice) + "[/]");
+            console.MarkupLineInterpolated($"Dashboard: [bold link]{dashboard}[/]");
+            console.MarkupLineInterpolated($"Sign in with this admin key (tenant {settings.Tenant}; created for this demo, shown once, only its hash is stored):");
+            console.Profile.Out.Writer.WriteLine(key.Secret);
+            console.MarkupLineInterpolated($"Store: {store.Location}. Scenario: {(drift ? "drift" : "learning")}, {simulationOptions.Episodes} episodes, a {settings.Pace.ToString("0.##", CultureInfo.InvariantCulture)} s pause after every 10. Ctrl+C stops.");
+            console.WriteLine();
+
+            // Ctrl+C reaches the command's token; SIGTERM (a service manager, a container stop) reaches the host's lifetime.
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
+            var stop = stopping.Token;
+            var runtime = await app.Services.GetRequiredService<TenantRuntimes>().GetAsync(settings.Tenant, stop);
+            try
+            {
+                var lastRuns = 0;
+                var progress = new SynchronousProgress<SimulationProgress>(p =>
+                {
+                    if (p.LearningRuns != lastRuns)
+                    {
+                        lastRuns = p.LearningRuns;
+                        console.MarkupLineInterpolated($"episode {p.Completed,4}/{p.Total}: window success {Output.Percent(p.CurrentWindow.Rate)}, {p.LearningRuns} learning runs");
+                    }
+                });
+                var report = await simulation.RunAsync(runtime, progress, stop);
+                if (drift)
+                {
+                    await WriteControlStoryAsync(report, store, stop);
+                }
+
+                console.MarkupLineInterpolated($"The scenario is over; the dashboard keeps serving at [bold]{dashboard}[/] until Ctrl+C.");
+                await Task.Delay(Timeout.Infinite, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Ctrl+C: stop serving below.
+            }
+
+            await app.StopAsync(CancellationToken.None);
+        }
+
+        console.MarkupLine("Stopped.");
         return 0;
     }
 

@@ -41,6 +41,7 @@ internal static class DashboardText
         _ => "plain",
     };
 
+    /// <summary>The filter's words for a status, the same as <see cref="LessonStatusNames"/>.</summary>
     public static string Status(LessonStatus status) => status switch
     {
         LessonStatus.Active => "active",
@@ -50,9 +51,14 @@ internal static class DashboardText
         _ => status.ToString(),
     };
 
-    /// <summary>A lesson's status as a user should read it: a retired time wins over an active status.</summary>
-    public static LessonStatus EffectiveStatus(Lesson lesson)
-        => lesson.IsRetired && lesson.Status != LessonStatus.Rejected ? LessonStatus.Retired : lesson.Status;
+    /// <summary>A lesson's status as <see cref="LessonStatusNames"/> words it (the CLI and the REST API say the same), as a value to filter on.</summary>
+    public static LessonStatus EffectiveStatus(Lesson lesson) => LessonStatusNames.Of(lesson) switch
+    {
+        "rejected" => LessonStatus.Rejected,
+        "pending review" => LessonStatus.PendingReview,
+        "retired" => LessonStatus.Retired,
+        _ => LessonStatus.Active,
+    };
 
     public static string Kind(LessonKind kind) => kind switch
     {

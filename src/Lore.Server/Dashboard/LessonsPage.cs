@@ -37,7 +37,7 @@ internal static class LessonsPage
                 <tr data-lesson="{l.Id}">
                   <td class="mono">{Link(l.Id)}</td>
                   <td>{DashboardText.Kind(l.Kind)}</td>
-                  <td><span class="tag {StatusTone(st)}">{DashboardText.Status(st)}</span></td>
+                  <td><span class="tag {StatusTone(st)}">{LessonStatusNames.Of(l)}</span></td>
                   <td>{H.Short(l.Text, 200)}</td>
                   <td>{DashboardText.Scope(l.Scope)}</td>
                   <td>{l.Evidence.EpisodeCount} episodes, {l.Evidence.DistinctSources} sources</td>
@@ -113,7 +113,7 @@ internal static class LessonsPage
             <section class="card">
               <p data-testid="lesson-text"><strong>{lesson.Text}</strong></p>
               <dl class="facts">
-                <dt>status</dt><dd><span class="tag {StatusTone(status)}" data-testid="lesson-status">{DashboardText.Status(status)}</span>{(lesson.RetiredAt is { } retired ? H.Of($" since {H.Time(retired)}: {lesson.RetiredReason}") : Html.Empty)}</dd>
+                <dt>status</dt><dd><span class="tag {StatusTone(status)}" data-testid="lesson-status">{LessonStatusNames.Of(lesson)}</span>{(lesson.RetiredAt is { } retired ? H.Of($" since {H.Time(retired)}: {lesson.RetiredReason}") : Html.Empty)}</dd>
                 <dt>kind</dt><dd>{DashboardText.Kind(lesson.Kind)}</dd>
                 <dt>extractor</dt><dd data-testid="extractor">{lesson.Extractor.Name} {lesson.Extractor.Version}</dd>
                 <dt>created</dt><dd>{H.Time(lesson.CreatedAt)}</dd>
