@@ -15,8 +15,9 @@ if (which is "all" or "evaluation") await EvaluationBench.RunAsync(report, quick
 if (which is "all" or "rollback") await RollbackBench.RunAsync(report, quick);
 if (which is "all" or "propagation") await PropagationBench.RunAsync(report, quick);
 if (which is "all" or "proxy") await Lore.Benchmarks.Serving.ProxyBench.RunAsync(report, quick);
+if (which is "all" or "postgres-ingest") await Lore.Benchmarks.PostgreSql.PostgresIngestBench.RunAsync(report, quick);
 
-if (which is not ("all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
+if (which is not ("postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
 {
     Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, rollback, propagation or proxy");
     return 2;

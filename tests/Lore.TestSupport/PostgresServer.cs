@@ -47,12 +47,16 @@ public sealed class PostgresServer : IAsyncDisposable
     private int _databases;
     private int _stopped;
 
-    private PostgresServer(string folder, int port, string? osUser)
+    private PostgresServer(string folder, int port, string? osUser, bool durable)
     {
         Folder = folder;
         Port = port;
         _osUser = osUser;
+        Durable = durable;
     }
+
+    /// <summary>Whether the server flushes its WAL to disk (fsync on), as a production server does; benchmarks want that, tests need not.</summary>
+    public bool Durable { get; }
 
     /// <summary>The temp folder holding the data directory, the socket and the server log.</summary>
     public string Folder { get; }
@@ -74,8 +78,11 @@ public sealed class PostgresServer : IAsyncDisposable
     /// </summary>
     public static Task<PostgresServer> SharedAsync() => SharedServer.Value;
 
-    /// <summary>Starts a server of the caller's own (for tests that stop or restart it); dispose it to stop and delete it.</summary>
-    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts a server of the caller's own (for tests that stop or restart it); dispose it to stop and delete it.
+    /// <paramref name="durable"/> keeps fsync on, for benchmarks compared with stores that flush every commit.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(bool durable = false, CancellationToken cancellationToken = default)
     {
         var initdb = FindBinary("initdb");
         var pgCtl = FindBinary("pg_ctl");
@@ -100,7 +107,7 @@ public sealed class PostgresServer : IAsyncDisposable
             for (var attempt = 1; ; attempt++)
             {
                 var port = FreePort();
-                var server = new PostgresServer(folder, port, osUser);
+                var server = new PostgresServer(folder, port, osUser, durable);
                 try
                 {
                     await server.PgCtlAsync(pgCtl, cancellationToken, "start", "-w", "-t", "60", "-l", server.LogFile, "-o", server.ServerOptions());
@@ -222,8 +229,8 @@ public sealed class PostgresServer : IAsyncDisposable
         $"-p {Port.ToString(CultureInfo.InvariantCulture)}",
         "-c listen_addresses=127.0.0.1",
         $"-k {Folder}",
-        "-c fsync=off",
-        "-c full_page_writes=off",
+        Durable ? "-c fsync=on" : "-c fsync=off",
+        Durable ? "-c full_page_writes=on" : "-c full_page_writes=off",
         "-c synchronous_commit=on",
         "-c max_connections=400",
         "-c shared_buffers=128MB",
