@@ -15,9 +15,6 @@ using Lore.Sqlite;
 //       host's). Commands on stdin: "run N SEED" (N simulated episodes: "progress K" after each, then "recorded ID"
 //       per episode made durable and "ran N FAILED"), "rollback SNAPSHOT" / "activate SNAPSHOT" (prints
 //       "changed STABLE TICKS" once committed), "quit".
-//   worker --store S [--tenant T] [--name N] [--batch N] [--lease SECONDS]
-//       a learning worker (LearningWorker, as `lore worker --json` runs it): prints "started" then one JSON line per
-//       pass with the episodes learned and each lease's attempt.
 //   crash-worker --store S [--tenant T] [--batch N] [--lease SECONDS]
 //       a learning worker that dies mid-pass: leases a batch, prints "leased ID,ID,...", then hangs until killed.
 try
@@ -26,8 +23,7 @@ try
     {
         "host" => await AgentHost.RunAsync(ProbeArguments.Parse(args[1..])),
         "crash-worker" => await CrashWorkerAsync(ProbeArguments.Parse(args[1..])),
-        "worker" => await WorkerAsync(ProbeArguments.Parse(args[1..])),
-        _ => Fail("usage: host|worker|crash-worker --store S [options]"),
+        _ => Fail("usage: host|crash-worker --store S [options]"),
     };
 }
 catch (Exception ex)
@@ -39,36 +35,6 @@ static int Fail(string message)
 {
     Console.Error.WriteLine($"probe: error: {message}");
     return 2;
-}
-
-static async Task<int> WorkerAsync(ProbeArguments arguments)
-{
-    await using var store = await ProbeStore.OpenAsync(arguments.Store);
-    var options = new Lore.Learning.LearningWorkerOptions
-    {
-        Tenant = arguments.Tenant,
-        Name = arguments.Name,
-        BatchSize = arguments.Batch,
-        LeaseDuration = TimeSpan.FromSeconds(arguments.LeaseSeconds),
-        SafetyMargin = TimeSpan.FromSeconds(Math.Min(10, arguments.LeaseSeconds / 5)),
-        IdleDelay = TimeSpan.FromMilliseconds(200),
-    };
-    var worker = new Lore.Learning.LearningWorker(store, options);
-    ProbeOutput.Line(System.Text.Json.JsonSerializer.Serialize(new { @event = "started", worker = worker.Name }, LoreJson.Options));
-    await worker.RunAsync(pass => ProbeOutput.Line(pass.Outcome == Lore.Learning.LearningWorkerOutcome.Idle ? "idle" : System.Text.Json.JsonSerializer.Serialize(
-        new
-        {
-            @event = "pass",
-            worker = worker.Name,
-            outcome = pass.Outcome,
-            learned = pass.Learned,
-            givenUp = pass.GivenUp,
-            attempts = pass.Leases.ToDictionary(l => l.EpisodeId, l => l.Attempt),
-            run = pass.Run?.Id,
-            snapshot = pass.Run?.SnapshotId,
-        },
-        LoreJson.Options)));
-    return 0;
 }
 
 static async Task<int> CrashWorkerAsync(ProbeArguments arguments)

@@ -95,6 +95,11 @@ internal sealed class WorkerCommand(IAnsiConsole console) : AsyncCommand<WorkerC
                 LoreTelemetry.LearningRunCompleted(run);
             }
 
+            if (pass.Outcome == LearningWorkerOutcome.Idle && !settings.Once)
+            {
+                return; // a waiting loop prints nothing
+            }
+
             if (settings.Json)
             {
                 Line(JsonSerializer.Serialize(
@@ -111,11 +116,6 @@ internal sealed class WorkerCommand(IAnsiConsole console) : AsyncCommand<WorkerC
                     },
                     LoreJson.Options));
                 return;
-            }
-
-            if (pass.Outcome == LearningWorkerOutcome.Idle && !settings.Once)
-            {
-                return; // an idle loop prints nothing
             }
 
             var retried = pass.Leases.Count(l => l.Attempt > 1);
