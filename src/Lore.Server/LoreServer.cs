@@ -37,6 +37,7 @@ public static class LoreServer
         services.AddSingleton(options);
         services.AddSingleton(options.TimeProvider);
         services.AddSingleton<TenantRuntimes>();
+        services.AddSingleton<ApiKeyCache>();
         services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         services.AddAuthorization(LorePolicies.Add);

@@ -30,6 +30,12 @@ public sealed class LoreServerOptions
     /// <summary>Requests per minute one API key may make (a token bucket refilled every second).</summary>
     public int RequestsPerMinutePerKey { get; set; } = 6_000;
 
+    /// <summary>
+    /// How long a key read from the store is trusted before it is read again (zero: read on every request). A key
+    /// revoked through another server or the CLI keeps working here for at most this long.
+    /// </summary>
+    public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Applied to each tenant's <see cref="LoreOptions"/> before its runtime opens (store and tenant are set for you).</summary>
     public Action<LoreOptions>? ConfigureRuntime { get; set; }
 

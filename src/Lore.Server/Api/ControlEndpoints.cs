@@ -314,7 +314,7 @@ internal static class ControlEndpoints
             StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> KeysRevokeAsync(HttpContext context, string id, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    private static async Task<IResult> KeysRevokeAsync(HttpContext context, string id, TenantRuntimes runtimes, ApiKeyCache keys, CancellationToken cancellationToken)
     {
         var body = await ApiBody.ReadAsync<ReasonRequest>(context).ConfigureAwait(false);
         if (body.Problem is { } problem)
@@ -324,6 +324,7 @@ internal static class ControlEndpoints
 
         var caller = Caller.From(context);
         var revoked = await ApiKeys.RevokeAsync(runtimes.Store, id, caller.Tenant, caller.Actor, body.Value!.Reason!, runtimes.TimeProvider, cancellationToken).ConfigureAwait(false);
+        keys.Forget(id);
         return revoked is null ? ApiProblems.NotFound("API key", id) : LoreApiEndpoints.Json(ApiKeys.View(revoked));
     }
 }

@@ -17,7 +17,8 @@ internal sealed class ApiKeyAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    TenantRuntimes runtimes) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    TenantRuntimes runtimes,
+    ApiKeyCache keys) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "LoreApiKey";
     public const string Prefix = "lore_";
@@ -38,7 +39,7 @@ internal sealed class ApiKeyAuthentication(
             return AuthenticateResult.Fail("the API key is not a Lore key (expected lore_{id}_{secret}).");
         }
 
-        var key = await runtimes.Store.GetApiKeyAsync(keyId, Context.RequestAborted).ConfigureAwait(false);
+        var key = await keys.GetAsync(runtimes.Store, keyId, Context.RequestAborted).ConfigureAwait(false);
         if (key is null || key.RevokedAt is not null || !key.Matches(secret))
         {
             return AuthenticateResult.Fail("unknown or revoked API key.");

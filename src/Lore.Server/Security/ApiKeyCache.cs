@@ -1,0 +1,39 @@
+using System.Collections.Concurrent;
+
+namespace Lore.Server.Security;
+
+/// <summary>
+/// Keeps recently read key records for <see cref="LoreServerOptions.KeyCacheDuration"/> so that a busy agent's every
+/// request does not read the store: the price is that a key revoked on another server (or by the CLI) keeps working
+/// on this one for at most that long. Revocations made through this server take effect at once.
+/// </summary>
+internal sealed class ApiKeyCache(LoreServerOptions options)
+{
+    private readonly ConcurrentDictionary<string, (ApiKey Key, long ReadAt)> _keys = new(StringComparer.Ordinal);
+
+    /// <summary>The key record, from the cache while fresh, else from the store (unknown ids are not cached).</summary>
+    public async ValueTask<ApiKey?> GetAsync(ILoreStore store, string keyId, CancellationToken cancellationToken)
+    {
+        var time = options.TimeProvider;
+        var duration = options.KeyCacheDuration;
+        if (duration > TimeSpan.Zero && _keys.TryGetValue(keyId, out var cached) && time.GetElapsedTime(cached.ReadAt) < duration)
+        {
+            return cached.Key;
+        }
+
+        var key = await store.GetApiKeyAsync(keyId, cancellationToken).ConfigureAwait(false);
+        if (key is null)
+        {
+            _keys.TryRemove(keyId, out _);
+        }
+        else if (duration > TimeSpan.Zero)
+        {
+            _keys[keyId] = (key, time.GetTimestamp());
+        }
+
+        return key;
+    }
+
+    /// <summary>Forgets a key (after it is revoked here), so the next request reads the store.</summary>
+    public void Forget(string keyId) => _keys.TryRemove(keyId, out _);
+}
