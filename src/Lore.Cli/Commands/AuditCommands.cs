@@ -9,7 +9,7 @@ namespace Lore.Cli.Commands;
 internal class AuditSettings : CommandSettings
 {
     [CommandOption("--store <PATH>")]
-    [Description("The store: a SQLite file path (default ./lore.db).")]
+    [Description("The store: a SQLite file path (default ./lore.db), or a PostgreSQL database as postgres://user:password@host:port/db or an Npgsql connection string (LORE_STORE when not given).")]
     [DefaultValue("lore.db")]
     public string Store { get; init; } = "lore.db";
 

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using Lore.Cli.Infrastructure;
+using Lore.PostgreSql;
 using Lore.Server;
 using Lore.Server.Hosting;
 using Lore.Server.Security;
@@ -89,6 +90,11 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        if (settings.Fresh && PostgresConnectionString.IsPostgres(settings.Store))
+        {
+            throw new CliException("--fresh deletes a SQLite file and cannot empty a PostgreSQL database: run the demo on a new database instead.");
+        }
+
         if (settings.Fresh)
         {
             foreach (var suffix in new[] { "", "-wal", "-shm" })

@@ -23,7 +23,7 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
     internal sealed class Settings : CommandSettings
     {
         [CommandOption("--store <PATH>")]
-        [Description("The store: a SQLite file path (default ./lore.db); created when absent.")]
+        [Description("The store: a SQLite file path (default ./lore.db, created when absent), or a PostgreSQL database as postgres://user:password@host:port/db or an Npgsql connection string (LORE_STORE when not given).")]
         [DefaultValue("lore.db")]
         public string Store { get; init; } = "lore.db";
 
