@@ -87,7 +87,6 @@ public sealed class MultiHostTests : IAsyncLifetime
                 root.GetProperty("attempts").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()));
         }))];
 
-    /// <summary>Waits until the workers together have learned from <paramref name="expected"/> episodes.</summary>
     /// <summary>Waits until the workers have learned from every one of <paramref name="ids"/> (others may be learned too).</summary>
     private static async Task WaitForLearnedAsync(IReadOnlyCollection<string> ids, params ChildProcess[] workers)
     {
@@ -105,6 +104,7 @@ public sealed class MultiHostTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Waits until the workers together have learned from <paramref name="expected"/> episodes.</summary>
     private static async Task WaitForLearnedAsync(int expected, params ChildProcess[] workers)
     {
         while (true)
