@@ -122,7 +122,7 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             await app.StartAsync(cancellationToken);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             writer.WriteLine($"Listening on {string.Join(", ", addresses)} (store {store.Location}).");
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"REST API under /api (OpenAPI at /openapi/v1.json), OpenAI-compatible proxy at /v1/chat/completions{(options.UpstreamBaseUrl is null && !options.SimulatedUpstream ? " (no --upstream: disabled)" : "")}, OTLP at /v1/traces, MCP at /mcp. Ctrl+C stops."));
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"REST API under /api (OpenAPI at /openapi/v1.json), OpenAI-compatible proxy at /v1/chat/completions{(options.UpstreamBaseUrl is null && !options.SimulatedUpstream ? " (no --upstream: disabled)" : "")}, OTLP at /v1/traces, MCP at /mcp, dashboard at /dashboard. Ctrl+C stops."));
             writer.Flush();
             try
             {
