@@ -36,7 +36,7 @@ public sealed partial class PostgresLoreStore
     /// </remarks>
     public async Task<AuditEntry> AppendAuditAsync(AuditDraft draft, CancellationToken cancellationToken = default)
     {
-        ValidateAuditDraft(draft);
+        StoreArguments.CheckAuditDraft(draft);
         return await WriteAsync(async (connection, transaction) =>
         {
             await using (var lockLog = Sql(connection, transaction, LockAuditSql))
@@ -109,47 +109,4 @@ public sealed partial class PostgresLoreStore
         Hash = r.GetString(9),
     };
 
-    private static void ValidateAuditDraft(AuditDraft draft)
-    {
-        ArgumentNullException.ThrowIfNull(draft);
-        var what = string.IsNullOrWhiteSpace(draft.Action) || string.IsNullOrWhiteSpace(draft.Subject)
-            ? "The audit draft"
-            : $"The audit draft ({draft.Action} on '{draft.Subject}')";
-        RequireText(draft.Tenant, "Tenant");
-        RequireText(draft.Actor, "Actor");
-        RequireText(draft.Action, "Action");
-        RequireText(draft.Subject, "Subject");
-        if (draft.Reason is null)
-        {
-            throw new ArgumentException($"{what} has a null Reason; use \"\" for none. Nothing was written.", nameof(draft));
-        }
-
-        if (draft.DetailsJson is null)
-        {
-            throw new ArgumentException($"{what} has null DetailsJson; use \"{{}}\" for none. Nothing was written.", nameof(draft));
-        }
-
-        try
-        {
-            using var details = JsonDocument.Parse(draft.DetailsJson);
-            if (details.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw new ArgumentException(
-                    $"{what} has DetailsJson that is a JSON {details.RootElement.ValueKind.ToString().ToLowerInvariant()}, not a JSON object. Nothing was written.",
-                    nameof(draft));
-            }
-        }
-        catch (JsonException e)
-        {
-            throw new ArgumentException($"{what} has DetailsJson that is not valid JSON ({e.Message}). Nothing was written.", nameof(draft), e);
-        }
-
-        void RequireText(string? value, string field)
-        {
-            if (string.IsNullOrWhiteSpace(value))
-            {
-                throw new ArgumentException($"{what} has an empty {field}; every audit entry names its tenant, actor, action and subject. Nothing was written.", nameof(draft));
-            }
-        }
-    }
 }

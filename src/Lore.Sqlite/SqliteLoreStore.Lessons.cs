@@ -27,19 +27,7 @@ public sealed partial class SqliteLoreStore
 
     public Task SaveLessonsAsync(IReadOnlyList<Lesson> lessons, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(lessons);
-        for (var i = 0; i < lessons.Count; i++)
-        {
-            if (lessons[i] is null || string.IsNullOrWhiteSpace(lessons[i].Id))
-            {
-                throw new ArgumentException($"Lesson {i} of the list is null or has an empty id; no lesson was saved.", nameof(lessons));
-            }
-
-            if (!Enum.IsDefined(lessons[i].Status))
-            {
-                throw new ArgumentException($"Lesson '{lessons[i].Id}' has status {(int)lessons[i].Status}, which is not a LessonStatus; no lesson was saved.", nameof(lessons));
-            }
-        }
+        StoreArguments.CheckLessons(lessons);
 
         if (lessons.Count == 0)
         {

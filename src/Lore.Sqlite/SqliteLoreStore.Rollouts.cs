@@ -118,7 +118,7 @@ public sealed partial class SqliteLoreStore
     /// a candidate equal to the stable snapshot, or a canary share outside [0, 1].</exception>
     public Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default)
     {
-        ValidateRollout(state, expectedVersion);
+        StoreArguments.CheckRollout(state, expectedVersion);
         var tenant = state.Tenant;
         return WriteAsync(transaction =>
         {
@@ -159,46 +159,6 @@ public sealed partial class SqliteLoreStore
             upsert.ExecuteNonQuery();
             return saved;
         }, cancellationToken);
-    }
-
-    private static void ValidateRollout(RolloutState state, long expectedVersion)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        if (string.IsNullOrEmpty(state.Tenant))
-        {
-            throw new ArgumentException("The rollout state has an empty tenant; nothing was saved.", nameof(state));
-        }
-
-        ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
-        var tenant = state.Tenant;
-        if (!Enum.IsDefined(state.Stage))
-        {
-            throw new ArgumentException($"The rollout of tenant '{tenant}' has stage {(int)state.Stage}, which is not a RolloutStage; nothing was saved.", nameof(state));
-        }
-
-        if (double.IsNaN(state.CanaryShare) || state.CanaryShare is < 0 or > 1)
-        {
-            throw new ArgumentException($"The rollout of tenant '{tenant}' has canary share {state.CanaryShare}; it must be in [0, 1]. Nothing was saved.", nameof(state));
-        }
-
-        if (state.Stage == RolloutStage.None && state.CandidateSnapshotId is not null)
-        {
-            throw new ArgumentException(
-                $"The rollout of tenant '{tenant}' has candidate '{state.CandidateSnapshotId}' with stage None; a candidate is in Shadow or Canary " +
-                "(clear the candidate to end a rollout). Nothing was saved.", nameof(state));
-        }
-
-        if (state.Stage != RolloutStage.None && state.CandidateSnapshotId is null)
-        {
-            throw new ArgumentException($"The rollout of tenant '{tenant}' is in stage {state.Stage} without a candidate snapshot. Nothing was saved.", nameof(state));
-        }
-
-        if (state.CandidateSnapshotId is not null && state.CandidateSnapshotId == state.StableSnapshotId)
-        {
-            throw new ArgumentException(
-                $"The rollout of tenant '{tenant}' has snapshot '{state.CandidateSnapshotId}' as both stable and candidate; promote a candidate by making it " +
-                "stable and clearing the candidate. Nothing was saved.", nameof(state));
-        }
     }
 
     private void RequireOwnSnapshot(SqliteTransaction transaction, string tenant, string snapshotId, string role)
