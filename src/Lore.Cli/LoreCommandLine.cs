@@ -27,7 +27,8 @@ internal static class LoreCommandLine
             });
 
             config.AddCommand<DemoCommand>("demo")
-                .WithDescription("Run the simulated workplace and watch the agent learn (no network, no model endpoint).");
+                .WithDescription("Run the simulated workplace and watch the agent learn (in-process, no model endpoint; with --proxy, through a running 'lore serve --upstream simulated' and the OpenAI SDK).")
+                .WithExample("demo", "--proxy", "http://127.0.0.1:5080", "--key", "lore_...");
             config.AddCommand<IngestCommand>("ingest")
                 .WithDescription("Import trajectories (OpenAI chat-completions messages, JSON array or JSONL; tau-bench results).")
                 .WithExample("ingest", "trajectories.json", "--label", "slice=airline");

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Lore.Cli.Demo;
 using Lore.Cli.Infrastructure;
 using Lore.PostgreSql;
 using Lore.Server;
@@ -57,8 +58,37 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         [DefaultValue(1.0)]
         public double Pace { get; init; } = 1.0;
 
+        [CommandOption("--proxy <URL>")]
+        [Description("Work the simulated workplace's tickets through a running 'lore serve --upstream simulated' at this address (for example http://127.0.0.1:5080) with the official OpenAI SDK, as any OpenAI-based agent would; defaults become --episodes 200 --learn-every 40 --seed 7.")]
+        public string? Proxy { get; init; }
+
+        [CommandOption("--key <KEY>")]
+        [Description("With --proxy: the Lore API key (lore_...; LORE_API_KEY when not given). An admin key lets the demo start learning and promote; any other key only records outcomes.")]
+        public string? Key { get; init; }
+
+        [CommandOption("--streaming")]
+        [Description("With --proxy: ask for streamed (SSE) completions instead of whole ones.")]
+        public bool Streaming { get; init; }
+
         public override ValidationResult Validate()
         {
+            if (Proxy is not null)
+            {
+                if (!Uri.TryCreate(Proxy, UriKind.Absolute, out var proxy) || proxy.Scheme is not ("http" or "https"))
+                {
+                    return ValidationResult.Error($"--proxy '{Proxy}' is not an http(s) URL such as http://127.0.0.1:5080.");
+                }
+
+                if (Serve || Fresh || Json || Scenario != "learning")
+                {
+                    return ValidationResult.Error("--proxy runs against a server you started; it cannot be combined with --serve, --fresh, --json or --scenario.");
+                }
+            }
+            else if (Key is not null || Streaming)
+            {
+                return ValidationResult.Error("--key and --streaming only apply with --proxy URL.");
+            }
+
             if (Episodes is < 1 or > 1_000_000)
             {
                 return ValidationResult.Error("--episodes must be between 1 and 1000000.");
@@ -90,6 +120,11 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        if (settings.Proxy is { } proxy)
+        {
+            return await ProxyAsync(context, settings, new Uri(proxy), cancellationToken);
+        }
+
         if (settings.Fresh && PostgresConnectionString.IsPostgres(settings.Store))
         {
             throw new CliException("--fresh deletes a SQLite file and cannot empty a PostgreSQL database: run the demo on a new database instead.");
@@ -278,6 +313,73 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         console.MarkupLine(verification.Fault is null
             ? $"lore audit verify: [green]verified {verification.Records} records[/], head {Markup.Escape(verification.Head.ToString())}"
             : $"lore audit verify: [red]{Markup.Escape(verification.Fault.Description)}[/]");
+    }
+
+    /// <summary>
+    /// The demo against a running server: tickets through the OpenAI-compatible proxy with the official SDK, outcomes
+    /// and learning through the REST API, and the per-window table showing success rise once lessons are injected.
+    /// </summary>
+    private async Task<int> ProxyAsync(CommandContext context, Settings settings, Uri server, CancellationToken cancellationToken)
+    {
+        var key = settings.Key ?? Environment.GetEnvironmentVariable("LORE_API_KEY");
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            throw new CliException("--proxy needs an API key: pass --key lore_... (lore serve prints one the first time it starts on an empty store) or set LORE_API_KEY.");
+        }
+
+        bool Given(string option) => context.Arguments.Contains(option);
+        var options = new ProxyDemoOptions(
+            server,
+            key.Trim(),
+            Given("--episodes") ? settings.Episodes : 200,
+            Given("--learn-every") ? settings.LearnEvery : 40,
+            Given("--seed") ? settings.Seed : 7,
+            settings.Streaming);
+
+        console.MarkupLine("[yellow]Simulated: the workplace (customers, tickets, tools with hidden rules) and the agent behind 'lore serve --upstream simulated' are simulated; the agent makes typical mistakes and follows the lessons Lore injects. Real: the official OpenAI .NET SDK, Lore's proxy, REST API, learning and rollout.[/]");
+        console.MarkupLineInterpolated($"Proxy: {new Uri(server, "v1/chat/completions")} ({(options.Streaming ? "streamed" : "whole")} completions); seed {options.Seed}, {options.Episodes} tickets, learning every {options.LearnEvery}.");
+        console.WriteLine();
+
+        var demo = new ProxyDemo(options);
+        var report = await demo.RunAsync(
+            notice => console.MarkupLine("[yellow]" + Markup.Escape(notice) + "[/]"),
+            w => console.MarkupLineInterpolated($"episodes {w.First,4}-{w.Last,-4} success {Output.Percent(w.SuccessRate),6}   calls with lessons {w.CallsWithLessons}/{w.ModelCalls}   snapshot {string.Join(", ", w.Snapshots)}"),
+            l => console.MarkupLineInterpolated($"  [green]learned after episode {l.AfterEpisode}[/]: {l.Message}"),
+            cancellationToken);
+
+        console.WriteLine();
+        console.Write(new Rule("[bold]Success rate per window (through the proxy)[/]").LeftJustified());
+        var chart = new BarChart().Width(70).Label("episodes  (green: lessons injected)");
+        var table = new Table().AddColumns("episodes", "success", "calls with lessons", "lessons per call", "snapshot (X-Lore-Snapshot)");
+        foreach (var w in report.Windows)
+        {
+            chart.AddItem($"{w.First,4}-{w.Last,-4}", Math.Round(w.SuccessRate * 100, 1), w.CallsWithLessons > 0 ? Color.Green : Color.Grey);
+            table.AddRow(
+                $"{w.First}-{w.Last}",
+                $"{Output.Percent(w.SuccessRate)} ({w.Successes}/{w.Episodes})",
+                $"{w.CallsWithLessons}/{w.ModelCalls}",
+                w.LessonsPerCall.ToString("0.00", CultureInfo.InvariantCulture),
+                Markup.Escape(string.Join(", ", w.Snapshots)));
+        }
+
+        console.Write(chart);
+        console.Write(table);
+        var without = report.Windows.Where(w => w.CallsWithLessons == 0).ToList();
+        var with = report.Windows.Where(w => w.CallsWithLessons > 0).ToList();
+        if (without.Count > 0 && with.Count > 0)
+        {
+            double Rate(List<ProxyDemoWindow> ws) => ws.Sum(w => w.Successes) / (double)ws.Sum(w => w.Episodes);
+            console.MarkupLineInterpolated($"Windows without lessons: [bold]{Output.Percent(Rate(without))}[/] success; windows with lessons injected: [bold green]{Output.Percent(Rate(with))}[/].");
+        }
+        else if (with.Count == 0)
+        {
+            console.MarkupLine(report.Learned
+                ? "No call carried lessons: the run was too short to learn from (try more --episodes), or the rollout did not serve the new snapshots (see above)."
+                : "No call carried lessons: nothing learned was served to this run's customers.");
+        }
+
+        console.MarkupLineInterpolated($"Episodes are stored as demo-{report.RunId}-NNNNN. Next: open {new Uri(server, "dashboard")}, or 'lore lessons list' and 'lore blame demo-{report.RunId}-{options.Episodes:D5}' on the server's store.");
+        return 0;
     }
 
     private void Write(SimulationReport report)
