@@ -1,3 +1,4 @@
+using Lore.Simulation.OpenAi;
 using System.ClientModel;
 using System.Collections.Immutable;
 using System.Net;

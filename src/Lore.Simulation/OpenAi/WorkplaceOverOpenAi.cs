@@ -2,13 +2,12 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Text;
 using System.Text.Json;
-using Lore.Simulation;
 using Microsoft.Extensions.AI;
 using OpenAI;
 using OpenAI.Chat;
 using AiChatMessage = OpenAI.Chat.ChatMessage;
 
-namespace Lore.Cli.Demo;
+namespace Lore.Simulation.OpenAi;
 
 /// <summary>
 /// Adds Lore's correlation headers to every request and keeps the Lore headers of every response, inside the OpenAI
