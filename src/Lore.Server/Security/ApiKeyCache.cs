@@ -9,14 +9,14 @@ namespace Lore.Server.Security;
 /// </summary>
 internal sealed class ApiKeyCache(LoreServerOptions options)
 {
-    private readonly ConcurrentDictionary<string, (ApiKey Key, long ReadAt)> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (ApiKey Key, DateTimeOffset ReadAt)> _keys = new(StringComparer.Ordinal);
 
     /// <summary>The key record, from the cache while fresh, else from the store (unknown ids are not cached).</summary>
     public async ValueTask<ApiKey?> GetAsync(ILoreStore store, string keyId, CancellationToken cancellationToken)
     {
         var time = options.TimeProvider;
         var duration = options.KeyCacheDuration;
-        if (duration > TimeSpan.Zero && _keys.TryGetValue(keyId, out var cached) && time.GetElapsedTime(cached.ReadAt) < duration)
+        if (duration > TimeSpan.Zero && _keys.TryGetValue(keyId, out var cached) && time.GetUtcNow() - cached.ReadAt < duration)
         {
             return cached.Key;
         }
@@ -28,7 +28,7 @@ internal sealed class ApiKeyCache(LoreServerOptions options)
         }
         else if (duration > TimeSpan.Zero)
         {
-            _keys[keyId] = (key, time.GetTimestamp());
+            _keys[keyId] = (key, time.GetUtcNow());
         }
 
         return key;
