@@ -266,9 +266,12 @@ public sealed class PostgresStoreTests
 
             Assert.NotEmpty(failed);
             Assert.NotEmpty(acknowledged);
+
+            // Read back on fresh connections: the victim's pool may still hold a connection the last kill ended while idle.
+            await using var check = await PostgresLoreStore.OpenAsync(database, Ct);
             foreach (var b in acknowledged)
             {
-                var stored = await store.GetEpisodeAsync($"batch-{b:D2}", Ct);
+                var stored = await check.GetEpisodeAsync($"batch-{b:D2}", Ct);
                 Assert.NotNull(stored);
                 Assert.Equal(40, stored.Steps.Count);
                 Assert.NotNull(stored.EndedAt);
@@ -277,7 +280,7 @@ public sealed class PostgresStoreTests
             foreach (var b in failed)
             {
                 // A batch whose commit reached the server before the kill may be stored even though its caller saw an error; never half of it.
-                var stored = await store.GetEpisodeAsync($"batch-{b:D2}", Ct);
+                var stored = await check.GetEpisodeAsync($"batch-{b:D2}", Ct);
                 Assert.True(stored is null || (stored.Steps.Count == 40 && stored.EndedAt is not null), $"batch {b} is stored in part");
             }
         }
