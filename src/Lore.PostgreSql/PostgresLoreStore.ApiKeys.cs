@@ -52,10 +52,12 @@ public sealed partial class PostgresLoreStore
     public async Task<ApiKey?> GetApiKeyAsync(string keyId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keyId);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Sql(connection, null, GetKeySql, keyId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadKey(reader) : null;
+        return await ReadAsync(async connection =>
+        {
+            await using var command = Sql(connection, null, GetKeySql, keyId);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadKey(reader) : null;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Keys of a tenant (every tenant when null), newest first, revoked ones included.</summary>

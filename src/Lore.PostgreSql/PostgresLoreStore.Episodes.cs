@@ -259,8 +259,7 @@ public sealed partial class PostgresLoreStore
     public async Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeId);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await EpisodeReader.ReadOneAsync(connection, episodeId, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(connection => EpisodeReader.ReadOneAsync(connection, episodeId, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Streams the selected episodes oldest first, reading a page of episodes (with their steps and outcomes) per round of queries.</summary>

@@ -52,9 +52,11 @@ public sealed partial class PostgresLoreStore
     public async Task<string?> GetActiveSnapshotIdAsync(string tenant, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Sql(connection, null, GetActiveSql, tenant);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        return await ReadAsync(async connection =>
+        {
+            await using var command = Sql(connection, null, GetActiveSql, tenant);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -87,27 +89,29 @@ public sealed partial class PostgresLoreStore
     public async Task<RolloutState> GetRolloutAsync(string tenant, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Sql(connection, null, GetRolloutSql, tenant);
-        await using var r = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        return await ReadAsync(async connection =>
         {
-            return new RolloutState { Tenant = tenant };
-        }
+            await using var command = Sql(connection, null, GetRolloutSql, tenant);
+            await using var r = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return new RolloutState { Tenant = tenant };
+            }
 
-        return new RolloutState
-        {
-            Tenant = tenant,
-            StableSnapshotId = r.IsDBNull(0) ? null : r.GetString(0),
-            CandidateSnapshotId = r.IsDBNull(1) ? null : r.GetString(1),
-            Stage = ParseStage(r.GetString(2), tenant),
-            CanaryShare = r.GetDouble(3),
-            Frozen = r.GetBoolean(4),
-            FrozenReason = r.IsDBNull(5) ? null : r.GetString(5),
-            Version = r.GetInt64(6),
-            UpdatedAt = PostgresText.ToTime(r.GetString(7)),
-            UpdatedBy = r.GetString(8),
-        };
+            return new RolloutState
+            {
+                Tenant = tenant,
+                StableSnapshotId = r.IsDBNull(0) ? null : r.GetString(0),
+                CandidateSnapshotId = r.IsDBNull(1) ? null : r.GetString(1),
+                Stage = ParseStage(r.GetString(2), tenant),
+                CanaryShare = r.GetDouble(3),
+                Frozen = r.GetBoolean(4),
+                FrozenReason = r.IsDBNull(5) ? null : r.GetString(5),
+                Version = r.GetInt64(6),
+                UpdatedAt = PostgresText.ToTime(r.GetString(7)),
+                UpdatedBy = r.GetString(8),
+            };
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -51,11 +51,13 @@ public sealed partial class PostgresLoreStore
     public async Task<Snapshot?> GetSnapshotAsync(string snapshotId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(snapshotId);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Sql(connection, null, GetSnapshotSql, snapshotId);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json
-            ? PostgresText.FromJson<Snapshot>(json, $"Snapshot '{snapshotId}'")
-            : null;
+        return await ReadAsync(async connection =>
+        {
+            await using var command = Sql(connection, null, GetSnapshotSql, snapshotId);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json
+                ? PostgresText.FromJson<Snapshot>(json, $"Snapshot '{snapshotId}'")
+                : null;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The tenant's snapshots, newest first (by creation time, then by the order they were stored).</summary>

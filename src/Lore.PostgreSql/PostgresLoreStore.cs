@@ -141,6 +141,32 @@ public sealed partial class PostgresLoreStore : ILoreStore
         return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Runs a read on a pooled connection, once more on a fresh one if the first was found dead: a connection the server
+    /// ended while it sat idle in the pool (restart, failover, <c>pg_terminate_backend</c>) fails the first command that
+    /// uses it, and a read is safe to repeat. The pool's other idle connections are dropped too, as they died alike.
+    /// </summary>
+    private async Task<T> ReadAsync<T>(Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await read(connection).ConfigureAwait(false);
+            }
+            catch (Exception e) when (attempt == 1 && IsConnectionLost(e) && !cancellationToken.IsCancellationRequested)
+            {
+                _dataSource.Clear();
+            }
+        }
+    }
+
+    /// <summary>The session ended under the command (administrator shutdown or termination, or a broken socket), as opposed to a failing statement.</summary>
+    internal static bool IsConnectionLost(Exception e)
+        => e is PostgresException { SqlState: "57P01" or "57P02" or "57P03" }
+            || (e is NpgsqlException and not PostgresException && e.InnerException is IOException or System.Net.Sockets.SocketException or EndOfStreamException);
+
     /// <summary>Runs <paramref name="work"/> in one transaction on a pooled connection, committing only if it returns.</summary>
     private async Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken)
     {

@@ -291,6 +291,35 @@ public sealed class PostgresStoreTests
     }
 
     [Fact]
+    public async Task Reads_that_serve_agents_survive_pooled_connections_the_server_ended_while_idle()
+    {
+        var database = await TestDatabases.RentMigratedAsync();
+        try
+        {
+            var victim = new NpgsqlConnectionStringBuilder(database) { ApplicationName = "lore-idle-victim", MaxPoolSize = 4 }.ConnectionString;
+            await using var store = await PostgresLoreStore.OpenAsync(victim, Ct);
+            await store.AppendAsync(CaptureRecords(Ended("served", 0)), Ct);
+            var key = new ApiKey { Id = "kidle", Tenant = Tenants.Default, Role = ApiKeyRole.Agent, SecretHash = ApiKey.HashSecret("s"), CreatedAt = DateTimeOffset.UnixEpoch };
+            await store.SaveApiKeyAsync(key, Ct);
+
+            // Fill the pool with idle connections, then end every one of them on the server (a restart or failover looks the same).
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => store.GetEpisodeAsync("served", Ct)));
+            await ExecuteAsync(database, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lore-idle-victim';");
+
+            Assert.NotNull(await store.GetApiKeyAsync("kidle", Ct));
+            Assert.Equal(0, (await store.GetRolloutAsync(Tenants.Default, Ct)).Version);
+            Assert.Null(await store.GetActiveSnapshotIdAsync(Tenants.Default, Ct));
+            var episode = await store.GetEpisodeAsync("served", Ct);
+            Assert.NotNull(episode);
+            Assert.Equal(2, episode.Steps.Count);
+        }
+        finally
+        {
+            await TestDatabases.ReturnAsync(database);
+        }
+    }
+
+    [Fact]
     public async Task An_import_whose_connection_is_killed_writes_nothing_and_the_store_carries_on()
     {
         var database = await TestDatabases.RentMigratedAsync();
