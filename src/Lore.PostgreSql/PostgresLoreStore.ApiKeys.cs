@@ -63,16 +63,18 @@ public sealed partial class PostgresLoreStore
     /// <summary>Keys of a tenant (every tenant when null), newest first, revoked ones included.</summary>
     public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string? tenant, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Sql(connection, null, ListKeysSql, tenant);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var keys = new List<ApiKey>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        return await ReadAsync(async connection =>
         {
-            keys.Add(ReadKey(reader));
-        }
+            await using var command = Sql(connection, null, ListKeysSql, tenant);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var keys = new List<ApiKey>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                keys.Add(ReadKey(reader));
+            }
 
-        return keys;
+            return keys;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Revokes a key; false for an unknown id. Revoking twice keeps the first time.</summary>

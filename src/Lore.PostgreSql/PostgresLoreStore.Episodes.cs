@@ -282,8 +282,7 @@ public sealed partial class PostgresLoreStore
     public async Task<long> CountEpisodesAsync(string tenant, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await EpisodeReader.CountAsync(connection, tenant, cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(connection => EpisodeReader.CountAsync(connection, tenant, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -60,11 +60,13 @@ public sealed partial class PostgresLoreStore
     public async Task<Lesson?> GetLessonAsync(string lessonId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lessonId);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Sql(connection, null, GetLessonSql, lessonId);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json
-            ? PostgresText.FromJson<Lesson>(json, $"Lesson '{lessonId}'")
-            : null;
+        return await ReadAsync(async connection =>
+        {
+            await using var command = Sql(connection, null, GetLessonSql, lessonId);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json
+                ? PostgresText.FromJson<Lesson>(json, $"Lesson '{lessonId}'")
+                : null;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -75,20 +77,22 @@ public sealed partial class PostgresLoreStore
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(query.Tenant);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var kind = query.Kind is { } k ? PostgresText.Name(k) : null;
-        await using var command = query.Status is null && !query.IncludeRetired
-            ? Sql(connection, null, ListActiveLessonsSql, query.Tenant, kind)
-            : Sql(connection, null, ListLessonsSql, query.Tenant, query.Status is { } status ? PostgresText.Name(status) : null, kind);
-        var lessons = new List<Lesson>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        return await ReadAsync(async connection =>
         {
-            lessons.Add(PostgresText.FromJson<Lesson>(reader.GetString(0), $"A lesson of tenant '{query.Tenant}'"));
-        }
+            var kind = query.Kind is { } k ? PostgresText.Name(k) : null;
+            await using var command = query.Status is null && !query.IncludeRetired
+                ? Sql(connection, null, ListActiveLessonsSql, query.Tenant, kind)
+                : Sql(connection, null, ListLessonsSql, query.Tenant, query.Status is { } status ? PostgresText.Name(status) : null, kind);
+            var lessons = new List<Lesson>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                lessons.Add(PostgresText.FromJson<Lesson>(reader.GetString(0), $"A lesson of tenant '{query.Tenant}'"));
+            }
 
-        lessons.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
-        return lessons;
+            lessons.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+            return lessons;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

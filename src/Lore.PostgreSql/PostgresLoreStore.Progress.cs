@@ -39,25 +39,29 @@ public sealed partial class PostgresLoreStore
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Sql(connection, null, ListRunsSql, tenant, limit);
-        var runs = new List<LearningRun>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        return await ReadAsync(async connection =>
         {
-            runs.Add(PostgresText.FromJson<LearningRun>(reader.GetString(0), $"A learning run of tenant '{tenant}'"));
-        }
+            await using var command = Sql(connection, null, ListRunsSql, tenant, limit);
+            var runs = new List<LearningRun>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                runs.Add(PostgresText.FromJson<LearningRun>(reader.GetString(0), $"A learning run of tenant '{tenant}'"));
+            }
 
-        return runs;
+            return runs;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The cursor's value, or 0 when it was never set.</summary>
     public async Task<long> GetCursorAsync(string name, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(name);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Sql(connection, null, GetCursorSql, name);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
+        return await ReadAsync(async connection =>
+        {
+            await using var command = Sql(connection, null, GetCursorSql, name);
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long value ? value : 0;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task SetCursorAsync(string name, long value, CancellationToken cancellationToken = default)

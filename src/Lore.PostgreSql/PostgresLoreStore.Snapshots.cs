@@ -64,23 +64,25 @@ public sealed partial class PostgresLoreStore
     public async Task<IReadOnlyList<SnapshotSummary>> ListSnapshotsAsync(string tenant, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Sql(connection, null, ListSnapshotsSql, tenant);
-        var summaries = new List<SnapshotSummary>();
-        await using var r = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        return await ReadAsync(async connection =>
         {
-            summaries.Add(new SnapshotSummary(
-                Id: r.GetString(0),
-                ParentId: r.IsDBNull(1) ? null : r.GetString(1),
-                Tenant: r.GetString(2),
-                LessonCount: r.GetInt32(3),
-                CreatedBy: r.GetString(4),
-                Reason: r.GetString(5),
-                CreatedAt: PostgresText.ToTime(r.GetString(6)),
-                IsActive: r.GetBoolean(7)));
-        }
+            await using var command = Sql(connection, null, ListSnapshotsSql, tenant);
+            var summaries = new List<SnapshotSummary>();
+            await using var r = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                summaries.Add(new SnapshotSummary(
+                    Id: r.GetString(0),
+                    ParentId: r.IsDBNull(1) ? null : r.GetString(1),
+                    Tenant: r.GetString(2),
+                    LessonCount: r.GetInt32(3),
+                    CreatedBy: r.GetString(4),
+                    Reason: r.GetString(5),
+                    CreatedAt: PostgresText.ToTime(r.GetString(6)),
+                    IsActive: r.GetBoolean(7)));
+            }
 
-        return summaries;
+            return summaries;
+        }, cancellationToken).ConfigureAwait(false);
     }
 }

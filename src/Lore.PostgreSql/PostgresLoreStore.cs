@@ -142,7 +142,8 @@ public sealed partial class PostgresLoreStore : ILoreStore
     }
 
     /// <summary>
-    /// Runs a read on a pooled connection, once more on a fresh one if the first was found dead: a connection the server
+    /// Runs a read (every non-streaming read of the store goes through here) on a pooled connection, once more on a
+    /// fresh one if the first was found dead: a connection the server
     /// ended while it sat idle in the pool (restart, failover, <c>pg_terminate_backend</c>) fails the first command that
     /// uses it, and a read is safe to repeat. The pool's other idle connections are dropped too, as they died alike.
     /// </summary>
