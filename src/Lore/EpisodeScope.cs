@@ -22,6 +22,9 @@ public sealed class EpisodeScope : IAsyncDisposable
     private bool _started;
     private bool _startDropped;
     private bool _closed;
+    private readonly object _callsLock = new();
+    private int _callsInFlight;
+    private TaskCompletionSource? _callsDrained;
     private int _ending;
     private RetrievalMemo? _lastRetrieval;
 
@@ -129,6 +132,45 @@ public sealed class EpisodeScope : IAsyncDisposable
                     _injected.Add(lesson.Lesson.Id);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Marks a model call as running until <see cref="CallFinished"/>: a host whose caller can end the episode from
+    /// elsewhere (the proxy's outcome arrives by another request) waits for running calls to be recorded first, since
+    /// the caller may see the answer before the host has recorded it.
+    /// </summary>
+    internal void CallStarted()
+    {
+        lock (_callsLock)
+        {
+            _callsInFlight++;
+        }
+    }
+
+    internal void CallFinished()
+    {
+        TaskCompletionSource? drained = null;
+        lock (_callsLock)
+        {
+            if (--_callsInFlight == 0)
+            {
+                drained = _callsDrained;
+                _callsDrained = null;
+            }
+        }
+
+        drained?.TrySetResult();
+    }
+
+    /// <summary>Completes when no call marked by <see cref="CallStarted"/> is still running.</summary>
+    internal System.Threading.Tasks.Task CallsRecordedAsync(CancellationToken cancellationToken)
+    {
+        lock (_callsLock)
+        {
+            return _callsInFlight == 0
+                ? System.Threading.Tasks.Task.CompletedTask
+                : (_callsDrained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(cancellationToken);
         }
     }
 

@@ -147,6 +147,8 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         {
             if (scope.EndsOnOutcome && !scope.IsEnded)
             {
+                // The caller has the answer of its last call, but the host may not have recorded that call yet.
+                await scope.CallsRecordedAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
                     await scope.CompleteAsync(outcome, cancellationToken).ConfigureAwait(false);

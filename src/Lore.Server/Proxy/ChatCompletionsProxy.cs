@@ -113,6 +113,7 @@ internal sealed partial class ChatCompletionsProxy(
         ChatMessage? answer = null;
         string? model = OpenAiChatFormat.StringOf(body["model"]);
         UsageDetails? usage = null;
+        scope.CallStarted();
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, "chat/completions"))
@@ -175,7 +176,15 @@ internal sealed partial class ChatCompletionsProxy(
         {
             // Also when the upstream failed or the caller went away: the request and the tool results it carried are part of the trajectory.
             var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds);
-            await scope.RecordCallAsync(messages, answer is null ? [] : [answer], facts).ConfigureAwait(false);
+            try
+            {
+                await scope.RecordCallAsync(messages, answer is null ? [] : [answer], facts).ConfigureAwait(false);
+            }
+            finally
+            {
+                scope.CallFinished();
+            }
+
             if (episodeRequest.Kind == CorrelationKind.None || IsTrue(context.Request.Headers[EndHeader]))
             {
                 await episodes.EndAsync(episode).ConfigureAwait(false);
