@@ -20,6 +20,18 @@ public sealed record Episode
     /// <summary>The unit that rollout assigns and evidence counts as one source (a user, a session, a customer).</summary>
     public string UnitKey { get; init; } = "";
 
+    /// <summary>
+    /// Who vouches for this episode as evidence: empty when the host application captured it itself (its unit is then
+    /// trusted), else set by the server from the API key that sent it ("key:ID" for a key that may not assert units,
+    /// "key:ID/unit:UNIT" for one an admin trusts to). Learning counts distinct <see cref="EvidenceSource"/>s, never
+    /// the unit names a client chose, so one client inventing units is still one source.
+    /// </summary>
+    public string Source { get; init; } = "";
+
+    /// <summary>The identity evidence counts as one source: <see cref="Source"/> when set, else the unit.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string EvidenceSource => Source.Length > 0 ? Source : "unit:" + UnitKey;
+
     /// <summary>What the agent was asked to do, in the words it was given.</summary>
     public string Task { get; init; } = "";
 
