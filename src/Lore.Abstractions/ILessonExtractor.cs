@@ -4,9 +4,14 @@ namespace Lore;
 public sealed record ExtractionBatch(string Tenant, IReadOnlyList<Episode> Episodes, IReadOnlySet<string> NewEpisodeIds);
 
 /// <summary>
+/// A lesson an extractor proposes. Its evidence counts (episodes, sources, tasks, shares) are claims only: the pipeline
+/// resolves every cited episode id (<see cref="LessonEvidence.EpisodeIds"/> and
+/// <see cref="LessonEvidence.ExemplarEpisodeIds"/>) in the store and counts them itself; ids it cannot find are dropped.
+/// </summary>
+/// <remarks>
 /// A lesson an extractor proposes. It is not served until consolidation (and, later, the guards) turn it into a
 /// <see cref="Lesson"/> inside a new snapshot.
-/// </summary>
+/// </remarks>
 public sealed record LessonCandidate
 {
     /// <summary>Identifies the pattern, so the same pattern found again (or by another run) merges instead of duplicating.</summary>
@@ -24,6 +29,12 @@ public sealed record LessonCandidate
 
     /// <summary>The extractor's own confidence in [0, 1].</summary>
     public double Confidence { get; init; }
+
+    /// <summary>
+    /// Tools the lesson tells the agent to call that it would not call otherwise; null when unknown (then every tool in
+    /// <see cref="LessonScope.Tools"/> counts as recommended).
+    /// </summary>
+    public IReadOnlyList<string>? RecommendedTools { get; init; }
 
     public required ExtractorInfo Extractor { get; init; }
 

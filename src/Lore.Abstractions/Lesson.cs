@@ -85,7 +85,7 @@ public sealed record LessonScope
     /// <summary>Labels an episode must carry (all of them) for the lesson to apply.</summary>
     public ImmutableSortedDictionary<string, string> Labels { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
 
-    /// <summary>Tools the lesson is about; when non-empty, at least one must be available to the agent (or tools unknown).</summary>
+    /// <summary>Tools the lesson names; when non-empty, every one must be available to the agent (or tools unknown).</summary>
     public IReadOnlyList<string> Tools { get; init; } = [];
 }
 
@@ -97,8 +97,37 @@ public sealed record LessonEvidence
 
     public int EpisodeCount { get; init; }
 
-    /// <summary>Distinct units (users, sessions) among those episodes: one source cannot make a lesson alone.</summary>
+    /// <summary>
+    /// Distinct sources among those episodes (<see cref="Episode.EvidenceSource"/>: trusted units, or the API key that
+    /// sent them), counted by the store from the episodes it holds, never taken from an extractor: one source cannot
+    /// make a lesson alone.
+    /// </summary>
     public int DistinctSources { get; init; }
+
+    /// <summary>Distinct tasks among those episodes (repeated trials of one task are one piece of evidence).</summary>
+    public int DistinctTasks { get; init; }
+
+    /// <summary>The largest share of the episodes that came from one source, in [0, 1].</summary>
+    public double LargestSourceShare { get; init; }
+
+    /// <summary>
+    /// Episodes in which the behaviour the lesson recommends was done and worked (a recovery that succeeded, the
+    /// recommended order followed by a success). A lesson that asks for a behaviour needs it shown to work by several
+    /// sources and tasks, not only failures of others to point at (capped like <see cref="EpisodeIds"/>).
+    /// </summary>
+    public IReadOnlyList<string> ExemplarEpisodeIds { get; init; } = [];
+
+    /// <summary>How many exemplar episodes the store resolved.</summary>
+    public int ExemplarCount { get; init; }
+
+    /// <summary>Distinct sources among the exemplar episodes.</summary>
+    public int ExemplarSources { get; init; }
+
+    /// <summary>Distinct tasks among the exemplar episodes.</summary>
+    public int ExemplarTasks { get; init; }
+
+    /// <summary>The largest share of the exemplar episodes that came from one source, in [0, 1].</summary>
+    public double ExemplarLargestSourceShare { get; init; }
 
     /// <summary>How many times the pattern was observed (may exceed episodes when it recurs within one).</summary>
     public int Support { get; init; }
@@ -149,6 +178,13 @@ public sealed record Lesson
 
     /// <summary>How sure learning is that the lesson helps, in [0, 1].</summary>
     public double Confidence { get; init; }
+
+    /// <summary>
+    /// Tools the lesson tells the agent to call that it would not call otherwise (a look-up to make first, an alternative
+    /// tool); null when the extractor did not say, in which case every tool of <see cref="LessonScope.Tools"/> counts.
+    /// A lesson recommending a state-changing tool waits for a reviewer.
+    /// </summary>
+    public IReadOnlyList<string>? RecommendedTools { get; init; }
 
     /// <summary>Measured success with vs without the lesson once it has been served; null until measured.</summary>
     public LessonEffect? Effect { get; init; }

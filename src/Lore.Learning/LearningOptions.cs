@@ -17,8 +17,30 @@ public sealed class LearningOptions
     /// <summary>A candidate needs at least this many supporting episodes to be served.</summary>
     public int MinEpisodes { get; set; } = 3;
 
-    /// <summary>A candidate needs evidence from at least this many distinct units (users, sessions).</summary>
+    /// <summary>A candidate needs evidence from at least this many distinct sources (trusted units, or API keys).</summary>
     public int MinDistinctSources { get; set; } = 2;
+
+    /// <summary>
+    /// A candidate needs evidence from at least this many distinct tasks: repeated trials of one task are one piece of
+    /// evidence, and a pattern seen in one task only is that task's quirk, not a lesson.
+    /// </summary>
+    public int MinDistinctTasks { get; set; } = 2;
+
+    /// <summary>
+    /// What each tool does (read, state change, money, permissions). Extractors never recommend a state-changing call as
+    /// a precondition, ignore no-op tools such as <c>think</c>, and the admission guards send lessons that recommend a
+    /// state-changing tool to review. Unknown tools are judged by name, and state-changing when the name says nothing.
+    /// </summary>
+    public ToolCatalog Tools { get; set; } = new();
+
+    /// <summary>
+    /// Labels that identify one episode or one task rather than where it ran (<c>task_id</c>, <c>trial</c>, ...): a
+    /// lesson inherits every other label all of its evidence shares (slice, service, ...) as its scope, never these.
+    /// </summary>
+    public ISet<string> EpisodeLabels { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "task_id", "trial", "run", "run_id", "episode", "episode_id", "trace_id", "session", "session_id", "conversation_id",
+    };
 
     /// <summary>A candidate below this confidence is dropped (recorded in the run, not served).</summary>
     public double MinConfidence { get; set; } = 0.5;
@@ -71,6 +93,8 @@ public sealed class LearningOptions
         if (Window < 1) throw new ArgumentOutOfRangeException(nameof(Window), Window, "Window must be at least 1.");
         if (MinEpisodes < 1) throw new ArgumentOutOfRangeException(nameof(MinEpisodes), MinEpisodes, "MinEpisodes must be at least 1.");
         if (MinDistinctSources < 1) throw new ArgumentOutOfRangeException(nameof(MinDistinctSources), MinDistinctSources, "MinDistinctSources must be at least 1.");
+        if (MinDistinctTasks < 1) throw new ArgumentOutOfRangeException(nameof(MinDistinctTasks), MinDistinctTasks, "MinDistinctTasks must be at least 1.");
+        ArgumentNullException.ThrowIfNull(Tools, nameof(Tools));
         if (MinConfidence is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MinConfidence), MinConfidence, "MinConfidence must lie in [0, 1].");
         if (MergeSimilarity is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MergeSimilarity), MergeSimilarity, "MergeSimilarity must lie in (0, 1].");
         if (MinEffectEpisodes < 1) throw new ArgumentOutOfRangeException(nameof(MinEffectEpisodes), MinEffectEpisodes, "MinEffectEpisodes must be at least 1.");

@@ -39,8 +39,8 @@ public sealed partial class LearningPipeline
         _logger = logger ?? NullLogger.Instance;
         _extractors = _options.Extractors.Count > 0
             ? [.. _options.Extractors]
-            : [new ToolErrorExtractor(), new ContrastExtractor()];
-        _guard = _options.Admission?.Build();
+            : [new ToolErrorExtractor(tools: _options.Tools), new ContrastExtractor(tools: _options.Tools)];
+        _guard = _options.Admission?.Build(_options.Tools);
     }
 
     /// <summary>The name of the store cursor that marks the last episode sequence a tenant's learning has read.</summary>

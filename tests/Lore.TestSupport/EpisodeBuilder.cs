@@ -10,7 +10,9 @@ public sealed class EpisodeBuilder
     private readonly string _id;
     private string _tenant = Tenants.Default;
     private string _unit = "unit-1";
-    private string _task = "a task";
+    // Real traffic rarely repeats a task word for word; by default each episode is its own task (learning counts
+    // evidence by distinct tasks), and tests about repeated trials say .Task(...) explicitly.
+    private string? _task;
     private ImmutableSortedDictionary<string, string> _labels = ImmutableSortedDictionary<string, string>.Empty;
     private DateTimeOffset _start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -58,7 +60,7 @@ public sealed class EpisodeBuilder
         Id = _id,
         Tenant = _tenant,
         UnitKey = _unit,
-        Task = _task,
+        Task = _task ?? $"a task ({_id})",
         Labels = _labels,
         StartedAt = _start,
         EndedAt = _start.AddMinutes(1),

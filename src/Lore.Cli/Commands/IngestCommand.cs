@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Lore.Cli.Infrastructure;
+using Lore.PostgreSql;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -37,22 +38,53 @@ internal sealed class IngestCommand(IAnsiConsole console) : AsyncCommand<IngestC
             options.Labels[label[..eq].Trim()] = label[(eq + 1)..].Trim();
         }
 
-        await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
+        // A refused import must leave no trace: a store file this command created for it is removed again.
+        var resolved = StoreLocator.Resolve(settings.Store);
+        var createdFile = !PostgresConnectionString.IsPostgres(resolved) && !File.Exists(Path.GetFullPath(resolved)) ? Path.GetFullPath(resolved) : null;
         ImportResult result;
-        if (settings.Json)
+        try
         {
-            result = await TrajectoryImporter.ImportFileAsync(settings.File, store, options, progress: null, cancellationToken);
-            Output.Json(console, result);
-            return 0;
+            await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
+            if (settings.Json)
+            {
+                result = await TrajectoryImporter.ImportFileAsync(settings.File, store, options, progress: null, cancellationToken);
+                Output.Json(console, result);
+                return 0;
+            }
+
+            result = await console.Status().StartAsync($"Importing {Path.GetFileName(settings.File)}...", async status =>
+            {
+                var progress = new Progress<int>(n => status.Status($"Importing {Path.GetFileName(settings.File)}: {n} episodes parsed"));
+                return await TrajectoryImporter.ImportFileAsync(settings.File, store, options, progress, cancellationToken);
+            });
+
+            var skipped = result.Skipped > 0 ? $"; skipped {result.Skipped} already in the store" : "";
+            console.MarkupLineInterpolated($"Imported [green]{result.Episodes}[/] episodes ({result.Steps} steps, format {result.Format}) into {store.Location}{skipped}.");
+        }
+        catch when (createdFile is not null)
+        {
+            RemoveStoreFiles(createdFile);
+            throw;
         }
 
-        result = await console.Status().StartAsync($"Importing {Path.GetFileName(settings.File)}...", async status =>
-        {
-            var progress = new Progress<int>(n => status.Status($"Importing {Path.GetFileName(settings.File)}: {n} episodes parsed"));
-            return await TrajectoryImporter.ImportFileAsync(settings.File, store, options, progress, cancellationToken);
-        });
-
-        console.MarkupLineInterpolated($"Imported [green]{result.Episodes}[/] episodes ({result.Steps} steps, format {result.Format}) into {store.Location}.");
         return 0;
+    }
+
+    private static void RemoveStoreFiles(string path)
+    {
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
+        {
+            try
+            {
+                File.Delete(file);
+            }
+            catch (IOException)
+            {
+                // Best effort: the import's own error is what the user needs to see.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
     }
 }

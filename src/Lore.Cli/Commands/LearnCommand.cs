@@ -51,6 +51,16 @@ internal sealed class LearnCommand(IAnsiConsole console) : AsyncCommand<LearnCom
             await pipeline.RunAsync(settings.Tenant, actor, new Progress<string>(s => status.Status(Markup.Escape(s))), cancellationToken));
         LoreTelemetry.LearningRunCompleted(run);
         RunReport.Write(console, run);
+        var servedId = run.SnapshotId ?? await store.GetActiveSnapshotIdAsync(settings.Tenant, cancellationToken);
+        if (servedId is not null && await store.GetSnapshotAsync(servedId, cancellationToken) is { } served)
+        {
+            console.MarkupLineInterpolated($"Served by {served.Id} ({served.Lessons.Count} lessons), and why each is believed:");
+            foreach (var lesson in served.Lessons)
+            {
+                console.MarkupLineInterpolated($"  {lesson.Id}: {Output.Belief(lesson)}");
+            }
+        }
+
         return 0;
     }
 }
@@ -71,7 +81,7 @@ internal static class RunReport
         console.MarkupLineInterpolated($"Added {run.AddedLessonIds.Count}, updated {run.UpdatedLessonIds.Count}, merged {run.Merges.Count}, contradictions {run.Contradictions.Count}, retired {run.Retirements.Count}, dropped {run.Dropped.Count}.");
         foreach (var d in run.Dropped.Take(5))
         {
-            console.MarkupLineInterpolated($"  dropped: {Output.Shorten(d, 180)}");
+            console.MarkupLineInterpolated($"  dropped: {Output.Shorten(d, 400)}");
         }
 
         if (run.Dropped.Count > 5)
@@ -81,7 +91,8 @@ internal static class RunReport
 
         foreach (var a in run.Admissions.Where(a => a.Status != LessonStatus.Active))
         {
-            console.MarkupLineInterpolated($"  {(a.Status == LessonStatus.Rejected ? "[yellow]rejected[/]" : "queued for review")} {a.LessonId}: {string.Join(", ", a.Rules)}");
+            console.Markup(a.Status == LessonStatus.Rejected ? "  [yellow]rejected[/] " : "  queued for review ");
+            console.MarkupLineInterpolated($"{a.LessonId}: {string.Join(", ", a.Rules)}");
         }
 
         foreach (var c in run.Contradictions)

@@ -46,7 +46,8 @@ internal sealed class LessonsListCommand(IAnsiConsole console) : AsyncCommand<Le
 
         if (settings.Json)
         {
-            Output.Json(console, lessons);
+            // A retired lesson keeps the admission status it had; what a reader asks is whether it is in service.
+            Output.Json(console, lessons.Select(l => l.IsRetired && l.Status == LessonStatus.Active ? l with { Status = LessonStatus.Retired } : l).ToArray());
             return 0;
         }
 

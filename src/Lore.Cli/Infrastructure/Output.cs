@@ -25,5 +25,21 @@ internal static class Output
         _ => "description: " + trigger.Description,
     };
 
+    /// <summary>Why a lesson is believed, in one line: distinct tasks and sources, the behaviour shown working, the measured effect.</summary>
+    public static string Belief(Lesson lesson)
+    {
+        var e = lesson.Evidence;
+        var line = $"{e.EpisodeCount} episodes from {e.DistinctTasks} tasks and {e.DistinctSources} sources";
+        if (e.ExemplarCount > 0)
+        {
+            line += $"; the advice worked in {e.ExemplarCount} episodes ({e.ExemplarTasks} tasks, {e.ExemplarSources} sources)";
+        }
+
+        line += lesson.Effect is { } effect
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; measured {effect.Delta:+0.0%;-0.0%} success with it ({effect.WithCount} vs {effect.WithoutCount} episodes)")
+            : "; effect not measured yet";
+        return line + string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; confidence {lesson.Confidence:F2} ({lesson.Extractor.Name})");
+    }
+
     public static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 }

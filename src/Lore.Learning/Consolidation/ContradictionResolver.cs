@@ -74,6 +74,12 @@ internal sealed class ContradictionResolver(LearningOptions options)
                     continue;
                 }
 
+                // "Avoid calling A before B" and "Call B before A" argue for the same order: agreement, not conflict.
+                if (OrderClaim(a) is { } claimA && OrderClaim(b) is { } claimB && claimA != (claimB.Then, claimB.First))
+                {
+                    continue;
+                }
+
                 var similarity = Tokens.Cosine(topics[a.Id], topics[b.Id]);
                 if (similarity >= options.ContradictionSimilarity)
                 {
@@ -83,6 +89,36 @@ internal sealed class ContradictionResolver(LearningOptions options)
         }
 
         return found;
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex OrderPattern = new(
+        @"\b(?:call|calling|use|using|run|running)\s+`?(?<x>[\w.-]+)`?\s+before\s+(?:calling\s+|using\s+|running\s+)?`?(?<y>[\w.-]+)`?",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant,
+        TimeSpan.FromSeconds(1));
+
+    /// <summary>
+    /// The order a lesson argues for, as (first, then), when its text states one: "call X before Y" argues for (X, Y),
+    /// "avoid calling X before Y" for (Y, X). Null when the text states no order.
+    /// </summary>
+    internal static (string First, string Then)? OrderClaim(Lesson lesson)
+    {
+        System.Text.RegularExpressions.Match match;
+        try
+        {
+            match = OrderPattern.Match(lesson.Text);
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            return null;
+        }
+
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        var (x, y) = (match.Groups["x"].Value.ToLowerInvariant(), match.Groups["y"].Value.ToLowerInvariant());
+        return IsNegative(lesson) ? (y, x) : (x, y);
     }
 
     /// <summary>Same tools in scope, or the same trigger keywords, and at least one of them non-empty.</summary>

@@ -63,10 +63,12 @@ internal sealed class LessonConsolidator
     private readonly LearningOptions _options;
     private readonly TimeProvider _time;
     private readonly ContradictionResolver _contradictions;
+    private readonly IReadOnlySet<string> _episodeLabels;
 
     public LessonConsolidator(LearningOptions options, TimeProvider? time = null)
     {
         _options = options;
+        _episodeLabels = options.EpisodeLabels.ToHashSet(StringComparer.Ordinal);
         _time = time ?? TimeProvider.System;
         _contradictions = new ContradictionResolver(options);
     }
@@ -75,6 +77,14 @@ internal sealed class LessonConsolidator
     {
         var now = _time.GetUtcNow();
         var window = new WindowIndex(input.Window);
+
+        // 0. Evidence is counted here, from the episodes the store holds: every cited id is resolved, and what cannot be
+        // found (fabricated, erased, another tenant's) does not count. Extractors' own counts are never used.
+        var ledger = new EvidenceLedger(input.Tenant, input.Window, _episodeLabels);
+        await ledger.ResolveAsync(
+            input.Candidates.SelectMany(c => c.Evidence.EpisodeIds.Concat(c.Evidence.ExemplarEpisodeIds)),
+            input.LoadEpisode,
+            cancellationToken).ConfigureAwait(false);
         var known = input.KnownLessons.ToDictionary(l => l.Id, StringComparer.Ordinal);
         var merges = new List<LessonMerge>();
         var dropped = new List<string>();
@@ -158,7 +168,7 @@ internal sealed class LessonConsolidator
                         continue;
                     }
 
-                    var revived = Revive(existing, draft, window, input.NewEpisodeIds, now);
+                    var revived = Revive(existing, draft, window, input.NewEpisodeIds, now, ledger);
                     if (revived is null)
                     {
                         dropped.Add($"{existing.Id}: found again, but it was retired ({existing.RetiredReason}); it stays retired.");
@@ -180,7 +190,7 @@ internal sealed class LessonConsolidator
                 {
                     next = next with
                     {
-                        Evidence = Accumulate(existing.Evidence, draft.Proposals, window, input.NewEpisodeIds),
+                        Evidence = Accumulate(existing.Evidence, draft.Proposals, window, input.NewEpisodeIds, ledger),
                     };
 
                     // The same pattern worded differently (a recovery recipe refined by more data) takes the new
@@ -188,7 +198,13 @@ internal sealed class LessonConsolidator
                     if (draft.Proposals.FirstOrDefault(p => p.Id == existing.Id)?.Representative is { } own
                         && !Tokens.ContentSet(own.Text).SetEquals(draft.Tokens))
                     {
-                        next = next with { Text = own.Text, Trigger = own.Trigger, Scope = own.Scope with { Tenant = input.Tenant } };
+                        next = next with
+                        {
+                            Text = own.Text,
+                            Trigger = own.Trigger,
+                            Scope = ScopeFromEvidence(own.Scope, input.Tenant, ledger, draft.Proposals),
+                            RecommendedTools = own.RecommendedTools,
+                        };
                     }
                 }
 
@@ -215,14 +231,15 @@ internal sealed class LessonConsolidator
             }
 
             var candidate = draft.Candidate!;
-            var evidence = Accumulate(null, draft.Proposals, window, input.NewEpisodeIds);
+            var evidence = Accumulate(null, draft.Proposals, window, input.NewEpisodeIds, ledger);
             var lesson = new Lesson
             {
                 Id = draft.Id,
                 Kind = candidate.Kind,
                 Text = candidate.Text,
                 Trigger = candidate.Trigger,
-                Scope = candidate.Scope with { Tenant = input.Tenant },
+                Scope = ScopeFromEvidence(candidate.Scope, input.Tenant, ledger, draft.Proposals),
+                RecommendedTools = candidate.RecommendedTools,
                 Evidence = evidence,
                 Extractor = candidate.Extractor,
                 Confidence = Score(Prior(draft.Confidence, evidence), null),
@@ -336,6 +353,10 @@ internal sealed class LessonConsolidator
         {
             reason = $"evidence from {evidence.DistinctSources} distinct sources, below MinDistinctSources {_options.MinDistinctSources}";
         }
+        else if (lesson.Kind != LessonKind.UserFact && evidence.DistinctTasks < _options.MinDistinctTasks)
+        {
+            reason = $"evidence from {evidence.DistinctTasks} distinct tasks, below MinDistinctTasks {_options.MinDistinctTasks}";
+        }
         else if (lesson.Confidence < _options.MinConfidence)
         {
             reason = string.Create(CultureInfo.InvariantCulture, $"confidence {lesson.Confidence:F2}, below MinConfidence {_options.MinConfidence:F2}");
@@ -346,19 +367,19 @@ internal sealed class LessonConsolidator
             return true;
         }
 
-        dropped.Add($"{lesson.Id} ({lesson.Extractor.Name} {lesson.Kind}: \"{Shorten(lesson.Text)}\"): {reason}.");
+        dropped.Add($"{lesson.Id}: {reason} ({lesson.Extractor.Name} {lesson.Kind}: \"{Shorten(lesson.Text)}\").");
         return false;
     }
 
     /// <summary>A lesson retired as stale comes back when new episodes support it again; other retirements are final.</summary>
-    private Lesson? Revive(Lesson retired, Draft draft, WindowIndex window, IReadOnlySet<string> newEpisodeIds, DateTimeOffset now)
+    private Lesson? Revive(Lesson retired, Draft draft, WindowIndex window, IReadOnlySet<string> newEpisodeIds, DateTimeOffset now, EvidenceLedger ledger)
     {
         if (retired.RetiredReason?.StartsWith(StaleReasonPrefix, StringComparison.Ordinal) != true)
         {
             return null;
         }
 
-        var evidence = Accumulate(retired.Evidence, draft.Proposals, window, newEpisodeIds);
+        var evidence = Accumulate(retired.Evidence, draft.Proposals, window, newEpisodeIds, ledger);
         if (evidence.EpisodeCount == retired.Evidence.EpisodeCount)
         {
             return null;
@@ -378,50 +399,97 @@ internal sealed class LessonConsolidator
     /// Merges this run's evidence into a lesson's. A new lesson takes the union of its proposals' episodes; a known
     /// lesson adds only episodes new since the last run, so counts stay exact while ids are capped (newest first).
     /// </summary>
-    private LessonEvidence Accumulate(LessonEvidence? existing, List<Proposal> proposals, WindowIndex window, IReadOnlySet<string> newEpisodeIds)
+    private LessonEvidence Accumulate(LessonEvidence? existing, List<Proposal> proposals, WindowIndex window, IReadOnlySet<string> newEpisodeIds, EvidenceLedger ledger)
     {
-        var windowIds = new HashSet<string>(StringComparer.Ordinal);
+        var cited = new HashSet<string>(StringComparer.Ordinal);
+        var exemplarIds = new HashSet<string>(StringComparer.Ordinal);
         var support = 0;
         foreach (var proposal in proposals)
         {
-            windowIds.UnionWith(proposal.EpisodeIds);
+            cited.UnionWith(proposal.EpisodeIds);
+            exemplarIds.UnionWith(proposal.ExemplarIds);
             support += proposal.Support;
         }
 
+        var tally = ledger.Tally(cited);
+        var exemplars = ledger.Tally(exemplarIds);
+        var resolved = tally.Resolved;
+
+        // Occurrences may exceed episodes (a pattern recurring within one), but not without bound: a claimed support
+        // is capped by what the resolved episodes can hold.
+        var count = resolved.Count;
+        var supportCap = count * MaxOccurrencesPerEpisode;
         var strongest = proposals.OrderByDescending(p => p.EpisodeIds.Count).ThenByDescending(p => p.Confidence).ThenBy(p => p.Id, StringComparer.Ordinal).First();
         var measured = strongest.Representative.Evidence;
-        var sourcesInWindow = window.DistinctUnits(windowIds);
-        var reported = proposals.Max(p => p.Representative.Evidence.DistinctSources);
         var feedback = proposals.SelectMany(p => p.Candidates.SelectMany(c => c.Evidence.Feedback));
         if (existing is null)
         {
             return new LessonEvidence
             {
-                EpisodeIds = window.NewestFirst(windowIds).Take(_options.MaxEvidenceIds).ToArray(),
-                EpisodeCount = windowIds.Count,
-                DistinctSources = Math.Max(sourcesInWindow, Math.Min(reported, windowIds.Count)),
-                Support = Math.Max(support, windowIds.Count),
+                EpisodeIds = window.NewestFirst(resolved).Take(_options.MaxEvidenceIds).ToArray(),
+                EpisodeCount = count,
+                DistinctSources = tally.DistinctSources,
+                DistinctTasks = tally.DistinctTasks,
+                LargestSourceShare = Math.Round(tally.LargestSourceShare, 4),
+                Support = Math.Max(count, Math.Min(support, supportCap)),
                 Lift = measured.Lift,
                 IntervalLow = measured.IntervalLow,
                 IntervalHigh = measured.IntervalHigh,
                 Feedback = feedback.Distinct(StringComparer.Ordinal).Take(_options.MaxEvidenceIds).ToArray(),
+                ExemplarEpisodeIds = window.NewestFirst(exemplars.Resolved).Take(_options.MaxEvidenceIds).ToArray(),
+                ExemplarCount = exemplars.Resolved.Count,
+                ExemplarSources = exemplars.DistinctSources,
+                ExemplarTasks = exemplars.DistinctTasks,
+                ExemplarLargestSourceShare = Math.Round(exemplars.LargestSourceShare, 4),
             };
         }
 
         var previous = existing.EpisodeIds.ToHashSet(StringComparer.Ordinal);
-        var added = windowIds.Where(id => newEpisodeIds.Contains(id) && !previous.Contains(id)).ToArray();
-        var addedSupport = windowIds.Count == 0 ? 0 : (int)Math.Round((double)support * added.Length / windowIds.Count, MidpointRounding.AwayFromZero);
+        var added = resolved.Where(id => newEpisodeIds.Contains(id) && !previous.Contains(id)).ToArray();
+        var addedSupport = count == 0 ? 0 : (int)Math.Round((double)Math.Min(support, supportCap) * added.Length / count, MidpointRounding.AwayFromZero);
+        var previousExemplars = existing.ExemplarEpisodeIds.ToHashSet(StringComparer.Ordinal);
+        var addedExemplars = exemplars.Resolved.Where(id => newEpisodeIds.Contains(id) && !previousExemplars.Contains(id)).ToArray();
         return existing with
         {
             EpisodeIds = window.NewestFirst(added).Concat(existing.EpisodeIds).Take(_options.MaxEvidenceIds).ToArray(),
             EpisodeCount = existing.EpisodeCount + added.Length,
-            DistinctSources = Math.Max(existing.DistinctSources, sourcesInWindow),
+            DistinctSources = Math.Max(existing.DistinctSources, tally.DistinctSources),
+            DistinctTasks = Math.Max(existing.DistinctTasks, tally.DistinctTasks),
+            LargestSourceShare = count == 0 ? existing.LargestSourceShare : Math.Round(tally.LargestSourceShare, 4),
             Support = existing.Support + Math.Max(addedSupport, added.Length),
             Lift = measured.Lift ?? existing.Lift,
             IntervalLow = measured.IntervalLow ?? existing.IntervalLow,
             IntervalHigh = measured.IntervalHigh ?? existing.IntervalHigh,
             Feedback = existing.Feedback.Concat(feedback).Distinct(StringComparer.Ordinal).Take(_options.MaxEvidenceIds).ToArray(),
+            ExemplarEpisodeIds = window.NewestFirst(addedExemplars).Concat(existing.ExemplarEpisodeIds).Take(_options.MaxEvidenceIds).ToArray(),
+            ExemplarCount = existing.ExemplarCount + addedExemplars.Length,
+            ExemplarSources = Math.Max(existing.ExemplarSources, exemplars.DistinctSources),
+            ExemplarTasks = Math.Max(existing.ExemplarTasks, exemplars.DistinctTasks),
+            ExemplarLargestSourceShare = exemplars.Resolved.Count == 0 ? existing.ExemplarLargestSourceShare : Math.Round(exemplars.LargestSourceShare, 4),
         };
+    }
+
+    /// <summary>A claimed occurrence count is capped at this many per resolved episode.</summary>
+    private const int MaxOccurrencesPerEpisode = 50;
+
+    /// <summary>
+    /// Scope comes from evidence: the candidate's scope (tenant forced to the run's), plus every label that all of the
+    /// lesson's resolved evidence shares (slice, service, ...; never per-episode labels such as task_id). A label the
+    /// candidate set itself is kept as it set it.
+    /// </summary>
+    private static LessonScope ScopeFromEvidence(LessonScope scope, string tenant, EvidenceLedger ledger, List<Proposal> proposals)
+    {
+        var tally = ledger.Tally(proposals.SelectMany(p => p.EpisodeIds));
+        var labels = scope.Labels;
+        foreach (var (key, value) in tally.SharedLabels)
+        {
+            if (!labels.ContainsKey(key))
+            {
+                labels = labels.Add(key, value);
+            }
+        }
+
+        return scope with { Tenant = tenant, Labels = labels };
     }
 
     internal double Prior(double extractorConfidence, LessonEvidence evidence)
@@ -598,6 +666,8 @@ internal sealed class LessonConsolidator
 
         public required HashSet<string> EpisodeIds { get; init; }
 
+        public required HashSet<string> ExemplarIds { get; init; }
+
         public int Support { get; init; }
 
         public double Confidence { get; init; }
@@ -605,9 +675,11 @@ internal sealed class LessonConsolidator
         public static Proposal From(string id, List<LessonCandidate> candidates)
         {
             var ids = new HashSet<string>(StringComparer.Ordinal);
+            var exemplars = new HashSet<string>(StringComparer.Ordinal);
             foreach (var c in candidates)
             {
                 ids.UnionWith(c.Evidence.EpisodeIds);
+                exemplars.UnionWith(c.Evidence.ExemplarEpisodeIds);
             }
 
             var representative = candidates
@@ -622,6 +694,7 @@ internal sealed class LessonConsolidator
                 Representative = representative,
                 Candidates = candidates,
                 EpisodeIds = ids,
+                ExemplarIds = exemplars,
                 Support = candidates.Sum(c => Math.Max(c.Evidence.Support, c.Evidence.EpisodeIds.Count)),
                 Confidence = candidates.Sum(c => Math.Clamp(c.Confidence, 0, 1) * Math.Max(1, c.Evidence.EpisodeCount)) / weight,
             };
@@ -640,9 +713,6 @@ internal sealed class LessonConsolidator
                 _byId[window[i].Id] = (window.Count - i, window[i].UnitKey, window[i].EndedAt);
             }
         }
-
-        public int DistinctUnits(IEnumerable<string> ids)
-            => ids.Select(id => _byId.TryGetValue(id, out var e) ? e.Unit : null).Where(u => u is not null).Distinct(StringComparer.Ordinal).Count();
 
         /// <summary>Ids ordered newest first (ids outside the window last, by id).</summary>
         public IEnumerable<string> NewestFirst(IEnumerable<string> ids)

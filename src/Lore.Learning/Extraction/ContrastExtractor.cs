@@ -11,14 +11,17 @@ public sealed class ContrastExtractorOptions
     /// <summary>Judged episodes that must show a pattern before it is tested at all.</summary>
     public int MinSupport { get; set; } = 5;
 
-    /// <summary>Failure rate with the pattern divided by the baseline failure rate must reach this.</summary>
-    public double MinLift { get; set; } = 1.2;
+    /// <summary>The Mantel-Haenszel risk ratio of failure with the pattern, within kinds of task, must reach this.</summary>
+    public double MinLift { get; set; } = 1.5;
 
-    /// <summary>False discovery rate: Benjamini-Hochberg adjusted one-sided Fisher p-values must be at most this.</summary>
+    /// <summary>False discovery rate: Benjamini-Hochberg adjusted one-sided stratified p-values must be at most this.</summary>
     public double Alpha { get; set; } = 0.05;
 
-    /// <summary>z of the Wilson interval of the pattern's failure rate, whose lower bound must lie above the baseline (1.96: 95%).</summary>
+    /// <summary>z of the Wilson interval reported for the pattern's failure rate (1.96: 95%).</summary>
     public double IntervalZ { get; set; } = 1.96;
+
+    /// <summary>The failing episodes with the pattern must come from at least this many distinct tasks.</summary>
+    public int MinTasks { get; set; } = 3;
 
     /// <summary>At most this many candidates per run, the most significant first.</summary>
     public int MaxCandidates { get; set; } = 25;
@@ -39,30 +42,37 @@ public sealed class ContrastExtractorOptions
         if (double.IsNaN(MinLift) || MinLift < 1) throw new ArgumentOutOfRangeException(nameof(MinLift), MinLift, "MinLift must be at least 1.");
         if (Alpha is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "Alpha must lie in (0, 1].");
         if (double.IsNaN(IntervalZ) || IntervalZ < 0) throw new ArgumentOutOfRangeException(nameof(IntervalZ), IntervalZ, "IntervalZ must not be negative.");
+        if (MinTasks < 1) throw new ArgumentOutOfRangeException(nameof(MinTasks), MinTasks, "MinTasks must be at least 1.");
         if (MaxCandidates < 1) throw new ArgumentOutOfRangeException(nameof(MaxCandidates), MaxCandidates, "MaxCandidates must be at least 1.");
         return this;
     }
 }
 
 /// <summary>
-/// Finds step patterns that go with failure, without a model: for every judged episode it lists features (tool order
-/// "A before B", a missing precondition "B without a prior A", argument shapes such as a missing key or an empty list),
-/// then compares the failure rate of episodes with each feature against the baseline. A pattern becomes a candidate
-/// only when it is supported by enough episodes, its lift reaches the threshold, the lower bound of its Wilson interval
-/// lies above the baseline, and a one-sided Fisher exact test survives Benjamini-Hochberg correction over every
-/// pattern tested. Patterns shown by exactly the same episodes are tested once. Linear in the steps of the batch
-/// (times the number of distinct tools an episode uses, for order pairs).
+/// Finds step patterns that go with failure, without a model, comparing like with like. For every judged episode it
+/// lists features (tool order "A before B", a missing precondition "B without a prior A", argument shapes), then asks
+/// whether episodes with the feature fail more often than episodes without it <em>within the same kind of task</em>:
+/// a Cochran-Mantel-Haenszel test stratified by task (the <c>task_id</c> label or task text, when the task recurs) or
+/// else by the set of state-changing tools the episode called (what it set out to do). A pattern that only separates
+/// hard kinds of task from easy ones is not significant within them and is not a lesson. Every lesson states a claim
+/// "call X before Y", where X must be a read-only tool (never a state change, never a no-op such as <c>think</c>);
+/// claims that discourage a read, and argument-shape warnings, additionally need significance across repeated trials
+/// of the same tasks. Evidence counts distinct tasks, never trials. Benjamini-Hochberg over every pattern tested.
 /// </summary>
 public sealed class ContrastExtractor : ILessonExtractor
 {
     internal const string KeyPrefix = "contrast:";
 
     private readonly ContrastExtractorOptions _options;
+    private readonly ToolCatalog _tools;
 
-    public ContrastExtractor(ContrastExtractorOptions? options = null)
-        => _options = (options ?? new ContrastExtractorOptions()).Validate();
+    public ContrastExtractor(ContrastExtractorOptions? options = null, ToolCatalog? tools = null)
+    {
+        _options = (options ?? new ContrastExtractorOptions()).Validate();
+        _tools = tools ?? new ToolCatalog();
+    }
 
-    public ExtractorInfo Info { get; } = new(nameof(ContrastExtractor), "1.0");
+    public ExtractorInfo Info { get; } = new(nameof(ContrastExtractor), "2.0");
 
     public Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default)
     {
@@ -74,7 +84,8 @@ public sealed class ContrastExtractor : ILessonExtractor
             .Take(_options.MaxCandidates)
             .Select(p => ToCandidate(batch.Tenant, analysis, p))
             .ToArray();
-        return Task.FromResult(new ExtractionResult(candidates));
+        var refused = analysis.Patterns.Where(p => p.Refusal is not null && p.Q <= _options.Alpha).ToArray();
+        return Task.FromResult(new ExtractionResult(candidates, refused.Length, [.. refused.Take(5).Select(p => $"{p.Description}: {p.Refusal}")]));
     }
 
     /// <summary>The full table: baseline and every tested pattern with its statistics (for reports and tests).</summary>
@@ -94,10 +105,12 @@ public sealed class ContrastExtractor : ILessonExtractor
             return id;
         }
 
-        // Pass 1: per judged episode, first/last position of each tool and each call's argument kinds.
+        // Pass 1: per judged episode, first/last position of each tool and each call's argument kinds; no-op tools are
+        // not steps.
         var judged = new List<EpisodeFacts>();
         var precedence = new Dictionary<(int A, int B), int>();
         var keysOfTool = new Dictionary<int, HashSet<int>>();
+        var taskCounts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var episode in episodes)
         {
             if (episode.Succeeded is not { } succeeded)
@@ -110,13 +123,27 @@ public sealed class ContrastExtractor : ILessonExtractor
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            var facts = new EpisodeFacts(episode, !succeeded);
+            var facts = new EpisodeFacts(episode, !succeeded, Consolidation.EvidenceLedger.TaskKey(episode));
+            taskCounts[facts.Task] = taskCounts.GetValueOrDefault(facts.Task) + 1;
             var calls = ToolCalls.Of(episode);
+            var position = 0;
+            var writes = new SortedSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < calls.Count; i++)
             {
+                if (_tools.IsNoOp(calls[i].Name))
+                {
+                    continue;
+                }
+
+                if (_tools.ChangesState(calls[i].Name))
+                {
+                    writes.Add(calls[i].Name);
+                }
+
                 var tool = Intern(calls[i].Name);
-                facts.First.TryAdd(tool, i);
-                facts.Last[tool] = i;
+                facts.First.TryAdd(tool, position);
+                facts.Last[tool] = position;
+                position++;
                 if (_options.ArgumentPatterns)
                 {
                     var args = ParsedArguments.Parse(calls[i].ArgumentsJson, withValues: false);
@@ -137,6 +164,7 @@ public sealed class ContrastExtractor : ILessonExtractor
                 }
             }
 
+            facts.Writes = string.Join(",", writes);
             if (_options.PreconditionPatterns)
             {
                 foreach (var (a, firstA) in facts.First)
@@ -152,6 +180,41 @@ public sealed class ContrastExtractor : ILessonExtractor
             }
 
             judged.Add(facts);
+        }
+
+        // Strata: the task itself when it recurs (trials of one task), else what the episode set out to change.
+        var strata = new Dictionary<string, int>(StringComparer.Ordinal);
+        var repeatedTasks = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var facts in judged)
+        {
+            var repeated = taskCounts[facts.Task] >= 2;
+            var key = repeated ? "task:" + facts.Task : "writes:" + facts.Writes;
+            if (!strata.TryGetValue(key, out var id))
+            {
+                strata[key] = id = strata.Count;
+            }
+
+            facts.Stratum = id;
+            if (repeated)
+            {
+                if (!repeatedTasks.TryGetValue(facts.Task, out var taskStratum))
+                {
+                    repeatedTasks[facts.Task] = taskStratum = repeatedTasks.Count;
+                }
+
+                facts.TaskStratum = taskStratum;
+            }
+        }
+
+        var stratumTotals = new (int Total, int Failed)[strata.Count];
+        var taskTotals = new (int Total, int Failed)[repeatedTasks.Count];
+        foreach (var facts in judged)
+        {
+            stratumTotals[facts.Stratum] = (stratumTotals[facts.Stratum].Total + 1, stratumTotals[facts.Stratum].Failed + (facts.Failed ? 1 : 0));
+            if (facts.TaskStratum >= 0)
+            {
+                taskTotals[facts.TaskStratum] = (taskTotals[facts.TaskStratum].Total + 1, taskTotals[facts.TaskStratum].Failed + (facts.Failed ? 1 : 0));
+            }
         }
 
         // Which (tool, key) pairs vary in shape across calls (a key present in some calls and absent in others counts).
@@ -178,7 +241,7 @@ public sealed class ContrastExtractor : ILessonExtractor
             .GroupBy(p => p.Key.B, p => p.Key.A)
             .ToDictionary(g => g.Key, g => g.ToArray());
 
-        // Pass 2: features per episode, counted.
+        // Pass 2: features per episode, counted overall and per stratum.
         var stats = new Dictionary<Feature, FeatureCounts>();
         var features = new HashSet<Feature>();
         for (var e = 0; e < judged.Count; e++)
@@ -232,10 +295,12 @@ public sealed class ContrastExtractor : ILessonExtractor
             var mix = SplitMix((ulong)e);
             foreach (var feature in features)
             {
-                ref var counts = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(stats, feature, out _);
-                counts.Episodes++;
-                counts.Failures += facts.Failed ? 1 : 0;
-                counts.Hash += mix;
+                if (!stats.TryGetValue(feature, out var counts))
+                {
+                    stats[feature] = counts = new FeatureCounts();
+                }
+
+                counts.Add(facts, mix);
             }
 
             facts.Features = [.. features];
@@ -254,11 +319,10 @@ public sealed class ContrastExtractor : ILessonExtractor
             })
             .ToList();
 
-        var logFactorials = new LogFactorials(total);
-        var pValues = tested
-            .Select(t => Proportions.FisherGreater(t.Counts.Failures, t.Counts.Episodes - t.Counts.Failures, failed - t.Counts.Failures, total - failed - (t.Counts.Episodes - t.Counts.Failures), logFactorials))
-            .ToArray();
-        var qValues = Proportions.BenjaminiHochberg(pValues);
+        var stratified = tested.Select(t => MantelHaenszel.Test(t.Counts.Tables(stratumTotals, byTask: false))).ToArray();
+        var withinTask = tested.Select(t => MantelHaenszel.Test(t.Counts.Tables(taskTotals, byTask: true))).ToArray();
+        var qValues = Proportions.BenjaminiHochberg([.. stratified.Select(r => r.P)]);
+        var withinQ = Proportions.BenjaminiHochberg([.. withinTask.Select(r => r.P)]);
         var informative = failed > 0 && failed < total;
         var patterns = new List<ContrastPattern>(tested.Count);
         for (var i = 0; i < tested.Count; i++)
@@ -266,11 +330,12 @@ public sealed class ContrastExtractor : ILessonExtractor
             var (feature, counts, aliases) = tested[i];
             var rate = (double)counts.Failures / counts.Episodes;
             var interval = Proportions.Wilson(counts.Failures, counts.Episodes, _options.IntervalZ);
-            var lift = baseline > 0 ? rate / baseline : 0;
+            var claim = Claim(feature, nameList);
+            var refusal = Refusal(feature, claim, counts, stratified[i], withinTask[i], withinQ[i], nameList);
             var passes = informative
                 && qValues[i] <= _options.Alpha
-                && lift >= _options.MinLift
-                && interval.Low > baseline;
+                && stratified[i].RiskRatio >= _options.MinLift
+                && refusal is null;
             patterns.Add(new ContrastPattern(
                 feature,
                 Describe(feature, nameList),
@@ -278,72 +343,156 @@ public sealed class ContrastExtractor : ILessonExtractor
                 counts.Episodes,
                 counts.Failures,
                 rate,
-                lift,
+                stratified[i].RiskRatio,
                 interval,
-                pValues[i],
+                stratified[i].P,
                 qValues[i],
                 aliases,
-                passes));
+                passes,
+                counts.FailedTasks.Count,
+                stratified[i].InformativeStrata,
+                withinTask[i].InformativeStrata,
+                withinQ[i],
+                claim,
+                refusal));
         }
 
         patterns.Sort((x, y) => x.P != y.P ? x.P.CompareTo(y.P) : string.CompareOrdinal(x.Description, y.Description));
-        return new ContrastAnalysis(total, failed, baseline, patterns, judged, nameList);
+        return new ContrastAnalysis(total, failed, baseline, patterns, judged, nameList, strata.Count);
+    }
+
+    /// <summary>
+    /// The order a pattern argues for, as (X, Y) meaning "call X before Y": a missing precondition A of B argues for
+    /// A before B; A called before B going with failure argues for B before A. Argument shapes argue for no order.
+    /// </summary>
+    private static (int X, int Y)? Claim(Feature feature, IReadOnlyList<string> names) => feature.Kind switch
+    {
+        FeatureKind.MissingPrecondition => (feature.A, feature.B),
+        FeatureKind.Order => (feature.B, feature.A),
+        _ => null,
+    };
+
+    /// <summary>Why a statistically interesting pattern still may not become a lesson; null when it may.</summary>
+    private string? Refusal(Feature feature, (int X, int Y)? claim, FeatureCounts counts, StratifiedResult stratified, StratifiedResult withinTask, double withinQ, IReadOnlyList<string> names)
+    {
+        if (counts.FailedTasks.Count < _options.MinTasks)
+        {
+            return $"its failures come from {counts.FailedTasks.Count} distinct tasks, below MinTasks {_options.MinTasks}";
+        }
+
+        if (stratified.InformativeStrata == 0)
+        {
+            return "no kind of task shows episodes both with and without it, so it cannot be told apart from the kind of task";
+        }
+
+        var discourages = feature.Kind == FeatureKind.Argument;
+        if (claim is { } c)
+        {
+            var first = names[c.X];
+            var then = names[c.Y];
+            if (!_tools.IsRead(first))
+            {
+                return $"it would make {first}, a {(_tools.IsNoOp(first) ? "no-op" : "state-changing")} tool, a step to take before {then}";
+            }
+
+            // "Call X before Y" when Y is a read too discourages reading Y early: it needs evidence within tasks.
+            discourages = feature.Kind == FeatureKind.Order && _tools.IsRead(then);
+        }
+
+        if (discourages && (withinTask.InformativeStrata < _options.MinTasks || withinQ > _options.Alpha || withinTask.RiskRatio < _options.MinLift))
+        {
+            return $"it discourages {(feature.Kind == FeatureKind.Argument ? "an argument shape" : "a read")}, which needs significance across trials of at least {_options.MinTasks} repeated tasks ({withinTask.InformativeStrata} informative, q = {withinQ.ToString("G3", CultureInfo.InvariantCulture)})";
+        }
+
+        return null;
     }
 
     private LessonCandidate ToCandidate(string tenant, ContrastAnalysis analysis, ContrastPattern pattern)
     {
-        var withFeature = analysis.Episodes.Where(f => f.Features.Contains(pattern.Feature)).Select(f => f.Episode).ToArray();
-        var (kind, text) = Advice(pattern.Feature, analysis.Names);
+        var withFeature = analysis.Episodes.Where(f => f.Features.Contains(pattern.Feature)).ToArray();
+        var (kind, text, key, tools, recommended) = Advice(pattern, analysis.Names);
+        var exemplars = Exemplars(analysis, pattern);
         return new LessonCandidate
         {
-            Key = KeyPrefix + pattern.Description,
+            Key = KeyPrefix + key,
             Kind = kind,
             Text = text,
-            Trigger = LessonTrigger.OnKeywords([.. Tokens.Keywords(pattern.Tools, [])]),
-            Scope = new LessonScope { Tenant = tenant, Tools = pattern.Tools },
+            Trigger = LessonTrigger.OnKeywords([.. Tokens.Keywords(tools, [])]),
+            Scope = new LessonScope { Tenant = tenant, Tools = tools },
+            RecommendedTools = recommended,
             Evidence = new LessonEvidence
             {
-                EpisodeIds = withFeature.Select(e => e.Id).ToArray(),
+                EpisodeIds = withFeature.Select(f => f.Episode.Id).ToArray(),
                 EpisodeCount = withFeature.Length,
-                DistinctSources = withFeature.Select(e => e.UnitKey).Distinct(StringComparer.Ordinal).Count(),
                 Support = pattern.Episodes,
-                Lift = pattern.Lift,
+                Lift = double.IsFinite(pattern.Lift) ? pattern.Lift : null,
                 IntervalLow = pattern.Interval.Low,
                 IntervalHigh = pattern.Interval.High,
+                ExemplarEpisodeIds = exemplars,
+                ExemplarCount = exemplars.Count,
             },
             Confidence = 1 - pattern.Q,
             Extractor = Info,
             Rationale = string.Create(
                 CultureInfo.InvariantCulture,
-                $"{pattern.Description}: {pattern.Failures} of {pattern.Episodes} episodes failed ({pattern.FailureRate:P0}, interval {pattern.Interval.Low:P0}-{pattern.Interval.High:P0}) against a baseline of {analysis.Failed} of {analysis.Judged} ({analysis.Baseline:P0}); lift {pattern.Lift:F2}, one-sided Fisher p = {pattern.P:G3}, Benjamini-Hochberg q = {pattern.Q:G3} over {analysis.Patterns.Count} patterns tested{(pattern.Aliases > 0 ? $" ({pattern.Aliases} other patterns were shown by exactly the same episodes)" : "")}."),
+                $"{pattern.Description}: {pattern.Failures} of {pattern.Episodes} episodes failed ({pattern.FailureRate:P0}) in {pattern.FailedTasks} distinct tasks, against a crude baseline of {analysis.Failed} of {analysis.Judged} ({analysis.Baseline:P0}); within kinds of task (Cochran-Mantel-Haenszel over {pattern.Strata} informative of {analysis.Strata} strata) risk ratio {pattern.Lift:F2}, one-sided p = {pattern.P:G3}, Benjamini-Hochberg q = {pattern.Q:G3} over {analysis.Patterns.Count} patterns tested{(pattern.Aliases > 0 ? $" ({pattern.Aliases} other patterns were shown by exactly the same episodes)" : "")}; {exemplars.Count} successful episodes followed the advice."),
         };
     }
 
-    private static (LessonKind Kind, string Text) Advice(Feature feature, IReadOnlyList<string> names)
+    /// <summary>Successful episodes that did what the lesson advises: X before Y for an order claim; the tool called in another shape for an argument warning.</summary>
+    private static IReadOnlyList<string> Exemplars(ContrastAnalysis analysis, ContrastPattern pattern)
     {
-        switch (feature.Kind)
+        var feature = pattern.Feature;
+        var claim = Claim(feature, analysis.Names);
+        var ids = new List<string>();
+        foreach (var facts in analysis.Episodes)
         {
-            case FeatureKind.MissingPrecondition:
-                return (LessonKind.Guideline, $"Call {names[feature.A]} before calling {names[feature.B]}: episodes that called {names[feature.B]} without it failed more often.");
-            case FeatureKind.Order:
-                return (LessonKind.AntiPattern, $"Avoid calling {names[feature.A]} before {names[feature.B]}: episodes that did failed more often.");
-            default:
-                var tool = names[feature.A];
-                var key = names[feature.B];
-                var shape = names[feature.C] switch
-                {
-                    "absent" => $"without the {key} argument",
-                    "null" => $"{key} set to null",
-                    "empty string" => $"an empty {key}",
-                    "zero" => $"{key} set to 0",
-                    "negative" => $"a negative {key}",
-                    "empty list" => $"{key} as an empty list",
-                    "one-item list" => $"{key} as a list of one item",
-                    "list" => $"{key} as a list of several items",
-                    var other => $"{key} as {(other.StartsWith('o') ? "an" : "a")} {other}",
-                };
-                return (LessonKind.AntiPattern, $"Avoid calling {tool} with {shape}: such calls went with failed episodes more often.");
+            if (facts.Failed)
+            {
+                continue;
+            }
+
+            var follows = claim is { } c
+                ? facts.First.TryGetValue(c.X, out var x) && facts.First.TryGetValue(c.Y, out var y) && x < y
+                : facts.First.ContainsKey(feature.A) && !facts.Features.Contains(feature);
+            if (follows)
+            {
+                ids.Add(facts.Episode.Id);
+            }
         }
+
+        return ids;
+    }
+
+    private static (LessonKind Kind, string Text, string Key, string[] Tools, string[] Recommended) Advice(ContrastPattern pattern, IReadOnlyList<string> names)
+    {
+        var feature = pattern.Feature;
+        if (Claim(feature, names) is { } c)
+        {
+            var (first, then) = (names[c.X], names[c.Y]);
+            return (
+                LessonKind.Guideline,
+                $"Call {first} before calling {then}: in the same kind of task, episodes that called {then} without {first} first failed more often ({pattern.FailedTasks} tasks).",
+                $"precede:{first}>{then}",
+                [first, then],
+                [first]);
+        }
+
+        var tool = names[feature.A];
+        var key = names[feature.B];
+        var shape = names[feature.C] switch
+        {
+            "absent" => $"without the {key} argument",
+            "null" => $"{key} set to null",
+            "empty string" => $"an empty {key}",
+            "zero" => $"{key} set to 0",
+            "negative" => $"a negative {key}",
+            "empty list" => $"{key} as an empty list",
+            "one-item list" => $"{key} as a list of one item",
+            "list" => $"{key} as a list of several items",
+            var other => $"{key} as {(other.StartsWith('o') ? "an" : "a")} {other}",
+        };
+        return (LessonKind.AntiPattern, $"Avoid calling {tool} with {shape}: across trials of the same tasks, such calls went with failure.", pattern.Description, [tool], []);
     }
 
     internal static string Describe(Feature feature, IReadOnlyList<string> names) => feature.Kind switch
@@ -376,22 +525,71 @@ internal enum FeatureKind
 /// <summary>A feature over interned names: (kind, tool A, tool B or argument key, value kind).</summary>
 internal readonly record struct Feature(FeatureKind Kind, int A, int B, int C);
 
-internal struct FeatureCounts
+internal sealed class FeatureCounts
 {
-    public int Episodes;
-    public int Failures;
+    private readonly Dictionary<int, (int With, int FailedWith)> _byStratum = [];
+    private readonly Dictionary<int, (int With, int FailedWith)> _byTask = [];
+
+    public int Episodes { get; private set; }
+
+    public int Failures { get; private set; }
 
     /// <summary>Order-independent hash of the episodes showing the feature, to find features with identical episode sets.</summary>
-    public ulong Hash;
+    public ulong Hash { get; private set; }
+
+    /// <summary>Distinct tasks among the failing episodes with the feature.</summary>
+    public HashSet<string> FailedTasks { get; } = new(StringComparer.Ordinal);
+
+    public void Add(EpisodeFacts facts, ulong mix)
+    {
+        Episodes++;
+        Hash += mix;
+        var failed = facts.Failed ? 1 : 0;
+        Failures += failed;
+        if (facts.Failed)
+        {
+            FailedTasks.Add(facts.Task);
+        }
+
+        var s = _byStratum.GetValueOrDefault(facts.Stratum);
+        _byStratum[facts.Stratum] = (s.With + 1, s.FailedWith + failed);
+        if (facts.TaskStratum >= 0)
+        {
+            var t = _byTask.GetValueOrDefault(facts.TaskStratum);
+            _byTask[facts.TaskStratum] = (t.With + 1, t.FailedWith + failed);
+        }
+    }
+
+    /// <summary>The 2x2 table of every stratum (or every repeated task) in which the feature occurs.</summary>
+    public IEnumerable<StratumTable> Tables((int Total, int Failed)[] totals, bool byTask)
+    {
+        foreach (var (stratum, (with, failedWith)) in byTask ? _byTask : _byStratum)
+        {
+            yield return new StratumTable(failedWith, with, totals[stratum].Failed, totals[stratum].Total);
+        }
+    }
 }
 
 /// <summary>What pass 1 learns about one judged episode.</summary>
-internal sealed class EpisodeFacts(Episode episode, bool failed)
+internal sealed class EpisodeFacts(Episode episode, bool failed, string task)
 {
     public Episode Episode { get; } = episode;
 
     public bool Failed { get; } = failed;
 
+    /// <summary>The task the episode counts toward (trials of one task share it).</summary>
+    public string Task { get; } = task;
+
+    /// <summary>The state-changing tools the episode called, sorted and joined: what it set out to do.</summary>
+    public string Writes { get; set; } = "";
+
+    /// <summary>The stratum of the main test: the task when it recurs, else <see cref="Writes"/>.</summary>
+    public int Stratum { get; set; }
+
+    /// <summary>The stratum of the within-task test, or -1 when the task does not recur.</summary>
+    public int TaskStratum { get; set; } = -1;
+
+    /// <summary>Position (among non-no-op tool calls) of each tool's first call.</summary>
     public Dictionary<int, int> First { get; } = [];
 
     public Dictionary<int, int> Last { get; } = [];
@@ -414,7 +612,13 @@ internal sealed record ContrastPattern(
     double P,
     double Q,
     int Aliases,
-    bool Passes);
+    bool Passes,
+    int FailedTasks,
+    int Strata,
+    int TaskStrata,
+    double WithinTaskQ,
+    (int X, int Y)? Claim,
+    string? Refusal);
 
 /// <summary>The baseline and every tested pattern, most significant first.</summary>
-internal sealed record ContrastAnalysis(int Judged, int Failed, double Baseline, IReadOnlyList<ContrastPattern> Patterns, IReadOnlyList<EpisodeFacts> Episodes, IReadOnlyList<string> Names);
+internal sealed record ContrastAnalysis(int Judged, int Failed, double Baseline, IReadOnlyList<ContrastPattern> Patterns, IReadOnlyList<EpisodeFacts> Episodes, IReadOnlyList<string> Names, int Strata);

@@ -1,6 +1,6 @@
 using System.Globalization;
+using Lore.Learning.Consolidation;
 using Lore.Learning.Extraction;
-using Lore.Learning.Statistics;
 using Lore.Learning.Text;
 
 namespace Lore.Learning;
@@ -11,49 +11,69 @@ public sealed class ToolErrorExtractorOptions
     /// <summary>An error pattern must occur in at least this many episodes to be proposed.</summary>
     public int MinEpisodes { get; set; } = 2;
 
-    /// <summary>The z of the Wilson interval whose lower bound is a candidate's confidence (1.645: one-sided 95%).</summary>
-    public double ConfidenceZ { get; set; } = 1.645;
+    /// <summary>
+    /// A recovery step (a look-up made before the retry, an argument changed) is named in the lesson only when the
+    /// recoveries of at least this many distinct tasks show it: one task's trials agreeing with each other is not a
+    /// consensus.
+    /// </summary>
+    public int RecipeMinTasks { get; set; } = 2;
 
-    /// <summary>A recovery step (a tool called before the retry, an argument changed) is named in the lesson when at least this share of recovered episodes shows it.</summary>
+    /// <summary>...and at least this share of the tasks that recovered.</summary>
     public double RecipeShare { get; set; } = 0.5;
 
     /// <summary>Throws naming the first option that is out of range.</summary>
     public ToolErrorExtractorOptions Validate()
     {
         if (MinEpisodes < 1) throw new ArgumentOutOfRangeException(nameof(MinEpisodes), MinEpisodes, "MinEpisodes must be at least 1.");
-        if (double.IsNaN(ConfidenceZ) || ConfidenceZ < 0) throw new ArgumentOutOfRangeException(nameof(ConfidenceZ), ConfidenceZ, "ConfidenceZ must not be negative.");
+        if (RecipeMinTasks < 1) throw new ArgumentOutOfRangeException(nameof(RecipeMinTasks), RecipeMinTasks, "RecipeMinTasks must be at least 1.");
         if (RecipeShare is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(RecipeShare), RecipeShare, "RecipeShare must lie in (0, 1].");
         return this;
     }
 }
 
 /// <summary>
-/// Learns from tool errors without a model: it groups failed tool calls by tool and normalised error text (ids,
-/// numbers, dates and quoted values generalised), then looks at what the agent did next. A pattern the agent got past
-/// becomes a <see cref="LessonKind.ToolGuide"/> naming the recovery (the tools called before the successful retry and
-/// the arguments it changed); a pattern the agent repeatedly did not get past becomes an
-/// <see cref="LessonKind.AntiPattern"/>. Confidence is the Wilson lower bound of the recovery (or non-recovery) rate,
-/// so a handful of episodes cannot make a confident lesson. Runs in time linear in the steps of the batch.
+/// Learns from tool errors without a model, from evidence inside each episode: a call of tool T failed with error E,
+/// then the agent did something and T (or a sibling look-up) succeeded. Errors are grouped by tool and normalised text
+/// (ids, numbers, dates and quoted values generalised). Three kinds of lesson come out:
+/// <list type="bullet">
+/// <item>a recovery guide, when the recoveries of several distinct tasks agree on what fixed it (a read-only tool
+/// called before the retry, an argument changed): "When T fails with E: call C first and change the A argument, then call T again";</item>
+/// <item>an alternative, when a read-only sibling of a failing look-up (<c>find_user_id_by_email</c> then
+/// <c>find_user_id_by_name_zip</c>) succeeded instead;</item>
+/// <item>a warning, when identical retries of the same call failed again in several tasks.</item>
+/// </list>
+/// No-op tools (from <see cref="ToolCatalog"/>) are never named as a recovery step; a state-changing one may be, and
+/// the admission guards then queue the lesson for a reviewer. Evidence is every
+/// episode with the error; exemplars are the episodes whose recovery followed the recipe. Linear in the steps of the batch.
 /// </summary>
 public sealed class ToolErrorExtractor : ILessonExtractor
 {
     /// <summary>Key prefix of recovery guides.</summary>
     internal const string RecoveryKeyPrefix = "tool-error:";
 
-    /// <summary>Key prefix of unrecovered-error anti-patterns.</summary>
+    /// <summary>Key prefix of alternative-tool guides.</summary>
+    internal const string AlternativeKeyPrefix = "tool-error-alternative:";
+
+    /// <summary>Key prefix of unchanged-retry warnings.</summary>
     internal const string UnrecoveredKeyPrefix = "tool-error-unrecovered:";
 
     private readonly ToolErrorExtractorOptions _options;
+    private readonly ToolCatalog _tools;
 
-    public ToolErrorExtractor(ToolErrorExtractorOptions? options = null)
-        => _options = (options ?? new ToolErrorExtractorOptions()).Validate();
+    public ToolErrorExtractor(ToolErrorExtractorOptions? options = null, ToolCatalog? tools = null)
+    {
+        _options = (options ?? new ToolErrorExtractorOptions()).Validate();
+        _tools = tools ?? new ToolCatalog();
+    }
 
-    public ExtractorInfo Info { get; } = new(nameof(ToolErrorExtractor), "1.0");
+    public ExtractorInfo Info { get; } = new(nameof(ToolErrorExtractor), "2.0");
 
     public Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var candidates = new List<LessonCandidate>();
+        var rejected = 0;
+        var samples = new List<string>();
         foreach (var pattern in Analyze(batch.Episodes, cancellationToken))
         {
             if (pattern.Episodes.Count < _options.MinEpisodes)
@@ -61,18 +81,29 @@ public sealed class ToolErrorExtractor : ILessonExtractor
                 continue;
             }
 
-            if (pattern.Recovered.Count > 0)
+            var recipe = pattern.Recipe(_options.RecipeShare, _options.RecipeMinTasks);
+            if (!recipe.IsEmpty)
             {
-                candidates.Add(RecoveryGuide(batch.Tenant, pattern));
+                candidates.Add(RecoveryGuide(batch.Tenant, pattern, recipe));
+            }
+            else if (pattern.Recovered.Count > 0 && samples.Count < 5)
+            {
+                rejected++;
+                samples.Add($"{pattern.Tool} \"{pattern.Pattern}\": recovered in {pattern.RecoveredTasks.Count} tasks, but no recovery step was shared by {_options.RecipeMinTasks} of them");
             }
 
-            if (pattern.Unrecovered.Count >= _options.MinEpisodes)
+            if (pattern.Alternative(_options.RecipeMinTasks) is { } alternative)
             {
-                candidates.Add(UnrecoveredWarning(batch.Tenant, pattern));
+                candidates.Add(AlternativeGuide(batch.Tenant, pattern, alternative));
+            }
+
+            if (pattern.UnchangedRetryTasks.Count >= _options.RecipeMinTasks)
+            {
+                candidates.Add(UnchangedRetryWarning(batch.Tenant, pattern));
             }
         }
 
-        return Task.FromResult(new ExtractionResult(candidates));
+        return Task.FromResult(new ExtractionResult(candidates, rejected, samples));
     }
 
     /// <summary>Every error pattern in the episodes with its counts, most frequent first (by episodes, then occurrences).</summary>
@@ -93,7 +124,7 @@ public sealed class ToolErrorExtractor : ILessonExtractor
             failuresByKey.Clear();
             for (var i = 0; i < calls.Count; i++)
             {
-                if (!calls[i].Failed)
+                if (!calls[i].Failed || _tools.IsNoOp(calls[i].Name))
                 {
                     continue;
                 }
@@ -117,7 +148,7 @@ public sealed class ToolErrorExtractor : ILessonExtractor
             {
                 if (!patterns.TryGetValue(key, out var found))
                 {
-                    patterns[key] = found = new ToolErrorPattern(key.Tool, key.Pattern, calls[positions[0]].Result ?? "");
+                    patterns[key] = found = new ToolErrorPattern(key.Tool, key.Pattern, calls[positions[0]].Result ?? "", _tools);
                 }
 
                 found.Observe(episode, calls, positions);
@@ -132,83 +163,126 @@ public sealed class ToolErrorExtractor : ILessonExtractor
             .ToArray();
     }
 
-    private LessonCandidate RecoveryGuide(string tenant, ToolErrorPattern pattern)
+    private LessonCandidate RecoveryGuide(string tenant, ToolErrorPattern pattern, RecoveryRecipe recipe)
     {
-        var recipe = pattern.Recipe(_options.RecipeShare);
-        var steps = recipe.Count > 0 ? ToolCalls.JoinWords(recipe) : "check the call's arguments against the error";
-        var rate = Proportions.Wilson(pattern.Recovered.Count, pattern.Episodes.Count, _options.ConfidenceZ);
+        var parts = new List<string>();
+        if (recipe.Tools.Count > 0)
+        {
+            parts.Add($"call {ToolCalls.JoinWords(recipe.Tools)} first");
+        }
+
+        if (recipe.Arguments.Count > 0)
+        {
+            parts.Add($"change the {ToolCalls.JoinWords(recipe.Arguments)} argument{(recipe.Arguments.Count > 1 ? "s" : "")}");
+        }
+
+        var exemplars = pattern.RecoveredFollowing(recipe);
+        var confidence = Laplace(pattern.RecoveredTasks.Count, pattern.Tasks.Count);
         return Candidate(
             tenant,
             pattern,
             RecoveryKeyPrefix,
             LessonKind.ToolGuide,
-            $"When {pattern.Tool} fails with \"{pattern.Pattern}\", {steps}, then call {pattern.Tool} again.",
+            $"When {pattern.Tool} fails with \"{pattern.Pattern}\": {string.Join(" and ", parts)}, then call {pattern.Tool} again.",
+            [pattern.Tool, .. recipe.Tools],
+            recipe.Tools,
             pattern.Episodes,
-            pattern.Units.Count,
+            exemplars,
             pattern.Occurrences,
-            rate,
+            confidence,
             string.Create(
                 CultureInfo.InvariantCulture,
-                $"{pattern.Tool} failed {pattern.Occurrences} times in {pattern.Episodes.Count} episodes from {pattern.Units.Count} sources with \"{pattern.Pattern}\" (e.g. \"{Shorten(pattern.Example)}\"); a later call succeeded in {pattern.Recovered.Count} of them (recovery rate {(double)pattern.Recovered.Count / pattern.Episodes.Count:P0}, Wilson lower bound {rate.Low:F2}). {pattern.Describe()}"));
+                $"{pattern.Tool} failed {pattern.Occurrences} times in {pattern.Episodes.Count} episodes of {pattern.Tasks.Count} tasks with \"{pattern.Pattern}\" (e.g. \"{Shorten(pattern.Example)}\"); a later call succeeded in {pattern.Recovered.Count} episodes of {pattern.RecoveredTasks.Count} tasks, {exemplars.Count} of them after {string.Join(" and ", parts)} (confidence {confidence:F2}: recovered tasks, uniform prior). {pattern.Describe()}"));
     }
 
-    private LessonCandidate UnrecoveredWarning(string tenant, ToolErrorPattern pattern)
+    private LessonCandidate AlternativeGuide(string tenant, ToolErrorPattern pattern, string alternative)
     {
-        var recipe = pattern.Recipe(_options.RecipeShare);
-        var rate = Proportions.Wilson(pattern.Unrecovered.Count, pattern.Episodes.Count, _options.ConfidenceZ);
-        var text = $"When {pattern.Tool} fails with \"{pattern.Pattern}\", do not keep retrying it as it is: in the episodes that did, it never succeeded.";
-        if (recipe.Count > 0)
-        {
-            text += $" What worked elsewhere: {ToolCalls.JoinWords(recipe)}.";
-        }
+        var exemplars = pattern.RecoveredBy(alternative);
+        var tasks = pattern.AlternativeTasks(alternative);
+        var confidence = Laplace(tasks, pattern.Tasks.Count);
+        return Candidate(
+            tenant,
+            pattern,
+            $"{AlternativeKeyPrefix}{alternative}:",
+            LessonKind.ToolGuide,
+            $"When {pattern.Tool} fails with \"{pattern.Pattern}\", call {alternative} instead.",
+            [pattern.Tool, alternative],
+            [alternative],
+            pattern.Episodes,
+            exemplars,
+            pattern.Occurrences,
+            confidence,
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"{pattern.Tool} failed with \"{pattern.Pattern}\" in {pattern.Episodes.Count} episodes of {pattern.Tasks.Count} tasks; {alternative}, a read-only sibling, succeeded next in {exemplars.Count} episodes of {tasks} tasks (confidence {confidence:F2})."));
+    }
 
+    private LessonCandidate UnchangedRetryWarning(string tenant, ToolErrorPattern pattern)
+    {
+        var confidence = Laplace(pattern.UnchangedRetryTasks.Count, pattern.Tasks.Count);
         return Candidate(
             tenant,
             pattern,
             UnrecoveredKeyPrefix,
             LessonKind.AntiPattern,
-            text,
-            pattern.Unrecovered,
-            pattern.UnrecoveredUnits.Count,
-            pattern.UnrecoveredOccurrences,
-            rate,
+            $"When {pattern.Tool} fails with \"{pattern.Pattern}\", do not retry the same call unchanged: identical retries failed again.",
+            [pattern.Tool],
+            [],
+            pattern.UnchangedRetries,
+            [],
+            pattern.UnchangedRetries.Count,
+            confidence,
             string.Create(
                 CultureInfo.InvariantCulture,
-                $"{pattern.Tool} failed with \"{pattern.Pattern}\" in {pattern.Episodes.Count} episodes and never succeeded afterwards in {pattern.Unrecovered.Count} of them ({pattern.UnrecoveredOccurrences} failed calls, {pattern.UnrecoveredUnits.Count} sources; Wilson lower bound {rate.Low:F2}). {pattern.Describe()}"));
+                $"{pattern.Tool} was called again with identical arguments after failing with \"{pattern.Pattern}\" and failed the same way in {pattern.UnchangedRetries.Count} episodes of {pattern.UnchangedRetryTasks.Count} tasks (of {pattern.Tasks.Count} tasks with the error)."));
     }
 
-    /// <summary>The shape both kinds of tool-error lesson share: keyed by tool and pattern, scoped to the tool, confidence the Wilson lower bound.</summary>
-    private LessonCandidate Candidate(string tenant, ToolErrorPattern pattern, string keyPrefix, LessonKind kind, string text, IReadOnlyList<string> episodes, int units, int support, Interval rate, string rationale)
+    /// <summary>The shape every tool-error lesson shares: keyed by tool and pattern, scoped to the tools it names.</summary>
+    private LessonCandidate Candidate(string tenant, ToolErrorPattern pattern, string keyPrefix, LessonKind kind, string text, IReadOnlyList<string> tools, IReadOnlyList<string> recommended, IReadOnlyList<string> episodes, IReadOnlyList<string> exemplars, int support, double confidence, string rationale)
         => new()
         {
             Key = $"{keyPrefix}{pattern.Tool}:{pattern.Pattern}",
             Kind = kind,
             Text = text,
-            Trigger = LessonTrigger.OnKeywords([.. Tokens.Keywords([pattern.Tool], [pattern.Pattern])]),
-            Scope = new LessonScope { Tenant = tenant, Tools = [pattern.Tool] },
+            Trigger = LessonTrigger.OnKeywords([.. Tokens.Keywords(tools, [pattern.Pattern])]),
+            Scope = new LessonScope { Tenant = tenant, Tools = [.. tools.Distinct(StringComparer.Ordinal)] },
+            RecommendedTools = recommended,
             Evidence = new LessonEvidence
             {
                 EpisodeIds = episodes,
                 EpisodeCount = episodes.Count,
-                DistinctSources = units,
                 Support = support,
-                IntervalLow = rate.Low,
-                IntervalHigh = rate.High,
+                ExemplarEpisodeIds = exemplars,
+                ExemplarCount = exemplars.Count,
             },
-            Confidence = rate.Low,
+            Confidence = confidence,
             Extractor = Info,
             Rationale = rationale,
         };
 
+    /// <summary>The posterior mean of a rate under a uniform prior: (k + 1) / (n + 2).</summary>
+    private static double Laplace(int k, int n) => (k + 1.0) / (n + 2.0);
+
     private static string Shorten(string text) => text.Length <= 120 ? text : text[..117] + "...";
 }
 
+/// <summary>What fixed an error, as agreed by the recoveries of several tasks: read-only tools called first, arguments changed.</summary>
+internal sealed record RecoveryRecipe(IReadOnlyList<string> Tools, IReadOnlyList<string> Arguments)
+{
+    public bool IsEmpty => Tools.Count == 0 && Arguments.Count == 0;
+}
+
 /// <summary>What is known about one (tool, normalised error) pair across a batch.</summary>
-internal sealed class ToolErrorPattern(string tool, string pattern, string example)
+internal sealed class ToolErrorPattern(string tool, string pattern, string example, ToolCatalog tools)
 {
     private readonly Dictionary<string, int> _between = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _changed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _failingShapes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _betweenTasks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _changedTasks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _bySibling = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _siblingTasks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (HashSet<string> Between, HashSet<string> Changed)> _recoveries = new(StringComparer.Ordinal);
 
     public string Tool { get; } = tool;
 
@@ -226,17 +300,27 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
 
     public HashSet<string> Units { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Distinct tasks (<see cref="EvidenceLedger.TaskKey"/>) with the error.</summary>
+    public HashSet<string> Tasks { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Episodes where a successful call of the same tool followed the last failure.</summary>
     public List<string> Recovered { get; } = [];
+
+    public HashSet<string> RecoveredTasks { get; } = new(StringComparer.Ordinal);
 
     public List<string> Unrecovered { get; } = [];
 
     public HashSet<string> UnrecoveredUnits { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Episodes in which the same call, with identical arguments, failed again the same way.</summary>
+    public List<string> UnchangedRetries { get; } = [];
+
+    public HashSet<string> UnchangedRetryTasks { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Other tools called between the last failure and the successful retry, counted once per recovered episode.</summary>
     public IReadOnlyDictionary<string, int> ToolsBetween => _between;
 
-    /// <summary>Sets of argument keys the successful retry changed ("a+b", or "" for an identical retry), per recovered episode.</summary>
+    /// <summary>Argument keys the successful retry changed, counted once per recovered episode and key.</summary>
     public IReadOnlyDictionary<string, int> ChangedArguments => _changed;
 
     /// <summary>Argument key sets of the failing calls ("a,b,c"), per failed call.</summary>
@@ -244,14 +328,22 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
 
     public void Observe(Episode episode, List<ToolCall> calls, List<int> failures)
     {
+        var task = EvidenceLedger.TaskKey(episode);
         Occurrences += failures.Count;
         Episodes.Add(episode.Id);
-        Units.Add(episode.UnitKey);
+        Units.Add(episode.EvidenceSource);
+        Tasks.Add(task);
         foreach (var position in failures)
         {
             var args = ParsedArguments.Parse(calls[position].ArgumentsJson, withValues: false);
             var shape = args.IsValid ? string.Join(",", args.Values.Keys.Order(StringComparer.Ordinal)) : "<invalid json>";
             _failingShapes[shape] = _failingShapes.GetValueOrDefault(shape) + 1;
+        }
+
+        if (HasUnchangedRetry(calls, failures))
+        {
+            UnchangedRetries.Add(episode.Id);
+            UnchangedRetryTasks.Add(task);
         }
 
         var last = failures[^1];
@@ -268,16 +360,20 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
         if (fix < 0)
         {
             Unrecovered.Add(episode.Id);
-            UnrecoveredUnits.Add(episode.UnitKey);
+            UnrecoveredUnits.Add(episode.EvidenceSource);
             UnrecoveredOccurrences += failures.Count;
+            ObserveSibling(episode.Id, task, calls, last);
             return;
         }
 
         Recovered.Add(episode.Id);
+        RecoveredTasks.Add(task);
         var between = new HashSet<string>(StringComparer.Ordinal);
         for (var i = last + 1; i < fix; i++)
         {
-            if (calls[i].Name != Tool)
+            // A scratchpad (think) is not a step. A state change made on the way can be named (the error may demand
+            // it, "hold the seat first"), but a lesson naming one waits for a reviewer (RecommendedTools).
+            if (calls[i].Name != Tool && !calls[i].Failed && !tools.IsNoOp(calls[i].Name))
             {
                 between.Add(calls[i].Name);
             }
@@ -286,38 +382,112 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
         foreach (var name in between)
         {
             _between[name] = _between.GetValueOrDefault(name) + 1;
+            Add(_betweenTasks, name, task);
         }
 
-        var changed = string.Join("+", ToolCalls.ChangedKeys(ParsedArguments.Parse(calls[last].ArgumentsJson), ParsedArguments.Parse(calls[fix].ArgumentsJson)));
-        _changed[changed] = _changed.GetValueOrDefault(changed) + 1;
+        var changed = ToolCalls.ChangedKeys(ParsedArguments.Parse(calls[last].ArgumentsJson), ParsedArguments.Parse(calls[fix].ArgumentsJson)).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in changed)
+        {
+            _changed[key] = _changed.GetValueOrDefault(key) + 1;
+            Add(_changedTasks, key, task);
+        }
+
+        _recoveries[episode.Id] = (between, changed);
+    }
+
+    /// <summary>True when, after a failure, the same call with identical arguments failed again.</summary>
+    private bool HasUnchangedRetry(List<ToolCall> calls, List<int> failures)
+    {
+        for (var f = 1; f < failures.Count; f++)
+        {
+            for (var g = 0; g < f; g++)
+            {
+                if (SameArguments(calls[failures[g]].ArgumentsJson, calls[failures[f]].ArgumentsJson))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool SameArguments(string? a, string? b)
+    {
+        var x = ParsedArguments.Parse(a);
+        var y = ParsedArguments.Parse(b);
+        return x.IsValid && y.IsValid && ToolCalls.ChangedKeys(x, y).Count == 0;
     }
 
     /// <summary>
-    /// The recovery as sentence parts: the tools most recovered episodes called before the retry, and the argument set
-    /// most of them changed; empty when no step is shared by at least <paramref name="share"/> of the recoveries.
+    /// A look-up that failed and was never retried successfully, followed by a successful call of a read-only sibling
+    /// (same leading words: find_user_id_by_email and find_user_id_by_name_zip): the sibling is the alternative.
     /// </summary>
-    public IReadOnlyList<string> Recipe(double share)
+    private void ObserveSibling(string episodeId, string task, List<ToolCall> calls, int last)
     {
-        var parts = new List<string>();
-        var needed = Math.Max(1, (int)Math.Ceiling(share * Recovered.Count));
-        var tools = _between.Where(p => p.Value >= needed)
-            .OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => p.Key).ToArray();
-        if (tools.Length > 0)
+        if (!tools.IsRead(Tool))
         {
-            parts.Add($"call {ToolCalls.JoinWords(tools)} first");
+            return;
         }
 
-        var changed = _changed.Where(p => p.Key.Length > 0 && p.Value >= needed)
-            .OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal)
-            .Select(p => p.Key).FirstOrDefault();
-        if (changed is not null)
+        for (var i = last + 1; i < calls.Count; i++)
         {
-            parts.Add($"change {ToolCalls.JoinWords(changed.Split('+'))}");
-        }
+            if (calls[i].Failed || calls[i].Name == Tool || !tools.IsRead(calls[i].Name))
+            {
+                continue;
+            }
 
-        return parts;
+            if (AreSiblings(Tool, calls[i].Name))
+            {
+                if (!_bySibling.TryGetValue(calls[i].Name, out var list))
+                {
+                    _bySibling[calls[i].Name] = list = [];
+                }
+
+                list.Add(episodeId);
+                Add(_siblingTasks, calls[i].Name, task);
+            }
+
+            return;
+        }
     }
+
+    /// <summary>Two tools are siblings when their names share their first two words and differ after them.</summary>
+    internal static bool AreSiblings(string a, string b)
+    {
+        var x = ToolCatalog.Words(a);
+        var y = ToolCatalog.Words(b);
+        return x.Count >= 3 && y.Count >= 3 && x[0] == y[0] && x[1] == y[1] && !x.SequenceEqual(y);
+    }
+
+    /// <summary>The sibling that replaced the failing look-up in at least <paramref name="minTasks"/> tasks, if any.</summary>
+    public string? Alternative(int minTasks)
+        => _siblingTasks.Where(p => p.Value.Count >= minTasks)
+            .OrderByDescending(p => p.Value.Count).ThenBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => p.Key).FirstOrDefault();
+
+    public IReadOnlyList<string> RecoveredBy(string sibling) => _bySibling.TryGetValue(sibling, out var list) ? list : [];
+
+    public int AlternativeTasks(string sibling) => _siblingTasks.TryGetValue(sibling, out var set) ? set.Count : 0;
+
+    /// <summary>
+    /// The recovery the recovered tasks agree on: read-only tools called before the retry, and argument keys the retry
+    /// changed, each shown by at least <paramref name="minTasks"/> distinct tasks and <paramref name="share"/> of the
+    /// recovered tasks. Empty when nothing is agreed on.
+    /// </summary>
+    public RecoveryRecipe Recipe(double share, int minTasks)
+    {
+        var needed = Math.Max(minTasks, (int)Math.Ceiling(share * RecoveredTasks.Count));
+        string[] Agreed(Dictionary<string, HashSet<string>> byTasks)
+            => [.. byTasks.Where(p => p.Value.Count >= needed)
+                .OrderByDescending(p => p.Value.Count).ThenBy(p => p.Key, StringComparer.Ordinal)
+                .Select(p => p.Key)];
+        return new RecoveryRecipe(Agreed(_betweenTasks), Agreed(_changedTasks));
+    }
+
+    /// <summary>Recovered episodes whose recovery contained at least one step of the recipe.</summary>
+    public IReadOnlyList<string> RecoveredFollowing(RecoveryRecipe recipe)
+        => [.. Recovered.Where(id => _recoveries.TryGetValue(id, out var r) && (recipe.Tools.Any(r.Between.Contains) || recipe.Arguments.Any(r.Changed.Contains)))];
 
     /// <summary>The failing call's shape and the observed recoveries, for the rationale.</summary>
     public string Describe()
@@ -326,14 +496,24 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
         var text = $"Failing calls used arguments {{{shape}}}.";
         if (_between.Count > 0)
         {
-            text += " Called before the successful retry: " + string.Join(", ", _between.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} ({p.Value})")) + ".";
+            text += " Looked up before the successful retry: " + string.Join(", ", _between.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} ({p.Value} episodes, {_betweenTasks[p.Key].Count} tasks)")) + ".";
         }
 
         if (_changed.Count > 0)
         {
-            text += " Arguments the retry changed: " + string.Join(", ", _changed.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{(p.Key.Length == 0 ? "none" : p.Key)} ({p.Value})")) + ".";
+            text += " Arguments the retry changed: " + string.Join(", ", _changed.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} ({p.Value} episodes, {_changedTasks[p.Key].Count} tasks)")) + ".";
         }
 
         return text;
+    }
+
+    private static void Add(Dictionary<string, HashSet<string>> map, string key, string task)
+    {
+        if (!map.TryGetValue(key, out var set))
+        {
+            map[key] = set = new HashSet<string>(StringComparer.Ordinal);
+        }
+
+        set.Add(task);
     }
 }

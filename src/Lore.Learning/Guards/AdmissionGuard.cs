@@ -27,12 +27,22 @@ internal sealed class AdmissionGuard
     private readonly FrozenSet<LessonKind> _reviewKinds;
     private readonly string[] _reviewTools;
     private readonly ContentScreen _content;
+    private readonly int _minTasks;
+    private readonly double _maxShare;
+    private readonly bool _requireExemplars;
+    private readonly FrozenSet<ToolEffect> _reviewEffects;
+    private readonly ToolCatalog _tools;
 
-    public AdmissionGuard(AdmissionPolicy policy)
+    public AdmissionGuard(AdmissionPolicy policy, ToolCatalog tools)
     {
         policy.Validate();
+        _tools = tools;
         _minEpisodes = policy.MinEpisodes;
         _minSources = policy.MinDistinctSources;
+        _minTasks = policy.MinDistinctTasks;
+        _maxShare = policy.MaxSourceShare;
+        _requireExemplars = policy.RequireExemplars;
+        _reviewEffects = policy.ReviewToolEffects.ToFrozenSet();
         _kinds = policy.Kinds.ToFrozenDictionary(p => p.Key, p => (p.Value.AdmitConfidence, p.Value.ReviewConfidence, p.Value.MinSupport));
         _scopes = [.. policy.Scopes.Select(s => new AdaptationRule(s.Tenant, s.Labels.ToFrozenDictionary(StringComparer.Ordinal), s.Extractors.ToFrozenSet(StringComparer.Ordinal), s.Kinds.ToFrozenSet(), s.RequireApproval, s.Describe()))];
         _reviewKinds = policy.ReviewKinds.ToFrozenSet();
@@ -104,7 +114,48 @@ internal sealed class AdmissionGuard
             var why = lesson.Kind == LessonKind.UserFact ? " (a user fact without a unit scope would be shown to every unit)" : "";
             findings.Add(new Finding(GuardRules.MinSources, $"evidence from {evidence.DistinctSources} distinct sources, below the {_minSources} required{why}", Severity.Block));
         }
+
+        if (ownUnitFact)
+        {
+            return;
+        }
+
+        if (evidence.DistinctTasks < _minTasks)
+        {
+            findings.Add(new Finding(GuardRules.MinTasks, $"evidence from {evidence.DistinctTasks} distinct tasks, below the {_minTasks} required", Severity.Block));
+        }
+
+        if (evidence.EpisodeCount > 0 && evidence.LargestSourceShare > _maxShare + ShareTolerance)
+        {
+            findings.Add(new Finding(GuardRules.SourceShare, string.Create(CultureInfo.InvariantCulture, $"one source contributed {evidence.LargestSourceShare:P0} of the evidence episodes, above the {_maxShare:P0} allowed"), Severity.Block));
+        }
+
+        if (!_requireExemplars || !Recommends(lesson))
+        {
+            return;
+        }
+
+        if (evidence.ExemplarSources < _minSources || evidence.ExemplarTasks < _minTasks)
+        {
+            findings.Add(new Finding(GuardRules.Exemplars, $"the recommended behaviour was shown to work in {evidence.ExemplarCount} episodes from {evidence.ExemplarSources} sources and {evidence.ExemplarTasks} tasks; {_minSources} sources and {_minTasks} tasks are required", Severity.Block));
+        }
+        else if (evidence.ExemplarLargestSourceShare > _maxShare + ShareTolerance)
+        {
+            findings.Add(new Finding(GuardRules.SourceShare, string.Create(CultureInfo.InvariantCulture, $"one source contributed {evidence.ExemplarLargestSourceShare:P0} of the episodes showing the recommended behaviour, above the {_maxShare:P0} allowed"), Severity.Block));
+        }
     }
+
+    /// <summary>Shares are stored rounded to four decimals; 2/3 stored as 0.6667 is still within a 2/3 limit.</summary>
+    private const double ShareTolerance = 1e-3;
+
+    /// <summary>True for lessons that ask the agent to do something, as opposed to warning it off something.</summary>
+    private static bool Recommends(Lesson lesson)
+        => lesson.Kind is LessonKind.Guideline or LessonKind.Procedure or LessonKind.ToolGuide
+            || lesson.RecommendedTools is { Count: > 0 };
+
+    /// <summary>The tools a lesson would make the agent call: what the extractor said, else every tool it names.</summary>
+    internal static IReadOnlyList<string> RecommendedToolsOf(Lesson lesson)
+        => lesson.RecommendedTools ?? lesson.Scope.Tools;
 
     private void CheckThresholds(Lesson lesson, List<Finding> findings)
     {
@@ -147,6 +198,15 @@ internal sealed class AdmissionGuard
 
     private void CheckReview(Lesson lesson, List<Finding> findings)
     {
+        foreach (var tool in RecommendedToolsOf(lesson).Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            var effect = _tools.EffectOf(tool);
+            if (_reviewEffects.Contains(effect))
+            {
+                findings.Add(new Finding(GuardRules.ToolEffect, $"it would make the agent call {tool}, a {EffectName(effect)} tool", Severity.Review));
+            }
+        }
+
         if (_reviewKinds.Contains(lesson.Kind))
         {
             findings.Add(new Finding(GuardRules.ReviewKind, $"{lesson.Kind} lessons always need a reviewer", Severity.Review));
@@ -161,6 +221,15 @@ internal sealed class AdmissionGuard
             }
         }
     }
+
+    private static string EffectName(ToolEffect effect) => effect switch
+    {
+        ToolEffect.MoneyMoving => "money-moving",
+        ToolEffect.PermissionChanging => "permission-changing",
+        ToolEffect.StateChanging => "state-changing",
+        ToolEffect.ReadOnly => "read-only",
+        _ => "no-op",
+    };
 
     private sealed record AdaptationRule(
         string? Tenant,

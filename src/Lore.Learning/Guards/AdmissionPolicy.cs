@@ -15,10 +15,34 @@ public sealed class AdmissionPolicy
     public int MinEpisodes { get; set; } = 3;
 
     /// <summary>
-    /// A lesson needs evidence from at least this many distinct units (users, sessions). A
-    /// <see cref="LessonKind.UserFact"/> scoped to its own unit is exempt: it is only ever shown to that unit.
+    /// A lesson needs evidence from at least this many distinct sources (<see cref="Episode.EvidenceSource"/>: a trusted
+    /// unit, or an API key that may not assert units). A <see cref="LessonKind.UserFact"/> scoped to its own unit is
+    /// exempt: it is only ever shown to that unit. Together with <see cref="MaxSourceShare"/> and the exemplar rule this
+    /// is what keeps one source from making a lesson.
     /// </summary>
-    public int MinDistinctSources { get; set; } = 3;
+    public int MinDistinctSources { get; set; } = 2;
+
+    /// <summary>A lesson needs evidence from at least this many distinct tasks (repeated trials of one task count once).</summary>
+    public int MinDistinctTasks { get; set; } = 2;
+
+    /// <summary>
+    /// No single source may make up more than this share of a lesson's evidence episodes, nor of its exemplars (the
+    /// episodes that show the recommended behaviour working), so one heavy contributor cannot carry a lesson.
+    /// </summary>
+    public double MaxSourceShare { get; set; } = 2.0 / 3;
+
+    /// <summary>
+    /// A lesson that recommends doing something (guidelines, procedures, tool guides, or any lesson that names tools to
+    /// call) needs that behaviour shown to work in episodes from at least <see cref="MinDistinctSources"/> sources and
+    /// <see cref="MinDistinctTasks"/> tasks: others' failures alone do not make a recommendation.
+    /// </summary>
+    public bool RequireExemplars { get; set; } = true;
+
+    /// <summary>
+    /// Lessons that would make the agent call a tool with one of these effects wait for a reviewer (effects come from
+    /// <see cref="LearningOptions.Tools"/>). By default every effect beyond reading.
+    /// </summary>
+    public ISet<ToolEffect> ReviewToolEffects { get; } = new HashSet<ToolEffect> { ToolEffect.StateChanging, ToolEffect.MoneyMoving, ToolEffect.PermissionChanging };
 
     /// <summary>Confidence and support thresholds per lesson kind; every kind has an entry by default.</summary>
     public IDictionary<LessonKind, KindThresholds> Kinds { get; } = new Dictionary<LessonKind, KindThresholds>
@@ -78,6 +102,8 @@ public sealed class AdmissionPolicy
     {
         if (MinEpisodes < 1) throw new ArgumentOutOfRangeException(nameof(MinEpisodes), MinEpisodes, "MinEpisodes must be at least 1.");
         if (MinDistinctSources < 1) throw new ArgumentOutOfRangeException(nameof(MinDistinctSources), MinDistinctSources, "MinDistinctSources must be at least 1.");
+        if (MinDistinctTasks < 1) throw new ArgumentOutOfRangeException(nameof(MinDistinctTasks), MinDistinctTasks, "MinDistinctTasks must be at least 1.");
+        if (double.IsNaN(MaxSourceShare) || MaxSourceShare is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MaxSourceShare), MaxSourceShare, "MaxSourceShare must lie in (0, 1].");
         if (MinWordsAfterRedaction < 0) throw new ArgumentOutOfRangeException(nameof(MinWordsAfterRedaction), MinWordsAfterRedaction, "MinWordsAfterRedaction must not be negative.");
         if (!Enum.IsDefined(PersonalData)) throw new ArgumentOutOfRangeException(nameof(PersonalData), PersonalData, "PersonalData must be Redact or Reject.");
         if (!Enum.IsDefined(Secrets)) throw new ArgumentOutOfRangeException(nameof(Secrets), Secrets, "Secrets must be Redact or Reject.");
@@ -121,7 +147,7 @@ public sealed class AdmissionPolicy
     }
 
     /// <summary>Validates and freezes the policy into the guard the pipeline runs; later changes to this object do not affect it.</summary>
-    internal Guards.AdmissionGuard Build() => new(Validate());
+    internal Guards.AdmissionGuard Build(ToolCatalog? tools = null) => new(Validate(), tools ?? new ToolCatalog());
 }
 
 /// <summary>How sure learning must be of a lesson of one kind, and how often its pattern must have been seen.</summary>

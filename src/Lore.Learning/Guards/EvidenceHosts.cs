@@ -58,12 +58,12 @@ internal static class EvidenceHosts
             {
                 if (step.Kind == StepKind.ToolCall)
                 {
-                    Seen(step.ToolArguments, episode.UnitKey);
+                    Seen(step.ToolArguments, episode.EvidenceSource);
                 }
 
                 foreach (var call in step.Response.SelectMany(m => m.ToolCalls))
                 {
-                    Seen(call.ArgumentsJson, episode.UnitKey);
+                    Seen(call.ArgumentsJson, episode.EvidenceSource);
                 }
             }
         }

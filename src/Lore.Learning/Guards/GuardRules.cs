@@ -9,8 +9,23 @@ public static class GuardRules
     /// <summary>Fewer supporting episodes than <see cref="AdmissionPolicy.MinEpisodes"/>.</summary>
     public const string MinEpisodes = "evidence.min-episodes";
 
-    /// <summary>Evidence from fewer distinct units than <see cref="AdmissionPolicy.MinDistinctSources"/>.</summary>
+    /// <summary>Evidence from fewer distinct sources than <see cref="AdmissionPolicy.MinDistinctSources"/>.</summary>
     public const string MinSources = "evidence.min-sources";
+
+    /// <summary>Evidence from fewer distinct tasks than <see cref="AdmissionPolicy.MinDistinctTasks"/> (trials of one task count once).</summary>
+    public const string MinTasks = "evidence.min-tasks";
+
+    /// <summary>One source contributed more than <see cref="AdmissionPolicy.MaxSourceShare"/> of the evidence or of the exemplars.</summary>
+    public const string SourceShare = "evidence.source-share";
+
+    /// <summary>
+    /// The behaviour the lesson recommends was not shown to work by enough distinct sources and tasks (it rests on
+    /// others' failures only, or on one source's successes).
+    /// </summary>
+    public const string Exemplars = "evidence.exemplars";
+
+    /// <summary>The lesson would make the agent call a state-changing, money-moving or permission-changing tool.</summary>
+    public const string ToolEffect = "review.tool-effect";
 
     /// <summary>Confidence below the kind's review floor.</summary>
     public const string LowConfidence = "threshold.confidence";

@@ -157,3 +157,61 @@ internal sealed class LogFactorials
     /// <summary>log C(n, k), or negative infinity when k is outside [0, n].</summary>
     public double Choose(int n, int k) => k < 0 || k > n ? double.NegativeInfinity : _table[n] - _table[k] - _table[n - k];
 }
+
+/// <summary>One stratum's 2x2 table for a stratified test: failures among episodes with a pattern, and the stratum's margins.</summary>
+internal readonly record struct StratumTable(int FailedWith, int With, int Failed, int Total);
+
+/// <summary>What a stratified comparison found: one-sided p, the Mantel-Haenszel risk ratio and how many strata carried information.</summary>
+internal readonly record struct StratifiedResult(double P, double RiskRatio, int InformativeStrata);
+
+/// <summary>
+/// The Cochran-Mantel-Haenszel test: does a pattern go with failure within strata (kinds of task) rather than across
+/// them? A pattern that only separates hard tasks from easy ones has no within-stratum association and is not
+/// significant here, however large its crude lift.
+/// </summary>
+internal static class MantelHaenszel
+{
+    /// <summary>
+    /// One-sided CMH test that failures are more frequent with the pattern (continuity-corrected), with the
+    /// Mantel-Haenszel common risk ratio. Strata with fewer than two episodes, or where everyone (or no one) has the
+    /// pattern or fails, carry no information and are skipped.
+    /// </summary>
+    public static StratifiedResult Test(IEnumerable<StratumTable> strata)
+    {
+        double observed = 0, expected = 0, variance = 0, rrNumerator = 0, rrDenominator = 0;
+        var informative = 0;
+        foreach (var s in strata)
+        {
+            if (s.Total < 2 || s.With < 0 || s.With > s.Total || s.FailedWith < 0 || s.FailedWith > s.With || s.Failed < s.FailedWith || s.Failed > s.Total)
+            {
+                continue;
+            }
+
+            double n = s.Total, n1 = s.With, m1 = s.Failed;
+            var v = n1 * (n - n1) * m1 * (n - m1) / (n * n * (n - 1));
+            if (v <= 0)
+            {
+                continue;
+            }
+
+            informative++;
+            observed += s.FailedWith;
+            expected += n1 * m1 / n;
+            variance += v;
+            var failedWithout = s.Failed - s.FailedWith;
+            rrNumerator += s.FailedWith * (n - n1) / n;
+            rrDenominator += failedWithout * n1 / n;
+        }
+
+        if (variance <= 0)
+        {
+            return new StratifiedResult(1, 1, 0);
+        }
+
+        var excess = observed - expected;
+        var corrected = excess > 0.5 ? excess - 0.5 : Math.Min(excess, 0);
+        var p = 1 - Proportions.NormalCdf(corrected / Math.Sqrt(variance));
+        var ratio = rrDenominator > 0 ? rrNumerator / rrDenominator : rrNumerator > 0 ? double.PositiveInfinity : 1;
+        return new StratifiedResult(Math.Clamp(p, 0, 1), ratio, informative);
+    }
+}

@@ -15,7 +15,8 @@ public sealed class ImportOptions
 }
 
 /// <summary>What an import did.</summary>
-public sealed record ImportResult(int Episodes, int Steps, string Format);
+/// <summary>What an import stored: new episodes and their steps, the format read, and how many records were skipped because the store (or the file) already held the same episode.</summary>
+public sealed record ImportResult(int Episodes, int Steps, string Format, int Skipped = 0);
 
 /// <summary>
 /// Imports trajectories in OpenAI chat-completions message format (a JSON array or JSONL of conversations,
@@ -71,23 +72,40 @@ public static class TrajectoryImporter
         await using var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
         var layout = await TrajectoryFileReader.DetectLayoutAsync(stream, fileName, cancellationToken).ConfigureAwait(false);
         var mapper = new TrajectoryRecordMapper(fileName, options, DateTimeOffset.UtcNow);
-        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var fingerprints = new Dictionary<string, string>(StringComparer.Ordinal);
         var episodes = 0;
         var steps = 0;
 
+        var skipped = 0;
         await using var import = await store.BeginImportAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var record in TrajectoryFileReader.ReadAsync(stream, layout, file.FullName, cancellationToken).ConfigureAwait(false))
         {
             var episode = mapper.Map(record);
-            if (!ids.Add(episode.Id))
+            var fingerprint = EpisodeFingerprint.Of(episode);
+            if (fingerprints.TryGetValue(episode.Id, out var earlier))
             {
-                throw new TrajectoryFormatException($"{fileName}: record {record.Index}: id '{episode.Id}' repeats the id of an earlier record in the file.", record.Index, "id");
+                if (earlier != fingerprint)
+                {
+                    throw new TrajectoryFormatException($"{fileName}: record {record.Index}: id '{episode.Id}' repeats the id of an earlier record in the file with different content.", record.Index, "id");
+                }
+
+                skipped++;
+                continue;
             }
 
-            if (await store.GetEpisodeAsync(episode.Id, cancellationToken).ConfigureAwait(false) is not null)
+            fingerprints[episode.Id] = fingerprint;
+            if (await store.GetEpisodeAsync(episode.Id, cancellationToken).ConfigureAwait(false) is { } stored)
             {
+                // Idempotent: the same episode (same id, same content) is already stored; importing it again must not
+                // double its evidence. The same id with other content is a conflict nothing can settle silently.
+                if (stored.Tenant == episode.Tenant && EpisodeFingerprint.Of(stored) == fingerprint)
+                {
+                    skipped++;
+                    continue;
+                }
+
                 throw new TrajectoryFormatException(
-                    $"{fileName}: record {record.Index}: episode '{episode.Id}' is already in the store (was this file imported before?); nothing was imported.",
+                    $"{fileName}: record {record.Index}: episode '{episode.Id}' is already in the store with different content; nothing was imported.",
                     record.Index,
                     "id");
             }
@@ -101,16 +119,16 @@ public static class TrajectoryImporter
             }
         }
 
-        if (episodes == 0)
+        if (episodes == 0 && skipped == 0)
         {
             throw new TrajectoryFormatException($"{fileName}: the file holds no records (an empty array or only blank lines).");
         }
 
-        var committed = await import.CommitAsync(cancellationToken).ConfigureAwait(false);
+        var committed = episodes == 0 ? 0 : await import.CommitAsync(cancellationToken).ConfigureAwait(false);
         progress?.Report(committed);
         var shape = mapper.Shape == RecordShape.TauBench ? "tau-bench" : "openai-messages";
         var container = layout == TrajectoryLayout.JsonArray ? "json-array" : "jsonl";
-        return new ImportResult(committed, steps, $"{shape}/{container}");
+        return new ImportResult(committed, steps, $"{shape}/{container}", skipped);
     }
 }
 
@@ -127,4 +145,27 @@ public sealed class TrajectoryFormatException : Exception
     public int? Record { get; }
 
     public string? Field { get; }
+}
+
+/// <summary>
+/// What makes two stored episodes the same trajectory: tenant, unit, task, labels, every step's content (not its
+/// timestamps) and every outcome's score and source. Import times differ between two imports of one file; this does not.
+/// </summary>
+internal static class EpisodeFingerprint
+{
+    public static string Of(Episode episode)
+    {
+        var content = new
+        {
+            episode.Tenant,
+            episode.UnitKey,
+            episode.Task,
+            Labels = episode.Labels.Where(p => p.Key != "task_id").OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + "=" + p.Value),
+            TaskId = episode.Labels.GetValueOrDefault("task_id"),
+            Steps = episode.Steps.Select(s => new { s.Kind, s.Model, s.Request, s.Response, s.ToolName, s.ToolCallId, s.ToolArguments, s.ToolResult, s.ToolFailed }),
+            Outcomes = episode.Outcomes.Select(o => new { o.Score, o.Source }),
+        };
+        var bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(content, LoreJson.Options);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+    }
 }

@@ -498,14 +498,54 @@ internal sealed class TrajectoryRecordMapper
     }
 
     /// <summary>
-    /// A stable id for a record without one: the file name, the record index and a hash of the record's text, so that
-    /// importing the same file again yields the same ids (and is refused as a duplicate).
+    /// A stable id for a record without one, from its content alone (canonical JSON: property order and whitespace do
+    /// not matter) and the tenant: the same trajectory imported again, from any file under any name, gets the same id and
+    /// is skipped instead of being stored (and counted as evidence) twice.
     /// </summary>
     private string DerivedId(string prefix, int index, JsonElement record)
     {
-        var content = SHA256.HashData(Encoding.UTF8.GetBytes(record.GetRawText()));
-        var key = Encoding.UTF8.GetBytes($"{_fileName}\n{index.ToString(CultureInfo.InvariantCulture)}\n{Convert.ToHexStringLower(content)}");
+        _ = index;
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteCanonical(writer, record);
+        }
+
+        var tenant = Encoding.UTF8.GetBytes(_options.Tenant + "\n");
+        var key = new byte[tenant.Length + (int)buffer.Length];
+        tenant.CopyTo(key, 0);
+        buffer.GetBuffer().AsSpan(0, (int)buffer.Length).CopyTo(key.AsSpan(tenant.Length));
         return $"{prefix}-{Convert.ToHexStringLower(SHA256.HashData(key))[..16]}";
+    }
+
+    /// <summary>Writes JSON with object properties in ordinal order, so equal content gives equal bytes.</summary>
+    internal static void WriteCanonical(Utf8JsonWriter writer, JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(property.Name);
+                    WriteCanonical(writer, property.Value);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    WriteCanonical(writer, item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;

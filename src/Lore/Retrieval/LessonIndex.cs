@@ -540,19 +540,28 @@ internal sealed class LessonIndex
             return true;
         }
 
+        // Every tool the lesson names must be on offer: a lesson about tools the agent does not have (another domain's,
+        // even when the two share a look-up tool) would steer it toward calls it cannot make.
         var available = query.AvailableTools as string[] ?? [.. query.AvailableTools];
         foreach (var tool in lesson.Tools)
         {
+            var offered = false;
             foreach (var name in available)
             {
                 if (string.Equals(tool, name, StringComparison.OrdinalIgnoreCase))
                 {
-                    return true;
+                    offered = true;
+                    break;
                 }
+            }
+
+            if (!offered)
+            {
+                return false;
             }
         }
 
-        return false;
+        return true;
     }
 
 

@@ -89,7 +89,9 @@ internal sealed class ScriptedExtractor(Func<ExtractionBatch, IEnumerable<Lesson
     /// <summary>A candidate supported by every episode of the batch whose id starts with <paramref name="prefix"/>.</summary>
     public static LessonCandidate Candidate(ExtractionBatch batch, string key, string text, string prefix, double confidence, LessonKind kind = LessonKind.Guideline, ExtractorInfo? extractor = null)
     {
-        var ids = batch.Episodes.Where(e => e.Id.StartsWith(prefix, StringComparison.Ordinal)).Select(e => e.Id).ToArray();
+        var cited = batch.Episodes.Where(e => e.Id.StartsWith(prefix, StringComparison.Ordinal)).ToArray();
+        var ids = cited.Select(e => e.Id).ToArray();
+        var exemplars = cited.Where(e => e.Succeeded == true).Select(e => e.Id).ToArray();
         return new LessonCandidate
         {
             Key = key,
@@ -97,7 +99,7 @@ internal sealed class ScriptedExtractor(Func<ExtractionBatch, IEnumerable<Lesson
             Text = text,
             Trigger = LessonTrigger.OnKeywords("refund"),
             Scope = new LessonScope { Tenant = batch.Tenant },
-            Evidence = new LessonEvidence { EpisodeIds = ids, EpisodeCount = ids.Length, Support = ids.Length },
+            Evidence = new LessonEvidence { EpisodeIds = ids, EpisodeCount = ids.Length, Support = ids.Length, ExemplarEpisodeIds = exemplars },
             Confidence = confidence,
             Extractor = extractor ?? new ExtractorInfo("scripted", "1"),
         };

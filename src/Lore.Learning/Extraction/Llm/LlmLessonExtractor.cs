@@ -197,9 +197,11 @@ public sealed class LlmLessonExtractor : ILessonExtractor
             {
                 EpisodeIds = [episode.Id],
                 EpisodeCount = 1,
-                DistinctSources = 1,
                 Support = 1,
                 Feedback = [$"{episode.Id} steps {steps}"],
+
+                // The episode shows the advice working only when it succeeded; the store counts sources and tasks.
+                ExemplarEpisodeIds = episode.Succeeded == true ? [episode.Id] : [],
             },
             Confidence = lesson.Confidence,
             Extractor = Info,
