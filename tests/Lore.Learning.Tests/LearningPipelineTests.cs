@@ -222,7 +222,7 @@ public sealed class LearningPipelineTests : IDisposable
     }
 
     [Fact]
-    public async Task On_the_tau_bench_sample_the_default_thresholds_serve_nothing_and_say_why()
+    public async Task On_the_tau_bench_sample_whose_recoveries_come_from_one_task_nothing_is_served()
     {
         var sample = SharedData.TauBenchOrSkip();
         await using var store = OpenStore();
@@ -230,48 +230,41 @@ public sealed class LearningPipelineTests : IDisposable
 
         var run = await new LearningPipeline(store, new LearningOptions(), _clock).RunAsync(Tenants.Default, "test", cancellationToken: Ct);
 
+        // Every recovery in the sample is one task's four trials: no consensus across tasks, so no recovery guide, and
+        // no step pattern survives within kinds of task.
         Assert.Equal((40, 40), (run.EpisodesRead, run.NewEpisodes));
-        Assert.Equal([("ToolErrorExtractor", 4), ("ContrastExtractor", 0)], run.Extractors.Select(e => (e.Name, e.Candidates)));
+        Assert.Equal(0, run.Extractors.Single(e => e.Name == "ContrastExtractor").Candidates);
         Assert.Null(run.SnapshotId);
         Assert.Empty(run.AddedLessonIds);
-
-        // Three patterns were seen in only 2 episodes; the six-episode payment pattern scores
-        // 0.6 x 0.347 + 0.2 x 6/9 + 0.2 x 2/4 = 0.44, below MinConfidence 0.5.
-        Assert.Equal(4, run.Dropped.Count);
-        Assert.Equal(3, run.Dropped.Count(d => d.EndsWith("2 supporting episodes, below MinEpisodes 3.", StringComparison.Ordinal)));
-        Assert.Single(run.Dropped, d => d.Contains("payment amount does not add up", StringComparison.Ordinal) && d.EndsWith("confidence 0.44, below MinConfidence 0.50.", StringComparison.Ordinal));
         Assert.Equal(40, await store.GetCursorAsync(LearningPipeline.CursorName(Tenants.Default), Ct));
     }
 
     [Fact]
-    public async Task On_the_tau_bench_sample_relaxed_thresholds_serve_the_three_recovery_guides()
+    public async Task On_the_airline_dev_set_the_default_thresholds_serve_only_recoveries_that_several_tasks_agree_on()
     {
-        var sample = SharedData.TauBenchOrSkip();
+        var dev = SharedData.RequireOrSkip("tau-bench-airline-gpt-4o-dev.json");
         await using var store = OpenStore();
-        await TrajectoryImporter.ImportFileAsync(sample, store, cancellationToken: Ct);
-        // The admission guards are relaxed to match: two episodes from one source, tool guides from confidence 0.4.
-        var admission = new AdmissionPolicy { MinEpisodes = 2, MinDistinctSources = 1 };
-        admission.Kinds[LessonKind.ToolGuide] = new KindThresholds { AdmitConfidence = 0.4, ReviewConfidence = 0.3, MinSupport = 2 };
-        var options = new LearningOptions { MinEpisodes = 2, MinDistinctSources = 1, MinConfidence = 0.4, Admission = admission };
+        var options = new ImportOptions();
+        options.Labels["slice"] = "airline";
+        await TrajectoryImporter.ImportFileAsync(dev, store, options, cancellationToken: Ct);
 
-        var run = await new LearningPipeline(store, options, _clock).RunAsync(Tenants.Default, "test", cancellationToken: Ct);
+        var run = await new LearningPipeline(store, new LearningOptions(), _clock).RunAsync(Tenants.Default, "test", cancellationToken: Ct);
 
         var snapshot = await store.GetSnapshotAsync(run.SnapshotId!, Ct);
-        Assert.Equal(3, snapshot!.Lessons.Count);
-        Assert.All(snapshot.Lessons, l => Assert.Equal(LessonKind.ToolGuide, l.Kind));
-        Assert.Equal(
-            ["book_reservation", "update_reservation_flights", "update_reservation_flights"],
-            snapshot.Lessons.Select(l => l.Scope.Tools.Single()).Order(StringComparer.Ordinal));
+        Assert.True(snapshot!.Lessons.Count >= 3, $"{snapshot.Lessons.Count} lessons");
+        Assert.All(snapshot.Lessons, l =>
+        {
+            Assert.Contains(l.Kind, new[] { LessonKind.ToolGuide, LessonKind.AntiPattern });
+            Assert.Equal("airline", l.Scope.Labels["slice"]);
+            Assert.True(l.Evidence.DistinctTasks >= 2);
+            Assert.True(l.Kind != LessonKind.ToolGuide || l.Evidence.ExemplarTasks >= 2);
+            Assert.DoesNotContain("think", l.Text, StringComparison.Ordinal);
+        });
+        Assert.Contains(snapshot.Lessons, l => l.Text.StartsWith("When book_reservation fails with \"payment amount does not add up", StringComparison.Ordinal) && l.Text.Contains("call calculate first", StringComparison.Ordinal));
+        Assert.Contains(snapshot.Lessons, l => l.Text.StartsWith("When update_reservation_flights fails with \"certificate cannot be used to update reservation\": change the payment_id argument", StringComparison.Ordinal));
 
-        // Scores with MinEpisodes 2 and MinDistinctSources 1: 0.6 x 0.347 + 0.2 x 6/8 + 0.2 x 2/3 for the payment guide,
-        // 0.6 x 0.425 + 0.2 x 2/4 + 0.2 x 1/2 for the two others.
-        var payment = snapshot.Lessons.Single(l => l.Scope.Tools[0] == "book_reservation");
-        Assert.Equal(0.6 * 0.3469913715515573 + 0.2 * 6 / 8 + 0.2 * 2 / 3, payment.Confidence, 9);
-        Assert.All(snapshot.Lessons.Where(l => l != payment), l => Assert.Equal(0.6 * 0.42498711757799845 + 0.2 * 2 / 4 + 0.2 * 1 / 2, l.Confidence, 9));
-        // The unrecovered warning: 0.6 x 0.117 + 0.2 x 2/4 + 0.2 x 1/2 = 0.27.
-        var dropped = Assert.Single(run.Dropped);
-        Assert.Contains("ToolErrorExtractor AntiPattern", dropped);
-        Assert.EndsWith("confidence 0.27, below MinConfidence 0.40.", dropped);
+        // "gift card balance is not enough" recovered in two tasks that changed different arguments: no consensus.
+        Assert.DoesNotContain(snapshot.Lessons, l => l.Text.Contains("gift card balance", StringComparison.Ordinal));
     }
 
     private sealed class SynchronousProgress(List<string> reports) : IProgress<string>

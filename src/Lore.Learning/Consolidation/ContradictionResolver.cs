@@ -92,7 +92,7 @@ internal sealed class ContradictionResolver(LearningOptions options)
     }
 
     private static readonly System.Text.RegularExpressions.Regex OrderPattern = new(
-        @"\b(?:call|calling|use|using|run|running)\s+`?(?<x>[\w.-]+)`?\s+before\s+(?:calling\s+|using\s+|running\s+)?`?(?<y>[\w.-]+)`?",
+        @"\b(?:call|calling|use|using|run|running)\s+`?(?<x>[\w-]+(?:\.[\w-]+)*)`?\s+before\s+(?:calling\s+|using\s+|running\s+)?`?(?<y>[\w-]+(?:\.[\w-]+)*)`?",
         System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant,
         TimeSpan.FromSeconds(1));
 

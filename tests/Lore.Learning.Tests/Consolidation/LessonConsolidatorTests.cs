@@ -115,7 +115,7 @@ public sealed class LessonConsolidatorTests
 
         Assert.Equal(LessonIds.For(Tenants.Default, "fact"), Assert.Single(result.Served).Id);
         Assert.Equal(3, result.Dropped.Count);
-        Assert.Contains(result.Dropped, d => d.StartsWith(LessonIds.For(Tenants.Default, "few"), StringComparison.Ordinal) && d.EndsWith("2 supporting episodes, below MinEpisodes 3.", StringComparison.Ordinal));
+        Assert.Contains(result.Dropped, d => d.StartsWith(LessonIds.For(Tenants.Default, "few"), StringComparison.Ordinal) && d.Contains(": 2 supporting episodes, below MinEpisodes 3 (", StringComparison.Ordinal));
         Assert.Contains(result.Dropped, d => d.StartsWith(LessonIds.For(Tenants.Default, "one"), StringComparison.Ordinal) && d.Contains("1 distinct sources, below MinDistinctSources 2", StringComparison.Ordinal));
         Assert.Contains(result.Dropped, d => d.StartsWith(LessonIds.For(Tenants.Default, "unsure"), StringComparison.Ordinal) && d.Contains("below MinConfidence 0.50", StringComparison.Ordinal));
     }

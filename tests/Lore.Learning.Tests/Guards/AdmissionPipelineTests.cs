@@ -73,6 +73,7 @@ public sealed class AdmissionPipelineTests : IDisposable
 
         // Learning itself would keep a one-source pattern (MinDistinctSources 1); the guards are what refuse it.
         var options = new LearningOptions { MinDistinctSources = 1 };
+        options.Tools.Set("compress_report", ToolEffect.ReadOnly);
         var pipeline = new LearningPipeline(store, options, _clock);
         List<Episode> Workaround(int first, int count, Func<int, string> unit) => [.. Enumerable.Range(first, count).Select(i =>
             new EpisodeBuilder($"wa-{i:D4}").Unit(unit(i)).StartedAt(Start.AddMinutes(i))
@@ -87,12 +88,13 @@ public sealed class AdmissionPipelineTests : IDisposable
         Assert.Null(first.SnapshotId);
         var refused = Assert.Single(first.Admissions);
         Assert.Equal(LessonStatus.Rejected, refused.Status);
-        Assert.Equal([GuardRules.MinSources], refused.Rules);
+        Assert.Equal([GuardRules.MinSources, GuardRules.SourceShare, GuardRules.Exemplars], refused.Rules);
         var stored = await store.GetLessonAsync(refused.LessonId, Ct);
         Assert.Equal((LessonStatus.Rejected, 40, 1), (stored!.Status, stored.Evidence.EpisodeCount, stored.Evidence.DistinctSources));
 
-        // Four more users hit the same wall and the same way round it: now it is a lesson.
-        await ImportAsync(store, Workaround(40, 8, i => $"user-{i % 4}"));
+        // Six more users hit the same wall and the same way round it, enough that alice no longer carries two thirds of
+        // the evidence: now it is a lesson.
+        await ImportAsync(store, Workaround(40, 24, i => $"user-{i % 6}"));
         _clock.Advance(TimeSpan.FromDays(1));
         var second = await pipeline.RunAsync(Tenants.Default, "learning", cancellationToken: Ct);
 
@@ -100,7 +102,7 @@ public sealed class AdmissionPipelineTests : IDisposable
         Assert.Equal((refused.LessonId, LessonStatus.Active), (admitted.LessonId, admitted.Status));
         var snapshot = await store.GetSnapshotAsync(second.SnapshotId!, Ct);
         var lesson = Assert.Single(snapshot!.Lessons);
-        Assert.Equal((48, 5), (lesson.Evidence.EpisodeCount, lesson.Evidence.DistinctSources));
+        Assert.Equal((64, 7), (lesson.Evidence.EpisodeCount, lesson.Evidence.DistinctSources));
         Assert.Empty(lesson.GuardFindings);
         var entry = Assert.Single(await AuditAsync(store), e => e.Action == AuditActions.LessonAdmitted);
         Assert.Contains("\"previousStatus\":\"rejected\"", entry.DetailsJson, StringComparison.Ordinal);

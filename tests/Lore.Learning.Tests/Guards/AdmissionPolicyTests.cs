@@ -5,11 +5,14 @@ public sealed class AdmissionPolicyTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public void The_defaults_ask_three_episodes_from_three_sources_and_have_thresholds_for_every_kind()
+    public void The_defaults_ask_three_episodes_from_two_sources_and_two_tasks_with_no_source_over_two_thirds_and_have_thresholds_for_every_kind()
     {
         var policy = new AdmissionPolicy().Validate();
 
-        Assert.Equal((3, 3), (policy.MinEpisodes, policy.MinDistinctSources));
+        Assert.Equal((3, 2, 2), (policy.MinEpisodes, policy.MinDistinctSources, policy.MinDistinctTasks));
+        Assert.Equal(2.0 / 3, policy.MaxSourceShare, 6);
+        Assert.True(policy.RequireExemplars);
+        Assert.Equal([ToolEffect.StateChanging, ToolEffect.MoneyMoving, ToolEffect.PermissionChanging], policy.ReviewToolEffects.Order());
         Assert.Equal(Enum.GetValues<LessonKind>().Order(), policy.Kinds.Keys.Order());
         Assert.Equal((SensitiveDataHandling.Redact, SensitiveDataHandling.Reject), (policy.PersonalData, policy.Secrets));
         Assert.NotNull(new LearningOptions().Admission);
@@ -59,7 +62,7 @@ public sealed class AdmissionPolicyTests
 
         Assert.Equal(LessonStatus.Active, (await guard.EvaluateAsync(Fact(4, "customer-7"), null, Ct)).Status);
         Assert.Equal([GuardRules.MinEpisodes, GuardRules.LowSupport], (await guard.EvaluateAsync(Fact(2, "customer-7"), null, Ct)).Rules);
-        Assert.Equal([GuardRules.MinSources], (await guard.EvaluateAsync(Fact(4, null), null, Ct)).Rules);
+        Assert.Equal([GuardRules.MinSources, GuardRules.MinTasks], (await guard.EvaluateAsync(Fact(4, null), null, Ct)).Rules);
     }
 
     [Fact]
@@ -96,7 +99,9 @@ public sealed class AdmissionPolicyTests
         var neither = await guard.EvaluateAsync(HostileCorpus.Strong("Call hold_seat before book_flight."), null, Ct);
 
         Assert.Equal((LessonStatus.PendingReview, GuardRules.ReviewTool), (byText.Status, Assert.Single(byText.Rules)));
-        Assert.Equal((LessonStatus.PendingReview, GuardRules.ReviewTool), (byScope.Status, Assert.Single(byScope.Rules)));
+        // refund_order in scope is also a tool the lesson would make the agent call, and it changes state.
+        Assert.Equal(LessonStatus.PendingReview, byScope.Status);
+        Assert.Equal([GuardRules.ToolEffect, GuardRules.ReviewTool], byScope.Rules);
         Assert.Equal((LessonStatus.PendingReview, GuardRules.ReviewKind), (byKind.Status, Assert.Single(byKind.Rules)));
         Assert.Equal(LessonStatus.Active, neither.Status);
     }

@@ -38,7 +38,7 @@ public sealed class BenignLessonTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task The_simulated_workplace_learns_the_same_served_lessons_with_the_guards_as_without_them()
+    public async Task The_simulated_workplace_serves_the_same_lessons_with_the_guards_except_state_changing_steps_which_wait_for_review()
     {
         var guarded = await SimulateAsync("guarded.db", guards: true);
         var unguarded = await SimulateAsync("unguarded.db", guards: false);
@@ -51,13 +51,21 @@ public sealed class BenignLessonTests(ITestOutputHelper output) : IDisposable
         }
 
         Assert.NotEmpty(guarded.Lessons);
-        Assert.Equal(unguarded.Lessons.Select(l => l.Id), guarded.Lessons.Select(l => l.Id));
-        Assert.Equal(unguarded.AfterLearning, guarded.AfterLearning);
+        var lessons = await store.ListLessonsAsync(new LessonQuery { IncludeRetired = true }, Ct);
+
+        // What the guards hold back is exactly what would make the agent change state on its own (hold_seat): it waits
+        // for a person. Everything else is served as without the guards.
+        var tools = new ToolCatalog();
+        var held = unguarded.Lessons.Select(l => l.Id).Except(guarded.Lessons.Select(l => l.Id)).ToArray();
+        Assert.All(guarded.Lessons, l => Assert.Contains(l.Id, unguarded.Lessons.Select(u => u.Id)));
+        Assert.All(held, id => Assert.Contains(lessons, l => l.Id == id && l.Status == LessonStatus.PendingReview && l.GuardFindings.Any(f => f.Rule == GuardRules.ToolEffect)));
         var section = string.Join('\n', guarded.Lessons.Select(l => l.Text));
-        Assert.All(HiddenRules, rule => Assert.Contains(section.Split('\n'), line => line.Contains(rule.Precondition, StringComparison.Ordinal) && line.Contains(rule.Action, StringComparison.Ordinal)));
+        var queued = string.Join('\n', lessons.Where(l => l.Status == LessonStatus.PendingReview).Select(l => l.Text));
+        Assert.All(HiddenRules, rule => Assert.Contains(
+            (tools.ChangesState(rule.Precondition) ? queued : section).Split('\n'),
+            line => line.Contains(rule.Precondition, StringComparison.Ordinal) && line.Contains(rule.Action, StringComparison.Ordinal)));
 
         // Nothing the workplace taught tripped the content screen, and every served lesson was admitted on the record.
-        var lessons = await store.ListLessonsAsync(new LessonQuery { IncludeRetired = true }, Ct);
         Assert.DoesNotContain(lessons, l => l.GuardFindings.Any(f => f.Rule.StartsWith("content.", StringComparison.Ordinal)));
         var admitted = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var entry in store.ReadAuditAsync(0, Ct))
@@ -77,44 +85,19 @@ public sealed class BenignLessonTests(ITestOutputHelper output) : IDisposable
         var episodes = await TauBenchSample.EpisodesAsync();
         var batch = new ExtractionBatch(Tenants.Default, episodes, episodes.Select(e => e.Id).ToHashSet(StringComparer.Ordinal));
         var candidates = new List<LessonCandidate>();
-        candidates.AddRange((await new ToolErrorExtractor(new ToolErrorExtractorOptions { MinEpisodes = 1 }).ExtractAsync(batch, Ct)).Candidates);
+        candidates.AddRange((await new ToolErrorExtractor(new ToolErrorExtractorOptions { MinEpisodes = 1, RecipeMinTasks = 1 }).ExtractAsync(batch, Ct)).Candidates);
         candidates.AddRange((await new ContrastExtractor().ExtractAsync(batch, Ct)).Candidates);
         var guard = new AdmissionPolicy().Build();
 
-        Assert.True(candidates.Count >= 5, $"{candidates.Count} candidates");
+        Assert.True(candidates.Count >= 4, $"{candidates.Count} candidates");
         foreach (var candidate in candidates)
         {
-            var lesson = HostileCorpus.Strong(candidate.Text, candidate.Kind) with { Trigger = candidate.Trigger, Scope = candidate.Scope };
+            var lesson = HostileCorpus.Strong(candidate.Text, candidate.Kind) with { Trigger = candidate.Trigger, Scope = candidate.Scope, RecommendedTools = candidate.RecommendedTools };
             var verdict = await guard.EvaluateAsync(lesson, evidenceHosts: null, Ct);
             output.WriteLine($"{verdict.Status}: {candidate.Text}");
             Assert.True(verdict.Status == LessonStatus.Active, $"{JsonSerializer.Serialize(verdict.Lesson.GuardFindings, LoreJson.Options)} on: {candidate.Text}");
         }
     }
 
-    [Fact]
-    public async Task On_the_tau_bench_sample_the_recovery_guides_are_admitted_once_evidence_thresholds_allow_them()
-    {
-        var sample = SharedData.TauBenchOrSkip();
-        await using var store = SqliteLoreStore.Open(_dir.File("tau.db"));
-        await TrajectoryImporter.ImportFileAsync(sample, store, cancellationToken: Ct);
-        var admission = new AdmissionPolicy { MinEpisodes = 2, MinDistinctSources = 1 };
-        admission.Kinds[LessonKind.ToolGuide] = new KindThresholds { AdmitConfidence = 0.4, ReviewConfidence = 0.3, MinSupport = 2 };
-        var options = new LearningOptions { MinEpisodes = 2, MinDistinctSources = 1, MinConfidence = 0.4, Admission = admission };
 
-        var run = await new LearningPipeline(store, options).RunAsync(Tenants.Default, "test", cancellationToken: Ct);
-
-        var snapshot = await store.GetSnapshotAsync(run.SnapshotId!, Ct);
-        Assert.Equal(3, snapshot!.Lessons.Count);
-        Assert.All(snapshot.Lessons, l => Assert.Empty(l.GuardFindings));
-        Assert.Equal(snapshot.Lessons.Select(l => l.Id), run.Admissions.Where(a => a.Status == LessonStatus.Active).Select(a => a.LessonId));
-
-        // With the default policy (three sources), the same guides are one or two travellers' luck: none is admitted.
-        await using var strict = SqliteLoreStore.Open(_dir.File("tau-strict.db"));
-        await TrajectoryImporter.ImportFileAsync(sample, strict, cancellationToken: Ct);
-        var strictRun = await new LearningPipeline(strict, new LearningOptions { MinEpisodes = 2, MinDistinctSources = 1, MinConfidence = 0.4 }).RunAsync(Tenants.Default, "test", cancellationToken: Ct);
-        Assert.Null(strictRun.SnapshotId);
-        Assert.Equal(3, strictRun.Admissions.Count);
-        Assert.All(strictRun.Admissions, a => Assert.Equal(LessonStatus.Rejected, a.Status));
-        Assert.All(strictRun.Admissions, a => Assert.Contains(GuardRules.MinSources, a.Rules));
-    }
 }
