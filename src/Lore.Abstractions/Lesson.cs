@@ -85,6 +85,13 @@ public sealed record LessonScope
     /// <summary>Labels an episode must carry (all of them) for the lesson to apply.</summary>
     public ImmutableSortedDictionary<string, string> Labels { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
 
+    /// <summary>
+    /// Labels all of the lesson's evidence shared (slice, service, ...), set by learning: the lesson is never injected
+    /// into a request whose labels contradict them (the same key with another value); a request that does not say is
+    /// judged by the tools it offers.
+    /// </summary>
+    public ImmutableSortedDictionary<string, string> EvidenceLabels { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
+
     /// <summary>Tools the lesson names; when non-empty, every one must be available to the agent (or tools unknown).</summary>
     public IReadOnlyList<string> Tools { get; init; } = [];
 }

@@ -63,8 +63,31 @@ public sealed class CommandLineTests : IDisposable
         Assert.StartsWith("lore: error:", line);
         Assert.Contains("record 1", line);
 
-        await using var store = await Lore.Sqlite.SqliteLoreStore.OpenAsync(Store, TestContext.Current.CancellationToken);
-        Assert.Equal(0, await store.CountEpisodesAsync(Tenants.Default, TestContext.Current.CancellationToken));
+        // The store file this command would have created for the import is not left behind.
+        Assert.False(File.Exists(Store), "a refused import left a store file");
+    }
+
+    [Fact]
+    public async Task Ingest_twice_then_learn_on_the_airline_dev_set_skips_the_copy_and_says_why_each_served_lesson_is_believed()
+    {
+        var dev = SharedData.RequireOrSkip("tau-bench-airline-gpt-4o-dev.json");
+        var copy = _dir.File("renamed-copy.json");
+        File.Copy(dev, copy);
+
+        Assert.Contains("Imported 100 episodes", (await CliRunner.RunAsync("ingest", dev, "--store", Store, "--label", "slice=airline")).Out);
+        var again = await CliRunner.RunAsync("ingest", copy, "--store", Store, "--label", "slice=airline");
+        Assert.True(again.ExitCode == 0, again.Error);
+        Assert.Contains("Imported 0 episodes", again.Out);
+        Assert.Contains("skipped 100 already in the store", again.Out);
+
+        var learn = await CliRunner.RunAsync("learn", "--store", Store);
+
+        Assert.True(learn.ExitCode == 0, learn.Error);
+        Assert.Contains("100 episodes read (100 new)", learn.Out);
+        Assert.Contains("why each is believed", learn.Out);
+        Assert.Matches(@"les-[0-9a-f]{16}: \d+ episodes from \d+ tasks and \d+ sources", learn.Out);
+        Assert.DoesNotContain("[yellow]", learn.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("[/]", learn.Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -189,8 +189,16 @@ public sealed class DashboardPagesTests(DriftStore drift, ChromiumBrowser chromi
         await _page.GotoAsync("/dashboard/review");
         await Expect(_page.Locator("[data-review]")).ToHaveCountAsync(waiting.Count);
         var card = _page.Locator($"[data-review='{waiting[0].Id}']");
-        await Expect(card.Locator("p strong")).ToHaveTextAsync((await _server.Store.GetLessonAsync(waiting[0].Id, TestContext.Current.CancellationToken))!.Text);
-        await Expect(card).ToContainTextAsync("review.kind");
+        var lesson = (await _server.Store.GetLessonAsync(waiting[0].Id, TestContext.Current.CancellationToken))!;
+        await Expect(card.Locator("p strong")).ToHaveTextAsync(lesson.Text);
+
+        // Why it waits: each rule that sent it to review is named on the card.
+        Assert.NotEmpty(lesson.GuardFindings);
+        foreach (var rule in lesson.GuardFindings.Select(f => f.Rule).Distinct())
+        {
+            await Expect(card).ToContainTextAsync(rule);
+        }
+
         await Expect(card.GetByTestId("approve")).ToBeVisibleAsync();
         await Expect(card.GetByTestId("reject")).ToBeVisibleAsync();
         await Screenshots.TakeAsync(_page, "review");

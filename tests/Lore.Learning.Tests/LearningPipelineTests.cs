@@ -255,7 +255,7 @@ public sealed class LearningPipelineTests : IDisposable
         Assert.All(snapshot.Lessons, l =>
         {
             Assert.Contains(l.Kind, new[] { LessonKind.ToolGuide, LessonKind.AntiPattern });
-            Assert.Equal("airline", l.Scope.Labels["slice"]);
+            Assert.Equal("airline", l.Scope.EvidenceLabels["slice"]);
             Assert.True(l.Evidence.DistinctTasks >= 2);
             Assert.True(l.Kind != LessonKind.ToolGuide || l.Evidence.ExemplarTasks >= 2);
             Assert.DoesNotContain("think", l.Text, StringComparison.Ordinal);

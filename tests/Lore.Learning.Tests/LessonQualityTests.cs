@@ -43,10 +43,10 @@ public sealed class LessonQualityTests
             Assert.All(lesson.RecommendedTools ?? lesson.Scope.Tools, t => Assert.False(tools.ChangesState(t), $"{lesson.Text} recommends {t}"));
 
             // Scope from evidence: one slice, and only that slice's tools.
-            Assert.True(lesson.Scope.Labels.TryGetValue("slice", out var slice), $"{lesson.Text} has no slice scope");
+            Assert.True(lesson.Scope.EvidenceLabels.TryGetValue("slice", out var slice), $"{lesson.Text} has no slice scope");
             var own = slice == "airline" ? ConfoundedWorkplace.AirlineTools : ConfoundedWorkplace.RetailTools;
             Assert.All(lesson.Scope.Tools, t => Assert.Contains(t, own));
-            Assert.False(lesson.Scope.Labels.ContainsKey("task_id"));
+            Assert.False(lesson.Scope.EvidenceLabels.ContainsKey("task_id"));
 
             // Trials of one task are one piece of evidence.
             Assert.True(lesson.Evidence.DistinctTasks <= lesson.Evidence.EpisodeCount);

@@ -1,3 +1,4 @@
+using Lore.Learning;
 using CsCheck;
 using Lore.Simulation;
 using Lore.Sqlite;
@@ -18,6 +19,16 @@ public sealed class OfflineEvaluationTests
         await using var runtime = await LoreRuntime.OpenAsync(new LoreOptions { Store = store }, ct);
         await new WorkplaceSimulation(new SimulationOptions { Seed = 42, Episodes = 150, LearnEvery = 50 }).RunAsync(runtime, progress: null, ct);
         var learned = runtime.CurrentSnapshot ?? throw new InvalidOperationException("the simulation learned nothing");
+
+        // "Hold the seat first" makes the agent change state, so it waits for a person; an operator approves it here as
+        // one would after reading it (the approval serves it in a child snapshot).
+        var queue = new ReviewQueue(new LearningPipeline(store), Tenants.Default);
+        foreach (var waiting in await queue.ListAsync(ct))
+        {
+            var approved = await queue.ApproveAsync(waiting.Id, "operator", "holding the seat is what the booking error asks for", ct);
+            learned = await store.GetSnapshotAsync(approved.SnapshotId!, ct) ?? learned;
+        }
+
         return (learned, path, directory);
     }
 

@@ -38,7 +38,11 @@ internal sealed class EvidenceLedger
         }
     }
 
-    /// <summary>The task an episode counts toward: its <c>task_id</c> label, else its task text folded, else the episode itself.</summary>
+    /// <summary>
+    /// The task an episode counts toward: its <c>task_id</c> label (benchmarks label repeated trials), else its unit and
+    /// task text folded (one customer asking the same thing again is another trial, another customer asking it is
+    /// another task), else the episode itself.
+    /// </summary>
     public static string TaskKey(Episode episode)
     {
         if (episode.Labels.TryGetValue("task_id", out var id) && !string.IsNullOrWhiteSpace(id))
@@ -47,7 +51,7 @@ internal sealed class EvidenceLedger
         }
 
         var text = string.Join(' ', episode.Task.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
-        return text.Length > 0 ? "text:" + text : "episode:" + episode.Id;
+        return text.Length > 0 ? "text:" + episode.EvidenceSource + "\u001f" + text : "episode:" + episode.Id;
     }
 
     private static EvidenceEpisode Describe(Episode episode)

@@ -473,23 +473,23 @@ internal sealed class LessonConsolidator
     private const int MaxOccurrencesPerEpisode = 50;
 
     /// <summary>
-    /// Scope comes from evidence: the candidate's scope (tenant forced to the run's), plus every label that all of the
-    /// lesson's resolved evidence shares (slice, service, ...; never per-episode labels such as task_id). A label the
-    /// candidate set itself is kept as it set it.
+    /// Scope comes from evidence: the candidate's scope (tenant forced to the run's), with every label that all of the
+    /// lesson's resolved evidence shares (slice, service, ...; never per-episode labels such as task_id) as its
+    /// <see cref="LessonScope.EvidenceLabels"/>. A label the candidate set itself is kept as it set it.
     /// </summary>
     private static LessonScope ScopeFromEvidence(LessonScope scope, string tenant, EvidenceLedger ledger, List<Proposal> proposals)
     {
         var tally = ledger.Tally(proposals.SelectMany(p => p.EpisodeIds));
-        var labels = scope.Labels;
+        var labels = scope.EvidenceLabels;
         foreach (var (key, value) in tally.SharedLabels)
         {
-            if (!labels.ContainsKey(key))
+            if (!labels.ContainsKey(key) && !scope.Labels.ContainsKey(key))
             {
                 labels = labels.Add(key, value);
             }
         }
 
-        return scope with { Tenant = tenant, Labels = labels };
+        return scope with { Tenant = tenant, EvidenceLabels = labels };
     }
 
     internal double Prior(double extractorConfidence, LessonEvidence evidence)

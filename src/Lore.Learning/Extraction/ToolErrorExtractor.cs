@@ -176,8 +176,11 @@ public sealed class ToolErrorExtractor : ILessonExtractor
             parts.Add($"change the {ToolCalls.JoinWords(recipe.Arguments)} argument{(recipe.Arguments.Count > 1 ? "s" : "")}");
         }
 
+        // How reliable the fix is, not how often agents found it: of the tasks in which the recipe was tried after the
+        // error, the share in which the retry then succeeded (uniform prior).
         var exemplars = pattern.RecoveredFollowing(recipe);
-        var confidence = Laplace(pattern.RecoveredTasks.Count, pattern.Tasks.Count);
+        var (worked, tried) = pattern.RecipeTasks(recipe);
+        var confidence = Laplace(worked, tried);
         return Candidate(
             tenant,
             pattern,
@@ -192,7 +195,7 @@ public sealed class ToolErrorExtractor : ILessonExtractor
             confidence,
             string.Create(
                 CultureInfo.InvariantCulture,
-                $"{pattern.Tool} failed {pattern.Occurrences} times in {pattern.Episodes.Count} episodes of {pattern.Tasks.Count} tasks with \"{pattern.Pattern}\" (e.g. \"{Shorten(pattern.Example)}\"); a later call succeeded in {pattern.Recovered.Count} episodes of {pattern.RecoveredTasks.Count} tasks, {exemplars.Count} of them after {string.Join(" and ", parts)} (confidence {confidence:F2}: recovered tasks, uniform prior). {pattern.Describe()}"));
+                $"{pattern.Tool} failed {pattern.Occurrences} times in {pattern.Episodes.Count} episodes of {pattern.Tasks.Count} tasks with \"{pattern.Pattern}\" (e.g. \"{Shorten(pattern.Example)}\"); a later call succeeded in {pattern.Recovered.Count} episodes of {pattern.RecoveredTasks.Count} tasks, {exemplars.Count} of them after {string.Join(" and ", parts)}; of {tried} tasks that tried it, {worked} succeeded (confidence {confidence:F2}, uniform prior). {pattern.Describe()}"));
     }
 
     private LessonCandidate AlternativeGuide(string tenant, ToolErrorPattern pattern, string alternative)
@@ -283,6 +286,8 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
     private readonly Dictionary<string, List<string>> _bySibling = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _siblingTasks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (HashSet<string> Between, HashSet<string> Changed)> _recoveries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Task, HashSet<string> After)> _afterUnrecovered = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _taskOf = new(StringComparer.Ordinal);
 
     public string Tool { get; } = tool;
 
@@ -329,6 +334,7 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
     public void Observe(Episode episode, List<ToolCall> calls, List<int> failures)
     {
         var task = EvidenceLedger.TaskKey(episode);
+        _taskOf[episode.Id] = task;
         Occurrences += failures.Count;
         Episodes.Add(episode.Id);
         Units.Add(episode.EvidenceSource);
@@ -362,6 +368,16 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
             Unrecovered.Add(episode.Id);
             UnrecoveredUnits.Add(episode.EvidenceSource);
             UnrecoveredOccurrences += failures.Count;
+            var after = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = last + 1; i < calls.Count; i++)
+            {
+                if (calls[i].Name != Tool && !calls[i].Failed && !tools.IsNoOp(calls[i].Name))
+                {
+                    after.Add(calls[i].Name);
+                }
+            }
+
+            _afterUnrecovered[episode.Id] = (task, after);
             ObserveSibling(episode.Id, task, calls, last);
             return;
         }
@@ -488,6 +504,18 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
     /// <summary>Recovered episodes whose recovery contained at least one step of the recipe.</summary>
     public IReadOnlyList<string> RecoveredFollowing(RecoveryRecipe recipe)
         => [.. Recovered.Where(id => _recoveries.TryGetValue(id, out var r) && (recipe.Tools.Any(r.Between.Contains) || recipe.Arguments.Any(r.Changed.Contains)))];
+
+    /// <summary>
+    /// Tasks in which the recipe's steps were taken after the error, and how many of them then succeeded. A task counts
+    /// as a success when any of its episodes recovered after following the recipe; argument changes can only be seen in
+    /// retries, so a recipe of argument changes alone is judged by the recoveries.
+    /// </summary>
+    public (int Worked, int Tried) RecipeTasks(RecoveryRecipe recipe)
+    {
+        var worked = RecoveredFollowing(recipe).Select(id => _taskOf[id]).ToHashSet(StringComparer.Ordinal);
+        var failed = _afterUnrecovered.Values.Where(u => recipe.Tools.Any(u.After.Contains)).Select(u => u.Task).Where(t => !worked.Contains(t)).ToHashSet(StringComparer.Ordinal);
+        return (worked.Count, worked.Count + failed.Count);
+    }
 
     /// <summary>The failing call's shape and the observed recoveries, for the rationale.</summary>
     public string Describe()

@@ -243,6 +243,6 @@ internal sealed class AdmissionGuard
             => (Tenant is null || Tenant == lesson.Scope.Tenant)
                 && (Extractors.Count == 0 || Extractors.Contains(lesson.Extractor.Name))
                 && (Kinds.Count == 0 || Kinds.Contains(lesson.Kind))
-                && Labels.All(p => lesson.Scope.Labels.TryGetValue(p.Key, out var v) && v == p.Value);
+                && Labels.All(p => (lesson.Scope.Labels.TryGetValue(p.Key, out var v) || lesson.Scope.EvidenceLabels.TryGetValue(p.Key, out v)) && v == p.Value);
     }
 }

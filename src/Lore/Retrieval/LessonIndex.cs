@@ -25,6 +25,9 @@ internal sealed class IndexedLesson
 
     public KeyValuePair<string, string>[] Labels { get; init; } = [];
 
+    /// <summary>Labels the lesson's evidence shared: a request carrying one of these keys with another value is refused.</summary>
+    public KeyValuePair<string, string>[] EvidenceLabels { get; init; } = [];
+
     public string[] Tools { get; init; } = [];
 }
 
@@ -154,6 +157,7 @@ internal sealed class LessonIndex
                 Unit = unit,
                 NeverInjected = lesson.Kind == LessonKind.UserFact && unit is null,
                 Labels = [.. lesson.Scope.Labels],
+                EvidenceLabels = [.. lesson.Scope.EvidenceLabels],
                 Tools = [.. lesson.Scope.Tools.Where(t => !string.IsNullOrWhiteSpace(t))],
             };
             documents.Add(DocumentText(lesson));
@@ -195,7 +199,7 @@ internal sealed class LessonIndex
             var l = lessons[i];
             var key = string.Join('\u001f', [
                 l.NeverInjected ? "never" : "", l.Tenant, l.Unit ?? "\u0000",
-                .. l.Labels.Select(p => p.Key + "=" + p.Value), "|", .. l.Tools.Order(StringComparer.OrdinalIgnoreCase)]);
+                .. l.Labels.Select(p => p.Key + "=" + p.Value), "|", .. l.EvidenceLabels.Select(p => p.Key + "~" + p.Value), "|", .. l.Tools.Order(StringComparer.OrdinalIgnoreCase)]);
             if (!ids.TryGetValue(key, out var id))
             {
                 ids[key] = id = examples.Count;
@@ -530,6 +534,15 @@ internal sealed class LessonIndex
         foreach (var (key, value) in lesson.Labels)
         {
             if (!query.Labels.TryGetValue(key, out var actual) || !string.Equals(actual, value, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        // Labels learned from evidence: a request that says it is elsewhere (same key, another value) does not get it.
+        foreach (var (key, value) in lesson.EvidenceLabels)
+        {
+            if (query.Labels.TryGetValue(key, out var actual) && !string.Equals(actual, value, StringComparison.Ordinal))
             {
                 return false;
             }

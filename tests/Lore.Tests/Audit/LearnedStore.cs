@@ -123,6 +123,9 @@ internal sealed class LearnedStore : IAsyncDisposable
                         EpisodeCount = refunds.Length,
                         DistinctSources = refunds.Select(e => e.UnitKey).Distinct().Count(),
                         Support = refunds.Length,
+
+                        // The advice shown working: the successful episodes among them.
+                        ExemplarEpisodeIds = [.. refunds.Where(e => e.Succeeded == true).Select(e => e.Id)],
                     },
                     Confidence = 0.9,
                     Extractor = Info,

@@ -77,17 +77,52 @@ public sealed class TrajectoryImporterTests : IDisposable
     }
 
     [Fact]
-    public async Task Importing_the_same_file_twice_fails_on_the_first_record_and_adds_nothing()
+    public async Task Importing_the_same_file_twice_skips_every_record_and_adds_nothing()
     {
         var file = _dir.File("conversations.jsonl");
         await File.WriteAllLinesAsync(file, [Conversation(1), Conversation(2)], Ct);
         await using var store = SqliteLoreStore.Open(_dir.File("lore.db"));
         await TrajectoryImporter.ImportFileAsync(file, store, cancellationToken: Ct);
 
-        var error = await Assert.ThrowsAsync<TrajectoryFormatException>(() => TrajectoryImporter.ImportFileAsync(file, store, cancellationToken: Ct));
+        var again = await TrajectoryImporter.ImportFileAsync(file, store, cancellationToken: Ct);
 
-        Assert.Contains("record 0", error.Message);
-        Assert.Contains("already in the store", error.Message);
+        Assert.Equal((0, 2), (again.Episodes, again.Skipped));
+        Assert.Equal(2, await store.CountEpisodesAsync(Tenants.Default, Ct));
+    }
+
+    [Fact]
+    public async Task The_same_trajectories_under_another_file_name_and_layout_are_skipped_not_stored_twice()
+    {
+        var first = _dir.File("run-1.json");
+        var second = _dir.File("copy-of-run-1.json");
+        await File.WriteAllTextAsync(first, $"[{TauRecord(0, 1.0)},{TauRecord(1, 0.0)}]", Ct);
+
+        // Same records, other whitespace and property order, plus one new record.
+        var reordered = TauRecord(1, 0.0).Replace("{\"task_id\":1,\"trial\":0,", "{\"trial\":0,  \"task_id\":1,", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(second, $"[\n{TauRecord(0, 1.0)},\n{reordered},\n{TauRecord(2, 1.0)}\n]", Ct);
+        await using var store = SqliteLoreStore.Open(_dir.File("lore.db"));
+
+        await TrajectoryImporter.ImportFileAsync(first, store, cancellationToken: Ct);
+        var result = await TrajectoryImporter.ImportFileAsync(second, store, cancellationToken: Ct);
+
+        Assert.Equal((1, 2), (result.Episodes, result.Skipped));
+        Assert.Equal(3, await store.CountEpisodesAsync(Tenants.Default, Ct));
+    }
+
+    [Fact]
+    public async Task The_same_id_with_other_content_is_refused_and_adds_nothing()
+    {
+        var file = _dir.File("conversations.jsonl");
+        await File.WriteAllLinesAsync(file, [Conversation(1), Conversation(2)], Ct);
+        await using var store = SqliteLoreStore.Open(_dir.File("lore.db"));
+        await TrajectoryImporter.ImportFileAsync(file, store, cancellationToken: Ct);
+        var changed = _dir.File("changed.jsonl");
+        await File.WriteAllLinesAsync(changed, [Conversation(3), Conversation(1).Replace("refund order 1", "refund order 99", StringComparison.Ordinal)], Ct);
+
+        var error = await Assert.ThrowsAsync<TrajectoryFormatException>(() => TrajectoryImporter.ImportFileAsync(changed, store, cancellationToken: Ct));
+
+        Assert.Contains("record 1", error.Message);
+        Assert.Contains("already in the store with different content", error.Message);
         Assert.Equal(2, await store.CountEpisodesAsync(Tenants.Default, Ct));
     }
 
@@ -315,15 +350,16 @@ public sealed class TrajectoryImporterTests : IDisposable
     }
 
     [Fact]
-    public async Task A_repeated_id_inside_one_file_is_refused()
+    public async Task A_repeated_id_with_other_content_inside_one_file_is_refused()
     {
         var file = _dir.File("repeat.jsonl");
-        await File.WriteAllLinesAsync(file, [Conversation(1), Conversation(1)], Ct);
+        await File.WriteAllLinesAsync(file, [Conversation(1), Conversation(1).Replace("\"reward\":1", "\"reward\":0", StringComparison.Ordinal)], Ct);
         await using var store = SqliteLoreStore.Open(_dir.File("lore.db"));
 
         var error = await Assert.ThrowsAsync<TrajectoryFormatException>(() => TrajectoryImporter.ImportFileAsync(file, store, cancellationToken: Ct));
 
         Assert.Contains("record 1: id 'c-1' repeats the id of an earlier record", error.Message);
+        Assert.Contains("with different content", error.Message);
         Assert.Equal(0, await store.CountEpisodesAsync(Tenants.Default, Ct));
     }
 

@@ -93,12 +93,29 @@ public sealed class LessonIndexTests
     }
 
     [Fact]
-    public void Tool_lessons_need_one_of_their_tools_available_unless_the_tools_are_unknown()
+    public void A_lesson_learned_in_one_slice_is_never_served_to_a_request_that_says_it_is_in_another()
+    {
+        var lesson = Lesson("les-slice", "Pass the order id as a string to refund_order.", LessonTrigger.Always, LessonKind.ToolGuide, tools: ["refund_order"]) is var l
+            ? l with { Scope = l.Scope with { EvidenceLabels = System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty.Add("slice", "retail") } }
+            : null!;
+        var index = LessonIndex.Build(Snapshot([lesson]));
+
+        Assert.Single(Ids(index.Retrieve(Query("refund", labels: new() { ["slice"] = "retail" }, tools: ["refund_order"]))));
+        Assert.Single(Ids(index.Retrieve(Query("refund", tools: ["refund_order"]))));
+        Assert.Empty(Ids(index.Retrieve(Query("refund", labels: new() { ["slice"] = "airline" }, tools: ["refund_order"]))));
+    }
+
+    [Fact]
+    public void Tool_lessons_need_every_tool_they_name_available_unless_the_tools_are_unknown()
     {
         var lesson = Lesson("les-tool", "Pass the order id as a string to refund_order.", LessonTrigger.Always, LessonKind.ToolGuide, tools: ["refund_order", "lookup_order"]);
         var index = LessonIndex.Build(Snapshot([lesson]));
 
-        Assert.Single(Ids(index.Retrieve(Query("refund", tools: ["get_invoice", "refund_order"]))));
+        Assert.Single(Ids(index.Retrieve(Query("refund", tools: ["get_invoice", "refund_order", "LOOKUP_ORDER"]))));
+
+        // Sharing one tool is not enough: a retail lesson about get_user_details and cancel_pending_order is never
+        // injected into an airline agent that also has get_user_details.
+        Assert.Empty(Ids(index.Retrieve(Query("refund", tools: ["get_invoice", "refund_order"]))));
         Assert.Empty(Ids(index.Retrieve(Query("refund", tools: ["get_invoice"]))));
         Assert.Empty(Ids(index.Retrieve(Query("refund", tools: []))));
         Assert.Single(Ids(index.Retrieve(Query("refund", tools: null))));

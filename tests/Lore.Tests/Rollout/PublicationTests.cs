@@ -31,6 +31,9 @@ public sealed class PublicationTests
                             EpisodeCount = batch.Episodes.Count,
                             DistinctSources = batch.Episodes.Select(e => e.UnitKey).Distinct().Count(),
                             Support = batch.Episodes.Count,
+
+                        // The advice shown working: the successful episodes among them.
+                        ExemplarEpisodeIds = [.. batch.Episodes.Where(e => e.Succeeded == true).Select(e => e.Id)],
                         },
                         Confidence = 0.9,
                         Extractor = Info,

@@ -39,6 +39,9 @@ public sealed class LearningTests
                         EpisodeCount = episodes.Count,
                         DistinctSources = episodes.Select(e => e.UnitKey).Distinct().Count(),
                         Support = episodes.Count,
+
+                        // The advice shown working: the successful episodes among them.
+                        ExemplarEpisodeIds = [.. episodes.Where(e => e.Succeeded == true).Select(e => e.Id)],
                     },
                     Confidence = 0.9,
                     Extractor = Info,
