@@ -11,3 +11,13 @@ public interface ILearningLock
     /// <summary>Waits until the caller holds the tenant's learning lock; disposing the result releases it.</summary>
     Task<IAsyncDisposable> AcquireLearningLockAsync(string tenant, string holder, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// A held learning lock that can say it was taken over from a holder that died (its process gone, or its lease
+/// lapsed without a heartbeat), so the new holder can tell the operator rather than wait or proceed in silence.
+/// </summary>
+public interface ILearningLockHandle : IAsyncDisposable
+{
+    /// <summary>Whom the lock was taken from and why, or null when it was free.</summary>
+    string? TakeoverNote { get; }
+}
