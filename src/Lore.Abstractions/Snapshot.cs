@@ -52,6 +52,19 @@ public sealed record RetrievalSettings
 }
 
 /// <summary>
+/// A stored snapshot whose content no longer hashes to its id (an edit of the store, a corrupt file): it is refused
+/// for serving, so an agent is never given lessons nobody learned or approved.
+/// </summary>
+public sealed class SnapshotIntegrityException(string snapshotId, string? storedContentAddress, string message) : Exception(message)
+{
+    /// <summary>The id (content address) the snapshot claims.</summary>
+    public string SnapshotId { get; } = snapshotId;
+
+    /// <summary>What its stored content actually hashes to ("unreadable" when it is not a snapshot's JSON).</summary>
+    public string? StoredContentAddress { get; } = storedContentAddress;
+}
+
+/// <summary>
 /// An immutable, content-addressed version of the learned state: the lessons served and how they are served.
 /// Serving reads only snapshots, so rollback is a pointer swap and any outcome can be traced to exact content.
 /// </summary>
