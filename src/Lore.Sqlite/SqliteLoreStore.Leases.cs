@@ -296,7 +296,7 @@ public sealed partial class SqliteLoreStore : ILearningLock
                     {
                         await _store.LockCommandAsync(RenewLockSql, _tenant, _token).ConfigureAwait(false);
                     }
-                    catch (SqliteException)
+                    catch (StoreUnavailableException)
                     {
                         // A busy file delays this renewal; the next one, a third of the lease later, tries again.
                     }

@@ -172,6 +172,10 @@ public sealed partial class SqliteLoreStore : ILoreStore
             transaction.Commit();
             return result;
         }
+        catch (SqliteException e) when (Unavailable(e) is { } unavailable)
+        {
+            throw unavailable;
+        }
         finally
         {
             _writeGate.Release();
@@ -229,12 +233,34 @@ public sealed partial class SqliteLoreStore : ILoreStore
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
+        catch (SqliteException e) when (Unavailable(e) is { } unavailable)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw unavailable;
+        }
         catch
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
+
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+    private const int SqliteIoError = 10;
+    private const int SqliteFull = 13;
+
+    /// <summary>A busy file, a full disk or a failing disk, named for the operator; null for any other failure.</summary>
+    private StoreUnavailableException? Unavailable(SqliteException e) => e.SqliteErrorCode switch
+    {
+        SqliteBusy or SqliteLocked => new StoreUnavailableException(StoreUnavailableReason.Busy,
+            $"The store at {Location} is busy: another process has held its write lock for longer than the busy timeout ({_busyTimeout.TotalSeconds:F0} s). Nothing was written; retry shortly. (SQLite: {e.Message})", e),
+        SqliteFull => new StoreUnavailableException(StoreUnavailableReason.Full,
+            $"The disk holding the store at {Location} is full. Nothing was written; free space on it, then retry. (SQLite: {e.Message})", e),
+        SqliteIoError => new StoreUnavailableException(StoreUnavailableReason.Failing,
+            $"The disk holding the store at {Location} failed an I/O operation, most often because it is full. Nothing was written; check its free space. (SQLite: {e.Message})", e),
+        _ => null,
+    };
 
     private static SqliteCommand ReadCommand(SqliteConnection connection, string sql)
     {

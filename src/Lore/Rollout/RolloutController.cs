@@ -319,59 +319,58 @@ public sealed partial class RolloutController
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            ServedRollout? prepared = null;
-            var update = await RolloutStateWriter.UpdateAsync(
-                _store,
-                Tenant,
-                state => decide(state) is { } next ? next with { UpdatedAt = _time.GetUtcNow(), UpdatedBy = actor } : null,
-                _indexes is null ? null : async (next, token) => prepared = await PrepareAsync(next, token).ConfigureAwait(false),
-                cancellationToken).ConfigureAwait(false);
+            // The change and its audit record are one commit (read, decide, save compare-and-swap; a lost race is read
+            // and decided again), so a crash can never leave a rollout change nobody recorded.
+            for (var attempt = 1; ; attempt++)
+            {
+                var before = await _store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+                if (decide(before) is not { } decided)
+                {
+                    await ServeAsync(before, cancellationToken).ConfigureAwait(false);
+                    return new RolloutTransition(before, before, false, null);
+                }
 
-            if (!update.Changed)
-            {
-                await ServeAsync(update.After, cancellationToken).ConfigureAwait(false);
-                return new RolloutTransition(update.Before, update.After, false, null);
-            }
+                var next = decided with { Tenant = Tenant, UpdatedAt = _time.GetUtcNow(), UpdatedBy = actor };
+                var prepared = _indexes is null ? null : await PrepareAsync(next, cancellationToken).ConfigureAwait(false);
+                var draft = new AuditDraft
+                {
+                    Tenant = Tenant,
+                    Actor = actor,
+                    Action = action,
+                    Subject = subject(before, next),
+                    Reason = reason,
+                    DetailsJson = JsonSerializer.Serialize(new { before = Describe(before), after = Describe(next with { Version = before.Version + 1 }), evidence }, LoreJson.Options),
+                    At = _time.GetUtcNow(),
+                };
+                LearningCommitResult committed;
+                try
+                {
+                    committed = await _store.CommitLearningAsync(new LearningCommit { Tenant = Tenant, Rollout = new RolloutChange(next, before.Version, [draft]) }, cancellationToken).ConfigureAwait(false);
+                }
+                catch (StoreConflictException) when (attempt < RolloutStateWriter.MaxAttempts)
+                {
+                    continue; // someone changed the rollout since it was read: decide again on what they left
+                }
 
-            if (prepared is not null)
-            {
-                Swap(new ServedRollout(update.After, prepared.Stable, prepared.Candidate));
-            }
-            else
-            {
-                Volatile.Write(ref _state, update.After);
-            }
+                var after = committed.Rollout!;
+                if (prepared is not null)
+                {
+                    Swap(new ServedRollout(after, prepared.Stable, prepared.Candidate));
+                }
+                else
+                {
+                    Volatile.Write(ref _state, after);
+                }
 
-            // Once the change is saved its record must be written too, so the append is not cancellable.
-            var draft = new AuditDraft
-            {
-                Tenant = Tenant,
-                Actor = actor,
-                Action = action,
-                Subject = subject(update.Before, update.After),
-                Reason = reason,
-                DetailsJson = JsonSerializer.Serialize(new { before = Describe(update.Before), after = Describe(update.After), evidence }, LoreJson.Options),
-                At = _time.GetUtcNow(),
-            };
-            AuditEntry entry;
-            try
-            {
-                entry = await _store.AppendAuditAsync(draft, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                LogAuditFailed(_logger, ex, action, Tenant, update.After.Version);
-                throw;
-            }
+                if (action == AuditActions.SnapshotRolledBack && evidence is null)
+                {
+                    // Automatic rollbacks are counted by the monitor, with the slice that triggered them.
+                    LoreTelemetry.RolledBack(Tenant, slice: null);
+                }
 
-            if (action == AuditActions.SnapshotRolledBack && evidence is null)
-            {
-                // Automatic rollbacks are counted by the monitor, with the slice that triggered them.
-                LoreTelemetry.RolledBack(Tenant, slice: null);
+                LogChanged(_logger, action, Tenant, actor, reason, after.StableSnapshotId ?? "(none)", after.CandidateSnapshotId ?? "(none)", after.Stage);
+                return new RolloutTransition(before, after, true, committed.Audit[0]);
             }
-
-            LogChanged(_logger, action, Tenant, actor, reason, update.After.StableSnapshotId ?? "(none)", update.After.CandidateSnapshotId ?? "(none)", update.After.Stage);
-            return new RolloutTransition(update.Before, update.After, true, entry);
         }
         finally
         {

@@ -32,6 +32,11 @@ public sealed class OtlpReceiverTests
                 o.Endpoint = new Uri(server.BaseAddress, "v1/traces");
                 o.Protocol = OtlpExportProtocol.HttpProtobuf;
                 o.Headers = "Authorization=Bearer " + key;
+
+                // The SDK gives up on an export after 10 s by default and still reports the flush as done; on a loaded
+                // machine the receiver may answer later than that (its write lands after the test has looked). A
+                // generous timeout makes a completed flush mean the receiver answered, so the episode is stored.
+                o.TimeoutMilliseconds = (int)TimeSpan.FromMinutes(5).TotalMilliseconds;
             })
             .Build();
 
@@ -89,7 +94,7 @@ public sealed class OtlpReceiverTests
             agent.SetTag("lore.outcome.comment", "refunded only after a reminder");
         }
 
-        Assert.True(tracer.ForceFlush(30_000));
+        Assert.True(tracer.ForceFlush((int)TimeSpan.FromMinutes(5).TotalMilliseconds));
 
         var episode = await server.Store.GetEpisodeAsync("otlp-" + traceId, Ct);
         Assert.NotNull(episode);
