@@ -34,12 +34,19 @@ public sealed partial class LearningPipeline
     /// transaction), with
     /// the review, not a learning run, named as the reason.
     /// </summary>
-    internal Task PublishReviewedAsync(Snapshot snapshot, string lessonId, string reviewer, CancellationToken cancellationToken)
+    internal Task PublishReviewedAsync(Snapshot snapshot, Lesson approved, AuditDraft review, string reviewer, CancellationToken cancellationToken)
         => CommitAsync(
-            new LearningCommit { Tenant = snapshot.Tenant, Snapshot = snapshot, SnapshotCreatedAudit = CreatedAudit(snapshot, $"review of {lessonId}", reviewer) },
+            new LearningCommit
+            {
+                Tenant = snapshot.Tenant,
+                Lessons = [approved],
+                LessonAudit = [review],
+                Snapshot = snapshot,
+                SnapshotCreatedAudit = CreatedAudit(snapshot, $"review of {approved.Id}", reviewer),
+            },
             snapshot,
             reviewer,
-            $"review approved lesson {lessonId}",
+            $"review approved lesson {approved.Id}",
             cancellationToken);
 
     /// <summary>The guards an <see cref="AdmissionStage"/> runs for this run, or null when admission is off.</summary>

@@ -64,6 +64,12 @@ public sealed partial class SqliteLoreStore : ILoreStore
             throw new ArgumentException($"'{location}' is a folder; a Lore store is a file (for example '{Path.Combine(location, "lore.db")}').", nameof(path));
         }
 
+        if (File.Exists(location) && new FileInfo(location).Length == 0)
+        {
+            // SQLite would make an empty file a new database; Lore never leaves one behind, so it is someone else's.
+            throw new InvalidDataException($"'{location}' is an empty file, not a Lore store; it was left as it is. Remove it, or give the path of a store or of a file that does not exist yet.");
+        }
+
         var folder = Path.GetDirectoryName(location);
         if (!string.IsNullOrEmpty(folder))
         {
@@ -91,6 +97,9 @@ public sealed partial class SqliteLoreStore : ILoreStore
         try
         {
             writer.Open();
+
+            // Another application's database is refused before anything is changed in it (the WAL switch rewrites its header).
+            SchemaMigrator.RefuseForeign(writer, location);
             var journal = Pragma(writer, "PRAGMA journal_mode = WAL;") as string;
             if (!string.Equals(journal, "wal", StringComparison.OrdinalIgnoreCase))
             {

@@ -77,6 +77,30 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal(first, Migrations(path));
     }
 
+    [Fact]
+    public async Task A_write_behind_another_process_holding_the_write_lock_past_the_busy_timeout_says_the_store_is_busy_and_writes_nothing()
+    {
+        var path = NewPath();
+        await using var store = await SqliteLoreStore.OpenAsync(path, new SqliteStoreOptions { BusyTimeout = TimeSpan.FromMilliseconds(200) }, Ct);
+        using (var holder = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            holder.Open();
+            using var held = holder.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: another process's write lock
+
+            var error = await Assert.ThrowsAsync<StoreUnavailableException>(() => store.SetCursorAsync("learning:default", 5, Ct));
+
+            Assert.Equal(StoreUnavailableReason.Busy, error.Reason);
+            Assert.Contains(path, error.Message, StringComparison.Ordinal);
+            Assert.Contains("busy", error.Message, StringComparison.Ordinal);
+            Assert.True(error.RetryAfter > TimeSpan.Zero);
+            held.Rollback();
+        }
+
+        Assert.Equal(0, await store.GetCursorAsync("learning:default", Ct));
+        await store.SetCursorAsync("learning:default", 5, Ct); // the same write goes through once the lock is released
+        Assert.Equal(5, await store.GetCursorAsync("learning:default", Ct));
+    }
+
     private static void LeaveLearningLock(string path, int pid, string host)
     {
         var expires = DateTimeOffset.UtcNow.AddHours(1).UtcTicks; // far from lapsing: only the holder's death can free it
@@ -185,6 +209,21 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Contains(path, error.Message);
         Assert.Contains("another application", error.Message);
         Assert.Equal(1L, Query(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table';"));
+        Assert.Equal("delete", Query(path, "PRAGMA journal_mode;")); // refused before the switch to WAL, which rewrites the header
+    }
+
+    [Fact]
+    public void An_empty_file_is_refused_and_left_empty()
+    {
+        var path = NewPath();
+        File.WriteAllBytes(path, []);
+
+        var error = Assert.Throws<InvalidDataException>(() => SqliteLoreStore.Open(path));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("empty file", error.Message);
+        Assert.Equal(0, new FileInfo(path).Length);
+        Assert.False(File.Exists(path + "-wal"));
     }
 
     [Fact]
