@@ -4,7 +4,8 @@ namespace Lore;
 /// Implemented by stores that several processes share, so that learning passes over one tenant never interleave
 /// their read-modify-write of learned state (read the lessons, merge new evidence, save them, publish a snapshot):
 /// two workers doing it at once would each save the lessons they read and one batch's evidence would be lost.
-/// A holder that dies releases the lock too (PostgreSQL: its session ends; SQLite: the lock's lease lapses).
+/// A holder that dies releases the lock too (PostgreSQL: its session ends; SQLite: the lock's lease lapses without a
+/// heartbeat, or at once when its holder's process is no longer running on this host).
 /// </summary>
 public interface ILearningLock
 {

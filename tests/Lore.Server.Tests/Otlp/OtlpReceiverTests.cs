@@ -96,7 +96,7 @@ public sealed class OtlpReceiverTests
 
         Assert.True(tracer.ForceFlush((int)TimeSpan.FromMinutes(5).TotalMilliseconds));
 
-        var episode = await server.Store.GetEpisodeAsync("otlp-" + traceId, Ct);
+        var episode = await StoredAsync(server, "otlp-" + traceId);
         Assert.NotNull(episode);
         Assert.Equal("acme", episode.Tenant);
         Assert.Equal("otlp", episode.Origin);
@@ -120,6 +120,24 @@ public sealed class OtlpReceiverTests
         var outcome = Assert.Single(episode.Outcomes);
         Assert.Equal(0.25, outcome.Score);
         Assert.Equal("refunded only after a reminder", outcome.Comment);
+    }
+
+    /// <summary>
+    /// The episode once the receiver has stored it: a flushed exporter has sent the export, but on a loaded machine its
+    /// answer (and so the write) can come after the flush returns. Waits on the store with a generous deadline.
+    /// </summary>
+    private static async Task<Episode?> StoredAsync(LoreTestServer server, string id)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(2);
+        while (true)
+        {
+            if (await server.Store.GetEpisodeAsync(id, Ct) is { } episode || DateTimeOffset.UtcNow > deadline)
+            {
+                return await server.Store.GetEpisodeAsync(id, Ct);
+            }
+
+            await Task.Delay(50, Ct);
+        }
     }
 
     [Fact]
