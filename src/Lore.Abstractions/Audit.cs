@@ -117,6 +117,9 @@ public static class AuditActions
     public const string CanaryGateFailed = "snapshot.canary-gate-failed";
     public const string SnapshotPromoted = "snapshot.promoted";
     public const string SnapshotRolledBack = "snapshot.rolled-back";
+
+    /// <summary>A stored snapshot's content no longer hashes to its id: it was refused for serving.</summary>
+    public const string SnapshotIntegrityFailed = "snapshot.integrity-failed";
     public const string Frozen = "rollout.frozen";
     public const string Unfrozen = "rollout.unfrozen";
     public const string ConfigurationChanged = "configuration.changed";

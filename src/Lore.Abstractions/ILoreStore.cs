@@ -157,6 +157,14 @@ public interface ILoreStore : IAsyncDisposable
     /// <summary>Revokes a key; returns false for an unknown id. Revoking twice keeps the first time.</summary>
     Task<bool> RevokeApiKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Applies one learning pass's writes in one transaction (see <see cref="LearningCommit"/>): all of them or, when
+    /// this throws, none. Throws <see cref="StoreConflictException"/> when the rollout is no longer at
+    /// <see cref="RolloutChange.ExpectedVersion"/> (decide the publication again and retry) or a lease was granted to
+    /// another worker; <see cref="KeyNotFoundException"/> when the rollout names a snapshot the store does not hold.
+    /// </summary>
+    Task<LearningCommitResult> CommitLearningAsync(LearningCommit commit, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes episodes with their steps and outcomes in one transaction (right to erasure); returns how many existed (unknown ids are ignored).</summary>
     Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default);
 }

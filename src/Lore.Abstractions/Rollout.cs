@@ -47,3 +47,29 @@ public sealed record RolloutState
 
 /// <summary>A write that lost a race: the state changed since it was read. Re-read and decide again.</summary>
 public sealed class StoreConflictException(string message) : Exception(message);
+
+/// <summary>Why a store cannot take an operation now.</summary>
+public enum StoreUnavailableReason
+{
+    /// <summary>Another writer holds the store (SQLite's write lock past the busy timeout, PostgreSQL out of connections or locks): retry shortly.</summary>
+    Busy,
+
+    /// <summary>The disk (or the database's quota) is full: nothing more can be written until space is freed.</summary>
+    Full,
+
+    /// <summary>The disk failed a read or write (a full disk is the usual cause of a failed write).</summary>
+    Failing,
+}
+
+/// <summary>
+/// The store could not take an operation now, for a reason the operator can act on (busy, full disk): nothing of the
+/// operation was written. Servers answer it with 503 and Retry-After instead of a 500; the message names the store and
+/// the reason. It derives from <see cref="IOException"/>, as the store's I/O failures did before it was named.
+/// </summary>
+public sealed class StoreUnavailableException(StoreUnavailableReason reason, string message, Exception? innerException = null) : IOException(message, innerException)
+{
+    public StoreUnavailableReason Reason { get; } = reason;
+
+    /// <summary>How long a client should wait before retrying.</summary>
+    public TimeSpan RetryAfter => Reason == StoreUnavailableReason.Busy ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(60);
+}

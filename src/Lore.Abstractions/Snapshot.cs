@@ -52,6 +52,19 @@ public sealed record RetrievalSettings
 }
 
 /// <summary>
+/// A stored snapshot whose content no longer hashes to its id (an edit of the store, a corrupt file): it is refused
+/// for serving, so an agent is never given lessons nobody learned or approved.
+/// </summary>
+public sealed class SnapshotIntegrityException(string snapshotId, string? storedContentAddress, string message) : Exception(message)
+{
+    /// <summary>The id (content address) the snapshot claims.</summary>
+    public string SnapshotId { get; } = snapshotId;
+
+    /// <summary>What its stored content actually hashes to ("unreadable" when it is not a snapshot's JSON).</summary>
+    public string? StoredContentAddress { get; } = storedContentAddress;
+}
+
+/// <summary>
 /// An immutable, content-addressed version of the learned state: the lessons served and how they are served.
 /// Serving reads only snapshots, so rollback is a pointer swap and any outcome can be traced to exact content.
 /// </summary>
@@ -107,7 +120,40 @@ public sealed record Snapshot
         return "snap-" + Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
     }
 
-    /// <summary>True when the id matches the content.</summary>
+    /// <summary>
+    /// The address the snapshot's content hashes to as it was stored, computed by the store that read it from the
+    /// stored bytes (<see cref="AddressOfStoredJson"/>); null for a snapshot built in memory. It is computed from the
+    /// stored text rather than from the record, so a field added to lessons by a later version of Lore does not make
+    /// an old snapshot look tampered with.
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool IsIntact => ComputeId(ParentId, Tenant, Lessons, Settings) == Id;
+    public string? StoredContentAddress { get; init; }
+
+    /// <summary>True when the id matches the content (the content as stored, for a snapshot read from a store).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsIntact => (StoredContentAddress ?? ComputeId(ParentId, Tenant, Lessons, Settings)) == Id;
+
+    /// <summary>
+    /// The content address of a snapshot's stored JSON (as <see cref="LoreJson.Options"/> wrote it): the hash of its
+    /// parent, tenant, settings and lessons exactly as they appear in the text, so nothing is re-serialised.
+    /// </summary>
+    /// <exception cref="System.Text.Json.JsonException">The text is not a snapshot's JSON object.</exception>
+    public static string AddressOfStoredJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new JsonException("A stored snapshot must be a JSON object.");
+        }
+
+        string Raw(string name) => root.TryGetProperty(name, out var value)
+            ? value.GetRawText()
+            : throw new JsonException($"A stored snapshot has no '{name}' property.");
+
+        var parent = root.TryGetProperty("parentId", out var p) ? p.GetRawText() : "null";
+        var canonical = $"{{\"parent\":{parent},\"tenant\":{Raw("tenant")},\"settings\":{Raw("settings")},\"lessons\":{Raw("lessons")}}}";
+        return "snap-" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonical)))[..16];
+    }
 }

@@ -114,4 +114,89 @@ public static class StoreArguments
                 "stable and clearing the candidate. Nothing was saved.", nameof(state));
         }
     }
+    /// <summary>
+    /// Refuses a learning commit that no store may apply: any part that is invalid on its own (a lesson, an audit draft,
+    /// the rollout), a snapshot that does not match its content address, or a part that belongs to another tenant than
+    /// <see cref="LearningCommit.Tenant"/>. The message names the part; nothing was written.
+    /// </summary>
+    public static void CheckLearningCommit(LearningCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        if (string.IsNullOrWhiteSpace(commit.Tenant))
+        {
+            throw new ArgumentException("The learning commit has an empty tenant; nothing was written.", nameof(commit));
+        }
+
+        var tenant = commit.Tenant;
+        CheckLessons(commit.Lessons);
+        if (commit.Lessons.FirstOrDefault(l => (l.Scope?.Tenant ?? Tenants.Default) != tenant) is { } foreign)
+        {
+            throw new ArgumentException($"Lesson '{foreign.Id}' of the learning commit belongs to tenant '{foreign.Scope?.Tenant}', not to '{tenant}'; nothing was written.", nameof(commit));
+        }
+
+        ArgumentNullException.ThrowIfNull(commit.LessonAudit, nameof(commit.LessonAudit));
+        ArgumentNullException.ThrowIfNull(commit.CompletedLeases, nameof(commit.CompletedLeases));
+        var drafts = commit.LessonAudit.Concat(commit.SnapshotCreatedAudit is { } created ? [created] : []).Concat(commit.Rollout?.Audit ?? []);
+        foreach (var draft in drafts)
+        {
+            CheckAuditDraft(draft);
+        }
+
+        if (commit.Snapshot is { } snapshot)
+        {
+            ArgumentNullException.ThrowIfNull(snapshot.Lessons, nameof(commit.Snapshot));
+            if (snapshot.Tenant != tenant)
+            {
+                throw new ArgumentException($"Snapshot '{snapshot.Id}' of the learning commit belongs to tenant '{snapshot.Tenant}', not to '{tenant}'; nothing was written.", nameof(commit));
+            }
+
+            var contentId = Snapshot.ComputeId(snapshot.ParentId, snapshot.Tenant, snapshot.Lessons, snapshot.Settings);
+            if (contentId != snapshot.Id)
+            {
+                throw new ArgumentException(
+                    $"Snapshot '{snapshot.Id}' does not match its content (which hashes to '{contentId}'): it was changed after Snapshot.Create. Nothing was written.", nameof(commit));
+            }
+        }
+
+        if (commit.Rollout is { } rollout)
+        {
+            ArgumentNullException.ThrowIfNull(rollout.Audit, nameof(commit.Rollout));
+            ArgumentOutOfRangeException.ThrowIfNegative(rollout.ExpectedVersion);
+            if (rollout.State is { } state)
+            {
+                CheckRollout(state, rollout.ExpectedVersion);
+                if (state.Tenant != tenant)
+                {
+                    throw new ArgumentException($"The rollout of the learning commit is tenant '{state.Tenant}''s, not '{tenant}''s; nothing was written.", nameof(commit));
+                }
+            }
+        }
+
+        if (commit.Run is { } run)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(run.Id, nameof(commit.Run));
+            if (run.Tenant != tenant)
+            {
+                throw new ArgumentException($"Learning run '{run.Id}' belongs to tenant '{run.Tenant}', not to '{tenant}'; nothing was written.", nameof(commit));
+            }
+        }
+
+        if (commit.Cursor is { } cursor)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(cursor.Name, nameof(commit.Cursor));
+        }
+
+        for (var i = 0; i < commit.CompletedLeases.Count; i++)
+        {
+            var lease = commit.CompletedLeases[i];
+            if (lease is null || lease.Tenant != tenant)
+            {
+                throw new ArgumentException(
+                    lease is null
+                        ? $"Lease {i} of the learning commit is null; nothing was written."
+                        : $"The lease of episode '{lease.EpisodeId}' belongs to tenant '{lease.Tenant}', not to '{tenant}'; nothing was written.",
+                    nameof(commit));
+            }
+        }
+    }
 }

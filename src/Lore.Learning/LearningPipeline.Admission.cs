@@ -29,27 +29,25 @@ public sealed partial class LearningPipeline
     }
 
     /// <summary>
-    /// Puts a snapshot made by a review approval into service exactly as <see cref="PublishAsync"/> does a run's
-    /// (saved, audited as created once, handed to the rollout per <see cref="Rollout"/>, never past a freeze), with
+    /// Puts a snapshot made by a review approval into service exactly as <see cref="CommitAsync"/> does a run's
+    /// (saved, audited as created once, handed to the rollout per <see cref="Rollout"/>, never past a freeze, in one
+    /// transaction), with
     /// the review, not a learning run, named as the reason.
     /// </summary>
-    internal async Task PublishReviewedAsync(Snapshot snapshot, string lessonId, string reviewer, CancellationToken cancellationToken)
-    {
-        var existed = await _store.GetSnapshotAsync(snapshot.Id, cancellationToken).ConfigureAwait(false) is not null;
-        await _store.SaveSnapshotAsync(snapshot, cancellationToken).ConfigureAwait(false);
-        if (!existed)
-        {
-            await AuditCreatedAsync(snapshot, $"review of {lessonId}", reviewer, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!_options.ActivateNewSnapshot)
-        {
-            return;
-        }
-
-        var publication = await Publication.SnapshotPublisher.PublishAsync(_store, snapshot, Rollout, reviewer, $"review approved lesson {lessonId}", _time, cancellationToken).ConfigureAwait(false);
-        LogPublication(_logger, publication.Note);
-    }
+    internal Task PublishReviewedAsync(Snapshot snapshot, Lesson approved, AuditDraft review, string reviewer, CancellationToken cancellationToken)
+        => CommitAsync(
+            new LearningCommit
+            {
+                Tenant = snapshot.Tenant,
+                Lessons = [approved],
+                LessonAudit = [review],
+                Snapshot = snapshot,
+                SnapshotCreatedAudit = CreatedAudit(snapshot, $"review of {approved.Id}", reviewer),
+            },
+            snapshot,
+            reviewer,
+            $"review approved lesson {approved.Id}",
+            cancellationToken);
 
     /// <summary>The guards an <see cref="AdmissionStage"/> runs for this run, or null when admission is off.</summary>
     private AdmissionStage? BeginAdmission(IReadOnlyList<Lesson> stored, Snapshot? parent, IReadOnlyList<Episode> window)
@@ -87,20 +85,23 @@ public sealed partial class LearningPipeline
         return kept;
     }
 
-    /// <summary>Audits every admission decision that took effect (saved, and served when admitted) and lists them for the run record.</summary>
-    private async Task<IReadOnlyList<LessonAdmission>> RecordAdmissionsAsync(
+    /// <summary>
+    /// Every admission decision that takes effect (saved, and served when admitted): listed for the run record, with
+    /// the audit entries the pass's commit appends.
+    /// </summary>
+    private (IReadOnlyList<LessonAdmission> Admissions, IReadOnlyList<AuditDraft> Audit) DescribeAdmissions(
         AdmissionStage? stage,
         ConsolidationResult result,
         IReadOnlyList<Lesson> saved,
         string runId,
-        string actor,
-        CancellationToken cancellationToken)
+        string actor)
     {
         if (stage is null || stage.Decisions.Count == 0)
         {
-            return [];
+            return ([], []);
         }
 
+        var audit = new List<AuditDraft>();
         var servedIds = result.Served.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
         var savedById = saved.ToDictionary(l => l.Id, StringComparer.Ordinal);
         var admissions = new List<LessonAdmission>();
@@ -137,20 +138,18 @@ public sealed partial class LearningPipeline
                 sources = lesson.Evidence.DistinctSources,
                 evidence = lesson.Evidence.EpisodeIds.Take(20),
             };
-            await _store.AppendAuditAsync(
-                new AuditDraft
-                {
-                    Tenant = lesson.Scope.Tenant,
-                    Actor = actor,
-                    Action = action,
-                    Subject = lesson.Id,
-                    Reason = decision.Reason,
-                    DetailsJson = JsonSerializer.Serialize(details, LoreJson.Options),
-                    At = _time.GetUtcNow(),
-                },
-                cancellationToken).ConfigureAwait(false);
+            audit.Add(new AuditDraft
+            {
+                Tenant = lesson.Scope.Tenant,
+                Actor = actor,
+                Action = action,
+                Subject = lesson.Id,
+                Reason = decision.Reason,
+                DetailsJson = JsonSerializer.Serialize(details, LoreJson.Options),
+                At = _time.GetUtcNow(),
+            });
         }
 
-        return admissions;
+        return (admissions, audit);
     }
 }

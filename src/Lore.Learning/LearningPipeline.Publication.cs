@@ -14,26 +14,47 @@ public sealed partial class LearningPipeline
     /// </summary>
     public RolloutPolicy? Rollout { get; init; }
 
-    /// <summary>Saves the snapshot, audits its creation (once: the same content learned again has the same id) and publishes it.</summary>
-    private async Task PublishAsync(Snapshot snapshot, string runId, string actor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Commits a pass (or a review's publication) in one transaction, with the publication of its snapshot decided on
+    /// the rollout as read just before: when another host changes the rollout in between, the store refuses the commit
+    /// whole and the publication is decided again on what that host left.
+    /// </summary>
+    private async Task<LearningCommitResult> CommitAsync(LearningCommit commit, Snapshot? snapshot, string actor, string reason, CancellationToken cancellationToken)
     {
-        var existed = await _store.GetSnapshotAsync(snapshot.Id, cancellationToken).ConfigureAwait(false) is not null;
-        await _store.SaveSnapshotAsync(snapshot, cancellationToken).ConfigureAwait(false);
-        if (!existed)
+        var gates = new SnapshotPublisher.GateVerdicts();
+        for (var attempt = 1; ; attempt++)
         {
-            await AuditCreatedAsync(snapshot, runId, actor, cancellationToken).ConfigureAwait(false);
-        }
+            PublicationPlan? plan = null;
+            if (snapshot is not null && _options.ActivateNewSnapshot)
+            {
+                plan = await SnapshotPublisher.PlanAsync(_store, snapshot, Rollout, actor, reason, _time, gates, cancellationToken).ConfigureAwait(false);
+            }
 
-        if (!_options.ActivateNewSnapshot)
-        {
-            return;
-        }
+            try
+            {
+                var committed = await _store.CommitLearningAsync(commit with { Rollout = plan?.Change }, cancellationToken).ConfigureAwait(false);
+                if (plan is not null)
+                {
+                    LogPublication(_logger, plan.Complete(committed.Rollout).Note);
+                }
 
-        var publication = await SnapshotPublisher.PublishAsync(_store, snapshot, Rollout, actor, $"new snapshot from learning run {runId}", _time, cancellationToken).ConfigureAwait(false);
-        LogPublication(_logger, publication.Note);
+                return committed;
+            }
+            catch (StoreConflictException) when (plan?.Change is not null && attempt < RolloutStateWriter.MaxAttempts)
+            {
+                // The rollout changed since the plan was made: decide the publication again. A conflict that is not
+                // the rollout's (a lease granted to another worker) is the caller's to handle.
+                var now = await _store.GetRolloutAsync(plan.Before.Tenant, cancellationToken).ConfigureAwait(false);
+                if (now.Version == plan.Before.Version)
+                {
+                    throw;
+                }
+            }
+        }
     }
 
-    private Task AuditCreatedAsync(Snapshot snapshot, string runId, string actor, CancellationToken cancellationToken)
+    /// <summary>The audit record of a snapshot's creation; the store appends it only if the snapshot is new (the same content learned again has the same id).</summary>
+    private AuditDraft CreatedAudit(Snapshot snapshot, string runId, string actor)
     {
         var created = new
         {
@@ -43,18 +64,16 @@ public sealed partial class LearningPipeline
             lessonIds = snapshot.Lessons.Select(l => l.Id),
             run = runId,
         };
-        return _store.AppendAuditAsync(
-            new AuditDraft
-            {
-                Tenant = snapshot.Tenant,
-                Actor = actor,
-                Action = AuditActions.SnapshotCreated,
-                Subject = snapshot.Id,
-                Reason = snapshot.Reason,
-                DetailsJson = JsonSerializer.Serialize(created, LoreJson.Options),
-                At = _time.GetUtcNow(),
-            },
-            cancellationToken);
+        return new AuditDraft
+        {
+            Tenant = snapshot.Tenant,
+            Actor = actor,
+            Action = AuditActions.SnapshotCreated,
+            Subject = snapshot.Id,
+            Reason = snapshot.Reason,
+            DetailsJson = JsonSerializer.Serialize(created, LoreJson.Options),
+            At = _time.GetUtcNow(),
+        };
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Note}")]

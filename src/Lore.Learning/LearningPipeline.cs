@@ -55,20 +55,16 @@ public sealed partial class LearningPipeline
 
         // The cursor decides which episodes are new, so the whole pass (cursor read to cursor move) holds the tenant's
         // learning lock: two passes at once would both count the same new episodes as evidence.
-        await using var held = await LearningLocks.AcquireAsync(_store, tenant, actor, cancellationToken).ConfigureAwait(false);
+        await using var held = await LearningLocks.AcquireAsync(_store, tenant, actor, cancellationToken, note => OnLockTakenOver(note, progress)).ConfigureAwait(false);
         progress?.Report($"Reading the latest {_options.Window:N0} ended episodes of '{tenant}'");
         var cursor = await _store.GetCursorAsync(CursorName(tenant), cancellationToken).ConfigureAwait(false);
         var window = await ReadWindowAsync(tenant, cancellationToken).ConfigureAwait(false);
         var newIds = window.Where(e => e.Sequence > cursor).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
-        var run = (await LearnAsync(tenant, actor, started, window, newIds, lockHeld: true, stillOwned: null, progress, cancellationToken).ConfigureAwait(false))!;
 
+        // The cursor moves in the same commit as the learning it records, so a crash never lets the episodes count twice.
         var newest = window.Count == 0 ? cursor : Math.Max(cursor, window.Max(e => e.Sequence));
-        if (newest > cursor)
-        {
-            await _store.SetCursorAsync(CursorName(tenant), newest, cancellationToken).ConfigureAwait(false);
-        }
-
-        return run;
+        var move = newest > cursor ? new StoreCursor(CursorName(tenant), newest) : null;
+        return (await LearnAsync(tenant, actor, started, window, newIds, lockHeld: true, stillOwned: null, move, [], progress, cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <summary>
@@ -85,7 +81,15 @@ public sealed partial class LearningPipeline
     /// with a last check under the learning lock, before anything is written: when <paramref name="stillOwned"/> says
     /// false (the worker's leases are about to expire) the pass writes nothing and returns null.
     /// </summary>
-    internal async Task<LearningRun?> RunOnEpisodesAsync(string tenant, string actor, IReadOnlyCollection<string> newEpisodeIds, Func<bool>? stillOwned, IProgress<string>? progress, CancellationToken cancellationToken)
+    internal Task<LearningRun?> RunOnEpisodesAsync(string tenant, string actor, IReadOnlyCollection<string> newEpisodeIds, Func<bool>? stillOwned, IProgress<string>? progress, CancellationToken cancellationToken)
+        => RunOnEpisodesAsync(tenant, actor, newEpisodeIds, stillOwned, [], progress, cancellationToken);
+
+    /// <summary>
+    /// As above, completing <paramref name="leases"/> in the pass's own commit: the episodes are marked processed if
+    /// and only if their learning is stored. A lease granted to another worker meanwhile fails the commit with
+    /// <see cref="StoreConflictException"/>, and nothing of the pass is written.
+    /// </summary>
+    internal async Task<LearningRun?> RunOnEpisodesAsync(string tenant, string actor, IReadOnlyCollection<string> newEpisodeIds, Func<bool>? stillOwned, IReadOnlyList<EpisodeLease> leases, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
         ArgumentException.ThrowIfNullOrWhiteSpace(actor);
@@ -121,7 +125,7 @@ public sealed partial class LearningPipeline
         }
 
         window.Sort((a, b) => a.Sequence.CompareTo(b.Sequence));
-        return await LearnAsync(tenant, actor, started, window, newIds, lockHeld: false, stillOwned, progress, cancellationToken).ConfigureAwait(false);
+        return await LearnAsync(tenant, actor, started, window, newIds, lockHeld: false, stillOwned, cursor: null, leases, progress, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<List<Episode>> ReadWindowAsync(string tenant, CancellationToken cancellationToken)
@@ -135,7 +139,7 @@ public sealed partial class LearningPipeline
         return window;
     }
 
-    private async Task<LearningRun?> LearnAsync(string tenant, string actor, DateTimeOffset started, List<Episode> window, HashSet<string> newIds, bool lockHeld, Func<bool>? stillOwned, IProgress<string>? progress, CancellationToken cancellationToken)
+    private async Task<LearningRun?> LearnAsync(string tenant, string actor, DateTimeOffset started, List<Episode> window, HashSet<string> newIds, bool lockHeld, Func<bool>? stillOwned, StoreCursor? cursor, IReadOnlyList<EpisodeLease> leases, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         var batch = new ExtractionBatch(tenant, window, newIds);
 
@@ -154,7 +158,7 @@ public sealed partial class LearningPipeline
         // this step holds the tenant's learning lock: a store-level lock (PostgreSQL advisory lock, SQLite lock row)
         // when the store offers one, so passes in other processes wait too. Waiting is preferred over retrying on a
         // conflict: lesson saves are not compare-and-swap, so a lost race would not even be detected.
-        await using var held = lockHeld ? null : await LearningLocks.AcquireAsync(_store, tenant, actor, cancellationToken).ConfigureAwait(false);
+        await using var held = lockHeld ? null : await LearningLocks.AcquireAsync(_store, tenant, actor, cancellationToken, note => OnLockTakenOver(note, progress)).ConfigureAwait(false);
         progress?.Report($"Consolidating {candidates.Count} candidates");
         var parentId = await _store.GetActiveSnapshotIdAsync(tenant, cancellationToken).ConfigureAwait(false);
         if (parentId is null)
@@ -201,17 +205,7 @@ public sealed partial class LearningPipeline
 
         progress?.Report(snapshot is null ? "No change to the served lessons" : $"Saving snapshot {snapshot.Id}");
         var changed = await KeepReviewDecisionsAsync(result.Changed, stored, cancellationToken).ConfigureAwait(false);
-        if (changed.Count > 0)
-        {
-            await _store.SaveLessonsAsync(changed, cancellationToken).ConfigureAwait(false);
-        }
-
-        var admissions = await RecordAdmissionsAsync(admission, result, changed, runId, actor, cancellationToken).ConfigureAwait(false);
-
-        if (snapshot is not null)
-        {
-            await PublishAsync(snapshot, runId, actor, cancellationToken).ConfigureAwait(false);
-        }
+        var (admissions, admissionAudit) = DescribeAdmissions(admission, result, changed, runId, actor);
 
         var run = new LearningRun
         {
@@ -232,7 +226,25 @@ public sealed partial class LearningPipeline
             ParentSnapshotId = parent?.Id,
             SnapshotId = snapshot?.Id,
         };
-        await _store.SaveLearningRunAsync(run, cancellationToken).ConfigureAwait(false);
+
+        // Everything the pass learned is written in one transaction (lessons, snapshot, publication, run, audit, cursor
+        // or leases): a crash at any point leaves the store as before the pass or as after it.
+        await CommitAsync(
+            new LearningCommit
+            {
+                Tenant = tenant,
+                Lessons = changed,
+                LessonAudit = admissionAudit,
+                Snapshot = snapshot,
+                SnapshotCreatedAudit = snapshot is null ? null : CreatedAudit(snapshot, runId, actor),
+                Run = run,
+                Cursor = cursor,
+                CompletedLeases = leases,
+            },
+            snapshot,
+            actor,
+            $"new snapshot from learning run {runId}",
+            cancellationToken).ConfigureAwait(false);
         LogRun(_logger, run.Id, tenant, window.Count, newIds.Count, candidates.Count, result.Added.Count, result.Retirements.Count, snapshot?.Id ?? "none");
         return run;
     }
@@ -327,6 +339,16 @@ public sealed partial class LearningPipeline
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Learning run {RunId} for {Tenant}: {Episodes} episodes ({New} new), {Candidates} candidates, {Added} lessons added, {Retired} retired, snapshot {SnapshotId}")]
     private static partial void LogRun(ILogger logger, string runId, string tenant, int episodes, int @new, int candidates, int added, int retired, string snapshotId);
+
+    /// <summary>A lock taken over from a dead holder is said out loud: in the log, and to whoever watches the pass's progress.</summary>
+    private void OnLockTakenOver(string note, IProgress<string>? progress)
+    {
+        LogLockTakenOver(_logger, note);
+        progress?.Report(note);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Note}")]
+    private static partial void LogLockTakenOver(ILogger logger, string note);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Extractor {Name} {Version} failed; the run continues without it")]
     private static partial void LogExtractorFailed(ILogger logger, Exception exception, string name, string version);

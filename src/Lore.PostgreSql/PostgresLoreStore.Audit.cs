@@ -37,7 +37,12 @@ public sealed partial class PostgresLoreStore
     public async Task<AuditEntry> AppendAuditAsync(AuditDraft draft, CancellationToken cancellationToken = default)
     {
         StoreArguments.CheckAuditDraft(draft);
-        return await WriteAsync(async (connection, transaction) =>
+        return await WriteAsync((connection, transaction) => AppendAuditAsync(connection, transaction, draft, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Appends in the caller's transaction, taking the log's lock (held until that transaction ends).</summary>
+    private async Task<AuditEntry> AppendAuditAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AuditDraft draft, CancellationToken cancellationToken)
+    {
         {
             await using (var lockLog = Sql(connection, transaction, LockAuditSql))
             {
@@ -59,7 +64,7 @@ public sealed partial class PostgresLoreStore
                 entry.Sequence, entry.At.UtcTicks, entry.Tenant, entry.Actor, entry.Action, entry.Subject, entry.Reason, entry.DetailsJson, entry.PreviousHash, entry.Hash);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return entry;
-        }, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Streams the log after <paramref name="afterSequence"/> in sequence order, a page per query, so a slow reader never holds a transaction open.</summary>

@@ -97,7 +97,11 @@ public sealed partial class PostgresLoreStore : ILearningLock
             return;
         }
 
-        await WriteAsync(async (connection, transaction) =>
+        await WriteAsync((connection, transaction) => CompleteLeasesAsync(connection, transaction, leases, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CompleteLeasesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<EpisodeLease> leases, CancellationToken cancellationToken)
+    {
         {
             var completed = new HashSet<(long, string)>();
             await using (var complete = Sql(connection, transaction, CompleteSql,
@@ -115,7 +119,7 @@ public sealed partial class PostgresLoreStore : ILearningLock
             {
                 throw new StoreConflictException(await DescribeLostAsync(connection, transaction, lost, leases.Count, cancellationToken).ConfigureAwait(false));
             }
-        }, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static async Task<string> DescribeLostAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, EpisodeLease lease, int batch, CancellationToken cancellationToken)

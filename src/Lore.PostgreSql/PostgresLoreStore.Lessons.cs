@@ -36,6 +36,11 @@ public sealed partial class PostgresLoreStore
             return;
         }
 
+        await WriteAsync((connection, transaction) => UpsertLessonsAsync(connection, transaction, lessons, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task UpsertLessonsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<Lesson> lessons, CancellationToken cancellationToken)
+    {
         // The last version of a lesson listed twice wins, as saving them one after the other would.
         var latest = new Dictionary<string, Lesson>(StringComparer.Ordinal);
         foreach (var lesson in lessons)
@@ -44,7 +49,6 @@ public sealed partial class PostgresLoreStore
         }
 
         var rows = latest.Values.ToList();
-        await WriteAsync(async (connection, transaction) =>
         {
             await using var upsert = Sql(connection, transaction, UpsertLessonsSql,
                 rows.Select(l => l.Id).ToArray(),
@@ -54,7 +58,7 @@ public sealed partial class PostgresLoreStore
                 rows.Select(l => PostgresText.Name(ListedStatus(l))).ToArray(),
                 rows.Select(PostgresText.Json).ToArray());
             await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task<Lesson?> GetLessonAsync(string lessonId, CancellationToken cancellationToken = default)

@@ -26,12 +26,14 @@ public sealed partial class PostgresLoreStore
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentException.ThrowIfNullOrWhiteSpace(run.Id, nameof(run));
+        await WriteAsync((connection, transaction) => UpsertRunAsync(connection, transaction, run, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task UpsertRunAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, LearningRun run, CancellationToken cancellationToken)
+    {
         var json = PostgresText.Json(run);
-        await WriteAsync(async (connection, transaction) =>
-        {
-            await using var upsert = Sql(connection, transaction, UpsertRunSql, run.Id, run.Tenant, PostgresText.FromTimeUtc(run.FinishedAt), json);
-            await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
+        await using var upsert = Sql(connection, transaction, UpsertRunSql, run.Id, run.Tenant, PostgresText.FromTimeUtc(run.FinishedAt), json);
+        await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>At most <paramref name="limit"/> runs of the tenant, most recently finished first.</summary>

@@ -126,18 +126,19 @@ public sealed partial class PostgresLoreStore
     public async Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default)
     {
         StoreArguments.CheckRollout(state, expectedVersion);
-        var tenant = state.Tenant;
         return await WriteAsync(async (connection, transaction) =>
         {
-            await using (var read = Sql(connection, transaction, LockRolloutSql, tenant))
-            {
-                var stored = await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long version ? version : 0;
-                if (stored != expectedVersion)
-                {
-                    throw Conflict(tenant, stored, expectedVersion);
-                }
-            }
+            var saved = await SaveRolloutAsync(connection, transaction, state, expectedVersion, cancellationToken).ConfigureAwait(false);
+            CrashPoints.Reach(CrashPoints.RolloutBeforeCommit);
+            return saved;
+        }, cancellationToken).ConfigureAwait(false);
+    }
 
+    private async Task<RolloutState> SaveRolloutAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, RolloutState state, long expectedVersion, CancellationToken cancellationToken)
+    {
+        var tenant = state.Tenant;
+        {
+            await RequireRolloutVersionAsync(connection, transaction, tenant, expectedVersion, cancellationToken).ConfigureAwait(false);
             if (state.StableSnapshotId is { } stable)
             {
                 await RequireOwnSnapshotAsync(connection, transaction, tenant, stable, "stable", cancellationToken).ConfigureAwait(false);
@@ -162,7 +163,18 @@ public sealed partial class PostgresLoreStore
 
             await NotifyAsync(connection, transaction, StoreChangeKinds.Rollout, tenant, cancellationToken).ConfigureAwait(false);
             return saved;
-        }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Locks the tenant's rollout row and throws <see cref="StoreConflictException"/> unless it is at <paramref name="expectedVersion"/>.</summary>
+    private static async Task RequireRolloutVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string tenant, long expectedVersion, CancellationToken cancellationToken)
+    {
+        await using var read = Sql(connection, transaction, LockRolloutSql, tenant);
+        var stored = await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long version ? version : 0;
+        if (stored != expectedVersion)
+        {
+            throw Conflict(tenant, stored, expectedVersion);
+        }
     }
 
     private static StoreConflictException Conflict(string tenant, long stored, long expected) => new(

@@ -37,17 +37,23 @@ public sealed partial class PostgresLoreStore
                 "Snapshots are immutable; build a new one with Snapshot.Create instead.", nameof(snapshot));
         }
 
-        var json = PostgresText.Json(snapshot);
-        await WriteAsync(async (connection, transaction) =>
-        {
-            await using var insert = Sql(connection, transaction, InsertSnapshotSql,
-                snapshot.Id, snapshot.Tenant, snapshot.ParentId, PostgresText.FromTimeUtc(snapshot.CreatedAt),
-                snapshot.CreatedBy ?? "", snapshot.Reason ?? "", snapshot.Lessons.Count, json);
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
+        await WriteAsync((connection, transaction) => InsertSnapshotAsync(connection, transaction, snapshot, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The stored snapshot as it was saved (its content was checked against its id when it was saved).</summary>
+    /// <summary>Inserts the snapshot unless its id is stored; true when it was inserted now.</summary>
+    private static async Task<bool> InsertSnapshotAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Snapshot snapshot, CancellationToken cancellationToken)
+    {
+        var json = PostgresText.Json(snapshot);
+        await using var insert = Sql(connection, transaction, InsertSnapshotSql,
+            snapshot.Id, snapshot.Tenant, snapshot.ParentId, PostgresText.FromTimeUtc(snapshot.CreatedAt),
+            snapshot.CreatedBy ?? "", snapshot.Reason ?? "", snapshot.Lessons.Count, json);
+        return await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <summary>
+    /// The stored snapshot as it was saved, with <see cref="Snapshot.StoredContentAddress"/> computed from the stored
+    /// text, so <see cref="Snapshot.IsIntact"/> tells whether the stored content still matches its id.
+    /// </summary>
     public async Task<Snapshot?> GetSnapshotAsync(string snapshotId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(snapshotId);
@@ -55,9 +61,25 @@ public sealed partial class PostgresLoreStore
         {
             await using var command = Sql(connection, null, GetSnapshotSql, snapshotId);
             return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json
-                ? PostgresText.FromJson<Snapshot>(json, $"Snapshot '{snapshotId}'")
+                ? ReadSnapshot(json, snapshotId)
                 : null;
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Snapshot ReadSnapshot(string json, string snapshotId)
+    {
+        var snapshot = PostgresText.FromJson<Snapshot>(json, $"Snapshot '{snapshotId}'");
+        string address;
+        try
+        {
+            address = Snapshot.AddressOfStoredJson(json);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            address = "unreadable";
+        }
+
+        return snapshot with { StoredContentAddress = address };
     }
 
     /// <summary>The tenant's snapshots, newest first (by creation time, then by the order they were stored).</summary>

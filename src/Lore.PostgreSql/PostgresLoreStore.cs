@@ -171,12 +171,31 @@ public sealed partial class PostgresLoreStore : ILoreStore
     /// <summary>Runs <paramref name="work"/> in one transaction on a pooled connection, committing only if it returns.</summary>
     private async Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var result = await work(connection, transaction).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return result;
+        try
+        {
+            await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var result = await work(connection, transaction).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        catch (NpgsqlException e) when (Unavailable(e) is { } unavailable)
+        {
+            throw unavailable;
+        }
     }
+
+    /// <summary>A full disk, or a server out of connections or locks, named for the operator; null for any other failure.</summary>
+    private StoreUnavailableException? Unavailable(NpgsqlException e) => e switch
+    {
+        PostgresException { SqlState: "53100" } => new StoreUnavailableException(StoreUnavailableReason.Full,
+            $"The disk of the database at {Location} is full. Nothing was written; free space on the server, then retry. (PostgreSQL: {e.Message})", e),
+        PostgresException { SqlState: "53300" or "57P03" or "55P03" } => new StoreUnavailableException(StoreUnavailableReason.Busy,
+            $"The database at {Location} is busy (out of connections or locks). Nothing was written; retry shortly. (PostgreSQL: {e.Message})", e),
+        { InnerException: TimeoutException } when e is not PostgresException => new StoreUnavailableException(StoreUnavailableReason.Busy,
+            $"The database at {Location} is busy: no connection came free in time. Nothing was written; retry shortly. ({e.Message})", e),
+        _ => null,
+    };
 
     private Task WriteAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task> work, CancellationToken cancellationToken)
         => WriteAsync<bool>(async (connection, transaction) => { await work(connection, transaction).ConfigureAwait(false); return true; }, cancellationToken);

@@ -42,6 +42,7 @@ public static class LoreServer
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
         services.AddAuthorization(LorePolicies.Add);
         services.AddProblemDetails();
+        services.AddExceptionHandler<StoreUnavailableHandler>();
         RequestRateLimits.AddServices(services, options);
 
         LoreApiEndpoints.AddServices(services);

@@ -35,7 +35,11 @@ public sealed partial class SqliteLoreStore
     public Task<AuditEntry> AppendAuditAsync(AuditDraft draft, CancellationToken cancellationToken = default)
     {
         StoreArguments.CheckAuditDraft(draft);
-        return WriteAsync(transaction =>
+        return WriteAsync(transaction => AppendAudit(transaction, draft), cancellationToken);
+    }
+
+    private AuditEntry AppendAudit(SqliteTransaction transaction, AuditDraft draft)
+    {
         {
             AuditEntry? head;
             using (var read = WriteCommand(transaction, AuditHeadSql))
@@ -58,7 +62,7 @@ public sealed partial class SqliteLoreStore
             insert.Parameters.AddWithValue("$hash", entry.Hash);
             insert.ExecuteNonQuery();
             return entry;
-        }, cancellationToken);
+        }
     }
 
     /// <summary>Streams the log after <paramref name="afterSequence"/> in sequence order, a page per query, so a slow reader never holds a read transaction open for long.</summary>

@@ -37,13 +37,17 @@ public sealed partial class SqliteLoreStore : ILearningLock
 
     private const string LeaseHolderSql = "SELECT worker, attempts, processed_at IS NOT NULL FROM episode_leases WHERE episode_sequence = $sequence;";
 
+    private const string LockHolderSql = "SELECT holder, owner_host, owner_pid, heartbeat_at, expires_at FROM learning_locks WHERE tenant = $tenant;";
+
     private const string TakeLockSql = """
-        INSERT INTO learning_locks (tenant, holder, token, expires_at) VALUES ($tenant, $holder, $token, $expires_at)
-        ON CONFLICT (tenant) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at
-        WHERE learning_locks.expires_at <= $now;
+        INSERT INTO learning_locks (tenant, holder, token, expires_at, owner_host, owner_pid, heartbeat_at)
+        VALUES ($tenant, $holder, $token, $expires_at, $owner_host, $owner_pid, $now)
+        ON CONFLICT (tenant) DO UPDATE SET
+            holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at,
+            owner_host = excluded.owner_host, owner_pid = excluded.owner_pid, heartbeat_at = excluded.heartbeat_at;
         """;
 
-    private const string RenewLockSql = "UPDATE learning_locks SET expires_at = $expires_at WHERE tenant = $tenant AND token = $token;";
+    private const string RenewLockSql = "UPDATE learning_locks SET expires_at = $expires_at, heartbeat_at = $now WHERE tenant = $tenant AND token = $token;";
 
     private const string ReleaseLockSql = "DELETE FROM learning_locks WHERE tenant = $tenant AND token = $token;";
 
@@ -129,7 +133,11 @@ public sealed partial class SqliteLoreStore : ILearningLock
             return Task.CompletedTask;
         }
 
-        return WriteAsync(transaction =>
+        return WriteAsync(transaction => CompleteLeases(transaction, leases), cancellationToken);
+    }
+
+    private void CompleteLeases(SqliteTransaction transaction, IReadOnlyList<EpisodeLease> leases)
+    {
         {
             var now = SqliteText.FromTimeUtc(_clock.GetUtcNow());
             using var complete = WriteCommand(transaction, CompleteSql);
@@ -145,7 +153,7 @@ public sealed partial class SqliteLoreStore : ILearningLock
                     throw new StoreConflictException(DescribeLost(transaction, lease, leases.Count));
                 }
             }
-        }, cancellationToken);
+        }
     }
 
     private string DescribeLost(SqliteTransaction transaction, EpisodeLease lease, int batch)
@@ -161,8 +169,11 @@ public sealed partial class SqliteLoreStore : ILearningLock
     }
 
     /// <summary>
-    /// Takes the tenant's learning lock, waiting while another holder (in this process or another) has it. The lock
-    /// is a row with an expiry renewed while held, so a holder that dies lets it lapse after <see cref="LearningLockLease"/>.
+    /// Takes the tenant's learning lock, waiting while another live holder (in this process or another) has it. The
+    /// lock is a row naming its holder's host and process id, with an expiry its holder renews (a heartbeat): a holder
+    /// that dies lets it lapse after <see cref="LearningLockLease"/>, and a lock whose holder ran on this host in a
+    /// process that no longer exists (killed, crashed) is taken over at once, the handle saying from whom
+    /// (<see cref="ILearningLockHandle.TakeoverNote"/>).
     /// </summary>
     public async Task<IAsyncDisposable> AcquireLearningLockAsync(string tenant, string holder, CancellationToken cancellationToken = default)
     {
@@ -170,41 +181,91 @@ public sealed partial class SqliteLoreStore : ILearningLock
         ArgumentException.ThrowIfNullOrWhiteSpace(holder);
         var token = Guid.CreateVersion7().ToString("n");
         var wait = TimeSpan.FromMilliseconds(10);
-        while (!await TryTakeLearningLockAsync(tenant, holder, token, cancellationToken).ConfigureAwait(false))
+        while (true)
         {
+            var (taken, note) = await TryTakeLearningLockAsync(tenant, holder, token, cancellationToken).ConfigureAwait(false);
+            if (taken)
+            {
+                return new HeldLearningLock(this, tenant, token, note);
+            }
+
             // Polling is the only way to wait on another process's row; back off to a few checks a second.
             await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds * 2, 250));
         }
-
-        return new HeldLearningLock(this, tenant, token);
     }
 
-    private Task<bool> TryTakeLearningLockAsync(string tenant, string holder, string token, CancellationToken cancellationToken)
+    private Task<(bool Taken, string? Note)> TryTakeLearningLockAsync(string tenant, string holder, string token, CancellationToken cancellationToken)
         => WriteAsync(transaction =>
         {
             var now = _clock.GetUtcNow();
+            string? note = null;
+            using (var read = WriteCommand(transaction, LockHolderSql))
+            {
+                read.Parameters.AddWithValue("$tenant", tenant);
+                using var row = read.ExecuteReader();
+                if (row.Read())
+                {
+                    var (previous, host, pid, heartbeat, expires) = (row.GetString(0), row.GetString(1), row.GetInt32(2), row.GetInt64(3), row.GetInt64(4));
+                    var lastBeat = heartbeat == 0 ? "never" : $"{(now - new DateTimeOffset(heartbeat, TimeSpan.Zero)).TotalSeconds:F0} s ago";
+                    if (expires <= now.UtcTicks)
+                    {
+                        note = $"The learning lock of tenant '{tenant}' held by '{previous}' (process {pid} on host '{host}') had lapsed (last heartbeat {lastBeat}); taken over by '{holder}'.";
+                    }
+                    else if (pid != 0 && pid != Environment.ProcessId && string.Equals(host, Environment.MachineName, StringComparison.Ordinal) && !ProcessIsRunning(pid))
+                    {
+                        note = $"The learning lock of tenant '{tenant}' was held by '{previous}', process {pid} on this host, which is no longer running (last heartbeat {lastBeat}); taken over at once by '{holder}'.";
+                    }
+                    else
+                    {
+                        return (false, null);
+                    }
+                }
+            }
+
             using var take = WriteCommand(transaction, TakeLockSql);
             take.Parameters.AddWithValue("$tenant", tenant);
             take.Parameters.AddWithValue("$holder", holder);
             take.Parameters.AddWithValue("$token", token);
             take.Parameters.AddWithValue("$expires_at", (now + LearningLockLease).UtcTicks);
+            take.Parameters.AddWithValue("$owner_host", Environment.MachineName);
+            take.Parameters.AddWithValue("$owner_pid", Environment.ProcessId);
             take.Parameters.AddWithValue("$now", now.UtcTicks);
-            return take.ExecuteNonQuery() == 1;
+            take.ExecuteNonQuery();
+            return (true, note);
         }, cancellationToken);
+
+    private static bool ProcessIsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no process with that id
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     private Task LockCommandAsync(string sql, string tenant, string token)
         => WriteAsync(transaction =>
         {
+            var now = _clock.GetUtcNow();
             using var command = WriteCommand(transaction, sql);
             command.Parameters.AddWithValue("$tenant", tenant);
             command.Parameters.AddWithValue("$token", token);
-            command.Parameters.AddWithValue("$expires_at", (_clock.GetUtcNow() + LearningLockLease).UtcTicks);
+            command.Parameters.AddWithValue("$expires_at", (now + LearningLockLease).UtcTicks);
+            command.Parameters.AddWithValue("$now", now.UtcTicks);
             command.ExecuteNonQuery();
         }, CancellationToken.None);
 
     /// <summary>A held learning lock: renewed in the background until disposed, then deleted.</summary>
-    private sealed class HeldLearningLock : IAsyncDisposable
+    private sealed class HeldLearningLock : ILearningLockHandle
     {
         private readonly SqliteLoreStore _store;
         private readonly string _tenant;
@@ -213,13 +274,16 @@ public sealed partial class SqliteLoreStore : ILearningLock
         private readonly Task _renewal;
         private int _released;
 
-        public HeldLearningLock(SqliteLoreStore store, string tenant, string token)
+        public HeldLearningLock(SqliteLoreStore store, string tenant, string token, string? takeoverNote)
         {
             _store = store;
             _tenant = tenant;
             _token = token;
+            TakeoverNote = takeoverNote;
             _renewal = Task.Run(RenewAsync);
         }
+
+        public string? TakeoverNote { get; }
 
         private async Task RenewAsync()
         {
@@ -232,7 +296,7 @@ public sealed partial class SqliteLoreStore : ILearningLock
                     {
                         await _store.LockCommandAsync(RenewLockSql, _tenant, _token).ConfigureAwait(false);
                     }
-                    catch (SqliteException)
+                    catch (StoreUnavailableException)
                     {
                         // A busy file delays this renewal; the next one, a third of the lease later, tries again.
                     }

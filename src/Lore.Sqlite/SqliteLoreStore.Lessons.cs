@@ -34,7 +34,11 @@ public sealed partial class SqliteLoreStore
             return Task.CompletedTask;
         }
 
-        return WriteAsync(transaction =>
+        return WriteAsync(transaction => UpsertLessons(transaction, lessons, cancellationToken), cancellationToken);
+    }
+
+    private void UpsertLessons(SqliteTransaction transaction, IReadOnlyList<Lesson> lessons, CancellationToken cancellationToken)
+    {
         {
             using var upsert = WriteCommand(transaction, UpsertLessonSql);
             var id = upsert.Parameters.Add("$id", SqliteType.Text);
@@ -54,7 +58,7 @@ public sealed partial class SqliteLoreStore
                 json.Value = SqliteText.Json(lesson);
                 upsert.ExecuteNonQuery();
             }
-        }, cancellationToken);
+        }
     }
 
     public async Task<Lesson?> GetLessonAsync(string lessonId, CancellationToken cancellationToken = default)

@@ -1,3 +1,5 @@
+using Microsoft.Data.Sqlite;
+
 namespace Lore.Sqlite;
 
 // Learning runs and cursors: what learning did, and how far it has read.
@@ -26,8 +28,12 @@ public sealed partial class SqliteLoreStore
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentException.ThrowIfNullOrWhiteSpace(run.Id, nameof(run));
+        return WriteAsync(transaction => UpsertRun(transaction, run), cancellationToken);
+    }
+
+    private void UpsertRun(SqliteTransaction transaction, LearningRun run)
+    {
         var json = SqliteText.Json(run);
-        return WriteAsync(transaction =>
         {
             using var upsert = WriteCommand(transaction, UpsertRunSql);
             upsert.Parameters.AddWithValue("$id", run.Id);
@@ -35,7 +41,7 @@ public sealed partial class SqliteLoreStore
             upsert.Parameters.AddWithValue("$finished_at", SqliteText.FromTimeUtc(run.FinishedAt));
             upsert.Parameters.AddWithValue("$json", json);
             upsert.ExecuteNonQuery();
-        }, cancellationToken);
+        }
     }
 
     /// <summary>At most <paramref name="limit"/> runs of the tenant, most recently finished first.</summary>

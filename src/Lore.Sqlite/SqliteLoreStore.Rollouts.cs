@@ -119,8 +119,17 @@ public sealed partial class SqliteLoreStore
     public Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default)
     {
         StoreArguments.CheckRollout(state, expectedVersion);
-        var tenant = state.Tenant;
         return WriteAsync(transaction =>
+        {
+            var saved = SaveRollout(transaction, state, expectedVersion);
+            CrashPoints.Reach(CrashPoints.RolloutBeforeCommit);
+            return saved;
+        }, cancellationToken);
+    }
+
+    private RolloutState SaveRollout(SqliteTransaction transaction, RolloutState state, long expectedVersion)
+    {
+        var tenant = state.Tenant;
         {
             using (var read = WriteCommand(transaction, RolloutVersionSql))
             {
@@ -158,7 +167,7 @@ public sealed partial class SqliteLoreStore
             upsert.Parameters.AddWithValue("$updated_by", saved.UpdatedBy);
             upsert.ExecuteNonQuery();
             return saved;
-        }, cancellationToken);
+        }
     }
 
     private void RequireOwnSnapshot(SqliteTransaction transaction, string tenant, string snapshotId, string role)

@@ -37,8 +37,13 @@ public sealed partial class SqliteLoreStore
                 "Snapshots are immutable; build a new one with Snapshot.Create instead.", nameof(snapshot));
         }
 
+        return WriteAsync(transaction => { InsertSnapshot(transaction, snapshot); }, cancellationToken);
+    }
+
+    /// <summary>Inserts the snapshot unless its id is stored; true when it was inserted now.</summary>
+    private bool InsertSnapshot(SqliteTransaction transaction, Snapshot snapshot)
+    {
         var json = SqliteText.Json(snapshot);
-        return WriteAsync(transaction =>
         {
             using var insert = WriteCommand(transaction, InsertSnapshotSql);
             insert.Parameters.AddWithValue("$id", snapshot.Id);
@@ -49,14 +54,14 @@ public sealed partial class SqliteLoreStore
             insert.Parameters.AddWithValue("$reason", snapshot.Reason ?? "");
             insert.Parameters.AddWithValue("$lesson_count", snapshot.Lessons.Count);
             insert.Parameters.AddWithValue("$json", json);
-            insert.ExecuteNonQuery();
-        }, cancellationToken);
+            return insert.ExecuteNonQuery() == 1;
+        }
     }
 
     /// <summary>
-    /// The stored snapshot as it was saved. Its content was checked against its id when it was saved; it is not
-    /// re-checked here, because an additive change to the records (a new optional lesson field) changes what
-    /// <see cref="Snapshot.ComputeId"/> computes for old snapshots, and serving must not stop over that.
+    /// The stored snapshot as it was saved, with <see cref="Snapshot.StoredContentAddress"/> computed from the stored
+    /// text, so <see cref="Snapshot.IsIntact"/> tells whether the stored content still matches its id (an edit of the
+    /// file does not) while an additive change to the records (a new optional lesson field) does not look like one.
     /// </summary>
     public async Task<Snapshot?> GetSnapshotAsync(string snapshotId, CancellationToken cancellationToken = default)
     {
@@ -64,7 +69,23 @@ public sealed partial class SqliteLoreStore
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         using var command = ReadCommand(connection, GetSnapshotSql);
         command.Parameters.AddWithValue("$id", snapshotId);
-        return command.ExecuteScalar() is string json ? SqliteText.FromJson<Snapshot>(json, $"Snapshot '{snapshotId}'") : null;
+        return command.ExecuteScalar() is string json ? ReadSnapshot(json, snapshotId) : null;
+    }
+
+    private static Snapshot ReadSnapshot(string json, string snapshotId)
+    {
+        var snapshot = SqliteText.FromJson<Snapshot>(json, $"Snapshot '{snapshotId}'");
+        string address;
+        try
+        {
+            address = Snapshot.AddressOfStoredJson(json);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            address = "unreadable";
+        }
+
+        return snapshot with { StoredContentAddress = address };
     }
 
     /// <summary>The tenant's snapshots, newest first (by creation time, then by the order they were stored).</summary>

@@ -64,6 +64,12 @@ public sealed partial class SqliteLoreStore : ILoreStore
             throw new ArgumentException($"'{location}' is a folder; a Lore store is a file (for example '{Path.Combine(location, "lore.db")}').", nameof(path));
         }
 
+        if (File.Exists(location) && new FileInfo(location).Length == 0)
+        {
+            // SQLite would make an empty file a new database; Lore never leaves one behind, so it is someone else's.
+            throw new InvalidDataException($"'{location}' is an empty file, not a Lore store; it was left as it is. Remove it, or give the path of a store or of a file that does not exist yet.");
+        }
+
         var folder = Path.GetDirectoryName(location);
         if (!string.IsNullOrEmpty(folder))
         {
@@ -91,6 +97,9 @@ public sealed partial class SqliteLoreStore : ILoreStore
         try
         {
             writer.Open();
+
+            // Another application's database is refused before anything is changed in it (the WAL switch rewrites its header).
+            SchemaMigrator.RefuseForeign(writer, location);
             var journal = Pragma(writer, "PRAGMA journal_mode = WAL;") as string;
             if (!string.Equals(journal, "wal", StringComparison.OrdinalIgnoreCase))
             {
@@ -172,6 +181,10 @@ public sealed partial class SqliteLoreStore : ILoreStore
             transaction.Commit();
             return result;
         }
+        catch (SqliteException e) when (Unavailable(e) is { } unavailable)
+        {
+            throw unavailable;
+        }
         finally
         {
             _writeGate.Release();
@@ -229,12 +242,34 @@ public sealed partial class SqliteLoreStore : ILoreStore
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
+        catch (SqliteException e) when (Unavailable(e) is { } unavailable)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw unavailable;
+        }
         catch
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
+
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+    private const int SqliteIoError = 10;
+    private const int SqliteFull = 13;
+
+    /// <summary>A busy file, a full disk or a failing disk, named for the operator; null for any other failure.</summary>
+    private StoreUnavailableException? Unavailable(SqliteException e) => e.SqliteErrorCode switch
+    {
+        SqliteBusy or SqliteLocked => new StoreUnavailableException(StoreUnavailableReason.Busy,
+            $"The store at {Location} is busy: another process has held its write lock for longer than the busy timeout ({_busyTimeout.TotalSeconds:F0} s). Nothing was written; retry shortly. (SQLite: {e.Message})", e),
+        SqliteFull => new StoreUnavailableException(StoreUnavailableReason.Full,
+            $"The disk holding the store at {Location} is full. Nothing was written; free space on it, then retry. (SQLite: {e.Message})", e),
+        SqliteIoError => new StoreUnavailableException(StoreUnavailableReason.Failing,
+            $"The disk holding the store at {Location} failed an I/O operation, most often because it is full. Nothing was written; check its free space. (SQLite: {e.Message})", e),
+        _ => null,
+    };
 
     private static SqliteCommand ReadCommand(SqliteConnection connection, string sql)
     {

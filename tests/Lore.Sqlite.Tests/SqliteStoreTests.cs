@@ -78,10 +78,93 @@ public sealed class SqliteStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_behind_another_process_holding_the_write_lock_past_the_busy_timeout_says_the_store_is_busy_and_writes_nothing()
+    {
+        var path = NewPath();
+        await using var store = await SqliteLoreStore.OpenAsync(path, new SqliteStoreOptions { BusyTimeout = TimeSpan.FromMilliseconds(200) }, Ct);
+        using (var holder = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            holder.Open();
+            using var held = holder.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: another process's write lock
+
+            var error = await Assert.ThrowsAsync<StoreUnavailableException>(() => store.SetCursorAsync("learning:default", 5, Ct));
+
+            Assert.Equal(StoreUnavailableReason.Busy, error.Reason);
+            Assert.Contains(path, error.Message, StringComparison.Ordinal);
+            Assert.Contains("busy", error.Message, StringComparison.Ordinal);
+            Assert.True(error.RetryAfter > TimeSpan.Zero);
+            held.Rollback();
+        }
+
+        Assert.Equal(0, await store.GetCursorAsync("learning:default", Ct));
+        await store.SetCursorAsync("learning:default", 5, Ct); // the same write goes through once the lock is released
+        Assert.Equal(5, await store.GetCursorAsync("learning:default", Ct));
+    }
+
+    private static void LeaveLearningLock(string path, int pid, string host)
+    {
+        var expires = DateTimeOffset.UtcNow.AddHours(1).UtcTicks; // far from lapsing: only the holder's death can free it
+        Query(path, $"INSERT INTO learning_locks (tenant, holder, token, expires_at, owner_host, owner_pid, heartbeat_at) VALUES ('default', 'killed-learner', 'tok', {expires}, '{host}', {pid}, {DateTimeOffset.UtcNow.UtcTicks});");
+    }
+
+    [Fact]
+    public async Task A_learning_lock_left_by_a_dead_process_on_this_host_is_taken_over_at_once_with_a_message()
+    {
+        var path = NewPath();
+        await (await SqliteLoreStore.OpenAsync(path, Ct)).DisposeAsync();
+        using (var gone = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!)
+        {
+            await gone.WaitForExitAsync(Ct);
+            LeaveLearningLock(path, gone.Id, Environment.MachineName);
+        }
+
+        await using var store = await SqliteLoreStore.OpenAsync(path, Ct);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        deadline.CancelAfter(TimeSpan.FromMinutes(2));
+        await using var held = await store.AcquireLearningLockAsync(Tenants.Default, "next-learner", deadline.Token);
+
+        var note = Assert.IsAssignableFrom<ILearningLockHandle>(held).TakeoverNote;
+        Assert.NotNull(note);
+        Assert.Contains("killed-learner", note);
+        Assert.Contains("no longer running", note);
+    }
+
+    [Fact]
+    public async Task A_learning_lock_of_a_live_process_is_not_taken_over()
+    {
+        var path = NewPath();
+        await (await SqliteLoreStore.OpenAsync(path, Ct)).DisposeAsync();
+        using var alive = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "600") { UseShellExecute = false })!;
+        try
+        {
+            LeaveLearningLock(path, alive.Id, Environment.MachineName);
+            await using var store = await SqliteLoreStore.OpenAsync(path, Ct);
+            using var brief = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            brief.CancelAfter(TimeSpan.FromMilliseconds(500));
+
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.AcquireLearningLockAsync(Tenants.Default, "next-learner", brief.Token));
+
+            // A holder on another host cannot be checked, so it keeps the lock until its heartbeat lapses.
+            Query(path, "UPDATE learning_locks SET owner_host = 'another-host', owner_pid = 1;");
+            using var again = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            again.CancelAfter(TimeSpan.FromMilliseconds(500));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.AcquireLearningLockAsync(Tenants.Default, "next-learner", again.Token));
+            Assert.Equal("killed-learner", Query(path, "SELECT holder FROM learning_locks;"));
+        }
+        finally
+        {
+            alive.Kill();
+            await alive.WaitForExitAsync(Ct);
+        }
+    }
+
+    [Fact]
     public void Migration_versions_are_ordered_and_every_script_is_embedded()
     {
-        Assert.Equal(Enumerable.Range(1, SchemaMigrator.All.Count), SchemaMigrator.All.Select(m => m.Version));
-        Assert.All(SchemaMigrator.All, m => Assert.Contains("CREATE", m.LoadSql(), StringComparison.Ordinal));
+        // Versions are assigned per change and may leave gaps (the migrator applies whichever are missing), but never repeat or go back.
+        Assert.Equal(1, SchemaMigrator.All[0].Version);
+        Assert.All(SchemaMigrator.All.Zip(SchemaMigrator.All.Skip(1)), pair => Assert.True(pair.First.Version < pair.Second.Version, $"migration {pair.Second.Version} follows {pair.First.Version}"));
+        Assert.All(SchemaMigrator.All, m => Assert.Matches("CREATE|ALTER", m.LoadSql()));
     }
 
     [Fact]
@@ -126,6 +209,21 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Contains(path, error.Message);
         Assert.Contains("another application", error.Message);
         Assert.Equal(1L, Query(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table';"));
+        Assert.Equal("delete", Query(path, "PRAGMA journal_mode;")); // refused before the switch to WAL, which rewrites the header
+    }
+
+    [Fact]
+    public void An_empty_file_is_refused_and_left_empty()
+    {
+        var path = NewPath();
+        File.WriteAllBytes(path, []);
+
+        var error = Assert.Throws<InvalidDataException>(() => SqliteLoreStore.Open(path));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("empty file", error.Message);
+        Assert.Equal(0, new FileInfo(path).Length);
+        Assert.False(File.Exists(path + "-wal"));
     }
 
     [Fact]

@@ -54,6 +54,8 @@ public abstract class DelegatingLoreStore(ILoreStore inner, bool ownsInner = tru
 
     public virtual Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default) => inner.SaveRolloutAsync(state, expectedVersion, cancellationToken);
 
+    public virtual Task<LearningCommitResult> CommitLearningAsync(LearningCommit commit, CancellationToken cancellationToken = default) => inner.CommitLearningAsync(commit, cancellationToken);
+
     public virtual Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => inner.DeleteEpisodesAsync(episodeIds, cancellationToken);
 
     public virtual Task<IReadOnlyList<EpisodeLease>> LeaseEpisodesAsync(string tenant, string worker, int max, TimeSpan duration, CancellationToken cancellationToken = default) => inner.LeaseEpisodesAsync(tenant, worker, max, duration, cancellationToken);

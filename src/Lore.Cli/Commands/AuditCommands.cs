@@ -112,13 +112,26 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
 
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
         var result = await AuditVerifier.VerifyAsync(store, expected, cancellationToken);
+        var snapshots = await SnapshotVerifier.VerifyAsync(store, cancellationToken: cancellationToken);
         if (settings.Json)
         {
-            Output.Json(console, new { intact = result.IsIntact, records = result.Records, head = result.Head.ToString(), fault = result.Fault });
-            return result.IsIntact ? 0 : 1;
+            Output.Json(console, new
+            {
+                intact = result.IsIntact && snapshots.IsIntact,
+                records = result.Records,
+                head = result.Head.ToString(),
+                fault = result.Fault,
+                snapshots = new { intact = snapshots.IsIntact, verified = snapshots.Snapshots, tenants = snapshots.Tenants, faults = snapshots.Faults },
+            });
+            return result.IsIntact && snapshots.IsIntact ? 0 : 1;
         }
 
         var writer = console.Profile.Out.Writer;
+        foreach (var bad in snapshots.Faults)
+        {
+            writer.WriteLine($"snapshot {bad.SnapshotId} of tenant '{bad.Tenant}' FAILED verification{(bad.Served ? " (served)" : "")}: {bad.Problem}");
+        }
+
         if (result.Fault is { } fault)
         {
             writer.WriteLine($"audit log FAILED verification at record {fault.Sequence} ({KindName(fault.Kind)}): {fault.Description}");
@@ -127,7 +140,15 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
             return 1;
         }
 
+        if (!snapshots.IsIntact)
+        {
+            writer.WriteLine($"verified {result.Records} audit records (head {result.Head}), but {snapshots.Faults.Count} of {snapshots.Snapshots} snapshots or served pointers did not verify");
+            writer.Flush();
+            return 1;
+        }
+
         writer.WriteLine($"verified {result.Records} records, head {result.Head}");
+        writer.WriteLine($"verified {snapshots.Snapshots} snapshots of {snapshots.Tenants.Count} tenant(s) against their content addresses, and every served pointer");
         writer.WriteLine(expected is null
             ? "Keep the head outside the store and pass it as --expect-head next time to also catch a removed tail or a rewritten log."
             : $"The pinned head {expected.Sequence}:{expected.Hash[..12]}… matches.");

@@ -60,12 +60,14 @@ internal sealed class SnapshotsShowCommand(IAnsiConsole console) : AsyncCommand<
         if (settings.Json)
         {
             Output.Json(console, new { snapshot, intact = snapshot.IsIntact, learningRun = run });
-            return 0;
+            return snapshot.IsIntact ? 0 : 1;
         }
 
         console.MarkupLineInterpolated($"[bold]{snapshot.Id}[/] (parent {snapshot.ParentId ?? "none"}), created {Output.Time(snapshot.CreatedAt)} by {snapshot.CreatedBy}");
         console.MarkupLineInterpolated($"reason: {snapshot.Reason}");
-        console.MarkupLineInterpolated($"content address: {(snapshot.IsIntact ? "[green]verified[/]" : "[red]MISMATCH: content does not match its id[/]")}");
+        console.MarkupLine(snapshot.IsIntact
+            ? "content address: [green]verified[/]"
+            : "content address: [red]MISMATCH: the stored content does not match its id; Lore refuses to serve this snapshot (see 'lore audit verify')[/]");
         var s = snapshot.Settings;
         console.MarkupLineInterpolated($"retrieval: top-k {s.TopK}, min score {s.MinScore}, token budget {s.TokenBudget}, lexical weight {s.LexicalWeight}");
         var table = new Table().AddColumns("id", "kind", "text", "episodes", "confidence");
@@ -80,6 +82,6 @@ internal sealed class SnapshotsShowCommand(IAnsiConsole console) : AsyncCommand<
             RunReport.Write(console, run);
         }
 
-        return 0;
+        return snapshot.IsIntact ? 0 : 1;
     }
 }

@@ -123,7 +123,7 @@ internal sealed class WorkerCommand(IAnsiConsole console) : AsyncCommand<WorkerC
             {
                 LearningWorkerOutcome.Idle => "No ended episode is waiting to be learned from.",
                 LearningWorkerOutcome.Abandoned => $"Abandoned a batch of {pass.Leases.Count} episodes: its leases were about to expire; they will be leased again.",
-                LearningWorkerOutcome.LostLease => $"Learned from {pass.Leases.Count} episodes (run {pass.Run?.Id}), but a lease was taken over meanwhile; those episodes may be learned again.",
+                LearningWorkerOutcome.LostLease => $"A lease of the {pass.Leases.Count} episodes was taken over by another worker before this pass could write; it wrote nothing, and the new holder learns from them.",
                 _ => $"Learned from {pass.Learned.Count} episodes{(retried > 0 ? $" ({retried} retried after an expired lease)" : "")}{(pass.GivenUp.Count > 0 ? $", gave up on {pass.GivenUp.Count}" : "")}: run {pass.Run?.Id ?? "(none)"}, {(pass.Run?.SnapshotId is { } snapshot ? $"new snapshot {snapshot}" : "no new snapshot")}.",
             });
         }

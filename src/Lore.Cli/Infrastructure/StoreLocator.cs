@@ -36,6 +36,11 @@ internal static class StoreLocator
         }
 
         var path = Path.GetFullPath(store);
+        if (Directory.Exists(path))
+        {
+            throw new CliException($"{path} is a folder, not a store: a Lore store is a file (for example --store {Path.Combine(path, "lore.db")}).");
+        }
+
         if (mustExist && !File.Exists(path))
         {
             throw new CliException($"no store at {path} (run 'lore ingest' or 'lore demo --store {store}' first, or pass --store).");

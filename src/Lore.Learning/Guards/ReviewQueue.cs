@@ -72,9 +72,10 @@ public sealed class ReviewQueue
             $"review: {reviewer} approved {approved.Id}: {decision.Reason}",
             now);
 
-        await _store.SaveLessonsAsync([approved], cancellationToken).ConfigureAwait(false);
-        await AuditAsync(AuditActions.ReviewApproved, approved, decision, snapshot.Id, stable?.Id, cancellationToken).ConfigureAwait(false);
-        await _pipeline.PublishReviewedAsync(snapshot, approved.Id, reviewer, cancellationToken).ConfigureAwait(false);
+        // The approved lesson, its review record, the snapshot and its publication are one commit: a crash leaves the
+        // lesson waiting for review, or approved and in service, never approved without its snapshot.
+        var review = Draft(AuditActions.ReviewApproved, approved, decision, snapshot.Id, stable?.Id);
+        await _pipeline.PublishReviewedAsync(snapshot, approved, review, reviewer, cancellationToken).ConfigureAwait(false);
         return new ReviewOutcome(approved, snapshot.Id);
     }
 
@@ -124,6 +125,9 @@ public sealed class ReviewQueue
     }
 
     private Task AuditAsync(string action, Lesson lesson, ReviewDecision decision, string? snapshotId, string? parentId, CancellationToken cancellationToken)
+        => _store.AppendAuditAsync(Draft(action, lesson, decision, snapshotId, parentId), cancellationToken);
+
+    private AuditDraft Draft(string action, Lesson lesson, ReviewDecision decision, string? snapshotId, string? parentId)
     {
         var details = new
         {
@@ -138,17 +142,15 @@ public sealed class ReviewQueue
             episodes = lesson.Evidence.EpisodeCount,
             sources = lesson.Evidence.DistinctSources,
         };
-        return _store.AppendAuditAsync(
-            new AuditDraft
-            {
-                Tenant = Tenant,
-                Actor = decision.Reviewer,
-                Action = action,
-                Subject = lesson.Id,
-                Reason = decision.Reason,
-                DetailsJson = JsonSerializer.Serialize(details, LoreJson.Options),
-                At = decision.At,
-            },
-            cancellationToken);
+        return new AuditDraft
+        {
+            Tenant = Tenant,
+            Actor = decision.Reviewer,
+            Action = action,
+            Subject = lesson.Id,
+            Reason = decision.Reason,
+            DetailsJson = JsonSerializer.Serialize(details, LoreJson.Options),
+            At = decision.At,
+        };
     }
 }

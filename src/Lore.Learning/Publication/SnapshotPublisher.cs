@@ -31,12 +31,28 @@ internal enum PublicationOutcome
 internal sealed record Publication(PublicationOutcome Outcome, RolloutState State, string Note);
 
 /// <summary>
+/// A publication decided but not yet written: the rollout change (null when there is nothing to write, not even an
+/// audit entry) and how to describe the result once the change is saved.
+/// </summary>
+internal sealed record PublicationPlan(PublicationOutcome Outcome, RolloutState Before, RolloutChange? Change, Func<RolloutState, string> Describe)
+{
+    /// <summary>The publication as it stands once <see cref="Change"/> is saved (<paramref name="saved"/>: the rollout the store saved, if any).</summary>
+    public Publication Complete(RolloutState? saved)
+    {
+        var state = saved ?? Change?.State ?? Before;
+        return new Publication(Outcome, state, Describe(state));
+    }
+}
+
+/// <summary>
 /// Puts a stored snapshot into service the way a <see cref="RolloutPolicy"/> says: at once, in shadow or in canary,
 /// never past a freeze or over a running canary unless the policy allows it. Used by the learning pipeline's last step
-/// and by the rollout monitor when it retires a harmful lesson; every change is saved compare-and-swap and audited.
+/// (which commits the plan with the rest of the pass) and by the rollout monitor when it retires a harmful lesson;
+/// every change is saved compare-and-swap together with its audit entries, in one transaction.
 /// </summary>
 internal static class SnapshotPublisher
 {
+    /// <summary>Decides and saves the publication (with its audit entries, atomically), deciding again on a lost race.</summary>
     public static async Task<Publication> PublishAsync(
         ILoreStore store,
         Snapshot snapshot,
@@ -48,87 +64,107 @@ internal static class SnapshotPublisher
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(snapshot);
+        var gate = new GateVerdicts();
+        for (var attempt = 1; ; attempt++)
+        {
+            var plan = await PlanAsync(store, snapshot, policy, actor, reason, time, gate, cancellationToken).ConfigureAwait(false);
+            if (plan.Change is null)
+            {
+                return plan.Complete(null);
+            }
+
+            try
+            {
+                var committed = await store.CommitLearningAsync(new LearningCommit { Tenant = snapshot.Tenant, Rollout = plan.Change }, cancellationToken).ConfigureAwait(false);
+                return plan.Complete(committed.Rollout);
+            }
+            catch (StoreConflictException) when (attempt < RolloutStateWriter.MaxAttempts)
+            {
+                // Someone changed the rollout since it was read: decide again on what they left.
+            }
+        }
+    }
+
+    /// <summary>The canary gate's verdict per snapshot, so a publication decided again after a lost race does not run the gate twice.</summary>
+    internal sealed class GateVerdicts
+    {
+        public Dictionary<string, CanaryGateResult> Verdicts { get; } = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Reads the rollout and decides what publishing the snapshot changes, without writing anything: the change is
+    /// saved by whoever commits the plan, only if the rollout is still at the version it was decided on.
+    /// </summary>
+    public static async Task<PublicationPlan> PlanAsync(
+        ILoreStore store,
+        Snapshot snapshot,
+        RolloutPolicy? policy,
+        string actor,
+        string reason,
+        TimeProvider time,
+        GateVerdicts gates,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(snapshot);
         policy = (policy ?? new RolloutPolicy()).Validate();
         var tenant = snapshot.Tenant;
-        if (policy.EntryStage == RolloutStage.Canary && policy.CanaryGate is { } gate)
+        var current = await store.GetRolloutAsync(tenant, cancellationToken).ConfigureAwait(false);
+        var audit = new List<AuditDraft>();
+        if (current.Frozen)
         {
-            var current = await store.GetRolloutAsync(tenant, cancellationToken).ConfigureAwait(false);
-            if (!current.Frozen && current.StableSnapshotId != snapshot.Id && current.CandidateSnapshotId != snapshot.Id)
+            return new PublicationPlan(PublicationOutcome.Frozen, current, null, state => $"Tenant '{tenant}' is frozen ({state.FrozenReason}); snapshot {snapshot.Id} is stored but not in rollout.");
+        }
+
+        if (current.StableSnapshotId == snapshot.Id
+            || (current.CandidateSnapshotId == snapshot.Id && (current.Stage == policy.EntryStage || policy.EntryStage == RolloutStage.None)))
+        {
+            return new PublicationPlan(PublicationOutcome.Unchanged, current, null, _ => $"Snapshot {snapshot.Id} is already in service for tenant '{tenant}'.");
+        }
+
+        if (policy.EntryStage == RolloutStage.Canary && policy.CanaryGate is { } gate && current.CandidateSnapshotId != snapshot.Id)
+        {
+            if (!gates.Verdicts.TryGetValue(snapshot.Id, out var verdict))
             {
                 var stable = current.StableSnapshotId is { } stableId ? await store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false) : null;
-                var verdict = await gate(stable, snapshot, cancellationToken).ConfigureAwait(false);
-                await store.AppendAuditAsync(
-                    new AuditDraft
-                    {
-                        Tenant = tenant,
-                        Actor = actor,
-                        Action = verdict.Passed ? AuditActions.CanaryGatePassed : AuditActions.CanaryGateFailed,
-                        Subject = snapshot.Id,
-                        Reason = verdict.Reason,
-                        DetailsJson = verdict.DetailsJson,
-                        At = time.GetUtcNow(),
-                    },
-                    cancellationToken).ConfigureAwait(false);
-                if (!verdict.Passed)
-                {
-                    return new Publication(PublicationOutcome.GateFailed, current, $"Snapshot {snapshot.Id} failed the canary gate and stays out of rollout: {verdict.Reason}");
-                }
+                verdict = await gate(stable, snapshot, cancellationToken).ConfigureAwait(false);
+                gates.Verdicts[snapshot.Id] = verdict;
+            }
+
+            audit.Add(new AuditDraft
+            {
+                Tenant = tenant,
+                Actor = actor,
+                Action = verdict.Passed ? AuditActions.CanaryGatePassed : AuditActions.CanaryGateFailed,
+                Subject = snapshot.Id,
+                Reason = verdict.Reason,
+                DetailsJson = verdict.DetailsJson,
+                At = time.GetUtcNow(),
+            });
+            if (!verdict.Passed)
+            {
+                return new PublicationPlan(PublicationOutcome.GateFailed, current, new RolloutChange(null, current.Version, audit), _ => $"Snapshot {snapshot.Id} failed the canary gate and stays out of rollout: {verdict.Reason}");
             }
         }
 
-        var outcome = PublicationOutcome.Unchanged;
-        string? replaced = null;
-
-        var update = await RolloutStateWriter.UpdateAsync(
-            store,
-            tenant,
-            current =>
-            {
-                replaced = null;
-                if (current.Frozen)
-                {
-                    outcome = PublicationOutcome.Frozen;
-                    return null;
-                }
-
-                if (current.StableSnapshotId == snapshot.Id
-                    || (current.CandidateSnapshotId == snapshot.Id && (current.Stage == policy.EntryStage || policy.EntryStage == RolloutStage.None)))
-                {
-                    outcome = PublicationOutcome.Unchanged;
-                    return null;
-                }
-
-                if (current.Stage == RolloutStage.Canary && current.CandidateSnapshotId is not null && current.CandidateSnapshotId != snapshot.Id && !policy.ReplaceRunningCanary)
-                {
-                    outcome = PublicationOutcome.Waiting;
-                    return null;
-                }
-
-                replaced = current.CandidateSnapshotId is { } running && running != snapshot.Id ? running : null;
-                var now = time.GetUtcNow();
-                (outcome, var next) = policy.EntryStage switch
-                {
-                    RolloutStage.Shadow => (PublicationOutcome.Shadow, current with { CandidateSnapshotId = snapshot.Id, Stage = RolloutStage.Shadow, CanaryShare = 0 }),
-                    RolloutStage.Canary => (PublicationOutcome.Canary, current with { CandidateSnapshotId = snapshot.Id, Stage = RolloutStage.Canary, CanaryShare = policy.CanaryShare }),
-                    _ => (PublicationOutcome.Activated, current with { StableSnapshotId = snapshot.Id, CandidateSnapshotId = null, Stage = RolloutStage.None, CanaryShare = 0 }),
-                };
-                return next with { UpdatedAt = now, UpdatedBy = actor };
-            },
-            prepare: null,
-            cancellationToken).ConfigureAwait(false);
-
-        var state = update.After;
-        if (!update.Changed)
+        if (current.Stage == RolloutStage.Canary && current.CandidateSnapshotId is not null && current.CandidateSnapshotId != snapshot.Id && !policy.ReplaceRunningCanary)
         {
-            var note = outcome switch
-            {
-                PublicationOutcome.Frozen => $"Tenant '{tenant}' is frozen ({state.FrozenReason}); snapshot {snapshot.Id} is stored but not in rollout.",
-                PublicationOutcome.Waiting => $"Candidate {state.CandidateSnapshotId} is in canary; snapshot {snapshot.Id} is stored and waits until that canary is promoted or rolled back.",
-                _ => $"Snapshot {snapshot.Id} is already in service for tenant '{tenant}'.",
-            };
-            return new Publication(outcome, state, note);
+            return new PublicationPlan(
+                PublicationOutcome.Waiting,
+                current,
+                audit.Count == 0 ? null : new RolloutChange(null, current.Version, audit),
+                state => $"Candidate {state.CandidateSnapshotId} is in canary; snapshot {snapshot.Id} is stored and waits until that canary is promoted or rolled back.");
         }
 
+        var replaced = current.CandidateSnapshotId is { } running && running != snapshot.Id ? running : null;
+        var now = time.GetUtcNow();
+        var (outcome, next) = policy.EntryStage switch
+        {
+            RolloutStage.Shadow => (PublicationOutcome.Shadow, current with { CandidateSnapshotId = snapshot.Id, Stage = RolloutStage.Shadow, CanaryShare = 0 }),
+            RolloutStage.Canary => (PublicationOutcome.Canary, current with { CandidateSnapshotId = snapshot.Id, Stage = RolloutStage.Canary, CanaryShare = policy.CanaryShare }),
+            _ => (PublicationOutcome.Activated, current with { StableSnapshotId = snapshot.Id, CandidateSnapshotId = null, Stage = RolloutStage.None, CanaryShare = 0 }),
+        };
+        next = next with { Tenant = tenant, UpdatedAt = now, UpdatedBy = actor };
         var action = outcome switch
         {
             PublicationOutcome.Shadow => AuditActions.SnapshotShadow,
@@ -139,32 +175,33 @@ internal static class SnapshotPublisher
         {
             snapshot = snapshot.Id,
             parent = snapshot.ParentId,
-            stage = state.Stage,
-            canaryShare = state.CanaryShare,
-            previousStable = update.Before.StableSnapshotId,
+            stage = next.Stage,
+            canaryShare = next.CanaryShare,
+            previousStable = current.StableSnapshotId,
             replacedCandidate = replaced,
             policy = new { entryStage = policy.EntryStage, policy.CanaryShare, policy.ReplaceRunningCanary },
-            rolloutVersion = state.Version,
+            rolloutVersion = current.Version + 1,
         };
-        await store.AppendAuditAsync(
-            new AuditDraft
-            {
-                Tenant = tenant,
-                Actor = actor,
-                Action = action,
-                Subject = snapshot.Id,
-                Reason = reason,
-                DetailsJson = JsonSerializer.Serialize(details, LoreJson.Options),
-                At = time.GetUtcNow(),
-            },
-            cancellationToken).ConfigureAwait(false);
-
-        var done = outcome switch
+        audit.Add(new AuditDraft
         {
-            PublicationOutcome.Shadow => $"Snapshot {snapshot.Id} is in shadow for tenant '{tenant}'.",
-            PublicationOutcome.Canary => $"Snapshot {snapshot.Id} is in canary for {state.CanaryShare.ToString("P0", System.Globalization.CultureInfo.InvariantCulture)} of the units of tenant '{tenant}'.",
-            _ => $"Snapshot {snapshot.Id} is served to every unit of tenant '{tenant}'.",
-        };
-        return new Publication(outcome, state, replaced is null ? done : $"{done} It replaces candidate {replaced}.");
+            Tenant = tenant,
+            Actor = actor,
+            Action = action,
+            Subject = snapshot.Id,
+            Reason = reason,
+            DetailsJson = JsonSerializer.Serialize(details, LoreJson.Options),
+            At = now,
+        });
+
+        return new PublicationPlan(outcome, current, new RolloutChange(next, current.Version, audit), state =>
+        {
+            var done = outcome switch
+            {
+                PublicationOutcome.Shadow => $"Snapshot {snapshot.Id} is in shadow for tenant '{tenant}'.",
+                PublicationOutcome.Canary => $"Snapshot {snapshot.Id} is in canary for {state.CanaryShare.ToString("P0", System.Globalization.CultureInfo.InvariantCulture)} of the units of tenant '{tenant}'.",
+                _ => $"Snapshot {snapshot.Id} is served to every unit of tenant '{tenant}'.",
+            };
+            return replaced is null ? done : $"{done} It replaces candidate {replaced}.";
+        });
     }
 }

@@ -11,11 +11,17 @@ internal static class LearningLocks
 {
     private static readonly ConditionalWeakTable<ILoreStore, ConcurrentDictionary<string, SemaphoreSlim>> Local = [];
 
-    public static async Task<IAsyncDisposable> AcquireAsync(ILoreStore store, string tenant, string holder, CancellationToken cancellationToken)
+    public static async Task<IAsyncDisposable> AcquireAsync(ILoreStore store, string tenant, string holder, CancellationToken cancellationToken, Action<string>? onTakeover = null)
     {
         if (store is ILearningLock shared)
         {
-            return await shared.AcquireLearningLockAsync(tenant, holder, cancellationToken).ConfigureAwait(false);
+            var held = await shared.AcquireLearningLockAsync(tenant, holder, cancellationToken).ConfigureAwait(false);
+            if (held is ILearningLockHandle { TakeoverNote: { } note })
+            {
+                onTakeover?.Invoke(note);
+            }
+
+            return held;
         }
 
         var gate = Local.GetValue(store, _ => new ConcurrentDictionary<string, SemaphoreSlim>(StringComparer.Ordinal))

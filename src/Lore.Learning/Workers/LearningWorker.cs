@@ -78,7 +78,10 @@ public enum LearningWorkerOutcome
     /// <summary>The leases were about to expire before the pass could write, so it wrote nothing; the episodes go to the next lease.</summary>
     Abandoned,
 
-    /// <summary>The pass wrote its learning, but a lease had meanwhile been granted to another worker, so those episodes may be learned twice.</summary>
+    /// <summary>
+    /// A lease had meanwhile been granted to another worker, so the pass wrote nothing (its leases are completed in the
+    /// same transaction as its learning): the new holder learns from those episodes, once.
+    /// </summary>
     LostLease,
 }
 
@@ -90,11 +93,11 @@ public enum LearningWorkerOutcome
 /// never overwrite each other's lessons.
 /// </summary>
 /// <remarks>
-/// Order matters for exactly-once: leases are completed only after the pass has written its lessons, run and snapshot,
-/// so a crash anywhere before that leaves the episodes to be retried (never lost). The one way an episode could count
-/// twice is a pass outliving its lease; the pass checks, under the learning lock and just before writing, that its
-/// leases have at least <see cref="LearningWorkerOptions.SafetyMargin"/> left, and otherwise abandons the batch without
-/// writing. Keep <see cref="LearningWorkerOptions.LeaseDuration"/> far above a pass's duration.
+/// Exactly-once: leases are completed in the same transaction that writes the pass's lessons, run and snapshot, so a
+/// crash anywhere before it leaves the episodes to be retried (never lost), and a crash after it leaves them processed
+/// (never learned twice). A pass that outlived its lease (granted meanwhile to another worker) has its commit refused
+/// whole; the pass also checks, under the learning lock and just before writing, that its leases have at least
+/// <see cref="LearningWorkerOptions.SafetyMargin"/> left, and otherwise abandons the batch without writing.
 /// </remarks>
 public sealed partial class LearningWorker
 {
@@ -133,32 +136,35 @@ public sealed partial class LearningWorker
         }
 
         LearningRun? run = null;
-        if (toLearn.Length > 0)
-        {
-            var expires = toLearn.Min(l => l.ExpiresAt);
-            run = await _pipeline.RunOnEpisodesAsync(
-                _options.Tenant,
-                Name,
-                [.. toLearn.Select(l => l.EpisodeId)],
-                stillOwned: () => _options.TimeProvider.GetUtcNow() + _options.SafetyMargin < expires,
-                progress: null,
-                cancellationToken).ConfigureAwait(false);
-            if (run is null)
-            {
-                LogAbandoned(_logger, Name, toLearn.Length, expires);
-                return new LearningWorkerPass(leases, [], [], null, LearningWorkerOutcome.Abandoned);
-            }
-        }
-
         try
         {
-            // Once the learning is written, its leases must be completed too: not cancellable.
-            await _store.CompleteLeasesAsync(leases, CancellationToken.None).ConfigureAwait(false);
+            if (toLearn.Length > 0)
+            {
+                // The pass completes every lease of the batch (given-up ones too) in the commit that stores its learning.
+                var expires = toLearn.Min(l => l.ExpiresAt);
+                run = await _pipeline.RunOnEpisodesAsync(
+                    _options.Tenant,
+                    Name,
+                    [.. toLearn.Select(l => l.EpisodeId)],
+                    stillOwned: () => _options.TimeProvider.GetUtcNow() + _options.SafetyMargin < expires,
+                    leases,
+                    progress: null,
+                    cancellationToken).ConfigureAwait(false);
+                if (run is null)
+                {
+                    LogAbandoned(_logger, Name, toLearn.Length, expires);
+                    return new LearningWorkerPass(leases, [], [], null, LearningWorkerOutcome.Abandoned);
+                }
+            }
+            else
+            {
+                await _store.CompleteLeasesAsync(leases, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (StoreConflictException ex)
         {
-            LogLostLease(_logger, ex, Name, run?.Id ?? "(none)");
-            return new LearningWorkerPass(leases, [], [], run, LearningWorkerOutcome.LostLease);
+            LogLostLease(_logger, ex, Name);
+            return new LearningWorkerPass(leases, [], [], null, LearningWorkerOutcome.LostLease);
         }
 
         LogPass(_logger, Name, toLearn.Length, givenUp.Length, run?.Id ?? "(none)", run?.SnapshotId ?? "(unchanged)");
@@ -210,8 +216,8 @@ public sealed partial class LearningWorker
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} abandoned a batch of {Count} episodes: its leases expire at {Expires}, too soon to write safely. Another lease picks them up.")]
     private static partial void LogAbandoned(ILogger logger, string worker, int count, DateTimeOffset expires);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} wrote learning run {RunId} but lost a lease meanwhile; those episodes may be learned again by their new holder.")]
-    private static partial void LogLostLease(ILogger logger, Exception exception, string worker, string runId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} lost a lease of its batch to another worker before it could write; it wrote nothing, and the new holder learns from those episodes.")]
+    private static partial void LogLostLease(ILogger logger, Exception exception, string worker);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Worker {Worker} gives up on episode {EpisodeId} after {Attempts} leases; it is marked processed without learning.")]
     private static partial void LogGivenUp(ILogger logger, string worker, string episodeId, int attempts);

@@ -86,6 +86,7 @@ internal sealed class PostgresEpisodeImport : IEpisodeImport
         try
         {
             await FlushAsync(transaction, cancellationToken).ConfigureAwait(false);
+            CrashPoints.Reach(CrashPoints.ImportBeforeCommit);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)

@@ -11,6 +11,9 @@ internal enum EpisodeCallStatus
     Done,
     NotFound,
     Conflict,
+
+    /// <summary>Accepted but not stored (the store was busy or full): not acknowledged, retry later (503).</summary>
+    Unavailable,
 }
 
 /// <summary>The result of an episode call: the episode as stored afterwards, or why the call was refused.</summary>
@@ -19,6 +22,8 @@ internal sealed record EpisodeCall(EpisodeCallStatus Status, Episode? Episode, s
     public static EpisodeCall NotFound(string id) => new(EpisodeCallStatus.NotFound, null, id);
 
     public static EpisodeCall Conflict(string message) => new(EpisodeCallStatus.Conflict, null, message);
+
+    public static EpisodeCall Unavailable(string message) => new(EpisodeCallStatus.Unavailable, null, message);
 }
 
 /// <summary>
@@ -209,6 +214,15 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
 
         await runtime.FlushAsync(cancellationToken).ConfigureAwait(false);
         var episode = await Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+
+        // A 201 means stored: an outcome added to an episode still being captured goes through the capture buffer,
+        // whose writes can fail (a busy or full store) without failing the flush. Check, and say so if it is not there.
+        if (episode is null || !episode.Outcomes.Any(o => o.Score.Equals(outcome.Score) && o.Source == outcome.Source && o.Comment == outcome.Comment && o.Actor == outcome.Actor))
+        {
+            return EpisodeCall.Unavailable(
+                $"The outcome of episode '{id}' could not be stored now (the store is busy or full; see the server log), so it is not acknowledged. Retry the call.");
+        }
+
         return new EpisodeCall(EpisodeCallStatus.Done, episode);
     }
 

@@ -23,6 +23,10 @@ internal static class ApiProblems
     public static IResult NotFound(string what, string id)
         => Results.Problem(detail: $"No {what} '{id}' for this API key's tenant.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
 
+    /// <summary>503 with Retry-After: the call was not acknowledged because the store could not take it now; retrying is safe.</summary>
+    public static IResult Unavailable(string detail, TimeSpan retryAfter)
+        => new RetryLater(Results.Problem(detail: detail, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Service unavailable"), retryAfter);
+
     public static IResult Conflict(string detail)
         => Results.Problem(detail: detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
 
@@ -37,4 +41,14 @@ internal static class ApiProblems
             detail: $"The request body must be JSON ('Content-Type: application/json'), not '{contentType}'.",
             statusCode: StatusCodes.Status415UnsupportedMediaType,
             title: "Unsupported media type");
+
+    /// <summary>A problem answer with a Retry-After header, so clients back off instead of treating the refusal as final.</summary>
+    private sealed class RetryLater(IResult problem, TimeSpan retryAfter) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return problem.ExecuteAsync(httpContext);
+        }
+    }
 }

@@ -28,6 +28,7 @@ internal static class DashboardLayout
         var live = await LiveVersion.ComputeAsync(d.Store, d.Tenant, d.Aborted).ConfigureAwait(false);
         var pending = (await DashboardActions.OpenReviewQueue(d).ListAsync(d.Aborted).ConfigureAwait(false)).Count;
         var banner = await DoneBannerAsync(d).ConfigureAwait(false);
+        var integrity = IntegrityBanner(await d.RuntimeAsync().ConfigureAwait(false));
         var nav = Sections.Select(s =>
         {
             var count = s.Section == "review" && pending > 0 ? H.Of($" <span class=\"count\">{pending}</span>") : Html.Empty;
@@ -58,6 +59,7 @@ internal static class DashboardLayout
               </div>
             </header>
             <main>
+            {integrity}
             {banner}
             <h1>{title}</h1>
             {body}
@@ -88,6 +90,23 @@ internal static class DashboardLayout
             </html>
             """);
         return new HtmlResult(page, status);
+    }
+
+    /// <summary>
+    /// A snapshot refused for serving (its stored content does not match its content address) is shown on every page
+    /// until the process restarts: someone changed learned state outside Lore, and the tenant is served the last
+    /// verified snapshot meanwhile.
+    /// </summary>
+    private static Html IntegrityBanner(LoreRuntime runtime)
+    {
+        var alarms = runtime.Rollout.IntegrityAlarms;
+        if (alarms.Count == 0)
+        {
+            return Html.Empty;
+        }
+
+        var items = alarms.Select(a => H.Of($"<li>Snapshot <code>{a.SnapshotId}</code> does not match its content address (its stored content hashes to <code>{a.StoredContentAddress ?? "?"}</code>); refused at {a.At.ToString("u", CultureInfo.InvariantCulture)}, still serving <code>{a.StillServing ?? "the last verified snapshot"}</code>.</li>"));
+        return H.Of($"<div class=\"banner bad\" role=\"alert\" data-testid=\"integrity-alarm\"><strong>Learned state was changed outside Lore.</strong> Run <code>lore audit verify</code>.<ul>{items}</ul></div>");
     }
 
     /// <summary>After an action the browser is sent back with <c>?done=N</c>: the page confirms it from the audit record itself, so a link cannot fake it.</summary>

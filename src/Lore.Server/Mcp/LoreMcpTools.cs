@@ -199,6 +199,9 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         var comment = string.IsNullOrWhiteSpace(feedback) ? null : feedback.Trim();
         var judgement = new Outcome(value, judge, agent.Actor, comment, runtimes.TimeProvider.GetUtcNow());
         await runtime.RecordOutcomeAsync(id, judgement, cancellationToken).ConfigureAwait(false);
+
+        // The answer means stored: an outcome added to an episode still being captured waits for the capture's flush.
+        await runtime.FlushAsync(cancellationToken).ConfigureAwait(false);
         return new RecordedOutcome(id, value, judge, judgement.IsSuccess);
     }
 

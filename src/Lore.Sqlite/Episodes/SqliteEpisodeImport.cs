@@ -91,6 +91,7 @@ internal sealed class SqliteEpisodeImport : IEpisodeImport
         {
             if (commit)
             {
+                CrashPoints.Reach(CrashPoints.ImportBeforeCommit);
                 transaction.Commit();
             }
             else

@@ -30,12 +30,37 @@ internal static class SchemaMigrator
         new(2, "control-plane", "0002_control_plane.sql"),
         new(3, "episode-leases", "0003_episode_leases.sql"),
         new(4, "api-keys", "0004_api_keys.sql"),
+        new(6, "learning-lock-owner", "0006_learning_lock_owner.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;
 
     /// <summary>Written into the file header so that a Lore store is recognisable and another application's file is not mistaken for one ("Lore").</summary>
     public const long ApplicationId = 0x4C6F7265;
+
+    /// <summary>
+    /// Throws <see cref="InvalidDataException"/> when the file holds another application's database (tables but no Lore
+    /// schema, or another application id), using reads only, so the file is left exactly as it was.
+    /// </summary>
+    public static void RefuseForeign(SqliteConnection connection, string location)
+    {
+        var applicationId = Convert.ToInt64(Scalar(connection, null, "PRAGMA application_id;"), CultureInfo.InvariantCulture);
+        if (applicationId != 0 && applicationId != ApplicationId)
+        {
+            throw new InvalidDataException(
+                $"'{location}' is a SQLite database of another application (application_id 0x{applicationId:X8}), not a Lore store; it was left as it is.");
+        }
+
+        var hasMigrationTable = Convert.ToInt64(Scalar(connection, null,
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations';"), CultureInfo.InvariantCulture) > 0;
+        var otherTables = Convert.ToInt64(Scalar(connection, null,
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations';"), CultureInfo.InvariantCulture);
+        if (!hasMigrationTable && otherTables > 0)
+        {
+            throw new InvalidDataException(
+                $"'{location}' is a SQLite database with {otherTables} table(s) of another application and no Lore schema; Lore will not add its tables to it, and left it as it is.");
+        }
+    }
 
     /// <summary>
     /// Applies what is missing, up to <paramref name="upToVersion"/> (null: the latest; tests pass an older version to
@@ -130,7 +155,7 @@ internal static class SchemaMigrator
         command.ExecuteNonQuery();
     }
 
-    private static object? Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    private static object? Scalar(SqliteConnection connection, SqliteTransaction? transaction, string sql)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;

@@ -15,6 +15,13 @@ namespace Lore;
 /// <param name="Audit">The audit entry of the change, or null when nothing changed.</param>
 public sealed record RolloutTransition(RolloutState Before, RolloutState After, bool Changed, AuditEntry? Audit);
 
+/// <summary>A snapshot refused for serving because its stored content does not match its content address.</summary>
+/// <param name="SnapshotId">The refused snapshot.</param>
+/// <param name="StoredContentAddress">What its stored content hashes to.</param>
+/// <param name="StillServing">The stable snapshot the process kept serving (null: the nearest verified ancestor, or none, at start).</param>
+/// <param name="At">When this process refused it.</param>
+public sealed record SnapshotIntegrityAlarm(string SnapshotId, string? StoredContentAddress, string? StillServing, DateTimeOffset At);
+
 /// <summary>
 /// The only place that decides which snapshot a unit of a tenant gets, and the one way to change it: shadow, canary,
 /// promote, roll back, freeze and unfreeze. Each change is saved compare-and-swap (a lost race is re-read and decided
@@ -30,6 +37,7 @@ public sealed partial class RolloutController
     private readonly SnapshotIndexCache? _indexes;
     private readonly Action<ServedRollout, ServedRollout>? _onServed;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SnapshotIntegrityAlarm> _refused = new(StringComparer.Ordinal);
     private readonly Lock _swap = new();
     private ServedRollout? _served;
     private RolloutState _state;
@@ -79,6 +87,12 @@ public sealed partial class RolloutController
         controller._served = await controller.PrepareAsync(state, cancellationToken).ConfigureAwait(false);
         return controller;
     }
+
+    /// <summary>
+    /// Snapshots this process refused to serve because their stored content does not match their content address,
+    /// oldest first (the dashboard shows them as a banner; each was logged, counted and audited once).
+    /// </summary>
+    public IReadOnlyList<SnapshotIntegrityAlarm> IntegrityAlarms => [.. _refused.Values.OrderBy(a => a.At)];
 
     /// <summary>The arm and index for a unit's new episode (see <see cref="ServedRollout.Assign"/>).</summary>
     internal RolloutAssignment Assign(string unitKey, string episodeId) => Served.Assign(unitKey, episodeId);
@@ -305,59 +319,58 @@ public sealed partial class RolloutController
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            ServedRollout? prepared = null;
-            var update = await RolloutStateWriter.UpdateAsync(
-                _store,
-                Tenant,
-                state => decide(state) is { } next ? next with { UpdatedAt = _time.GetUtcNow(), UpdatedBy = actor } : null,
-                _indexes is null ? null : async (next, token) => prepared = await PrepareAsync(next, token).ConfigureAwait(false),
-                cancellationToken).ConfigureAwait(false);
+            // The change and its audit record are one commit (read, decide, save compare-and-swap; a lost race is read
+            // and decided again), so a crash can never leave a rollout change nobody recorded.
+            for (var attempt = 1; ; attempt++)
+            {
+                var before = await _store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+                if (decide(before) is not { } decided)
+                {
+                    await ServeAsync(before, cancellationToken).ConfigureAwait(false);
+                    return new RolloutTransition(before, before, false, null);
+                }
 
-            if (!update.Changed)
-            {
-                await ServeAsync(update.After, cancellationToken).ConfigureAwait(false);
-                return new RolloutTransition(update.Before, update.After, false, null);
-            }
+                var next = decided with { Tenant = Tenant, UpdatedAt = _time.GetUtcNow(), UpdatedBy = actor };
+                var prepared = _indexes is null ? null : await PrepareAsync(next, cancellationToken).ConfigureAwait(false);
+                var draft = new AuditDraft
+                {
+                    Tenant = Tenant,
+                    Actor = actor,
+                    Action = action,
+                    Subject = subject(before, next),
+                    Reason = reason,
+                    DetailsJson = JsonSerializer.Serialize(new { before = Describe(before), after = Describe(next with { Version = before.Version + 1 }), evidence }, LoreJson.Options),
+                    At = _time.GetUtcNow(),
+                };
+                LearningCommitResult committed;
+                try
+                {
+                    committed = await _store.CommitLearningAsync(new LearningCommit { Tenant = Tenant, Rollout = new RolloutChange(next, before.Version, [draft]) }, cancellationToken).ConfigureAwait(false);
+                }
+                catch (StoreConflictException) when (attempt < RolloutStateWriter.MaxAttempts)
+                {
+                    continue; // someone changed the rollout since it was read: decide again on what they left
+                }
 
-            if (prepared is not null)
-            {
-                Swap(new ServedRollout(update.After, prepared.Stable, prepared.Candidate));
-            }
-            else
-            {
-                Volatile.Write(ref _state, update.After);
-            }
+                var after = committed.Rollout!;
+                if (prepared is not null)
+                {
+                    Swap(new ServedRollout(after, prepared.Stable, prepared.Candidate));
+                }
+                else
+                {
+                    Volatile.Write(ref _state, after);
+                }
 
-            // Once the change is saved its record must be written too, so the append is not cancellable.
-            var draft = new AuditDraft
-            {
-                Tenant = Tenant,
-                Actor = actor,
-                Action = action,
-                Subject = subject(update.Before, update.After),
-                Reason = reason,
-                DetailsJson = JsonSerializer.Serialize(new { before = Describe(update.Before), after = Describe(update.After), evidence }, LoreJson.Options),
-                At = _time.GetUtcNow(),
-            };
-            AuditEntry entry;
-            try
-            {
-                entry = await _store.AppendAuditAsync(draft, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                LogAuditFailed(_logger, ex, action, Tenant, update.After.Version);
-                throw;
-            }
+                if (action == AuditActions.SnapshotRolledBack && evidence is null)
+                {
+                    // Automatic rollbacks are counted by the monitor, with the slice that triggered them.
+                    LoreTelemetry.RolledBack(Tenant, slice: null);
+                }
 
-            if (action == AuditActions.SnapshotRolledBack && evidence is null)
-            {
-                // Automatic rollbacks are counted by the monitor, with the slice that triggered them.
-                LoreTelemetry.RolledBack(Tenant, slice: null);
+                LogChanged(_logger, action, Tenant, actor, reason, after.StableSnapshotId ?? "(none)", after.CandidateSnapshotId ?? "(none)", after.Stage);
+                return new RolloutTransition(before, after, true, committed.Audit[0]);
             }
-
-            LogChanged(_logger, action, Tenant, actor, reason, update.After.StableSnapshotId ?? "(none)", update.After.CandidateSnapshotId ?? "(none)", update.After.Stage);
-            return new RolloutTransition(update.Before, update.After, true, entry);
         }
         finally
         {
@@ -399,13 +412,95 @@ public sealed partial class RolloutController
         _onServed?.Invoke(previous, next);
     }
 
-    /// <summary>Loads and indexes the state's snapshots (reusing the served indexes), so a snapshot that cannot be served is never saved.</summary>
+    /// <summary>
+    /// Loads and indexes the state's snapshots (reusing the served indexes), so a snapshot that cannot be served is never
+    /// saved. A snapshot whose content does not match its id is refused (alarmed once) and the change fails, so a
+    /// running process keeps serving what it served; at start, with nothing served yet, the tenant is served the
+    /// nearest verified ancestor of a refused stable snapshot (or nothing) and no candidate.
+    /// </summary>
     private async Task<ServedRollout> PrepareAsync(RolloutState state, CancellationToken cancellationToken)
     {
         var current = Volatile.Read(ref _served);
-        var stable = await IndexAsync(state.StableSnapshotId, current, cancellationToken).ConfigureAwait(false);
-        var candidate = state.CandidateSnapshotId is null ? null : await IndexAsync(state.CandidateSnapshotId, current, cancellationToken).ConfigureAwait(false);
-        return new ServedRollout(state, stable, candidate);
+        try
+        {
+            var stable = await IndexAsync(state.StableSnapshotId, current, cancellationToken).ConfigureAwait(false);
+            var candidate = state.CandidateSnapshotId is null ? null : await IndexAsync(state.CandidateSnapshotId, current, cancellationToken).ConfigureAwait(false);
+            return new ServedRollout(state, stable, candidate);
+        }
+        catch (SnapshotIntegrityException e)
+        {
+            await AlarmAsync(e, current, cancellationToken).ConfigureAwait(false);
+            if (current is not null)
+            {
+                throw;
+            }
+        }
+
+        // Starting up with a refused snapshot: serve what can be verified rather than refuse to start.
+        var fallback = await VerifiedAncestorAsync(state.StableSnapshotId, cancellationToken).ConfigureAwait(false);
+        var degraded = state with { StableSnapshotId = fallback?.Id, CandidateSnapshotId = null, Stage = RolloutStage.None, CanaryShare = 0 };
+        if (state.StableSnapshotId is { } stableId && _refused.ContainsKey(stableId) is false)
+        {
+            // The stable snapshot verified; only the candidate was refused.
+            degraded = state with { CandidateSnapshotId = null, Stage = RolloutStage.None, CanaryShare = 0 };
+            return new ServedRollout(degraded, await IndexAsync(stableId, null, cancellationToken).ConfigureAwait(false), null);
+        }
+
+        return new ServedRollout(degraded, fallback is null ? LessonIndex.Empty : await _indexes!.GetAsync(fallback, cancellationToken).ConfigureAwait(false), null);
+    }
+
+    /// <summary>The nearest ancestor of a refused snapshot that verifies (of this tenant), or null.</summary>
+    private async Task<Snapshot?> VerifiedAncestorAsync(string? snapshotId, CancellationToken cancellationToken)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var next = snapshotId is null ? null : await _store.GetSnapshotAsync(snapshotId, cancellationToken).ConfigureAwait(false);
+        while (next is not null && seen.Add(next.Id))
+        {
+            if (next.IsIntact && next.Tenant == Tenant && !_refused.ContainsKey(next.Id))
+            {
+                return next;
+            }
+
+            next = next.ParentId is { } parent ? await _store.GetSnapshotAsync(parent, cancellationToken).ConfigureAwait(false) : null;
+        }
+
+        return null;
+    }
+
+    /// <summary>Log, metric, audit entry and dashboard banner for a refused snapshot, once per snapshot and process.</summary>
+    private async Task AlarmAsync(SnapshotIntegrityException e, ServedRollout? current, CancellationToken cancellationToken)
+    {
+        var serving = current?.State.StableSnapshotId;
+        var alarm = new SnapshotIntegrityAlarm(e.SnapshotId, e.StoredContentAddress, serving, _time.GetUtcNow());
+        if (!_refused.TryAdd(e.SnapshotId, alarm))
+        {
+            return;
+        }
+
+        LogSnapshotRefused(_logger, e.SnapshotId, Tenant, e.StoredContentAddress ?? "(unknown)", serving ?? "(the last verified snapshot)");
+        LoreTelemetry.SnapshotRefused(Tenant, e.SnapshotId);
+        try
+        {
+            await _store.AppendAuditAsync(
+                new AuditDraft
+                {
+                    Tenant = Tenant,
+                    Actor = "lore",
+                    Action = AuditActions.SnapshotIntegrityFailed,
+                    Subject = e.SnapshotId,
+                    Reason = "its stored content does not match its content address; it was refused for serving",
+                    DetailsJson = JsonSerializer.Serialize(new { snapshot = e.SnapshotId, storedContentAddress = e.StoredContentAddress, stillServing = serving }, LoreJson.Options),
+                    At = alarm.At,
+                },
+                CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The alarm is still logged, counted and shown; a store that cannot take the audit entry has other alarms of its own.
+            LogAuditFailed(_logger, ex, AuditActions.SnapshotIntegrityFailed, Tenant, current?.State.Version ?? 0);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private async Task<LessonIndex> IndexAsync(string? snapshotId, ServedRollout? current, CancellationToken cancellationToken)
@@ -436,7 +531,11 @@ public sealed partial class RolloutController
         return await _indexes.GetAsync(snapshot, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Reads a snapshot of the tenant; throws naming it when it is unknown or another tenant's.</summary>
+    /// <summary>
+    /// Reads a snapshot of the tenant to serve it, verified against its content address: the lessons served are the
+    /// snapshot's own copy as stored, and only if they still hash to its id. Throws naming it when it is unknown, another
+    /// tenant's, or (<see cref="SnapshotIntegrityException"/>) its content does not match.
+    /// </summary>
     internal static async Task<Snapshot> LoadSnapshotAsync(ILoreStore store, string tenant, string snapshotId, CancellationToken cancellationToken)
     {
         var snapshot = await store.GetSnapshotAsync(snapshotId, cancellationToken).ConfigureAwait(false)
@@ -444,6 +543,16 @@ public sealed partial class RolloutController
         if (!string.Equals(snapshot.Tenant, tenant, StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"Snapshot '{snapshotId}' belongs to tenant '{snapshot.Tenant}', not to '{tenant}' which this rollout serves.");
+        }
+
+        if (!snapshot.IsIntact)
+        {
+            var actual = snapshot.StoredContentAddress ?? Snapshot.ComputeId(snapshot.ParentId, snapshot.Tenant, snapshot.Lessons, snapshot.Settings);
+            throw new SnapshotIntegrityException(
+                snapshotId,
+                actual,
+                $"Snapshot '{snapshotId}' in the store at {store.Location} does not match its content address (its content hashes to '{actual}'): " +
+                "it was changed after it was made, and is refused for serving. Run 'lore audit verify' to see what else changed.");
         }
 
         return snapshot;
@@ -478,6 +587,9 @@ public sealed partial class RolloutController
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {Action} for tenant {Tenant} by {Actor} ({Reason}): stable {Stable}, candidate {Candidate}, stage {Stage}.")]
     private static partial void LogChanged(ILogger logger, string action, string tenant, string actor, string reason, string stable, string candidate, RolloutStage stage);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Snapshot {SnapshotId} of tenant {Tenant} does not match its content address (its stored content hashes to {Actual}): refused for serving; still serving {Serving}.")]
+    private static partial void LogSnapshotRefused(ILogger logger, string snapshotId, string tenant, string actual, string serving);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Rollout {Action} for tenant {Tenant} was saved (version {Version}) but its audit entry could not be written.")]
     private static partial void LogAuditFailed(ILogger logger, Exception exception, string action, string tenant, long version);

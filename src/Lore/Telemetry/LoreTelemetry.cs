@@ -82,6 +82,16 @@ public static class LoreTelemetry
         }
     }
 
+    private static readonly Counter<long> SnapshotsRefused = Meter.CreateCounter<long>(
+        "lore.snapshots.refused", "{snapshot}", "Snapshots refused for serving because their stored content does not match their content address, by tenant.");
+
+    /// <summary>Counts a snapshot refused for serving because its content does not match its id.</summary>
+    public static void SnapshotRefused(string tenant, string snapshotId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        SnapshotsRefused.Add(1, new KeyValuePair<string, object?>(Attributes.Tenant, tenant), new KeyValuePair<string, object?>(Attributes.SnapshotId, snapshotId));
+    }
+
     /// <summary>Counts a rollback of a tenant's candidate; <paramref name="slice"/> is the slice that regressed (null: overall or manual).</summary>
     public static void RolledBack(string tenant, string? slice)
     {

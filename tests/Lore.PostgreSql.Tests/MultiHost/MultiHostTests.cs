@@ -51,7 +51,9 @@ public sealed class MultiHostTests : IAsyncLifetime
         return process;
     }
 
-    private Task<ChildProcess> WorkerAsync(string name, int batch = 10, int leaseSeconds = 60)
+    // Leases outlast any pass on a loaded machine (a pass closer than its safety margin to expiry abandons its batch);
+    // the tests that need leases to expire ask for short ones.
+    private Task<ChildProcess> WorkerAsync(string name, int batch = 10, int leaseSeconds = 900)
         => ReadyAsync(ChildProcess.Start(name, Cli, "worker", "--store", Store($"lore-{name}"), "--name", name, "--json", "--idle", "0.2",
             "--batch", batch.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--lease", leaseSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)), "{\"event\":\"started\"");

@@ -32,6 +32,11 @@ public sealed class OtlpReceiverTests
                 o.Endpoint = new Uri(server.BaseAddress, "v1/traces");
                 o.Protocol = OtlpExportProtocol.HttpProtobuf;
                 o.Headers = "Authorization=Bearer " + key;
+
+                // The SDK gives up on an export after 10 s by default and still reports the flush as done; on a loaded
+                // machine the receiver may answer later than that (its write lands after the test has looked). A
+                // generous timeout makes a completed flush mean the receiver answered, so the episode is stored.
+                o.TimeoutMilliseconds = (int)TimeSpan.FromMinutes(5).TotalMilliseconds;
             })
             .Build();
 
@@ -89,9 +94,9 @@ public sealed class OtlpReceiverTests
             agent.SetTag("lore.outcome.comment", "refunded only after a reminder");
         }
 
-        Assert.True(tracer.ForceFlush(30_000));
+        Assert.True(tracer.ForceFlush((int)TimeSpan.FromMinutes(5).TotalMilliseconds));
 
-        var episode = await server.Store.GetEpisodeAsync("otlp-" + traceId, Ct);
+        var episode = await StoredAsync(server, "otlp-" + traceId);
         Assert.NotNull(episode);
         Assert.Equal("acme", episode.Tenant);
         Assert.Equal("otlp", episode.Origin);
@@ -115,6 +120,24 @@ public sealed class OtlpReceiverTests
         var outcome = Assert.Single(episode.Outcomes);
         Assert.Equal(0.25, outcome.Score);
         Assert.Equal("refunded only after a reminder", outcome.Comment);
+    }
+
+    /// <summary>
+    /// The episode once the receiver has stored it: a flushed exporter has sent the export, but on a loaded machine its
+    /// answer (and so the write) can come after the flush returns. Waits on the store with a generous deadline.
+    /// </summary>
+    private static async Task<Episode?> StoredAsync(LoreTestServer server, string id)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(2);
+        while (true)
+        {
+            if (await server.Store.GetEpisodeAsync(id, Ct) is { } episode || DateTimeOffset.UtcNow > deadline)
+            {
+                return await server.Store.GetEpisodeAsync(id, Ct);
+            }
+
+            await Task.Delay(50, Ct);
+        }
     }
 
     [Fact]

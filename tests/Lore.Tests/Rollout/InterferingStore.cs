@@ -33,4 +33,29 @@ internal sealed class InterferingStore(ILoreStore inner) : DelegatingLoreStore(i
             throw;
         }
     }
+
+    /// <summary>A commit that changes the rollout (a publication, an operator's change) is a rollout save too.</summary>
+    public override async Task<LearningCommitResult> CommitLearningAsync(LearningCommit commit, CancellationToken cancellationToken = default)
+    {
+        if (commit.Rollout is null)
+        {
+            return await Inner.CommitLearningAsync(commit, cancellationToken);
+        }
+
+        var save = ++RolloutSaves;
+        if (BeforeSaveRollout is { } hook)
+        {
+            await hook(save);
+        }
+
+        try
+        {
+            return await Inner.CommitLearningAsync(commit, cancellationToken);
+        }
+        catch (StoreConflictException)
+        {
+            Conflicts++;
+            throw;
+        }
+    }
 }
