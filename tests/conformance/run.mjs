@@ -56,12 +56,10 @@ async function runMcpConformance() {
     child.stdout.on('data', (d) => { output += d; process.stdout.write(d); });
     child.stderr.on('data', (d) => { output += d; process.stderr.write(d); });
     const code = await new Promise((r) => child.on('exit', r));
-    // Each scenario is one test: those that passed, and those that failed against the baseline.
-    const scenarios = [...output.matchAll(/^\s*[✓✗~]\s+(\S+)/gmu)].length;
-    const passing = [...output.matchAll(/Passed:\s*(\d+)/g)].map((m) => Number(m[1])).pop();
-    const result = code === 0
-      ? { passed: passing ?? Math.max(1, scenarios), failed: 0 }
-      : { passed: passing ?? 0, failed: Math.max(1, [...output.matchAll(/^\s*✗\s+\S+/gmu)].length) };
+    // Each scenario counts once: those that passed, and (when the baseline check fails) the unexpected ones as failed.
+    const passing = [...output.matchAll(/^\s*✓\s+\S+:/gmu)].length;
+    const unexpected = [...output.matchAll(/^\s*✗\s+(\S+)\s*$/gmu)].length;
+    const result = code === 0 ? { passed: passing, failed: 0 } : { passed: passing, failed: Math.max(1, unexpected) };
     console.log(`MCP conformance suite: exit ${code} (${result.passed} passed, ${result.failed} failed against the baseline)`);
     return result;
   } finally {
