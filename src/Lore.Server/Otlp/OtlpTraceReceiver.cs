@@ -320,7 +320,6 @@ internal sealed partial class OtlpTraceReceiver : IAsyncDisposable
 
             done.Add((trace, new SettledTrace(trace.Tenant, spans, episode.Steps, episode.Outcome ?? hadOutcome, ended) { StepCount = first + fresh.Count, Stored = true }));
         }
-
         if (records.Count > 0)
         {
             await store.AppendAsync(records, cancellationToken).ConfigureAwait(false);

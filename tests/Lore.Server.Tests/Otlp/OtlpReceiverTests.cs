@@ -34,6 +34,7 @@ public sealed class OtlpReceiverTests
                 o.Endpoint = new Uri(server.BaseAddress, "v1/traces");
                 o.Protocol = OtlpExportProtocol.HttpProtobuf;
                 o.Headers = "Authorization=Bearer " + key;
+                o.TimeoutMilliseconds = 60_000;
             })
             .Build();
 
@@ -91,9 +92,10 @@ public sealed class OtlpReceiverTests
             agent.SetTag("lore.outcome.comment", "refunded only after a reminder");
         }
 
-        Assert.True(tracer.ForceFlush(30_000));
+        Assert.True(tracer.ForceFlush(60_000));
 
-        var episode = await server.Store.GetEpisodeAsync("otlp-" + traceId, Ct);
+        // The exporter may give up waiting on a loaded machine while the server still writes: wait for the episode itself.
+        var episode = await WaitForEpisodeAsync(server, "otlp-" + traceId, e => e.EndedAt is not null);
         Assert.NotNull(episode);
         Assert.Equal("acme", episode.Tenant);
         Assert.Equal("otlp", episode.Origin);
@@ -131,6 +133,7 @@ public sealed class OtlpReceiverTests
             Endpoint = new Uri(server.BaseAddress, "v1/traces"),
             Protocol = OtlpExportProtocol.HttpProtobuf,
             Headers = "Authorization=Bearer " + key,
+            TimeoutMilliseconds = 60_000,
         });
         using var tracer = Sdk.CreateTracerProviderBuilder()
             .AddSource(source.Name)
