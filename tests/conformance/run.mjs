@@ -18,7 +18,8 @@ let failed = 0;
 
 // 1. The client suites (node:test), a few files at a time.
 const files = readdirSync(join(here, 'suites')).filter((f) => f.endsWith('.test.mjs')).map((f) => join(here, 'suites', f));
-const stream = run({ files, concurrency: 3, timeout: 120_000 });
+// The timeout only catches a hang: a first `lore serve` start on a loaded 2-core machine can take a minute.
+const stream = run({ files, concurrency: 3, timeout: 600_000 });
 stream.on('test:pass', (e) => { if (e.details?.type !== 'suite' && e.nesting === 0) passed++; });
 stream.on('test:fail', (e) => { if (e.details?.type !== 'suite' && e.nesting === 0) failed++; });
 await new Promise((resolve) => {
