@@ -35,7 +35,16 @@ public sealed record TrajectoryMessage
 }
 
 /// <summary>Token counts reported by the model for one call.</summary>
-public sealed record TokenUsage(long InputTokens, long OutputTokens);
+public sealed record TokenUsage(long InputTokens, long OutputTokens)
+{
+    /// <summary>Input tokens the provider served from its prompt cache (part of <see cref="InputTokens"/>); 0 when not reported.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public long CachedInputTokens { get; init; }
+
+    /// <summary>Output tokens spent on reasoning (part of <see cref="OutputTokens"/>); 0 when not reported.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public long ReasoningTokens { get; init; }
+}
 
 /// <summary>
 /// One step of an episode: either a model call (request, response, usage, latency) or a tool call (name,
@@ -61,6 +70,13 @@ public sealed record Step
     public IReadOnlyList<TrajectoryMessage> Response { get; init; } = [];
 
     public TokenUsage? Usage { get; init; }
+
+    /// <summary>
+    /// For a model call that did not produce an answer: why (for example "upstream answered 500: overloaded" or "the
+    /// caller disconnected"); null for a call that was answered. A failed call is never mistaken for an empty answer.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Error { get; init; }
 
     /// <summary>For a model call: the lessons injected into this call, in the order they appeared.</summary>
     public IReadOnlyList<string> InjectedLessonIds { get; init; } = [];

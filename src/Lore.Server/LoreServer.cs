@@ -28,6 +28,19 @@ public static class LoreServer
             throw new ArgumentException("LoreServerOptions.Store is required.", nameof(options));
         }
 
+        if (options.OtlpSettleDelay < TimeSpan.Zero || options.OtlpTraceQuietPeriod <= TimeSpan.Zero || options.OtlpMaxPendingSpans < 1_000)
+        {
+            throw new ArgumentException("LoreServerOptions: OtlpSettleDelay must be >= 0, OtlpTraceQuietPeriod > 0 and OtlpMaxPendingSpans >= 1000.", nameof(options));
+        }
+
+        foreach (var host in options.AllowedHosts)
+        {
+            if (string.IsNullOrWhiteSpace(host) || host.Contains('/', StringComparison.Ordinal) || (host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[')))
+            {
+                throw new ArgumentException($"LoreServerOptions.AllowedHosts: '{host}' is not a host name (give names like lore.example.com, without scheme or port).", nameof(options));
+            }
+        }
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
         builder.WebHost.UseUrls(options.Urls);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
@@ -53,6 +66,7 @@ public static class LoreServer
 
         var app = builder.Build();
         app.UseExceptionHandler();
+        HostValidation.Use(app, options); // before anything reads the request: a rebinding page gets nothing
         app.UseStatusCodePages();
         app.UseAuthentication();
         RequestRateLimits.Use(app); // after authentication: the bucket is the caller's key

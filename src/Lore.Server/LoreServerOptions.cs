@@ -12,6 +12,14 @@ public sealed class LoreServerOptions
     /// <summary>Kestrel URLs; loopback only by default so a new server is never exposed by accident.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:5080";
 
+    /// <summary>
+    /// Host names requests may carry in <c>Host</c> and <c>Origin</c> besides localhost, 127.0.0.1 and [::1] (for a
+    /// server behind a reverse proxy or reached by a name). While the server listens on loopback only, or this list is
+    /// not empty, any other Host or Origin is refused with 403 on every route (DNS-rebinding protection); <c>*</c>
+    /// turns the check off.
+    /// </summary>
+    public IList<string> AllowedHosts { get; set; } = [];
+
     /// <summary>The OpenAI-compatible endpoint the proxy forwards to (for example <c>https://api.openai.com/v1/</c>); null disables the proxy.</summary>
     public Uri? UpstreamBaseUrl { get; set; }
 
@@ -20,6 +28,13 @@ public sealed class LoreServerOptions
     /// there: lets a new user try the proxy end to end with no model endpoint. Ignored when <see cref="UpstreamBaseUrl"/> is set.
     /// </summary>
     public bool SimulatedUpstream { get; set; }
+
+    /// <summary>
+    /// Every proxied call is durable, as if it sent <c>X-Lore-Durable: true</c>: its steps are in the store before the
+    /// answer is released (a 503 replaces the answer when they cannot be stored). Off by default: the default answers
+    /// as soon as the upstream does and stores the steps through the background capture writer.
+    /// </summary>
+    public bool ProxyDurableByDefault { get; set; }
 
     /// <summary>The key sent upstream as <c>Authorization: Bearer</c>; never logged.</summary>
     public string? UpstreamApiKey { get; set; }
@@ -35,6 +50,22 @@ public sealed class LoreServerOptions
     /// revoked through another server or the CLI keeps working here for at most this long.
     /// </summary>
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long an OTLP trace whose root span has arrived must go without new spans before its episode is written
+    /// (default 2 s: spans of other services or a retried export can trail the root). Zero writes it with the export
+    /// that brings the root.
+    /// </summary>
+    public TimeSpan OtlpSettleDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long an OTLP trace without its root span must go without new spans before its episode is written as it
+    /// stands, open (default 60 s: longer than a batch exporter's delay plus a slow tool call). Later spans extend it.
+    /// </summary>
+    public TimeSpan OtlpTraceQuietPeriod { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Most OTLP spans held in memory while their traces are assembled; past it the oldest traces are written as they stand.</summary>
+    public int OtlpMaxPendingSpans { get; set; } = 200_000;
 
     /// <summary>Applied to each tenant's <see cref="LoreOptions"/> before its runtime opens (store and tenant are set for you).</summary>
     public Action<LoreOptions>? ConfigureRuntime { get; set; }

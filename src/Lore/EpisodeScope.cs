@@ -174,8 +174,12 @@ public sealed class EpisodeScope : IAsyncDisposable
         }
     }
 
-    /// <summary>Turns a finished model call into steps and hands them to the capture writer.</summary>
-    internal async ValueTask RecordCallAsync(IReadOnlyList<ChatMessage> request, IReadOnlyList<ChatMessage> response, ModelCallFacts facts)
+    /// <summary>
+    /// Turns a finished model call into steps and hands them to the capture writer; returns how many steps the
+    /// episode has recorded with this call (0 when the episode had already ended and the call was dropped), so a host
+    /// that must acknowledge only stored steps can check the store for them.
+    /// </summary>
+    internal async ValueTask<int> RecordCallAsync(IReadOnlyList<ChatMessage> request, IReadOnlyList<ChatMessage> response, ModelCallFacts facts)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
@@ -184,7 +188,7 @@ public sealed class EpisodeScope : IAsyncDisposable
             {
                 // The episode ended while this call was running; its steps have nowhere to go.
                 Runtime.Capture.CountDropped(1);
-                return;
+                return 0;
             }
 
             var steps = _transcript.Record(request, response, facts);
@@ -193,6 +197,8 @@ public sealed class EpisodeScope : IAsyncDisposable
             {
                 await EnqueueAsync(new StepRecorded(Id, step)).ConfigureAwait(false);
             }
+
+            return _transcript.StepCount;
         }
         finally
         {

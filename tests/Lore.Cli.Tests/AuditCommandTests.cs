@@ -79,6 +79,17 @@ public sealed class AuditCommandTests(DemoStoreFixture demo) : IClassFixture<Dem
     }
 
     [Fact]
+    public async Task Audit_verify_takes_tenant_like_every_command_and_still_verifies_the_whole_chain()
+    {
+        var whole = await CliRunner.RunAsync("audit", "verify", "--store", demo.Path);
+        var result = await CliRunner.RunAsync("audit", "verify", "--store", demo.Path, "--tenant", "default");
+
+        Assert.True(result.ExitCode == 0, result.Out + result.Error);
+        Assert.Equal(HeadOf(whole.Out), HeadOf(result.Out));
+        Assert.Contains("shared by every tenant", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Audit_verify_exits_1_naming_the_first_tampered_record_and_what_was_done_to_it()
     {
         var store = demo.CopyTo(_directory);

@@ -90,6 +90,11 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
 {
     internal sealed class Settings : AuditSettings
     {
+        // Every command takes --tenant (README); the log is one chain, so the whole chain is always verified.
+        [CommandOption("--tenant <NAME>")]
+        [Description("Accepted like every command's --tenant: the audit log is one hash chain for all tenants, so the whole chain is verified either way.")]
+        public string? Tenant { get; init; }
+
         [CommandOption("--expect-head <HEAD>")]
         [Description("The head printed by an earlier verify (SEQUENCE:HASH), kept outside the store: also catches a removed tail or a rewritten log.")]
         public string? ExpectHead { get; init; }
@@ -149,6 +154,11 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
 
         writer.WriteLine($"verified {result.Records} records, head {result.Head}");
         writer.WriteLine($"verified {snapshots.Snapshots} snapshots of {snapshots.Tenants.Count} tenant(s) against their content addresses, and every served pointer");
+        if (settings.Tenant is { } tenant)
+        {
+            writer.WriteLine($"(the chain is shared by every tenant: tenant '{tenant}''s records were verified with all the others)");
+        }
+
         writer.WriteLine(expected is null
             ? "Keep the head outside the store and pass it as --expect-head next time to also catch a removed tail or a rewritten log."
             : $"The pinned head {expected.Sequence}:{expected.Hash[..12]}… matches.");

@@ -32,6 +32,14 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
         [DefaultValue("http://127.0.0.1:5080")]
         public string Urls { get; init; } = "http://127.0.0.1:5080";
 
+        [CommandOption("--allowed-hosts <HOSTS>")]
+        [Description("Host names clients may use besides localhost/127.0.0.1/[::1], separated by ';' (for a server behind a reverse proxy); '*' turns Host/Origin checking off. While listening on loopback only, any other Host or Origin is refused (DNS-rebinding protection).")]
+        public string? AllowedHosts { get; init; }
+
+        [CommandOption("--durable")]
+        [Description("Every proxied call is stored before its answer is released (as if each request sent X-Lore-Durable: true); slower, but a 200 then means the step is in the store.")]
+        public bool Durable { get; init; }
+
         [CommandOption("--upstream <URL>")]
         [Description("The OpenAI-compatible endpoint the proxy forwards to (for example https://api.openai.com/v1/), or 'simulated' for the simulated workplace's agent.")]
         public string? Upstream { get; init; }
@@ -108,6 +116,8 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             UpstreamApiKey = upstreamKey,
             MaxRequestBytes = settings.MaxRequestBytes,
             RequestsPerMinutePerKey = settings.Rate,
+            AllowedHosts = settings.AllowedHosts is { } hosts ? [.. hosts.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : [],
+            ProxyDurableByDefault = settings.Durable,
 
             // One line per request is noise on a terminal; warnings and Lore's own messages (by key id, never a key) stay.
             ConfigureLogging = logging => logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning),

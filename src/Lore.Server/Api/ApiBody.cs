@@ -50,6 +50,15 @@ internal sealed class ApiValidation
     }
 
     /// <summary>An identifier: non-blank when present, no control characters, at most 200 characters.</summary>
+    /// <summary>An episode id: the one grammar of <see cref="EpisodeIds"/>, so every route can address what was created.</summary>
+    public void EpisodeId(string field, string? value)
+    {
+        if (value is not null && EpisodeIds.Problem(value) is { } problem)
+        {
+            Add(field, problem);
+        }
+    }
+
     public void Identifier(string field, string? value, bool required = false)
     {
         if (value is null)

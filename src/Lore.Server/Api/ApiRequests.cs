@@ -253,7 +253,7 @@ internal sealed class StartEpisodeRequest : IApiRequest
 
     public void Validate(ApiValidation errors)
     {
-        errors.Identifier("id", Id);
+        errors.EpisodeId("id", Id);
         errors.Required("task", Task, 20_000);
         errors.MaxLength("unit", Unit, 500);
         ApiRequestChecks.Labels(errors, "labels", Labels);
@@ -351,7 +351,7 @@ internal sealed class RetrieveRequest : IApiRequest
             errors.Required($"tools[{i}]", Tools![i], 200);
         }
 
-        errors.Identifier("episodeId", EpisodeId);
+        errors.EpisodeId("episodeId", EpisodeId);
     }
 }
 

@@ -37,14 +37,44 @@ internal static class DashboardForms
     }
 
     /// <summary>Where to send the browser after an action: a dashboard path given by the form, never another site.</summary>
-    public static string ReturnPath(IFormCollection form, string fallback)
+    public static string ReturnPath(IFormCollection form, string fallback) => LocalReturnPath(form["return"].ToString(), fallback);
+
+    /// <summary>
+    /// <paramref name="path"/> when, once its dot segments are resolved (<c>/dashboard/../../x</c> is <c>/x</c>, also
+    /// when the dots are percent-encoded), it is still a dashboard page of this server; otherwise <paramref name="fallback"/>.
+    /// The resolved path is what is returned, so the browser cannot resolve it differently.
+    /// </summary>
+    public static string LocalReturnPath(string? path, string fallback)
     {
-        var path = form["return"].ToString();
-        var local = path.StartsWith("/dashboard", StringComparison.Ordinal)
-            && !path.StartsWith("//", StringComparison.Ordinal)
-            && !path.Contains('\\', StringComparison.Ordinal)
-            && Uri.IsWellFormedUriString(path, UriKind.Relative);
-        return local ? path : fallback;
+        if (string.IsNullOrEmpty(path) || !path.StartsWith('/') || path.StartsWith("//", StringComparison.Ordinal)
+            || path.Contains('\\', StringComparison.Ordinal) || path.Any(char.IsControl) || !Uri.IsWellFormedUriString(path, UriKind.Relative))
+        {
+            return fallback;
+        }
+
+        var end = path.IndexOfAny(['?', '#']);
+        var pathPart = end < 0 ? path : path[..end];
+        var rest = end < 0 ? "" : path[end..];
+        var segments = new List<string>();
+        foreach (var raw in pathPart.Split('/')[1..])
+        {
+            var segment = Uri.UnescapeDataString(raw);
+            if (segment == "..")
+            {
+                if (segments.Count > 0)
+                {
+                    segments.RemoveAt(segments.Count - 1);
+                }
+            }
+            else if (segment != ".")
+            {
+                segments.Add(raw);
+            }
+        }
+
+        var resolved = "/" + string.Join('/', segments);
+        var dashboard = resolved == "/dashboard" || resolved.StartsWith("/dashboard/", StringComparison.Ordinal);
+        return dashboard && !resolved.Contains("//", StringComparison.Ordinal) ? resolved + rest : fallback;
     }
 
     /// <summary>The path with <c>done=N</c> added to its query (and any earlier <c>done</c> dropped).</summary>

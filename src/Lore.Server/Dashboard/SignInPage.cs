@@ -74,7 +74,7 @@ internal static class SignInPage
     private static IResult Render(HttpContext http, string? returnUrl, string? error, int status)
     {
         var tokens = http.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(http);
-        var target = returnUrl is not null && returnUrl.StartsWith("/dashboard", StringComparison.Ordinal) && !returnUrl.StartsWith("//", StringComparison.Ordinal) ? returnUrl : "/dashboard";
+        var target = DashboardForms.LocalReturnPath(returnUrl, "/dashboard");
         var message = error is null ? Html.Empty : H.Of($"<p class=\"banner bad\" role=\"alert\" data-testid=\"sign-in-error\">{error}</p>");
         return DashboardLayout.Bare("Sign in", H.Of($"""
             <h1>Lore dashboard</h1>

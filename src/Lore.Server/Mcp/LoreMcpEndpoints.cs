@@ -52,5 +52,5 @@ internal static class LoreMcp
     }
 
     public static IMcpServerBuilder Configure(IMcpServerBuilder builder)
-        => builder.WithTools<LoreMcpTools>().WithResources<LoreMcpResources>();
+        => McpArgumentCheck.AddTo(builder.WithTools<LoreMcpTools>().WithResources<LoreMcpResources>());
 }

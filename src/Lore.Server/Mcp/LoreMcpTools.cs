@@ -320,12 +320,12 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
 
     private static string CheckEpisodeId(string? id)
     {
-        if (string.IsNullOrWhiteSpace(id) || id.Length > 128 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':'))
+        if (EpisodeIds.Problem(id) is { } problem)
         {
-            throw new McpException($"episode_id '{id}' is not an episode id (letters, digits, '-', '_', '.', ':'; at most 128 characters). Nothing was stored.");
+            throw new McpException($"episode_id {problem} Nothing was stored.");
         }
 
-        return id;
+        return id!;
     }
 
     private static List<string> CheckLessonIds(string[]? ids)

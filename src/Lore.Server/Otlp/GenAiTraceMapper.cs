@@ -97,14 +97,13 @@ internal static class GenAiTraceMapper
     {
         spans.Sort((a, b) => a.StartTimeUnixNano != b.StartTimeUnixNano ? a.StartTimeUnixNano.CompareTo(b.StartTimeUnixNano) : a.EndTimeUnixNano.CompareTo(b.EndTimeUnixNano));
         var ids = spans.Select(s => s.SpanId).ToHashSet(StringComparer.Ordinal);
-        var root = spans.FirstOrDefault(s => s.ParentSpanId.Length == 0)
+        var root = spans.FirstOrDefault(IsRoot)
             ?? spans.FirstOrDefault(s => RoleOf(s) == SpanRole.Agent && !ids.Contains(s.ParentSpanId));
 
-        // Tool calls that have their own span are recorded from it (with its status and timing), not from the message that carries the result.
-        var toolSpanCalls = spans.Where(s => RoleOf(s) == SpanRole.Tool)
-            .Select(s => OtlpValues.Text(OtlpValues.Find(s.Attributes, "gen_ai.tool.call.id")))
-            .OfType<string>()
-            .ToHashSet(StringComparer.Ordinal);
+        // Steps come from spans: when the agent traces its tools, every tool step is recorded from its span (with its
+        // status and timing), never again from the chat histories that repeat earlier tool calls and results; only a
+        // trace without tool spans takes its tool steps from the results its model calls were sent.
+        var toolsHaveSpans = spans.Any(s => RoleOf(s) == SpanRole.Tool);
         var transcript = new EpisodeTranscript();
         var steps = new List<Step>();
         string? firstUserText = null;
@@ -117,7 +116,7 @@ internal static class GenAiTraceMapper
                     firstUserText ??= input.FirstOrDefault(m => m.Role == ChatRole.User && !string.IsNullOrWhiteSpace(m.Text))?.Text;
                     var facts = new ModelCallFacts(Time(span.StartTimeUnixNano), Duration(span), Model(span), Usage(span), [], []);
                     steps.AddRange(transcript.Record(input, GenAiMessages.Output(span), facts)
-                        .Where(s => s.Kind != StepKind.ToolCall || s.ToolCallId is null || !toolSpanCalls.Contains(s.ToolCallId)));
+                        .Where(s => s.Kind != StepKind.ToolCall || !toolsHaveSpans));
                     break;
                 case SpanRole.Tool:
                     steps.Add(ToolStep(span));
@@ -137,6 +136,25 @@ internal static class GenAiTraceMapper
             Origin = "otlp",
         };
         return new TraceEpisode(traceId, header, ordered, OutcomeOf(spans, root), root is null ? null : Time(root.EndTimeUnixNano), spans);
+    }
+
+    /// <summary>True for a span with no parent: the trace's root, which ends (and is exported) after all its children.</summary>
+    /// <remarks>Some exporters write a root's parent as eight zero bytes rather than leaving it out; that is no parent too.</remarks>
+    public static bool IsRoot(OtlpSpan span) => span.ParentSpanId.AsSpan().IndexOfAnyExcept('0') < 0;
+
+    /// <summary>Why an outcome on these spans cannot be read (a score that is not a number in [0, 1]), or null.</summary>
+    public static string? OutcomeProblem(IEnumerable<OtlpSpan> spans)
+    {
+        foreach (var span in spans)
+        {
+            if (OtlpValues.Find(span.Attributes, OutcomeScore) is { } raw
+                && (OtlpValues.Number(raw) is not { } score || double.IsNaN(score) || score < 0 || score > 1))
+            {
+                return $"{OutcomeScore} must be a number in [0, 1], not '{OtlpValues.Text(raw)}'.";
+            }
+        }
+
+        return null;
     }
 
     private static SpanRole RoleOf(OtlpSpan span)

@@ -25,6 +25,11 @@ internal static class OtlpReceiverEndpoints
         ArgumentNullException.ThrowIfNull(app);
         app.MapPost("/v1/traces", (HttpContext context, OtlpTraceReceiver receiver) => ReceiveAsync(context, receiver))
             .RequireAuthorization(LorePolicies.Agent);
+
+        // Traces still being assembled are written when the server stops, before the store goes away.
+        var lifetime = app.Lifetime;
+        lifetime.ApplicationStarted.Register(() => lifetime.ApplicationStopping.Register(
+            () => app.Services.GetRequiredService<OtlpTraceReceiver>().DisposeAsync().AsTask().GetAwaiter().GetResult()));
     }
 
     private static async Task ReceiveAsync(HttpContext context, OtlpTraceReceiver receiver)

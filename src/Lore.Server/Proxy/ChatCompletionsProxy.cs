@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Lore.Capture;
 using Lore.Server.Hosting;
 using Lore.Server.Security;
@@ -35,6 +34,16 @@ internal sealed partial class ChatCompletionsProxy(
     public const string EndHeader = "X-Lore-End";
     public const string SnapshotHeader = "X-Lore-Snapshot";
     public const string LessonsHeader = "X-Lore-Lessons";
+
+    /// <summary>Request header: <c>true</c> asks for the call to be stored before the answer is released (durable mode).</summary>
+    public const string DurableHeader = "X-Lore-Durable";
+
+    /// <summary>
+    /// Response header saying what was promised about the call's record: <c>queued</c> (default: handed to the capture
+    /// writer, stored within its flush interval, lost if the process dies first), <c>stored</c> (durable mode: in the
+    /// store before this answer was sent) or <c>before-end</c> (durable stream: stored before the stream ends).
+    /// </summary>
+    public const string RecordedHeader = "X-Lore-Recorded";
 
     private const int MaxTaskLength = 2000;
 
@@ -110,9 +119,13 @@ internal sealed partial class ChatCompletionsProxy(
         headers[SnapshotHeader] = scope.SnapshotId ?? "none";
         headers[LessonsHeader] = string.Join(',', injection.InjectedIds);
 
+        var durable = options.ProxyDurableByDefault || IsTrue(context.Request.Headers[DurableHeader]);
         ChatMessage? answer = null;
         string? model = OpenAiChatFormat.StringOf(body["model"]);
         UsageDetails? usage = null;
+        string? error = null;
+        byte[]? heldBody = null;
+        var awaitsRecord = false;
         scope.CallStarted();
         try
         {
@@ -135,12 +148,14 @@ internal sealed partial class ChatCompletionsProxy(
             catch (HttpRequestException e)
             {
                 LogUpstreamUnreachable(logger, e, baseAddress.GetLeftPart(UriPartial.Authority));
+                error = $"upstream unreachable: {e.Message}";
                 await RequestProblem.WriteAsync(context, StatusCodes.Status502BadGateway, "Upstream unreachable",
                     $"the upstream at {baseAddress.GetLeftPart(UriPartial.Authority)} could not be reached: {e.Message}").ConfigureAwait(false);
                 return;
             }
             catch (TaskCanceledException) when (!cancel.IsCancellationRequested)
             {
+                error = "upstream timed out";
                 await RequestProblem.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "Upstream timed out",
                     $"the upstream at {baseAddress.GetLeftPart(UriPartial.Authority)} did not answer in time.").ConfigureAwait(false);
                 return;
@@ -153,32 +168,60 @@ internal sealed partial class ChatCompletionsProxy(
                 var streamed = response.IsSuccessStatusCode && response.Content.Headers.ContentType?.MediaType == "text/event-stream";
                 if (streamed)
                 {
+                    headers[RecordedHeader] = durable ? "before-end" : "queued";
+                    awaitsRecord = durable;
                     var completion = await RelayStreamAsync(context, response, cancel).ConfigureAwait(false);
                     answer = completion.ToMessage();
                     model = completion.Model ?? model;
                     usage = completion.Usage;
+                    if (!completion.Done)
+                    {
+                        error = cancel.IsCancellationRequested ? "the caller disconnected before the stream ended" : "the upstream's stream ended before [DONE]";
+                    }
                 }
                 else
                 {
                     var bytes = await response.Content.ReadAsByteArrayAsync(cancel).ConfigureAwait(false);
-                    context.Response.ContentLength = bytes.Length;
-                    await context.Response.Body.WriteAsync(bytes, cancel).ConfigureAwait(false);
-                    await context.Response.CompleteAsync().ConfigureAwait(false);
                     if (response.IsSuccessStatusCode)
                     {
                         (answer, var answeredModel, usage) = OpenAiChatFormat.ReadCompletion(bytes);
                         model = answeredModel ?? model;
                     }
+                    else
+                    {
+                        error = OpenAiChatFormat.ErrorText((int)response.StatusCode, bytes);
+                    }
+
+                    if (durable && response.IsSuccessStatusCode)
+                    {
+                        // Durable: the answer is held until its step is in the store (below, in finally).
+                        heldBody = bytes;
+                        awaitsRecord = true;
+                    }
+                    else
+                    {
+                        headers[RecordedHeader] = "queued";
+                        context.Response.ContentLength = bytes.Length;
+                        await context.Response.Body.WriteAsync(bytes, cancel).ConfigureAwait(false);
+                        await context.Response.CompleteAsync().ConfigureAwait(false);
+                    }
                 }
             }
         }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            error ??= "the caller disconnected before the answer arrived";
+            throw;
+        }
         finally
         {
-            // Also when the upstream failed or the caller went away: the request and the tool results it carried are part of the trajectory.
-            var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds);
+            // Also when the upstream failed or the caller went away: the request and the tool results it carried are
+            // part of the trajectory, and the call is recorded as failed, never as an empty answer.
+            var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error };
+            var recorded = 0;
             try
             {
-                await scope.RecordCallAsync(messages, answer is null ? [] : [answer], facts).ConfigureAwait(false);
+                recorded = await scope.RecordCallAsync(messages, answer is null ? [] : [answer], facts).ConfigureAwait(false);
             }
             finally
             {
@@ -189,7 +232,63 @@ internal sealed partial class ChatCompletionsProxy(
             {
                 await episodes.EndAsync(episode).ConfigureAwait(false);
             }
+
+            if (awaitsRecord && !cancel.IsCancellationRequested)
+            {
+                await AnswerDurablyAsync(context, runtime, scope.Id, recorded, heldBody, cancel).ConfigureAwait(false);
+            }
         }
+    }
+
+    /// <summary>
+    /// Durable mode: writes the held answer only once the call's steps are in the store (capture flushed, then the
+    /// episode read back). When they cannot be stored the caller gets 503 instead of the answer, so a 200 in durable
+    /// mode always means the step is stored; for a stream, whose answer has already gone out, the response ends only
+    /// after the steps are stored (or is aborted when they are not).
+    /// </summary>
+    private async Task AnswerDurablyAsync(HttpContext context, LoreRuntime runtime, string episodeId, int recorded, byte[]? heldBody, CancellationToken cancel)
+    {
+        string? problem = null;
+        try
+        {
+            await runtime.FlushAsync(cancel).ConfigureAwait(false);
+            var stored = await runtime.Store.GetEpisodeAsync(episodeId, cancel).ConfigureAwait(false);
+            if (recorded == 0 || stored is null || stored.Steps.Count < recorded)
+            {
+                problem = recorded == 0
+                    ? "the episode had already ended, so this call could not be recorded"
+                    : "the store did not accept the call's steps (see the server log)";
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogDurableWriteFailed(logger, e, episodeId);
+            problem = $"the store could not be written: {e.Message}";
+        }
+
+        if (heldBody is null)
+        {
+            if (problem is not null && context.Response.HasStarted)
+            {
+                // A stream already relayed: abort rather than end it cleanly, so the caller sees the failure.
+                context.Abort();
+            }
+
+            return;
+        }
+
+        if (problem is not null)
+        {
+            context.Response.Headers.Remove(RecordedHeader);
+            await RequestProblem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Not recorded",
+                $"the upstream answered, but {problem}; the answer is withheld because {DurableHeader} asked for it to be recorded first. Retry the call.").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Headers[RecordedHeader] = "stored";
+        context.Response.ContentLength = heldBody.Length;
+        await context.Response.Body.WriteAsync(heldBody, cancel).ConfigureAwait(false);
+        await context.Response.CompleteAsync().ConfigureAwait(false);
     }
 
     /// <summary>Relays the upstream's events byte for byte, flushing after each read, and rebuilds the answer from copies.</summary>
@@ -306,9 +405,9 @@ internal sealed partial class ChatCompletionsProxy(
         var episodeId = request.Headers[EpisodeHeader].ToString().Trim();
         if (episodeId.Length > 0)
         {
-            if (!EpisodeIdPattern().IsMatch(episodeId))
+            if (EpisodeIds.Problem(episodeId) is { } problem)
             {
-                throw new ChatRequestException(EpisodeHeader, $"{EpisodeHeader} must be 1 to 128 letters, digits, '.', '_', ':' or '-'.");
+                throw new ChatRequestException(EpisodeHeader, $"{EpisodeHeader} {problem}");
             }
 
             return new EpisodeRequest(CorrelationKind.Header, episodeId, unitKey, task, labels);
@@ -377,8 +476,8 @@ internal sealed partial class ChatCompletionsProxy(
     private static bool IsTrue(Microsoft.Extensions.Primitives.StringValues value)
         => value.Count > 0 && (string.Equals(value[0], "true", StringComparison.OrdinalIgnoreCase) || value[0] == "1");
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
-    private static partial Regex EpisodeIdPattern();
+    [LoggerMessage(Level = LogLevel.Error, Message = "A durable proxy call of episode {EpisodeId} could not be stored; the caller got 503.")]
+    private static partial void LogDurableWriteFailed(ILogger logger, Exception exception, string episodeId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The proxy's upstream at {Upstream} could not be reached.")]
     private static partial void LogUpstreamUnreachable(ILogger logger, Exception exception, string upstream);

@@ -103,18 +103,41 @@ internal static class OpenAiChatFormat
         }
     }
 
+    /// <summary>
+    /// One entry of <c>tool_calls</c>: a function call (<c>{"type":"function","function":{"name","arguments"}}</c>) or a
+    /// custom tool call (<c>{"type":"custom","custom":{"name","input"}}</c>, whose free-text input is recorded as the
+    /// argument <c>input</c>). Other types still travel upstream and are recorded under their type's name.
+    /// </summary>
     private static FunctionCallContent ReadToolCall(JsonNode? node, string path)
     {
-        if (node is not JsonObject call || call["function"] is not JsonObject function)
+        if (node is not JsonObject call)
         {
-            throw new ChatRequestException(path, $"{path} must be an object with a 'function'.");
+            throw new ChatRequestException(path, $"{path} must be an object (a function or custom tool call).");
         }
 
-        var id = call["id"]?.GetValueKind() == JsonValueKind.String ? call["id"]!.GetValue<string>() : "";
-        var name = function["name"]?.GetValueKind() == JsonValueKind.String ? function["name"]!.GetValue<string>() : "";
-        var arguments = function["arguments"]?.GetValueKind() == JsonValueKind.String ? function["arguments"]!.GetValue<string>() : "{}";
-        return ToolCall(id, name, arguments);
+        var id = StringOf(call["id"]) ?? "";
+        var type = StringOf(call["type"]);
+        if (call["function"] is JsonObject function && type is null or "function")
+        {
+            return ToolCall(id, StringOf(function["name"]) ?? "", StringOf(function["arguments"]) ?? "{}");
+        }
+
+        if (call["custom"] is JsonObject custom && type is null or "custom")
+        {
+            return CustomToolCall(id, StringOf(custom["name"]) ?? "", StringOf(custom["input"]) ?? "");
+        }
+
+        if (type is null or "function" or "custom")
+        {
+            throw new ChatRequestException(path, $"{path} must have a 'function' object (type function) or a 'custom' object (type custom).");
+        }
+
+        return new FunctionCallContent(id, type, new Dictionary<string, object?>(StringComparer.Ordinal));
     }
+
+    /// <summary>A custom tool call: its input is free text, kept whole as the argument <c>input</c>.</summary>
+    public static FunctionCallContent CustomToolCall(string id, string name, string input)
+        => new(id, name, new Dictionary<string, object?>(StringComparer.Ordinal) { ["input"] = input });
 
     /// <summary>A tool call from the wire: the arguments are a JSON object text, kept whole under "arguments" when they are not one.</summary>
     public static FunctionCallContent ToolCall(string id, string name, string argumentsJson)
@@ -177,9 +200,14 @@ internal static class OpenAiChatFormat
         var names = new List<string>(tools.Count);
         foreach (var tool in tools)
         {
-            if (tool?["function"]?["name"] is JsonValue name && name.GetValueKind() == JsonValueKind.String)
+            // Function tools name themselves under "function", custom (free-text input) tools under "custom".
+            if (StringOf(tool?["function"]?["name"]) is { } name)
             {
-                names.Add(name.GetValue<string>());
+                names.Add(name);
+            }
+            else if (StringOf(tool?["custom"]?["name"]) is { } custom)
+            {
+                names.Add(custom);
             }
         }
 
@@ -220,6 +248,27 @@ internal static class OpenAiChatFormat
         return (message, StringOf(completion["model"]), ReadUsage(completion["usage"]));
     }
 
+    /// <summary>What an upstream's error body says (<c>error.message</c> of OpenAI's shape, else the start of the body), for the failed step.</summary>
+    public static string ErrorText(int status, ReadOnlySpan<byte> body)
+    {
+        string? message = null;
+        try
+        {
+            message = StringOf(JsonNode.Parse(body)?["error"]?["message"]);
+        }
+        catch (JsonException)
+        {
+            // Not JSON: the text itself.
+        }
+        catch (InvalidOperationException)
+        {
+            // JSON, but not an object.
+        }
+
+        message ??= Encoding.UTF8.GetString(body[..Math.Min(body.Length, 300)]).Trim();
+        return message.Length == 0 ? $"upstream answered {status}" : $"upstream answered {status}: {message}";
+    }
+
     public static UsageDetails? ReadUsage(JsonNode? usage)
     {
         if (usage is not JsonObject u)
@@ -232,6 +281,8 @@ internal static class OpenAiChatFormat
             InputTokenCount = LongOf(u["prompt_tokens"]),
             OutputTokenCount = LongOf(u["completion_tokens"]),
             TotalTokenCount = LongOf(u["total_tokens"]),
+            CachedInputTokenCount = LongOf(u["prompt_tokens_details"]?["cached_tokens"]),
+            ReasoningTokenCount = LongOf(u["completion_tokens_details"]?["reasoning_tokens"]),
         };
     }
 

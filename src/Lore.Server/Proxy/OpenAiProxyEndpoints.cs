@@ -48,7 +48,14 @@ internal static class OpenAiProxyEndpoints
         }
 
         app.MapPost("/v1/chat/completions", (HttpContext context, ChatCompletionsProxy proxy) => proxy.HandleAsync(context))
-            .RequireAuthorization(LorePolicies.Agent);
+            .RequireAuthorization(LorePolicies.Agent)
+            .WithSummary("OpenAI-compatible chat completions: lessons injected, the call forwarded upstream and recorded as a step of its episode.")
+            .WithDescription(
+                "Acknowledgement: a 200 means the upstream answered. By default the call's steps are then queued for the store " +
+                "(X-Lore-Recorded: queued) and are lost if the server dies before its capture writer flushes. With the request " +
+                "header 'X-Lore-Durable: true' (or 'lore serve --durable') the steps are stored before the answer is released " +
+                "(X-Lore-Recorded: stored; for a stream, before-end: stored before the stream ends), and a 503 replaces the answer " +
+                "when they cannot be stored. Lore's own errors use OpenAI's shape {\"error\":{\"message\",\"type\",\"param\",\"code\"}}.");
         app.MapGet("/v1/models", ListModelsAsync).RequireAuthorization(LorePolicies.Agent);
 
         // Registered once the app has started, so that it runs before the tenant runtimes are disposed (stopping

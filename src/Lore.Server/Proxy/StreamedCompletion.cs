@@ -81,7 +81,9 @@ internal sealed class StreamedCompletion
 
         foreach (var call in _calls.Values)
         {
-            contents.Add(OpenAiChatFormat.ToolCall(call.Id ?? "", call.Name ?? "", call.Arguments.ToString()));
+            contents.Add(call.Custom
+                ? OpenAiChatFormat.CustomToolCall(call.Id ?? "", call.Name ?? "", call.Arguments.ToString())
+                : OpenAiChatFormat.ToolCall(call.Id ?? "", call.Name ?? "", call.Arguments.ToString()));
         }
 
         return new ChatMessage(ChatRole.Assistant, contents);
@@ -182,7 +184,16 @@ internal sealed class StreamedCompletion
         }
 
         parts.Id ??= OpenAiChatFormat.StringOf(call["id"]);
-        if (call["function"] is JsonObject function)
+        if (call["custom"] is JsonObject custom)
+        {
+            parts.Custom = true;
+            parts.Name ??= OpenAiChatFormat.StringOf(custom["name"]);
+            if (OpenAiChatFormat.StringOf(custom["input"]) is { } input)
+            {
+                parts.Arguments.Append(input);
+            }
+        }
+        else if (call["function"] is JsonObject function)
         {
             parts.Name ??= OpenAiChatFormat.StringOf(function["name"]);
             if (OpenAiChatFormat.StringOf(function["arguments"]) is { } fragment)
@@ -197,6 +208,9 @@ internal sealed class StreamedCompletion
         public string? Id { get; set; }
 
         public string? Name { get; set; }
+
+        /// <summary>A custom tool call: its fragments are free-text input, not JSON arguments.</summary>
+        public bool Custom { get; set; }
 
         public StringBuilder Arguments { get; } = new();
     }

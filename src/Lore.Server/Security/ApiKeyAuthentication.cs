@@ -57,7 +57,7 @@ internal sealed class ApiKeyAuthentication(
         var detail = result.Failure is { } failure
             ? $"The API key was refused: {failure.Message}"
             : "An API key is required: send 'Authorization: Bearer lore_{id}_{secret}' or 'X-Api-Key' (create one with 'lore keys create').";
-        await Results.Problem(detail: detail, statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized").ExecuteAsync(Context).ConfigureAwait(false);
+        await Proxy.RequestProblem.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized", detail).ConfigureAwait(false);
     }
 
     /// <summary>403 as problem+json naming the role the endpoint needs and the role the key has.</summary>
@@ -71,7 +71,7 @@ internal sealed class ApiKeyAuthentication(
         var detail = needed is null
             ? $"This API key (role {role}) may not do this."
             : $"This needs the {needed} role; this API key has the {role} role.";
-        return Results.Problem(detail: detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden").ExecuteAsync(Context);
+        return Proxy.RequestProblem.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", detail);
     }
 
     private string? Presented()

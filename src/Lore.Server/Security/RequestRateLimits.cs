@@ -43,10 +43,18 @@ internal static class RequestRateLimits
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 var response = rejected.HttpContext.Response;
                 response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                var detail = $"This API key made more than {perMinute} requests per minute; retry after {seconds} s.";
+                if (Proxy.OpenAiError.Applies(rejected.HttpContext.Request.Path))
+                {
+                    await Proxy.OpenAiError.WriteAsync(rejected.HttpContext, StatusCodes.Status429TooManyRequests, detail, null).ConfigureAwait(false);
+                    return;
+                }
+
                 await Results.Problem(
-                        detail: $"This API key made more than {perMinute} requests per minute; retry after {seconds} s.",
+                        detail: detail,
                         statusCode: StatusCodes.Status429TooManyRequests,
-                        title: "Too many requests")
+                        title: "Too many requests",
+                        type: "https://www.rfc-editor.org/rfc/rfc6585#section-4")
                     .ExecuteAsync(rejected.HttpContext).ConfigureAwait(false);
             };
         });

@@ -9,7 +9,11 @@ internal sealed record ModelCallFacts(
     string? Model,
     UsageDetails? Usage,
     IReadOnlyList<string> InjectedLessonIds,
-    IReadOnlyList<string> ShadowLessonIds);
+    IReadOnlyList<string> ShadowLessonIds)
+{
+    /// <summary>Why the call produced no answer (an upstream error, a broken stream); null when it was answered.</summary>
+    public string? Error { get; init; }
+}
 
 /// <summary>
 /// What an episode has recorded so far, and the rule that turns each model call into steps. Agents re-send the whole
@@ -72,7 +76,14 @@ internal sealed class EpisodeTranscript
             Model = facts.Model,
             Request = [.. newMessages.SelectMany(m => TrajectoryConversion.ToTrajectory(m, ToolNameOf))],
             Response = [.. response.SelectMany(m => TrajectoryConversion.ToTrajectory(m, ToolNameOf))],
-            Usage = facts.Usage is { } usage ? new TokenUsage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0) : null,
+            Usage = facts.Usage is { } usage
+                ? new TokenUsage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0)
+                {
+                    CachedInputTokens = usage.CachedInputTokenCount ?? 0,
+                    ReasoningTokens = usage.ReasoningTokenCount ?? 0,
+                }
+                : null,
+            Error = facts.Error,
             InjectedLessonIds = facts.InjectedLessonIds,
             ShadowLessonIds = facts.ShadowLessonIds,
         });

@@ -193,7 +193,7 @@ public sealed class LoreChatClient : DelegatingChatClient
         return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens) { ShadowLessonIds = shadowIds };
     }
 
-    private ValueTask RecordAsync(EpisodeScope episode, PreparedCall call, ChatResponse? response, ChatOptions? options, long started)
+    private ValueTask<int> RecordAsync(EpisodeScope episode, PreparedCall call, ChatResponse? response, ChatOptions? options, long started)
     {
         var facts = new ModelCallFacts(
             call.At,

@@ -118,9 +118,9 @@ internal sealed class TrajectoryRecordMapper
     {
         var messages = RequireArray(context, record, "messages");
         var recordId = OptionalScalar(context, record, "id");
-        if (recordId is not null && string.IsNullOrWhiteSpace(recordId))
+        if (recordId is not null && EpisodeIds.Problem(recordId) is { } problem)
         {
-            throw context.Fail("id", "is empty");
+            throw context.Fail("id", problem);
         }
 
         var user = OptionalString(context, record, "user") ?? OptionalString(context, record, "user_id");

@@ -58,6 +58,33 @@ public sealed class MalformedRequestTests(SharedLoreServer shared) : IClassFixtu
         Assert.Equal(["outcomes[0].score", "outcomes[0].source", "steps[0].tool", "task"], response.ErrorFields.Order(StringComparer.Ordinal));
     }
 
+    [Theory]
+    [InlineData("../../x")]
+    [InlineData("..")]
+    [InlineData("a/b")]
+    [InlineData("has space")]
+    [InlineData("-leading-dash")]
+    public async Task An_episode_id_no_route_could_address_is_refused_with_the_grammar(string id)
+    {
+        using var client = shared.Server.CreateClient(await shared.Server.CreateKeyAsync("t-" + Guid.NewGuid().ToString("n"), ApiKeyRole.Agent));
+
+        var response = await client.ApiPostAsync("/api/episodes", new { id, task = "refund order 1142" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.Status);
+        Assert.Equal(["id"], response.ErrorFields);
+        Assert.Contains(EpisodeIds.Rule, response.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_episode_id_in_the_grammar_is_created_and_addressable()
+    {
+        using var client = shared.Server.CreateClient(await shared.Server.CreateKeyAsync("t-" + Guid.NewGuid().ToString("n"), ApiKeyRole.Agent));
+        var id = "run:2026-12-05_" + Guid.NewGuid().ToString("n");
+
+        Assert.Equal(HttpStatusCode.Created, (await client.ApiPostAsync("/api/episodes", new { id, task = "refund order 1142" })).Status);
+        Assert.Equal(HttpStatusCode.OK, (await client.ApiGetAsync($"/api/episodes/{id}")).Status);
+    }
+
     [Fact]
     public async Task A_syntax_error_reports_where_it_is()
     {

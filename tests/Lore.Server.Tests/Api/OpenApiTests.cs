@@ -37,4 +37,19 @@ public sealed class OpenApiTests
         Assert.NotNull(keys["security"]![0]!["loreApiKey"]);
         Assert.Null(paths["/healthz"]!["get"]!["security"]);
     }
+
+    [Fact]
+    public async Task The_OpenAPI_document_states_what_a_proxy_200_guarantees_in_each_mode()
+    {
+        await using var server = await LoreTestServer.StartAsync();
+        using var client = server.CreateClient();
+
+        var document = await client.ApiGetAsync("/openapi/v1.json");
+
+        var proxy = document.Json["paths"]!["/v1/chat/completions"]!["post"]!;
+        var description = (string)proxy["description"]!;
+        Assert.Contains("X-Lore-Recorded: queued", description, StringComparison.Ordinal);
+        Assert.Contains("X-Lore-Durable: true", description, StringComparison.Ordinal);
+        Assert.Contains("503", description, StringComparison.Ordinal);
+    }
 }

@@ -42,6 +42,26 @@ public sealed class McpHttpTests : McpToolsContract
     }
 
     [Fact]
+    public async Task A_callers_mistakes_are_not_logged_as_server_errors()
+    {
+        var logs = new CapturedLogs();
+        await using var server = await LoreTestServer.StartAsync(o => o.ConfigureLogging = logs.AddTo);
+        var options = new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(server.BaseAddress, "mcp"),
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {await server.CreateKeyAsync("acme", ApiKeyRole.Agent)}" },
+        };
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(options), cancellationToken: Ct);
+
+        (await client.CallAsync("get_guidelines", new())).Error();
+        (await client.CallAsync("record_outcome", new() { ["episode_id"] = "ep-nowhere", ["success"] = true })).Error();
+        (await client.CallAsync("list_lessons", new() { ["limit"] = 5000 })).Error();
+
+        Assert.DoesNotContain(logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Connecting_without_a_valid_api_key_is_refused_before_any_tool_runs()
     {
         var noKey = await Assert.ThrowsAnyAsync<HttpRequestException>(() => ConnectWithKeyAsync(null));

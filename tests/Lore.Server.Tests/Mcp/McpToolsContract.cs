@@ -29,6 +29,18 @@ public abstract class McpToolsContract : IAsyncLifetime
     public abstract ValueTask DisposeAsync();
 
     [Fact]
+    public async Task Wrong_arguments_are_tool_errors_that_name_the_argument()
+    {
+        await using var client = await ConnectAsync("acme");
+
+        Assert.Contains("'task' is required", (await client.CallAsync("get_guidelines", new())).Error(), StringComparison.Ordinal);
+        Assert.Contains("'tools' must be an array", (await client.CallAsync("get_guidelines", new() { ["task"] = "refund", ["tools"] = "lookup_order" })).Error(), StringComparison.Ordinal);
+        Assert.Contains("'limit' must be", (await client.CallAsync("list_lessons", new() { ["limit"] = "ten" })).Error(), StringComparison.Ordinal);
+        Assert.Contains("'colour' is not one this tool takes", (await client.CallAsync("get_guidelines", new() { ["task"] = "refund", ["colour"] = "blue" })).Error(), StringComparison.Ordinal);
+        Assert.Contains("not an episode id", (await client.CallAsync("record_outcome", new() { ["episode_id"] = "../../x", ["success"] = true })).Error(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Tools_and_read_only_resources_are_listed_with_descriptions_for_agents()
     {
         await using var client = await ConnectAsync(TenantA);

@@ -4,7 +4,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Lore.Server.Otlp;
 using Lore.Server.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Resources;
@@ -21,7 +23,7 @@ public sealed class OtlpReceiverTests
     [Fact]
     public async Task GenAI_spans_exported_by_the_OpenTelemetry_SDK_become_one_episode_with_steps_in_time_order()
     {
-        await using var server = await LoreTestServer.StartAsync();
+        await using var server = await LoreTestServer.StartAsync(WriteOnRoot);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         using var source = new ActivitySource("agent-under-test-" + Guid.NewGuid().ToString("n"));
         using var tracer = Sdk.CreateTracerProviderBuilder()
@@ -96,7 +98,8 @@ public sealed class OtlpReceiverTests
 
         Assert.True(tracer.ForceFlush((int)TimeSpan.FromMinutes(5).TotalMilliseconds));
 
-        var episode = await StoredAsync(server, "otlp-" + traceId);
+        // The exporter may give up waiting on a loaded machine while the server still writes: wait for the episode itself.
+        var episode = await WaitForEpisodeAsync(server, "otlp-" + traceId, e => e.EndedAt is not null);
         Assert.NotNull(episode);
         Assert.Equal("acme", episode.Tenant);
         Assert.Equal("otlp", episode.Origin);
@@ -122,20 +125,117 @@ public sealed class OtlpReceiverTests
         Assert.Equal("refunded only after a reminder", outcome.Comment);
     }
 
-    /// <summary>
-    /// The episode once the receiver has stored it: a flushed exporter has sent the export, but on a loaded machine its
-    /// answer (and so the write) can come after the flush returns. Waits on the store with a generous deadline.
-    /// </summary>
-    private static async Task<Episode?> StoredAsync(LoreTestServer server, string id)
+    [Fact]
+    public async Task A_run_exported_span_by_span_becomes_one_episode_with_exactly_its_steps_task_unit_labels_and_the_plain_roots_outcome()
     {
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(2);
+        // The default settle delay: the episode is written once the root has arrived and the trace is quiet.
+        await using var server = await LoreTestServer.StartAsync(o => o.OtlpSettleDelay = TimeSpan.FromMilliseconds(300));
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        using var source = new ActivitySource("agent-under-test-" + Guid.NewGuid().ToString("n"));
+        var exporter = new OtlpTraceExporter(new OtlpExporterOptions
+        {
+            Endpoint = new Uri(server.BaseAddress, "v1/traces"),
+            Protocol = OtlpExportProtocol.HttpProtobuf,
+            Headers = "Authorization=Bearer " + key,
+            TimeoutMilliseconds = 60_000,
+        });
+        using var tracer = Sdk.CreateTracerProviderBuilder()
+            .AddSource(source.Name)
+            .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddService("refund-bot"))
+            .AddProcessor(new SimpleActivityExportProcessor(exporter)) // one export per span, as it ends
+            .Build();
+
+        string traceId;
+        const string User = """{"role":"user","parts":[{"type":"text","content":"Refund order 1142."}]}""";
+        const string Call1 = """{"role":"assistant","parts":[{"type":"tool_call","id":"call_1","name":"lookup_order","arguments":{"order_id":"1142"}}]}""";
+        const string Result1 = """{"role":"tool","parts":[{"type":"tool_call_response","id":"call_1","response":"delivered"}]}""";
+        const string Call2 = """{"role":"assistant","parts":[{"type":"tool_call","id":"call_2","name":"issue_refund","arguments":{"order_id":"1142"}}]}""";
+        const string Result2 = """{"role":"tool","parts":[{"type":"tool_call_response","id":"call_2","response":"refunded"}]}""";
+        using (var root = source.StartActivity("handle ticket", ActivityKind.Server)!)
+        {
+            // A plain root span: no GenAI attributes, only Lore's and the outcome, and it is exported last, alone.
+            traceId = root.TraceId.ToHexString();
+            root.SetTag("lore.task", "refund a damaged order");
+            root.SetTag("lore.unit", "customer-7");
+            root.SetTag("lore.label.slice", "refunds");
+            Chat(source, $"[{User}]", $"[{Call1}]");
+            Tool(source, "lookup_order", "delivered");
+            Chat(source, $"[{User},{Call1},{Result1}]", $"[{Call2}]");
+            Tool(source, "issue_refund", "refunded");
+            Chat(source, $"[{User},{Call1},{Result1},{Call2},{Result2}]", """[{"role":"assistant","parts":[{"type":"text","content":"Done."}]}]""");
+            root.SetTag("lore.outcome.score", 1.0);
+        }
+
+        var episode = await WaitForEpisodeAsync(server, "otlp-" + traceId, e => e.EndedAt is not null);
+        Assert.Equal(
+            ["model", "tool:lookup_order", "model", "tool:issue_refund", "model"],
+            episode.Steps.Select(s => s.Kind == StepKind.ModelCall ? "model" : $"tool:{s.ToolName}"));
+        Assert.Equal(Enumerable.Range(0, 5), episode.Steps.Select(s => s.Index));
+        Assert.Equal("refund a damaged order", episode.Task);
+        Assert.Equal("customer-7", episode.UnitKey);
+        Assert.Equal("refunds", episode.Labels["slice"]);
+        Assert.Equal("refund-bot", episode.Labels["service"]);
+        Assert.True(episode.Succeeded);
+    }
+
+    [Fact]
+    public async Task A_root_outcome_arriving_after_its_trace_was_written_still_judges_and_ends_the_episode()
+    {
+        await using var server = await LoreTestServer.StartAsync(WriteOnRoot);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        const string Trace = "4af7651916cd43dd8448eb211c80319c";
+        var child = ChatSpan(Trace, "e7ad6b7169203332") with { ParentSpanId = "f7ad6b7169203332" };
+        (await PostProtobufAsync(server, key, [child])).Dispose();
+        await server.App.Services.GetRequiredService<OtlpTraceReceiver>().SweepAsync(all: true); // written open, as it stands
+        Assert.Null((await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct))!.EndedAt);
+
+        var plainRoot = new Server.Otlp.OtlpSpan
+        {
+            TraceId = Trace,
+            SpanId = "f7ad6b7169203332",
+            Name = "handle ticket",
+            StartTimeUnixNano = 1,
+            EndTimeUnixNano = 9_000,
+            Attributes = [new("lore.outcome.score", 0.0)],
+        };
+        (await PostProtobufAsync(server, key, [plainRoot])).Dispose();
+
+        var episode = (await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct))!;
+        Assert.NotNull(episode.EndedAt);
+        Assert.False(episode.Succeeded);
+        Assert.Single(episode.Steps);
+    }
+
+    private static void Chat(ActivitySource source, string input, string output)
+    {
+        using var chat = source.StartActivity("chat gpt-4o", ActivityKind.Client)!;
+        chat.SetTag("gen_ai.operation.name", "chat");
+        chat.SetTag("gen_ai.request.model", "gpt-4o");
+        chat.SetTag("gen_ai.input.messages", input);
+        chat.SetTag("gen_ai.output.messages", output);
+    }
+
+    private static void Tool(ActivitySource source, string name, string result)
+    {
+        // No gen_ai.tool.call.id on purpose: many instrumentations leave it out, and the step must not be recorded twice.
+        using var tool = source.StartActivity("execute_tool " + name, ActivityKind.Internal)!;
+        tool.SetTag("gen_ai.operation.name", "execute_tool");
+        tool.SetTag("gen_ai.tool.name", name);
+        tool.SetTag("gen_ai.tool.call.arguments", """{"order_id":"1142"}""");
+        tool.SetTag("gen_ai.tool.call.result", result);
+    }
+
+    private static async Task<Episode> WaitForEpisodeAsync(LoreTestServer server, string id, Func<Episode, bool> ready)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (true)
         {
-            if (await server.Store.GetEpisodeAsync(id, Ct) is { } episode || DateTimeOffset.UtcNow > deadline)
+            if (await server.Store.GetEpisodeAsync(id, Ct) is { } episode && ready(episode))
             {
-                return await server.Store.GetEpisodeAsync(id, Ct);
+                return episode;
             }
 
+            Assert.True(DateTime.UtcNow < deadline, $"episode {id} was not written within 60 s");
             await Task.Delay(50, Ct);
         }
     }
@@ -143,7 +243,7 @@ public sealed class OtlpReceiverTests
     [Fact]
     public async Task OpenInference_spans_posted_as_gzipped_OTLP_JSON_become_an_episode_failed_by_its_root_status()
     {
-        await using var server = await LoreTestServer.StartAsync();
+        await using var server = await LoreTestServer.StartAsync(WriteOnRoot);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         var json = """
             {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"booking-agent"}}]},
@@ -199,7 +299,7 @@ public sealed class OtlpReceiverTests
     [Fact]
     public async Task A_trace_with_an_invalid_outcome_is_rejected_as_a_partial_success_while_the_rest_is_recorded()
     {
-        await using var server = await LoreTestServer.StartAsync();
+        await using var server = await LoreTestServer.StartAsync(WriteOnRoot);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         var good = ChatSpan("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", ("lore.outcome.score", 1.0));
         var bad = ChatSpan("1af7651916cd43dd8448eb211c80319c", "c7ad6b7169203331", ("lore.outcome.score", 3.0));
@@ -218,9 +318,9 @@ public sealed class OtlpReceiverTests
     }
 
     [Fact]
-    public async Task Later_spans_extend_their_traces_episode_and_a_retried_export_is_not_recorded_twice()
+    public async Task Spans_before_the_root_wait_for_it_and_a_retried_or_late_export_is_not_recorded_twice()
     {
-        await using var server = await LoreTestServer.StartAsync();
+        await using var server = await LoreTestServer.StartAsync(WriteOnRoot);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         var other = await server.CreateKeyAsync("other", ApiKeyRole.Agent);
         const string Trace = "3af7651916cd43dd8448eb211c80319c";
@@ -229,9 +329,7 @@ public sealed class OtlpReceiverTests
 
         (await PostProtobufAsync(server, key, [child])).Dispose();
         (await PostProtobufAsync(server, key, [child])).Dispose();
-        var open = (await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct))!;
-        Assert.Null(open.EndedAt);
-        Assert.Single(open.Steps);
+        Assert.Null(await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct));
         using var refused = await PostProtobufAsync(server, other, [ChatSpan(Trace, "a7ad6b7169203331")]);
         Assert.Equal(1, ReadPartialSuccess(await refused.Content.ReadAsByteArrayAsync(Ct)).Rejected);
         (await PostProtobufAsync(server, key, [root])).Dispose();
@@ -241,12 +339,21 @@ public sealed class OtlpReceiverTests
         Assert.NotNull(ended.EndedAt);
         Assert.Equal([0, 1], ended.Steps.Select(s => s.Index));
         Assert.True(ended.Succeeded);
+
+        (await PostProtobufAsync(server, key, [child])).Dispose();
+        var late = ChatSpan(Trace, "17ad6b7169203331") with { ParentSpanId = "f7ad6b7169203331", StartTimeUnixNano = 5_000, EndTimeUnixNano = 6_000 };
+        (await PostProtobufAsync(server, key, [late])).Dispose();
+        await server.App.Services.GetRequiredService<OtlpTraceReceiver>().SweepAsync(all: true);
+
+        var extended = (await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct))!;
+        Assert.Equal([0, 1, 2], extended.Steps.Select(s => s.Index));
+        Assert.Single(extended.Outcomes);
     }
 
     [Fact]
     public async Task A_malformed_protobuf_body_is_a_400_problem_and_nothing_is_written()
     {
-        await using var server = await LoreTestServer.StartAsync();
+        await using var server = await LoreTestServer.StartAsync(WriteOnRoot);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         using var http = server.CreateClient(key);
         using var body = new ByteArrayContent([0x0A, 0xFF, 0x01, 0x0A, 0x02]);
@@ -266,7 +373,7 @@ public sealed class OtlpReceiverTests
     [InlineData("""{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","startTimeUnixNano":"soon"}]}]}]}""", "resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano")]
     public async Task Malformed_OTLP_JSON_is_a_400_problem_naming_the_field(string json, string field)
     {
-        await using var server = await LoreTestServer.StartAsync();
+        await using var server = await LoreTestServer.StartAsync(WriteOnRoot);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         using var http = server.CreateClient(key);
 
@@ -280,7 +387,7 @@ public sealed class OtlpReceiverTests
     [Fact]
     public async Task Other_content_types_and_missing_keys_are_refused()
     {
-        await using var server = await LoreTestServer.StartAsync();
+        await using var server = await LoreTestServer.StartAsync(WriteOnRoot);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
 
         using var text = await server.CreateClient(key).PostAsync("v1/traces", new StringContent("spans", Encoding.UTF8, "text/plain"), Ct);
@@ -289,6 +396,9 @@ public sealed class OtlpReceiverTests
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, text.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
     }
+
+    /// <summary>Writes a trace's episode with the export that brings its root (no settle delay), so tests read it at once.</summary>
+    private static void WriteOnRoot(LoreServerOptions options) => options.OtlpSettleDelay = TimeSpan.Zero;
 
     private static Server.Otlp.OtlpSpan ChatSpan(string traceId, string spanId, params (string Key, object Value)[] extra) => new()
     {

@@ -188,7 +188,7 @@ public sealed class ProxyTests
     }
 
     [Fact]
-    public async Task An_unreachable_upstream_is_a_502_problem_and_the_sdk_sees_it()
+    public async Task An_unreachable_upstream_is_a_502_in_openais_error_shape_and_is_recorded_as_a_failed_call()
     {
         var closedPort = FreePort();
         await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = new Uri($"http://127.0.0.1:{closedPort}/v1/"));
@@ -198,9 +198,17 @@ public sealed class ProxyTests
 
         Assert.Equal(502, error.Status);
         var raw = error.GetRawResponse()!;
-        Assert.True(raw.Headers.TryGetValue("Content-Type", out var type));
-        Assert.Equal("application/problem+json", type);
-        Assert.Contains("Upstream unreachable", raw.Content.ToString(), StringComparison.Ordinal);
+        var shape = OpenAiErrorOf(raw.Content.ToString());
+        Assert.Equal("server_error", shape.Type);
+        Assert.Equal("upstream_unreachable", shape.Code);
+        Assert.Contains("could not be reached", shape.Message, StringComparison.Ordinal);
+        Assert.Contains("could not be reached", error.Message, StringComparison.Ordinal); // the SDK shows Lore's message, not "(no body)"
+        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
+        await runtime.FlushAsync(Ct);
+        var episode = Assert.Single(await server.Store.ReadEpisodesAsync(new EpisodeQuery { Tenant = "acme" }, Ct).ToListAsync(Ct));
+        var step = Assert.Single(episode.Steps);
+        Assert.Empty(step.Response);
+        Assert.StartsWith("upstream unreachable", step.Error, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -211,7 +219,7 @@ public sealed class ProxyTests
     [InlineData("""{"model":"m","messages":[{"content":"hi"}]}""", "messages[0].role")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":42}]}""", "messages[0].content")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":"yes"}""", "stream")]
-    public async Task A_malformed_body_is_a_400_problem_naming_the_field_and_nothing_is_written(string body, string field)
+    public async Task A_malformed_body_is_a_400_in_openais_error_shape_naming_the_param_and_nothing_is_written(string body, string field)
     {
         await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
         await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
@@ -221,11 +229,155 @@ public sealed class ProxyTests
         using var response = await http.PostAsync("v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
-        Assert.Equal(field, problem.RootElement.GetProperty("field").GetString());
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var error = OpenAiErrorOf(await response.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(field, error.Param);
+        Assert.Equal("invalid_request_error", error.Type);
         Assert.Empty(upstream.Received);
         Assert.Equal(0, await server.Store.CountEpisodesAsync("acme", Ct));
+    }
+
+    [Fact]
+    public async Task Lores_own_401_409_and_429_reach_the_sdk_in_openais_error_shape_with_their_message()
+    {
+        await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
+        await using var server = await LoreTestServer.StartAsync(o => { o.UpstreamBaseUrl = upstream.BaseAddress; o.RequestsPerMinutePerKey = 3; });
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+
+        var unauthorized = await Assert.ThrowsAsync<ClientResultException>(() => SdkClient(server, "lore_knope_wrongsecret").CompleteChatAsync([new UserChatMessage("hello")], cancellationToken: Ct));
+        Assert.Equal(401, unauthorized.Status);
+        Assert.Equal("authentication_error", OpenAiErrorOf(unauthorized.GetRawResponse()!.Content.ToString()).Type);
+        Assert.Contains("API key was refused", unauthorized.Message, StringComparison.Ordinal);
+
+        var options = new ChatCompletionOptions { EndUserId = null };
+        var client = SdkClient(server, key, out var headers);
+        headers.Send["X-Lore-Episode"] = "ep-409";
+        headers.Send["X-Lore-End"] = "true";
+        await client.CompleteChatAsync([new UserChatMessage("hello")], options, Ct);
+        await (await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct)).FlushAsync(Ct);
+        var conflict = await Assert.ThrowsAsync<ClientResultException>(() => client.CompleteChatAsync([new UserChatMessage("hello")], options, Ct));
+        Assert.Equal(409, conflict.Status);
+        Assert.Equal("X-Lore-Episode", OpenAiErrorOf(conflict.GetRawResponse()!.Content.ToString()).Param);
+        Assert.Contains("ep-409", conflict.Message, StringComparison.Ordinal);
+
+        // The bucket holds 3 requests: the ones above used 2 of them; a fresh episode per call until the bucket runs dry.
+        ClientResultException? limited = null;
+        for (var i = 0; i < 5 && limited is null; i++)
+        {
+            headers.Send["X-Lore-Episode"] = $"ep-429-{i}";
+            limited = await Record.ExceptionAsync(() => client.CompleteChatAsync([new UserChatMessage("hello")], options, Ct)) as ClientResultException;
+        }
+
+        Assert.NotNull(limited);
+        Assert.Equal(429, limited.Status);
+        var shape = OpenAiErrorOf(limited.GetRawResponse()!.Content.ToString());
+        Assert.Equal(("rate_limit_error", "rate_limit_exceeded"), (shape.Type, shape.Code));
+    }
+
+    [Fact]
+    public async Task Custom_tool_calls_are_accepted_in_history_and_recorded_from_buffered_and_streamed_answers()
+    {
+        const string CustomCall = """{"id":"call_c1","type":"custom","custom":{"name":"run_sql","input":"SELECT 1"}}""";
+        await using var upstream = await ScriptedUpstream.StartAsync(async (context, request) =>
+        {
+            if (request["stream"]?.GetValue<bool>() == true)
+            {
+                context.Response.ContentType = "text/event-stream";
+                await context.Response.WriteAsync("""data: {"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_c2","type":"custom","custom":{"name":"run_sql","input":"SELECT "}}]}}]}""" + "\n\n");
+                await context.Response.WriteAsync("""data: {"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"custom":{"input":"2"}}]},"finish_reason":"tool_calls"}]}""" + "\n\n");
+                await context.Response.WriteAsync("data: [DONE]\n\n");
+                return;
+            }
+
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[""" + CustomCall + """]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":2}}}""");
+        });
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        using var http = server.CreateClient(key);
+        const string Tools = """[{"type":"custom","custom":{"name":"run_sql","description":"runs SQL"}}]""";
+
+        async Task<HttpResponseMessage> PostAsync(string messages, bool stream, string episode)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions")
+            {
+                Content = new StringContent($$"""{"model":"m","stream":{{(stream ? "true" : "false")}},"tools":{{Tools}},"messages":{{messages}}}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("X-Lore-Episode", episode);
+            request.Headers.Add("X-Lore-End", "true");
+            return await http.SendAsync(request, Ct);
+        }
+
+        using (var first = await PostAsync("""[{"role":"user","content":"count"}]""", stream: false, "ep-custom-1"))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        using (var second = await PostAsync($$"""[{"role":"user","content":"count"},{"role":"assistant","tool_calls":[{{CustomCall}}]},{"role":"tool","tool_call_id":"call_c1","content":"1"}]""", stream: true, "ep-custom-2"))
+        {
+            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+            await second.Content.ReadAsStringAsync(Ct);
+        }
+
+        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
+        await runtime.FlushAsync(Ct);
+        var buffered = (await server.Store.GetEpisodeAsync("ep-custom-1", Ct))!;
+        var call = Assert.Single(Assert.Single(buffered.Steps).Response.SelectMany(m => m.ToolCalls));
+        Assert.Equal(("run_sql", "call_c1"), (call.Name, call.CallId));
+        Assert.Contains("SELECT 1", call.ArgumentsJson, StringComparison.Ordinal);
+        Assert.Equal(new TokenUsage(10, 5) { CachedInputTokens = 4, ReasoningTokens = 2 }, buffered.Steps[0].Usage);
+
+        var streamed = (await server.Store.GetEpisodeAsync("ep-custom-2", Ct))!;
+        var tool = Assert.Single(streamed.Steps, s => s.Kind == StepKind.ToolCall);
+        Assert.Equal(("run_sql", "1"), (tool.ToolName, tool.ToolResult));
+        var streamedCall = Assert.Single(streamed.Steps.Single(s => s.Kind == StepKind.ModelCall).Response.SelectMany(m => m.ToolCalls));
+        Assert.Equal("run_sql", streamedCall.Name);
+        Assert.Contains("SELECT 2", streamedCall.ArgumentsJson, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_upstream_error_is_relayed_as_it_is_and_recorded_as_a_failed_call_not_an_empty_answer()
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync(async (context, _) =>
+        {
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"error":{"message":"The server is overloaded","type":"server_error","param":null,"code":null}}""");
+        });
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => SdkClient(server, key).CompleteChatAsync([new UserChatMessage("hello")], cancellationToken: Ct));
+
+        Assert.Equal(500, error.Status);
+        Assert.Contains("The server is overloaded", error.Message, StringComparison.Ordinal);
+        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
+        await runtime.FlushAsync(Ct);
+        var step = Assert.Single(Assert.Single(await server.Store.ReadEpisodesAsync(new EpisodeQuery { Tenant = "acme" }, Ct).ToListAsync(Ct)).Steps);
+        Assert.Equal("upstream answered 500: The server is overloaded", step.Error);
+        Assert.Empty(step.Response);
+    }
+
+    [Fact]
+    public async Task A_durable_call_is_in_the_store_when_its_answer_arrives_and_a_default_call_says_it_was_only_queued()
+    {
+        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        var client = SdkClient(server, key, out var headers);
+
+        headers.Send["X-Lore-Episode"] = "ep-durable";
+        headers.Send["X-Lore-Durable"] = "true";
+        await client.CompleteChatAsync([new UserChatMessage("Where is my order 1142?")], cancellationToken: Ct);
+
+        Assert.Equal("stored", headers.Responses[^1]["X-Lore-Recorded"]);
+        var stored = await server.Store.GetEpisodeAsync("ep-durable", Ct); // no flush: durable means already there
+        Assert.NotNull(stored);
+        Assert.Single(stored.Steps, s => s.Kind == StepKind.ModelCall);
+
+        headers.Send.Remove("X-Lore-Durable");
+        headers.Send["X-Lore-Episode"] = "ep-default";
+        await client.CompleteChatAsync([new UserChatMessage("Where is my order 1142?")], cancellationToken: Ct);
+        Assert.Equal("queued", headers.Responses[^1]["X-Lore-Recorded"]);
     }
 
     [Fact]
@@ -393,6 +545,13 @@ public sealed class ProxyTests
         {
             return ((HttpStatusCode)e.Status, e.Message, "", "");
         }
+    }
+
+    private static (string Message, string Type, string? Param, string? Code) OpenAiErrorOf(string body)
+    {
+        var error = JsonNode.Parse(body)!["error"]!.AsObject();
+        Assert.Equal(["message", "type", "param", "code"], error.Select(p => p.Key));
+        return ((string)error["message"]!, (string)error["type"]!, (string?)error["param"], (string?)error["code"]);
     }
 
     private static int FreePort()
