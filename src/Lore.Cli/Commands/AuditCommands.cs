@@ -23,7 +23,7 @@ internal sealed class AuditListCommand(IAnsiConsole console) : AsyncCommand<Audi
     internal sealed class Settings : AuditSettings
     {
         [CommandOption("--tenant <NAME>")]
-        [Description("Only entries of this tenant (default: every tenant).")]
+        [Description("Only entries of this tenant, numbered by its own chain 1, 2, 3... (default: every tenant, numbered by the global chain).")]
         public string? Tenant { get; init; }
 
         [CommandOption("--about <ID>")]
@@ -46,7 +46,8 @@ internal sealed class AuditListCommand(IAnsiConsole console) : AsyncCommand<Audi
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
         var entries = new List<AuditEntry>();
-        await foreach (var entry in store.ReadAuditAsync(0, cancellationToken))
+        var read = settings.Tenant is { } tenant ? store.ReadTenantAuditAsync(tenant, 0, cancellationToken) : store.ReadAuditAsync(0, cancellationToken);
+        await foreach (var entry in read)
         {
             if ((settings.Tenant is null || entry.Tenant == settings.Tenant)
                 && (settings.Action is null || entry.Action == settings.Action)
@@ -93,6 +94,13 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
         [CommandOption("--expect-head <HEAD>")]
         [Description("The head printed by an earlier verify (SEQUENCE:HASH), kept outside the store: also catches a removed tail or a rewritten log.")]
         public string? ExpectHead { get; init; }
+
+        [CommandOption("--tenant <NAME>")]
+        [Description("Verify only this tenant's own chain (its entries numbered 1, 2, 3...; --expect-head then names a head of that chain). Default: the global chain and every tenant's chain.")]
+        public string? Tenant { get; init; }
+
+        public override ValidationResult Validate()
+            => Tenant is not null && string.IsNullOrWhiteSpace(Tenant) ? ValidationResult.Error("--tenant must not be blank.") : ValidationResult.Success();
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -111,23 +119,54 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
         }
 
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
-        var result = await AuditVerifier.VerifyAsync(store, expected, cancellationToken);
+        var tenant = settings.Tenant?.Trim();
+        var result = tenant is null
+            ? await AuditVerifier.VerifyAsync(store, expected, cancellationToken)
+            : await AuditVerifier.VerifyTenantAsync(store, tenant, expected, cancellationToken);
+
+        // Without --tenant the operator also checks every tenant's own chain against the global one.
+        var tenants = tenant is null ? await AuditVerifier.VerifyTenantsAsync(store, cancellationToken) : [];
+        var broken = tenants.Where(t => !t.Result.IsIntact).ToList();
+        var intact = result.IsIntact && broken.Count == 0;
         if (settings.Json)
         {
-            Output.Json(console, new { intact = result.IsIntact, records = result.Records, head = result.Head.ToString(), fault = result.Fault });
-            return result.IsIntact ? 0 : 1;
+            Output.Json(console, new
+            {
+                intact,
+                tenant,
+                records = result.Records,
+                head = result.Head.ToString(),
+                fault = result.Fault,
+                tenants = tenants.Select(t => new { tenant = t.Tenant, intact = t.Result.IsIntact, records = t.Result.Records, head = t.Result.Head.ToString(), fault = t.Result.Fault }),
+            });
+            return intact ? 0 : 1;
         }
 
         var writer = console.Profile.Out.Writer;
+        var what = tenant is null ? "audit log" : $"audit log of tenant '{tenant}'";
         if (result.Fault is { } fault)
         {
-            writer.WriteLine($"audit log FAILED verification at record {fault.Sequence} ({KindName(fault.Kind)}): {fault.Description}");
+            writer.WriteLine($"{what} FAILED verification at record {fault.Sequence} ({KindName(fault.Kind)}): {fault.Description}");
             writer.WriteLine($"read {result.Records} records, head {result.Head}");
             writer.Flush();
             return 1;
         }
 
-        writer.WriteLine($"verified {result.Records} records, head {result.Head}");
+        foreach (var (name, verification) in broken.Select(b => (b.Tenant, b.Result)))
+        {
+            writer.WriteLine($"audit chain of tenant '{name}' FAILED verification at its record {verification.Fault!.Sequence} ({KindName(verification.Fault.Kind)}): {verification.Fault.Description}");
+        }
+
+        if (broken.Count > 0)
+        {
+            writer.WriteLine($"the global chain verified ({result.Records} records, head {result.Head}), but {broken.Count} of {tenants.Count} tenant chains did not");
+            writer.Flush();
+            return 1;
+        }
+
+        writer.WriteLine(tenant is null
+            ? $"verified {result.Records} records, head {result.Head}" + (tenants.Count > 0 ? $"; and the {tenants.Count} tenant chain(s) within it" : "")
+            : $"verified {result.Records} records of tenant '{tenant}', head {result.Head}");
         writer.WriteLine(expected is null
             ? "Keep the head outside the store and pass it as --expect-head next time to also catch a removed tail or a rewritten log."
             : $"The pinned head {expected.Sequence}:{expected.Hash[..12]}… matches.");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Lore.Server.Hosting;
+using Lore.Server.Security;
 
 namespace Lore.Server.Otlp;
 
@@ -9,7 +10,7 @@ internal sealed record OtlpExportResult(int Episodes, int Steps, long RejectedSp
 /// <summary>
 /// Writes the episodes of an export to the store of the caller's tenant, all in one append (an export is recorded
 /// whole or not at all). Spans of a trace already recorded extend its episode (later batches of a long trace); a trace
-/// recorded under another tenant is refused. Exporters retry a failed export with the same spans, so spans seen
+/// id another tenant recorded stays that tenant's (episode ids are unique per tenant). Exporters retry a failed export with the same spans, so spans seen
 /// recently (in this process) are not recorded twice.
 /// </summary>
 internal sealed class OtlpTraceReceiver(TenantRuntimes runtimes, LoreServerOptions options)
@@ -23,9 +24,11 @@ internal sealed class OtlpTraceReceiver(TenantRuntimes runtimes, LoreServerOptio
     /// <summary>The largest body accepted after gzip decoding: eight times the request limit.</summary>
     public long MaxDecodedBytes => options.MaxRequestBytes * 8;
 
-    public async Task<OtlpExportResult> AcceptAsync(string tenant, IReadOnlyList<OtlpSpan> spans, CancellationToken cancellationToken)
+    /// <summary>Records the export for the caller's tenant; each new episode's evidence source comes from the caller's key.</summary>
+    public async Task<OtlpExportResult> AcceptAsync(Caller caller, IReadOnlyList<OtlpSpan> spans, CancellationToken cancellationToken)
     {
         var store = runtimes.Store;
+        var tenant = caller.Tenant;
 
         // One writer at a time: two exports of the same trace must not both start its episode.
         await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -40,33 +43,28 @@ internal sealed class OtlpTraceReceiver(TenantRuntimes runtimes, LoreServerOptio
             var steps = 0;
             foreach (var trace in mapped.Episodes)
             {
-                var existing = await store.GetEpisodeAsync(trace.EpisodeId, cancellationToken).ConfigureAwait(false);
-                if (existing is not null && !string.Equals(existing.Tenant, tenant, StringComparison.Ordinal))
-                {
-                    rejected += trace.Spans.Count;
-                    problems.Add($"trace {trace.TraceId} was already recorded and cannot be extended with this key");
-                    continue;
-                }
-
+                // Episode ids are unique per tenant: another tenant's trace with the same id is no concern of this one.
+                var existing = await store.GetEpisodeAsync(tenant, trace.EpisodeId, cancellationToken).ConfigureAwait(false);
                 var first = existing?.Steps.Count ?? 0;
                 if (existing is null)
                 {
-                    records.Add(new EpisodeStarted(trace.Header));
+                    // The unit is what the spans name (user.id, session.id...); the key decides whether it counts as a source.
+                    records.Add(new EpisodeStarted(trace.Header with { Source = caller.SourceFor(trace.Header.UnitKey) }));
                 }
 
                 foreach (var step in trace.Steps)
                 {
-                    records.Add(new StepRecorded(trace.EpisodeId, step with { Index = first + step.Index }));
+                    records.Add(new StepRecorded(trace.EpisodeId, step with { Index = first + step.Index }) { Tenant = tenant });
                 }
 
                 if (trace.Outcome is { } outcome)
                 {
-                    records.Add(new OutcomeRecorded(trace.EpisodeId, outcome));
+                    records.Add(new OutcomeRecorded(trace.EpisodeId, outcome) { Tenant = tenant });
                 }
 
                 if (trace.EndedAt is { } ended && existing?.EndedAt is null)
                 {
-                    records.Add(new EpisodeEnded(trace.EpisodeId, ended, []));
+                    records.Add(new EpisodeEnded(trace.EpisodeId, ended, []) { Tenant = tenant });
                 }
 
                 steps += trace.Steps.Count;

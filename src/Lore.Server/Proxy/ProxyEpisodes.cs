@@ -16,7 +16,11 @@ internal enum CorrelationKind
 }
 
 /// <summary>The episode a call asked for, and what to start it with on first sight.</summary>
-internal sealed record EpisodeRequest(CorrelationKind Kind, string? Key, string UnitKey, string Task, IReadOnlyDictionary<string, string> Labels);
+internal sealed record EpisodeRequest(CorrelationKind Kind, string? Key, string UnitKey, string Task, IReadOnlyDictionary<string, string> Labels)
+{
+    /// <summary>The evidence source of the episode, from the caller's API key (<see cref="Security.Caller.SourceFor"/>).</summary>
+    public string Source { get; init; } = "";
+}
 
 /// <summary>An episode the proxy keeps open between calls.</summary>
 internal sealed class OpenEpisode(EpisodeScope scope, string tenant, string? userKey, long lastUsed)
@@ -97,8 +101,8 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
             {
                 id = request.Key!;
 
-                // Ids are global in the store; a used id (an ended episode, or another tenant's) is never reopened.
-                if (_byId.ContainsKey(id) || await runtime.Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false) is not null)
+                // A used id (an ended episode) is never reopened; ids are unique per tenant, so only this tenant's count.
+                if (_byId.ContainsKey(id) || await runtime.Store.GetEpisodeAsync(runtime.Tenant, id, cancellationToken).ConfigureAwait(false) is not null)
                 {
                     throw new EpisodeConflictException($"episode '{id}' already exists and has ended (or belongs elsewhere); send a new X-Lore-Episode id for a new episode.");
                 }
@@ -206,7 +210,7 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
 
     private static EpisodeScope Begin(LoreRuntime runtime, EpisodeRequest request, string? id)
     {
-        var scope = runtime.BeginEpisode(request.Task, new Dictionary<string, string>(request.Labels, StringComparer.Ordinal), request.UnitKey, id);
+        var scope = runtime.BeginEpisode(request.Task, new Dictionary<string, string>(request.Labels, StringComparer.Ordinal), request.UnitKey, id, request.Source);
 
         // Episodes here are not bound to one async flow: nothing may pick this one up as its ambient episode.
         LoreRuntime.Ambient.Value = scope.Outer;

@@ -84,7 +84,7 @@ public static class TrajectoryImporter
                 throw new TrajectoryFormatException($"{fileName}: record {record.Index}: id '{episode.Id}' repeats the id of an earlier record in the file.", record.Index, "id");
             }
 
-            if (await store.GetEpisodeAsync(episode.Id, cancellationToken).ConfigureAwait(false) is not null)
+            if (await store.GetEpisodeAsync(episode.Tenant, episode.Id, cancellationToken).ConfigureAwait(false) is not null)
             {
                 throw new TrajectoryFormatException(
                     $"{fileName}: record {record.Index}: episode '{episode.Id}' is already in the store (was this file imported before?); nothing was imported.",
