@@ -7,13 +7,17 @@ namespace Lore.PostgreSql;
 public sealed partial class PostgresLoreStore
 {
     private const string TenantAuditPageSql = """
-        SELECT c.tenant_sequence, a.at_ticks, a.tenant, a.actor, a.action, a.subject, a.reason, a.details_json, c.previous_hash, c.hash
-        FROM audit_tenant_chain c JOIN audit_log a ON a.sequence = c.sequence
+        SELECT c.tenant_sequence, COALESCE(a.at_ticks, 0), c.tenant, COALESCE(a.actor, ''), COALESCE(a.action, ''), COALESCE(a.subject, ''),
+               COALESCE(a.reason, ''), COALESCE(a.details_json, ''), c.previous_hash, c.hash
+        FROM audit_tenant_chain c LEFT JOIN audit_log a ON a.sequence = c.sequence
         WHERE c.tenant = $1 AND c.tenant_sequence > $2
         ORDER BY c.tenant_sequence LIMIT $3;
         """;
 
-    /// <summary>Streams the tenant's own chain after position <paramref name="afterSequence"/>, a page per query.</summary>
+    /// <summary>
+    /// Streams the tenant's own chain after position <paramref name="afterSequence"/>, a page per query. A chain row whose
+    /// global entry is gone (removed behind the store's back) reads with empty content, so it fails verification there.
+    /// </summary>
     public async IAsyncEnumerable<AuditEntry> ReadTenantAuditAsync(string tenant, long afterSequence = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenant);
@@ -55,8 +59,9 @@ public sealed partial class PostgresLoreStore
 internal static class AuditTenantChains
 {
     private const string HeadSql = """
-        SELECT c.tenant_sequence, a.at_ticks, a.tenant, a.actor, a.action, a.subject, a.reason, a.details_json, c.previous_hash, c.hash
-        FROM audit_tenant_chain c JOIN audit_log a ON a.sequence = c.sequence
+        SELECT c.tenant_sequence, COALESCE(a.at_ticks, 0), c.tenant, COALESCE(a.actor, ''), COALESCE(a.action, ''), COALESCE(a.subject, ''),
+               COALESCE(a.reason, ''), COALESCE(a.details_json, ''), c.previous_hash, c.hash
+        FROM audit_tenant_chain c LEFT JOIN audit_log a ON a.sequence = c.sequence
         WHERE c.tenant = $1 ORDER BY c.tenant_sequence DESC LIMIT 1;
         """;
 

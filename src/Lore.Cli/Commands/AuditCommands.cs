@@ -165,8 +165,13 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
         }
 
         writer.WriteLine(tenant is null
-            ? $"verified {result.Records} records, head {result.Head}" + (tenants.Count > 0 ? $"; and the {tenants.Count} tenant chain(s) within it" : "")
+            ? $"verified {result.Records} records, head {result.Head}"
             : $"verified {result.Records} records of tenant '{tenant}', head {result.Head}");
+        if (tenants.Count > 0)
+        {
+            writer.WriteLine($"verified the {tenants.Count} tenant chain(s) against it ({string.Join(", ", tenants.Select(t => $"{t.Tenant}: {t.Result.Records}"))})");
+        }
+
         writer.WriteLine(expected is null
             ? "Keep the head outside the store and pass it as --expect-head next time to also catch a removed tail or a rewritten log."
             : $"The pinned head {expected.Sequence}:{expected.Hash[..12]}… matches.");

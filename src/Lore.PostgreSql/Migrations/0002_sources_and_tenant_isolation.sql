@@ -18,7 +18,7 @@ CREATE INDEX ix_episode_registry_id ON episode_registry (id);
 ALTER TABLE api_keys ADD COLUMN trust_units boolean NOT NULL DEFAULT false;
 
 CREATE TABLE audit_tenant_chain (
-    sequence        bigint PRIMARY KEY REFERENCES audit_log (sequence),   -- the global entry
+    sequence        bigint PRIMARY KEY,   -- the global entry (checked on insert; verification cross-checks the two chains)
     tenant          text   NOT NULL,
     tenant_sequence bigint NOT NULL,
     previous_hash   text   NOT NULL,

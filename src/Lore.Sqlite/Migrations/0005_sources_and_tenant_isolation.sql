@@ -51,7 +51,7 @@ CREATE INDEX ix_episodes_id ON episodes (id);
 ALTER TABLE api_keys ADD COLUMN trust_units INTEGER NOT NULL DEFAULT 0 CHECK (trust_units IN (0, 1));
 
 CREATE TABLE audit_tenant_chain (
-    sequence        INTEGER PRIMARY KEY REFERENCES audit_log (sequence),   -- the global entry
+    sequence        INTEGER PRIMARY KEY,   -- the global entry (checked on insert; verification cross-checks the two chains)
     tenant          TEXT    NOT NULL,
     tenant_sequence INTEGER NOT NULL,
     previous_hash   TEXT    NOT NULL,

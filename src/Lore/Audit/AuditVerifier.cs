@@ -79,7 +79,7 @@ public static class AuditVerifier
                     {
                         Fault = own.Count < global.Count
                             ? new AuditFault(own.Count + 1, AuditFaultKind.Deleted, $"tenant '{tenant}''s chain ends at record {own.Count}, but the global log holds {global.Count} entries of the tenant: the tenant's records {own.Count + 1} to {global.Count} are missing.")
-                            : new AuditFault(global.Count + 1, AuditFaultKind.Inserted, $"tenant '{tenant}''s chain holds {own.Count} records, but the global log only {global.Count} entries of the tenant: records after {global.Count} were never in the global log."),
+                            : new AuditFault(global.Count + 1, AuditFaultKind.Inserted, $"tenant '{tenant}''s chain holds {own.Count} records, but the global log only {global.Count} entries of the tenant: the global log lost entries, or records after {global.Count} were never in it."),
                     };
                 }
             }
