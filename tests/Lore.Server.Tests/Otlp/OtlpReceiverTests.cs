@@ -206,14 +206,17 @@ public sealed class OtlpReceiverTests
 
         (await PostProtobufAsync(server, key, [child])).Dispose();
         (await PostProtobufAsync(server, key, [child])).Dispose();
-        var open = (await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct))!;
+        var open = (await server.Store.GetEpisodeAsync("acme", "otlp-" + Trace, Ct))!;
         Assert.Null(open.EndedAt);
         Assert.Single(open.Steps);
-        using var refused = await PostProtobufAsync(server, other, [ChatSpan(Trace, "a7ad6b7169203331")]);
-        Assert.Equal(1, ReadPartialSuccess(await refused.Content.ReadAsByteArrayAsync(Ct)).Rejected);
+
+        // Episode ids are unique per tenant: another tenant's spans of the same trace id become that tenant's own episode.
+        using var separate = await PostProtobufAsync(server, other, [ChatSpan(Trace, "a7ad6b7169203331")]);
+        Assert.Equal(0, ReadPartialSuccess(await separate.Content.ReadAsByteArrayAsync(Ct)).Rejected);
+        Assert.Single((await server.Store.GetEpisodeAsync("other", "otlp-" + Trace, Ct))!.Steps);
         (await PostProtobufAsync(server, key, [root])).Dispose();
 
-        var ended = (await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct))!;
+        var ended = (await server.Store.GetEpisodeAsync("acme", "otlp-" + Trace, Ct))!;
         Assert.Equal("acme", ended.Tenant);
         Assert.NotNull(ended.EndedAt);
         Assert.Equal([0, 1], ended.Steps.Select(s => s.Index));
