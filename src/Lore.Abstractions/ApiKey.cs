@@ -42,6 +42,16 @@ public sealed record ApiKey
     /// <summary>Set when revoked; a revoked key never authenticates again.</summary>
     public DateTimeOffset? RevokedAt { get; init; }
 
+    /// <summary>
+    /// Whether an admin trusts this key to name units: an agent backend that authenticates its own end users may, so
+    /// each unit it names counts as its own evidence source; any other key counts as one source whatever units it
+    /// names (see <see cref="EpisodeSources"/>). Off for new keys.
+    /// </summary>
+    public bool TrustUnits { get; init; }
+
+    /// <summary>The <see cref="Episode.Source"/> of an episode this key sends for <paramref name="unitKey"/>.</summary>
+    public string SourceFor(string? unitKey) => EpisodeSources.OfKey(Id, TrustUnits, unitKey);
+
     /// <summary>The hash stored for a secret.</summary>
     public static string HashSecret(string secret)
     {
@@ -56,5 +66,24 @@ public sealed record ApiKey
         var presented = SHA256.HashData(Encoding.UTF8.GetBytes(secret));
         var stored = Convert.FromHexString(SecretHash);
         return CryptographicOperations.FixedTimeEquals(presented, stored);
+    }
+}
+
+/// <summary>
+/// The rule that turns an API key and the unit a client names into the <see cref="Episode.Source"/> that learning
+/// counts: one source per key unless an admin trusts the key to assert units, so a client cannot multiply its
+/// evidence by inventing unit names. Episodes a host captures itself (and operator ingest) carry no source.
+/// </summary>
+public static class EpisodeSources
+{
+    /// <summary>
+    /// <c>key:ID/unit:UNIT</c> for a key trusted to assert units that names one; <c>key:ID</c> otherwise (an
+    /// untrusted key, or a trusted key naming no unit: its unit-less calls share one source).
+    /// </summary>
+    public static string OfKey(string keyId, bool trustUnits, string? unitKey)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(keyId);
+        var unit = unitKey?.Trim() ?? "";
+        return trustUnits && unit.Length > 0 ? $"key:{keyId}/unit:{unit}" : $"key:{keyId}";
     }
 }

@@ -83,6 +83,28 @@ public static class AuditChain
 {
     public const string Genesis = "0000000000000000000000000000000000000000000000000000000000000000";
 
+    /// <summary>
+    /// The entry as it stands in its tenant's own chain: the same content, numbered by its position among the
+    /// tenant's entries and hashed over the tenant's previous entry (<paramref name="tenantPrevious"/>, null for the
+    /// tenant's first), so a tenant's log verifies exactly as the global one does and reveals nothing of the others.
+    /// </summary>
+    public static AuditEntry ForTenant(AuditEntry entry, AuditEntry? tenantPrevious)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (tenantPrevious is not null && tenantPrevious.Tenant != entry.Tenant)
+        {
+            throw new ArgumentException($"The previous entry is tenant '{tenantPrevious.Tenant}''s, not '{entry.Tenant}''s.", nameof(tenantPrevious));
+        }
+
+        var chained = entry with
+        {
+            Sequence = (tenantPrevious?.Sequence ?? 0) + 1,
+            PreviousHash = tenantPrevious?.Hash ?? Genesis,
+            Hash = "",
+        };
+        return chained with { Hash = ComputeHash(chained) };
+    }
+
     /// <summary>SHA-256 over the previous hash and the length-prefixed fields, so no two field splits collide.</summary>
     public static string ComputeHash(AuditEntry entry)
     {
@@ -128,4 +150,5 @@ public static class AuditActions
     public const string LearningRequested = "learning.requested";
     public const string ApiKeyCreated = "api-key.created";
     public const string ApiKeyRevoked = "api-key.revoked";
+    public const string ApiKeyTrustChanged = "api-key.trust-changed";
 }

@@ -4,7 +4,15 @@ namespace Lore;
 /// One appended fact about an episode. Capture only ever appends these, in order, so the model call never waits
 /// for a read-modify-write and a crash loses at most what was not yet flushed.
 /// </summary>
-public abstract record CaptureRecord(string EpisodeId);
+public abstract record CaptureRecord(string EpisodeId)
+{
+    /// <summary>
+    /// The tenant whose episode <see cref="CaptureRecord.EpisodeId"/> names: episode ids are unique per tenant, so the
+    /// same id may name episodes of two tenants. Null addresses the episode by id alone, which the store refuses when
+    /// more than one tenant holds that id. <see cref="EpisodeStarted"/> always uses its episode's tenant.
+    /// </summary>
+    public string? Tenant { get; init; }
+}
 
 /// <summary>An episode began; carries its header (task, unit, labels, snapshot in effect). Steps and outcomes are empty.</summary>
 public sealed record EpisodeStarted(Episode Episode) : CaptureRecord(Episode.Id);

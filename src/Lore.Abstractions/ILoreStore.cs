@@ -76,7 +76,14 @@ public interface ILoreStore : IAsyncDisposable
     /// <summary>Adds one outcome to a stored episode; throws <see cref="KeyNotFoundException"/> naming the id if it does not exist.</summary>
     Task AddOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The episode with this id in any tenant. Episode ids are unique per tenant only: when more than one tenant holds
+    /// the id this throws <see cref="InvalidOperationException"/>; code acting for a tenant uses the overload that names it.
+    /// </summary>
     Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default);
+
+    /// <summary>The tenant's episode with this id; null when that tenant has none (whatever other tenants hold).</summary>
+    Task<Episode?> GetEpisodeAsync(string tenant, string episodeId, CancellationToken cancellationToken = default);
 
     IAsyncEnumerable<Episode> ReadEpisodesAsync(EpisodeQuery query, CancellationToken cancellationToken = default);
 
@@ -122,6 +129,13 @@ public interface ILoreStore : IAsyncDisposable
     /// <summary>The audit log (all tenants, one chain) in sequence order, after a sequence number.</summary>
     IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// One tenant's own audit chain, after a position in it: every entry of the tenant numbered 1, 2, 3... without
+    /// gaps, each hash covering the tenant's previous entry (<see cref="AuditChain.ComputeHash"/>), so the tenant can
+    /// verify its log without learning anything about other tenants' activity. Written with each global entry.
+    /// </summary>
+    IAsyncEnumerable<AuditEntry> ReadTenantAuditAsync(string tenant, long afterSequence = 0, CancellationToken cancellationToken = default);
+
     /// <summary>The tenant's rollout state; a tenant that never saved one gets Version 0 with its active snapshot as stable.</summary>
     Task<RolloutState> GetRolloutAsync(string tenant, CancellationToken cancellationToken = default);
 
@@ -165,6 +179,15 @@ public interface ILoreStore : IAsyncDisposable
     /// </summary>
     Task<LearningCommitResult> CommitLearningAsync(LearningCommit commit, CancellationToken cancellationToken = default);
 
+    /// <summary>Sets whether the key may assert units (<see cref="ApiKey.TrustUnits"/>); returns false for an unknown id.</summary>
+    Task<bool> SetApiKeyTrustAsync(string keyId, bool trustUnits, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes episodes with their steps and outcomes in one transaction (right to erasure); returns how many existed (unknown ids are ignored).</summary>
     Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="DeleteEpisodesAsync(IReadOnlyCollection{string}, CancellationToken)"/>, for episodes of one tenant
+    /// only (null: any tenant, refusing an id several tenants hold): erasing one tenant's id never touches another's.
+    /// </summary>
+    Task<int> DeleteEpisodesAsync(string? tenant, IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default);
 }

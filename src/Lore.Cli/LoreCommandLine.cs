@@ -119,6 +119,8 @@ internal static class LoreCommandLine
                 keys.AddCommand<KeysCreateCommand>("create").WithDescription("Create a key and print it once.")
                     .WithExample("keys", "create", "--tenant", "acme", "--role", "agent", "--name", "checkout agent");
                 keys.AddCommand<KeysListCommand>("list").WithDescription("List keys (never their secrets).");
+                keys.AddCommand<KeysTrustCommand>("trust").WithDescription("Set whether a key may assert units (each unit its own evidence source) or counts as one source.")
+                    .WithExample("keys", "trust", "k1a2b3c4d5e6", "on", "--reason", "support backend authenticates its users");
                 keys.AddCommand<KeysRevokeCommand>("revoke").WithDescription("Revoke a key; it never authenticates again.")
                     .WithExample("keys", "revoke", "k1a2b3c4d5e6", "--reason", "laptop lost");
             });

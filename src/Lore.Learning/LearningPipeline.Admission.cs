@@ -23,7 +23,7 @@ public sealed partial class LearningPipeline
             return [];
         }
 
-        var hosts = EvidenceHosts.For(lesson, new Dictionary<string, Episode>(), _store.GetEpisodeAsync, _options.Admission.MinDistinctSources);
+        var hosts = EvidenceHosts.For(lesson, new Dictionary<string, Episode>(), (id, ct) => _store.GetEpisodeAsync(lesson.Scope.Tenant, id, ct), _options.Admission.MinDistinctSources);
         var screen = await _guard.ScreenAsync(lesson, hosts, cancellationToken).ConfigureAwait(false);
         return [.. screen.Findings.Where(f => f.Severity == Severity.Block).Select(f => f.ToGuardFinding())];
     }
@@ -50,10 +50,10 @@ public sealed partial class LearningPipeline
             cancellationToken);
 
     /// <summary>The guards an <see cref="AdmissionStage"/> runs for this run, or null when admission is off.</summary>
-    private AdmissionStage? BeginAdmission(IReadOnlyList<Lesson> stored, Snapshot? parent, IReadOnlyList<Episode> window)
+    private AdmissionStage? BeginAdmission(string tenant, IReadOnlyList<Lesson> stored, Snapshot? parent, IReadOnlyList<Episode> window)
         => _guard is null || _options.Admission is null
             ? null
-            : new AdmissionStage(_guard, stored, parent?.Lessons ?? [], window, _store.GetEpisodeAsync, _options.Admission.MinDistinctSources);
+            : new AdmissionStage(_guard, stored, parent?.Lessons ?? [], window, (id, ct) => _store.GetEpisodeAsync(tenant, id, ct), _options.Admission.MinDistinctSources);
 
     /// <summary>
     /// Lessons a reviewer approved or rejected while this run was working keep the reviewer's version: a run never

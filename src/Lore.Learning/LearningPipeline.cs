@@ -109,7 +109,7 @@ public sealed partial class LearningPipeline
             }
 
             // Older than the window (a backlog): read it on its own. One erased since it was leased is simply gone.
-            if (await _store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false) is not { } episode)
+            if (await _store.GetEpisodeAsync(tenant, id, cancellationToken).ConfigureAwait(false) is not { } episode)
             {
                 continue;
             }
@@ -174,7 +174,7 @@ public sealed partial class LearningPipeline
         var storedIds = stored.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
         var known = stored.Concat((parent?.Lessons ?? []).Where(l => !storedIds.Contains(l.Id))).ToArray();
         var consolidator = new LessonConsolidator(_options, _time);
-        var admission = BeginAdmission(stored, parent, window);
+        var admission = BeginAdmission(tenant, stored, parent, window);
         var result = await consolidator.ConsolidateAsync(
             new ConsolidationInput
             {
@@ -184,7 +184,7 @@ public sealed partial class LearningPipeline
                 ServedIds = (parent?.Lessons ?? []).Select(l => l.Id).ToHashSet(StringComparer.Ordinal),
                 Window = window,
                 NewEpisodeIds = newIds,
-                LoadEpisode = _store.GetEpisodeAsync,
+                LoadEpisode = (id, ct) => _store.GetEpisodeAsync(tenant, id, ct),
                 Admission = admission is null ? null : admission.DecideAsync,
             },
             cancellationToken).ConfigureAwait(false);

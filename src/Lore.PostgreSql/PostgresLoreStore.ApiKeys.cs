@@ -5,9 +5,11 @@ namespace Lore.PostgreSql;
 // API keys: only the secret's hash is stored; a key is never updated except to be revoked.
 public sealed partial class PostgresLoreStore
 {
-    private const string KeyColumns = "id, tenant, role, name, secret_hash, created_at, created_by, revoked_at";
+    private const string KeyColumns = "id, tenant, role, name, secret_hash, created_at, created_by, revoked_at, trust_units";
 
-    private const string InsertKeySql = $"INSERT INTO api_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8);";
+    private const string InsertKeySql = $"INSERT INTO api_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);";
+
+    private const string TrustKeySql = "UPDATE api_keys SET trust_units = $2 WHERE id = $1;";
 
     private const string GetKeySql = $"SELECT {KeyColumns} FROM api_keys WHERE id = $1;";
 
@@ -36,7 +38,7 @@ public sealed partial class PostgresLoreStore
         {
             await using var insert = Sql(connection, transaction, InsertKeySql,
                 key.Id, key.Tenant, PostgresText.Name(key.Role), key.Name ?? "", key.SecretHash, PostgresText.FromTimeUtc(key.CreatedAt),
-                key.CreatedBy ?? "", key.RevokedAt is { } revoked ? PostgresText.FromTimeUtc(revoked) : null);
+                key.CreatedBy ?? "", key.RevokedAt is { } revoked ? PostgresText.FromTimeUtc(revoked) : null, key.TrustUnits);
             try
             {
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -88,6 +90,17 @@ public sealed partial class PostgresLoreStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Sets whether the key may assert units; false for an unknown id.</summary>
+    public async Task<bool> SetApiKeyTrustAsync(string keyId, bool trustUnits, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        return await WriteAsync(async (connection, transaction) =>
+        {
+            await using var trust = Sql(connection, transaction, TrustKeySql, keyId, trustUnits);
+            return await trust.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     private static ApiKey ReadKey(NpgsqlDataReader r)
     {
         var id = r.GetString(0);
@@ -107,6 +120,7 @@ public sealed partial class PostgresLoreStore
             CreatedAt = PostgresText.ToTime(r.GetString(5)),
             CreatedBy = r.GetString(6),
             RevokedAt = r.IsDBNull(7) ? null : PostgresText.ToTime(r.GetString(7)),
+            TrustUnits = r.GetBoolean(8),
         };
     }
 }

@@ -4,8 +4,9 @@ using Npgsql;
 
 namespace Lore.PostgreSql;
 
-// The audit log: one hash chain for every tenant. Appends queue on a table lock, so the chain never forks however
-// many hosts append at once.
+// The audit log: one hash chain for every tenant (the operator's). Appends queue on a table lock, so the chain never
+// forks however many hosts append at once; each tenant's own chain (PostgresLoreStore.TenantAudit.cs) is written
+// under the same lock, in the same transaction.
 public sealed partial class PostgresLoreStore
 {
     private const int AuditPageSize = 512;
@@ -63,6 +64,7 @@ public sealed partial class PostgresLoreStore
             await using var insert = Sql(connection, transaction, InsertAuditSql,
                 entry.Sequence, entry.At.UtcTicks, entry.Tenant, entry.Actor, entry.Action, entry.Subject, entry.Reason, entry.DetailsJson, entry.PreviousHash, entry.Hash);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await AuditTenantChains.AppendAsync(connection, transaction, entry, cancellationToken).ConfigureAwait(false);
             return entry;
         }
     }

@@ -8,15 +8,18 @@ namespace Lore.PostgreSql;
 // unpartitioned episode_registry keeps ids unique and says where each episode's rows are (0001_initial.sql).
 public sealed partial class PostgresLoreStore
 {
-    private const string RegistryConstraint = "episode_registry_id_unique";
+    private const string RegistryConstraint = "episode_registry_tenant_id_unique";
 
-    private const string LookupSql = "SELECT id, sequence, month FROM episode_registry WHERE id = ANY($1) FOR KEY SHARE;";
+    // Episode ids are unique per tenant (migration 0002): a lookup by id finds every tenant's episode with it.
+    private const string LookupSql = "SELECT id, tenant, sequence, month FROM episode_registry WHERE id = ANY($1) FOR KEY SHARE;";
+
+    private const string AmbiguousSql = "SELECT id FROM episode_registry WHERE id = ANY($1) GROUP BY id HAVING count(*) > 1 LIMIT 1;";
 
     private const string RegisterManySql = """
         INSERT INTO episode_registry (id, tenant, month, ended)
         SELECT id, tenant, month, ended FROM unnest($1::text[], $2::text[], $3::date[], $4::boolean[]) WITH ORDINALITY AS u(id, tenant, month, ended, n)
         ORDER BY n
-        RETURNING id, sequence;
+        RETURNING id, tenant, sequence;
         """;
 
     internal const string RegisterOneSql = "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ($1, $2, $3, $4) RETURNING sequence;";
@@ -33,7 +36,7 @@ public sealed partial class PostgresLoreStore
         INSERT INTO outcomes (month, episode_sequence, score, source, actor, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7);
         """;
 
-    private const string UnregisterSql = "DELETE FROM episode_registry WHERE id = ANY($1) RETURNING sequence, month;";
+    private const string UnregisterSql = "DELETE FROM episode_registry WHERE id = ANY($1) AND ($2::text IS NULL OR tenant = $2) RETURNING sequence, month;";
 
     /// <summary>
     /// Applies the records in one transaction, in order. A record for an episode that is neither stored nor started
@@ -72,20 +75,21 @@ public sealed partial class PostgresLoreStore
         var batchSize = records.Count;
 
         // Where every episode the batch names is (locked against erasure until this transaction ends).
-        var stored = new Dictionary<string, (long Sequence, DateOnly Month)>(StringComparer.Ordinal);
+        var stored = new Dictionary<(string Tenant, string Id), (long Sequence, DateOnly Month)>();
         var ids = records.Where(r => r?.EpisodeId is not null).Select(r => r.EpisodeId).Distinct(StringComparer.Ordinal).ToArray();
         await using (var lookup = Sql(connection, transaction, LookupSql, new object[] { ids }))
         await using (var reader = await lookup.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                stored[reader.GetString(0)] = (reader.GetInt64(1), reader.GetFieldValue<DateOnly>(2));
+                stored[(reader.GetString(1), reader.GetString(0))] = (reader.GetInt64(2), reader.GetFieldValue<DateOnly>(3));
             }
         }
 
         // First pass: every check, in record order, so the first bad record is the one reported (as SQLite does).
         var started = new List<Episode>();
-        var startedIds = new HashSet<string>(StringComparer.Ordinal);
+        var startedIds = new HashSet<(string Tenant, string Id)>();
+        var keys = new (string Tenant, string Id)[records.Count];
         for (var i = 0; i < records.Count; i++)
         {
             switch (records[i])
@@ -94,21 +98,18 @@ public sealed partial class PostgresLoreStore
                     throw new ArgumentException($"Capture record {i} of the batch is null; the batch of {batchSize} records was not written.", nameof(records));
                 case EpisodeStarted { Episode: var episode }:
                     EpisodeBatch.Validate(episode);
-                    if (stored.ContainsKey(episode.Id) || !startedIds.Add(episode.Id))
+                    keys[i] = (episode.Tenant, episode.Id);
+                    if (stored.ContainsKey(keys[i]) || !startedIds.Add(keys[i]))
                     {
                         throw new InvalidOperationException(
-                            $"Episode '{episode.Id}' is already stored; episode ids are unique and an episode is written once. The batch of {batchSize} capture records was not written.");
+                            $"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once. The batch of {batchSize} capture records was not written.");
                     }
 
                     started.Add(episode);
                     break;
                 case StepRecorded or OutcomeRecorded or EpisodeEnded:
                     var record = records[i];
-                    if (!startedIds.Contains(record.EpisodeId) && !stored.ContainsKey(record.EpisodeId))
-                    {
-                        throw new KeyNotFoundException(
-                            $"Episode '{record.EpisodeId}' is not in the store (and was not started earlier in the batch); the batch of {batchSize} capture records was not written.");
-                    }
+                    keys[i] = ResolveKey(record, startedIds, stored, batchSize);
 
                     if (record is StepRecorded { Step: null } or OutcomeRecorded { Outcome: null })
                     {
@@ -126,7 +127,7 @@ public sealed partial class PostgresLoreStore
             var sequences = await RegisterAsync(connection, transaction, started, batchSize, cancellationToken).ConfigureAwait(false);
             foreach (var episode in started)
             {
-                stored[episode.Id] = (sequences[episode.Id], PostgresText.MonthOf(episode.StartedAt));
+                stored[(episode.Tenant, episode.Id)] = (sequences[(episode.Tenant, episode.Id)], PostgresText.MonthOf(episode.StartedAt));
             }
         }
 
@@ -134,9 +135,10 @@ public sealed partial class PostgresLoreStore
         var batch = new EpisodeBatch();
         var ends = new Dictionary<long, (DateOnly Month, EpisodeEnded End)>();
         var ended = new HashSet<long>();
-        foreach (var record in records)
+        for (var i = 0; i < records.Count; i++)
         {
-            var (sequence, month) = stored[record.EpisodeId];
+            var record = records[i];
+            var (sequence, month) = stored[keys[i]];
             switch (record)
             {
                 case EpisodeStarted { Episode: var episode }:
@@ -182,10 +184,37 @@ public sealed partial class PostgresLoreStore
         }
     }
 
-    /// <summary>Inserts the registry rows of new episodes, in order; returns their sequences by id.</summary>
-    private static async Task<Dictionary<string, long>> RegisterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Episode> episodes, int batchSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// The (tenant, id) a step, outcome or end addresses: the record's tenant when it names one; else the one episode
+    /// with the id started earlier in the batch or stored, refusing an id several tenants hold.
+    /// </summary>
+    private static (string Tenant, string Id) ResolveKey(CaptureRecord record, HashSet<(string Tenant, string Id)> started, Dictionary<(string Tenant, string Id), (long Sequence, DateOnly Month)> stored, int batchSize)
     {
-        var sequences = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (record.Tenant is { } tenant)
+        {
+            var key = (tenant, record.EpisodeId);
+            return started.Contains(key) || stored.ContainsKey(key)
+                ? key
+                : throw new KeyNotFoundException(
+                    $"Episode '{record.EpisodeId}' is not in the store for tenant '{tenant}' (and was not started earlier in the batch); the batch of {batchSize} capture records was not written.");
+        }
+
+        var inBatch = started.Where(k => k.Id == record.EpisodeId).ToList();
+        var candidates = inBatch.Count > 0 ? inBatch : [.. stored.Keys.Where(k => k.Id == record.EpisodeId)];
+        return candidates.Count switch
+        {
+            1 => candidates[0],
+            0 => throw new KeyNotFoundException(
+                $"Episode '{record.EpisodeId}' is not in the store (and was not started earlier in the batch); the batch of {batchSize} capture records was not written."),
+            _ => throw new InvalidOperationException(
+                $"Episode id '{record.EpisodeId}' is held by more than one tenant; name the tenant to address it. The batch of {batchSize} capture records was not written."),
+        };
+    }
+
+    /// <summary>Inserts the registry rows of new episodes, in order; returns their sequences by (tenant, id).</summary>
+    private static async Task<Dictionary<(string Tenant, string Id), long>> RegisterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Episode> episodes, int batchSize, CancellationToken cancellationToken)
+    {
+        var sequences = new Dictionary<(string Tenant, string Id), long>();
         await using var register = Sql(connection, transaction, RegisterManySql,
             episodes.Select(e => e.Id).ToArray(),
             episodes.Select(e => e.Tenant).ToArray(),
@@ -196,14 +225,14 @@ public sealed partial class PostgresLoreStore
             await using var reader = await register.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                sequences[reader.GetString(0)] = reader.GetInt64(1);
+                sequences[(reader.GetString(1), reader.GetString(0))] = reader.GetInt64(2);
             }
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == RegistryConstraint)
         {
             var named = episodes.Count == 1 ? $"'{episodes[0].Id}'" : "one of " + string.Join(", ", episodes.Take(5).Select(x => $"'{x.Id}'")) + (episodes.Count > 5 ? ", ..." : "");
             throw new InvalidOperationException(
-                $"Episode {named} was stored by another writer meanwhile; episode ids are unique and an episode is written once. The batch of {batchSize} capture records was not written.", e);
+                $"Episode {named} was stored by another writer meanwhile; episode ids are unique within a tenant and an episode is written once. The batch of {batchSize} capture records was not written.", e);
         }
 
         return sequences;
@@ -246,8 +275,12 @@ public sealed partial class PostgresLoreStore
                     throw new KeyNotFoundException($"Episode '{episodeId}' is not in the store; the outcome was not recorded.");
                 }
 
-                sequence = reader.GetInt64(1);
-                month = reader.GetFieldValue<DateOnly>(2);
+                sequence = reader.GetInt64(2);
+                month = reader.GetFieldValue<DateOnly>(3);
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw new InvalidOperationException($"Episode id '{episodeId}' is held by more than one tenant; name the tenant to address it. The outcome was not recorded.");
+                }
             }
 
             await using var insert = Sql(connection, transaction, InsertOutcomeSql,
@@ -259,7 +292,14 @@ public sealed partial class PostgresLoreStore
     public async Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeId);
-        return await ReadAsync(connection => EpisodeReader.ReadOneAsync(connection, episodeId, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await ReadAsync(connection => EpisodeReader.ReadOneAsync(connection, null, episodeId, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<Episode?> GetEpisodeAsync(string tenant, string episodeId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(episodeId);
+        return await ReadAsync(connection => EpisodeReader.ReadOneAsync(connection, tenant, episodeId, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Streams the selected episodes oldest first, reading a page of episodes (with their steps and outcomes) per round of queries.</summary>
@@ -295,7 +335,11 @@ public sealed partial class PostgresLoreStore
     /// whole instead of their rows being deleted, which also returns their space to the operating system at once.
     /// Rows deleted one by one leave dead tuples until VACUUM reclaims them, as PostgreSQL always does.
     /// </remarks>
-    public async Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
+    public Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
+        => DeleteEpisodesAsync(null, episodeIds, cancellationToken);
+
+    /// <summary>As <see cref="DeleteEpisodesAsync(IReadOnlyCollection{string}, CancellationToken)"/>, for the tenant's episodes only.</summary>
+    public async Task<int> DeleteEpisodesAsync(string? tenant, IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeIds);
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -319,7 +363,16 @@ public sealed partial class PostgresLoreStore
             var rows = new List<(long Sequence, DateOnly Month)>();
             foreach (var chunk in ids.Chunk(10_000))
             {
-                await using var unregister = Sql(connection, transaction, UnregisterSql, new object[] { chunk });
+                if (tenant is null)
+                {
+                    await using var ambiguous = Sql(connection, transaction, AmbiguousSql, new object[] { chunk });
+                    if (await ambiguous.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string shared)
+                    {
+                        throw new InvalidOperationException($"Episode id '{shared}' is held by more than one tenant; name the tenant to delete it. Nothing was deleted.");
+                    }
+                }
+
+                await using var unregister = Sql(connection, transaction, UnregisterSql, chunk, tenant);
                 await using var reader = await unregister.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {

@@ -8,17 +8,19 @@ public sealed partial class SqliteLoreStore
     private const int SqliteConstraint = 19;
 
     private const string InsertKeySql = """
-        INSERT INTO api_keys (id, tenant, role, name, secret_hash, created_at, created_by, revoked_at)
-        VALUES ($id, $tenant, $role, $name, $secret_hash, $created_at, $created_by, $revoked_at);
+        INSERT INTO api_keys (id, tenant, role, name, secret_hash, created_at, created_by, revoked_at, trust_units)
+        VALUES ($id, $tenant, $role, $name, $secret_hash, $created_at, $created_by, $revoked_at, $trust_units);
         """;
 
-    private const string KeyColumns = "id, tenant, role, name, secret_hash, created_at, created_by, revoked_at";
+    private const string KeyColumns = "id, tenant, role, name, secret_hash, created_at, created_by, revoked_at, trust_units";
 
     private const string GetKeySql = $"SELECT {KeyColumns} FROM api_keys WHERE id = $id;";
 
     private const string ListKeysSql = $"SELECT {KeyColumns} FROM api_keys WHERE ($tenant IS NULL OR tenant = $tenant) ORDER BY created_at DESC, rowid DESC;";
 
     // Revoking twice keeps the first time: the audit log's record of when a key stopped working must not move.
+    private const string TrustKeySql = "UPDATE api_keys SET trust_units = $trust_units WHERE id = $id;";
+
     private const string RevokeKeySql = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $at) WHERE id = $id;";
 
     /// <summary>Stores a new key (its hash, never a secret); an id already stored throws <see cref="StoreConflictException"/> and changes nothing.</summary>
@@ -48,6 +50,7 @@ public sealed partial class SqliteLoreStore
             insert.Parameters.AddWithValue("$created_at", SqliteText.FromTimeUtc(key.CreatedAt));
             insert.Parameters.AddWithValue("$created_by", key.CreatedBy);
             insert.Parameters.AddWithValue("$revoked_at", key.RevokedAt is { } revoked ? SqliteText.FromTimeUtc(revoked) : DBNull.Value);
+            insert.Parameters.AddWithValue("$trust_units", key.TrustUnits ? 1L : 0L);
             try
             {
                 insert.ExecuteNonQuery();
@@ -99,6 +102,19 @@ public sealed partial class SqliteLoreStore
         }, cancellationToken);
     }
 
+    /// <summary>Sets whether the key may assert units; false for an unknown id.</summary>
+    public Task<bool> SetApiKeyTrustAsync(string keyId, bool trustUnits, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        return WriteAsync(transaction =>
+        {
+            using var trust = WriteCommand(transaction, TrustKeySql);
+            trust.Parameters.AddWithValue("$id", keyId);
+            trust.Parameters.AddWithValue("$trust_units", trustUnits ? 1L : 0L);
+            return trust.ExecuteNonQuery() > 0;
+        }, cancellationToken);
+    }
+
     private static ApiKey ReadKey(SqliteDataReader r)
     {
         var id = r.GetString(0);
@@ -118,6 +134,7 @@ public sealed partial class SqliteLoreStore
             CreatedAt = SqliteText.ToTime(r.GetString(5)),
             CreatedBy = r.GetString(6),
             RevokedAt = r.IsDBNull(7) ? null : SqliteText.ToTime(r.GetString(7)),
+            TrustUnits = r.GetInt64(8) == 1,
         };
     }
 }

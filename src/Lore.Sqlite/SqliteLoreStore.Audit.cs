@@ -4,7 +4,8 @@ using Microsoft.Data.Sqlite;
 
 namespace Lore.Sqlite;
 
-// The audit log: one hash chain for every tenant, appended under the write gate so that it never forks.
+// The audit log: one hash chain for every tenant (the operator's), appended under the write gate so that it never forks,
+// and beside it each tenant's own chain (SqliteLoreStore.TenantAudit.cs), written in the same transaction.
 public sealed partial class SqliteLoreStore
 {
     private const int AuditPageSize = 512;
@@ -61,6 +62,7 @@ public sealed partial class SqliteLoreStore
             insert.Parameters.AddWithValue("$previous_hash", entry.PreviousHash);
             insert.Parameters.AddWithValue("$hash", entry.Hash);
             insert.ExecuteNonQuery();
+            AuditTenantChains.Append(_writer, transaction, entry);
             return entry;
         }
     }

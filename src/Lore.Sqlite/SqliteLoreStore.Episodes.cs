@@ -23,7 +23,7 @@ public sealed partial class SqliteLoreStore
         return WriteAsync(transaction =>
         {
             _episodes.Enlist(transaction);
-            var sequences = new Dictionary<string, long>(StringComparer.Ordinal);
+            var sequences = new Dictionary<(string? Tenant, string Id), long>();
             for (var i = 0; i < records.Count; i++)
             {
                 if ((i & 63) == 0)
@@ -36,7 +36,7 @@ public sealed partial class SqliteLoreStore
         }, cancellationToken);
     }
 
-    private void Apply(CaptureRecord record, int position, int batchSize, Dictionary<string, long> sequences)
+    private void Apply(CaptureRecord record, int position, int batchSize, Dictionary<(string? Tenant, string Id), long> sequences)
     {
         switch (record)
         {
@@ -45,7 +45,9 @@ public sealed partial class SqliteLoreStore
             case EpisodeStarted started:
                 try
                 {
-                    sequences[started.EpisodeId] = _episodes.Insert(started.Episode);
+                    var sequence = _episodes.Insert(started.Episode);
+                    sequences[(started.Episode.Tenant, started.EpisodeId)] = sequence;
+                    sequences.TryAdd((null, started.EpisodeId), sequence);
                 }
                 catch (InvalidOperationException e)
                 {
@@ -54,29 +56,41 @@ public sealed partial class SqliteLoreStore
 
                 break;
             case StepRecorded step:
-                _episodes.InsertStep(Resolve(step.EpisodeId, batchSize, sequences), step.Step);
+                _episodes.InsertStep(Resolve(step, batchSize, sequences), step.Step);
                 break;
             case OutcomeRecorded outcome:
-                _episodes.InsertOutcome(Resolve(outcome.EpisodeId, batchSize, sequences), outcome.Outcome);
+                _episodes.InsertOutcome(Resolve(outcome, batchSize, sequences), outcome.Outcome);
                 break;
             case EpisodeEnded ended:
-                _episodes.End(Resolve(ended.EpisodeId, batchSize, sequences), ended.EndedAt, ended.InjectedLessonIds);
+                _episodes.End(Resolve(ended, batchSize, sequences), ended.EndedAt, ended.InjectedLessonIds);
                 break;
             default:
                 throw new ArgumentException($"Capture record {position} is a {record.GetType().Name}, which this store cannot write; the batch was not written.", "records");
         }
     }
 
-    private long Resolve(string episodeId, int batchSize, Dictionary<string, long> sequences)
+    /// <summary>The sequence of the record's episode: started earlier in the batch, else stored (in the record's tenant when it names one).</summary>
+    private long Resolve(CaptureRecord record, int batchSize, Dictionary<(string? Tenant, string Id), long> sequences)
     {
-        if (sequences.TryGetValue(episodeId, out var sequence))
+        var key = (record.Tenant, record.EpisodeId);
+        if (sequences.TryGetValue(key, out var sequence))
         {
             return sequence;
         }
 
-        sequence = _episodes.Find(episodeId)
-            ?? throw new KeyNotFoundException($"Episode '{episodeId}' is not in the store (and was not started earlier in the batch); the batch of {batchSize} capture records was not written.");
-        sequences[episodeId] = sequence;
+        long? found;
+        try
+        {
+            found = _episodes.Find(record.Tenant, record.EpisodeId);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{e.Message} The batch of {batchSize} capture records was not written.", e);
+        }
+
+        sequence = found ?? throw new KeyNotFoundException(
+            $"Episode '{record.EpisodeId}' is not in the store{(record.Tenant is null ? "" : $" for tenant '{record.Tenant}'")} (and was not started earlier in the batch); the batch of {batchSize} capture records was not written.");
+        sequences[key] = sequence;
         return sequence;
     }
 
@@ -108,7 +122,7 @@ public sealed partial class SqliteLoreStore
         return WriteAsync(transaction =>
         {
             _episodes.Enlist(transaction);
-            var sequence = _episodes.Find(episodeId)
+            var sequence = _episodes.Find(null, episodeId)
                 ?? throw new KeyNotFoundException($"Episode '{episodeId}' is not in the store; the outcome was not recorded.");
             _episodes.InsertOutcome(sequence, outcome);
         }, cancellationToken);
@@ -118,7 +132,15 @@ public sealed partial class SqliteLoreStore
     {
         ArgumentNullException.ThrowIfNull(episodeId);
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        return EpisodeReader.ReadOne(connection, episodeId);
+        return EpisodeReader.ReadOne(connection, null, episodeId);
+    }
+
+    public async Task<Episode?> GetEpisodeAsync(string tenant, string episodeId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(episodeId);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        return EpisodeReader.ReadOne(connection, tenant, episodeId);
     }
 
     /// <summary>Streams the selected episodes oldest first, reading a page of episodes (with their steps and outcomes) per round trip.</summary>
@@ -162,7 +184,11 @@ public sealed partial class SqliteLoreStore
     /// checkpoint then overwrites it. Content written by builds before schema 2 (which did not zero split residue) is
     /// only fully gone after a <c>VACUUM</c>.
     /// </remarks>
-    public async Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
+    public Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
+        => DeleteEpisodesAsync(null, episodeIds, cancellationToken);
+
+    /// <summary>As <see cref="DeleteEpisodesAsync(IReadOnlyCollection{string}, CancellationToken)"/>, for the tenant's episodes only.</summary>
+    public async Task<int> DeleteEpisodesAsync(string? tenant, IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeIds);
         var ids = new HashSet<string>(StringComparer.Ordinal);
@@ -194,7 +220,7 @@ public sealed partial class SqliteLoreStore
             foreach (var id in ids)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (_episodes.Find(id) is not { } sequence)
+                if (_episodes.Find(tenant, id) is not { } sequence)
                 {
                     continue;
                 }

@@ -195,7 +195,7 @@ public sealed class EpisodeScope : IAsyncDisposable
             await EnsureStartedAsync().ConfigureAwait(false);
             foreach (var step in steps)
             {
-                await EnqueueAsync(new StepRecorded(Id, step)).ConfigureAwait(false);
+                await EnqueueAsync(new StepRecorded(Id, step) { Tenant = _header.Tenant }).ConfigureAwait(false);
             }
 
             return _transcript.StepCount;
@@ -218,7 +218,7 @@ public sealed class EpisodeScope : IAsyncDisposable
             }
 
             await EnsureStartedAsync().ConfigureAwait(false);
-            await EnqueueAsync(new OutcomeRecorded(Id, outcome)).ConfigureAwait(false);
+            await EnqueueAsync(new OutcomeRecorded(Id, outcome) { Tenant = _header.Tenant }).ConfigureAwait(false);
             _outcomes.Add(outcome);
             return true;
         }
@@ -238,14 +238,14 @@ public sealed class EpisodeScope : IAsyncDisposable
             await EnsureStartedAsync().ConfigureAwait(false);
             if (outcome is not null)
             {
-                await EnqueueAsync(new OutcomeRecorded(Id, outcome)).ConfigureAwait(false);
+                await EnqueueAsync(new OutcomeRecorded(Id, outcome) { Tenant = _header.Tenant }).ConfigureAwait(false);
                 _outcomes.Add(outcome);
             }
 
             // The score the stored episode will have (Episode.Score's rule), for continuous evaluation.
             score = _outcomes.Count == 0 ? null : (_header with { Outcomes = [.. _outcomes] }).Score;
 
-            await EnqueueAsync(new EpisodeEnded(Id, Runtime.TimeProvider.GetUtcNow(), [.. InjectedLessonIds])).ConfigureAwait(false);
+            await EnqueueAsync(new EpisodeEnded(Id, Runtime.TimeProvider.GetUtcNow(), [.. InjectedLessonIds]) { Tenant = _header.Tenant }).ConfigureAwait(false);
             _closed = true;
         }
         finally

@@ -115,8 +115,16 @@ public sealed partial class LoreRuntime : IAsyncDisposable
 
     /// <summary>Starts an episode and makes it ambient for the calling async flow.</summary>
     public EpisodeScope BeginEpisode(string task, Dictionary<string, string>? labels = null, string? unitKey = null, string? episodeId = null)
+        => BeginEpisode(task, labels, unitKey, episodeId, source: "");
+
+    /// <summary>
+    /// Starts an episode for a caller the host authenticated: <paramref name="source"/> is the <see cref="Episode.Source"/>
+    /// that evidence counts (from the API key, see <see cref="EpisodeSources"/>), empty for the host's own capture.
+    /// </summary>
+    internal EpisodeScope BeginEpisode(string task, Dictionary<string, string>? labels, string? unitKey, string? episodeId, string source)
     {
         ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(source);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (episodeId is not null && string.IsNullOrWhiteSpace(episodeId))
         {
@@ -127,7 +135,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
 
         // The rollout decides the unit's arm and snapshot once; the episode keeps them to its end.
         var assignment = Rollout.Assign(unitKey ?? "", id);
-        var header = EpisodeScope.Header(id, Tenant, unitKey ?? "", task, labels, TimeProvider.GetUtcNow(), assignment.Served.SnapshotId, assignment.Arm);
+        var header = EpisodeScope.Header(id, Tenant, unitKey ?? "", task, labels, TimeProvider.GetUtcNow(), assignment.Served.SnapshotId, assignment.Arm) with { Source = source };
         var scope = new EpisodeScope(this, header, assignment, Ambient.Value);
         if (!_live.TryAdd(id, scope))
         {
@@ -170,7 +178,8 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await Store.AddOutcomeAsync(episodeId, outcome, cancellationToken).ConfigureAwait(false);
+            // Addressed in this runtime's tenant: episode ids are unique per tenant only.
+            await Store.AppendAsync([new OutcomeRecorded(episodeId, outcome) { Tenant = Tenant }], cancellationToken).ConfigureAwait(false);
         }
         catch (KeyNotFoundException ex)
         {

@@ -18,6 +18,8 @@ public abstract class DelegatingLoreStore(ILoreStore inner, bool ownsInner = tru
 
     public virtual Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default) => inner.GetEpisodeAsync(episodeId, cancellationToken);
 
+    public virtual Task<Episode?> GetEpisodeAsync(string tenant, string episodeId, CancellationToken cancellationToken = default) => inner.GetEpisodeAsync(tenant, episodeId, cancellationToken);
+
     public virtual IAsyncEnumerable<Episode> ReadEpisodesAsync(EpisodeQuery query, CancellationToken cancellationToken = default) => inner.ReadEpisodesAsync(query, cancellationToken);
 
     public virtual Task<long> CountEpisodesAsync(string tenant, CancellationToken cancellationToken = default) => inner.CountEpisodesAsync(tenant, cancellationToken);
@@ -50,6 +52,8 @@ public abstract class DelegatingLoreStore(ILoreStore inner, bool ownsInner = tru
 
     public virtual IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, CancellationToken cancellationToken = default) => inner.ReadAuditAsync(afterSequence, cancellationToken);
 
+    public virtual IAsyncEnumerable<AuditEntry> ReadTenantAuditAsync(string tenant, long afterSequence = 0, CancellationToken cancellationToken = default) => inner.ReadTenantAuditAsync(tenant, afterSequence, cancellationToken);
+
     public virtual Task<RolloutState> GetRolloutAsync(string tenant, CancellationToken cancellationToken = default) => inner.GetRolloutAsync(tenant, cancellationToken);
 
     public virtual Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default) => inner.SaveRolloutAsync(state, expectedVersion, cancellationToken);
@@ -57,6 +61,8 @@ public abstract class DelegatingLoreStore(ILoreStore inner, bool ownsInner = tru
     public virtual Task<LearningCommitResult> CommitLearningAsync(LearningCommit commit, CancellationToken cancellationToken = default) => inner.CommitLearningAsync(commit, cancellationToken);
 
     public virtual Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => inner.DeleteEpisodesAsync(episodeIds, cancellationToken);
+
+    public virtual Task<int> DeleteEpisodesAsync(string? tenant, IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => inner.DeleteEpisodesAsync(tenant, episodeIds, cancellationToken);
 
     public virtual Task<IReadOnlyList<EpisodeLease>> LeaseEpisodesAsync(string tenant, string worker, int max, TimeSpan duration, CancellationToken cancellationToken = default) => inner.LeaseEpisodesAsync(tenant, worker, max, duration, cancellationToken);
 
@@ -69,6 +75,8 @@ public abstract class DelegatingLoreStore(ILoreStore inner, bool ownsInner = tru
     public virtual Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string? tenant, CancellationToken cancellationToken = default) => inner.ListApiKeysAsync(tenant, cancellationToken);
 
     public virtual Task<bool> RevokeApiKeyAsync(string keyId, DateTimeOffset at, CancellationToken cancellationToken = default) => inner.RevokeApiKeyAsync(keyId, at, cancellationToken);
+
+    public virtual Task<bool> SetApiKeyTrustAsync(string keyId, bool trustUnits, CancellationToken cancellationToken = default) => inner.SetApiKeyTrustAsync(keyId, trustUnits, cancellationToken);
 
     /// <summary>Disposes the wrapped store when this wrapper owns it (the default).</summary>
     public virtual ValueTask DisposeAsync()

@@ -23,7 +23,7 @@ internal sealed class AuditListCommand(IAnsiConsole console) : AsyncCommand<Audi
     internal sealed class Settings : AuditSettings
     {
         [CommandOption("--tenant <NAME>")]
-        [Description("Only entries of this tenant (default: every tenant).")]
+        [Description("Only entries of this tenant, numbered by its own chain 1, 2, 3... (default: every tenant, numbered by the global chain).")]
         public string? Tenant { get; init; }
 
         [CommandOption("--about <ID>")]
@@ -46,7 +46,8 @@ internal sealed class AuditListCommand(IAnsiConsole console) : AsyncCommand<Audi
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
         var entries = new List<AuditEntry>();
-        await foreach (var entry in store.ReadAuditAsync(0, cancellationToken))
+        var read = settings.Tenant is { } tenant ? store.ReadTenantAuditAsync(tenant, 0, cancellationToken) : store.ReadAuditAsync(0, cancellationToken);
+        await foreach (var entry in read)
         {
             if ((settings.Tenant is null || entry.Tenant == settings.Tenant)
                 && (settings.Action is null || entry.Action == settings.Action)
@@ -90,14 +91,16 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
 {
     internal sealed class Settings : AuditSettings
     {
-        // Every command takes --tenant (README); the log is one chain, so the whole chain is always verified.
-        [CommandOption("--tenant <NAME>")]
-        [Description("Accepted like every command's --tenant: the audit log is one hash chain for all tenants, so the whole chain is verified either way.")]
-        public string? Tenant { get; init; }
-
         [CommandOption("--expect-head <HEAD>")]
         [Description("The head printed by an earlier verify (SEQUENCE:HASH), kept outside the store: also catches a removed tail or a rewritten log.")]
         public string? ExpectHead { get; init; }
+
+        [CommandOption("--tenant <NAME>")]
+        [Description("Verify only this tenant's own chain (its entries numbered 1, 2, 3...; --expect-head then names a head of that chain). Default: the global chain and every tenant's chain.")]
+        public string? Tenant { get; init; }
+
+        public override ValidationResult Validate()
+            => Tenant is not null && string.IsNullOrWhiteSpace(Tenant) ? ValidationResult.Error("--tenant must not be blank.") : ValidationResult.Success();
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -116,22 +119,33 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
         }
 
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
-        var result = await AuditVerifier.VerifyAsync(store, expected, cancellationToken);
-        var snapshots = await SnapshotVerifier.VerifyAsync(store, cancellationToken: cancellationToken);
+        var tenant = settings.Tenant?.Trim();
+        var result = tenant is null
+            ? await AuditVerifier.VerifyAsync(store, expected, cancellationToken)
+            : await AuditVerifier.VerifyTenantAsync(store, tenant, expected, cancellationToken);
+
+        // Without --tenant the operator also checks every tenant's own chain against the global one.
+        var tenants = tenant is null ? await AuditVerifier.VerifyTenantsAsync(store, cancellationToken) : [];
+        var broken = tenants.Where(t => !t.Result.IsIntact).ToList();
+        var snapshots = await SnapshotVerifier.VerifyAsync(store, tenant is null ? null : [tenant], cancellationToken);
+        var intact = result.IsIntact && broken.Count == 0 && snapshots.IsIntact;
         if (settings.Json)
         {
             Output.Json(console, new
             {
-                intact = result.IsIntact && snapshots.IsIntact,
+                intact,
+                tenant,
                 records = result.Records,
                 head = result.Head.ToString(),
                 fault = result.Fault,
+                tenants = tenants.Select(t => new { tenant = t.Tenant, intact = t.Result.IsIntact, records = t.Result.Records, head = t.Result.Head.ToString(), fault = t.Result.Fault }),
                 snapshots = new { intact = snapshots.IsIntact, verified = snapshots.Snapshots, tenants = snapshots.Tenants, faults = snapshots.Faults },
             });
-            return result.IsIntact && snapshots.IsIntact ? 0 : 1;
+            return intact ? 0 : 1;
         }
 
         var writer = console.Profile.Out.Writer;
+        var what = tenant is null ? "audit log" : $"audit log of tenant '{tenant}'";
         foreach (var bad in snapshots.Faults)
         {
             writer.WriteLine($"snapshot {bad.SnapshotId} of tenant '{bad.Tenant}' FAILED verification{(bad.Served ? " (served)" : "")}: {bad.Problem}");
@@ -139,8 +153,20 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
 
         if (result.Fault is { } fault)
         {
-            writer.WriteLine($"audit log FAILED verification at record {fault.Sequence} ({KindName(fault.Kind)}): {fault.Description}");
+            writer.WriteLine($"{what} FAILED verification at record {fault.Sequence} ({KindName(fault.Kind)}): {fault.Description}");
             writer.WriteLine($"read {result.Records} records, head {result.Head}");
+            writer.Flush();
+            return 1;
+        }
+
+        foreach (var (name, verification) in broken.Select(b => (b.Tenant, b.Result)))
+        {
+            writer.WriteLine($"audit chain of tenant '{name}' FAILED verification at its record {verification.Fault!.Sequence} ({KindName(verification.Fault.Kind)}): {verification.Fault.Description}");
+        }
+
+        if (broken.Count > 0)
+        {
+            writer.WriteLine($"the global chain verified ({result.Records} records, head {result.Head}), but {broken.Count} of {tenants.Count} tenant chains did not");
             writer.Flush();
             return 1;
         }
@@ -152,12 +178,15 @@ internal sealed class AuditVerifyCommand(IAnsiConsole console) : AsyncCommand<Au
             return 1;
         }
 
-        writer.WriteLine($"verified {result.Records} records, head {result.Head}");
-        writer.WriteLine($"verified {snapshots.Snapshots} snapshots of {snapshots.Tenants.Count} tenant(s) against their content addresses, and every served pointer");
-        if (settings.Tenant is { } tenant)
+        writer.WriteLine(tenant is null
+            ? $"verified {result.Records} records, head {result.Head}"
+            : $"verified {result.Records} records of tenant '{tenant}', head {result.Head}");
+        if (tenants.Count > 0)
         {
-            writer.WriteLine($"(the chain is shared by every tenant: tenant '{tenant}''s records were verified with all the others)");
+            writer.WriteLine($"verified the {tenants.Count} tenant chain(s) against it ({string.Join(", ", tenants.Select(t => $"{t.Tenant}: {t.Result.Records}"))})");
         }
+
+        writer.WriteLine($"verified {snapshots.Snapshots} snapshots of {snapshots.Tenants.Count} tenant(s) against their content addresses, and every served pointer");
 
         writer.WriteLine(expected is null
             ? "Keep the head outside the store and pass it as --expect-head next time to also catch a removed tail or a rewritten log."

@@ -42,6 +42,10 @@ internal sealed class KeysCreateCommand(IAnsiConsole console) : AsyncCommand<Key
         [Description("What the key is for, for example \"checkout agent\".")]
         public string? Name { get; init; }
 
+        [CommandOption("--trust-units")]
+        [Description("Let the key assert units: each unit it names counts as its own evidence source. Only for a backend that authenticates its own end users; without it the key counts as one source whatever units it names.")]
+        public bool TrustUnits { get; init; }
+
         public override ValidationResult Validate()
             => string.IsNullOrWhiteSpace(Role) ? ValidationResult.Error("--role is required: agent, reviewer or admin.")
                 : string.IsNullOrWhiteSpace(Name) ? ValidationResult.Error("--name is required: say what the key is for.")
@@ -62,7 +66,7 @@ internal sealed class KeysCreateCommand(IAnsiConsole console) : AsyncCommand<Key
         }
 
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
-        var issued = await ApiKeys.CreateAsync(store, settings.Tenant, role, settings.Name!, settings.ActorName, TimeProvider.System, cancellationToken);
+        var issued = await ApiKeys.CreateAsync(store, settings.Tenant, role, settings.Name!, settings.ActorName, TimeProvider.System, settings.TrustUnits, cancellationToken);
         if (settings.Json)
         {
             Output.Json(console, new { key = ApiKeys.View(issued.Key), secret = issued.Secret });
@@ -70,7 +74,7 @@ internal sealed class KeysCreateCommand(IAnsiConsole console) : AsyncCommand<Key
         }
 
         var writer = console.Profile.Out.Writer;
-        writer.WriteLine($"Created API key {issued.Key.Id} ({LorePolicies.RoleName(role)}, tenant {issued.Key.Tenant}, \"{issued.Key.Name}\").");
+        writer.WriteLine($"Created API key {issued.Key.Id} ({LorePolicies.RoleName(role)}, tenant {issued.Key.Tenant}, \"{issued.Key.Name}\"{(issued.Key.TrustUnits ? ", trusted to assert units" : "")}).");
         writer.WriteLine("This is the only time the key is shown; Lore keeps only its hash. Give it to the client as 'Authorization: Bearer <key>':");
         writer.WriteLine(issued.Secret);
         writer.Flush();
@@ -97,7 +101,7 @@ internal sealed class KeysListCommand(IAnsiConsole console) : AsyncCommand<KeysL
             return 0;
         }
 
-        var table = new Table().AddColumns("id", "tenant", "role", "name", "created", "by", "status");
+        var table = new Table().AddColumns("id", "tenant", "role", "name", "units", "created", "by", "status");
         foreach (var k in keys)
         {
             table.AddRow(
@@ -105,6 +109,7 @@ internal sealed class KeysListCommand(IAnsiConsole console) : AsyncCommand<KeysL
                 Markup.Escape(k.Tenant),
                 k.Role,
                 Markup.Escape(k.Name),
+                k.TrustUnits ? "trusted" : "one source",
                 Output.Time(k.CreatedAt),
                 Markup.Escape(k.CreatedBy),
                 k.RevokedAt is { } revoked ? $"[red]revoked[/] {Output.Time(revoked)}" : "[green]active[/]");
@@ -144,6 +149,58 @@ internal sealed class KeysRevokeCommand(IAnsiConsole console) : AsyncCommand<Key
         }
 
         console.MarkupLineInterpolated($"Revoked API key {key.Id} ({LorePolicies.RoleName(key.Role)}, tenant {key.Tenant}) at {Output.Time(key.RevokedAt!.Value)}; it never authenticates again.");
+        return 0;
+    }
+}
+
+/// <summary>
+/// <c>lore keys trust ID on|off</c>: an admin's decision whether a key may assert units. A backend that authenticates
+/// its own end users may ("on": each unit it names is its own evidence source); any other key counts as one source
+/// whatever units it names ("off", the default). Audited with the reason.
+/// </summary>
+internal sealed class KeysTrustCommand(IAnsiConsole console) : AsyncCommand<KeysTrustCommand.Settings>
+{
+    internal sealed class Settings : KeysSettings
+    {
+        [CommandArgument(0, "<ID>")]
+        [Description("The key id (see 'lore keys list'), for example k1a2b3c4d5e6.")]
+        public string Id { get; init; } = "";
+
+        [CommandArgument(1, "<on|off>")]
+        [Description("on: the key may assert units; off: the key counts as one source whatever units it names.")]
+        public string Trust { get; init; } = "";
+
+        [CommandOption("--reason <TEXT>")]
+        [Description("Why; required, recorded in the audit log.")]
+        public string? Reason { get; init; }
+
+        public override ValidationResult Validate()
+            => Trust.Trim().ToLowerInvariant() is not ("on" or "off") ? ValidationResult.Error($"the trust must be 'on' or 'off', not '{Trust}'.")
+                : string.IsNullOrWhiteSpace(Reason) ? ValidationResult.Error("--reason is required: the audit log records why the key's trust changed.")
+                : ValidationResult.Success();
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var trust = settings.Trust.Trim().Equals("on", StringComparison.OrdinalIgnoreCase);
+        await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
+        var key = await ApiKeys.SetTrustAsync(store, settings.Id, tenant: null, trust, settings.ActorName, settings.Reason!, TimeProvider.System, cancellationToken)
+            ?? throw new CliException($"no API key '{settings.Id}' (see 'lore keys list').");
+        if (settings.Json)
+        {
+            Output.Json(console, ApiKeys.View(key));
+            return 0;
+        }
+
+        if (trust)
+        {
+            console.MarkupLineInterpolated($"API key {key.Id} (tenant {key.Tenant}) may now assert units: each unit it names counts as its own evidence source.");
+        }
+        else
+        {
+            console.MarkupLineInterpolated($"API key {key.Id} (tenant {key.Tenant}) now counts as one evidence source, whatever units it names.");
+        }
+
         return 0;
     }
 }

@@ -63,6 +63,7 @@ internal sealed class EpisodeBatch
         {
             EndedAt = episode.EndedAt is { } ended ? PostgresText.FromTime(ended) : null,
             InjectedLessonIds = PostgresText.Json(episode.InjectedLessonIds ?? []),
+            Source = episode.Source ?? "",
         };
         _episodes.Add(header);
         _episodesBySequence[sequence] = header;
@@ -150,7 +151,7 @@ internal sealed class EpisodeBatch
         }
     }
 
-    private const string EpisodeColumns = "month, sequence, id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm";
+    private const string EpisodeColumns = "month, sequence, id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm, source";
 
     private const string StepColumns = "month, episode_sequence, idx, kind, tool_name, tool_failed, payload";
 
@@ -160,7 +161,7 @@ internal sealed class EpisodeBatch
     {
         await using var command = new NpgsqlCommand($"""
             INSERT INTO episodes ({EpisodeColumns})
-            SELECT * FROM unnest($1::date[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]);
+            SELECT * FROM unnest($1::date[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[]);
             """, connection, transaction);
         var p = command.Parameters;
         p.Add(Array(_episodes.Select(e => e.Month)));
@@ -176,6 +177,7 @@ internal sealed class EpisodeBatch
         p.Add(Text(_episodes.Select(e => e.InjectedLessonIds)));
         p.Add(Text(_episodes.Select(e => e.Origin)));
         p.Add(Text(_episodes.Select(e => e.Arm)));
+        p.Add(Text(_episodes.Select(e => e.Source)));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -198,6 +200,7 @@ internal sealed class EpisodeBatch
             await WriteTextAsync(copy, e.InjectedLessonIds, cancellationToken).ConfigureAwait(false);
             await WriteTextAsync(copy, e.Origin, cancellationToken).ConfigureAwait(false);
             await WriteTextAsync(copy, e.Arm, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(copy, e.Source, cancellationToken).ConfigureAwait(false);
         }
 
         await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -290,6 +293,8 @@ internal sealed class EpisodeBatch
         public string? EndedAt { get; set; }
 
         public required string InjectedLessonIds { get; set; }
+
+        public string Source { get; init; } = "";
     }
 
     private sealed record StepRow(DateOnly Month, long Sequence, int Index, string Kind, string? ToolName, bool ToolFailed, string Payload);

@@ -16,11 +16,12 @@ internal static class EpisodeReader
     public const int PageSize = 256;
 
     private const string HeaderColumns =
-        "r.sequence, r.month, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm";
+        "r.sequence, r.month, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm, e.source";
 
     private const string HeaderByIdSql = $"""
         SELECT {HeaderColumns} FROM episode_registry r JOIN episodes e ON e.month = r.month AND e.sequence = r.sequence
-        WHERE r.id = $1;
+        WHERE r.id = $1 AND ($2::text IS NULL OR r.tenant = $2)
+        LIMIT 2;
         """;
 
     private const string HeadersPageSql = $"""
@@ -102,19 +103,26 @@ internal static class EpisodeReader
         }
     }
 
-    public static async Task<Episode?> ReadOneAsync(NpgsqlConnection connection, string episodeId, CancellationToken cancellationToken)
+    /// <summary>The tenant's episode with the id (any tenant's when null; an id several tenants hold then throws).</summary>
+    public static async Task<Episode?> ReadOneAsync(NpgsqlConnection connection, string? tenant, string episodeId, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
         var headers = new List<(Episode Episode, DateOnly Month)>(1);
         await using (var command = new NpgsqlCommand(HeaderByIdSql, connection, transaction))
         {
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = episodeId });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)tenant ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             await ReadHeadersAsync(command, headers, cancellationToken).ConfigureAwait(false);
         }
 
         if (headers.Count == 0)
         {
             return null;
+        }
+
+        if (headers.Count > 1)
+        {
+            throw new InvalidOperationException($"Episode id '{episodeId}' is held by more than one tenant; name the tenant to read it.");
         }
 
         var episode = (await CompleteAsync(connection, transaction, headers, withSteps: true, cancellationToken).ConfigureAwait(false))[0];
@@ -230,6 +238,7 @@ internal static class EpisodeReader
                 InjectedLessonIds = PostgresText.FromJson<string[]>(r.GetString(10), $"The injected lesson ids of episode '{id}'"),
                 Origin = r.GetString(11),
                 Arm = r.IsDBNull(12) ? null : r.GetString(12),
+                Source = r.GetString(13),
             }, r.GetFieldValue<DateOnly>(1)));
         }
     }

@@ -18,7 +18,7 @@ internal sealed class PostgresEpisodeImport : IEpisodeImport
     private readonly NpgsqlConnection _connection;
     private readonly int _copyThreshold;
     private readonly EpisodeBatch _batch = new();
-    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+    private readonly HashSet<(string Tenant, string Id)> _ids = [];
     private NpgsqlTransaction? _transaction;
     private string? _failure;
     private int _added;
@@ -39,9 +39,9 @@ internal sealed class PostgresEpisodeImport : IEpisodeImport
         {
             cancellationToken.ThrowIfCancellationRequested();
             EpisodeBatch.Validate(episode);
-            if (!_ids.Add(episode.Id))
+            if (!_ids.Add((episode.Tenant, episode.Id)))
             {
-                throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique and an episode is written once.");
+                throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.");
             }
 
             var month = PostgresText.MonthOf(episode.StartedAt);
@@ -59,7 +59,7 @@ internal sealed class PostgresEpisodeImport : IEpisodeImport
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
                 {
-                    throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique and an episode is written once.", e);
+                    throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.", e);
                 }
             }
 

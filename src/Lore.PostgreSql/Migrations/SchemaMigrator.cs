@@ -3,7 +3,11 @@ using Npgsql;
 namespace Lore.PostgreSql.Migrations;
 
 /// <summary>One versioned change of the schema; its SQL lives in an embedded <c>.sql</c> file beside this class.</summary>
-internal sealed record Migration(int Version, string Name, string ScriptFile)
+/// <param name="Version">The schema version it brings the database to.</param>
+/// <param name="Name">Its name, recorded with the version.</param>
+/// <param name="ScriptFile">The embedded SQL script.</param>
+/// <param name="Then">Work SQL cannot do (hashing, for example), run in the same transaction right after the script.</param>
+internal sealed record Migration(int Version, string Name, string ScriptFile, Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task>? Then = null)
 {
     public string LoadSql()
     {
@@ -28,6 +32,7 @@ internal static class SchemaMigrator
     public static IReadOnlyList<Migration> All { get; } =
     [
         new(1, "initial", "0001_initial.sql"),
+        new(2, "sources-and-tenant-isolation", "0002_sources_and_tenant_isolation.sql", AuditTenantChains.BackfillAsync),
     ];
 
     public static int LatestVersion => All[^1].Version;
@@ -102,6 +107,11 @@ internal static class SchemaMigrator
         foreach (var migration in All.Where(m => !applied.ContainsKey(m.Version) && m.Version <= (upToVersion ?? LatestVersion)))
         {
             await ExecuteAsync(connection, transaction, migration.LoadSql(), cancellationToken).ConfigureAwait(false);
+            if (migration.Then is { } then)
+            {
+                await then(connection, transaction, cancellationToken).ConfigureAwait(false);
+            }
+
             await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3);", connection, transaction);
             record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = migration.Version });
             record.Parameters.Add(new NpgsqlParameter<string> { TypedValue = migration.Name });

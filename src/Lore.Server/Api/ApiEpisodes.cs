@@ -29,7 +29,7 @@ internal sealed record EpisodeCall(EpisodeCallStatus Status, Episode? Episode, s
 /// <summary>
 /// Records episodes that agents report over HTTP. Unlike in-process capture, each call is written to the store in one
 /// transaction before it is answered, so a refused call writes nothing and an accepted one is durable. The episode gets
-/// its arm and snapshot from the tenant's rollout when it starts (as <see cref="LoreRuntime.BeginEpisode"/> does), and
+/// its arm and snapshot from the tenant's rollout when it starts (as <see cref="LoreRuntime.BeginEpisode(string, Dictionary{string, string}?, string?, string?)"/> does), and
 /// continuous evaluation counts it when it ends. The key that wrote it is its origin; outcomes carry the key as actor.
 /// </summary>
 internal sealed class ApiEpisodes(TenantRuntimes runtimes)
@@ -54,9 +54,9 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (runtime.IsRunning(id) || await Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false) is not null)
+            if (runtime.IsRunning(id) || await Store.GetEpisodeAsync(caller.Tenant, id, cancellationToken).ConfigureAwait(false) is not null)
             {
-                // Episode ids are unique across the store: the message does not say whose episode holds it.
+                // Episode ids are unique per tenant: only the caller's own tenant can have taken it.
                 return EpisodeCall.Conflict($"Episode id '{id}' is already taken; choose another id or leave it out to get a new one.");
             }
 
@@ -64,16 +64,16 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var unit = request.Unit?.Trim() ?? "";
             var assignment = runtime.Rollout.Assign(unit, id);
             var header = EpisodeScope.Header(id, caller.Tenant, unit, request.Task!.Trim(), request.Labels, request.StartedAt ?? now, assignment.Served.SnapshotId, assignment.Arm)
-                with { Origin = Origin(caller) };
+                with { Origin = Origin(caller), Source = caller.SourceFor(unit) };
             var steps = (request.Steps ?? []).Select((s, i) => s.ToStep(i, now)).ToArray();
             var outcomes = (request.Outcomes ?? []).Select(o => o.ToOutcome(caller.Actor, now)).ToArray();
             var records = new List<CaptureRecord>(steps.Length + outcomes.Length + 2) { new EpisodeStarted(header) };
-            records.AddRange(steps.Select(s => new StepRecorded(id, s)));
-            records.AddRange(outcomes.Select(o => new OutcomeRecorded(id, o)));
+            records.AddRange(steps.Select(s => new StepRecorded(id, s) { Tenant = caller.Tenant }));
+            records.AddRange(outcomes.Select(o => new OutcomeRecorded(id, o) { Tenant = caller.Tenant }));
             var open = new OpenEpisode(assignment);
             if (request.Ended)
             {
-                records.Add(new EpisodeEnded(id, now, Injected(steps, request.InjectedLessonIds, open)));
+                records.Add(new EpisodeEnded(id, now, Injected(steps, request.InjectedLessonIds, open)) { Tenant = caller.Tenant });
             }
 
             try
@@ -124,7 +124,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
 
             var now = runtimes.TimeProvider.GetUtcNow();
             var steps = inputs.Select((s, i) => s.ToStep(episode.Steps.Count + i, now)).ToArray();
-            await Store.AppendAsync([.. steps.Select(s => new StepRecorded(id, s))], cancellationToken).ConfigureAwait(false);
+            await Store.AppendAsync([.. steps.Select(s => new StepRecorded(id, s) { Tenant = caller.Tenant })], cancellationToken).ConfigureAwait(false);
             return new EpisodeCall(EpisodeCallStatus.Done, episode with { Steps = [.. episode.Steps, .. steps] });
         }
         finally
@@ -160,11 +160,11 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             {
                 var outcome = input.ToOutcome(caller.Actor, now);
                 outcomes.Add(outcome);
-                records.Add(new OutcomeRecorded(id, outcome));
+                records.Add(new OutcomeRecorded(id, outcome) { Tenant = caller.Tenant });
             }
 
             var injected = Injected(episode.Steps, request.InjectedLessonIds, open);
-            records.Add(new EpisodeEnded(id, now, injected));
+            records.Add(new EpisodeEnded(id, now, injected) { Tenant = caller.Tenant });
             await Store.AppendAsync(records, cancellationToken).ConfigureAwait(false);
             var ended = episode with { Outcomes = outcomes, EndedAt = now, InjectedLessonIds = injected };
             if (open is not null)
@@ -190,11 +190,11 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
         if (!runtime.IsRunning(id))
         {
             // Not running in this tenant's runtime: it must be stored, and be this tenant's, before anything is written.
-            var stored = await Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+            var stored = await Store.GetEpisodeAsync(caller.Tenant, id, cancellationToken).ConfigureAwait(false);
             if (stored is null)
             {
                 await runtime.FlushAsync(cancellationToken).ConfigureAwait(false);
-                stored = await Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+                stored = await Store.GetEpisodeAsync(caller.Tenant, id, cancellationToken).ConfigureAwait(false);
             }
 
             if (stored is null || stored.Tenant != caller.Tenant)
@@ -213,7 +213,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
         }
 
         await runtime.FlushAsync(cancellationToken).ConfigureAwait(false);
-        var episode = await Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+        var episode = await Store.GetEpisodeAsync(caller.Tenant, id, cancellationToken).ConfigureAwait(false);
 
         // A 201 means stored: an outcome added to an episode still being captured goes through the capture buffer,
         // whose writes can fail (a busy or full store) without failing the flush. Check, and say so if it is not there.
@@ -242,7 +242,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
     /// <summary>The stored episode of the caller's tenant, or the refusal (404 for unknown and foreign ids, 409 while the proxy captures it).</summary>
     private async Task<(Episode? Episode, EpisodeCall? Refusal)> OwnAsync(LoreRuntime runtime, Caller caller, string id, CancellationToken cancellationToken)
     {
-        var episode = await Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+        var episode = await Store.GetEpisodeAsync(caller.Tenant, id, cancellationToken).ConfigureAwait(false);
         if (episode is not null && episode.Tenant != caller.Tenant)
         {
             return (null, EpisodeCall.NotFound(id));

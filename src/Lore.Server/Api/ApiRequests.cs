@@ -458,6 +458,9 @@ internal sealed class CreateKeyRequest : IApiRequest
     /// <summary>agent, reviewer or admin.</summary>
     public string? Role { get; set; }
 
+    /// <summary>Whether the key may assert units (only for a backend that authenticates its end users); default false.</summary>
+    public bool TrustUnits { get; set; }
+
     public void Validate(ApiValidation errors)
     {
         errors.Required("name", Name, 200);
@@ -465,6 +468,26 @@ internal sealed class CreateKeyRequest : IApiRequest
         {
             errors.Add("role", Role is null ? "is required: agent, reviewer or admin." : $"is '{Role}'; it must be agent, reviewer or admin.");
         }
+    }
+}
+
+/// <summary>An admin's decision whether a key may assert units, with the reason the audit log records.</summary>
+internal sealed class KeyTrustRequest : IApiRequest
+{
+    /// <summary>True: each unit the key names is its own evidence source; false: the key is one source whatever units it names.</summary>
+    public bool? TrustUnits { get; set; }
+
+    /// <summary>Why (recorded in the audit log; required).</summary>
+    public string? Reason { get; set; }
+
+    public void Validate(ApiValidation errors)
+    {
+        if (TrustUnits is null)
+        {
+            errors.Add("trustUnits", "is required: true (the key may assert units) or false (one source whatever units it names).");
+        }
+
+        errors.Required("reason", Reason, 2_000);
     }
 }
 

@@ -67,12 +67,12 @@ internal static class ControlEndpoints
         var audit = api.MapGroup("/audit").WithTags("audit");
         audit.MapGet("/", AuditListAsync)
             .RequireAuthorization(LorePolicies.Reviewer)
-            .WithSummary("The tenant's audit entries in order (?about=ID, ?action=snapshot.rolled-back, ?last=100).")
+            .WithSummary("The tenant's audit entries in order, numbered by the tenant's own chain (?about=ID, ?action=snapshot.rolled-back, ?last=100).")
             .Produces<IReadOnlyList<AuditEntry>>()
             .ProducesValidationProblem();
         audit.MapGet("/verify", AuditVerifyAsync)
             .RequireAuthorization(LorePolicies.Reviewer)
-            .WithSummary("Recompute the audit hash chain and name the first edited, deleted, inserted or reordered record (?expectHead=N:HASH).")
+            .WithSummary("Recompute the tenant's own audit hash chain and name the first edited, deleted, inserted or reordered record (?expectHead=N:HASH of that chain).")
             .Produces<AuditVerifyResponse>()
             .ProducesValidationProblem();
 
@@ -87,6 +87,13 @@ internal static class ControlEndpoints
             .Accepts<CreateKeyRequest>("application/json")
             .Produces<CreatedKeyResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
+        keys.MapPost("/{id}/trust", KeysTrustAsync)
+            .RequireAuthorization(LorePolicies.Admin)
+            .WithSummary("Set whether an API key of this tenant may assert units (each unit its own evidence source) or counts as one source; audited.")
+            .Accepts<KeyTrustRequest>("application/json")
+            .Produces<ApiKeyView>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         keys.MapPost("/{id}/revoke", KeysRevokeAsync)
             .RequireAuthorization(LorePolicies.Admin)
             .WithSummary("Revoke an API key of this tenant; it never authenticates again.")
@@ -243,7 +250,7 @@ internal static class ControlEndpoints
         var action = ApiQuery.String(context, "action");
         var caller = Caller.From(context);
         var entries = new List<AuditEntry>();
-        await foreach (var entry in runtimes.Store.ReadAuditAsync(0, cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in runtimes.Store.ReadTenantAuditAsync(caller.Tenant, 0, cancellationToken).ConfigureAwait(false))
         {
             if (entry.Tenant == caller.Tenant && (action is null || entry.Action == action) && (about is null || AuditTrail.Mentions(entry, about)))
             {
@@ -274,21 +281,11 @@ internal static class ControlEndpoints
             }
         }
 
+        // The tenant's own chain: its entries numbered 1, 2, 3..., hashed over each other only, so neither the result nor
+        // a fault it names says anything about other tenants' activity.
         var caller = Caller.From(context);
-        var entries = new List<AuditEntry>();
-        await foreach (var entry in runtimes.Store.ReadAuditAsync(0, cancellationToken).ConfigureAwait(false))
-        {
-            entries.Add(entry);
-        }
-
-        var result = AuditVerifier.Verify(entries, expected);
+        var result = await AuditVerifier.VerifyTenantAsync(runtimes.Store, caller.Tenant, expected, cancellationToken).ConfigureAwait(false);
         var fault = result.Fault;
-        if (fault is not null && fault.Sequence >= 1 && fault.Sequence <= entries.Count && entries[(int)fault.Sequence - 1].Tenant != caller.Tenant)
-        {
-            // The chain is shared by every tenant: say where it breaks, not what another tenant's record holds.
-            fault = fault with { Description = $"record {fault.Sequence} (another tenant's) fails verification: {fault.Kind.ToString().ToLowerInvariant()}." };
-        }
-
         return LoreApiEndpoints.Json(new AuditVerifyResponse(result.IsIntact, result.Records, result.Head.ToString(), fault));
     }
 
@@ -307,11 +304,25 @@ internal static class ControlEndpoints
         }
 
         var caller = Caller.From(context);
-        var issued = await ApiKeys.CreateAsync(runtimes.Store, caller.Tenant, LorePolicies.ParseRole(body.Value!.Role!), body.Value.Name!, caller.Actor, runtimes.TimeProvider, cancellationToken).ConfigureAwait(false);
+        var issued = await ApiKeys.CreateAsync(runtimes.Store, caller.Tenant, LorePolicies.ParseRole(body.Value!.Role!), body.Value.Name!, caller.Actor, runtimes.TimeProvider, body.Value.TrustUnits, cancellationToken).ConfigureAwait(false);
         context.Response.Headers.Location = $"/api/keys/{issued.Key.Id}";
         return LoreApiEndpoints.Json(
             new CreatedKeyResponse(ApiKeys.View(issued.Key), issued.Secret, "Store the secret now: Lore keeps only its hash and cannot show it again."),
             StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> KeysTrustAsync(HttpContext context, string id, TenantRuntimes runtimes, ApiKeyCache keys, CancellationToken cancellationToken)
+    {
+        var body = await ApiBody.ReadAsync<KeyTrustRequest>(context).ConfigureAwait(false);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var caller = Caller.From(context);
+        var key = await ApiKeys.SetTrustAsync(runtimes.Store, id, caller.Tenant, body.Value!.TrustUnits!.Value, caller.Actor, body.Value.Reason!, runtimes.TimeProvider, cancellationToken).ConfigureAwait(false);
+        keys.Forget(id);
+        return key is null ? ApiProblems.NotFound("API key", id) : LoreApiEndpoints.Json(ApiKeys.View(key));
     }
 
     private static async Task<IResult> KeysRevokeAsync(HttpContext context, string id, TenantRuntimes runtimes, ApiKeyCache keys, CancellationToken cancellationToken)

@@ -129,7 +129,7 @@ internal static class EpisodeEndpoints
     private static async Task<IResult> GetAsync(HttpContext context, string id, TenantRuntimes runtimes, CancellationToken cancellationToken)
     {
         var caller = Caller.From(context);
-        var episode = await runtimes.Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+        var episode = await runtimes.Store.GetEpisodeAsync(caller.Tenant, id, cancellationToken).ConfigureAwait(false);
         return episode is null || episode.Tenant != caller.Tenant ? ApiProblems.NotFound("episode", id) : LoreApiEndpoints.Json(episode);
     }
 

@@ -78,7 +78,7 @@ internal static class KnowledgeEndpoints
             }
             else
             {
-                var episode = await runtimes.Store.GetEpisodeAsync(episodeId, cancellationToken).ConfigureAwait(false);
+                var episode = await runtimes.Store.GetEpisodeAsync(caller.Tenant, episodeId, cancellationToken).ConfigureAwait(false);
                 if (episode is null || episode.Tenant != caller.Tenant)
                 {
                     return ApiProblems.NotFound("episode", episodeId);

@@ -3,8 +3,9 @@ using Microsoft.AspNetCore.Http;
 namespace Lore.Server.Dashboard;
 
 /// <summary>
-/// The tenant's audit records, newest first, under the verdict of <see cref="AuditVerifier"/> on the whole hash chain
-/// (what <c>lore audit verify</c> prints), with the head to pin elsewhere.
+/// The tenant's audit records, newest first, under the verdict of <see cref="AuditVerifier"/> on the tenant's own hash
+/// chain (what <c>lore audit verify --tenant</c> prints), with the head to pin elsewhere. Records are numbered by that
+/// chain, so nothing on the page reveals other tenants' activity.
 /// </summary>
 internal static class AuditPage
 {
@@ -13,20 +14,11 @@ internal static class AuditPage
     public static async Task<IResult> RenderAsync(HttpContext http, long? before, long? highlight)
     {
         var d = DashboardContext.From(http);
-        var verification = await AuditVerifier.VerifyAsync(d.Store, cancellationToken: d.Aborted).ConfigureAwait(false);
+        var verification = await AuditVerifier.VerifyTenantAsync(d.Store, d.Tenant, cancellationToken: d.Aborted).ConfigureAwait(false);
         var mine = new List<AuditEntry>();
-        string? faultTenant = null;
-        await foreach (var entry in d.Store.ReadAuditAsync(0, d.Aborted).ConfigureAwait(false))
+        await foreach (var entry in d.Store.ReadTenantAuditAsync(d.Tenant, 0, d.Aborted).ConfigureAwait(false))
         {
-            if (verification.Fault is { } f && entry.Sequence == f.Sequence)
-            {
-                faultTenant = entry.Tenant;
-            }
-
-            if (entry.Tenant == d.Tenant)
-            {
-                mine.Add(entry);
-            }
+            mine.Add(entry);
         }
 
         var shown = mine.Where(e => before is null || e.Sequence < before).Reverse().Take(PageSize).ToList();
@@ -37,13 +29,12 @@ internal static class AuditPage
         Html status;
         if (verification.Fault is { } fault)
         {
-            // The chain is shared by every tenant: another tenant's record is named only by its position.
-            var description = faultTenant == d.Tenant ? fault.Description : $"record {fault.Sequence} belongs to another tenant.";
+            var description = fault.Description;
             status = H.Of($"<p class=\"banner bad\" role=\"alert\" data-testid=\"audit-status\"><strong>The audit log does not verify</strong> at record {fault.Sequence} ({fault.Kind.ToString().ToLowerInvariant()}): {description}</p>");
         }
         else
         {
-            status = H.Of($"<p class=\"banner ok\" data-testid=\"audit-status\"><strong>Verified</strong>: {verification.Records} records, every hash and link intact. Head <code data-testid=\"audit-head\">{verification.Head.ToString()}</code>; pin it elsewhere and check later with <code>lore audit verify --expect-head</code>.</p>");
+            status = H.Of($"<p class=\"banner ok\" data-testid=\"audit-status\"><strong>Verified</strong>: {verification.Records} records, every hash and link intact. Head <code data-testid=\"audit-head\">{verification.Head.ToString()}</code>; pin it elsewhere and check later with <code>lore audit verify --tenant {d.Tenant} --expect-head</code>.</p>");
         }
 
         var body = H.Of($"""

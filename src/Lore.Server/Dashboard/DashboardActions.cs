@@ -77,7 +77,7 @@ internal static class DashboardActions
     private static async Task<AuditEntry> LatestAuditAsync(DashboardContext d, string action, string subject)
     {
         AuditEntry? latest = null;
-        await foreach (var entry in d.Store.ReadAuditAsync(0, d.Aborted).ConfigureAwait(false))
+        await foreach (var entry in d.Store.ReadTenantAuditAsync(d.Tenant, 0, d.Aborted).ConfigureAwait(false))
         {
             if (entry.Tenant == d.Tenant && entry.Action == action && entry.Subject == subject)
             {

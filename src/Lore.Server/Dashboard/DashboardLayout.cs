@@ -117,7 +117,7 @@ internal static class DashboardLayout
             return Html.Empty;
         }
 
-        await foreach (var entry in d.Store.ReadAuditAsync(sequence - 1, d.Aborted).ConfigureAwait(false))
+        await foreach (var entry in d.Store.ReadTenantAuditAsync(d.Tenant, sequence - 1, d.Aborted).ConfigureAwait(false))
         {
             if (entry.Sequence == sequence && entry.Tenant == d.Tenant)
             {

@@ -78,7 +78,7 @@ internal static class EpisodesPage
         }
 
         // Blame leaves the steps out; the trajectory is read once more, whole.
-        var episode = await d.Store.GetEpisodeAsync(id, d.Aborted).ConfigureAwait(false) ?? blame.Episode;
+        var episode = await d.Store.GetEpisodeAsync(d.Tenant, id, d.Aborted).ConfigureAwait(false) ?? blame.Episode;
         var snapshot = episode.SnapshotId is null
             ? H.Of($"none: nothing learned was served")
             : blame.Snapshot is { } s

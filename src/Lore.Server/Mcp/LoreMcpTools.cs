@@ -101,7 +101,7 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
             }
         }
 
-        if (runtime.IsRunning(id) || await store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false) is not null)
+        if (runtime.IsRunning(id) || await store.GetEpisodeAsync(agent.Tenant, id, cancellationToken).ConfigureAwait(false) is not null)
         {
             throw AlreadyRecorded(id);
         }
@@ -115,6 +115,7 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         {
             Task = task,
             Origin = "mcp:" + agent.Actor,
+            Source = agent.SourceFor(unit),
             SnapshotId = assignment.Served.SnapshotId,
             Arm = assignment.Arm,
             InjectedLessonIds = lessonIds,
@@ -129,8 +130,8 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         }
         catch (InvalidOperationException)
         {
-            // Another call (or tenant) stored the id between the check and the write: the import rolled back.
-            if (await store.GetEpisodeAsync(id, CancellationToken.None).ConfigureAwait(false) is not null)
+            // Another call stored the id between the check and the write: the import rolled back.
+            if (await store.GetEpisodeAsync(agent.Tenant, id, CancellationToken.None).ConfigureAwait(false) is not null)
             {
                 throw AlreadyRecorded(id);
             }
@@ -188,7 +189,7 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         var runtime = await runtimes.GetAsync(agent.Tenant, cancellationToken).ConfigureAwait(false);
         if (!runtime.IsRunning(id))
         {
-            var episode = await runtime.Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+            var episode = await runtime.Store.GetEpisodeAsync(agent.Tenant, id, cancellationToken).ConfigureAwait(false);
             if (episode is null || episode.Tenant != agent.Tenant)
             {
                 throw new McpException($"record_outcome: no episode '{id}' in this tenant (record it first with record_trajectory). Nothing was stored.");

@@ -62,7 +62,7 @@ internal static class OtlpReceiverEndpoints
             return;
         }
 
-        var result = await receiver.AcceptAsync(caller.Tenant, spans, context.RequestAborted).ConfigureAwait(false);
+        var result = await receiver.AcceptAsync(caller, spans, context.RequestAborted).ConfigureAwait(false);
         context.Response.StatusCode = StatusCodes.Status200OK;
         if (protobuf)
         {

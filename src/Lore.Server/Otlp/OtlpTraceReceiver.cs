@@ -1,5 +1,6 @@
 using System.Globalization;
 using Lore.Server.Hosting;
+using Lore.Server.Security;
 using Microsoft.Extensions.Logging;
 
 namespace Lore.Server.Otlp;
@@ -64,8 +65,9 @@ internal sealed partial class OtlpTraceReceiver : IAsyncDisposable
         }
     }
 
-    public async Task<OtlpExportResult> AcceptAsync(string tenant, IReadOnlyList<OtlpSpan> spans, CancellationToken cancellationToken)
+    public async Task<OtlpExportResult> AcceptAsync(Caller caller, IReadOnlyList<OtlpSpan> spans, CancellationToken cancellationToken)
     {
+        var tenant = caller.Tenant;
         // One writer at a time: two exports of the same trace must not both start its episode.
         await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -85,14 +87,6 @@ internal sealed partial class OtlpTraceReceiver : IAsyncDisposable
                     continue;
                 }
 
-                var owner = OwnerOf(trace.Key) ?? (await _runtimes.Store.GetEpisodeAsync(GenAiTraceMapper.EpisodePrefix + trace.Key, cancellationToken).ConfigureAwait(false))?.Tenant;
-                if (owner is not null && !string.Equals(owner, tenant, StringComparison.Ordinal))
-                {
-                    rejected += traceSpans.Count;
-                    problems.Add($"trace {trace.Key} was already recorded and cannot be extended with this key");
-                    continue;
-                }
-
                 // An outcome that cannot be read is refused now, while the exporter can still hear about it.
                 if (GenAiTraceMapper.OutcomeProblem(traceSpans) is { } outcomeProblem)
                 {
@@ -104,15 +98,16 @@ internal sealed partial class OtlpTraceReceiver : IAsyncDisposable
                 PendingTrace pending;
                 lock (_pending)
                 {
-                    if (!_pending.TryGetValue(trace.Key, out pending!))
+                    // Traces are held per tenant: episode ids are unique per tenant, so two tenants' traces with one id are two.
+                    if (!_pending.TryGetValue(Key(tenant, trace.Key), out pending!))
                     {
-                        _pending[trace.Key] = pending = new PendingTrace(trace.Key, tenant, now);
+                        _pending[Key(tenant, trace.Key)] = pending = new PendingTrace(trace.Key, caller, now);
                     }
                 }
 
                 foreach (var span in traceSpans)
                 {
-                    if (IsSettledSpan(trace.Key, span.SpanId) || !pending.Spans.TryAdd(span.SpanId, span))
+                    if (IsSettledSpan(Key(tenant, trace.Key), span.SpanId) || !pending.Spans.TryAdd(span.SpanId, span))
                     {
                         continue; // a retried export, or a span already written
                     }
@@ -216,15 +211,6 @@ internal sealed partial class OtlpTraceReceiver : IAsyncDisposable
         return (trace.RootArrived && quiet >= _options.OtlpSettleDelay) || quiet >= _options.OtlpTraceQuietPeriod;
     }
 
-    private string? OwnerOf(string traceId)
-    {
-        lock (_pending)
-        {
-            return _pending.TryGetValue(traceId, out var pending) ? pending.Tenant
-                : _settled.TryGetValue(traceId, out var settled) ? settled.Tenant
-                : null;
-        }
-    }
 
     private bool IsSettledSpan(string traceId, string spanId)
     {
@@ -255,7 +241,7 @@ internal sealed partial class OtlpTraceReceiver : IAsyncDisposable
             SettledTrace? before;
             lock (_pending)
             {
-                _settled.TryGetValue(trace.TraceId, out before);
+                _settled.TryGetValue(Key(trace.Tenant, trace.TraceId), out before);
             }
 
             var allSpans = before is null ? trace.Spans.Values.ToList() : [.. before.Spans.Values, .. trace.Spans.Values];
@@ -275,38 +261,32 @@ internal sealed partial class OtlpTraceReceiver : IAsyncDisposable
             }
 
             var episode = mapped.Episodes[0];
-            var existing = before is { Stored: true } ? null : await store.GetEpisodeAsync(episode.EpisodeId, cancellationToken).ConfigureAwait(false);
-            if (existing is not null && !string.Equals(existing.Tenant, trace.Tenant, StringComparison.Ordinal))
-            {
-                rejected += trace.Spans.Count;
-                problems.Add($"trace {trace.TraceId} was already recorded and cannot be extended with this key");
-                done.Add((trace, new SettledTrace(existing.Tenant, [], [], null, true)));
-                continue;
-            }
+            var existing = before is { Stored: true } ? null : await store.GetEpisodeAsync(trace.Tenant, episode.EpisodeId, cancellationToken).ConfigureAwait(false);
 
             var stored = before?.Steps ?? existing?.Steps ?? [];
             var fresh = NewSteps(episode.Steps, stored);
             var first = before is { Stored: true } ? before.StepCount : existing?.Steps.Count ?? 0;
             if (before is not { Stored: true } && existing is null)
             {
-                records.Add(new EpisodeStarted(episode.Header));
+                // The unit is what the spans name (user.id, session.id...); the key decides whether it counts as a source.
+                records.Add(new EpisodeStarted(episode.Header with { Source = trace.Caller.SourceFor(episode.Header.UnitKey) }));
             }
 
             for (var i = 0; i < fresh.Count; i++)
             {
-                records.Add(new StepRecorded(episode.EpisodeId, fresh[i] with { Index = first + i }));
+                records.Add(new StepRecorded(episode.EpisodeId, fresh[i] with { Index = first + i }) { Tenant = trace.Tenant });
             }
 
             var hadOutcome = before?.Outcome ?? (existing?.Outcomes.Count > 0 ? existing.Outcomes[^1] : null);
             if (episode.Outcome is { } outcome && !Equals(outcome, hadOutcome))
             {
-                records.Add(new OutcomeRecorded(episode.EpisodeId, outcome));
+                records.Add(new OutcomeRecorded(episode.EpisodeId, outcome) { Tenant = trace.Tenant });
             }
 
             var ended = before?.Ended ?? existing?.EndedAt is not null;
             if (episode.EndedAt is { } endedAt && !ended)
             {
-                records.Add(new EpisodeEnded(episode.EpisodeId, endedAt, []));
+                records.Add(new EpisodeEnded(episode.EpisodeId, endedAt, []) { Tenant = trace.Tenant });
                 ended = true;
             }
 
@@ -334,14 +314,14 @@ internal sealed partial class OtlpTraceReceiver : IAsyncDisposable
         {
             foreach (var (trace, settled) in done)
             {
-                _pending.Remove(trace.TraceId);
+                _pending.Remove(Key(trace.Tenant, trace.TraceId));
                 _pendingSpans -= trace.Spans.Count;
-                if (!_settled.ContainsKey(trace.TraceId))
+                if (!_settled.ContainsKey(Key(trace.Tenant, trace.TraceId)))
                 {
-                    _settledOrder.Enqueue(trace.TraceId);
+                    _settledOrder.Enqueue(Key(trace.Tenant, trace.TraceId));
                 }
 
-                _settled[trace.TraceId] = settled;
+                _settled[Key(trace.Tenant, trace.TraceId)] = settled;
             }
 
             // Settled traces are kept (for late spans and retried exports) up to a bounded number of spans.
@@ -393,11 +373,17 @@ internal sealed partial class OtlpTraceReceiver : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "OTLP traces could not be written to the store; they stay pending and are retried.")]
     private static partial void LogSettleFailed(ILogger logger, Exception exception);
 
-    private sealed class PendingTrace(string traceId, string tenant, long firstSeen)
+    /// <summary>The key of a trace in memory: its tenant and id.</summary>
+    private static string Key(string tenant, string traceId) => tenant + "\u001f" + traceId;
+
+    private sealed class PendingTrace(string traceId, Caller caller, long firstSeen)
     {
         public string TraceId { get; } = traceId;
 
-        public string Tenant { get; } = tenant;
+        public string Tenant { get; } = caller.Tenant;
+
+        /// <summary>The key that sent the trace: it decides whether the trace's unit counts as a source of its own.</summary>
+        public Caller Caller { get; } = caller;
 
         public Dictionary<string, OtlpSpan> Spans { get; } = new(StringComparer.Ordinal);
 

@@ -78,6 +78,7 @@ internal sealed partial class ChatCompletionsProxy(
             messages = OpenAiChatFormat.ReadRequest(node);
             body = (JsonObject)node!;
             episodeRequest = Correlate(context.Request, body, messages);
+            episodeRequest = episodeRequest with { Source = caller.SourceFor(episodeRequest.UnitKey) };
         }
         catch (ChatRequestException e)
         {

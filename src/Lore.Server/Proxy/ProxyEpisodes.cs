@@ -16,7 +16,11 @@ internal enum CorrelationKind
 }
 
 /// <summary>The episode a call asked for, and what to start it with on first sight.</summary>
-internal sealed record EpisodeRequest(CorrelationKind Kind, string? Key, string UnitKey, string Task, IReadOnlyDictionary<string, string> Labels);
+internal sealed record EpisodeRequest(CorrelationKind Kind, string? Key, string UnitKey, string Task, IReadOnlyDictionary<string, string> Labels)
+{
+    /// <summary>The evidence source of the episode, from the caller's API key (<see cref="Security.Caller.SourceFor"/>).</summary>
+    public string Source { get; init; } = "";
+}
 
 /// <summary>An episode the proxy keeps open between calls.</summary>
 internal sealed class OpenEpisode(EpisodeScope scope, string tenant, string? userKey, long lastUsed)
@@ -47,7 +51,8 @@ internal sealed class EpisodeConflictException(string message) : Exception(messa
 /// </summary>
 internal sealed class ProxyEpisodes : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, OpenEpisode> _byId = new(StringComparer.Ordinal);
+    // Keyed by tenant and id: episode ids are unique per tenant, so one tenant's open episode never blocks another's id.
+    private readonly ConcurrentDictionary<(string Tenant, string Id), OpenEpisode> _byId = new();
     private readonly ConcurrentDictionary<(string Tenant, string User), string> _byUser = new();
     private readonly SemaphoreSlim _starting = new(1, 1);
     private readonly TimeProvider _time;
@@ -97,8 +102,8 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
             {
                 id = request.Key!;
 
-                // Ids are global in the store; a used id (an ended episode, or another tenant's) is never reopened.
-                if (_byId.ContainsKey(id) || await runtime.Store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false) is not null)
+                // A used id (an ended episode) is never reopened; ids are unique per tenant, so only this tenant's count.
+                if (_byId.ContainsKey((runtime.Tenant, id)) || await runtime.Store.GetEpisodeAsync(runtime.Tenant, id, cancellationToken).ConfigureAwait(false) is not null)
                 {
                     throw new EpisodeConflictException($"episode '{id}' already exists and has ended (or belongs elsewhere); send a new X-Lore-Episode id for a new episode.");
                 }
@@ -107,7 +112,7 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
             var scope = Begin(runtime, request, id);
             var userKey = request.Kind == CorrelationKind.User ? request.Key : null;
             var open = new OpenEpisode(scope, runtime.Tenant, userKey, now);
-            _byId[scope.Id] = open;
+            _byId[(runtime.Tenant, scope.Id)] = open;
             if (userKey is not null)
             {
                 _byUser[(runtime.Tenant, userKey)] = scope.Id;
@@ -170,14 +175,9 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
         var id = request.Kind == CorrelationKind.User
             ? _byUser.TryGetValue((tenant, request.Key!), out var byUser) ? byUser : null
             : request.Key;
-        if (id is null || !_byId.TryGetValue(id, out var open))
+        if (id is null || !_byId.TryGetValue((tenant, id), out var open))
         {
             return null;
-        }
-
-        if (!string.Equals(open.Tenant, tenant, StringComparison.Ordinal))
-        {
-            throw new EpisodeConflictException($"episode '{id}' already exists and has ended (or belongs elsewhere); send a new X-Lore-Episode id for a new episode.");
         }
 
         if (open.Scope.IsEnded)
@@ -197,7 +197,7 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
 
     private void Forget(OpenEpisode episode)
     {
-        _byId.TryRemove(new KeyValuePair<string, OpenEpisode>(episode.Scope.Id, episode));
+        _byId.TryRemove(new KeyValuePair<(string, string), OpenEpisode>((episode.Tenant, episode.Scope.Id), episode));
         if (episode.UserKey is { } user)
         {
             _byUser.TryRemove(new KeyValuePair<(string, string), string>((episode.Tenant, user), episode.Scope.Id));
@@ -206,7 +206,7 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
 
     private static EpisodeScope Begin(LoreRuntime runtime, EpisodeRequest request, string? id)
     {
-        var scope = runtime.BeginEpisode(request.Task, new Dictionary<string, string>(request.Labels, StringComparer.Ordinal), request.UnitKey, id);
+        var scope = runtime.BeginEpisode(request.Task, new Dictionary<string, string>(request.Labels, StringComparer.Ordinal), request.UnitKey, id, request.Source);
 
         // Episodes here are not bound to one async flow: nothing may pick this one up as its ambient episode.
         LoreRuntime.Ambient.Value = scope.Outer;

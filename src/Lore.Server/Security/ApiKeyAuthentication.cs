@@ -45,7 +45,7 @@ internal sealed class ApiKeyAuthentication(
             return AuthenticateResult.Fail("unknown or revoked API key.");
         }
 
-        var caller = new Caller(key.Id, key.Tenant, key.Role);
+        var caller = new Caller(key.Id, key.Tenant, key.Role, key.TrustUnits);
         return AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName));
     }
 

@@ -12,21 +12,30 @@ internal sealed record IssuedApiKey(ApiKey Key, string Secret);
 internal static class ApiKeys
 {
     /// <summary>Issues and stores a new key of the tenant, and audits its creation by <paramref name="actor"/>.</summary>
-    public static async Task<IssuedApiKey> CreateAsync(ILoreStore store, string tenant, ApiKeyRole role, string name, string actor, TimeProvider time, CancellationToken cancellationToken = default)
+    public static Task<IssuedApiKey> CreateAsync(ILoreStore store, string tenant, ApiKeyRole role, string name, string actor, TimeProvider time, CancellationToken cancellationToken = default)
+        => CreateAsync(store, tenant, role, name, actor, time, trustUnits: false, cancellationToken);
+
+    /// <summary>Issues, stores and audits a new key that may (or may not) assert units.</summary>
+    /// <remarks>
+    /// <paramref name="trustUnits"/> lets the key assert units (each unit it names counts as its own evidence source);
+    /// give it only to a backend that authenticates its own end users.
+    /// </remarks>
+    public static async Task<IssuedApiKey> CreateAsync(ILoreStore store, string tenant, ApiKeyRole role, string name, string actor, TimeProvider time, bool trustUnits, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
         ArgumentException.ThrowIfNullOrWhiteSpace(actor);
         ArgumentNullException.ThrowIfNull(time);
         var (key, secret) = ApiKeyAuthentication.Issue(tenant, role, name.Trim(), actor, time.GetUtcNow());
+        key = key with { TrustUnits = trustUnits };
         await store.SaveApiKeyAsync(key, cancellationToken).ConfigureAwait(false);
         await new AuditTrail(store, time).RecordAsync(
             tenant,
             actor,
             AuditActions.ApiKeyCreated,
             key.Id,
-            $"API key '{key.Name}' created with role {LorePolicies.RoleName(role)}",
-            new { key = key.Id, role = LorePolicies.RoleName(role), name = key.Name },
+            $"API key '{key.Name}' created with role {LorePolicies.RoleName(role)}{(trustUnits ? ", trusted to assert units" : "")}",
+            new { key = key.Id, role = LorePolicies.RoleName(role), name = key.Name, trustUnits },
             CancellationToken.None).ConfigureAwait(false);
         return new IssuedApiKey(key, secret);
     }
@@ -65,9 +74,45 @@ internal static class ApiKeys
         return await store.GetApiKeyAsync(keyId, cancellationToken).ConfigureAwait(false) ?? key with { RevokedAt = now };
     }
 
+    /// <summary>
+    /// Sets whether a key of <paramref name="tenant"/> (any tenant when null) may assert units, and audits the change
+    /// with its reason; returns null when no such key exists for that tenant. Setting the trust it already has
+    /// changes nothing and records nothing. Episodes already stored keep the source they were recorded with.
+    /// </summary>
+    public static async Task<ApiKey?> SetTrustAsync(ILoreStore store, string keyId, string? tenant, bool trustUnits, string actor, string reason, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrWhiteSpace(keyId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        ArgumentNullException.ThrowIfNull(time);
+        var key = await store.GetApiKeyAsync(keyId, cancellationToken).ConfigureAwait(false);
+        if (key is null || (tenant is not null && key.Tenant != tenant))
+        {
+            return null;
+        }
+
+        if (key.TrustUnits == trustUnits)
+        {
+            return key;
+        }
+
+        await store.SetApiKeyTrustAsync(keyId, trustUnits, cancellationToken).ConfigureAwait(false);
+        await new AuditTrail(store, time).RecordAsync(
+            key.Tenant,
+            actor,
+            AuditActions.ApiKeyTrustChanged,
+            key.Id,
+            reason.Trim(),
+            new { key = key.Id, name = key.Name, trustUnits, was = key.TrustUnits },
+            CancellationToken.None).ConfigureAwait(false);
+        return key with { TrustUnits = trustUnits };
+    }
+
     /// <summary>A key as listings show it: everything but the hash.</summary>
-    public static ApiKeyView View(ApiKey key) => new(key.Id, key.Tenant, LorePolicies.RoleName(key.Role), key.Name, key.CreatedAt, key.CreatedBy, key.RevokedAt);
+    public static ApiKeyView View(ApiKey key) => new(key.Id, key.Tenant, LorePolicies.RoleName(key.Role), key.Name, key.CreatedAt, key.CreatedBy, key.RevokedAt, key.TrustUnits);
 }
 
 /// <summary>An API key as the API and the CLI show it: never the secret or its hash.</summary>
-internal sealed record ApiKeyView(string Id, string Tenant, string Role, string Name, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RevokedAt);
+/// <remarks><c>TrustUnits</c>: whether the key may assert units (each a source of its own) or counts as one source.</remarks>
+internal sealed record ApiKeyView(string Id, string Tenant, string Role, string Name, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RevokedAt, bool TrustUnits);

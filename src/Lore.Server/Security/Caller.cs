@@ -10,10 +10,18 @@ namespace Lore.Server.Security;
 /// <param name="KeyId">The key's public id (the audit actor is <c>key:{KeyId}</c>).</param>
 /// <param name="Tenant">The only tenant this caller may read or change.</param>
 /// <param name="Role">What the caller may do.</param>
-internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role)
+/// <param name="TrustUnits">Whether an admin trusts the key to assert units (<see cref="ApiKey.TrustUnits"/>).</param>
+internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role, bool TrustUnits = false)
 {
     public const string TenantClaim = "lore:tenant";
     public const string KeyIdClaim = "lore:key";
+    public const string TrustUnitsClaim = "lore:trust-units";
+
+    /// <summary>
+    /// The <see cref="Episode.Source"/> of an episode this caller sends for <paramref name="unitKey"/>: the one place a
+    /// client's unit name becomes evidence identity (<see cref="EpisodeSources.OfKey"/>).
+    /// </summary>
+    public string SourceFor(string? unitKey) => EpisodeSources.OfKey(KeyId, TrustUnits, unitKey);
 
     /// <summary>The audit log's actor for changes this caller makes.</summary>
     public string Actor => $"key:{KeyId}";
@@ -27,6 +35,7 @@ internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role)
                 new Claim(KeyIdClaim, KeyId),
                 new Claim(TenantClaim, Tenant),
                 new Claim(ClaimTypes.Role, LorePolicies.RoleName(Role)),
+                new Claim(TrustUnitsClaim, TrustUnits ? "true" : "false"),
             ],
             scheme);
         return new ClaimsPrincipal(identity);
@@ -45,6 +54,6 @@ internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role)
             throw new InvalidOperationException("The request has no authenticated Lore caller; the endpoint must require a Lore policy.");
         }
 
-        return new Caller(keyId, tenant, LorePolicies.ParseRole(role));
+        return new Caller(keyId, tenant, LorePolicies.ParseRole(role), user.FindFirstValue(TrustUnitsClaim) == "true");
     }
 }

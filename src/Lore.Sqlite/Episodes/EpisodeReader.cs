@@ -13,9 +13,9 @@ internal static class EpisodeReader
     public const int PageSize = 256;
 
     private const string HeaderColumns =
-        "e.sequence, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm";
+        "e.sequence, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm, e.source";
 
-    private const string HeaderByIdSql = $"SELECT {HeaderColumns} FROM episodes e WHERE e.id = $id;";
+    private const string HeaderByIdSql = $"SELECT {HeaderColumns} FROM episodes e WHERE e.id = $id AND ($tenant IS NULL OR e.tenant = $tenant) LIMIT 2;";
 
     private const string HeadersPageSql = $"""
         SELECT {HeaderColumns} FROM episodes e
@@ -144,7 +144,8 @@ internal static class EpisodeReader
         return headers;
     }
 
-    public static Episode? ReadOne(SqliteConnection connection, string episodeId)
+    /// <summary>The tenant's episode with the id (any tenant's when null; an id several tenants hold then throws).</summary>
+    public static Episode? ReadOne(SqliteConnection connection, string? tenant, string episodeId)
     {
         using var transaction = connection.BeginTransaction(deferred: true);
         Episode header;
@@ -153,6 +154,7 @@ internal static class EpisodeReader
             command.Transaction = transaction;
             command.CommandText = HeaderByIdSql;
             command.Parameters.AddWithValue("$id", episodeId);
+            command.Parameters.AddWithValue("$tenant", tenant is null ? DBNull.Value : tenant);
             using var reader = command.ExecuteReader();
             if (!reader.Read())
             {
@@ -160,6 +162,10 @@ internal static class EpisodeReader
             }
 
             header = ReadHeader(reader);
+            if (reader.Read())
+            {
+                throw new InvalidOperationException($"Episode id '{episodeId}' is held by more than one tenant; name the tenant to read it.");
+            }
         }
 
         var range = new (string, object)[] { ("$first", header.Sequence), ("$last", header.Sequence), ("$tenant", header.Tenant), ("$ended_only", 0) };
@@ -198,6 +204,7 @@ internal static class EpisodeReader
             InjectedLessonIds = SqliteText.FromJson<string[]>(r.GetString(9), $"The injected lesson ids of episode '{id}'"),
             Origin = r.GetString(10),
             Arm = r.IsDBNull(11) ? null : r.GetString(11),
+            Source = r.GetString(12),
         };
     }
 

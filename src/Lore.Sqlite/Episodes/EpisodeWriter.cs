@@ -10,11 +10,12 @@ namespace Lore.Sqlite.Episodes;
 /// </summary>
 internal sealed class EpisodeWriter : IDisposable
 {
-    private const string FindSql = "SELECT sequence FROM episodes WHERE id = $id;";
+    // Episode ids are unique per tenant ($tenant NULL: any tenant's, at most two rows to tell one from several).
+    private const string FindSql = "SELECT sequence FROM episodes WHERE id = $id AND ($tenant IS NULL OR tenant = $tenant) LIMIT 2;";
 
     private const string InsertEpisodeSql = """
-        INSERT INTO episodes (id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm)
-        VALUES ($id, $tenant, $unit_key, $task, $labels, $started_at, $ended_at, $snapshot_id, $injected_lesson_ids, $origin, $arm)
+        INSERT INTO episodes (id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm, source)
+        VALUES ($id, $tenant, $unit_key, $task, $labels, $started_at, $ended_at, $snapshot_id, $injected_lesson_ids, $origin, $arm, $source)
         RETURNING sequence;
         """;
 
@@ -44,11 +45,11 @@ internal sealed class EpisodeWriter : IDisposable
 
     public EpisodeWriter(SqliteConnection connection)
     {
-        _find = Create(connection, FindSql, ("$id", SqliteType.Text));
+        _find = Create(connection, FindSql, ("$id", SqliteType.Text), ("$tenant", SqliteType.Text));
         _insertEpisode = Create(connection, InsertEpisodeSql,
             ("$id", SqliteType.Text), ("$tenant", SqliteType.Text), ("$unit_key", SqliteType.Text), ("$task", SqliteType.Text),
             ("$labels", SqliteType.Text), ("$started_at", SqliteType.Text), ("$ended_at", SqliteType.Text),
-            ("$snapshot_id", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$origin", SqliteType.Text), ("$arm", SqliteType.Text));
+            ("$snapshot_id", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$origin", SqliteType.Text), ("$arm", SqliteType.Text), ("$source", SqliteType.Text));
         _insertStep = Create(connection, InsertStepSql,
             ("$episode_sequence", SqliteType.Integer), ("$idx", SqliteType.Integer), ("$kind", SqliteType.Text),
             ("$tool_name", SqliteType.Text), ("$tool_failed", SqliteType.Integer), ("$payload", SqliteType.Text));
@@ -69,20 +70,36 @@ internal sealed class EpisodeWriter : IDisposable
         }
     }
 
-    /// <summary>The sequence of a stored episode, or null.</summary>
-    public long? Find(string episodeId)
+    /// <summary>
+    /// The sequence of the tenant's episode with this id, or null. With no tenant, the one episode of any tenant with
+    /// the id; an id several tenants hold throws <see cref="InvalidOperationException"/> (ids are unique per tenant only).
+    /// </summary>
+    public long? Find(string? tenant, string episodeId)
     {
         _find.Parameters[0].Value = episodeId;
-        return _find.ExecuteScalar() is long sequence ? sequence : null;
+        _find.Parameters[1].Value = tenant is null ? DBNull.Value : tenant;
+        using var reader = _find.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+
+        var sequence = reader.GetInt64(0);
+        if (reader.Read())
+        {
+            throw new InvalidOperationException($"Episode id '{episodeId}' is held by more than one tenant; name the tenant to address it.");
+        }
+
+        return sequence;
     }
 
     /// <summary>Inserts a whole episode (header, steps, outcomes); throws naming the id when it is already stored.</summary>
     public long Insert(Episode episode)
     {
         Validate(episode);
-        if (Find(episode.Id) is not null)
+        if (Find(episode.Tenant, episode.Id) is not null)
         {
-            throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique and an episode is written once.");
+            throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.");
         }
 
         var p = _insertEpisode.Parameters;
@@ -97,6 +114,7 @@ internal sealed class EpisodeWriter : IDisposable
         p[8].Value = SqliteText.Json(episode.InjectedLessonIds ?? []);
         p[9].Value = episode.Origin ?? "";
         p[10].Value = SqliteText.OrNull(episode.Arm);
+        p[11].Value = episode.Source ?? "";
         var sequence = (long)_insertEpisode.ExecuteScalar()!;
 
         foreach (var step in episode.Steps ?? [])

@@ -4,7 +4,11 @@ using Microsoft.Data.Sqlite;
 namespace Lore.Sqlite.Migrations;
 
 /// <summary>One versioned change of the schema; its SQL lives in an embedded <c>.sql</c> file beside this class.</summary>
-internal sealed record Migration(int Version, string Name, string ScriptFile)
+/// <param name="Version">The schema version it brings the file to.</param>
+/// <param name="Name">Its name, recorded with the version.</param>
+/// <param name="ScriptFile">The embedded SQL script.</param>
+/// <param name="Then">Work SQL cannot do (hashing, for example), run in the same transaction right after the script.</param>
+internal sealed record Migration(int Version, string Name, string ScriptFile, Action<SqliteConnection, SqliteTransaction>? Then = null)
 {
     public string LoadSql()
     {
@@ -30,6 +34,7 @@ internal static class SchemaMigrator
         new(2, "control-plane", "0002_control_plane.sql"),
         new(3, "episode-leases", "0003_episode_leases.sql"),
         new(4, "api-keys", "0004_api_keys.sql"),
+        new(5, "sources-and-tenant-isolation", "0005_sources_and_tenant_isolation.sql", AuditTenantChains.Backfill),
         new(6, "learning-lock-owner", "0006_learning_lock_owner.sql"),
     ];
 
@@ -67,6 +72,32 @@ internal static class SchemaMigrator
     /// build a file as an older Lore left it); returns the versions applied now (empty when the file was up to date).
     /// </summary>
     public static IReadOnlyList<int> Migrate(SqliteConnection connection, string location, TimeProvider clock, int? upToVersion = null)
+    {
+        // Foreign keys are off while migrating, so that a migration can rebuild a table others reference (SQLite's
+        // documented way to change a constraint); they are checked before the transaction commits, and turned on again.
+        var foreignKeys = Convert.ToInt64(Pragma(connection, "PRAGMA foreign_keys;"), CultureInfo.InvariantCulture) == 1;
+        Pragma(connection, "PRAGMA foreign_keys = OFF;");
+        try
+        {
+            return MigrateWithoutForeignKeys(connection, location, clock, upToVersion);
+        }
+        finally
+        {
+            if (foreignKeys)
+            {
+                Pragma(connection, "PRAGMA foreign_keys = ON;");
+            }
+        }
+    }
+
+    private static object? Pragma(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static IReadOnlyList<int> MigrateWithoutForeignKeys(SqliteConnection connection, string location, TimeProvider clock, int? upToVersion)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
         var hasMigrationTable = Convert.ToInt64(Scalar(connection, transaction,
@@ -128,6 +159,7 @@ internal static class SchemaMigrator
         foreach (var migration in All.Where(m => !applied.ContainsKey(m.Version) && m.Version <= (upToVersion ?? LatestVersion)))
         {
             Execute(connection, transaction, migration.LoadSql());
+            migration.Then?.Invoke(connection, transaction);
             using var record = connection.CreateCommand();
             record.Transaction = transaction;
             record.CommandText = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($version, $name, $at);";
@@ -136,6 +168,19 @@ internal static class SchemaMigrator
             record.Parameters.AddWithValue("$at", SqliteText.FromTime(clock.GetUtcNow()));
             record.ExecuteNonQuery();
             appliedNow.Add(migration.Version);
+        }
+
+        if (appliedNow.Count > 0)
+        {
+            using var check = connection.CreateCommand();
+            check.Transaction = transaction;
+            check.CommandText = "PRAGMA foreign_key_check;";
+            using var violations = check.ExecuteReader();
+            if (violations.Read())
+            {
+                throw new InvalidDataException(
+                    $"'{location}': after migrating to schema {appliedNow[^1]}, table '{violations.GetString(0)}' has a row referencing a missing row of '{violations.GetString(2)}'; nothing was changed.");
+            }
         }
 
         if (applicationId == 0)

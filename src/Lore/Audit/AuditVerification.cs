@@ -88,3 +88,8 @@ public sealed record AuditVerification(long Records, AuditHead Head, AuditFault?
     /// <summary>True when every record verified (and the pinned head, when one was given, matched).</summary>
     public bool IsIntact => Fault is null;
 }
+
+/// <summary>One tenant's own audit chain as the operator's verification found it.</summary>
+/// <param name="Tenant">The tenant.</param>
+/// <param name="Result">Its chain's verification (positions are the tenant's own, 1, 2, 3...).</param>
+public sealed record TenantAuditVerification(string Tenant, AuditVerification Result);

@@ -18,13 +18,87 @@ public static class AuditVerifier
     /// Reads the whole log from the store and verifies it. The happy path streams; the log is loaded into memory only
     /// to diagnose a fault.
     /// </summary>
-    public static async Task<AuditVerification> VerifyAsync(ILoreStore store, AuditHead? expectedHead = null, CancellationToken cancellationToken = default)
+    public static Task<AuditVerification> VerifyAsync(ILoreStore store, AuditHead? expectedHead = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
+        return VerifyAsync(ct => store.ReadAuditAsync(0, ct), expectedHead, cancellationToken);
+    }
+
+    /// <summary>
+    /// Verifies one tenant's own chain (<see cref="ILoreStore.ReadTenantAuditAsync"/>): positions 1, 2, 3... of the
+    /// tenant's entries only, so the result (and any fault it names) says nothing about other tenants. A head pinned
+    /// from an earlier tenant verification catches a removed tail or a rewritten tenant log, as for the global chain.
+    /// </summary>
+    public static Task<AuditVerification> VerifyTenantAsync(ILoreStore store, string tenant, AuditHead? expectedHead = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        return VerifyAsync(ct => store.ReadTenantAuditAsync(tenant, 0, ct), expectedHead, cancellationToken);
+    }
+
+    /// <summary>
+    /// The operator's check of every tenant's chain: each tenant found in the global log has its own chain verified,
+    /// and that chain must hold exactly the tenant's global entries, in the same order with the same content (so a row
+    /// removed from, or never written to, a tenant's chain is caught even at its tail). Returns one result per tenant.
+    /// </summary>
+    public static async Task<IReadOnlyList<TenantAuditVerification>> VerifyTenantsAsync(ILoreStore store, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var globalByTenant = new SortedDictionary<string, List<AuditEntry>>(StringComparer.Ordinal);
+        await foreach (var entry in store.ReadAuditAsync(0, cancellationToken).ConfigureAwait(false))
+        {
+            if (!globalByTenant.TryGetValue(entry.Tenant, out var list))
+            {
+                globalByTenant[entry.Tenant] = list = [];
+            }
+
+            list.Add(entry);
+        }
+
+        var results = new List<TenantAuditVerification>(globalByTenant.Count);
+        foreach (var (tenant, global) in globalByTenant)
+        {
+            var own = new List<AuditEntry>(global.Count);
+            await foreach (var entry in store.ReadTenantAuditAsync(tenant, 0, cancellationToken).ConfigureAwait(false))
+            {
+                own.Add(entry);
+            }
+
+            var result = Verify(own);
+            if (result.IsIntact)
+            {
+                var mismatch = Enumerable.Range(0, Math.Min(own.Count, global.Count)).Cast<int?>()
+                    .FirstOrDefault(i => !SameContent(own[i!.Value], global[i.Value]));
+                if (mismatch is { } at)
+                {
+                    result = result with { Fault = new AuditFault(at + 1, AuditFaultKind.Edited, $"record {at + 1} of tenant '{tenant}''s chain is not the tenant's entry {global[at].Sequence} of the global log ({global[at].Action} on '{global[at].Subject}').") };
+                }
+                else if (own.Count != global.Count)
+                {
+                    result = result with
+                    {
+                        Fault = own.Count < global.Count
+                            ? new AuditFault(own.Count + 1, AuditFaultKind.Deleted, $"tenant '{tenant}''s chain ends at record {own.Count}, but the global log holds {global.Count} entries of the tenant: the tenant's records {own.Count + 1} to {global.Count} are missing.")
+                            : new AuditFault(global.Count + 1, AuditFaultKind.Inserted, $"tenant '{tenant}''s chain holds {own.Count} records, but the global log only {global.Count} entries of the tenant: the global log lost entries, or records after {global.Count} were never in it."),
+                    };
+                }
+            }
+
+            results.Add(new TenantAuditVerification(tenant, result));
+        }
+
+        return results;
+    }
+
+    private static bool SameContent(AuditEntry a, AuditEntry b)
+        => a.At == b.At && a.Tenant == b.Tenant && a.Actor == b.Actor && a.Action == b.Action && a.Subject == b.Subject && a.Reason == b.Reason && a.DetailsJson == b.DetailsJson;
+
+    private static async Task<AuditVerification> VerifyAsync(Func<CancellationToken, IAsyncEnumerable<AuditEntry>> read, AuditHead? expectedHead, CancellationToken cancellationToken)
+    {
         long position = 0;
         var previous = AuditChain.Genesis;
         var faulty = false;
-        await foreach (var entry in store.ReadAuditAsync(0, cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in read(cancellationToken).ConfigureAwait(false))
         {
             position++;
             if (!Links(entry, position, previous) || (expectedHead is not null && position == expectedHead.Sequence && entry.Hash != expectedHead.Hash))
@@ -45,7 +119,7 @@ public static class AuditVerifier
         }
 
         var all = new List<AuditEntry>();
-        await foreach (var entry in store.ReadAuditAsync(0, cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in read(cancellationToken).ConfigureAwait(false))
         {
             all.Add(entry);
         }

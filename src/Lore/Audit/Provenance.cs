@@ -106,7 +106,7 @@ public static class Provenance
         var evidence = new List<EvidenceEpisode>(lesson.Evidence.EpisodeIds.Count);
         foreach (var id in lesson.Evidence.EpisodeIds)
         {
-            var episode = await store.GetEpisodeAsync(id, cancellationToken).ConfigureAwait(false);
+            var episode = await store.GetEpisodeAsync(tenant, id, cancellationToken).ConfigureAwait(false);
             evidence.Add(episode is null || episode.Tenant != tenant
                 ? new EvidenceEpisode(id, false, null, null, null, null)
                 : new EvidenceEpisode(id, true, episode.StartedAt, episode.Slice, episode.Score, episode.Origin));
@@ -137,7 +137,7 @@ public static class Provenance
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrWhiteSpace(episodeId);
         ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
-        var episode = await store.GetEpisodeAsync(episodeId, cancellationToken).ConfigureAwait(false);
+        var episode = await store.GetEpisodeAsync(tenant, episodeId, cancellationToken).ConfigureAwait(false);
         if (episode is null || episode.Tenant != tenant)
         {
             throw new KeyNotFoundException($"No episode '{episodeId}' for tenant '{tenant}'.");

@@ -94,7 +94,7 @@ public static class TrajectoryImporter
             }
 
             fingerprints[episode.Id] = fingerprint;
-            if (await store.GetEpisodeAsync(episode.Id, cancellationToken).ConfigureAwait(false) is { } stored)
+            if (await store.GetEpisodeAsync(episode.Tenant, episode.Id, cancellationToken).ConfigureAwait(false) is { } stored)
             {
                 // Idempotent: the same episode (same id, same content) is already stored; importing it again must not
                 // double its evidence. The same id with other content is a conflict nothing can settle silently.

@@ -164,7 +164,7 @@ public sealed class EpisodeErasure
             return new ErasureResult(plan, 0, served.StableAfter, served.CandidateAfter, null);
         }
 
-        var deleted = await _store.DeleteEpisodesAsync(plan.EpisodeIds, cancellationToken).ConfigureAwait(false);
+        var deleted = await _store.DeleteEpisodesAsync(plan.Tenant, plan.EpisodeIds, cancellationToken).ConfigureAwait(false);
         var entry = await audit.RecordAsync(plan.Tenant, actor, AuditActions.EpisodesDeleted, $"{deleted} episodes", reason, new
         {
             episodes = deleted,

@@ -329,12 +329,14 @@ public sealed class OtlpReceiverTests
 
         (await PostProtobufAsync(server, key, [child])).Dispose();
         (await PostProtobufAsync(server, key, [child])).Dispose();
-        Assert.Null(await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct));
-        using var refused = await PostProtobufAsync(server, other, [ChatSpan(Trace, "a7ad6b7169203331")]);
-        Assert.Equal(1, ReadPartialSuccess(await refused.Content.ReadAsByteArrayAsync(Ct)).Rejected);
+        Assert.Null(await server.Store.GetEpisodeAsync("acme", "otlp-" + Trace, Ct));
+
+        // Episode ids are unique per tenant: another tenant's spans of the same trace id are that tenant's own trace.
+        using var separate = await PostProtobufAsync(server, other, [ChatSpan(Trace, "a7ad6b7169203331")]);
+        Assert.Equal(0, ReadPartialSuccess(await separate.Content.ReadAsByteArrayAsync(Ct)).Rejected);
         (await PostProtobufAsync(server, key, [root])).Dispose();
 
-        var ended = (await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct))!;
+        var ended = (await server.Store.GetEpisodeAsync("acme", "otlp-" + Trace, Ct))!;
         Assert.Equal("acme", ended.Tenant);
         Assert.NotNull(ended.EndedAt);
         Assert.Equal([0, 1], ended.Steps.Select(s => s.Index));
@@ -345,7 +347,7 @@ public sealed class OtlpReceiverTests
         (await PostProtobufAsync(server, key, [late])).Dispose();
         await server.App.Services.GetRequiredService<OtlpTraceReceiver>().SweepAsync(all: true);
 
-        var extended = (await server.Store.GetEpisodeAsync("otlp-" + Trace, Ct))!;
+        var extended = (await server.Store.GetEpisodeAsync("acme", "otlp-" + Trace, Ct))!;
         Assert.Equal([0, 1, 2], extended.Steps.Select(s => s.Index));
         Assert.Single(extended.Outcomes);
     }

@@ -443,7 +443,7 @@ public sealed class ProxyTests
     }
 
     [Fact]
-    public async Task An_explicit_episode_id_cannot_be_reused_once_its_outcome_ended_it_nor_by_another_tenant()
+    public async Task An_explicit_episode_id_cannot_be_reused_once_its_outcome_ended_it_and_another_tenant_has_its_own()
     {
         await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
         await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = upstream.BaseAddress);
@@ -451,17 +451,23 @@ public sealed class ProxyTests
         var keyB = await server.CreateKeyAsync("tenant-b", ApiKeyRole.Agent);
 
         Assert.Equal(HttpStatusCode.OK, (await AskAsync(server, keyA, "hello", "ep-shared")).Status);
-        Assert.Equal(HttpStatusCode.Conflict, (await AskAsync(server, keyB, "hello", "ep-shared")).Status);
+
+        // Episode ids are unique per tenant: tenant-b's "ep-shared" is its own episode, and its 200 reveals nothing of tenant-a's.
+        Assert.Equal(HttpStatusCode.OK, (await AskAsync(server, keyB, "hello", "ep-shared")).Status);
         var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("tenant-a", Ct);
         await runtime.RecordOutcomeAsync("ep-shared", Outcome.Failure(), Ct);
         Assert.Equal(HttpStatusCode.Conflict, (await AskAsync(server, keyA, "hello again", "ep-shared")).Status);
 
         await runtime.FlushAsync(Ct);
-        var episode = (await server.Store.GetEpisodeAsync("ep-shared", Ct))!;
+        var episode = (await server.Store.GetEpisodeAsync("tenant-a", "ep-shared", Ct))!;
         Assert.Equal("tenant-a", episode.Tenant);
         Assert.Single(episode.Steps);
         Assert.False(episode.Succeeded);
-        Assert.Equal(0, await server.Store.CountEpisodesAsync("tenant-b", Ct));
+        var runtimeB = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("tenant-b", Ct);
+        await runtimeB.FlushAsync(Ct);
+        var other = (await server.Store.GetEpisodeAsync("tenant-b", "ep-shared", Ct))!;
+        Assert.Single(other.Steps);
+        Assert.Empty(other.Outcomes);
     }
 
     [Fact]

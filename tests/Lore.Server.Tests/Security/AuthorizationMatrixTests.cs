@@ -45,6 +45,7 @@ public sealed class AuthorizationMatrixTests
         new("GET", "/api/audit/verify", "/api/audit/verify", null, ApiKeyRole.Reviewer),
         new("GET", "/api/keys/", "/api/keys", null, ApiKeyRole.Admin),
         new("POST", "/api/keys/", "/api/keys", new { name = "another agent", role = "agent" }, ApiKeyRole.Admin),
+        new("POST", "/api/keys/{id}/trust", "/api/keys/k-unknown/trust", new { trustUnits = true, reason = "authenticates its users" }, ApiKeyRole.Admin),
         new("POST", "/api/keys/{id}/revoke", "/api/keys/k-unknown/revoke", new { reason = "lost" }, ApiKeyRole.Admin),
         new("GET", "/healthz", "/healthz", null, null),
         new("GET", "/openapi/{documentName}.json", "/openapi/v1.json", null, null),

@@ -42,6 +42,7 @@ public sealed class CrossTenantTests
             ("POST", "/api/rollout/rollback", new { reason = "take over", to = victim.OlderSnapshotId }),
             ("POST", $"/api/review/{victim.PendingLessonId}/approve", new { reason = "looks fine" }),
             ("POST", $"/api/review/{victim.PendingLessonId}/reject", new { reason = "looks bad" }),
+            ("POST", $"/api/keys/{victim.AdminKeyId}/trust", new { trustUnits = true, reason = "take over" }),
             ("POST", $"/api/keys/{victim.AdminKeyId}/revoke", new { reason = "take over" }),
         };
 
