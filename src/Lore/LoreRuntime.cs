@@ -276,7 +276,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     internal void OnEpisodeEnded(EpisodeScope scope, double? score)
     {
         _live.TryRemove(new KeyValuePair<string, EpisodeScope>(scope.Id, scope));
-        _monitor.OnEpisodeEnded(scope.Id, scope.Assignment, scope.Slice, score);
+        _monitor.OnEpisodeEnded(scope.Id, scope.UnitKey, scope.Assignment, scope.Slice, score);
         _learner?.OnEpisodeEnded();
     }
 

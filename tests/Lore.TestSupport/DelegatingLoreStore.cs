@@ -54,6 +54,10 @@ public abstract class DelegatingLoreStore(ILoreStore inner, bool ownsInner = tru
 
     public virtual Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default) => inner.SaveRolloutAsync(state, expectedVersion, cancellationToken);
 
+    public virtual Task RecordRolloutOutcomesAsync(IReadOnlyList<RolloutOutcome> outcomes, CancellationToken cancellationToken = default) => inner.RecordRolloutOutcomesAsync(outcomes, cancellationToken);
+
+    public virtual Task<IReadOnlyList<RolloutUnitTally>> ReadRolloutTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default) => inner.ReadRolloutTallyAsync(tenant, candidateSnapshotId, cancellationToken);
+
     public virtual Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => inner.DeleteEpisodesAsync(episodeIds, cancellationToken);
 
     public virtual Task<IReadOnlyList<EpisodeLease>> LeaseEpisodesAsync(string tenant, string worker, int max, TimeSpan duration, CancellationToken cancellationToken = default) => inner.LeaseEpisodesAsync(tenant, worker, max, duration, cancellationToken);

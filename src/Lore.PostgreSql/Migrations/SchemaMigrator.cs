@@ -28,6 +28,7 @@ internal static class SchemaMigrator
     public static IReadOnlyList<Migration> All { get; } =
     [
         new(1, "initial", "0001_initial.sql"),
+        new(4, "rollout-outcomes", "0004_rollout_outcomes.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;

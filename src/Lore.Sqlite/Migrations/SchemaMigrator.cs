@@ -30,6 +30,7 @@ internal static class SchemaMigrator
         new(2, "control-plane", "0002_control_plane.sql"),
         new(3, "episode-leases", "0003_episode_leases.sql"),
         new(4, "api-keys", "0004_api_keys.sql"),
+        new(7, "rollout-outcomes", "0007_rollout_outcomes.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;

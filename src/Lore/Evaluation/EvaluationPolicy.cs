@@ -9,7 +9,9 @@ public sealed class EvaluationPolicy
     /// <summary>
     /// The chance, over the whole rollout and however often it is checked, of any false alarm: rolling back a
     /// candidate that is no worse on any slice, or (separately) promoting one that is no better overall. It is split
-    /// equally (Bonferroni) between the overall test and each slice's test.
+    /// by a plan fixed before any data: between the periods of constant canary share (period k gets 1/((k+1)(k+2)) of
+    /// it), and within a period between the overall test and the declared slices (equally) and the slices nobody
+    /// declared (the <see cref="LateSliceReserve"/>, the j-th such slice to appear getting 1/(j(j+1)) of it).
     /// </summary>
     public double Alpha { get; set; } = 0.05;
 
@@ -20,6 +22,26 @@ public sealed class EvaluationPolicy
     public int MinimumEpisodesPerArm { get; set; } = 100;
 
     /// <summary>
+    /// Distinct units (what the rollout assigns arms by: users, sessions) each arm needs in a slice (or overall) before
+    /// that comparison can decide anything. The variance of an arm's mean is estimated from its units, which is only
+    /// trustworthy once there are a few dozen of them; a slice made of a handful of units is reported, never acted on.
+    /// </summary>
+    public int MinimumUnitsPerArm { get; set; } = 20;
+
+    /// <summary>
+    /// The slices the rollout is expected to see (values of the <c>slice</c> label), declared up front so that each gets
+    /// an equal share of the level from the first look. Slices that appear without being declared share
+    /// <see cref="LateSliceReserve"/>.
+    /// </summary>
+    public IList<string> DeclaredSlices { get; init; } = [];
+
+    /// <summary>
+    /// The part of each period's level kept for slices nobody declared; the rest is split equally between the overall
+    /// test and the declared slices (or the <see cref="ExpectedSlices"/> first slices to appear).
+    /// </summary>
+    public double LateSliceReserve { get; set; } = 0.5;
+
+    /// <summary>
     /// The standard deviation of the normal mixing distribution over the true difference in success rate (the mSPRT's
     /// tau). The test reaches a decision fastest for differences around this size; the default suits drops of about
     /// ten points. Any positive value keeps the false-alarm guarantee.
@@ -27,9 +49,8 @@ public sealed class EvaluationPolicy
     public double MixtureSpread { get; set; } = 0.1;
 
     /// <summary>
-    /// The number of slices to correct for even before they have appeared. The correction divides <see cref="Alpha"/>
-    /// by one more than the larger of this and the number of slices observed; setting it to the number of slices the
-    /// rollout can see keeps the guarantee exact when slices appear one by one.
+    /// When no <see cref="DeclaredSlices"/> are named, the number of slices to plan for anyway: the first this many
+    /// slices to appear are treated as declared (an equal share each, from the first look), later ones as late.
     /// </summary>
     public int ExpectedSlices { get; set; }
 
@@ -49,6 +70,30 @@ public sealed class EvaluationPolicy
         if (double.IsNaN(MixtureSpread) || MixtureSpread <= 0 || MixtureSpread > 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MixtureSpread), MixtureSpread, "MixtureSpread must lie in (0, 1] (it is a spread of differences between success rates).");
+        }
+
+        if (MinimumUnitsPerArm < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinimumUnitsPerArm), MinimumUnitsPerArm, "MinimumUnitsPerArm must be at least 2 (a variance over units needs two).");
+        }
+
+        if (double.IsNaN(LateSliceReserve) || LateSliceReserve < 0 || LateSliceReserve >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LateSliceReserve), LateSliceReserve, "LateSliceReserve must lie in [0, 1).");
+        }
+
+        ArgumentNullException.ThrowIfNull(DeclaredSlices);
+        foreach (var slice in DeclaredSlices)
+        {
+            if (string.IsNullOrWhiteSpace(slice) || slice == SliceVerdict.Overall)
+            {
+                throw new ArgumentException($"DeclaredSlices holds '{slice}', which cannot name a slice.", nameof(DeclaredSlices));
+            }
+        }
+
+        if (DeclaredSlices.Distinct(StringComparer.Ordinal).Count() != DeclaredSlices.Count)
+        {
+            throw new ArgumentException("DeclaredSlices names a slice more than once.", nameof(DeclaredSlices));
         }
 
         if (ExpectedSlices < 0)
