@@ -9,8 +9,8 @@ public sealed class EvaluationPolicy
     /// <summary>
     /// The chance, over the whole rollout and however often it is checked, of any false alarm: rolling back a
     /// candidate that is no worse on any slice, or (separately) promoting one that is no better overall. It is split
-    /// by a plan fixed before any data: between the periods of constant canary share (period k gets 1/((k+1)(k+2)) of
-    /// it), and within a period between the overall test and the declared slices (equally) and the slices nobody
+    /// by a plan fixed before any data: between the periods of constant canary share (the first gets all but
+    /// <see cref="ShareChangeReserve"/>, period k after k share changes gets <c>ShareChangeReserve/(k(k+1))</c>), and within a period between the overall test and the declared slices (equally) and the slices nobody
     /// declared (the <see cref="LateSliceReserve"/>, the j-th such slice to appear getting 1/(j(j+1)) of it).
     /// </summary>
     public double Alpha { get; set; } = 0.05;
@@ -34,6 +34,13 @@ public sealed class EvaluationPolicy
     /// <see cref="LateSliceReserve"/>.
     /// </summary>
     public IList<string> DeclaredSlices { get; init; } = [];
+
+    /// <summary>
+    /// The part of the level kept for the periods after share changes (and stage re-entries at a new share); the first
+    /// period of a candidate spends the rest. The k-th later period gets <c>ShareChangeReserve/(k(k+1))</c>, so any
+    /// number of changes together never spend more than <see cref="Alpha"/>.
+    /// </summary>
+    public double ShareChangeReserve { get; set; } = 0.25;
 
     /// <summary>
     /// The part of each period's level kept for slices nobody declared; the rest is split equally between the overall
@@ -80,6 +87,11 @@ public sealed class EvaluationPolicy
         if (double.IsNaN(LateSliceReserve) || LateSliceReserve < 0 || LateSliceReserve >= 1)
         {
             throw new ArgumentOutOfRangeException(nameof(LateSliceReserve), LateSliceReserve, "LateSliceReserve must lie in [0, 1).");
+        }
+
+        if (double.IsNaN(ShareChangeReserve) || ShareChangeReserve < 0 || ShareChangeReserve >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShareChangeReserve), ShareChangeReserve, "ShareChangeReserve must lie in [0, 1).");
         }
 
         ArgumentNullException.ThrowIfNull(DeclaredSlices);

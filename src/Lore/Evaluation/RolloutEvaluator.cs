@@ -17,9 +17,10 @@ namespace Lore;
 /// "worse" (overall or on any slice) rolls back, "better" (overall only) promotes.
 /// </para>
 /// <para>
-/// Family-wise error, by a plan fixed before the data: the counts of period k of constant canary share (a share
-/// change moves units between arms, so each period is tested on its own) are judged at <c>Alpha/((k+1)(k+2))</c>,
-/// which sums to Alpha over any number of share changes and restarts. Within a period the level is split between the
+/// Family-wise error, by a plan fixed before the data: the counts of each period of constant canary share (a share
+/// change moves units between arms, so each period is tested on its own) are judged at a planned part of Alpha: the
+/// first period at <c>1 - ShareChangeReserve</c> of it, the k-th later one at <c>ShareChangeReserve/(k(k+1))</c>,
+/// which sums to Alpha over any number of share changes, restarts and re-entries. Within a period the level is split between the
 /// overall test and the declared slices (equally, <c>1 - LateSliceReserve</c> of it) and the slices nobody declared
 /// (the j-th to appear gets <c>LateSliceReserve/(j(j+1))</c>); with nothing declared and a single slice seen, that
 /// slice is the overall population and is tested once. The chance that a rollout with no real difference anywhere is
@@ -41,6 +42,7 @@ public sealed class RolloutEvaluator
     private readonly double _spread;
     private readonly int _expectedSlices;
     private readonly double _lateReserve;
+    private readonly double _shareReserve;
     private readonly HashSet<string> _declared;
 
     /// <summary>Copies and validates <paramref name="policy"/> (the defaults when null); later changes to it have no effect.</summary>
@@ -54,14 +56,19 @@ public sealed class RolloutEvaluator
         _spread = policy.MixtureSpread;
         _expectedSlices = policy.ExpectedSlices;
         _lateReserve = policy.LateSliceReserve;
+        _shareReserve = policy.ShareChangeReserve;
         _declared = new HashSet<string>(policy.DeclaredSlices, StringComparer.Ordinal);
     }
 
-    /// <summary>The part of the level the counts of share period <paramref name="period"/> may spend: 1/((k+1)(k+2)), summing to 1.</summary>
-    public static double PeriodShare(int period)
+    /// <summary>
+    /// The part of the level the counts of share period <paramref name="period"/> may spend: all but
+    /// <see cref="EvaluationPolicy.ShareChangeReserve"/> for the first, <c>ShareChangeReserve/(k(k+1))</c> for the
+    /// k-th later one (summing to 1).
+    /// </summary>
+    public double PeriodShare(int period)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(period);
-        return 1.0 / ((period + 1.0) * (period + 2.0));
+        return period == 0 ? 1 - _shareReserve : _shareReserve / (period * (period + 1.0));
     }
 
     /// <summary>Compares two arms on one population at the policy's full <see cref="EvaluationPolicy.Alpha"/>.</summary>

@@ -75,12 +75,28 @@ internal sealed partial class RolloutMonitor
         }
     }
 
-    /// <summary>Completes when every action started so far (store writes, attribution passes) has finished.</summary>
-    public Task WhenIdleAsync()
+    /// <summary>
+    /// Completes when every action started so far (tally syncs, store writes, attribution passes) has finished,
+    /// including the actions those started (a sync that decides to roll back queues the rollback).
+    /// </summary>
+    public async Task WhenIdleAsync()
     {
-        lock (_lock)
+        while (true)
         {
-            return _work;
+            Task work;
+            lock (_lock)
+            {
+                work = _work;
+            }
+
+            await work.ConfigureAwait(false);
+            lock (_lock)
+            {
+                if (ReferenceEquals(work, _work))
+                {
+                    return;
+                }
+            }
         }
     }
 

@@ -127,6 +127,7 @@ public sealed class ContinuousEvaluationTests
 
         await scenario.Runtime.Monitor.WhenIdleAsync();
         var state = await scenario.Store.GetRolloutAsync(Tenants.Default, Ct);
+        Assert.True(state.CandidateSnapshotId is null, $"not promoted after {desk.Episodes} episodes ({string.Join(", ", desk.ByArm)}): {scenario.Runtime.Monitor.LastDecision?.Reason}");
         Assert.Equal((scenario.Candidate.Id, (string?)null), (state.StableSnapshotId, state.CandidateSnapshotId));
         var entry = Assert.Single(await scenario.AuditAsync(), e => e.Action == AuditActions.SnapshotPromoted);
         Assert.Equal("rollout-monitor", entry.Actor);
