@@ -9,7 +9,11 @@ internal sealed record ModelCallFacts(
     string? Model,
     UsageDetails? Usage,
     IReadOnlyList<string> InjectedLessonIds,
-    IReadOnlyList<string> ShadowLessonIds);
+    IReadOnlyList<string> ShadowLessonIds)
+{
+    /// <summary>The lessons the per-lesson holdout withheld from this call (recorded on its step).</summary>
+    public IReadOnlyList<string> WithheldLessonIds { get; init; } = [];
+}
 
 /// <summary>
 /// What an episode has recorded so far, and the rule that turns each model call into steps. Agents re-send the whole
@@ -75,6 +79,7 @@ internal sealed class EpisodeTranscript
             Usage = facts.Usage is { } usage ? new TokenUsage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0) : null,
             InjectedLessonIds = facts.InjectedLessonIds,
             ShadowLessonIds = facts.ShadowLessonIds,
+            WithheldLessonIds = facts.WithheldLessonIds,
         });
         AddToolSteps(response, facts.StartedAt + facts.Latency, steps);
         return steps;

@@ -61,6 +61,14 @@ public sealed class EvaluationPolicy
     /// </summary>
     public int ExpectedSlices { get; set; }
 
+    /// <summary>
+    /// The share of units each lesson is withheld from where retrieval would inject it (deterministic by a hash of the
+    /// tenant, the lesson and the unit, recorded on the episode's model-call steps). It turns every lesson into a small
+    /// randomised experiment, the only evidence on which a lesson is retired for harm; 0 (the default) runs no
+    /// experiment, and then no lesson is ever retired for harm. 0.05-0.1 is typical.
+    /// </summary>
+    public double LessonHoldoutShare { get; set; }
+
     /// <summary>Throws naming the first option that is out of range.</summary>
     public void Validate()
     {
@@ -106,6 +114,11 @@ public sealed class EvaluationPolicy
         if (DeclaredSlices.Distinct(StringComparer.Ordinal).Count() != DeclaredSlices.Count)
         {
             throw new ArgumentException("DeclaredSlices names a slice more than once.", nameof(DeclaredSlices));
+        }
+
+        if (double.IsNaN(LessonHoldoutShare) || LessonHoldoutShare < 0 || LessonHoldoutShare > 0.5)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LessonHoldoutShare), LessonHoldoutShare, "LessonHoldoutShare must lie in [0, 0.5] (a holdout, not the main arm).");
         }
 
         if (ExpectedSlices < 0)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Lore.Learning.Consolidation;
 using Lore.Learning.Publication;
 using Microsoft.Extensions.Logging;
 
@@ -10,8 +11,8 @@ namespace Lore.Rollout;
 /// <see cref="RolloutEvaluator"/> on the current share period, and acts on its decision the way the
 /// <see cref="RolloutPolicy"/> allows: a regression rolls the candidate back at once (a pointer swap here, then the
 /// store and the audit log), an improvement promotes it. Every few hundred judged episodes it attributes outcomes to
-/// the stable snapshot's lessons and retires one that measurably harms through a new snapshot without it. A frozen
-/// tenant takes no automatic action; the suppressed decision is logged.
+/// the stable snapshot's lessons by their holdout experiments and retires one shown to harm through a new snapshot
+/// without it. A frozen tenant takes no automatic action; the suppressed decision is logged.
 /// </summary>
 internal sealed partial class RolloutMonitor
 {
@@ -24,6 +25,7 @@ internal sealed partial class RolloutMonitor
     private readonly ILoreStore _store;
     private readonly RolloutPolicy _policy;
     private readonly RolloutEvaluator _evaluator;
+    private readonly EvaluationPolicy _evaluation;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Func<CancellationToken, Task> _flush;
@@ -52,6 +54,7 @@ internal sealed partial class RolloutMonitor
         _store = store;
         _policy = policy;
         _evaluator = new RolloutEvaluator(evaluation);
+        _evaluation = evaluation;
         _time = time;
         _logger = logger;
         _flush = flush;
@@ -387,9 +390,12 @@ internal sealed partial class RolloutMonitor
     }
 
     /// <summary>
-    /// One attribution pass over the latest ended episodes served the stable snapshot; retires the lessons found
-    /// harmful. It waits while a candidate is in rollout (that rollout's outcome decides first) and does nothing while
-    /// the tenant is frozen.
+    /// One pass of the per-lesson holdout experiments over the episodes served the stable snapshot; retires the
+    /// lessons the experiment shows harmful (see <see cref="LessonHarmTest"/>). The window grows: it starts at the
+    /// snapshot's first episode seen (a store cursor, so restarts and other hosts keep it) and takes up to
+    /// <see cref="RolloutPolicy.AttributionWindow"/> episodes from there, so repeated looks see more data, never a
+    /// sliding one, and the always-valid test keeps its level. It waits while a candidate is in rollout (that
+    /// rollout's outcome decides first) and does nothing while the tenant is frozen.
     /// </summary>
     private async Task AttributeAsync(CancellationToken cancellationToken)
     {
@@ -406,8 +412,30 @@ internal sealed partial class RolloutMonitor
             return;
         }
 
+        var cursor = $"lesson-experiment:{_controller.Tenant}:{stable.Id}";
+        var first = await _store.GetCursorAsync(cursor, cancellationToken).ConfigureAwait(false);
+        if (first == 0)
+        {
+            first = long.MaxValue;
+            var recent = new EpisodeQuery { Tenant = _controller.Tenant, EndedOnly = true, Limit = _policy.AttributionWindow, NewestFirst = true, WithoutSteps = true };
+            await foreach (var episode in _store.ReadEpisodesAsync(recent, cancellationToken).ConfigureAwait(false))
+            {
+                if (episode.SnapshotId == stable.Id)
+                {
+                    first = Math.Min(first, episode.Sequence);
+                }
+            }
+
+            if (first == long.MaxValue)
+            {
+                return;
+            }
+
+            await _store.SetCursorAsync(cursor, first, cancellationToken).ConfigureAwait(false);
+        }
+
         var episodes = new List<Episode>();
-        var query = new EpisodeQuery { Tenant = _controller.Tenant, EndedOnly = true, Limit = _policy.AttributionWindow, NewestFirst = true, WithoutSteps = true };
+        var query = new EpisodeQuery { Tenant = _controller.Tenant, EndedOnly = true, AfterSequence = first - 1, Limit = _policy.AttributionWindow };
         await foreach (var episode in _store.ReadEpisodesAsync(query, cancellationToken).ConfigureAwait(false))
         {
             if (episode.SnapshotId == stable.Id)
@@ -416,8 +444,9 @@ internal sealed partial class RolloutMonitor
             }
         }
 
-        var lessonIds = stable.Lessons.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
-        var harmful = _evaluator.AttributeLessons(episodes).Where(a => a.Harmful && lessonIds.Contains(a.LessonId)).ToArray();
+        var lessonIds = stable.Lessons.Select(l => l.Id).ToArray();
+        var effects = LessonHarmTest.Measure(episodes, lessonIds, _evaluation.MinimumEpisodesPerArm, _evaluation.MinimumUnitsPerArm, _evaluation.Alpha, _evaluation.MixtureSpread);
+        var harmful = effects.Where(e => LessonHarmTest.ShowsHarm(e.Value)).OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value)).ToArray();
         if (harmful.Length == 0)
         {
             return;
@@ -425,9 +454,9 @@ internal sealed partial class RolloutMonitor
 
         if (served.State.Frozen)
         {
-            foreach (var attribution in harmful)
+            foreach (var (id, effect) in harmful)
             {
-                var what = $"retire lesson {attribution.LessonId} ({attribution.Describe()})";
+                var what = $"retire lesson {id} ({LessonHarmTest.Describe(effect)})";
                 lock (_lock)
                 {
                     LastSuppressed = what;
@@ -443,21 +472,21 @@ internal sealed partial class RolloutMonitor
     }
 
     /// <summary>Marks the lessons retired with their evidence and publishes a child of the stable snapshot without them.</summary>
-    private async Task RetireAsync(Snapshot stable, IReadOnlyList<LessonAttribution> harmful, CancellationToken cancellationToken)
+    private async Task RetireAsync(Snapshot stable, IReadOnlyList<(string Id, LessonEffect Effect)> harmful, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        var byId = harmful.ToDictionary(a => a.LessonId, StringComparer.Ordinal);
+        var byId = harmful.ToDictionary(a => a.Id, a => a.Effect, StringComparer.Ordinal);
         var retired = new List<Lesson>(harmful.Count);
         foreach (var lesson in stable.Lessons.Where(l => byId.ContainsKey(l.Id)))
         {
-            var attribution = byId[lesson.Id];
+            var effect = byId[lesson.Id];
             var latest = await _store.GetLessonAsync(lesson.Id, cancellationToken).ConfigureAwait(false) ?? lesson;
             retired.Add(latest with
             {
                 Status = LessonStatus.Retired,
                 RetiredAt = now,
-                RetiredReason = $"harmful in service: {attribution.Describe()}",
-                Effect = attribution.ToLessonEffect(),
+                RetiredReason = $"harmful in service, by the holdout experiment: {LessonHarmTest.Describe(effect)}",
+                Effect = effect,
             });
         }
 
@@ -469,22 +498,24 @@ internal sealed partial class RolloutMonitor
         await _store.SaveSnapshotAsync(child, cancellationToken).ConfigureAwait(false);
         foreach (var lesson in retired)
         {
-            var attribution = byId[lesson.Id];
+            var effect = byId[lesson.Id];
             await AppendAsync(AuditActions.LessonRetired, lesson.Id, lesson.RetiredReason!, new
             {
                 lesson = lesson.Id,
                 from = stable.Id,
                 snapshot = child.Id,
-                effect = attribution.Effect,
-                intervalLow = attribution.IntervalLow,
-                intervalHigh = attribution.IntervalHigh,
-                pValue = attribution.PValue,
-                alpha = attribution.Alpha,
-                slicesCompared = attribution.SlicesCompared,
-                withEpisodes = attribution.With.Episodes,
-                withSuccessRate = attribution.With.Mean,
-                withoutEpisodes = attribution.Without.Episodes,
-                withoutSuccessRate = attribution.Without.Mean,
+                effect = effect.Delta,
+                intervalLow = effect.IntervalLow,
+                intervalHigh = effect.IntervalHigh,
+                pValue = effect.HarmPValue,
+                alpha = effect.Level,
+                randomized = effect.Randomized,
+                withEpisodes = effect.WithCount,
+                withUnits = effect.WithUnits,
+                withSuccessRate = effect.WithSuccessRate,
+                withoutEpisodes = effect.WithoutCount,
+                withoutUnits = effect.WithoutUnits,
+                withoutSuccessRate = effect.WithoutSuccessRate,
             }).ConfigureAwait(false);
         }
 
