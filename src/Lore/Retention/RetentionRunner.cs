@@ -33,7 +33,8 @@ public sealed record RetentionReport(string Tenant, bool Applied, DateTimeOffset
 /// injected into no episode that started within it. The measured effect is the per-lesson holdout experiment
 /// (<see cref="LessonHarmTest"/>: eligible and injected against eligible and withheld, by unit, always-valid interval
 /// corrected across the snapshot's lessons) over the episodes the stable snapshot served; a lesson is retired when
-/// both sides reach <see cref="RetentionPolicy.MinEffectEpisodes"/> and the whole interval lies below the minimum. Unused lessons are retired with a "stale:" reason, so learning brings them back if new evidence appears.
+/// both sides reach <see cref="RetentionPolicy.MinEffectEpisodes"/> episodes (and as many units, up to 20) and the
+/// whole interval lies below the minimum. Unused lessons are retired with a "stale:" reason, so learning brings them back if new evidence appears.
 /// </remarks>
 public sealed class RetentionRunner
 {
@@ -161,7 +162,7 @@ public sealed class RetentionRunner
     {
         var deleted = plan.Edits.DeletedEpisodes;
         var served = stable.Lessons.Select(l => l.Id).ToArray();
-        var effects = LessonHarmTest.Measure(episodes.Where(e => !deleted.Contains(e.Id) && e.SnapshotId == stable.Id), served, minEpisodes);
+        var effects = LessonHarmTest.Measure(episodes.Where(e => !deleted.Contains(e.Id)), served, minEpisodes, Math.Clamp(minEpisodes, 2, LessonHarmTest.DefaultMinimumUnits));
         foreach (var (lessonId, effect) in effects.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
             // The whole interval must lie below the minimum: a point estimate below it is not evidence enough.
