@@ -55,7 +55,7 @@ internal static class EvaluationBench
             + $"policy: alpha {BenchReport.N(policy.Alpha, "F2")}, minimum {policy.MinimumEpisodesPerArm} episodes from {policy.MinimumUnitsPerArm} units per arm, mixture spread {BenchReport.N(policy.MixtureSpread, "F2")}, "
             + $"the 5 slices declared, late-slice reserve {BenchReport.N(policy.LateSliceReserve, "F2")}, share-change reserve {BenchReport.N(policy.ShareChangeReserve, "F2")}; decision checked after every episode (every sync for hosts).");
         report.Line("");
-        report.Line("| world (A/A: candidate identical to baseline) | runs x episodes | false rollback (95% interval) | false promotion | the old evaluation on the same traffic: false rollback |");
+        report.Line("| world (A/A: candidate identical to baseline) | runs x episodes | false rollback (95% interval) | false promotion | same test with the flaw the issue found kept: false rollback |");
         report.Line("|---|---|---|---|---|");
 
         var runs = quick ? 100 : 500;
@@ -71,7 +71,7 @@ internal static class EvaluationBench
             {
                 World.Independent => "same evaluation (episodes are units)",
                 World.RampDrift => $"{Percent(aa.OldRollbacks, runs)} (one tally across share changes)",
-                World.Hosts => $"{Percent(aa.OldRollbacks, runs)} (each host its own tally, any host acts)",
+                World.Hosts => $"{Percent(aa.OldRollbacks, runs)} (each host its own episode-level tally, any host acts)",
                 _ => $"{Percent(aa.OldRollbacks, runs)} (episode-level variance)",
             };
             report.Line($"| {Describe(world)} | {runs} x {horizon:N0} | **{Percent(aa.Rollbacks, runs)}** ({BenchReport.N(100 * low, "F1")}-{BenchReport.N(100 * high, "F1")}%) | {Percent(aa.Promotions, runs)} | {old} |");
@@ -213,8 +213,10 @@ internal static class EvaluationBench
                 EvaluationAction action;
                 if (world == World.Hosts)
                 {
+                    // Before: each host tallied its own episodes (as independent ones) and checked after each of them.
                     var host = random.Next(4);
-                    hostTallies[host].Add(arm, slice, unit?.Key, score);
+                    hostTallies[host].Add(arm, slice, null, score);
+                    oldRolledBack |= !oldRolledBack && old.Evaluate(hostTallies[host].ToOutcomes()).Action == EvaluationAction.Rollback;
                     pending[host].Add((arm, slice, unit?.Key, score));
                     if (pending[host].Count < 10)
                     {
@@ -228,7 +230,6 @@ internal static class EvaluationBench
 
                     pending[host].Clear();
                     action = evaluator.Evaluate(tally.ToOutcomes()).Action;
-                    oldRolledBack |= old.Evaluate(hostTallies[host].ToOutcomes()).Action == EvaluationAction.Rollback;
                 }
                 else
                 {
