@@ -235,6 +235,10 @@ public sealed class RolloutEvaluatorTests
     [InlineData(nameof(EvaluationPolicy.MinimumEpisodesPerArm))]
     [InlineData(nameof(EvaluationPolicy.MixtureSpread))]
     [InlineData(nameof(EvaluationPolicy.ExpectedSlices))]
+    [InlineData(nameof(EvaluationPolicy.MinimumUnitsPerArm))]
+    [InlineData(nameof(EvaluationPolicy.LateSliceReserve))]
+    [InlineData(nameof(EvaluationPolicy.ShareChangeReserve))]
+    [InlineData(nameof(EvaluationPolicy.LessonHoldoutShare))]
     public void A_policy_option_out_of_range_is_refused_by_name(string option)
     {
         var policy = option switch
@@ -242,6 +246,10 @@ public sealed class RolloutEvaluatorTests
             nameof(EvaluationPolicy.Alpha) => new EvaluationPolicy { Alpha = 1 },
             nameof(EvaluationPolicy.MinimumEpisodesPerArm) => new EvaluationPolicy { MinimumEpisodesPerArm = 0 },
             nameof(EvaluationPolicy.MixtureSpread) => new EvaluationPolicy { MixtureSpread = 0 },
+            nameof(EvaluationPolicy.MinimumUnitsPerArm) => new EvaluationPolicy { MinimumUnitsPerArm = 1 },
+            nameof(EvaluationPolicy.LateSliceReserve) => new EvaluationPolicy { LateSliceReserve = 1 },
+            nameof(EvaluationPolicy.ShareChangeReserve) => new EvaluationPolicy { ShareChangeReserve = double.NaN },
+            nameof(EvaluationPolicy.LessonHoldoutShare) => new EvaluationPolicy { LessonHoldoutShare = 0.7 },
             _ => new EvaluationPolicy { ExpectedSlices = -1 },
         };
 
@@ -258,5 +266,13 @@ public sealed class RolloutEvaluatorTests
         Assert.Equal((0.05, 100, 0.1, 0), (policy.Alpha, policy.MinimumEpisodesPerArm, policy.MixtureSpread, policy.ExpectedSlices));
         Assert.Throws<ArgumentOutOfRangeException>(() => new EvaluationPolicy { Alpha = double.NaN }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new EvaluationPolicy { MixtureSpread = 1.5 }.Validate());
+        Assert.Equal((20, 0.5, 0.25, 0.0), (policy.MinimumUnitsPerArm, policy.LateSliceReserve, policy.ShareChangeReserve, policy.LessonHoldoutShare));
+    }
+
+    [Fact]
+    public void Declared_slices_that_cannot_name_a_slice_or_repeat_are_refused()
+    {
+        Assert.Equal("DeclaredSlices", Assert.Throws<ArgumentException>(() => new EvaluationPolicy { DeclaredSlices = ["refunds", "refunds"] }.Validate()).ParamName);
+        Assert.Contains("'(all)'", Assert.Throws<ArgumentException>(() => new EvaluationPolicy { DeclaredSlices = [SliceVerdict.Overall] }.Validate()).Message, StringComparison.Ordinal);
     }
 }
