@@ -24,9 +24,27 @@ public sealed record RolloutStatus(RolloutState State, DateTimeOffset? CanarySin
 
         var since = await CanaryStartAsync(store, tenant, candidate, cancellationToken).ConfigureAwait(false);
 
-        // The same shared tally, period and plan the monitors decide on, so status shows what they see.
+        // The same shared tally, period and plan the monitors decide on, so status shows what they see. When no
+        // monitor has counted anything (episodes imported straight into the store), the stored episodes of both arms
+        // since the canary began are counted by unit instead.
         var rows = await store.ReadRolloutTallyAsync(tenant, candidate, cancellationToken).ConfigureAwait(false);
-        var outcomes = SharedRolloutTally.ToOutcomes(rows, state.CanaryShare) ?? new RolloutOutcomes([]);
+        var outcomes = SharedRolloutTally.ToOutcomes(rows, state.CanaryShare);
+        if (outcomes is null)
+        {
+            var counted = new List<Episode>();
+            await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant, WithoutSteps = true }, cancellationToken).ConfigureAwait(false))
+            {
+                var inArm = (episode.Arm == RolloutArms.Candidate && episode.SnapshotId == candidate)
+                    || (episode.Arm == RolloutArms.Baseline && episode.SnapshotId == state.StableSnapshotId);
+                if (inArm && (since is null || episode.StartedAt >= since))
+                {
+                    counted.Add(episode);
+                }
+            }
+
+            outcomes = RolloutOutcomes.FromEpisodes(counted);
+        }
+
         var decision = new RolloutEvaluator(policy).Evaluate(outcomes);
         return new RolloutStatus(state, since, decision);
     }
