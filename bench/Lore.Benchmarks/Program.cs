@@ -12,15 +12,16 @@ if (which is "all" or "retrieval") await RetrievalBench.RunAsync(report, quick);
 if (which is "all" or "ingest") await IngestBench.RunAsync(report, quick);
 if (which is "all" or "learn") await LearningBench.RunAsync(report, quick);
 if (which is "all" or "evaluation") await EvaluationBench.RunAsync(report, quick);
+if (which is "all" or "lesson-experiment") await LessonExperimentBench.RunAsync(report, quick);
 if (which is "all" or "rollback") await RollbackBench.RunAsync(report, quick);
 if (which is "all" or "propagation") await PropagationBench.RunAsync(report, quick);
 if (which is "all" or "proxy") await Lore.Benchmarks.Serving.ProxyBench.RunAsync(report, quick);
 if (which is "all" or "postgres-ingest") await Lore.Benchmarks.PostgreSql.PostgresIngestBench.RunAsync(report, quick);
 if (which is "all" or "learning-quality") await Lore.Benchmarks.LearningQuality.LearningQualityBench.RunAsync(report, quick);
 
-if (which is not ("learning-quality" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
+if (which is not ("learning-quality" or "lesson-experiment" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, rollback, propagation, proxy, postgres-ingest or learning-quality");
+    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, lesson-experiment, rollback, propagation, proxy, postgres-ingest or learning-quality");
     return 2;
 }
 

@@ -147,6 +147,16 @@ public interface ILoreStore : IAsyncDisposable
     Task<RolloutState> SaveRolloutAsync(RolloutState state, long expectedVersion, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Adds judged canary episodes to the tenant's shared rollout tally in one transaction; an episode already counted
+    /// for that candidate is ignored, so a retried write or a second host never counts it twice. Throws naming the
+    /// first record that is invalid (blank ids, an unknown arm, a score or share outside [0, 1]) and adds nothing.
+    /// </summary>
+    Task RecordRolloutOutcomesAsync(IReadOnlyList<RolloutOutcome> outcomes, CancellationToken cancellationToken = default);
+
+    /// <summary>The shared tally of a candidate: per canary share, arm, slice and unit, the episodes' sums (any order).</summary>
+    Task<IReadOnlyList<RolloutUnitTally>> ReadRolloutTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Leases up to <paramref name="max"/> ended, never-processed episodes of a tenant (oldest first) whose lease is
     /// absent or expired, for <paramref name="duration"/>. Concurrent callers (any process) never get the same episode
     /// while a lease is live (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>).

@@ -159,6 +159,36 @@ public sealed record LessonEffect(int WithCount, double WithSuccessRate, int Wit
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public double Delta => WithSuccessRate - WithoutSuccessRate;
+
+    /// <summary>
+    /// True when "without" means eligible but withheld by the per-lesson holdout (a randomised experiment by unit);
+    /// false for a plain with/without comparison, which retrieval's choices confound and which never retires a lesson.
+    /// </summary>
+    public bool Randomized { get; init; }
+
+    /// <summary>Distinct units among the episodes with the lesson (experiments only).</summary>
+    public int WithUnits { get; init; }
+
+    /// <summary>Distinct units among the episodes it was withheld from (experiments only).</summary>
+    public int WithoutUnits { get; init; }
+
+    /// <summary>The cluster-robust (by unit) variance of <see cref="Delta"/> (experiments only).</summary>
+    public double DeltaVariance { get; init; }
+
+    /// <summary>The always-valid one-sided p-value of "the lesson harms" (experiments only; 1 otherwise).</summary>
+    public double HarmPValue { get; init; } = 1;
+
+    /// <summary>The level the lesson was judged at, after the correction across the lessons judged together.</summary>
+    public double Level { get; init; }
+
+    /// <summary>Low end of the always-valid interval for <see cref="Delta"/> at <see cref="Level"/> (experiments only).</summary>
+    public double IntervalLow { get; init; } = -1;
+
+    /// <summary>High end of that interval.</summary>
+    public double IntervalHigh { get; init; } = 1;
+
+    /// <summary>Whether both sides reached the minimum episodes and units, so the experiment may decide.</summary>
+    public bool HasEnoughData { get; init; }
 }
 
 /// <summary>

@@ -73,3 +73,57 @@ public sealed class StoreUnavailableException(StoreUnavailableReason reason, str
     /// <summary>How long a client should wait before retrying.</summary>
     public TimeSpan RetryAfter => Reason == StoreUnavailableReason.Busy ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(60);
 }
+
+/// <summary>
+/// One judged canary episode as the tenant's shared rollout tally counts it: which candidate and canary share it was
+/// served under, its arm, slice and unit, and its score. Every host writes its own episodes to the store and every
+/// host evaluates the same sums, so one decision is made for the tenant and each episode counts once.
+/// </summary>
+/// <param name="Tenant">The tenant.</param>
+/// <param name="CandidateSnapshotId">The candidate in rollout when the episode began.</param>
+/// <param name="CanaryShare">The canary share the unit's arm was assigned under (a share change starts a new period).</param>
+/// <param name="EpisodeId">The episode; a second record of the same episode for the same candidate is ignored.</param>
+/// <param name="Arm"><c>baseline</c> or <c>candidate</c>.</param>
+/// <param name="Slice">The episode's slice label.</param>
+/// <param name="UnitKey">The unit the arm was assigned by (the episode id for an episode without a unit).</param>
+/// <param name="Score">The outcome score in [0, 1].</param>
+public sealed record RolloutOutcome(string Tenant, string CandidateSnapshotId, double CanaryShare, string EpisodeId, string Arm, string Slice, string UnitKey, double Score)
+{
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first field a store cannot count.</summary>
+    public void Validate()
+    {
+        static void Require(string? value, string name, string episode)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                throw new ArgumentException($"The rollout outcome of episode '{episode}' has a blank {name}.", name);
+            }
+        }
+
+        Require(EpisodeId, nameof(EpisodeId), EpisodeId);
+        Require(Tenant, nameof(Tenant), EpisodeId);
+        Require(CandidateSnapshotId, nameof(CandidateSnapshotId), EpisodeId);
+        Require(Slice, nameof(Slice), EpisodeId);
+        Require(UnitKey, nameof(UnitKey), EpisodeId);
+        if (Arm is not ("baseline" or "candidate"))
+        {
+            throw new ArgumentException($"The rollout outcome of episode '{EpisodeId}' has arm '{Arm}'; expected 'baseline' or 'candidate'.", nameof(Arm));
+        }
+
+        if (double.IsNaN(Score) || Score < 0 || Score > 1)
+        {
+            throw new ArgumentException($"The rollout outcome of episode '{EpisodeId}' has score {Score}; scores lie in [0, 1].", nameof(Score));
+        }
+
+        if (double.IsNaN(CanaryShare) || CanaryShare < 0 || CanaryShare > 1)
+        {
+            throw new ArgumentException($"The rollout outcome of episode '{EpisodeId}' has canary share {CanaryShare}; shares lie in [0, 1].", nameof(CanaryShare));
+        }
+    }
+}
+
+/// <summary>
+/// The shared tally's sums for one unit in one arm and slice of one canary share: what the cluster-robust test needs,
+/// and the first record's sequence (so periods and slices can be ordered by when they first appeared).
+/// </summary>
+public sealed record RolloutUnitTally(double CanaryShare, string Arm, string Slice, string UnitKey, int Episodes, double ScoreSum, double SquaredSum, long FirstSequence);

@@ -87,6 +87,13 @@ public sealed record Step
     /// </summary>
     public IReadOnlyList<string> ShadowLessonIds { get; init; } = [];
 
+    /// <summary>
+    /// For a model call: the lessons retrieval picked for this call but withheld by the per-lesson holdout (a
+    /// deterministic share of units never gets each lesson), so that a lesson's effect can be measured by experiment:
+    /// eligible and injected against eligible and withheld.
+    /// </summary>
+    public IReadOnlyList<string> WithheldLessonIds { get; init; } = [];
+
     // Tool call
     public string? ToolName { get; init; }
 

@@ -196,6 +196,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         return RetrieveAsync(ServedIndex, query, cancellationToken);
     }
 
+    /// <summary>The per-lesson holdout share retrieval applies to calls this runtime serves (<see cref="EvaluationPolicy.LessonHoldoutShare"/>).</summary>
+    internal double LessonHoldoutShare => _options.Evaluation.LessonHoldoutShare;
+
     /// <summary>Retrieval against a given index; embeds the query first when the vector half uses the user's generator.</summary>
     internal ValueTask<RetrievalResult> RetrieveAsync(LessonIndex index, RetrievalQuery query, CancellationToken cancellationToken)
     {
@@ -285,7 +288,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     internal void OnEpisodeEnded(EpisodeScope scope, double? score)
     {
         _live.TryRemove(new KeyValuePair<string, EpisodeScope>(scope.Id, scope));
-        _monitor.OnEpisodeEnded(scope.Id, scope.Assignment, scope.Slice, score);
+        _monitor.OnEpisodeEnded(scope.Id, scope.UnitKey, scope.Assignment, scope.Slice, score);
         _learner?.OnEpisodeEnded();
     }
 

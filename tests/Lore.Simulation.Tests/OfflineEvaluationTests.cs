@@ -99,6 +99,26 @@ public sealed class OfflineEvaluationTests
         });
     }
 
+    [Fact]
+    public void A_slice_is_judged_with_a_wider_interval_when_more_slices_are_tested_at_once()
+    {
+        // 'pay' loses 3 of 40 tasks; among nine more slices of unchanged tasks the family-wise correction widens its
+        // interval against the same slice tested with the whole set only.
+        OfflineTaskResult[] Run(int slices, bool candidate) =>
+        [
+            .. Enumerable.Range(0, 40).Select(i => new OfflineTaskResult($"pay{i}", "pay", candidate && i < 3 ? 0 : 1)),
+            .. Enumerable.Range(0, 10 * (slices - 1)).Select(i => new OfflineTaskResult($"x{i}", $"other{i % (slices - 1)}", 1)),
+        ];
+
+        var policy = new OfflineEvaluationPolicy { Margin = 0.05 };
+        var alone = OfflineEvaluation.Compare("a", "b", Run(1, false), Run(1, true), policy).Slices.Single(s => s.Slice == "pay");
+        var among = OfflineEvaluation.Compare("a", "b", Run(10, false), Run(10, true), policy).Slices.Single(s => s.Slice == "pay");
+
+        Assert.Equal(alone.Delta, among.Delta, 12);
+        Assert.True(among.High - among.Low > alone.High - alone.Low, $"{among} vs {alone}");
+        Assert.Contains("over 11 tests", OfflineEvaluation.Compare("a", "b", Run(10, false), Run(10, false), policy).Reason, StringComparison.Ordinal);
+    }
+
     private static async Task<long> CountEpisodesAsync(string path, CancellationToken ct)
     {
         await using var store = await SqliteLoreStore.OpenAsync(path, ct);

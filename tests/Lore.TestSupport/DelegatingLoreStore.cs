@@ -60,6 +60,10 @@ public abstract class DelegatingLoreStore(ILoreStore inner, bool ownsInner = tru
 
     public virtual Task<LearningCommitResult> CommitLearningAsync(LearningCommit commit, CancellationToken cancellationToken = default) => inner.CommitLearningAsync(commit, cancellationToken);
 
+    public virtual Task RecordRolloutOutcomesAsync(IReadOnlyList<RolloutOutcome> outcomes, CancellationToken cancellationToken = default) => inner.RecordRolloutOutcomesAsync(outcomes, cancellationToken);
+
+    public virtual Task<IReadOnlyList<RolloutUnitTally>> ReadRolloutTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default) => inner.ReadRolloutTallyAsync(tenant, candidateSnapshotId, cancellationToken);
+
     public virtual Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => inner.DeleteEpisodesAsync(episodeIds, cancellationToken);
 
     public virtual Task<int> DeleteEpisodesAsync(string? tenant, IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => inner.DeleteEpisodesAsync(tenant, episodeIds, cancellationToken);

@@ -505,73 +505,36 @@ internal sealed class LessonConsolidator
     }
 
     internal static double Score(double prior, LessonEffect? effect)
-        => effect is null ? prior : Math.Clamp(0.5 * prior + 0.5 * BenefitProbability(effect), 0, 1);
+        => effect is not { Randomized: true } ? prior : Math.Clamp(0.5 * prior + 0.5 * BenefitProbability(effect), 0, 1);
 
     /// <summary>The prior of a lesson not found again in this run, recovered from its confidence and the effect it was scored with.</summary>
     private static double RecoverPrior(Lesson lesson)
-        => lesson.Effect is null ? lesson.Confidence : Math.Clamp(2 * lesson.Confidence - BenefitProbability(lesson.Effect), 0, 1);
+        => lesson.Effect is not { Randomized: true } ? lesson.Confidence : Math.Clamp(2 * lesson.Confidence - BenefitProbability(lesson.Effect), 0, 1);
 
-    /// <summary>P(success with the lesson is above success without it), from a two-proportion z test.</summary>
+    /// <summary>
+    /// P(the lesson helps), the posterior under the harm test's prior, from the per-lesson holdout experiment only: a
+    /// plain with/without comparison is confounded by where retrieval sends the lesson and moves nothing.
+    /// </summary>
     private static double BenefitProbability(LessonEffect effect)
-        => Proportions.NormalCdf(Z(effect));
+        => LessonHarmTest.BenefitProbability(effect);
 
-    private static double Z(LessonEffect effect)
-        => Proportions.TwoProportionZ(
-            (long)Math.Round(effect.WithSuccessRate * effect.WithCount),
-            effect.WithCount,
-            (long)Math.Round(effect.WithoutSuccessRate * effect.WithoutCount),
-            effect.WithoutCount);
-
-    /// <summary>Success with vs without each served lesson, for lessons with enough judged episodes on both sides.</summary>
+    /// <summary>
+    /// Each served lesson's effect measured by experiment (eligible and injected against eligible and withheld by the
+    /// holdout, by unit), for lessons with eligible judged episodes on both sides; see <see cref="LessonHarmTest"/>.
+    /// </summary>
     private Dictionary<string, LessonEffect> MeasureEffects(IReadOnlyList<Episode> window, IReadOnlySet<string> servedIds)
-    {
-        var with = new Dictionary<string, (int Count, int Successes)>(StringComparer.Ordinal);
-        var judged = 0;
-        var successes = 0;
-        foreach (var episode in window)
-        {
-            if (episode.Succeeded is not { } success)
-            {
-                continue;
-            }
-
-            judged++;
-            successes += success ? 1 : 0;
-            foreach (var id in episode.InjectedLessonIds.Distinct(StringComparer.Ordinal))
-            {
-                if (servedIds.Contains(id))
-                {
-                    var (count, ok) = with.GetValueOrDefault(id);
-                    with[id] = (count + 1, ok + (success ? 1 : 0));
-                }
-            }
-        }
-
-        var effects = new Dictionary<string, LessonEffect>(StringComparer.Ordinal);
-        foreach (var (id, (count, ok)) in with)
-        {
-            var withoutCount = judged - count;
-            if (count < _options.MinEffectEpisodes || withoutCount < _options.MinEffectEpisodes)
-            {
-                continue;
-            }
-
-            effects[id] = new LessonEffect(count, (double)ok / count, withoutCount, (double)(successes - ok) / withoutCount);
-        }
-
-        return effects;
-    }
+        => new(LessonHarmTest.Measure(window, servedIds, _options.MinEffectEpisodes), StringComparer.Ordinal);
 
     private string? HarmfulReason(Lesson lesson)
     {
-        if (lesson.Effect is not { } effect || effect.Delta > -_options.HarmfulEffect || Z(effect) > -1.6448536269514722)
+        // Harm only on the holdout experiment's evidence, significant at the level corrected across served lessons,
+        // and at least HarmfulEffect large.
+        if (lesson.Effect is not { } effect || !LessonHarmTest.ShowsHarm(effect) || effect.Delta > -_options.HarmfulEffect)
         {
             return null;
         }
 
-        return string.Create(
-            CultureInfo.InvariantCulture,
-            $"harmful: success {effect.WithSuccessRate:P0} in {effect.WithCount} episodes with it against {effect.WithoutSuccessRate:P0} in {effect.WithoutCount} without (one-sided p {Proportions.NormalCdf(Z(effect)):G2})");
+        return "harmful: " + LessonHarmTest.Describe(effect);
     }
 
     private const string StaleReasonPrefix = "stale:";

@@ -274,7 +274,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
     /// <summary>Continuous evaluation counts the episode in its arm, as it does for episodes captured in process.</summary>
     private static void Ended(LoreRuntime runtime, Episode episode, RolloutAssignment assignment)
     {
-        runtime.Monitor.OnEpisodeEnded(episode.Id, assignment, episode.Slice, episode.Score);
+        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score);
         LoreTelemetry.EpisodeEnded(runtime.Tenant, episode.Arm, episode.Slice, episode.Outcomes.Count > 0 ? episode.Outcomes[^1] : null);
     }
 

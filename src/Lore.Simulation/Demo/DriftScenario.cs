@@ -26,8 +26,8 @@ public static class DriftScenario
 
     /// <summary>
     /// The runtime's control plane for the scenario: new snapshots enter a 50% canary, evaluation may roll back and
-    /// promote on its own, and slices are judged after 20 episodes per arm (a demo-sized minimum; production keeps
-    /// the default of 100).
+    /// promote on its own, and slices are judged after 20 episodes from 10 units per arm (demo-sized minimums;
+    /// production keeps the defaults of 100 and 20).
     /// </summary>
     public static void Configure(LoreOptions options)
     {
@@ -40,6 +40,11 @@ public static class DriftScenario
         options.Rollout.ReplaceRunningCanary = false;
         options.Evaluation.MinimumEpisodesPerArm = 20;
         options.Evaluation.ExpectedSlices = 4;
+
+        // 120 customers over 4 slices: a demo-sized minimum of units per arm, and the level kept for the 4 planned
+        // slices (a fifth, unplanned one would get a small reserve).
+        options.Evaluation.MinimumUnitsPerArm = 10;
+        options.Evaluation.LateSliceReserve = 0.1;
     }
 
     /// <summary>

@@ -36,6 +36,7 @@ internal static class SchemaMigrator
         new(4, "api-keys", "0004_api_keys.sql"),
         new(5, "sources-and-tenant-isolation", "0005_sources_and_tenant_isolation.sql", AuditTenantChains.Backfill),
         new(6, "learning-lock-owner", "0006_learning_lock_owner.sql"),
+        new(7, "rollout-outcomes", "0007_rollout_outcomes.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;

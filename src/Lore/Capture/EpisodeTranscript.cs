@@ -13,6 +13,9 @@ internal sealed record ModelCallFacts(
 {
     /// <summary>Why the call produced no answer (an upstream error, a broken stream); null when it was answered.</summary>
     public string? Error { get; init; }
+
+    /// <summary>The lessons the per-lesson holdout withheld from this call (recorded on its step).</summary>
+    public IReadOnlyList<string> WithheldLessonIds { get; init; } = [];
 }
 
 /// <summary>
@@ -86,6 +89,7 @@ internal sealed class EpisodeTranscript
             Error = facts.Error,
             InjectedLessonIds = facts.InjectedLessonIds,
             ShadowLessonIds = facts.ShadowLessonIds,
+            WithheldLessonIds = facts.WithheldLessonIds,
         });
         AddToolSteps(response, facts.StartedAt + facts.Latency, steps);
         return steps;

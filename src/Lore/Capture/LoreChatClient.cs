@@ -154,7 +154,7 @@ public sealed class LoreChatClient : DelegatingChatClient
                 Labels = episode.Labels,
                 AvailableTools = tools,
             };
-            result = await _runtime.RetrieveAsync(index, query, cancellationToken).ConfigureAwait(false);
+            result = await _runtime.RetrieveAsync(index, query with { LessonHoldoutShare = _runtime.LessonHoldoutShare }, cancellationToken).ConfigureAwait(false);
 
             // Shadow: the candidate's picks for the same call are recorded as would-have-been-injected, never sent.
             shadow = shadowIndex is null ? null : await _runtime.RetrieveAsync(shadowIndex, query, cancellationToken).ConfigureAwait(false);
@@ -164,7 +164,8 @@ public sealed class LoreChatClient : DelegatingChatClient
         IReadOnlyList<string> shadowIds = shadow is null || shadow.Lessons.Count == 0 ? [] : [.. shadow.Lessons.Select(l => l.Lesson.Id)];
         if (!InjectLessons || result.Section is null)
         {
-            return new PreparedCall(request, request, [], at) { ShadowLessonIds = shadowIds };
+            // Withheld lessons count as such only when injection was on: otherwise nothing was injected anywhere.
+            return new PreparedCall(request, request, [], at) { ShadowLessonIds = shadowIds, WithheldLessonIds = InjectLessons ? result.WithheldLessonIds : [] };
         }
 
         var position = 0;
@@ -190,7 +191,7 @@ public sealed class LoreChatClient : DelegatingChatClient
         }
 
         episode.NoteInjected(result.Lessons);
-        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens) { ShadowLessonIds = shadowIds };
+        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens) { ShadowLessonIds = shadowIds, WithheldLessonIds = result.WithheldLessonIds };
     }
 
     private ValueTask<int> RecordAsync(EpisodeScope episode, PreparedCall call, ChatResponse? response, ChatOptions? options, long started)
@@ -201,7 +202,10 @@ public sealed class LoreChatClient : DelegatingChatClient
             response?.ModelId ?? options?.ModelId ?? (GetService(typeof(ChatClientMetadata)) as ChatClientMetadata)?.DefaultModelId,
             response?.Usage,
             call.InjectedLessonIds,
-            call.ShadowLessonIds);
+            call.ShadowLessonIds)
+        {
+            WithheldLessonIds = call.WithheldLessonIds,
+        };
         var responseMessages = response is null ? [] : response.Messages as IReadOnlyList<ChatMessage> ?? [.. response.Messages];
         return episode.RecordCallAsync(call.Request, responseMessages, facts);
     }
@@ -241,5 +245,8 @@ public sealed class LoreChatClient : DelegatingChatClient
     {
         /// <summary>In shadow: the candidate's lessons retrieval picked for this call (recorded, never sent).</summary>
         public IReadOnlyList<string> ShadowLessonIds { get; init; } = [];
+
+        /// <summary>Lessons the per-lesson holdout withheld from this call.</summary>
+        public IReadOnlyList<string> WithheldLessonIds { get; init; } = [];
     }
 }

@@ -25,9 +25,9 @@ public enum ComparisonVerdict
 /// <param name="Effect">The candidate's success rate minus the baseline's (0 when an arm has no episodes).</param>
 /// <param name="IntervalLow">Low end of the always-valid confidence interval for the difference, at level <paramref name="Alpha"/>.</param>
 /// <param name="IntervalHigh">High end of that interval.</param>
-/// <param name="PValue">The always-valid p-value: valid whenever it is read, however often it has been looked at.</param>
+/// <param name="PValue">The always-valid one-sided p-value in the direction of the effect ("worse" when it is negative, "better" otherwise): valid whenever it is read, however often it has been looked at.</param>
 /// <param name="Alpha">The level this comparison was judged at, after the correction for testing several slices.</param>
-/// <param name="HasEnoughData">Whether both arms reached the minimum episodes; without it the verdict is inconclusive.</param>
+/// <param name="HasEnoughData">Whether both arms reached the minimum episodes and units; without it the verdict is inconclusive.</param>
 /// <param name="Verdict">The direction, when the interval excludes 0 and there is enough data.</param>
 public sealed record ArmComparison(
     ArmOutcomes Baseline,
@@ -44,7 +44,7 @@ public sealed record ArmComparison(
     public string Describe()
     {
         var c = CultureInfo.InvariantCulture;
-        return string.Create(c, $"{Candidate.Mean:0.000} vs {Baseline.Mean:0.000} baseline ({Effect:+0.000;-0.000;0.000}, {(1 - Alpha) * 100:0.##}% interval [{IntervalLow:0.000}, {IntervalHigh:0.000}], p = {PValue:0.####}; {Candidate.Episodes} vs {Baseline.Episodes} episodes)");
+        return string.Create(c, $"{Candidate.Mean:0.000} vs {Baseline.Mean:0.000} baseline ({Effect:+0.000;-0.000;0.000}, {(1 - Alpha) * 100:0.##}% interval [{IntervalLow:0.000}, {IntervalHigh:0.000}], one-sided p = {PValue:0.####}; {Candidate.Episodes} vs {Baseline.Episodes} episodes from {Candidate.Units} vs {Baseline.Units} units)");
     }
 }
 

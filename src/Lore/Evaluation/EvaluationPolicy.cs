@@ -9,7 +9,9 @@ public sealed class EvaluationPolicy
     /// <summary>
     /// The chance, over the whole rollout and however often it is checked, of any false alarm: rolling back a
     /// candidate that is no worse on any slice, or (separately) promoting one that is no better overall. It is split
-    /// equally (Bonferroni) between the overall test and each slice's test.
+    /// by a plan fixed before any data: between the periods of constant canary share (the first gets all but
+    /// <see cref="ShareChangeReserve"/>, period k after k share changes gets <c>ShareChangeReserve/(k(k+1))</c>), and within a period between the overall test and the declared slices (equally) and the slices nobody
+    /// declared (the <see cref="LateSliceReserve"/>, the j-th such slice to appear getting 1/(j(j+1)) of it).
     /// </summary>
     public double Alpha { get; set; } = 0.05;
 
@@ -20,6 +22,33 @@ public sealed class EvaluationPolicy
     public int MinimumEpisodesPerArm { get; set; } = 100;
 
     /// <summary>
+    /// Distinct units (what the rollout assigns arms by: users, sessions) each arm needs in a slice (or overall) before
+    /// that comparison can decide anything. The variance of an arm's mean is estimated from its units, which is only
+    /// trustworthy once there are a few dozen of them; a slice made of a handful of units is reported, never acted on.
+    /// </summary>
+    public int MinimumUnitsPerArm { get; set; } = 20;
+
+    /// <summary>
+    /// The slices the rollout is expected to see (values of the <c>slice</c> label), declared up front so that each gets
+    /// an equal share of the level from the first look. Slices that appear without being declared share
+    /// <see cref="LateSliceReserve"/>.
+    /// </summary>
+    public IList<string> DeclaredSlices { get; init; } = [];
+
+    /// <summary>
+    /// The part of the level kept for the periods after share changes (and stage re-entries at a new share); the first
+    /// period of a candidate spends the rest. The k-th later period gets <c>ShareChangeReserve/(k(k+1))</c>, so any
+    /// number of changes together never spend more than <see cref="Alpha"/>.
+    /// </summary>
+    public double ShareChangeReserve { get; set; } = 0.25;
+
+    /// <summary>
+    /// The part of each period's level kept for slices nobody declared; the rest is split equally between the overall
+    /// test and the declared slices (or the <see cref="ExpectedSlices"/> first slices to appear).
+    /// </summary>
+    public double LateSliceReserve { get; set; } = 0.5;
+
+    /// <summary>
     /// The standard deviation of the normal mixing distribution over the true difference in success rate (the mSPRT's
     /// tau). The test reaches a decision fastest for differences around this size; the default suits drops of about
     /// ten points. Any positive value keeps the false-alarm guarantee.
@@ -27,11 +56,18 @@ public sealed class EvaluationPolicy
     public double MixtureSpread { get; set; } = 0.1;
 
     /// <summary>
-    /// The number of slices to correct for even before they have appeared. The correction divides <see cref="Alpha"/>
-    /// by one more than the larger of this and the number of slices observed; setting it to the number of slices the
-    /// rollout can see keeps the guarantee exact when slices appear one by one.
+    /// When no <see cref="DeclaredSlices"/> are named, the number of slices to plan for anyway: the first this many
+    /// slices to appear are treated as declared (an equal share each, from the first look), later ones as late.
     /// </summary>
     public int ExpectedSlices { get; set; }
+
+    /// <summary>
+    /// The share of units each lesson is withheld from where retrieval would inject it (deterministic by a hash of the
+    /// tenant, the lesson and the unit, recorded on the episode's model-call steps). It turns every lesson into a small
+    /// randomised experiment, the only evidence on which a lesson is retired for harm; 0 (the default) runs no
+    /// experiment, and then no lesson is ever retired for harm. 0.05-0.1 is typical.
+    /// </summary>
+    public double LessonHoldoutShare { get; set; }
 
     /// <summary>Throws naming the first option that is out of range.</summary>
     public void Validate()
@@ -49,6 +85,40 @@ public sealed class EvaluationPolicy
         if (double.IsNaN(MixtureSpread) || MixtureSpread <= 0 || MixtureSpread > 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MixtureSpread), MixtureSpread, "MixtureSpread must lie in (0, 1] (it is a spread of differences between success rates).");
+        }
+
+        if (MinimumUnitsPerArm < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinimumUnitsPerArm), MinimumUnitsPerArm, "MinimumUnitsPerArm must be at least 2 (a variance over units needs two).");
+        }
+
+        if (double.IsNaN(LateSliceReserve) || LateSliceReserve < 0 || LateSliceReserve >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LateSliceReserve), LateSliceReserve, "LateSliceReserve must lie in [0, 1).");
+        }
+
+        if (double.IsNaN(ShareChangeReserve) || ShareChangeReserve < 0 || ShareChangeReserve >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ShareChangeReserve), ShareChangeReserve, "ShareChangeReserve must lie in [0, 1).");
+        }
+
+        ArgumentNullException.ThrowIfNull(DeclaredSlices);
+        foreach (var slice in DeclaredSlices)
+        {
+            if (string.IsNullOrWhiteSpace(slice) || slice == SliceVerdict.Overall)
+            {
+                throw new ArgumentException($"DeclaredSlices holds '{slice}', which cannot name a slice.", nameof(DeclaredSlices));
+            }
+        }
+
+        if (DeclaredSlices.Distinct(StringComparer.Ordinal).Count() != DeclaredSlices.Count)
+        {
+            throw new ArgumentException("DeclaredSlices names a slice more than once.", nameof(DeclaredSlices));
+        }
+
+        if (double.IsNaN(LessonHoldoutShare) || LessonHoldoutShare < 0 || LessonHoldoutShare > 0.5)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LessonHoldoutShare), LessonHoldoutShare, "LessonHoldoutShare must lie in [0, 0.5] (a holdout, not the main arm).");
         }
 
         if (ExpectedSlices < 0)

@@ -17,8 +17,10 @@ public enum LessonImpact
 }
 
 /// <summary>
-/// The measured success of episodes that had a lesson injected against comparable episodes that did not, so that a
-/// single harmful lesson can be retired without discarding the snapshot's other lessons.
+/// The observed success of episodes that had a lesson injected against comparable episodes that did not: a
+/// description of where a lesson went and how those episodes did, for reports. It is observational (retrieval
+/// decides where a lesson goes), so nothing retires a lesson on it; the per-lesson holdout experiment
+/// (<c>LessonHarmTest</c>) is the evidence for that.
 /// </summary>
 /// <remarks>
 /// Lessons are injected where retrieval finds them relevant, not at random, so a raw with/without comparison mixes the
@@ -51,7 +53,7 @@ public sealed record LessonAttribution(
     bool HasEnoughData,
     LessonImpact Impact)
 {
-    /// <summary>True when the lesson should be retired for the harm it measurably does.</summary>
+    /// <summary>True when episodes with the lesson did significantly worse than comparable ones without it (observational: not a reason to retire it).</summary>
     [JsonIgnore]
     public bool Harmful => Impact == LessonImpact.Harmful;
 

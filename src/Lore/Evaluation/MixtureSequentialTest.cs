@@ -3,8 +3,11 @@ namespace Lore.Evaluation;
 /// <summary>An estimated difference in means and the estimated variance of that estimate.</summary>
 internal readonly record struct DifferenceEstimate(double Effect, double Variance);
 
-/// <summary>The outcome of the test at one level: the p-value and the interval for the difference.</summary>
-internal readonly record struct MixtureResult(double PValue, double Low, double High);
+/// <summary>
+/// The outcome of the test at one level: the two-sided p-value, the one-sided p-values of "the candidate is worse" and
+/// "the candidate is better", and the two-sided interval for the difference.
+/// </summary>
+internal readonly record struct MixtureResult(double PValue, double Low, double High, double WorsePValue, double BetterPValue);
 
 /// <summary>
 /// The two-sample mixture sequential probability ratio test (mSPRT) on a difference of means, with a plug-in variance.
@@ -38,6 +41,19 @@ internal readonly record struct MixtureResult(double PValue, double Low, double 
 /// is why decisions wait for a minimum number of episodes per arm; the A/A tests and benchmark measure the actual
 /// false-alarm rate.
 /// </para>
+/// <para>
+/// Units: the rollout assigns arms by unit (a user, a session), and one unit's episodes resemble each other, so the
+/// variance of an arm's mean is the cluster-robust (Liang-Zeger) one over units i with n_i episodes and score total
+/// y_i: <c>G/(G-1) * sum_i (y_i - m n_i)^2 / N^2</c> (G units, N episodes, m the mean), computed from the arm's unit
+/// sums. The variance used is the largest of the episode-level and the unit-level estimates, each unpooled and pooled,
+/// so a test on independent episodes is unchanged and a test on clustered units is not overconfident.
+/// </para>
+/// <para>
+/// One-sided tests: the normal mixture is the average of two half-normal mixtures, one over worse and one over better
+/// differences, each itself a nonnegative martingale under no difference; the half over worse differences is
+/// <c>Lambda_worse = 2 Lambda Phi(-tau D / sqrt(V (V + tau^2)))</c> (the posterior mass below 0). A decision acted on
+/// in one direction only (rollback on "worse", promotion on "better") uses that half, at its full level.
+/// </para>
 /// </remarks>
 internal static class MixtureSequentialTest
 {
@@ -56,8 +72,24 @@ internal static class MixtureSequentialTest
     }
 
     /// <summary>
-    /// The candidate's mean minus the baseline's, and the variance of that difference; both arms need at least one
-    /// episode.
+    /// The cluster-robust variance of the arm's mean when every unit's episodes are centred on <paramref name="mean"/>:
+    /// <c>G/(G-1) * sum_i (y_i - mean n_i)^2 / N^2</c>; 0 with fewer than two units (it cannot be estimated).
+    /// </summary>
+    public static double ClusterVariance(ArmOutcomes arm, double mean)
+    {
+        if (arm.Units < 2)
+        {
+            return 0;
+        }
+
+        var residuals = arm.UnitSquaredSum - 2 * mean * arm.UnitCrossSum + mean * mean * arm.UnitSizeSquaredSum;
+        var episodes = (double)arm.Episodes;
+        return Math.Max(0, residuals) * arm.Units / (arm.Units - 1.0) / (episodes * episodes);
+    }
+
+    /// <summary>
+    /// The candidate's mean minus the baseline's, and the variance of that difference (the largest of the
+    /// episode-level and unit-level estimates, unpooled and pooled); both arms need at least one episode.
     /// </summary>
     public static DifferenceEstimate Difference(ArmOutcomes baseline, ArmOutcomes candidate)
     {
@@ -69,7 +101,11 @@ internal static class MixtureSequentialTest
         var inverseSizes = 1.0 / baseline.Episodes + 1.0 / candidate.Episodes;
         var unpooled = ObservationVariance(baseline) / baseline.Episodes + ObservationVariance(candidate) / candidate.Episodes;
         var pooled = ObservationVariance(baseline + candidate) * inverseSizes;
-        return new DifferenceEstimate(candidate.Mean - baseline.Mean, Math.Max(unpooled, pooled));
+        var pooledMean = (baseline.SuccessSum + candidate.SuccessSum) / (baseline.Episodes + candidate.Episodes);
+        var clusterUnpooled = ClusterVariance(baseline, baseline.Mean) + ClusterVariance(candidate, candidate.Mean);
+        var clusterPooled = ClusterVariance(baseline, pooledMean) + ClusterVariance(candidate, pooledMean);
+        var variance = Math.Max(Math.Max(unpooled, pooled), Math.Max(clusterUnpooled, clusterPooled));
+        return new DifferenceEstimate(candidate.Mean - baseline.Mean, variance);
     }
 
     /// <summary>log Lambda for the hypothesis of no difference (theta0 = 0).</summary>
@@ -91,8 +127,22 @@ internal static class MixtureSequentialTest
     /// <summary>The p-value and the interval (clipped to the possible range [-1, 1]) at level <paramref name="alpha"/>.</summary>
     public static MixtureResult Test(DifferenceEstimate estimate, double tau, double alpha)
     {
-        var pValue = Math.Min(1.0, Math.Exp(-LogLikelihoodRatio(estimate, tau)));
+        var logRatio = LogLikelihoodRatio(estimate, tau);
+        var pValue = Math.Min(1.0, Math.Exp(-logRatio));
         var half = HalfWidth(estimate, tau, alpha);
-        return new MixtureResult(pValue, Math.Max(-1, estimate.Effect - half), Math.Min(1, estimate.Effect + half));
+        var z = tau * estimate.Effect / Math.Sqrt(estimate.Variance * (estimate.Variance + tau * tau));
+        var worse = Math.Min(1.0, Math.Exp(-(logRatio + Math.Log(2 * NormalCdf(-z)))));
+        var better = Math.Min(1.0, Math.Exp(-(logRatio + Math.Log(2 * NormalCdf(z)))));
+        return new MixtureResult(pValue, Math.Max(-1, estimate.Effect - half), Math.Min(1, estimate.Effect + half), worse, better);
+    }
+
+    /// <summary>The standard normal distribution function (W. J. Cody's erfc rational approximation via Numerical Recipes' erfcc, relative error below 1.2e-7).</summary>
+    public static double NormalCdf(double x)
+    {
+        var z = Math.Abs(x) / Math.Sqrt(2);
+        var t = 1.0 / (1.0 + 0.5 * z);
+        var erfc = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+            + t * (0.27886807 + t * (-1.13520398 + t * (1.48851638 + t * (-0.82215223 + t * 0.17087277)))))))));
+        return x >= 0 ? 1 - 0.5 * erfc : 0.5 * erfc;
     }
 }

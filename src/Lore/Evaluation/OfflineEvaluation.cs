@@ -18,7 +18,11 @@ public interface IOfflineEvaluationRunner
 /// <summary>When an offline evaluation passes: no slice (and not the whole set) significantly worse by more than a margin.</summary>
 public sealed class OfflineEvaluationPolicy
 {
-    /// <summary>Two-sided confidence level of the per-slice intervals.</summary>
+    /// <summary>
+    /// Family-wise confidence that no slice (nor the whole set) is reported as regressed when it did not regress: the
+    /// per-slice intervals are corrected for testing every slice and the whole set (Bonferroni), and one-sided, since
+    /// only a regression is acted on.
+    /// </summary>
     public double Confidence { get; set; } = 0.95;
 
     /// <summary>A slice fails when its interval lies below zero and its mean drop is at least this large.</summary>
@@ -111,8 +115,10 @@ public static class OfflineEvaluation
             }
         }
 
-        var z = NormalQuantile(1 - (1 - policy.Confidence) / 2);
+        // One-sided (only a drop fails the gate), Bonferroni over the slices and the whole set.
         var pairs = baseline.Zip(candidate).ToArray();
+        var tests = 1 + pairs.Select(p => p.First.Slice).Distinct(StringComparer.Ordinal).Count();
+        var z = NormalQuantile(1 - (1 - policy.Confidence) / tests);
         var overall = Delta("(overall)", pairs, z, policy.Margin);
         var slices = pairs.GroupBy(p => p.First.Slice, StringComparer.Ordinal)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
@@ -120,7 +126,7 @@ public static class OfflineEvaluation
             .ToArray();
         var regressed = slices.Where(s => s.Regressed).Append(overall).Where(s => s.Regressed).ToArray();
         var reason = regressed.Length == 0
-            ? $"no slice is significantly worse by {policy.Margin:P0} or more at {policy.Confidence:P0} confidence"
+            ? $"no slice is significantly worse by {policy.Margin:P0} or more at {policy.Confidence:P0} family-wise confidence over {tests} tests"
             : "regressed: " + string.Join("; ", regressed.Select(r => r.ToString()));
         return new OfflineEvaluationReport(baselineId, candidateId, overall, slices, regressed.Length == 0, reason);
     }

@@ -10,29 +10,40 @@ namespace Lore;
 /// <para>
 /// Each comparison is the two-sample mixture sequential probability ratio test of Johari, Pekelis and Walsh ("Always
 /// Valid Inference", arXiv:1512.04922; Operations Research 70(3), 2022) on the difference of success rates, with a
-/// normal mixing distribution of spread <see cref="EvaluationPolicy.MixtureSpread"/> and a plug-in variance. Its
-/// p-value and confidence interval are always valid: the chance that a comparison ever shows a difference that is not
-/// there is at most its level, however often it is checked, so evaluating after every episode is safe.
+/// normal mixing distribution of spread <see cref="EvaluationPolicy.MixtureSpread"/> and a plug-in variance that is
+/// cluster-robust over units (the rollout randomises units, not episodes). Its p-values are always valid: the chance
+/// that a comparison ever shows a difference that is not there is at most its level, however often it is checked,
+/// so evaluating after every episode is safe. Each direction is tested one-sided, because each is acted on alone:
+/// "worse" (overall or on any slice) rolls back, "better" (overall only) promotes.
 /// </para>
 /// <para>
-/// Family-wise error: a decision runs one test overall and one per slice, each at level
-/// <c>Alpha / (1 + max(ExpectedSlices, slices observed))</c> (Bonferroni; a single slice is the overall population and
-/// is tested once). The chance that a rollout with no real difference anywhere is ever rolled back, or ever promoted,
-/// is therefore at most <see cref="EvaluationPolicy.Alpha"/>. A comparison only decides once both its arms have
-/// <see cref="EvaluationPolicy.MinimumEpisodesPerArm"/> episodes; slices below it are reported and not acted on.
+/// Family-wise error, by a plan fixed before the data: the counts of each period of constant canary share (a share
+/// change moves units between arms, so each period is tested on its own) are judged at a planned part of Alpha: the
+/// first period at <c>1 - ShareChangeReserve</c> of it, the k-th later one at <c>ShareChangeReserve/(k(k+1))</c>,
+/// which sums to Alpha over any number of share changes, restarts and re-entries. Within a period the level is split between the
+/// overall test and the declared slices (equally, <c>1 - LateSliceReserve</c> of it) and the slices nobody declared
+/// (the j-th to appear gets <c>LateSliceReserve/(j(j+1))</c>); with nothing declared and a single slice seen, that
+/// slice is the overall population and is tested once. The chance that a rollout with no real difference anywhere is
+/// ever rolled back, or ever promoted, is therefore at most <see cref="EvaluationPolicy.Alpha"/>. A comparison only
+/// decides once both arms have <see cref="EvaluationPolicy.MinimumEpisodesPerArm"/> episodes from
+/// <see cref="EvaluationPolicy.MinimumUnitsPerArm"/> units; slices below it are reported and not acted on.
 /// </para>
 /// <para>
 /// Rollback: the candidate is significantly worse overall or on any slice with enough data. Promote: significantly
 /// better overall and significantly worse nowhere. Otherwise continue. The evaluator holds no state: the same counts
-/// always give the same decision, whether they come from stored episodes or an <see cref="OutcomeTally"/>.
+/// always give the same decision, whether they come from the store's shared tally or an <see cref="OutcomeTally"/>.
 /// </para>
 /// </remarks>
 public sealed class RolloutEvaluator
 {
     private readonly double _alpha;
     private readonly int _minimum;
+    private readonly int _minimumUnits;
     private readonly double _spread;
     private readonly int _expectedSlices;
+    private readonly double _lateReserve;
+    private readonly double _shareReserve;
+    private readonly HashSet<string> _declared;
 
     /// <summary>Copies and validates <paramref name="policy"/> (the defaults when null); later changes to it have no effect.</summary>
     public RolloutEvaluator(EvaluationPolicy? policy = null)
@@ -41,8 +52,23 @@ public sealed class RolloutEvaluator
         policy.Validate();
         _alpha = policy.Alpha;
         _minimum = policy.MinimumEpisodesPerArm;
+        _minimumUnits = policy.MinimumUnitsPerArm;
         _spread = policy.MixtureSpread;
         _expectedSlices = policy.ExpectedSlices;
+        _lateReserve = policy.LateSliceReserve;
+        _shareReserve = policy.ShareChangeReserve;
+        _declared = new HashSet<string>(policy.DeclaredSlices, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The part of the level the counts of share period <paramref name="period"/> may spend: all but
+    /// <see cref="EvaluationPolicy.ShareChangeReserve"/> for the first, <c>ShareChangeReserve/(k(k+1))</c> for the
+    /// k-th later one (summing to 1).
+    /// </summary>
+    public double PeriodShare(int period)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(period);
+        return period == 0 ? 1 - _shareReserve : _shareReserve / (period * (period + 1.0));
     }
 
     /// <summary>Compares two arms on one population at the policy's full <see cref="EvaluationPolicy.Alpha"/>.</summary>
@@ -52,11 +78,11 @@ public sealed class RolloutEvaluator
     public EvaluationDecision Evaluate(RolloutOutcomes outcomes)
     {
         ArgumentNullException.ThrowIfNull(outcomes);
-        var slicesTested = outcomes.Slices.Count == 1 && _expectedSlices <= 1 ? 0 : Math.Max(_expectedSlices, outcomes.Slices.Count);
-        var tests = slicesTested + 1;
-        var level = _alpha / tests;
+        var periodAlpha = _alpha * PeriodShare(outcomes.Period);
+        var levels = SliceLevels(outcomes, periodAlpha, out var overallLevel, out var tests);
+        var slicesTested = levels is not null;
 
-        var overall = new SliceVerdict(SliceVerdict.Overall, Compare(outcomes.Baseline, outcomes.Candidate, level));
+        var overall = new SliceVerdict(SliceVerdict.Overall, Compare(outcomes.Baseline, outcomes.Candidate, overallLevel));
         var slices = new SliceVerdict[outcomes.Slices.Count];
         var regressions = new List<SliceVerdict>();
         if (overall.Verdict == ComparisonVerdict.CandidateWorse)
@@ -67,9 +93,9 @@ public sealed class RolloutEvaluator
         for (var i = 0; i < slices.Length; i++)
         {
             var slice = outcomes.Slices[i];
-            var comparison = slicesTested == 0 ? overall.Comparison : Compare(slice.Baseline, slice.Candidate, level);
+            var comparison = !slicesTested ? overall.Comparison : Compare(slice.Baseline, slice.Candidate, levels![slice.Slice]);
             slices[i] = new SliceVerdict(slice.Slice, comparison);
-            if (slicesTested > 0 && comparison.Verdict == ComparisonVerdict.CandidateWorse)
+            if (slicesTested && comparison.Verdict == ComparisonVerdict.CandidateWorse)
             {
                 regressions.Add(slices[i]);
             }
@@ -94,15 +120,51 @@ public sealed class RolloutEvaluator
         string reason;
         if (!overall.Comparison.HasEnoughData)
         {
-            reason = $"Waiting for data: decisions need {_minimum} episodes in each arm (baseline has {outcomes.Baseline.Episodes}, candidate {outcomes.Candidate.Episodes}).";
+            reason = $"Waiting for data: decisions need {_minimum} episodes from {_minimumUnits} units in each arm (baseline has {outcomes.Baseline.Episodes} from {outcomes.Baseline.Units}, candidate {outcomes.Candidate.Episodes} from {outcomes.Candidate.Units}).";
         }
         else
         {
-            var ready = slicesTested == 0 ? slices.Length : slices.Count(s => s.Comparison.HasEnoughData);
+            var ready = !slicesTested ? slices.Length : slices.Count(s => s.Comparison.HasEnoughData);
             reason = $"No significant difference yet: {overall.Comparison.Describe()}; {ready} of {slices.Length} slice(s) have enough data to be tested.";
         }
 
         return new EvaluationDecision(EvaluationAction.Continue, reason, overall, slices, [], tests);
+    }
+
+    /// <summary>
+    /// The level of each observed slice under the plan (null when the single slice seen is the overall population),
+    /// the overall test's level and the number of tests planned so far.
+    /// </summary>
+    private Dictionary<string, double>? SliceLevels(RolloutOutcomes outcomes, double periodAlpha, out double overallLevel, out int tests)
+    {
+        var slots = _declared.Count > 0 ? _declared.Count : _expectedSlices;
+        if (slots == 0 && outcomes.Slices.Count <= 1)
+        {
+            overallLevel = periodAlpha;
+            tests = 1;
+            return null;
+        }
+
+        var primary = periodAlpha * (1 - _lateReserve) / (1 + slots);
+        var reserve = periodAlpha * _lateReserve;
+        overallLevel = primary;
+        var levels = new Dictionary<string, double>(StringComparer.Ordinal);
+        int anonymous = 0, late = 0;
+        foreach (var slice in outcomes.SlicesInOrderSeen)
+        {
+            if (_declared.Contains(slice) || (_declared.Count == 0 && anonymous < _expectedSlices && ++anonymous > 0))
+            {
+                levels[slice] = primary;
+            }
+            else
+            {
+                late++;
+                levels[slice] = reserve / (late * (late + 1.0));
+            }
+        }
+
+        tests = 1 + slots + late;
+        return levels;
     }
 
     /// <summary>
@@ -191,9 +253,15 @@ public sealed class RolloutEvaluator
         return new LessonAttribution(lessonId, with, without, strata.Count, effect, result.Low, result.High, result.PValue, level, true, impact);
     }
 
+    /// <summary>
+    /// Compares the arms one-sided in the direction of the observed effect, at <paramref name="level"/>: the p-value
+    /// is that of "the candidate is worse" when the effect is negative and "better" otherwise; the interval is the
+    /// two-sided always-valid one at the same level (so it may still touch 0 when the one-sided test decides).
+    /// </summary>
     private ArmComparison Compare(ArmOutcomes baseline, ArmOutcomes candidate, double level)
     {
-        var enough = baseline.Episodes >= _minimum && candidate.Episodes >= _minimum;
+        var enough = baseline.Episodes >= _minimum && candidate.Episodes >= _minimum
+            && baseline.Units >= _minimumUnits && candidate.Units >= _minimumUnits;
         if (baseline.Episodes == 0 || candidate.Episodes == 0)
         {
             return new ArmComparison(baseline, candidate, 0, -1, 1, 1, level, false, ComparisonVerdict.Inconclusive);
@@ -201,10 +269,11 @@ public sealed class RolloutEvaluator
 
         var estimate = MixtureSequentialTest.Difference(baseline, candidate);
         var result = MixtureSequentialTest.Test(estimate, _spread, level);
-        var verdict = !enough || result.PValue > level ? ComparisonVerdict.Inconclusive
+        var pValue = estimate.Effect < 0 ? result.WorsePValue : result.BetterPValue;
+        var verdict = !enough || pValue > level ? ComparisonVerdict.Inconclusive
             : estimate.Effect < 0 ? ComparisonVerdict.CandidateWorse
             : ComparisonVerdict.CandidateBetter;
-        return new ArmComparison(baseline, candidate, estimate.Effect, result.Low, result.High, result.PValue, level, enough, verdict);
+        return new ArmComparison(baseline, candidate, estimate.Effect, result.Low, result.High, pValue, level, enough, verdict);
     }
 
     private static int IndexOf(IReadOnlyList<string> ids, string id)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Lore.Learning;
+using Lore.Learning.Consolidation;
 
 namespace Lore;
 
@@ -29,10 +30,11 @@ public sealed record RetentionReport(string Tenant, bool Applied, DateTimeOffset
 /// </summary>
 /// <remarks>
 /// "Unused" means served by the stable snapshot (and its unbroken line of ancestors) for at least the period and
-/// injected into no episode that started within it. The measured effect is <see cref="RolloutEvaluator.AttributeLessons"/>
-/// over the tenant's judged episodes (within-slice comparison, always-valid interval); a lesson is retired when its
-/// effect is measured (both sides reach <see cref="RetentionPolicy.MinEffectEpisodes"/> in some slice) and below the
-/// minimum. Unused lessons are retired with a "stale:" reason, so learning brings them back if new evidence appears.
+/// injected into no episode that started within it. The measured effect is the per-lesson holdout experiment
+/// (<see cref="LessonHarmTest"/>: eligible and injected against eligible and withheld, by unit, always-valid interval
+/// corrected across the snapshot's lessons) over the episodes the stable snapshot served; a lesson is retired when
+/// both sides reach <see cref="RetentionPolicy.MinEffectEpisodes"/> episodes (and as many units, up to 20) and the
+/// whole interval lies below the minimum. Unused lessons are retired with a "stale:" reason, so learning brings them back if new evidence appears.
 /// </remarks>
 public sealed class RetentionRunner
 {
@@ -80,7 +82,8 @@ public sealed class RetentionRunner
         if (stable is not null && (policy.UnusedLessonDays is not null || policy.MinLessonEffect is not null))
         {
             var episodes = new List<Episode>();
-            await foreach (var episode in _store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant, WithoutSteps = true }, cancellationToken).ConfigureAwait(false))
+            // The effect rule reads the holdout experiments, which live on the model-call steps.
+            await foreach (var episode in _store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant, WithoutSteps = policy.MinLessonEffect is null }, cancellationToken).ConfigureAwait(false))
             {
                 episodes.Add(episode);
             }
@@ -158,22 +161,23 @@ public sealed class RetentionRunner
     private static void RetireIneffective(ErasurePlan plan, Snapshot stable, List<Episode> episodes, double minEffect, int minEpisodes, List<RetentionAction> actions)
     {
         var deleted = plan.Edits.DeletedEpisodes;
-        var evaluator = new RolloutEvaluator(new EvaluationPolicy { MinimumEpisodesPerArm = minEpisodes });
-        var served = stable.Lessons.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var attribution in evaluator.AttributeLessons(episodes.Where(e => !deleted.Contains(e.Id))))
+        var served = stable.Lessons.Select(l => l.Id).ToArray();
+        var effects = LessonHarmTest.Measure(episodes.Where(e => !deleted.Contains(e.Id)), served, minEpisodes, Math.Clamp(minEpisodes, 2, LessonHarmTest.DefaultMinimumUnits));
+        foreach (var (lessonId, effect) in effects.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
-            if (!served.Contains(attribution.LessonId) || plan.Edits.Retires(attribution.LessonId) || !attribution.HasEnoughData || attribution.Effect >= minEffect)
+            // The whole interval must lie below the minimum: a point estimate below it is not evidence enough.
+            if (plan.Edits.Retires(lessonId) || !effect.HasEnoughData || effect.IntervalHigh >= minEffect)
             {
                 continue;
             }
 
-            var evidence = attribution.Describe() + string.Create(CultureInfo.InvariantCulture, $"; the rule requires an effect of at least {minEffect:+0.000;-0.000;0.000}");
+            var evidence = LessonHarmTest.Describe(effect) + string.Create(CultureInfo.InvariantCulture, $"; the rule requires an effect of at least {minEffect:+0.000;-0.000;0.000} and the interval lies below it");
             plan.Edits.Retire(new LessonRetirementAction(
-                attribution.LessonId,
+                lessonId,
                 "minLessonEffect",
                 evidence,
-                string.Create(CultureInfo.InvariantCulture, $"retention: measured effect {attribution.Effect:+0.000;-0.000;0.000} is below minLessonEffect {minEffect:+0.000;-0.000;0.000}")));
-            actions.Add(new RetentionAction("minLessonEffect", "retire-lesson", attribution.LessonId, evidence, []));
+                string.Create(CultureInfo.InvariantCulture, $"retention: the holdout experiment puts the effect at most {effect.IntervalHigh:+0.000;-0.000;0.000}, below minLessonEffect {minEffect:+0.000;-0.000;0.000}")));
+            actions.Add(new RetentionAction("minLessonEffect", "retire-lesson", lessonId, evidence, []));
         }
     }
 

@@ -603,6 +603,7 @@ internal sealed class LessonIndex
             var lines = new List<string>(settings.TopK);
             var used = 0;
             var finished = false;
+            List<string>? withheld = null;
             foreach (var candidate in ranked)
             {
                 if (picked.Count == settings.TopK || room - used < _smallestLine)
@@ -614,6 +615,13 @@ internal sealed class LessonIndex
                 var lesson = _lessons[candidate.Lesson];
                 if (used + lesson.LineTokens > room)
                 {
+                    continue;
+                }
+
+                // Eligible here: the per-lesson holdout withholds it from its share of units, and says so.
+                if (query.LessonHoldoutShare > 0 && !string.IsNullOrWhiteSpace(query.UnitKey) && LessonHoldout.Withholds(query.Tenant, lesson.Lesson.Id, query.UnitKey, query.LessonHoldoutShare))
+                {
+                    (withheld ??= []).Add(lesson.Lesson.Id);
                     continue;
                 }
 
@@ -630,9 +638,10 @@ internal sealed class LessonIndex
             finished |= picked.Count == settings.TopK || room - used < _smallestLine;
             if (finished || !truncated || capacity == _lessons.Length)
             {
-                return picked.Count == 0
+                var result = picked.Count == 0
                     ? RetrievalResult.None(SnapshotId)
                     : new RetrievalResult(SnapshotId, picked, _frameTokens + used, LessonSection.Render(_header, lines));
+                return withheld is null ? result : result with { WithheldLessonIds = withheld };
             }
 
             capacity = Math.Min(_lessons.Length, capacity * 8);

@@ -16,6 +16,12 @@ public sealed record RetrievalQuery
 
     /// <summary>Tools available to the agent for this call; null when unknown (tool-scoped lessons then apply).</summary>
     public IReadOnlyCollection<string>? AvailableTools { get; init; }
+
+    /// <summary>
+    /// The share of units each lesson is withheld from where it would have been injected (the per-lesson holdout,
+    /// <see cref="EvaluationPolicy.LessonHoldoutShare"/>); 0 withholds nothing.
+    /// </summary>
+    public double LessonHoldoutShare { get; init; }
 }
 
 /// <summary>A lesson picked for a call, with the scores that picked it.</summary>
@@ -24,5 +30,8 @@ public sealed record RetrievedLesson(Lesson Lesson, double Score, double Lexical
 /// <summary>The lessons picked for one call and the system-message section that carries them (null when none).</summary>
 public sealed record RetrievalResult(string? SnapshotId, IReadOnlyList<RetrievedLesson> Lessons, int Tokens, string? Section)
 {
+    /// <summary>Lessons that would have been picked for this call but were withheld by the per-lesson holdout.</summary>
+    public IReadOnlyList<string> WithheldLessonIds { get; init; } = [];
+
     public static RetrievalResult None(string? snapshotId) => new(snapshotId, [], 0, null);
 }

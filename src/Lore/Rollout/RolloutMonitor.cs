@@ -1,16 +1,18 @@
 using System.Globalization;
+using Lore.Learning.Consolidation;
 using Lore.Learning.Publication;
 using Microsoft.Extensions.Logging;
 
 namespace Lore.Rollout;
 
 /// <summary>
-/// Continuous evaluation wired to action. It counts every judged canary episode of this process by arm and slice,
-/// asks the <see cref="RolloutEvaluator"/> after each one, and acts on its decision the way the
+/// Continuous evaluation wired to action. It writes every judged canary episode of this process (arm, slice, unit,
+/// score) to the tenant's shared tally in the store, reads back the tally every host writes to, asks the
+/// <see cref="RolloutEvaluator"/> on the current share period, and acts on its decision the way the
 /// <see cref="RolloutPolicy"/> allows: a regression rolls the candidate back at once (a pointer swap here, then the
 /// store and the audit log), an improvement promotes it. Every few hundred judged episodes it attributes outcomes to
-/// the stable snapshot's lessons and retires one that measurably harms through a new snapshot without it. A frozen
-/// tenant takes no automatic action; the suppressed decision is logged.
+/// the stable snapshot's lessons by their holdout experiments and retires one shown to harm through a new snapshot
+/// without it. A frozen tenant takes no automatic action; the suppressed decision is logged.
 /// </summary>
 internal sealed partial class RolloutMonitor
 {
@@ -23,17 +25,21 @@ internal sealed partial class RolloutMonitor
     private readonly ILoreStore _store;
     private readonly RolloutPolicy _policy;
     private readonly RolloutEvaluator _evaluator;
+    private readonly EvaluationPolicy _evaluation;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Func<CancellationToken, Task> _flush;
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, (RolloutAssignment Assignment, string Slice)> _unjudged = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (RolloutAssignment Assignment, string UnitKey, string Slice)> _unjudged = new(StringComparer.Ordinal);
     private readonly Queue<string> _unjudgedOrder = new();
     private Task _work = Task.CompletedTask;
 
     // The candidate being counted; everything below belongs to it and resets when it changes.
     private string? _candidate;
-    private OutcomeTally _tally = new();
+    private int _counted;
+    private int _sharedEpisodes;
+    private List<RolloutOutcome> _pending = [];
+    private bool _syncQueued;
     private DateTimeOffset _canarySince;
     private bool _acting;
     private bool _suppressionLogged;
@@ -48,6 +54,7 @@ internal sealed partial class RolloutMonitor
         _store = store;
         _policy = policy;
         _evaluator = new RolloutEvaluator(evaluation);
+        _evaluation = evaluation;
         _time = time;
         _logger = logger;
         _flush = flush;
@@ -59,35 +66,51 @@ internal sealed partial class RolloutMonitor
     /// <summary>The latest automatic action evaluation asked for that a freeze or the policy kept from happening.</summary>
     public string? LastSuppressed { get; private set; }
 
-    /// <summary>Judged canary episodes counted for the current candidate.</summary>
+    /// <summary>Judged canary episodes this process counted for the current candidate (the shared tally holds every host's).</summary>
     public int CanaryEpisodes
     {
         get
         {
             lock (_lock)
             {
-                return _tally.Episodes;
+                return _counted;
             }
         }
     }
 
-    /// <summary>Completes when every action started so far (store writes, attribution passes) has finished.</summary>
-    public Task WhenIdleAsync()
+    /// <summary>
+    /// Completes when every action started so far (tally syncs, store writes, attribution passes) has finished,
+    /// including the actions those started (a sync that decides to roll back queues the rollback).
+    /// </summary>
+    public async Task WhenIdleAsync()
     {
-        lock (_lock)
+        while (true)
         {
-            return _work;
+            Task work;
+            lock (_lock)
+            {
+                work = _work;
+            }
+
+            await work.ConfigureAwait(false);
+            lock (_lock)
+            {
+                if (ReferenceEquals(work, _work))
+                {
+                    return;
+                }
+            }
         }
     }
 
     /// <summary>An episode of this process ended; <paramref name="score"/> is null when it has not been judged yet.</summary>
-    public void OnEpisodeEnded(string episodeId, RolloutAssignment assignment, string slice, double? score)
+    public void OnEpisodeEnded(string episodeId, string unitKey, RolloutAssignment assignment, string slice, double? score)
     {
         lock (_lock)
         {
             if (score is null)
             {
-                RememberUnjudged(episodeId, assignment, slice);
+                RememberUnjudged(episodeId, unitKey, assignment, slice);
                 if (assignment.Stage == RolloutStage.Shadow)
                 {
                     CountShadow(assignment);
@@ -96,13 +119,15 @@ internal sealed partial class RolloutMonitor
                 return;
             }
 
-            Count(assignment, slice, score.Value);
+            Count(episodeId, unitKey, assignment, slice, score.Value);
         }
     }
 
     /// <summary>
-    /// The served rollout changed: a new candidate, or the same one entering or leaving a stage, starts its counts
-    /// afresh (a share change keeps them: both arms stay random halves of the units).
+    /// The served rollout changed: a new candidate, or the same one entering or leaving a stage, resets this process's
+    /// view. The counts themselves live in the store's shared tally, per candidate and share: a share change starts a
+    /// new period (tested on its own, at its planned part of the level), and a re-entry at a share already run
+    /// continues that period's test instead of starting one at full level.
     /// </summary>
     public void OnServedChanged(RolloutState previous, RolloutState next)
     {
@@ -128,11 +153,11 @@ internal sealed partial class RolloutMonitor
             }
 
             // The shadow episode was counted as such when it ended; only its outcome is new.
-            Count(pending.Assignment with { Stage = pending.Assignment.Stage == RolloutStage.Shadow ? RolloutStage.None : pending.Assignment.Stage }, pending.Slice, outcome.Score);
+            Count(episodeId, pending.UnitKey, pending.Assignment with { Stage = pending.Assignment.Stage == RolloutStage.Shadow ? RolloutStage.None : pending.Assignment.Stage }, pending.Slice, outcome.Score);
         }
     }
 
-    private void Count(RolloutAssignment assignment, string slice, double score)
+    private void Count(string episodeId, string unitKey, RolloutAssignment assignment, string slice, double score)
     {
         _judged++;
         if (_policy.RetireHarmfulLessons && _judged % _policy.AttributionEvery == 0 && !_attributionQueued)
@@ -155,19 +180,64 @@ internal sealed partial class RolloutMonitor
         }
 
         Track(assignment.CandidateSnapshotId!);
-        _tally.Add(assignment.Arm, slice, Math.Clamp(score, 0, 1));
-        if (_acting)
+        _counted++;
+        var unit = UnitPosition.TallyName(_controller.Tenant, string.IsNullOrWhiteSpace(unitKey) ? episodeId : unitKey);
+        _pending.Add(new RolloutOutcome(_controller.Tenant, assignment.CandidateSnapshotId!, assignment.CanaryShare, episodeId, assignment.Arm, slice, unit, Math.Clamp(score, 0, 1)));
+        if (!_syncQueued)
+        {
+            _syncQueued = true;
+            Enqueue(SyncAsync);
+        }
+    }
+
+    /// <summary>
+    /// Writes the episodes counted since the last sync to the shared tally, reads back every host's counts for the
+    /// candidate's current share period and acts on the decision. Syncs run one at a time; episodes arriving
+    /// meanwhile go in the next batch.
+    /// </summary>
+    private async Task SyncAsync(CancellationToken cancellationToken)
+    {
+        List<RolloutOutcome> batch;
+        lock (_lock)
+        {
+            batch = _pending;
+            _pending = [];
+            _syncQueued = false;
+        }
+
+        await _store.RecordRolloutOutcomesAsync(batch, cancellationToken).ConfigureAwait(false);
+        var served = _controller.Served.State;
+        if (served.Stage != RolloutStage.Canary || served.CandidateSnapshotId is not { } candidate)
         {
             return;
         }
 
-        var decision = _evaluator.Evaluate(_tally.ToOutcomes());
+        var rows = await _store.ReadRolloutTallyAsync(_controller.Tenant, candidate, cancellationToken).ConfigureAwait(false);
+        if (SharedRolloutTally.ToOutcomes(rows, served.CanaryShare) is not { } outcomes)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            var now = _controller.Served.State;
+            if (now.Stage != RolloutStage.Canary || now.CandidateSnapshotId != candidate || _candidate != candidate || _acting)
+            {
+                return;
+            }
+
+            _sharedEpisodes = outcomes.Baseline.Episodes + outcomes.Candidate.Episodes;
+            Decide(now, candidate, _evaluator.Evaluate(outcomes));
+        }
+    }
+
+    private void Decide(RolloutState served, string candidate, EvaluationDecision decision)
+    {
         LastDecision = decision;
         switch (decision.Action)
         {
             case EvaluationAction.Rollback when Allowed(served, "roll back", decision, _policy.AutoRollback):
                 _acting = true;
-                var candidate = assignment.CandidateSnapshotId!;
                 if (_controller.RollbackLocally(candidate))
                 {
                     var regressed = decision.Evidence.Count > 0 && decision.Evidence[0].Slice != SliceVerdict.Overall ? decision.Evidence[0].Slice : null;
@@ -179,8 +249,7 @@ internal sealed partial class RolloutMonitor
                 break;
             case EvaluationAction.Promote when Allowed(served, "promote", decision, _policy.AutoPromote) && PromotionDue():
                 _acting = true;
-                var promoted = assignment.CandidateSnapshotId!;
-                Enqueue(ct => _controller.PromoteAsync(Actor, decision.Reason, promoted, Evidence(decision), ct));
+                Enqueue(ct => _controller.PromoteAsync(Actor, decision.Reason, candidate, Evidence(decision), ct));
                 break;
         }
     }
@@ -222,7 +291,8 @@ internal sealed partial class RolloutMonitor
         }
 
         _candidate = candidate;
-        _tally = new OutcomeTally();
+        _counted = 0;
+        _sharedEpisodes = 0;
         _canarySince = _time.GetUtcNow();
         _acting = false;
         _suppressionLogged = false;
@@ -248,7 +318,7 @@ internal sealed partial class RolloutMonitor
     }
 
     private bool PromotionDue()
-        => _tally.Episodes >= _policy.MinimumCanaryEpisodes && _time.GetUtcNow() - _canarySince >= _policy.MinimumCanaryDuration;
+        => _sharedEpisodes >= _policy.MinimumCanaryEpisodes && _time.GetUtcNow() - _canarySince >= _policy.MinimumCanaryDuration;
 
     private void LogOnceSuppressed(string what)
     {
@@ -260,9 +330,9 @@ internal sealed partial class RolloutMonitor
         }
     }
 
-    private void RememberUnjudged(string episodeId, RolloutAssignment assignment, string slice)
+    private void RememberUnjudged(string episodeId, string unitKey, RolloutAssignment assignment, string slice)
     {
-        if (assignment.Arm is null || !_unjudged.TryAdd(episodeId, (assignment, slice)))
+        if (assignment.Arm is null || !_unjudged.TryAdd(episodeId, (assignment, unitKey, slice)))
         {
             return;
         }
@@ -320,9 +390,12 @@ internal sealed partial class RolloutMonitor
     }
 
     /// <summary>
-    /// One attribution pass over the latest ended episodes served the stable snapshot; retires the lessons found
-    /// harmful. It waits while a candidate is in rollout (that rollout's outcome decides first) and does nothing while
-    /// the tenant is frozen.
+    /// One pass of the per-lesson holdout experiments over the episodes served the stable snapshot; retires the
+    /// lessons the experiment shows harmful (see <see cref="LessonHarmTest"/>). The window grows: it starts at the
+    /// snapshot's first episode seen (a store cursor, so restarts and other hosts keep it) and takes up to
+    /// <see cref="RolloutPolicy.AttributionWindow"/> episodes from there, so repeated looks see more data, never a
+    /// sliding one, and the always-valid test keeps its level. It waits while a candidate is in rollout (that
+    /// rollout's outcome decides first) and does nothing while the tenant is frozen.
     /// </summary>
     private async Task AttributeAsync(CancellationToken cancellationToken)
     {
@@ -339,8 +412,30 @@ internal sealed partial class RolloutMonitor
             return;
         }
 
+        var cursor = $"lesson-experiment:{_controller.Tenant}:{stable.Id}";
+        var first = await _store.GetCursorAsync(cursor, cancellationToken).ConfigureAwait(false);
+        if (first == 0)
+        {
+            first = long.MaxValue;
+            var recent = new EpisodeQuery { Tenant = _controller.Tenant, EndedOnly = true, Limit = _policy.AttributionWindow, NewestFirst = true, WithoutSteps = true };
+            await foreach (var episode in _store.ReadEpisodesAsync(recent, cancellationToken).ConfigureAwait(false))
+            {
+                if (episode.SnapshotId == stable.Id)
+                {
+                    first = Math.Min(first, episode.Sequence);
+                }
+            }
+
+            if (first == long.MaxValue)
+            {
+                return;
+            }
+
+            await _store.SetCursorAsync(cursor, first, cancellationToken).ConfigureAwait(false);
+        }
+
         var episodes = new List<Episode>();
-        var query = new EpisodeQuery { Tenant = _controller.Tenant, EndedOnly = true, Limit = _policy.AttributionWindow, NewestFirst = true, WithoutSteps = true };
+        var query = new EpisodeQuery { Tenant = _controller.Tenant, EndedOnly = true, AfterSequence = first - 1, Limit = _policy.AttributionWindow };
         await foreach (var episode in _store.ReadEpisodesAsync(query, cancellationToken).ConfigureAwait(false))
         {
             if (episode.SnapshotId == stable.Id)
@@ -349,8 +444,9 @@ internal sealed partial class RolloutMonitor
             }
         }
 
-        var lessonIds = stable.Lessons.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
-        var harmful = _evaluator.AttributeLessons(episodes).Where(a => a.Harmful && lessonIds.Contains(a.LessonId)).ToArray();
+        var lessonIds = stable.Lessons.Select(l => l.Id).ToArray();
+        var effects = LessonHarmTest.Measure(episodes, lessonIds, _evaluation.MinimumEpisodesPerArm, _evaluation.MinimumUnitsPerArm, _evaluation.Alpha, _evaluation.MixtureSpread);
+        var harmful = effects.Where(e => LessonHarmTest.ShowsHarm(e.Value)).OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value)).ToArray();
         if (harmful.Length == 0)
         {
             return;
@@ -358,9 +454,9 @@ internal sealed partial class RolloutMonitor
 
         if (served.State.Frozen)
         {
-            foreach (var attribution in harmful)
+            foreach (var (id, effect) in harmful)
             {
-                var what = $"retire lesson {attribution.LessonId} ({attribution.Describe()})";
+                var what = $"retire lesson {id} ({LessonHarmTest.Describe(effect)})";
                 lock (_lock)
                 {
                     LastSuppressed = what;
@@ -376,21 +472,21 @@ internal sealed partial class RolloutMonitor
     }
 
     /// <summary>Marks the lessons retired with their evidence and publishes a child of the stable snapshot without them.</summary>
-    private async Task RetireAsync(Snapshot stable, IReadOnlyList<LessonAttribution> harmful, CancellationToken cancellationToken)
+    private async Task RetireAsync(Snapshot stable, IReadOnlyList<(string Id, LessonEffect Effect)> harmful, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        var byId = harmful.ToDictionary(a => a.LessonId, StringComparer.Ordinal);
+        var byId = harmful.ToDictionary(a => a.Id, a => a.Effect, StringComparer.Ordinal);
         var retired = new List<Lesson>(harmful.Count);
         foreach (var lesson in stable.Lessons.Where(l => byId.ContainsKey(l.Id)))
         {
-            var attribution = byId[lesson.Id];
+            var effect = byId[lesson.Id];
             var latest = await _store.GetLessonAsync(lesson.Id, cancellationToken).ConfigureAwait(false) ?? lesson;
             retired.Add(latest with
             {
                 Status = LessonStatus.Retired,
                 RetiredAt = now,
-                RetiredReason = $"harmful in service: {attribution.Describe()}",
-                Effect = attribution.ToLessonEffect(),
+                RetiredReason = $"harmful in service, by the holdout experiment: {LessonHarmTest.Describe(effect)}",
+                Effect = effect,
             });
         }
 
@@ -402,22 +498,24 @@ internal sealed partial class RolloutMonitor
         await _store.SaveSnapshotAsync(child, cancellationToken).ConfigureAwait(false);
         foreach (var lesson in retired)
         {
-            var attribution = byId[lesson.Id];
+            var effect = byId[lesson.Id];
             await AppendAsync(AuditActions.LessonRetired, lesson.Id, lesson.RetiredReason!, new
             {
                 lesson = lesson.Id,
                 from = stable.Id,
                 snapshot = child.Id,
-                effect = attribution.Effect,
-                intervalLow = attribution.IntervalLow,
-                intervalHigh = attribution.IntervalHigh,
-                pValue = attribution.PValue,
-                alpha = attribution.Alpha,
-                slicesCompared = attribution.SlicesCompared,
-                withEpisodes = attribution.With.Episodes,
-                withSuccessRate = attribution.With.Mean,
-                withoutEpisodes = attribution.Without.Episodes,
-                withoutSuccessRate = attribution.Without.Mean,
+                effect = effect.Delta,
+                intervalLow = effect.IntervalLow,
+                intervalHigh = effect.IntervalHigh,
+                pValue = effect.HarmPValue,
+                alpha = effect.Level,
+                randomized = effect.Randomized,
+                withEpisodes = effect.WithCount,
+                withUnits = effect.WithUnits,
+                withSuccessRate = effect.WithSuccessRate,
+                withoutEpisodes = effect.WithoutCount,
+                withoutUnits = effect.WithoutUnits,
+                withoutSuccessRate = effect.WithoutSuccessRate,
             }).ConfigureAwait(false);
         }
 

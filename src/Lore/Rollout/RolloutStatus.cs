@@ -10,7 +10,7 @@ namespace Lore;
 /// <param name="Evaluation">The canary's evaluation so far, overall and per slice; null outside a canary.</param>
 public sealed record RolloutStatus(RolloutState State, DateTimeOffset? CanarySince, EvaluationDecision? Evaluation)
 {
-    /// <summary>Reads the tenant's rollout and, during a canary, evaluates both arms' episodes since it began.</summary>
+    /// <summary>Reads the tenant's rollout and, during a canary, evaluates the shared tally of the current share period.</summary>
     public static async Task<RolloutStatus> ReadAsync(ILoreStore store, string tenant, EvaluationPolicy policy, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -23,18 +23,29 @@ public sealed record RolloutStatus(RolloutState State, DateTimeOffset? CanarySin
         }
 
         var since = await CanaryStartAsync(store, tenant, candidate, cancellationToken).ConfigureAwait(false);
-        var counted = new List<Episode>();
-        await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant, WithoutSteps = true }, cancellationToken).ConfigureAwait(false))
+
+        // The same shared tally, period and plan the monitors decide on, so status shows what they see. When no
+        // monitor has counted anything (episodes imported straight into the store), the stored episodes of both arms
+        // since the canary began are counted by unit instead.
+        var rows = await store.ReadRolloutTallyAsync(tenant, candidate, cancellationToken).ConfigureAwait(false);
+        var outcomes = SharedRolloutTally.ToOutcomes(rows, state.CanaryShare);
+        if (outcomes is null)
         {
-            var inArm = (episode.Arm == RolloutArms.Candidate && episode.SnapshotId == candidate)
-                || (episode.Arm == RolloutArms.Baseline && episode.SnapshotId == state.StableSnapshotId);
-            if (inArm && (since is null || episode.StartedAt >= since))
+            var counted = new List<Episode>();
+            await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant, WithoutSteps = true }, cancellationToken).ConfigureAwait(false))
             {
-                counted.Add(episode);
+                var inArm = (episode.Arm == RolloutArms.Candidate && episode.SnapshotId == candidate)
+                    || (episode.Arm == RolloutArms.Baseline && episode.SnapshotId == state.StableSnapshotId);
+                if (inArm && (since is null || episode.StartedAt >= since))
+                {
+                    counted.Add(episode);
+                }
             }
+
+            outcomes = RolloutOutcomes.FromEpisodes(counted);
         }
 
-        var decision = new RolloutEvaluator(policy).Evaluate(RolloutOutcomes.FromEpisodes(counted));
+        var decision = new RolloutEvaluator(policy).Evaluate(outcomes);
         return new RolloutStatus(state, since, decision);
     }
 

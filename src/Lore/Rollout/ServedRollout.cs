@@ -11,7 +11,8 @@ namespace Lore.Rollout;
 /// <param name="Shadow">In shadow, the candidate's index; otherwise null.</param>
 /// <param name="Stage">The rollout stage when the episode began.</param>
 /// <param name="CandidateSnapshotId">The candidate in rollout when the episode began, if any.</param>
-internal sealed record RolloutAssignment(string? Arm, LessonIndex Served, LessonIndex? Shadow, RolloutStage Stage, string? CandidateSnapshotId);
+/// <param name="CanaryShare">The canary share the arm was assigned under (0 outside a canary); a share change starts a new evaluation period.</param>
+internal sealed record RolloutAssignment(string? Arm, LessonIndex Served, LessonIndex? Shadow, RolloutStage Stage, string? CandidateSnapshotId, double CanaryShare = 0);
 
 /// <summary>
 /// The rollout as this process serves it: the state read from the store and the retrieval indexes of its stable and
@@ -52,8 +53,8 @@ internal sealed class ServedRollout
                     _baseline = new RolloutAssignment(RolloutArms.Baseline, stable, candidate, RolloutStage.Shadow, candidate.SnapshotId);
                     break;
                 case RolloutStage.Canary:
-                    _baseline = new RolloutAssignment(RolloutArms.Baseline, stable, null, RolloutStage.Canary, candidate.SnapshotId);
-                    _candidate = new RolloutAssignment(RolloutArms.Candidate, candidate, null, RolloutStage.Canary, candidate.SnapshotId);
+                    _baseline = new RolloutAssignment(RolloutArms.Baseline, stable, null, RolloutStage.Canary, candidate.SnapshotId, state.CanaryShare);
+                    _candidate = new RolloutAssignment(RolloutArms.Candidate, candidate, null, RolloutStage.Canary, candidate.SnapshotId, state.CanaryShare);
                     break;
             }
         }

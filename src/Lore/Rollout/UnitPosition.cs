@@ -41,6 +41,19 @@ internal static class UnitPosition
         }
     }
 
+    /// <summary>
+    /// The name the shared rollout tally knows a unit by: "u:" and the hex of the first 16 bytes of the SHA-256 of
+    /// "tenant", a zero byte and the unit key. Counting needs only the unit's identity, so the store never holds the
+    /// key itself (which may name a person) outside the episode it belongs to.
+    /// </summary>
+    public static string TallyName(string tenant, string unitKey)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(unitKey);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(tenant + "\0" + unitKey));
+        return "u:" + Convert.ToHexStringLower(hash.AsSpan(0, 16));
+    }
+
     /// <summary>True when a canary at <paramref name="share"/> serves the candidate to the unit.</summary>
     public static bool InCanary(string tenant, string unitKey, double share) => share > 0 && Of(tenant, unitKey) < share;
 }

@@ -19,6 +19,12 @@ public sealed class LessonConsolidatorTests
             return episode with { Sequence = i + 1, InjectedLessonIds = injected?.Invoke(i) ?? [] };
         }).ToList();
 
+    /// <summary>The episodes <paramref name="where"/> holds, with <paramref name="lessonId"/> recorded as eligible but withheld by the holdout.</summary>
+    private static List<Episode> Withheld(List<Episode> window, string lessonId, Func<int, bool> where)
+        => window.Select((e, i) => where(i)
+            ? e with { Steps = [new Step { Index = 0, Kind = StepKind.ModelCall, At = e.StartedAt, WithheldLessonIds = [lessonId] }] }
+            : e).ToList();
+
     private static LessonCandidate Candidate(string key, string text, IEnumerable<string> episodes, double confidence = 0.9, LessonKind kind = LessonKind.Guideline, string[]? tools = null)
     {
         var ids = episodes.ToArray();
@@ -236,18 +242,46 @@ public sealed class LessonConsolidatorTests
             Evidence = new LessonEvidence { EpisodeIds = ["x"], EpisodeCount = 5, DistinctSources = 3 },
         };
 
-        // 40 episodes with the lesson injected: 10 succeed; 40 without: 30 succeed.
-        var window = Window(80, failed: i => i < 40 ? i % 4 != 0 : i % 4 == 0, injected: i => i < 40 ? ["les-harm"] : []);
+        // 40 episodes (of 40 units) with the lesson injected: 10 succeed; 40 where the holdout withheld it: 30 succeed.
+        var window = Withheld(Window(80, units: 80, failed: i => i < 40 ? i % 4 != 0 : i % 4 == 0, injected: i => i < 40 ? ["les-harm"] : []), "les-harm", i => i >= 40);
 
         var result = await Consolidator().ConsolidateAsync(Input(window, [], [lesson], ["les-harm"]), Ct);
 
         Assert.Empty(result.Served);
         var retirement = Assert.Single(result.Retirements);
         Assert.Equal("les-harm", retirement.LessonId);
-        Assert.StartsWith("harmful: success 25 % in 40 episodes with it against 75 % in 40 without", retirement.Reason);
+        Assert.StartsWith("harmful: 0.250 with (40 episodes, 40 units) vs 0.750 withheld by the holdout (40 episodes, 40 units)", retirement.Reason);
         var retired = Assert.Single(result.Changed);
         Assert.Equal(Now, retired.RetiredAt);
-        Assert.Equal(new LessonEffect(40, 0.25, 40, 0.75), retired.Effect);
+        Assert.Equal((40, 0.25, 40, 0.75, true), (retired.Effect!.WithCount, retired.Effect.WithSuccessRate, retired.Effect.WithoutCount, retired.Effect.WithoutSuccessRate, retired.Effect.Randomized));
+        Assert.True(retired.Effect.HarmPValue <= retired.Effect.Level);
+    }
+
+    [Fact]
+    public async Task A_lesson_that_only_looks_harmful_because_it_goes_to_hard_episodes_is_kept()
+    {
+        var lesson = new Lesson
+        {
+            Id = "les-hard",
+            Kind = LessonKind.Guideline,
+            Text = "On a disputed charge, ask for the receipt.",
+            Extractor = Extractor,
+            Confidence = 0.8,
+            CreatedAt = Now.AddDays(-1),
+            Evidence = new LessonEvidence { EpisodeIds = ["x"], EpisodeCount = 5, DistinctSources = 3 },
+        };
+
+        // Retrieval sends it to the 40 hard episodes (10 succeed) and never to the 40 easy ones (30 succeed); where
+        // the holdout withheld it, hard episodes do just as badly: 10 of 40.
+        var window = Window(120, units: 120, failed: i => i < 40 ? i % 4 != 0 : i < 80 ? i % 4 == 0 : i % 4 != 0, injected: i => i < 40 ? ["les-hard"] : []);
+        window = Withheld(window, "les-hard", i => i >= 80);
+
+        var result = await Consolidator().ConsolidateAsync(Input(window, [], [lesson], ["les-hard"]), Ct);
+
+        Assert.Empty(result.Retirements);
+        var kept = Assert.Single(result.Served);
+        Assert.Equal(0, kept.Effect!.Delta, 12);
+        Assert.True(kept.Effect.Randomized);
     }
 
     [Fact]
@@ -263,12 +297,12 @@ public sealed class LessonConsolidatorTests
             CreatedAt = Now.AddDays(-1),
             Evidence = new LessonEvidence { EpisodeIds = ["e0"], EpisodeCount = 5, DistinctSources = 3 },
         };
-        var window = Window(80, failed: i => i < 40 ? i % 4 == 0 : i % 4 != 0, injected: i => i < 40 ? ["les-good"] : []);
+        var window = Withheld(Window(80, units: 80, failed: i => i < 40 ? i % 4 == 0 : i % 4 != 0, injected: i => i < 40 ? ["les-good"] : []), "les-good", i => i >= 40);
 
         var result = await Consolidator().ConsolidateAsync(Input(window, [], [lesson], ["les-good"]), Ct);
 
         var updated = Assert.Single(result.Served);
-        Assert.Equal(new LessonEffect(40, 0.75, 40, 0.25), updated.Effect);
+        Assert.Equal((40, 0.75, 40, 0.25, true), (updated.Effect!.WithCount, updated.Effect.WithSuccessRate, updated.Effect.WithoutCount, updated.Effect.WithoutSuccessRate, updated.Effect.Randomized));
         Assert.True(updated.Confidence > 0.79, $"confidence {updated.Confidence}");
         Assert.Empty(result.Retirements);
 

@@ -129,17 +129,48 @@ public sealed class RolloutEvaluatorTests
     }
 
     [Fact]
-    public void The_family_wise_error_is_split_between_the_overall_test_and_each_slice()
+    public void Declared_slices_share_the_level_equally_and_late_ones_spend_the_reserve_in_the_order_they_appear()
     {
         var outcomes = new RolloutOutcomes(Enumerable.Range(0, 4).Select(i => Slice($"s{i}", (10, 5), (10, 5))));
+        var policy = new EvaluationPolicy { DeclaredSlices = ["s1", "s3"], LateSliceReserve = 0.2, ShareChangeReserve = 0 };
 
-        var decision = Evaluator.Evaluate(outcomes);
-        var expecting = new RolloutEvaluator(new EvaluationPolicy { ExpectedSlices = 9 }).Evaluate(outcomes);
+        var decision = new RolloutEvaluator(policy).Evaluate(outcomes);
+        var level = decision.Slices.ToDictionary(s => s.Slice, s => s.Comparison.Alpha);
 
         Assert.Equal(5, decision.TestCount);
-        Assert.All(decision.Slices.Append(decision.Overall), s => Assert.Equal(0.05 / 5, s.Comparison.Alpha, 15));
-        Assert.Equal(10, expecting.TestCount);
-        Assert.Equal(0.05 / 10, expecting.Overall.Comparison.Alpha, 15);
+        Assert.Equal(0.05 * 0.8 / 3, decision.Overall.Comparison.Alpha, 15);
+        Assert.Equal(0.05 * 0.8 / 3, level["s1"], 15);
+        Assert.Equal(0.05 * 0.8 / 3, level["s3"], 15);
+        Assert.Equal(0.05 * 0.2 / 2, level["s0"], 15);
+        Assert.Equal(0.05 * 0.2 / 6, level["s2"], 15);
+        Assert.True(decision.Slices.Append(decision.Overall).Sum(s => s.Comparison.Alpha) <= 0.05);
+    }
+
+    [Fact]
+    public void The_level_planned_for_a_slice_does_not_loosen_as_more_slices_appear()
+    {
+        var policy = new EvaluationPolicy { ExpectedSlices = 2 };
+        var early = new RolloutEvaluator(policy).Evaluate(new RolloutOutcomes([Slice("a", (10, 5), (10, 5)), Slice("b", (10, 5), (10, 5))]));
+        var late = new RolloutEvaluator(policy).Evaluate(new RolloutOutcomes([Slice("a", (10, 5), (10, 5)), Slice("b", (10, 5), (10, 5)), Slice("c", (10, 5), (10, 5))]));
+
+        Assert.Equal(early.Overall.Comparison.Alpha, late.Overall.Comparison.Alpha, 15);
+        Assert.Equal(early.Slices[0].Comparison.Alpha, late.Slices[0].Comparison.Alpha, 15);
+        Assert.Equal(0.05 * 0.75 * 0.5 / 3, early.Overall.Comparison.Alpha, 15);
+        Assert.Equal(0.05 * 0.75 * 0.5 / 2, late.Slices.Single(s => s.Slice == "c").Comparison.Alpha, 15);
+    }
+
+    [Fact]
+    public void Each_share_period_spends_its_planned_part_of_the_level_and_all_periods_together_at_most_alpha()
+    {
+        var evaluator = new RolloutEvaluator(new EvaluationPolicy { ShareChangeReserve = 0.25 });
+        var levels = Enumerable.Range(0, 200)
+            .Select(period => evaluator.Evaluate(new RolloutOutcomes([Slice("(none)", (500, 400), (500, 390))], null, null, period)).Overall.Comparison.Alpha)
+            .ToArray();
+
+        Assert.Equal(0.05 * 0.75, levels[0], 15);
+        Assert.Equal(0.05 * 0.25 / 2, levels[1], 15);
+        Assert.Equal(0.05 * 0.25 / 6, levels[2], 15);
+        Assert.InRange(levels.Sum(), 0.05 * 0.99, 0.05);
     }
 
     [Fact]
@@ -148,7 +179,7 @@ public sealed class RolloutEvaluatorTests
         var decision = Evaluator.Evaluate(new RolloutOutcomes([Slice("(none)", (500, 400), (500, 300))]));
 
         Assert.Equal(1, decision.TestCount);
-        Assert.Equal(0.05, decision.Overall.Comparison.Alpha);
+        Assert.Equal(0.05 * 0.75, decision.Overall.Comparison.Alpha, 15);
         Assert.Same(decision.Overall.Comparison, Assert.Single(decision.Slices).Comparison);
         Assert.Equal(SliceVerdict.Overall, Assert.Single(decision.Evidence).Slice);
     }
@@ -191,9 +222,10 @@ public sealed class RolloutEvaluatorTests
     [Fact]
     public void Later_changes_to_the_policy_do_not_change_an_evaluator_already_built()
     {
-        var policy = new EvaluationPolicy { MinimumEpisodesPerArm = 10 };
+        var policy = new EvaluationPolicy { MinimumEpisodesPerArm = 10, MinimumUnitsPerArm = 10 };
         var evaluator = new RolloutEvaluator(policy);
         policy.MinimumEpisodesPerArm = 1_000;
+        policy.MinimumUnitsPerArm = 1_000;
 
         Assert.True(evaluator.Compare(Binary(10, 10), Binary(10, 0)).HasEnoughData);
     }
@@ -203,6 +235,10 @@ public sealed class RolloutEvaluatorTests
     [InlineData(nameof(EvaluationPolicy.MinimumEpisodesPerArm))]
     [InlineData(nameof(EvaluationPolicy.MixtureSpread))]
     [InlineData(nameof(EvaluationPolicy.ExpectedSlices))]
+    [InlineData(nameof(EvaluationPolicy.MinimumUnitsPerArm))]
+    [InlineData(nameof(EvaluationPolicy.LateSliceReserve))]
+    [InlineData(nameof(EvaluationPolicy.ShareChangeReserve))]
+    [InlineData(nameof(EvaluationPolicy.LessonHoldoutShare))]
     public void A_policy_option_out_of_range_is_refused_by_name(string option)
     {
         var policy = option switch
@@ -210,6 +246,10 @@ public sealed class RolloutEvaluatorTests
             nameof(EvaluationPolicy.Alpha) => new EvaluationPolicy { Alpha = 1 },
             nameof(EvaluationPolicy.MinimumEpisodesPerArm) => new EvaluationPolicy { MinimumEpisodesPerArm = 0 },
             nameof(EvaluationPolicy.MixtureSpread) => new EvaluationPolicy { MixtureSpread = 0 },
+            nameof(EvaluationPolicy.MinimumUnitsPerArm) => new EvaluationPolicy { MinimumUnitsPerArm = 1 },
+            nameof(EvaluationPolicy.LateSliceReserve) => new EvaluationPolicy { LateSliceReserve = 1 },
+            nameof(EvaluationPolicy.ShareChangeReserve) => new EvaluationPolicy { ShareChangeReserve = double.NaN },
+            nameof(EvaluationPolicy.LessonHoldoutShare) => new EvaluationPolicy { LessonHoldoutShare = 0.7 },
             _ => new EvaluationPolicy { ExpectedSlices = -1 },
         };
 
@@ -226,5 +266,13 @@ public sealed class RolloutEvaluatorTests
         Assert.Equal((0.05, 100, 0.1, 0), (policy.Alpha, policy.MinimumEpisodesPerArm, policy.MixtureSpread, policy.ExpectedSlices));
         Assert.Throws<ArgumentOutOfRangeException>(() => new EvaluationPolicy { Alpha = double.NaN }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new EvaluationPolicy { MixtureSpread = 1.5 }.Validate());
+        Assert.Equal((20, 0.5, 0.25, 0.0), (policy.MinimumUnitsPerArm, policy.LateSliceReserve, policy.ShareChangeReserve, policy.LessonHoldoutShare));
+    }
+
+    [Fact]
+    public void Declared_slices_that_cannot_name_a_slice_or_repeat_are_refused()
+    {
+        Assert.Equal("DeclaredSlices", Assert.Throws<ArgumentException>(() => new EvaluationPolicy { DeclaredSlices = ["refunds", "refunds"] }.Validate()).ParamName);
+        Assert.Contains("'(all)'", Assert.Throws<ArgumentException>(() => new EvaluationPolicy { DeclaredSlices = [SliceVerdict.Overall] }.Validate()).Message, StringComparison.Ordinal);
     }
 }

@@ -120,7 +120,7 @@ public sealed class SequentialComparisonTests
     [Fact]
     public void The_p_value_and_interval_are_consistent_and_in_range_for_any_counts()
     {
-        var evaluator = new RolloutEvaluator(new EvaluationPolicy { MinimumEpisodesPerArm = 10 });
+        var evaluator = new RolloutEvaluator(new EvaluationPolicy { MinimumEpisodesPerArm = 10, MinimumUnitsPerArm = 2 });
         SeededCheck.ForAll(Gen.Select(BinaryArm(0, 3000), BinaryArm(0, 3000)), sample =>
         {
             var (baseline, candidate) = sample;
@@ -129,8 +129,9 @@ public sealed class SequentialComparisonTests
             Assert.InRange(c.PValue, 0, 1);
             Assert.InRange(c.IntervalLow, -1, c.Effect);
             Assert.InRange(c.IntervalHigh, c.Effect, 1);
+            // The interval is two-sided at the level; the verdict one-sided, so excluding 0 is enough but not needed.
             var excludesZero = c.IntervalLow > 0 || c.IntervalHigh < 0;
-            Assert.Equal(c.HasEnoughData && excludesZero, c.Verdict != ComparisonVerdict.Inconclusive);
+            Assert.True(!(c.HasEnoughData && excludesZero) || c.Verdict != ComparisonVerdict.Inconclusive);
             Assert.Equal(c.HasEnoughData && c.PValue <= c.Alpha, c.Verdict != ComparisonVerdict.Inconclusive);
             if (c.Verdict != ComparisonVerdict.Inconclusive)
             {
@@ -142,7 +143,7 @@ public sealed class SequentialComparisonTests
     [Fact]
     public void Scores_in_zero_to_one_keep_the_same_invariants()
     {
-        var evaluator = new RolloutEvaluator(new EvaluationPolicy { MinimumEpisodesPerArm = 5 });
+        var evaluator = new RolloutEvaluator(new EvaluationPolicy { MinimumEpisodesPerArm = 5, MinimumUnitsPerArm = 2 });
         SeededCheck.ForAll(Gen.Select(ScoredArm(200), ScoredArm(200)), sample =>
         {
             var c = evaluator.Compare(sample.Item1, sample.Item2);
@@ -179,7 +180,7 @@ public sealed class SequentialComparisonTests
     [Fact]
     public void A_significant_regression_stays_significant_when_the_same_rates_hold_over_more_episodes()
     {
-        var evaluator = new RolloutEvaluator(new EvaluationPolicy { MinimumEpisodesPerArm = 10 });
+        var evaluator = new RolloutEvaluator(new EvaluationPolicy { MinimumEpisodesPerArm = 10, MinimumUnitsPerArm = 2 });
         var sample = Gen.Select(BinaryArm(10, 1500), BinaryArm(10, 1500), Gen.Int[2, 5]);
         var significant = 0;
         SeededCheck.ForAll(sample, s =>

@@ -33,11 +33,13 @@ public sealed class RetentionTests : IAsyncLifetime
             // les-unused was last injected three months ago.
             Episode("ep-unused", "unit-u", Now.AddDays(-90), succeeded: true, ["les-unused"]),
         };
-        for (var i = 0; i < 12; i++)
+        for (var i = 0; i < 40; i++)
         {
-            // Recent: les-harmful is injected into 12 episodes that all fail; 12 comparable episodes without it succeed.
+            // Recent: les-harmful is injected into 40 episodes that all fail; in 40 where it was eligible, the holdout
+            // withheld it (recorded on the model call) and they succeed.
             episodes.Add(Episode($"ep-with-{i}", $"w-{i}", Now.AddDays(-10).AddHours(i), succeeded: false, ["les-used", "les-harmful"]));
-            episodes.Add(Episode($"ep-without-{i}", $"o-{i}", Now.AddDays(-10).AddHours(i), succeeded: true, ["les-used"]));
+            var without = Episode($"ep-without-{i}", $"o-{i}", Now.AddDays(-10).AddHours(i), succeeded: true, ["les-used"]);
+            episodes.Add(without with { Steps = [new Step { Index = 0, Kind = StepKind.ModelCall, At = without.StartedAt, InjectedLessonIds = ["les-used"], WithheldLessonIds = ["les-harmful"] }] });
         }
 
         await LearnedStore.ImportAsync(_store, episodes, Ct);
@@ -115,7 +117,7 @@ public sealed class RetentionTests : IAsyncLifetime
         Assert.Contains("last injected 90 days ago", actions["les-unused"].Evidence);
         Assert.Contains("episode ep-unused", actions["les-unused"].Evidence);
         Assert.Equal("minLessonEffect", actions["les-harmful"].Rule);
-        Assert.Contains("0.000 with vs 1.000 without", actions["les-harmful"].Evidence);
+        Assert.Contains("0.000 with (40 episodes, 40 units) vs 1.000 withheld by the holdout (40 episodes, 40 units)", actions["les-harmful"].Evidence);
         Assert.DoesNotContain("les-used", actions.Keys);
     }
 
@@ -135,7 +137,7 @@ public sealed class RetentionTests : IAsyncLifetime
         var unused = (await _store.GetLessonAsync("les-unused", Ct))!;
         Assert.Equal(LessonStatus.Retired, unused.Status);
         Assert.StartsWith("stale:", unused.RetiredReason);
-        Assert.StartsWith("retention: measured effect -1.000", (await _store.GetLessonAsync("les-harmful", Ct))!.RetiredReason);
+        Assert.StartsWith("retention: the holdout experiment puts the effect at most -0.", (await _store.GetLessonAsync("les-harmful", Ct))!.RetiredReason);
         Assert.Equal(["ep-without-4"], (await _store.GetLessonAsync("les-aged", Ct))!.Evidence.EpisodeIds);
 
         Assert.Equal(AuditActions.RetentionApplied, report.Audit!.Action);

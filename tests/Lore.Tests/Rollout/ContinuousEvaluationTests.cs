@@ -21,6 +21,13 @@ public sealed class ContinuousEvaluationTests
             ],
             configure);
 
+    /// <summary>Lesson experiments on: each lesson withheld from 30% of the units it is eligible for; a pass every 100 episodes.</summary>
+    private static void Holdout(LoreOptions options)
+    {
+        options.Rollout.AttributionEvery = 100;
+        options.Evaluation.LessonHoldoutShare = 0.3;
+    }
+
     private static double HarmOnRefunds(string slice, IReadOnlyCollection<string> injected)
         => injected.Contains(Harmful) ? 0.45 : injected.Contains("les-greet") ? 0.95 : 0.8;
 
@@ -127,6 +134,7 @@ public sealed class ContinuousEvaluationTests
 
         await scenario.Runtime.Monitor.WhenIdleAsync();
         var state = await scenario.Store.GetRolloutAsync(Tenants.Default, Ct);
+        Assert.True(state.CandidateSnapshotId is null, $"not promoted after {desk.Episodes} episodes ({string.Join(", ", desk.ByArm)}): {scenario.Runtime.Monitor.LastDecision?.Reason}");
         Assert.Equal((scenario.Candidate.Id, (string?)null), (state.StableSnapshotId, state.CandidateSnapshotId));
         var entry = Assert.Single(await scenario.AuditAsync(), e => e.Action == AuditActions.SnapshotPromoted);
         Assert.Equal("rollout-monitor", entry.Actor);
@@ -203,7 +211,7 @@ public sealed class ContinuousEvaluationTests
         // Served: a neutral lesson for every ticket and one that harms the tickets mentioning "expedite".
         var neutral = Lesson("les-greet", "Greet the customer by name.", LessonTrigger.Always);
         var harmful = Lesson("les-expedite", "When asked to expedite, promise delivery tomorrow.", LessonTrigger.OnKeywords("expedite"));
-        await using var scenario = await RolloutScenario.OpenAsync(configure: o => o.Rollout.AttributionEvery = 100, stableLessons: [neutral, harmful]);
+        await using var scenario = await RolloutScenario.OpenAsync(configure: Holdout, stableLessons: [neutral, harmful]);
         var desk = new SimulatedDesk(scenario, seed: 13, (_, injected) => injected.Contains("les-expedite") ? 0.4 : 0.8);
 
         var reached = 0;
@@ -247,7 +255,7 @@ public sealed class ContinuousEvaluationTests
     {
         var neutral = Lesson("les-greet", "Greet the customer by name.", LessonTrigger.Always);
         var harmful = Lesson("les-expedite", "When asked to expedite, promise delivery tomorrow.", LessonTrigger.OnKeywords("expedite"));
-        await using var scenario = await RolloutScenario.OpenAsync(configure: o => o.Rollout.AttributionEvery = 100, stableLessons: [neutral, harmful]);
+        await using var scenario = await RolloutScenario.OpenAsync(configure: Holdout, stableLessons: [neutral, harmful]);
         await scenario.Runtime.Rollout.FreezeAsync("carol", "audit in progress", Ct);
         var desk = new SimulatedDesk(scenario, seed: 13, (_, injected) => injected.Contains("les-expedite") ? 0.4 : 0.8);
 
@@ -262,5 +270,43 @@ public sealed class ContinuousEvaluationTests
         Assert.Equal(scenario.Stable.Id, scenario.Runtime.CurrentSnapshot?.Id);
         Assert.Equal(LessonStatus.Active, (await scenario.Store.GetLessonAsync("les-expedite", Ct))?.Status ?? LessonStatus.Active);
         Assert.DoesNotContain(await scenario.AuditAsync(), e => e.Action == AuditActions.LessonRetired);
+    }
+
+    [Fact]
+    public async Task A_lesson_without_effect_that_retrieval_sends_to_hard_tickets_is_not_retired()
+    {
+        // Tickets mentioning "expedite" are hard (0.4) whether or not the lesson is there; the rest succeed at 0.9. A
+        // with/without comparison calls the lesson harmful; the holdout experiment compares like with like.
+        var neutral = Lesson("les-greet", "Greet the customer by name.", LessonTrigger.Always);
+        var inert = Lesson("les-expedite", "When asked to expedite, say the request is noted.", LessonTrigger.OnKeywords("expedite"));
+        await using var scenario = await RolloutScenario.OpenAsync(configure: Holdout, stableLessons: [neutral, inert]);
+        var hard = false;
+        var desk = new SimulatedDesk(scenario, seed: 17, (_, _) => hard ? 0.4 : 0.9);
+
+        for (var i = 0; i < 2_000; i++)
+        {
+            hard = i % 4 < 2;
+            var slice = i % 2 == 0 ? "refunds" : "shipping";
+            await desk.RunAsync(i, hard ? $"please expedite ticket {i} for {slice}" : $"handle ticket {i} for {slice}", slice);
+            if (i % 100 == 99)
+            {
+                await scenario.Runtime.Monitor.WhenIdleAsync();
+            }
+        }
+
+        await scenario.Runtime.Monitor.WhenIdleAsync();
+        await scenario.Runtime.FlushAsync(Ct);
+        var episodes = new List<Episode>();
+        await foreach (var episode in scenario.Store.ReadEpisodesAsync(new EpisodeQuery(), Ct))
+        {
+            episodes.Add(episode);
+        }
+
+        var observational = new RolloutEvaluator().AttributeLessons(episodes).Single(a => a.LessonId == "les-expedite");
+        Assert.True(observational.Effect < -0.2, $"the confounded comparison shows a large 'effect' ({observational.Describe()})");
+        Assert.Equal(scenario.Stable.Id, scenario.Runtime.CurrentSnapshot?.Id);
+        Assert.Equal(LessonStatus.Active, (await scenario.Store.GetLessonAsync("les-expedite", Ct))?.Status ?? LessonStatus.Active);
+        Assert.DoesNotContain(await scenario.AuditAsync(), e => e.Action == AuditActions.LessonRetired);
+        Assert.Contains(episodes, e => e.Steps.Any(s => s.WithheldLessonIds.Contains("les-expedite")));
     }
 }
