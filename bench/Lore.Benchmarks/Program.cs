@@ -16,10 +16,11 @@ if (which is "all" or "rollback") await RollbackBench.RunAsync(report, quick);
 if (which is "all" or "propagation") await PropagationBench.RunAsync(report, quick);
 if (which is "all" or "proxy") await Lore.Benchmarks.Serving.ProxyBench.RunAsync(report, quick);
 if (which is "all" or "postgres-ingest") await Lore.Benchmarks.PostgreSql.PostgresIngestBench.RunAsync(report, quick);
+if (which is "all" or "poisoning") await PoisoningBench.RunAsync(report, quick);
 
-if (which is not ("postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
+if (which is not ("poisoning" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, rollback, propagation or proxy");
+    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, rollback, propagation, proxy, postgres-ingest or poisoning");
     return 2;
 }
 
