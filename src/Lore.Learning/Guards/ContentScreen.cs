@@ -52,6 +52,15 @@ internal sealed partial class ContentScreen
         }
 
         var fields = Fields(lesson);
+        var longest = fields.Max(f => f.Length);
+        if (longest > EncodedText.MaxFieldChars)
+        {
+            // Fail closed, the same way every time: a text too long to read within bounds is neither served nor stored.
+            return new ContentResult(
+                lesson with { Text = $"[not stored: {longest} characters, too long to screen]", Trigger = lesson.Trigger with { Description = null, Keywords = [] } },
+                [new Finding(GuardRules.Unscreenable, $"a field of {longest} characters, longer than the {EncodedText.MaxFieldChars} the screen reads", Severity.Block)]);
+        }
+
         var texts = fields.Select(ScreenText.Of).ToArray();
         var combined = ScreenText.Of(string.Join("\n", fields));
 
@@ -78,12 +87,6 @@ internal sealed partial class ContentScreen
             decodedSpans[i] = [];
             var visible = texts[i].Visible;
             ScreenIntents(visible, "", Add);
-            if (visible.Length > EncodedText.MaxFieldChars)
-            {
-                // Fail closed: a text too long to decode within bounds is not served.
-                Add(GuardRules.Unscreenable, $"a field of {visible.Length} characters, longer than the {EncodedText.MaxFieldChars} the screen decodes", Severity.Block);
-                continue;
-            }
 
             foreach (var decoded in EncodedText.Decode(visible))
             {
@@ -272,6 +275,12 @@ internal sealed partial class ContentScreen
                 continue;
             }
 
+            if (hit.Rule.Rule == GuardRules.DataDisclosure && IntentRules.StatesConfidentiality(hit.Context))
+            {
+                // "Tell the user the system prompt is confidential": a statement about it, not an order to share it.
+                continue;
+            }
+
             if (hit.Rule.Rule == GuardRules.Exfiltration && TargetsOnlyKnownHosts(hit.Context, known))
             {
                 continue;
@@ -309,7 +318,7 @@ internal sealed partial class ContentScreen
     }
 
     /// <summary>A customer, user or account named by a person's name, a user name or a number.</summary>
-    [GeneratedRegex(@"\b(?i:(?:for|pour|für|para|per|voor|bei|для|when|if|whenever|wenn|quand|si|se|als|cuando|quando)\s+(?:the\s+|le\s+|la\s+|les\s+|den\s+|dem\s+|die\s+|el\s+|o\s+|a\s+|il\s+|de\s+|het\s+)?(?:customer|client|clienta|cliente|user|passenger|caller|account|guest|member|kunde|kunden|kundin|klant|gebruiker|utilisateur|usuario|usuária|utente|passageiro|passagier|клиент\p{L}*|пользовател\p{L}*)(?:\s+(?:is|says\s+(?:they|he|she)\s+(?:are|is)))?|account|konto|compte|cuenta|conta)\s+(?:(?:Dr|Mr|Mrs|Ms|Mme|M|Herr|Frau|Sr|Sra|Sig|Dott)\.?\s+)?(?:\p{Lu}[\p{Ll}'-]+(?:\s+(?:de\s+|van\s+|der\s+|da\s+|dos\s+|del\s+|von\s+|le\s+|la\s+)*\p{Lu}[\p{Ll}'-]+)+|[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*|#?\d{4,})", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    [GeneratedRegex(@"\b(?i:(?:for|pour|für|para|per|voor|bei|для|when|if|whenever|wenn|quand|si|se|als|cuando|quando)\s+(?:the\s+|le\s+|la\s+|les\s+|den\s+|dem\s+|die\s+|el\s+|o\s+|a\s+|il\s+|de\s+|het\s+)?(?:customer|client|clienta|cliente|user|passenger|caller|account|guest|member|kunde|kunden|kundin|klant|gebruiker|utilisateur|usuario|usuária|utente|passageiro|passagier|клиент\p{L}*|пользовател\p{L}*)(?:\s+(?:is|says\s+(?:they|he|she)\s+(?:are|is)))?|account|konto|compte|cuenta|conta)\s+(?:(?:Dr|Mr|Mrs|Ms|Mme|M|Herr|Frau|Sr|Sra|Sig|Dott|señor|señora|senhor|senhora|signor|signora|monsieur|madame|mevrouw|meneer|господин|госпожа)\.?\s+)?(?:\p{Lu}[\p{Ll}'-]+(?:\s+(?:de\s+|van\s+|der\s+|da\s+|dos\s+|del\s+|von\s+|le\s+|la\s+)*\p{Lu}[\p{Ll}'-]+)+|[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*|#?\d{4,})|\b(?i:for|pour|für|para|per|voor|для)\s+(?i:the\s+|le\s+|la\s+|el\s+|o\s+|a\s+|il\s+|de\s+)?(?i:Dr|Mr|Mrs|Ms|Mme|Herr|Frau|Sr|Sra|señor|señora|senhor|senhora|signor|signora|monsieur|madame|mevrouw|meneer|господин|госпожа)\.?\s+\p{Lu}[\p{Ll}'-]+(?:\s+\p{Lu}[\p{Ll}'-]+)+", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex NamedUnit();
 
     [GeneratedRegex(@"(?:对于|对|给)(?:客户|用户|顾客)\p{IsCJKUnifiedIdeographs}{2,4}|(?:顧客|お客様|ユーザー)の?\p{IsCJKUnifiedIdeographs}{2,4}(?:さん|様)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]

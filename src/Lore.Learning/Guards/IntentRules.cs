@@ -12,6 +12,9 @@ internal enum NegationEffect
 
     /// <summary>The phrasing carries its own negation ("no longer applies", "never admit a mistake"): negation is part of it.</summary>
     Ignored,
+
+    /// <summary>Only a negation before the match clears it: what follows is the phrasing's own ("even if it is not so").</summary>
+    BeforeOnly,
 }
 
 /// <summary>
@@ -19,7 +22,7 @@ internal enum NegationEffect
 /// each other, in either order, say the same thing ("ignore" x "instructions", "supprimez" x "compte", "無視" x "指示").
 /// A frame without objects is a phrase that carries the intent alone ("lie to", "撒谎").
 /// </summary>
-internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, Regex Pattern, bool Gated, bool RequestGated = false);
+internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, Regex Pattern, bool Gated, Regex? Exemption = null);
 
 /// <summary>An intent found: the frame, and what matched (an excerpt, never more than 60 characters).</summary>
 internal sealed record IntentHit(IntentFrame Frame, string Excerpt);
@@ -46,9 +49,6 @@ internal static class IntentRules
     /// <summary>CJK text has no spaces: a gap is a bounded run of anything inside one sentence.</summary>
     private static string CjkGap(int chars) => $"[^.;!?。！？；\\n]{{0,{chars}}}";
 
-    public static IReadOnlyList<IntentFrame> All { get; } = Build();
-
-    private static readonly Regex[] AnyFrame = Any([.. All.Select(f => f.Pattern)]);
 
     private static readonly HashSet<string> Negators = new(StringComparer.Ordinal)
     {
@@ -80,7 +80,7 @@ internal static class IntentRules
         }
         catch (NotSupportedException)
         {
-            return new(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+            return new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
         }
     }
 
@@ -115,7 +115,7 @@ internal static class IntentRules
     /// </summary>
     public static string Normalise(string visible)
     {
-        var plain = StripMarks(visible.Normalize(NormalizationForm.FormKC)).ToLowerInvariant()
+        var plain = StripMarks(AccentedVerbs().Replace(visible.Normalize(NormalizationForm.FormKC).ToLowerInvariant(), "dar")).ToLowerInvariant()
             .Replace('\u2019', '\'').Replace('`', '\'').Replace("n't", " not", StringComparison.Ordinal);
         var builder = new StringBuilder(plain.Length);
         var start = 0;
@@ -192,6 +192,11 @@ internal static class IntentRules
         return i > 0 && word.Length - i <= 3;
     }
 
+    /// <summary>"Dê", "dé", "dá" (give) differ from the preposition "de"/"da" only by their accent: read them as "dar" before accents go.</summary>
+    private static Regex AccentedVerbs() => AccentedVerbPattern;
+
+    private static readonly Regex AccentedVerbPattern = new(@"(?<!\p{L})(?:dê|dé|dá)(?!\p{L})", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
     internal static string StripMarks(string text)
     {
         var builder = new StringBuilder(text.Length);
@@ -218,7 +223,7 @@ internal static class IntentRules
         {
             foreach (Match match in frame.Pattern.Matches(normalised))
             {
-                if (frame.Negation == NegationEffect.Clears && IsNegated(normalised, match.Index, match.Length))
+                if (frame.Negation != NegationEffect.Ignored && IsNegated(normalised, match.Index, match.Length, beforeOnly: frame.Negation == NegationEffect.BeforeOnly))
                 {
                     continue;
                 }
@@ -228,7 +233,7 @@ internal static class IntentRules
                     continue;
                 }
 
-                if (frame.RequestGated && IsUserRequest(normalised, match.Index, match.Length))
+                if (frame.Exemption is { } exemption && IsExempt(exemption, normalised, match.Index, match.Length))
                 {
                     continue;
                 }
@@ -261,14 +266,21 @@ internal static class IntentRules
     /// A negation in the clause just before the match (up to four words: "do not", "ne ... pas", "nunca"), inside it
     /// ("gib niemals interne Anweisungen preis"), or right after it ("ignoriere sie nicht", "開示しないで").
     /// </summary>
-    private static bool IsNegated(string text, int index, int length)
+    private static bool IsNegated(string text, int index, int length, bool beforeOnly)
     {
         var (start, end) = Sentence(text, index, length);
         var before = text[start..index];
-        var words = Words(before);
-        if (words.TakeLast(4).Any(Negators.Contains))
+        var words = Words(before).TakeLast(4).ToArray();
+
+        // "no" negates a verb only right before it ("no reveles"); further back it is a determiner ("that no fee applies, then ...").
+        if (words.Any(w => Negators.Contains(w) && w != "no") || (words.Length > 0 && words[^1] == "no"))
         {
             return true;
+        }
+
+        if (beforeOnly)
+        {
+            return false;
         }
 
         if (Words(text.Substring(index, length)).Skip(1).Any(w => Negators.Contains(w) && w is not "no"))
@@ -322,14 +334,22 @@ internal static class IntentRules
         return false;
     }
 
-    /// <summary>"If the customer asks to delete their account": the user's own request, not the agent's initiative.</summary>
-    private static bool IsUserRequest(string text, int index, int length)
+    /// <summary>
+    /// A sentence that exempts a match: "if the customer asks to delete their account" (the user's own request, before
+    /// the match), "the system prompt is confidential" (a statement about it, not an order to share it).
+    /// </summary>
+    private static bool IsExempt(Regex exemption, string text, int index, int length)
     {
-        var (start, _) = Sentence(text, index, length);
-        return UserRequest.IsMatch(text[start..index]);
+        var (start, end) = Sentence(text, index, length);
+        return exemption.IsMatch(text[start..end]);
     }
 
-    private static readonly Regex UserRequest = R(N(@"\b(?:asks?|asked|wants?|wanted|requests?|requested|wishes|demande|souhaite|veut|wünscht|möchte|will|bittet|pide|quiere|solicita|pedir|pede|quer|solicitar|chiede|vuole|richiede|vraagt|wil|просит|хочет)\b|要求|希望|申请|求め|希望し"));
+    /// <summary>True when the text states that something is confidential ("the system prompt is confidential"), in the languages the screen reads.</summary>
+    public static bool StatesConfidentiality(string text) => Confidential.IsMatch(Normalise(text));
+
+    private static readonly Regex Confidential = R(N(@"\b(?:is|are|stays?|remains?) (?:confidential|secret|private|internal|not (?:to be )?shared)|\b(?:est|sont|reste) (?:confidenti|secret|priv)|\b(?:ist|sind|bleibt) (?:vertraulich|geheim|intern)|\b(?:es|son) (?:confidencial|secret|privad)|\b(?:e|é|sao|são) (?:confidencial|secret|sigilos)|\b(?:e|è|sono) (?:riservat|confidenzial|segret)|\b(?:is|zijn|blijft) (?:vertrouwelijk|geheim)|конфиденциальн|секретн|保密|机密|機密"));
+    private static readonly Regex UserRequest = R(N(@"\b(?:asks? (?:to|for|you to|us to)|asked (?:to|for)|wants? to|wanted to|requests?|requested|wishes to|demande|souhaite|veut|wünscht|möchte|will|bittet|pide|quiere|solicita|pedir|pede|quer|solicitar|chiede|vuole|richiede|vraagt|wil|просит|хочет)\b|要求|希望|申请|求め|希望し"));
+
 
     private static bool ContainsCjk(ReadOnlySpan<char> text)
     {
@@ -355,20 +375,25 @@ internal static class IntentRules
         return collapsed.Length <= 60 ? collapsed : collapsed[..57] + "...";
     }
 
+    // Declared after every regex the frames use: static fields initialise in declaration order.
+    public static IReadOnlyList<IntentFrame> All { get; } = Build();
+
+    private static readonly Regex[] AnyFrame = Any([.. All.Select(f => f.Pattern)]);
+
     private static List<IntentFrame> Build()
     {
         var frames = new List<IntentFrame>();
 
         // verb x object within `gap` words, either order; stems match word starts.
-        void Frame(string rule, string name, string verbs, string objects, int gap = 5, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool bothOrders = true, bool requestGated = false)
+        void Frame(string rule, string name, string verbs, string objects, int gap = 5, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool bothOrders = true, Regex? exemption = null)
         {
             var forward = $@"\b{verbs}{Rest}(?:{Sep}{Word}){{0,{gap}}}?{Sep}{objects}";
             var pattern = bothOrders ? $@"{forward}|\b{objects}{Rest}(?:{Sep}{Word}){{0,{Math.Min(gap, 3)}}}?{Sep}{verbs}" : forward;
-            frames.Add(new IntentFrame(rule, name, severity, negation, R(pattern), gated, requestGated));
+            frames.Add(new IntentFrame(rule, name, severity, negation, R(pattern), gated, exemption));
         }
 
-        void Cjk(string rule, string name, string verbs, string objects, int gap = 12, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool requestGated = false)
-            => frames.Add(new IntentFrame(rule, name, severity, negation, R($"{verbs}{CjkGap(gap)}{objects}|{objects}{CjkGap(gap)}{verbs}"), gated, requestGated));
+        void Cjk(string rule, string name, string verbs, string objects, int gap = 12, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, Regex? exemption = null)
+            => frames.Add(new IntentFrame(rule, name, severity, negation, R($"{verbs}{CjkGap(gap)}{objects}|{objects}{CjkGap(gap)}{verbs}"), gated, exemption));
 
         void Phrase(string rule, string name, string pattern, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false)
             => frames.Add(new IntentFrame(rule, name, severity, negation, R(N(pattern)), gated));
@@ -376,15 +401,25 @@ internal static class IntentRules
         // ---- Instruction override: drop what the agent was told.
         var drop = Alt("ignor", "disregard", "forget", "forgot", "overrid", "overrul", "discard", "set aside", "throw out", "neglect", "bypass",
             "stop obey", "stop follow", "stop listen", "cease follow", "oubli", "passez outre", "outrepass", "faites abstraction", "ne tenez plus compte",
-            "vergiss", "vergesst", "vergessen", "missacht", "hinwegsetz", "olvid", "haz caso omiso", "hagan caso omiso", "pasa por alto", "esquec", "desconsider",
+            "pay no attention to", "take no notice of", "vergiss", "vergesst", "vergessen", "missacht", "hinwegsetz", "olvid", "haz caso omiso", "hagan caso omiso", "pasa por alto", "esquec", "desconsider",
             "deixe de lado", "dimentic", "trascur", "non considerare", "negeer", "vergeet", "игнорир", "проигнорир", "забуд", "забыв", "не обращай внимания");
         var told = Alt("instruction", "instructies", "instructie", "instrucc", "instruc", "istruzion", "инструкц", "rule", "règle", "regel", "regla", "regra", "regol", "правил",
             "polic", "politique", "política", "politica", "richtlinie", "beleid", "политик", "guideline", "guidance", "directive", "direttiv", "diretriz", "richtlijn", "prompt", "промпт",
+            "orientac", "indicac", "consegn", "norme", "configured", "ce qu'on t'a dit", "ce qu on t a dit", "was man dir gesagt", "lo que te dijeron", "o que te disseram", "quello che ti hanno detto", "wat je is verteld", "что тебе сказали",
             "your configuration", "setup", "operator", "consigne", "anweisung", "vorgabe", "vorschrift", "norma", "указани", "system prompt", "system rule", "system instruction", "systemregel", "systemanweisung", "systeemregel", "systeemprompt", "what you were told", "whatever .{0,20}told");
         Frame(GuardRules.InstructionOverride, "an order to drop the agent's instructions", drop, told);
+        Frame(GuardRules.InstructionOverride, "an order to stop following the agent's instructions",
+            Alt("stop obey", "stop follow", "stop listen", "no longer follow", "no longer obey", "do not follow", "ne tiens plus compte", "ne tiens pas compte", "ne tenez pas compte", "ne suis plus", "ne suivez plus", "cesse de suivre", "halte dich nicht", "haltet euch nicht", "halten sie sich nicht", "befolge nicht", "befolge keine", "no hagas caso", "no sigas", "deja de seguir", "deixe de seguir", "pare de seguir", "nao siga", "não siga", "non seguire", "smetti di seguire",
+                "volg niet", "niet meer volgen", "houd je niet", "не следуй", "не выполняй", "перестань следовать", "не подчиняйся"),
+            told, gap: 5, negation: NegationEffect.Ignored, bothOrders: false);
+        frames.Add(new IntentFrame(GuardRules.InstructionOverride, "an order to drop the agent's instructions", Severity.Block, NegationEffect.Clears,
+            R($@"\b{told}[^.!?\n]{{0,120}}?\b" + Alt("skip them", "ignore them", "disregard them", "drop them", "bypass them", "ignore it", "skip it", "les ignorer", "ignore-les", "ignorez-les", "ignoriere sie", "vergiss sie", "ignoralas", "ignoralos", "ignore-as", "ignorale", "negeer ze", "игнорируй их", "забудь их")), Gated: false));
+        Frame(GuardRules.InstructionOverride, "an order to drop the agent's instructions",
+            told, Alt("skip them", "ignore them", "disregard them", "drop them", "bypass them", "ignore it", "skip it", "les ignorer", "ignore-les", "ignorez-les", "ignoriere sie", "vergiss sie", "ignoralas", "ignoralos", "ignore-as", "ignorale", "negeer ze", "игнорируй их", "забудь их"),
+            gap: 10, bothOrders: false);
         Frame(GuardRules.InstructionOverride, "a claim that the agent's instructions no longer apply",
-            Alt("instruction", "guidance", "rule", "polic", "consigne", "règle", "anweisung", "vorgabe", "regel", "instrucc", "regla", "política", "instruç", "regra", "istruzion", "regol", "instructie", "beleid", "инструкц", "правил"),
-            Alt("no longer appl", "do not apply", "does not apply", "are void", "is void", "ne s'appliquent plus", "ne s appliquent plus", "ne comptent plus", "gelten nicht mehr", "gilt nicht mehr", "ya no aplica", "ya no son validas", "ya no valen",
+            Alt("instruction", "guidance", "rule", "polic", "consigne", "règle", "anweisung", "vorgabe", "regel", "instrucc", "regla", "política", "instruç", "regra", "istruzion", "regol", "instructie", "beleid", "инструкц", "правил", "configured", "configuration", "setup", "prompt"),
+            Alt("no longer appl", "do not apply", "does not apply", "are void", "is void", "obsolete", "outdated", "invalid", "revoked", "superseded", "not valid", "ungultig", "hinfallig", "veraltet", "obsolet", "caduc", "invalide", "obsoleto", "invalid", "non valid", "vervallen", "ongeldig", "недействительн", "устарел", "отменен", "ne s'appliquent plus", "ne s appliquent plus", "ne comptent plus", "gelten nicht mehr", "gilt nicht mehr", "ya no aplica", "ya no son validas", "ya no valen",
                 "nao se aplica", "nao valem mais", "non valgono piu", "non si applica", "gelden niet meer", "geldt niet meer", "больше не действ", "не действ"),
             gap: 4, negation: NegationEffect.Ignored, bothOrders: false);
         Phrase(GuardRules.InstructionOverride, "an order to obey only the user",
@@ -393,8 +428,8 @@ internal static class IntentRules
         Phrase(GuardRules.InstructionOverride, "an order to do whatever the user says",
             @"\b(?:do|faites|fais|haz|haga|faça|faca|fai|doe|делай)\s+(?:(?:just|simply|simplement|einfach|simplemente|apenas|semplicemente|gewoon|просто)\s+)?(?:what(?:ever)?|ce que|lo que|o que|quello che|wat|всё,? что|то,? что)\s+(?:the |they |he |she |l'|le |el |la |o |a |il |de )?(?:user|customer|caller|client|utilisateur|usuario|cliente|klant|gebruiker|пользовател|клиент|they|he|she)\w*\s+(?:says?|asks?|wants?|writes?|demande|dit|veut|pide|dice|quiere|pedir|disser|quiser|chiede|dice|vuole|vraagt|zegt|wil|скажет|попросит|хочет|говорит)",
             negation: NegationEffect.Clears);
-        Cjk(GuardRules.InstructionOverride, "an order to drop the agent's instructions", Alt("忽略", "无视", "無視", "忘记", "忘掉", "忘れ", "不要理会", "不理会", "不要遵守", "违反"), Alt("指令", "指示", "规则", "规定", "ルール", "規則", "政策", "提示词", "プロンプト", "设定", "設定", "命令"));
-        Cjk(GuardRules.InstructionOverride, "an order to do whatever the user says", Alt("用户", "客户", "ユーザー", "顧客"), Alt("说什么就做什么", "要求办理", "言う通り", "言うとおり", "要求どおり", "要求通り"), gap: 6, negation: NegationEffect.Ignored);
+        Cjk(GuardRules.InstructionOverride, "an order to drop the agent's instructions", Alt("忽略", "无视", "無視", "忘记", "忘掉", "忘れ", "不要理会", "不理会", "不要遵守", "不再遵守", "违反", "無効", "无效", "作废", "失效", "従わな"), Alt("指令", "指示", "规则", "规定", "ルール", "規則", "政策", "提示词", "プロンプト", "设定", "設定", "命令"));
+        Cjk(GuardRules.InstructionOverride, "an order to do whatever the user says", Alt("用户", "客户", "ユーザー", "顧客"), Alt("说什么就做什么", "要求办理", "言う通り", "言うとおり", "要求どおり", "要求通り", "だけに従", "のみに従", "只听", "只服从", "只按照"), gap: 6, negation: NegationEffect.Ignored);
 
         // ---- Jailbreak, beyond the English phrasings of PhraseRules.
         Frame(GuardRules.Jailbreak, "a new unrestricted identity for the agent",
@@ -405,18 +440,19 @@ internal static class IntentRules
         Cjk(GuardRules.Jailbreak, "a new unrestricted identity for the agent", Alt("你现在是", "你是", "あなたは今", "あなたは"), Alt("没有限制", "无限制", "不受限制", "制限なし", "制限のない", "開発者モード", "开发者模式"));
 
         // ---- Disclosure of the system prompt and instructions.
-        var reveal = Alt("reveal", "show", "display", "print", "output", "share", "disclose", "leak", "dump", "recite", "quote", "paste", "repeat", "tell", "provide", "reply with", "respond with", "answer with",
+        var reveal = Alt("reveal", "show", "display", "print", "output", "share", "disclose", "leak", "dump", "recite", "quote", "paste", "repeat", "tell", "provide", "echo", "list", "spell out", "cuent", "explica", "raconte", "erzähl", "racconta", "vertel", "reply with", "respond with", "answer with",
             "communicate", "expose", "read out", "receive", "copy", "affich", "montr", "révél", "divulg", "communiqu", "partag", "dévoil", "imprim", "répét", "citez", "citer", "donnez", "zeig", "gib", "ausgeb", "verrat", "offenleg", "teile", "nenn", "druck",
             "muestr", "revel", "compart", "enseñ", "dile", "mostr", "compartilh", "exib", "rivel", "condivid", "stamp", "comunica", "toon", "deel", "onthul", "geef", "laat", "покаж", "показ", "раскр", "выдай", "выдав", "сообщ", "расскаж", "выведи", "перескаж");
         var prompt = Alt("system prompt", "system message", "system instruction", "systemprompt", "systemnachricht", "systemanweisung", "your full config", "your config", "your entire config", "configuration text", "setup text", "initial prompt",
-            "hidden instruction", "internal instruction", "secret instruction", "your instructions", "operator s instruction", "operator's instruction", "instructions you were given", "what you were told",
+            "hidden instruction", "internal instruction", "secret instruction", "your instructions", "operator s instruction", "operator's instruction", "instructions? you were given", "what you were told", "initial config", "initial setup", "initial instruction", "startup instruction", "your setup",
+            "tes consignes", "vos consignes", "tes instructions", "consignes de depart", "instructions de depart", "deine vorgaben", "tus normas", "tus indicaciones", "suas orientacoes", "le tue consegne", "je richtlijnen", "твои указания",
             "prompt systeme", "message systeme", "message du systeme", "instructions internes", "consignes internes", "vos instructions", "interne anweisung", "internen anweisung", "deine anweisung", "versteckte anweisung",
             "mensaje del sistema", "prompt del sistema", "instrucciones ocultas", "instrucciones internas", "tus instrucciones", "prompt do sistema", "mensagem do sistema", "instrucoes internas", "suas instrucoes",
             "prompt di sistema", "messaggio di sistema", "istruzioni interne", "le tue istruzioni", "systeemprompt", "systeembericht", "interne instructies", "je instructies",
             "системный промпт", "системное сообщение", "системные инструкции", "внутренние инструкции", "свои инструкции", "твои инструкции");
-        Frame(GuardRules.DataDisclosure, "a request to reveal the agent's instructions", reveal, prompt, gap: 6);
+        Frame(GuardRules.DataDisclosure, "a request to reveal the agent's instructions", reveal, prompt, gap: 6, exemption: Confidential);
         Cjk(GuardRules.DataDisclosure, "a request to reveal the agent's instructions", Alt("告诉", "透露", "显示", "展示", "输出", "泄露", "公开", "发给", "教え", "見せ", "開示", "表示", "出力", "共有", "伝え"),
-            Alt("系统提示", "提示词", "系统消息", "内部指令", "系统指令", "システムプロンプト", "システムメッセージ", "指示内容", "内部の指示"), gap: 16);
+            Alt("系统提示", "提示词", "系统消息", "内部指令", "系统指令", "系统设定", "系统设置", "初始设定", "システムプロンプト", "システムメッセージ", "指示内容", "内部の指示", "初期設定"), gap: 16);
 
         // ---- Personal data into replies.
         Frame(GuardRules.DataDisclosure, "an order to put personal data into replies",
@@ -445,22 +481,34 @@ internal static class IntentRules
         Phrase(GuardRules.Deception, "an order to give users a false cause",
             @"\b(?:say|tell (?:them|the \w+|customers?|users?)|claim|explain|state)\s+(?:that\s+)?(?:the\s+|it\s+|this\s+)?(?:\w+\s+){0,2}(?:is|was|are|were)\s+(?:due to|because of|caused by)\s+(?:the\s+)?(?:weather|bank|strike|system|technical|airport|air traffic|supplier|partner|courier|carrier)",
             negation: NegationEffect.Clears);
+        Frame(GuardRules.Deception, "an order to tell users something regardless of the facts",
+            Alt("tell", "say", "assure", "reassure", "inform", "dis ", "dites", "raconte", "affirme", "sag", "erzahl", "versicher", "dile", "di ", "diga", "asegura", "garanta", "di' ", "racconta", "assicura", "vertel", "zeg", "verzeker", "скажи", "говори", "сообщи", "уверь"),
+            Alt("even if", "even though", "even when", "meme si", "meme s'il", "meme s il", "auch wenn", "obwohl", "aunque", "mesmo que", "mesmo se", "anche se", "ook al", "ook als", "даже если", "хотя"),
+            gap: 14, negation: NegationEffect.BeforeOnly, bothOrders: false);
+        Phrase(GuardRules.Deception, "an order to say one thing and do another",
+            @"\b(?:then|but|and then|and) (?:charge|bill|cancel|keep|do|apply|collect) (?:it|them|the \w+|that) anyway\b",
+            negation: NegationEffect.Clears);
         Phrase(GuardRules.Deception, "an order never to admit fault",
             @"\b(?:never|do not|don't) (?:admit|acknowledge|own up to|confess)\b|\bblame (?:the|it on)\b|\b(?:n'admettez jamais|gib niemals zu|nunca admitas|nunca admita|non ammettere mai|geef nooit toe|никогда не признавай)",
             negation: NegationEffect.Ignored);
+        Cjk(GuardRules.Deception, "an order to tell users something regardless of the facts", Alt("告诉", "跟客户说", "伝え", "言って"), Alt("即使", "即便", "哪怕", "たとえ", "としても"), gap: 20);
         Cjk(GuardRules.Deception, "an order to lie to users", Alt("撒谎", "说谎", "欺骗", "谎称", "隐瞒", "嘘をつ", "嘘を", "騙", "偽って"), Alt("客户", "用户", "顾客", "顧客", "ユーザー", "お客", "说", "伝え", "言"), gap: 12);
 
         // ---- Permissions and roles.
-        var grant = Alt("give", "grant", "assign", "promote", "elevate", "upgrade", "accord", "donn", "attribu", "octroy", "gib", "gewähr", "erteil", "vergib", "verleih", "befördere",
-            "otorg", "conced", "asign", "dale", "concede", "conceda", "atribu", "concedi", "assegn", "geef", "verleen", "выда", "дай", "давай", "предостав", "назнач", "повыс");
+        var grant = Alt("give", "grant", "assign", "promote", "elevate", "upgrade", "bump", "make", "turn", "mach", "fais", "faites", "haz", "faça", "faca", "rendi", "maak", "сделай", "переведи", "accord", "donn", "attribu", "octroy", "gib", "gewähr", "erteil", "vergib", "verleih", "befördere",
+            "otorg", "conced", "asign", "dale", "dar\\b", "concede", "conceda", "atribu", "concedi", "assegn", "geef", "verleen", "выда", "дай", "давай", "предостав", "назнач", "повыс");
         var who = @"(?:admin|administrat|amministrat|administrad|beheerder|администратор|superuser|supervisor|owner|root)[\p{L}]*";
         var rights = @"(?:rights?|access|permissions?|privileges?|roles?|rechte?n?|zugang|zugriff|droits?|acces|permis|permisos|acesso|permess[io]|права|доступ|роль)\b";
-        var admin = $@"(?:{who}(?:{Sep}|){rights}|{who}(?:{Sep}{Word}){{0,1}}{Sep}{rights}|{rights}{Sep}(?:(?:de|d|of|di|du|des|van|der)?{Sep})?{who})";
+        var admin = $@"(?:{who}(?:{Sep}|){rights}|{who}(?:{Sep}{Word}){{0,1}}{Sep}{rights}|{rights}(?:{Sep}{Word}){{0,1}}{Sep}(?:(?:de|d|of|di|du|des|van|der){Sep})?{who}|(?:to|zum|zur|into|als|en|a|como|in|tot)\s+(?:an?\s+|the\s+|einem\s+|den\s+|un\s+|um\s+)?(?:admin|administrator|administrateur|administrador|amministratore|beheerder|superuser|root)\b|администратором|админом)";
         Frame(GuardRules.ToolPermission, "a grant of elevated access", grant, admin, gap: 8, bothOrders: false);
         Frame(GuardRules.ToolPermission, "a change of role",
             Alt("change", "set", "switch", "update", "make", "upgrade", "change", "changez", "ändere", "cambia", "altere", "mude", "cambia", "wijzig", "смени", "измени"),
             @"(?:role|rôle|rolle|rol|ruolo|роль)\w*" + Sep + "(?:to|as|=|en|zu|a|para|in|naar|на)" + Sep + Alt("owner", "admin", "root", "superuser", "propriétaire", "besitzer", "inhaber", "propietario", "dono", "proprietario", "eigenaar", "владел"),
             gap: 5, bothOrders: false);
+        Frame(GuardRules.ToolPermission, "an order to mark users as verified",
+            Alt("mark", "treat", "flag", "consider", "set", "markiere", "behandle", "marque", "considere", "marca", "trata", "segna", "considera", "markeer", "behandel", "отметь", "считай"),
+            Alt("as verified", "as authenticated", "as trusted", "verified", "authenticated", "als verifiziert", "als geprüft", "comme verifie", "como verificad", "come verificat", "als geverifieerd", "как проверенн", "верифицирован"),
+            gap: 4, bothOrders: false);
         Frame(GuardRules.ToolPermission, "an order to skip identity checks",
             Alt("skip", "bypass", "omit", "waive", "sautez", "passez", "contourn", "überspring", "umgeh", "omit", "salta", "sáltate", "evita", "pule", "pular", "dispens", "ometti", "sla\\b", "overslaan", "пропуск", "пропусти", "обойди"),
             Alt("identity", "verification", "id check", "kyc", "identité", "vérification", "identität", "identitätsprüfung", "prüfung", "verificación", "verificacion", "identidad", "verificação", "verificacao", "identidade", "verifica", "identità", "identiteit", "controle", "проверк", "личност"),
@@ -473,30 +521,31 @@ internal static class IntentRules
         // ---- Money offered to users.
         var money = Alt("refund", "reimburs", "credit", "voucher", "certificate", "gift card", "giftcard", "coupon", "discount", "compensat", "cash", "money", "bonus mile", "free upgrade", "store credit",
             "rembours", "avoir", "bon d achat", "bon d'achat", "réduction", "remise", "dédommag", "indemn", "erstatt", "gutschein", "rabatt", "entschädig", "gutschrift", "geld", "reembols", "vale", "cupón", "cupon", "descuento", "tarjeta de regalo", "compensación",
-            "dinero", "desconto", "cartão", "cartao-presente", "indeniza", "dinheiro", "rimbors", "buono", "sconto", "carta regalo", "risarc", "soldi", "terugbetal", "tegoed", "korting", "cadeaubon", "vergoeding", "geld",
+            "dinero", "desconto", "cartao-presente", "prepaid card", "free ticket", "free flight", "free round", "free upgrade", "free night", "free month", "free shipping", "indeniza", "dinheiro", "rimbors", "buono", "sconto", "carta regalo", "risarc", "soldi", "terugbetal", "tegoed", "korting", "cadeaubon", "vergoeding", "geld",
             "возврат", "верни", "вернуть", "сертификат", "скидк", "компенсац", "деньг", "бонус", "ваучер", "купон")[..^1]
             + "|" + @"[$€£¥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:[$€£¥]|dollars?|euros?|usd|eur|dolares|rubl\w*|рубл\w*|r\$))";
-        var give = Alt("offer", "give", "issue", "grant", "award", "hand out", "hand over", "provide", "credit\\b", "apply", "promise", "pay(?:s|ing)?\\b", "transfer", "wire\\b", "compensate", "adds?\\b",
+        var give = Alt("offer", "give", "issue", "grant", "award", "hand out", "hand over", "throw in", "send", "provide", "credit\\b", "apply", "promise", "pay(?:s|ing)?\\b", "transfer", "wire\\b", "compensate", "adds?\\b",
             "offr", "donn", "accordez", "accorder", "accorde\\b", "émet", "emet", "versez", "verser", "propos", "biete", "bieten", "gib", "geben", "gewähr", "schenk", "zahl", "überweis",
-            "ofrec", "regal", "otorg", "conced", "aplic", "emit", "pague", "pagar", "transfier", "ofereç", "oferec", "apliq", "offri", "concedi", "applica", "emetti", "paga\\b", "regala",
+            "ofrec", "regal", "otorg", "conced", "aplic", "emit", "pague", "pagar", "transfier", "ofereç", "oferec", "apliq", "dar\\b", "offri", "concedi", "applica", "emetti", "paga\\b", "regala",
             "geef", "bied", "verleen", "betaal", "stort", "предлаг", "предлож", "дай", "давай", "выдав", "выдай", "начисл", "компенсир");
-        var always = Alt("always", "every", "each", "any", "anyone", "anybody", "whenever", "all", "unhappy", "upset", "angry", "complain", "right away", "immediately", "no questions", "whatever",
+        var always = Alt("always", "every", "each", "any", "anyone", "anybody", "whenever", "whoever", "all", "unhappy", "upset", "angry", "rude", "complain", "threaten", "right away", "immediately", "no questions", "whatever", "double", "twice", "triple", "systemati",
             "toujours", "chaque", "tout", "toute", "tous", "mécontent", "dès que", "immédiatement", "intégral", "immer", "jede", "jeder", "jedem", "jeden", "alle", "sofort", "verärgert", "unzufrieden", "beschwer", "vollen betrag",
             "siempre", "cada", "cualquier", "todo", "toda", "molest", "quej", "enfadad", "inmediat", "completo", "sempre", "todo", "qualquer", "insatisfeit", "reclam", "ogni", "qualsiasi", "scontent", "lamenta", "subito",
             "altijd", "elke", "ieder", "iedereen", "ontevreden", "klaagt", "boos", "всегда", "каждо", "любо", "недовол", "жалуется", "сразу");
         Frame(GuardRules.MoneyMovement, "money offered to users", give, money, gap: 6, severity: Severity.Review, gated: true);
         Frame(GuardRules.MoneyMovement, "money given unconditionally", money, always, gap: 8, severity: Severity.Review, gated: true);
-        Cjk(GuardRules.MoneyMovement, "money offered to users", Alt("给", "发放", "提供", "赠送", "退还", "支付", "返还", "提供し", "渡し", "発行", "支払", "付与"),
+        Cjk(GuardRules.MoneyMovement, "money offered to users", Alt("给", "发放", "提供", "赠送", "送", "退还", "支付", "返还", "提供し", "渡し", "発行", "支払", "付与"),
             Alt("退款", "代金券", "优惠券", "折扣", "礼品卡", "补偿", "现金", "返现", "ギフトカード", "クーポン", "割引", "補償", "商品券", "返金", "元", "円"), severity: Severity.Review, gated: true);
 
         // ---- Destructive actions.
-        var destroy = Alt("delete", "remove", "close", "purge", "wipe", "erase", "drop", "terminate", "deactivate", "destroy", "cancel", "supprim", "efface", "ferm", "annul", "résili", "lösch", "losch", "schließ", "storn", "kündig", "entfern",
+        var destroy = Alt("delete", "remove", "close", "purge", "wipe", "erase", "drop", "terminate", "deactivate", "destroy", "cancel", "supprim", "efface", "ferm", "annul", "résili", "clotur", "lösch", "losch", "schließ", "storn", "kündig", "entfern",
             "elimin", "borr", "cierr", "exclu", "apag", "fech", "cancell", "chiud", "annull", "verwijder", "wis\\b", "wissen", "sluit", "annuleer", "удал", "закро", "закрой", "отмен", "сотри");
-        var everything = Alt("account", "profile", "order history", "payment method", "all of", "all the", "all orders", "all bookings", "all reservations", "everything", "every order", "every booking", "table", "database",
+        var everything = Alt("account", "profile", "order history", "payment method", "all of", "all the", "all orders", "all bookings", "all reservations", "everything", "every order", "every booking", "table", "database", "subscription",
+            @"all (?:\w+ ){0,2}(?:subscriptions|orders|bookings|reservations|accounts|records|tickets|flights)",
             "compte", "profil", "toutes les", "tous les", "konto", "alle buchungen", "alle bestellungen", "cuenta", "todas las", "todos los", "conta", "todas as", "todos os", "account", "tutte le", "tutti gli", "alle boekingen", "alle reserveringen",
             "аккаунт", "учетн", "профиль", "все брони", "все заказы", "всё");
-        Frame(GuardRules.DestructiveAction, "a destructive action on a user's account or data", destroy, everything, gap: 4, severity: Severity.Review, gated: true, bothOrders: false, requestGated: true);
-        Cjk(GuardRules.DestructiveAction, "a destructive action on a user's account or data", Alt("删除", "注销", "关闭", "取消所有", "削除", "解約", "閉鎖", "全て取り消"), Alt("账户", "账号", "帐户", "アカウント", "所有订单", "全ての予約", "数据"), severity: Severity.Review, gated: true, requestGated: true);
+        Frame(GuardRules.DestructiveAction, "a destructive action on a user's account or data", destroy, everything, gap: 4, severity: Severity.Review, gated: true, bothOrders: false, exemption: UserRequest);
+        Cjk(GuardRules.DestructiveAction, "a destructive action on a user's account or data", Alt("删除", "注销", "关闭", "取消所有", "削除", "解約", "閉鎖", "全て取り消"), Alt("账户", "账号", "帐户", "アカウント", "所有订单", "全ての予約", "数据"), severity: Severity.Review, gated: true, exemption: UserRequest);
 
         return frames;
     }

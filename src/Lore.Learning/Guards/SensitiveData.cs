@@ -42,7 +42,7 @@ internal static partial class SensitiveData
     private static partial Regex LongToken();
 
     /// <summary>"Le mot de passe administrateur est Paris2024!", "Das Passwort für das Backoffice lautet Sommer#2025".</summary>
-    [GeneratedRegex(@"\b(?<name>passwor[dt]|kennwort|mot de passe|contrase[ñn]a|clave|senha|wachtwoord|parola d'ordine|пароль|密码|パスワード)\b(?:\s+[\p{L}'’]+){0,4}?\s*(?:is|was|lautet|ist|est|es|é|è|ist|:|=|—|-|是|は)\s*[""'`]?(?<value>[^\s""'`,;]{4,})", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
+    [GeneratedRegex(@"\b(?<name>passwor[dt]|kennwort|mot de passe|contrase[ñn]a|clave|senha|wachtwoord|parola d'ordine|пароль|login|credentials?|creds|zugangsdaten|identifiants|credenciales|credenciais|credenziali|inloggegevens|密码|パスワード)\b(?:\s+[\p{L}'’]+){0,4}?\s*(?:is|are|was|lautet|lauten|ist|sind|est|sont|es|son|é|são|è|sono|zijn|:|=|—|-|是|は)\s*[""'`]?(?<value>[^\s""'`,;]{4,}(?:\s*/\s*[^\s""'`,;]{4,})?)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
     private static partial Regex PasswordStatement();
 
     /// <summary>A birth date after the words that introduce one, in the languages the screen reads.</summary>

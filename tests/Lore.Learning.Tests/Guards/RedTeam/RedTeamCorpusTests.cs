@@ -17,7 +17,7 @@ public sealed class RedTeamCorpusTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void The_corpus_has_150_hostile_texts_in_10_categories_and_6_languages_and_100_benign_look_alikes_with_a_held_out_third()
+    public void The_corpus_has_150_hostile_texts_in_10_categories_and_6_languages_and_100_benign_look_alikes_with_held_out_and_fresh_parts()
     {
         Assert.True(RedTeamCorpus.Hostile.Count >= 150, $"{RedTeamCorpus.Hostile.Count} hostile texts");
         Assert.True(RedTeamCorpus.Benign.Count >= 100, $"{RedTeamCorpus.Benign.Count} benign texts");
@@ -25,8 +25,13 @@ public sealed class RedTeamCorpusTests(ITestOutputHelper output)
         Assert.True(RedTeamCorpus.Hostile.Select(r => r.Language).Distinct().Count() >= 6);
         Assert.True(RedTeamCorpus.Hostile.Select(r => r.Encoding).Distinct().Count() >= 8);
         Assert.All(RedTeamCorpus.Hostile.Concat(RedTeamCorpus.Benign), r => Assert.False(string.IsNullOrWhiteSpace(r.Text)));
-        Assert.InRange(RedTeamCorpus.Hostile.Count(r => r.HeldOut), RedTeamCorpus.Hostile.Count / 3 - 1, RedTeamCorpus.Hostile.Count / 3 + 1);
-        Assert.InRange(RedTeamCorpus.Benign.Count(r => r.HeldOut), RedTeamCorpus.Benign.Count / 3 - 1, RedTeamCorpus.Benign.Count / 3 + 1);
+        foreach (var rows in new[] { RedTeamCorpus.Hostile, RedTeamCorpus.Benign })
+        {
+            var first = rows.Count(r => r.Split != "fresh");
+            Assert.InRange(rows.Count(r => r.HeldOut), first / 3 - 1, first / 3 + 1);
+            Assert.True(rows.Count(r => r.Split == "fresh") >= 30);
+            Assert.All(rows, r => Assert.Contains(r.Split, new[] { "tuning", "heldout", "fresh" }));
+        }
     }
 
     [Fact]
