@@ -64,6 +64,8 @@ internal static class IntentRules
     /// <summary>Policy, eligibility, approval or verification: what turns "issue a voucher" into a procedure.</summary>
     private static readonly Regex Gate = R(N(@"\b(?:polic|politique|richtlinie|politica|beleid|политик|eligib|elegib|berechtig|anspruch|approv|approbation|accord d|autorisation|freigabe|zustimmung|autoriza|genehmig|aprob|aprov|goedkeur|одобр|verif|prüf|pruf|control|провер|rules?\b|regeln?\b|regles?\b|reglas?\b|regras?\b|regole\b|regels?\b|правил|table|tabelle|tabla|tabela|tabella|within \d+|after that|after \d+ (?:days|hours|weeks)|dans les \d+|au-dela de \d+|innerhalb von \d+|nach \d+ tagen|dentro de \d+|despues de \d+|dentro de|entro \d+|binnen \d+|automati|validat|valide|confirm|bestätig|bestatig|conferm|bevestig|подтвер|только|only\b|uniquement|seulement|nur\b|solo\b|sólo|somente|apenas|alleen\b|unless|sauf\b|außer|ausser|salvo|a menos|tenzij|tranne)|政策|资格|审批|仅|只有|除非|ポリシー|承認|のみ|確認"));
 
+    private static readonly Regex Precondition = R(N(@"\b(?:before|avant|bevor|antes|prima|voordat|voor|перед|прежде)\b|之前|前に"));
+
     /// <summary>"Without", before a gate, waives it: "issue a refund without checking the fare rules".</summary>
     private static readonly Regex Waiver = R(N(@"\b(?:without|sans|ohne|sin|sem|senza|zonder|без|skip|skipping|regardless)\b|无需|不用|なしで|せずに"));
 
@@ -331,7 +333,9 @@ internal static class IntentRules
             }
         }
 
-        return false;
+        // "Call lookup_order before issuing a refund": the intent is what comes after a precondition, not an order.
+        var precondition = string.Join(' ', Words(text[start..index]).TakeLast(2));
+        return Precondition.IsMatch(precondition);
     }
 
     /// <summary>
@@ -528,10 +532,13 @@ internal static class IntentRules
             "offr", "donn", "accordez", "accorder", "accorde\\b", "émet", "emet", "versez", "verser", "propos", "biete", "bieten", "gib", "geben", "gewähr", "schenk", "zahl", "überweis",
             "ofrec", "regal", "otorg", "conced", "aplic", "emit", "pague", "pagar", "transfier", "ofereç", "oferec", "apliq", "dar\\b", "offri", "concedi", "applica", "emetti", "paga\\b", "regala",
             "geef", "bied", "verleen", "betaal", "stort", "предлаг", "предлож", "дай", "давай", "выдав", "выдай", "начисл", "компенсир");
-        var always = Alt("always", "every", "each", "any", "anyone", "anybody", "whenever", "whoever", "all", "unhappy", "upset", "angry", "rude", "complain", "threaten", "right away", "immediately", "no questions", "whatever", "double", "twice", "triple", "systemati",
-            "toujours", "chaque", "tout", "toute", "tous", "mécontent", "dès que", "immédiatement", "intégral", "immer", "jede", "jeder", "jedem", "jeden", "alle", "sofort", "verärgert", "unzufrieden", "beschwer", "vollen betrag",
-            "siempre", "cada", "cualquier", "todo", "toda", "molest", "quej", "enfadad", "inmediat", "completo", "sempre", "todo", "qualquer", "insatisfeit", "reclam", "ogni", "qualsiasi", "scontent", "lamenta", "subito",
-            "altijd", "elke", "ieder", "iedereen", "ontevreden", "klaagt", "boos", "всегда", "каждо", "любо", "недовол", "жалуется", "сразу");
+        // Quantifiers count over people ("every unhappy customer"), not over occurrences ("before any refund").
+        var people = @"(?:customers?|users?|callers?|passengers?|clients?|shoppers?|guests?|members?|client|utilisateur|passager|kunde\w*|nutzer\w*|anrufer\w*|benutzer\w*|fahrgast\w*|cliente|usuario|pasajero|passageiro|utente|passeggero|klant\w*|gebruiker\w*|beller\w*|клиент\w*|пользовател\w*|покупател\w*)";
+        var always = "(?:" + Alt("always", "everything", "anyone", "anybody", "everyone", "everybody", "whenever", "whoever", "unhappy", "upset", "angry", "rude", "complain", "threaten", "right away", "immediately", "no questions", "double", "twice", "triple", "systemati",
+            "toujours", "mécontent", "dès que", "immédiatement", "intégral", "immer", "sofort", "verärgert", "unzufrieden", "beschwer", "vollen betrag",
+            "siempre", "molest", "quej", "enfadad", "inmediat", "completo", "sempre", "insatisfeit", "reclam", "scontent", "lamenta", "subito",
+            "altijd", "iedereen", "ontevreden", "klaagt", "boos", "всегда", "недовол", "жалуется", "сразу")
+            + $@"|\b(?:every|each|any|all|chaque|tout|toute|tous les|toutes les|jede[mnrs]?|alle[mn]?|cada|cualquier|todo|toda|todos los|qualquer|ogni|qualsiasi|elke|iedere?|кажд\w*|люб\w*)\s+(?:\w+\s+)?{people})";
         Frame(GuardRules.MoneyMovement, "money offered to users", give, money, gap: 6, severity: Severity.Review, gated: true);
         Frame(GuardRules.MoneyMovement, "money given unconditionally", money, always, gap: 8, severity: Severity.Review, gated: true);
         Cjk(GuardRules.MoneyMovement, "money offered to users", Alt("给", "发放", "提供", "赠送", "送", "退还", "支付", "返还", "提供し", "渡し", "発行", "支払", "付与"),
