@@ -84,9 +84,12 @@ internal sealed class AdmissionGuard
         catch (RegexMatchTimeoutException)
         {
             // Fail closed: a text the screen cannot read in time is not served.
-            return new ContentResult(lesson, [new Finding(GuardRules.HiddenMarkup, "the text could not be screened in time (pathological input)", Severity.Block)]);
+            return new ContentResult(_content.RedactForStorageOrSelf(lesson), [new Finding(GuardRules.Unscreenable, "the text could not be screened in time (pathological input)", Severity.Block)]);
         }
     }
+
+    /// <summary>The lesson with its secrets and personal data cut out, for storing a refusal that was not screened again.</summary>
+    public Lesson RedactForStorage(Lesson lesson) => _content.RedactForStorage(lesson);
 
     private static readonly IReadOnlySet<string> EmptyHosts = FrozenSet<string>.Empty;
 

@@ -63,7 +63,7 @@ internal sealed class AdmissionStage
                 return lesson;
             }
 
-            var pulled = lesson with { Status = LessonStatus.Rejected, GuardFindings = [.. blocking.Select(f => f.ToGuardFinding())] };
+            var pulled = screen.Lesson with { Status = LessonStatus.Rejected, GuardFindings = [.. blocking.Select(f => f.ToGuardFinding())] };
             _decisions[lesson.Id] = new AdmissionDecision(pulled, stored?.Status ?? LessonStatus.Active, $"served before, but no longer passes the content screen: {RuleList(pulled)}");
             return pulled;
         }
@@ -72,7 +72,7 @@ internal sealed class AdmissionStage
         {
             // A reviewer said no to this lesson; finding it again does not reopen the question.
             _decisions.Remove(lesson.Id);
-            return lesson with { Status = LessonStatus.Rejected, GuardFindings = stored.GuardFindings, Reviews = stored.Reviews };
+            return _guard.RedactForStorage(lesson) with { Status = LessonStatus.Rejected, GuardFindings = stored.GuardFindings, Reviews = stored.Reviews };
         }
 
         var verdict = await _guard.EvaluateAsync(lesson, hosts, cancellationToken).ConfigureAwait(false);

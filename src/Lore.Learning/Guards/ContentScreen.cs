@@ -52,6 +52,15 @@ internal sealed partial class ContentScreen
         }
 
         var fields = Fields(lesson);
+        var longest = fields.Max(f => f.Length);
+        if (longest > EncodedText.MaxFieldChars)
+        {
+            // Fail closed, the same way every time: a text too long to read within bounds is neither served nor stored.
+            return new ContentResult(
+                lesson with { Text = $"[not stored: {longest} characters, too long to screen]", Trigger = lesson.Trigger with { Description = null, Keywords = [] } },
+                [new Finding(GuardRules.Unscreenable, $"a field of {longest} characters, longer than the {EncodedText.MaxFieldChars} the screen reads", Severity.Block)]);
+        }
+
         var texts = fields.Select(ScreenText.Of).ToArray();
         var combined = ScreenText.Of(string.Join("\n", fields));
 
@@ -70,17 +79,50 @@ internal sealed partial class ContentScreen
             Add(GuardRules.MixedScript, "a word mixes Latin letters with look-alike Cyrillic or Greek ones", _nonBlocking);
         }
 
-        // Phrasings aimed at the agent, in the text and in any base64 it carries.
-        ScreenPhrases(combined, "", known, Add);
-        foreach (var decoded in Base64Payloads(combined.Visible))
+        // Phrasings and intents aimed at the agent, in the text and in everything it carries encoded.
+        ScreenPhrases(combined, "", known, null, Add);
+        var decodedSpans = new List<SensitiveSpan>[texts.Length];
+        for (var i = 0; i < texts.Length; i++)
         {
-            var inner = ScreenText.Of(decoded);
-            ScreenPhrases(inner, " (decoded from base64)", known, Add);
-            foreach (var host in HostNames.Find(inner.Visible).Where(h => !HostNames.IsKnown(h.Host, known)))
+            decodedSpans[i] = [];
+            var visible = texts[i].Visible;
+            ScreenIntents(visible, "", Add);
+
+            foreach (var decoded in EncodedText.Decode(visible))
             {
-                Add(GuardRules.UnknownHost, $"{host.Kind} naming {host.Host} (decoded from base64)", Severity.Block);
+                var where = $" (decoded from {decoded.Encoding})";
+                var inner = ScreenText.Of(decoded.Text);
+                ScreenIntents(inner.Visible, where, Add);
+                if (decoded.Encoding.StartsWith("ROT13", StringComparison.Ordinal))
+                {
+                    // Rotated text is only read for intents: its "commands", "hosts" and "numbers" are artefacts of the rotation.
+                    continue;
+                }
+
+                var joined = decoded.Encoding.StartsWith("split letters", StringComparison.Ordinal);
+
+                // Joining split words also joins the parts of addresses: what is sent where is read on the text as written.
+                ScreenPhrases(inner, where, known, joined ? GuardRules.Exfiltration : null, Add);
+                if (joined)
+                {
+                    continue;
+                }
+
+                foreach (var host in HostNames.Find(inner.Visible).Where(h => !HostNames.IsKnown(h.Host, known)))
+                {
+                    Add(GuardRules.UnknownHost, $"{host.Kind} naming {host.Host}{where}", Severity.Block);
+                }
+
+                foreach (var hidden in SensitiveData.Find(inner.Visible, _ => false))
+                {
+                    // Encoded sensitive data cannot be cut out of its encoding: the lesson is refused and the run redacted at rest.
+                    Add(hidden.IsSecret ? GuardRules.Secret : GuardRules.PersonalData, $"{hidden.Description}{where}, refused and redacted at rest", Severity.Block);
+                    decodedSpans[i].Add(new SensitiveSpan(decoded.Start, decoded.Length, "encoded data", hidden.Description, hidden.IsSecret));
+                }
             }
         }
+
+        ScreenUnitWorkarounds(texts.Select(t => t.Visible), Add);
 
         foreach (var (topic, pattern) in _topics)
         {
@@ -94,7 +136,7 @@ internal sealed partial class ContentScreen
         bool IsKnownEmail(string address) => _knownHosts.Contains(address.ToLowerInvariant(), StringComparer.Ordinal);
         var redactSecrets = _secrets == SensitiveDataHandling.Redact;
         var redactPersonal = _personalData == SensitiveDataHandling.Redact;
-        var spans = texts.Select(t => SensitiveData.Find(t.Visible, IsKnownEmail)).ToArray();
+        var spans = texts.Select((t, i) => SensitiveData.Merge(SensitiveData.Find(t.Visible, IsKnownEmail), decodedSpans[i])).ToArray();
 
         // Addresses nobody vouched for, in what would be served: an address cut out as personal data is gone from it.
         var served = string.Join("\n", texts.Select((t, i) => SensitiveData.Redact(t.Visible, [.. spans[i].Where(s => s.IsSecret ? redactSecrets : redactPersonal)])));
@@ -117,18 +159,20 @@ internal sealed partial class ContentScreen
         {
             return new ContentResult(lesson, findings);
         }
-        foreach (var group in all.GroupBy(s => s.Description, StringComparer.Ordinal))
+        // What is stored is redacted whatever the verdict: a refused lesson must not keep a secret or personal data at rest.
+        var redactedLesson = RedactAll(lesson, texts, spans);
+        foreach (var group in all.Where(s => s.Kind != "encoded data").GroupBy(s => s.Description, StringComparer.Ordinal))
         {
             var span = group.First();
             var redact = span.IsSecret ? redactSecrets : redactPersonal;
             var rule = span.IsSecret ? GuardRules.Secret : GuardRules.PersonalData;
             var count = group.Count() > 1 ? $"{group.Count()} x " : "";
-            Add(rule, redact ? $"{count}{span.Description}, redacted" : $"{count}{span.Description}", redact ? _nonBlocking : Severity.Block);
+            Add(rule, redact ? $"{count}{span.Description}, redacted" : $"{count}{span.Description}, refused and redacted at rest", redact ? _nonBlocking : Severity.Block);
         }
 
-        if (all.Any(s => !(s.IsSecret ? redactSecrets : redactPersonal)))
+        if (all.Any(s => s.Kind == "encoded data" || !(s.IsSecret ? redactSecrets : redactPersonal)))
         {
-            return new ContentResult(lesson, findings);
+            return new ContentResult(redactedLesson, findings);
         }
 
         var redacted = SensitiveData.Redact(text, textSpans);
@@ -136,25 +180,107 @@ internal sealed partial class ContentScreen
         {
             var rule = textSpans.Any(s => s.IsSecret) ? GuardRules.Secret : GuardRules.PersonalData;
             Add(rule, string.Create(CultureInfo.InvariantCulture, $"too little is left after redaction (fewer than {_minWords} words, or most of the text redacted)"), Severity.Block);
-            return new ContentResult(lesson, findings);
         }
 
+        return new ContentResult(redactedLesson, findings);
+    }
+
+    /// <summary>The lesson with every secret and piece of personal data in its text, trigger description and keywords cut out.</summary>
+    private static Lesson RedactAll(Lesson lesson, ScreenText[] texts, IReadOnlyList<SensitiveSpan>[] spans)
+    {
+        if (spans.All(s => s.Count == 0))
+        {
+            return lesson;
+        }
+
+        var hasDescription = lesson.Trigger.Description is not null;
+        var keywordOffset = hasDescription ? 2 : 1;
         var trigger = lesson.Trigger with
         {
-            Description = description is null ? null : SensitiveData.Redact(description, descriptionSpans),
-            Keywords = [.. lesson.Trigger.Keywords.Where((_, i) => keywordSpans[i].Count == 0)],
+            Description = hasDescription ? (spans[1].Count == 0 ? lesson.Trigger.Description : SensitiveData.Redact(texts[1].Visible, spans[1])) : null,
+            Keywords = [.. lesson.Trigger.Keywords.Where((_, i) => spans[keywordOffset + i].Count == 0)],
         };
-        return new ContentResult(lesson with { Text = redacted, Trigger = trigger }, findings);
+        return lesson with { Text = spans[0].Count == 0 ? lesson.Text : SensitiveData.Redact(texts[0].Visible, spans[0]), Trigger = trigger };
+    }
+
+    /// <summary>
+    /// A lesson as it may be stored when it is refused: secrets and personal data cut out of every field. Used where a
+    /// lesson is rejected without being screened again (a reviewer's earlier rejection).
+    /// </summary>
+    public Lesson RedactForStorage(Lesson lesson)
+    {
+        var texts = Fields(lesson).Select(ScreenText.Of).ToArray();
+        var spans = texts.Select(t => SensitiveData.Find(t.Visible, a => _knownHosts.Contains(a.ToLowerInvariant(), StringComparer.Ordinal))).ToArray();
+        return RedactAll(lesson, texts, spans);
+    }
+
+    /// <summary>Redacts when it can; a text the redaction patterns cannot read in time is stored as a placeholder.</summary>
+    public Lesson RedactForStorageOrSelf(Lesson lesson)
+    {
+        try
+        {
+            return RedactForStorage(lesson);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return lesson with { Text = "[redacted: could not be screened]", Trigger = lesson.Trigger with { Description = null, Keywords = [] } };
+        }
+    }
+
+    private static void ScreenIntents(string visible, string where, Action<string, string, Severity> add)
+    {
+        foreach (var hit in IntentRules.Find(IntentRules.Normalise(visible)))
+        {
+            add(hit.Frame.Rule, $"{hit.Frame.Name}: \"{hit.Excerpt}\"{where}", hit.Frame.Severity);
+        }
+    }
+
+    /// <summary>"For customer John Smith, always waive the fee": an exception made for one named person or account.</summary>
+    private static void ScreenUnitWorkarounds(IEnumerable<string> fields, Action<string, string, Severity> add)
+    {
+        foreach (var field in fields)
+        {
+            foreach (var pattern in (Regex[])[NamedUnit(), NamedUnitCjk()])
+            {
+                foreach (Match m in pattern.Matches(field))
+                {
+                    var end = field.IndexOfAny(['.', ';', '!', '?', '。', '\n'], m.Index + m.Length);
+                    var sentence = field[m.Index..(end < 0 ? field.Length : end)];
+                    if (ExceptionCue().IsMatch(sentence))
+                    {
+                        add(GuardRules.UnitWorkaround, $"an exception for one named customer or account: \"{Excerpt(m.Value)}\"", Severity.Review);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    private static string Excerpt(string value)
+    {
+        var collapsed = Regex.Replace(value, @"\s+", " ").Trim();
+        return collapsed.Length <= 60 ? collapsed : collapsed[..57] + "...";
     }
 
     /// <summary>Everything of a lesson a model call can see.</summary>
     private static string[] Fields(Lesson lesson)
         => [lesson.Text, .. lesson.Trigger.Description is { } d ? [d] : Array.Empty<string>(), .. lesson.Trigger.Keywords];
 
-    private static void ScreenPhrases(ScreenText text, string where, IReadOnlyList<string> known, Action<string, string, Severity> add)
+    private static void ScreenPhrases(ScreenText text, string where, IReadOnlyList<string> known, string? skipRule, Action<string, string, Severity> add)
     {
         foreach (var hit in PhraseRules.Find(text))
         {
+            if (hit.Rule.Rule == skipRule)
+            {
+                continue;
+            }
+
+            if (hit.Rule.Rule == GuardRules.DataDisclosure && IntentRules.StatesConfidentiality(hit.Context))
+            {
+                // "Tell the user the system prompt is confidential": a statement about it, not an order to share it.
+                continue;
+            }
+
             if (hit.Rule.Rule == GuardRules.Exfiltration && TargetsOnlyKnownHosts(hit.Context, known))
             {
                 continue;
@@ -185,41 +311,22 @@ internal sealed partial class ContentScreen
         return words >= _minWords && removed <= 0.6 * original.Length;
     }
 
-    /// <summary>Base64 runs long enough to hide a sentence, decoded when they decode to readable text.</summary>
-    private static IEnumerable<string> Base64Payloads(string text)
-    {
-        foreach (Match m in Base64Run().Matches(text))
-        {
-            var value = m.Value.Replace('-', '+').Replace('_', '/');
-            var padded = value.TrimEnd('=');
-            padded += new string('=', (4 - (padded.Length % 4)) % 4);
-            byte[] bytes;
-            try
-            {
-                bytes = Convert.FromBase64String(padded);
-            }
-            catch (FormatException)
-            {
-                continue;
-            }
-
-            var decoded = Encoding.UTF8.GetString(bytes);
-            var readable = decoded.Count(c => c is '\n' or '\r' or '\t' || (c >= ' ' && c < '\u007F') || char.IsLetter(c));
-            if (decoded.Length >= 8 && readable >= 0.9 * decoded.Length && decoded.Any(char.IsLetter))
-            {
-                yield return decoded;
-            }
-        }
-    }
-
     private static Regex TopicPattern(string topic)
     {
         var words = Regex.Split(ScreenText.Of(topic).Folded, @"[\W_]+").Where(w => w.Length > 0).Select(Regex.Escape);
         return new Regex($@"\b{string.Join(@"[\W_]*", words)}(?:s|es)?\b", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
     }
 
-    [GeneratedRegex(@"[A-Za-z0-9+/_-]{20,}={0,2}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
-    private static partial Regex Base64Run();
+    /// <summary>A customer, user or account named by a person's name, a user name or a number.</summary>
+    [GeneratedRegex(@"\b(?i:(?:for|pour|für|para|per|voor|bei|для|when|if|whenever|wenn|quand|si|se|als|cuando|quando)\s+(?:the\s+|le\s+|la\s+|les\s+|den\s+|dem\s+|die\s+|el\s+|o\s+|a\s+|il\s+|de\s+|het\s+)?(?:customer|client|clienta|cliente|user|passenger|caller|account|guest|member|kunde|kunden|kundin|klant|gebruiker|utilisateur|usuario|usuária|utente|passageiro|passagier|клиент\p{L}*|пользовател\p{L}*)(?:\s+(?:is|says\s+(?:they|he|she)\s+(?:are|is)))?|account|konto|compte|cuenta|conta)\s+(?:(?:Dr|Mr|Mrs|Ms|Mme|M|Herr|Frau|Sr|Sra|Sig|Dott|señor|señora|senhor|senhora|signor|signora|monsieur|madame|mevrouw|meneer|господин|госпожа)\.?\s+)?(?:\p{Lu}[\p{Ll}'-]+(?:\s+(?:de\s+|van\s+|der\s+|da\s+|dos\s+|del\s+|von\s+|le\s+|la\s+)*\p{Lu}[\p{Ll}'-]+)+|[a-z][a-z0-9_-]*\.[a-z][a-z0-9_-]*|#?\d{4,})|\b(?i:for|pour|für|para|per|voor|для)\s+(?i:the\s+|le\s+|la\s+|el\s+|o\s+|a\s+|il\s+|de\s+)?(?i:Dr|Mr|Mrs|Ms|Mme|Herr|Frau|Sr|Sra|señor|señora|senhor|senhora|signor|signora|monsieur|madame|mevrouw|meneer|господин|госпожа)\.?\s+\p{Lu}[\p{Ll}'-]+(?:\s+\p{Lu}[\p{Ll}'-]+)+", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex NamedUnit();
+
+    [GeneratedRegex(@"(?:对于|对|给)(?:客户|用户|顾客)\p{IsCJKUnifiedIdeographs}{2,4}|(?:顧客|お客様|ユーザー)の?\p{IsCJKUnifiedIdeographs}{2,4}(?:さん|様)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex NamedUnitCjk();
+
+    /// <summary>What makes a mention of one customer an exception: always, free, waived, without the usual checks.</summary>
+    [GeneratedRegex(@"(?i)\b(?:always|every|waive|free|no charge|at no cost|without|skip|do not ask|don't ask|exempt|toujours|gratuit|sans|immer|kostenlos|erlass|ohne|siempre|gratis|sin\b|sempre|isent|grátis|senza|annulla|altijd|kwijtschel|zonder|всегда|бесплатно|без|отменя)|总是|一律|免除|免费|いつも|必ず|無料", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex ExceptionCue();
 
     [GeneratedRegex(@"\[redacted [a-z ]+\]", RegexOptions.CultureInvariant)]
     private static partial Regex Placeholder();

@@ -69,6 +69,21 @@ public static class GuardRules
     /// <summary>Granting or changing permissions, or bypassing approvals, verification and safety checks.</summary>
     public const string ToolPermission = "content.tool-permission";
 
+    /// <summary>Telling the agent to lie to, mislead or invent facts for users (in any language the screen reads).</summary>
+    public const string Deception = "content.deception";
+
+    /// <summary>Money offered to users: refunds, credits, vouchers, certificates, gift cards or discounts given unconditionally.</summary>
+    public const string MoneyMovement = "content.money-movement";
+
+    /// <summary>Deleting or closing accounts, wiping data, cancelling everything on the agent's own initiative.</summary>
+    public const string DestructiveAction = "content.destructive-action";
+
+    /// <summary>A workaround for one named customer, user or account ("for customer John Smith always ...").</summary>
+    public const string UnitWorkaround = "content.unit-workaround";
+
+    /// <summary>Text the screen could not read within its bounds (too long, too deeply encoded, too slow to match).</summary>
+    public const string Unscreenable = "content.unscreenable";
+
     /// <summary>A topic listed in <see cref="AdmissionPolicy.ProtectedTopics"/>.</summary>
     public const string ProtectedTopic = "content.protected-topic";
 

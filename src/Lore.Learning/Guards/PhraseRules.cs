@@ -129,7 +129,7 @@ internal static class PhraseRules
         const string Filler = $@"(?:{S}(?:me|us|them|the{S}user|all|any|every|of|the|your|my|its|our|full|entire|complete|exact|original|hidden|secret|internal|initial|current|raw|verbatim|whole|stored|saved|admin|administrator|root|database|db|account|master|server|service|login|user'?s|customer'?s|wifi|email|vault)){{0,5}}";
         Add(GuardRules.DataDisclosure, "a request to reveal the agent's instructions or credentials",
             $@"\b(?:reveal|show|print|output|repeat|display|disclose|share|leak|dump|tell|give|provide|expose|recite|echo|type{S}out|write{S}out|read{S}out|spell{S}out|return|respond{S}with|reply{S}with){Filler}{S}(?:system{S}prompt|system{S}message|system{S}instructions|(?:initial|original|hidden|secret|internal|developer|confidential){S}(?:prompt|instructions|message|rules)|(?:prompt|instructions){S}above|your{S}(?:instructions|prompt|rules|guidelines|configuration|config)|credentials?|passwords?|passcodes?|api{S}keys?|secret{S}keys?|secrets|access{S}tokens?|auth(?:entication)?{S}tokens?|session{S}tokens?|bearer{S}tokens?|private{S}keys?|ssh{S}keys?|environment{S}variables|env{S}vars?|connection{S}strings?|database{S}(?:password|credentials|dump))",
-            squashed: true);
+            negatable: true, squashed: true);
         Add(GuardRules.DataDisclosure, "a question about the agent's instructions",
             $@"\bwhat{S}(?:is|are|was|were){S}(?:your|the){S}(?:system{S}prompt|initial{S}instructions|original{S}instructions|hidden{S}prompt|secret{S}instructions)\b|\bwhat{S}(?:is|are|was|were){S}your{S}(?:instructions|rules|prompt)\b");
         Add(GuardRules.DataDisclosure, "a request to repeat the conversation",

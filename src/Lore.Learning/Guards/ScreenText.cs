@@ -124,7 +124,7 @@ internal sealed class ScreenText
             || (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format && c is not '\u0600' and not '\u0601' and not '\u0602' and not '\u0603');
 
     /// <summary>Cyrillic, Greek and other letters that look like Latin ones, and typographic punctuation, folded to ASCII.</summary>
-    private static char Fold(char c) => c switch
+    internal static char Fold(char c) => c switch
     {
         // Cyrillic
         'а' or 'А' => 'a',

@@ -41,6 +41,18 @@ internal static partial class SensitiveData
     [GeneratedRegex(@"[A-Za-z0-9_\-+/=]{32,}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex LongToken();
 
+    /// <summary>"Le mot de passe administrateur est Paris2024!", "Das Passwort für das Backoffice lautet Sommer#2025".</summary>
+    [GeneratedRegex(@"\b(?<name>passwor[dt]|kennwort|mot de passe|contrase[ñn]a|clave|senha|wachtwoord|parola d'ordine|пароль|login|credentials?|creds|zugangsdaten|identifiants|credenciales|credenciais|credenziali|inloggegevens|密码|パスワード)\b(?:\s+[\p{L}'’]+){0,4}?\s*(?:is|are|was|lautet|lauten|ist|sind|est|sont|es|son|é|são|è|sono|zijn|:|=|—|-|是|は)\s*[""'`]?(?<value>[^\s""'`,;]{4,}(?:\s*/\s*[^\s""'`,;]{4,})?)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex PasswordStatement();
+
+    /// <summary>A birth date after the words that introduce one, in the languages the screen reads.</summary>
+    [GeneratedRegex(@"\b(?:born(?:\s+on)?|DOB|d\.o\.b\.?|date\s+of\s+birth|birth\s*date|birthday|née?\s+le|geboren(?:\s+am|\s+op)?|nacid[oa](?:\s+el)?|fecha\s+de\s+nacimiento|nascid[oa](?:\s+em)?|data\s+de\s+nascimento|nat[oa]\s+il|data\s+di\s+nascita|geboortedatum|родил(?:ся|ась)|дата\s+рождения)\s*[:(]?\s*(?<date>\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|(?:\d{1,2}\.?\s+)?\p{L}{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{1,2}\.?\s+\p{L}{3,9}\s+\d{4})|(?:出生于|生年月日[:：]?)\s*(?<date>\d{4}\D{1,2}\d{1,2}\D{1,2}\d{1,2})", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex BirthDate();
+
+    /// <summary>Street addresses: "42 Elm Street", "Via Roma 15", "Hauptstraße 12, 10115 Berlin", "12 rue de la Paix".</summary>
+    [GeneratedRegex(@"\b\d{1,5}\s+(?:\p{Lu}\p{Ll}+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Drive|Dr|Lane|Ln|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Terrace|Crescent)\b\.?(?:,?\s+\p{Lu}\p{Ll}+(?:\s+\p{Lu}\p{Ll}+)?(?:,?\s+[A-Z]{2}\s+\d{5})?)?|\b(?:Via|Viale|Piazza|Corso|Rue|Avenue|Calle|Avenida|Rua|Travessa|Plaza|Paseo)\s+(?:[\p{L}'-]+\s+){0,3}?\p{Lu}[\p{L}'-]+,?\s*\d{1,4}\b(?:,?\s+\p{Lu}\p{Ll}+)?|\b\d{1,4},?\s+(?:rue|avenue|boulevard|chemin|place|allée)\s+(?:[\p{L}'-]+\s*){1,4}|\b\p{Lu}[\p{L}-]*(?:straße|strasse|str\.|weg|platz|allee|gasse|straat|laan|gracht|plein|kade)\s+\d{1,4}[a-z]?\b(?:,?\s+\d{4,5}\s*[A-Z]{0,2}\s+\p{Lu}\p{Ll}+)?", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex StreetAddress();
+
     [GeneratedRegex(@"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     public static partial Regex Email();
 
@@ -81,6 +93,27 @@ internal static partial class SensitiveData
                 var group = m.Groups["value"];
                 spans.Add(new SensitiveSpan(group.Index, group.Length, "secret", $"a value given for '{m.Groups["name"].Value.ToLowerInvariant()}' ({value.Length} characters)", IsSecret: true));
             }
+        }
+
+        foreach (Match m in PasswordStatement().Matches(text))
+        {
+            var value = m.Groups["value"].Value.TrimEnd('.', '!', '?');
+            if (value.Length >= 4 && LooksLikeCredential(value))
+            {
+                var group = m.Groups["value"];
+                spans.Add(new SensitiveSpan(group.Index, group.Length, "secret", $"a value given for '{m.Groups["name"].Value.ToLowerInvariant()}' ({value.Length} characters)", IsSecret: true));
+            }
+        }
+
+        foreach (Match m in BirthDate().Matches(text))
+        {
+            var date = m.Groups["date"];
+            spans.Add(new SensitiveSpan(date.Index, date.Length, "birth date", "a birth date", IsSecret: false));
+        }
+
+        foreach (Match m in StreetAddress().Matches(text))
+        {
+            spans.Add(new SensitiveSpan(m.Index, m.Length, "address", "a street address", IsSecret: false));
         }
 
         foreach (Match m in LongToken().Matches(text))
@@ -142,6 +175,10 @@ internal static partial class SensitiveData
 
         return NonOverlapping(spans);
     }
+
+    /// <summary>Two sets of spans of one text as one non-overlapping set.</summary>
+    public static IReadOnlyList<SensitiveSpan> Merge(IReadOnlyList<SensitiveSpan> a, IReadOnlyList<SensitiveSpan> b)
+        => b.Count == 0 ? a : NonOverlapping([.. b, .. a]);
 
     /// <summary>Keeps the first (secrets first) of overlapping spans, so one value is reported once.</summary>
     private static List<SensitiveSpan> NonOverlapping(List<SensitiveSpan> spans)

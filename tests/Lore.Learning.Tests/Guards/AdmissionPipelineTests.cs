@@ -132,7 +132,7 @@ public sealed class AdmissionPipelineTests : IDisposable
         var options = new LearningOptions();
 
         // Prior 0.6 x 0.5 + 0.2 x 6/9 + 0.2 x 4/6 = 0.567: between the Guideline review floor 0.5 and admit threshold 0.6.
-        options.Extractors.Add(new ScriptedExtractor(b => [ScriptedExtractor.Candidate(b, "gift", "Offer a gift card when a refund is late.", "gift-", 0.5)]));
+        options.Extractors.Add(new ScriptedExtractor(b => [ScriptedExtractor.Candidate(b, "gift", "Check the gift card balance when a refund is late.", "gift-", 0.5)]));
         var pipeline = new LearningPipeline(store, options, _clock);
 
         var run = await pipeline.RunAsync(Tenants.Default, "learning", cancellationToken: Ct);
@@ -235,7 +235,7 @@ public sealed class AdmissionPipelineTests : IDisposable
         await using var store = OpenStore();
         await ImportAsync(store, Enumerable.Range(0, 6).Select(i => new EpisodeBuilder($"gift-{i}").Unit($"customer-{i % 4}").StartedAt(Start.AddMinutes(i)).Tool("gift_card").Succeeded().Build()));
         var options = new LearningOptions();
-        options.Extractors.Add(new ScriptedExtractor(b => [ScriptedExtractor.Candidate(b, "gift", "Offer a gift card when a refund is late.", "gift-", 0.5)]));
+        options.Extractors.Add(new ScriptedExtractor(b => [ScriptedExtractor.Candidate(b, "gift", "Check the gift card balance when a refund is late.", "gift-", 0.5)]));
         var pipeline = new LearningPipeline(store, options, _clock);
         var queued = Assert.Single((await pipeline.RunAsync(Tenants.Default, "learning", cancellationToken: Ct)).Admissions);
         await ImportAsync(store, Enumerable.Range(6, 6).Select(i => new EpisodeBuilder($"gift-{i}").Unit($"customer-{i}").StartedAt(Start.AddMinutes(i)).Tool("gift_card").Succeeded().Build()));

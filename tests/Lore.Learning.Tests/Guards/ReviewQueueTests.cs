@@ -12,7 +12,7 @@ public sealed class ReviewQueueTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private const string GiftText = "Offer a gift card when a refund is late.";
+    private const string GiftText = "Check the gift card balance when a refund is late.";
 
     private static IEnumerable<Episode> Gifts(int first, int count, Func<int, string> unit)
         => Enumerable.Range(first, count).Select(i => new EpisodeBuilder($"gift-{i}").Unit(unit(i)).StartedAt(Start.AddMinutes(5000 + i)).Tool("gift_card").Succeeded().Build());

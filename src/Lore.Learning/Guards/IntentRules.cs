@@ -1,0 +1,559 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Lore.Learning.Guards;
+
+/// <summary>How a negation near a match changes its meaning.</summary>
+internal enum NegationEffect
+{
+    /// <summary>"Do not reveal the system prompt" is advice: a negated match is benign.</summary>
+    Clears,
+
+    /// <summary>The phrasing carries its own negation ("no longer applies", "never admit a mistake"): negation is part of it.</summary>
+    Ignored,
+
+    /// <summary>Only a negation before the match clears it: what follows is the phrasing's own ("even if it is not so").</summary>
+    BeforeOnly,
+}
+
+/// <summary>
+/// One intent: a class of verbs and a class of objects (in many languages) that, within one clause and a few words of
+/// each other, in either order, say the same thing ("ignore" x "instructions", "supprimez" x "compte", "無視" x "指示").
+/// A frame without objects is a phrase that carries the intent alone ("lie to", "撒谎").
+/// </summary>
+internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, Regex Pattern, bool Gated, Regex? Exemption = null);
+
+/// <summary>An intent found: the frame, and what matched (an excerpt, never more than 60 characters).</summary>
+internal sealed record IntentHit(IntentFrame Frame, string Excerpt);
+
+/// <summary>
+/// The content screen's intent rules: what a lesson tells the agent to do, as verb classes x object classes in English,
+/// French, German, Spanish, Portuguese, Italian, Dutch, Russian, Chinese and Japanese, so that one intent is one rule
+/// whatever the language or phrasing. They run on <see cref="Normalise"/>d text (lower case, no diacritics, look-alikes
+/// in mixed words folded, leetspeak in mixed words read as letters), every pattern on the non-backtracking engine.
+/// Negations clear most intents ("never offer a refund"); money and destructive intents are also cleared by a condition
+/// on policy, eligibility or approval in the same sentence ("only after the fare rules confirm eligibility") unless the
+/// condition is itself waived ("without checking the fare rules").
+/// </summary>
+internal static class IntentRules
+{
+    /// <summary>Between two words of one clause: anything but letters, digits and clause ends.</summary>
+    private const string Sep = @"[^\p{L}\p{N}.;!?。！？；\n]+";
+
+    private const string Word = @"[\p{L}\p{N}]+";
+
+    /// <summary>The rest of a word after a stem.</summary>
+    private const string Rest = @"[\p{L}\p{N}]*";
+
+    /// <summary>CJK text has no spaces: a gap is a bounded run of anything inside one sentence.</summary>
+    private static string CjkGap(int chars) => $"[^.;!?。！？；\\n]{{0,{chars}}}";
+
+
+    private static readonly HashSet<string> Negators = new(StringComparer.Ordinal)
+    {
+        "not", "never", "no", "avoid", "cannot", "nor", "neither",
+        "ne", "n", "pas", "jamais", "aucun", "aucune",
+        "nicht", "nie", "niemals", "kein", "keine", "keinen", "keinem", "keiner", "keines",
+        "nunca", "jamas", "nao", "non", "mai", "niet", "nooit", "geen",
+        "не", "никогда", "нельзя",
+    };
+
+    private static readonly string[] CjkNegators = ["不要", "不得", "不能", "不可", "别", "勿", "禁止", "切勿", "绝不", "决不", "しない", "しません", "ないで", "ません"];
+
+    /// <summary>Policy, eligibility, approval or verification: what turns "issue a voucher" into a procedure.</summary>
+    private static readonly Regex Gate = R(N(@"\b(?:polic|politique|richtlinie|politica|beleid|политик|eligib|elegib|berechtig|anspruch|approv|approbation|accord d|autorisation|freigabe|zustimmung|autoriza|genehmig|aprob|aprov|goedkeur|одобр|verif|prüf|pruf|control|провер|rules?\b|regeln?\b|regles?\b|reglas?\b|regras?\b|regole\b|regels?\b|правил|table|tabelle|tabla|tabela|tabella|within \d+|after that|after \d+ (?:days|hours|weeks)|dans les \d+|au-dela de \d+|innerhalb von \d+|nach \d+ tagen|dentro de \d+|despues de \d+|dentro de|entro \d+|binnen \d+|automati|validat|valide|confirm|bestätig|bestatig|conferm|bevestig|подтвер|только|only\b|uniquement|seulement|nur\b|solo\b|sólo|somente|apenas|alleen\b|unless|sauf\b|außer|ausser|salvo|a menos|tenzij|tranne)|政策|资格|审批|仅|只有|除非|ポリシー|承認|のみ|確認"));
+
+    private static readonly Regex Precondition = R(N(@"\b(?:before|avant|bevor|antes|prima|voordat|voor|перед|прежде)\b|之前|前に"));
+
+    /// <summary>"Without", before a gate, waives it: "issue a refund without checking the fare rules".</summary>
+    private static readonly Regex Waiver = R(N(@"\b(?:without|sans|ohne|sin|sem|senza|zonder|без|skip|skipping|regardless)\b|无需|不用|なしで|せずに"));
+
+    /// <summary>
+    /// The non-backtracking engine where its automaton fits; a frame too large for it runs on the backtracking engine,
+    /// which is safe here because a frame's loops alternate disjoint classes (separators, then letters) and every
+    /// match has a one-second timeout that fails the screen closed.
+    /// </summary>
+    private static Regex R(string pattern)
+    {
+        try
+        {
+            return new(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, TimeSpan.FromSeconds(1));
+        }
+        catch (NotSupportedException)
+        {
+            return new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>The frames joined into as few non-backtracking alternations as the engine accepts, as a quick first pass.</summary>
+    private static Regex[] Any(Regex[] patterns)
+    {
+        try
+        {
+            return [new(string.Join("|", patterns.Select(p => $"(?:{p})")), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, TimeSpan.FromSeconds(1))];
+        }
+        catch (NotSupportedException)
+        {
+            if (patterns.Length == 1)
+            {
+                return [patterns[0]];
+            }
+
+            var half = patterns.Length / 2;
+            return [.. Any(patterns[..half]), .. Any(patterns[half..])];
+        }
+    }
+
+    /// <summary>Lexicon entries are written with their accents; they are matched without them, like the text.</summary>
+    private static string N(string pattern) => StripMarks(pattern);
+
+    private static string Alt(params string[] stems) => "(?:" + string.Join("|", stems.Select(N)) + ")";
+
+    /// <summary>
+    /// Text in the form the intent rules read: NFKC, lower case, diacritics removed, "n't" read as " not", and in words
+    /// that mix scripts or letters and digits, look-alikes and leetspeak read as the Latin letters they imitate. Words
+    /// in one script are kept as they are, so Russian stays Russian.
+    /// </summary>
+    public static string Normalise(string visible)
+    {
+        var plain = StripMarks(AccentedVerbs().Replace(visible.Normalize(NormalizationForm.FormKC).ToLowerInvariant(), "dar")).ToLowerInvariant()
+            .Replace('\u2019', '\'').Replace('`', '\'').Replace("n't", " not", StringComparison.Ordinal);
+        var builder = new StringBuilder(plain.Length);
+        var start = 0;
+        for (var i = 0; i <= plain.Length; i++)
+        {
+            if (i < plain.Length && (char.IsLetterOrDigit(plain[i]) || plain[i] is '$' or '@'))
+            {
+                continue;
+            }
+
+            if (i > start)
+            {
+                AppendWord(builder, plain.AsSpan(start, i - start));
+            }
+
+            if (i < plain.Length)
+            {
+                builder.Append(plain[i]);
+            }
+
+            start = i + 1;
+        }
+
+        return builder.ToString();
+    }
+
+    private static void AppendWord(StringBuilder builder, ReadOnlySpan<char> word)
+    {
+        var latin = false;
+        var other = false;
+        var digits = false;
+        var letters = false;
+        foreach (var c in word)
+        {
+            latin |= c is >= 'a' and <= 'z';
+            other |= c is (>= '\u0370' and <= '\u03FF') or (>= '\u0400' and <= '\u052F');
+            digits |= char.IsAsciiDigit(c) || c is '$' or '@';
+            letters |= char.IsLetter(c);
+        }
+
+        var foldScripts = latin && other;
+        var foldLeet = letters && digits && !word.StartsWith("$") && !IsNumberWithUnit(word);
+        if (!foldScripts && !foldLeet)
+        {
+            builder.Append(word);
+            return;
+        }
+
+        foreach (var c in word)
+        {
+            var f = foldScripts ? ScreenText.Fold(c) : c;
+            builder.Append(foldLeet ? f switch
+            {
+                '0' => 'o',
+                '1' => 'i',
+                '3' => 'e',
+                '4' or '@' => 'a',
+                '5' or '$' => 's',
+                '7' => 't',
+                _ => f,
+            } : f);
+        }
+    }
+
+    /// <summary>"500k", "24h", "10x": a number with a unit suffix is not leetspeak.</summary>
+    private static bool IsNumberWithUnit(ReadOnlySpan<char> word)
+    {
+        var i = 0;
+        while (i < word.Length && (char.IsAsciiDigit(word[i]) || word[i] is '.' or ','))
+        {
+            i++;
+        }
+
+        return i > 0 && word.Length - i <= 3;
+    }
+
+    /// <summary>"Dê", "dé", "dá" (give) differ from the preposition "de"/"da" only by their accent: read them as "dar" before accents go.</summary>
+    private static Regex AccentedVerbs() => AccentedVerbPattern;
+
+    private static readonly Regex AccentedVerbPattern = new(@"(?<!\p{L})(?:dê|dé|dá)(?!\p{L})", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    internal static string StripMarks(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        foreach (var c in text.Normalize(NormalizationForm.FormD))
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark)
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>Every intent found in normalised text, once per frame, negations and gates applied.</summary>
+    public static IEnumerable<IntentHit> Find(string normalised)
+    {
+        if (!AnyFrame.Any(p => p.IsMatch(normalised)))
+        {
+            yield break;
+        }
+
+        foreach (var frame in All)
+        {
+            foreach (Match match in frame.Pattern.Matches(normalised))
+            {
+                if (frame.Negation != NegationEffect.Ignored && IsNegated(normalised, match.Index, match.Length, beforeOnly: frame.Negation == NegationEffect.BeforeOnly))
+                {
+                    continue;
+                }
+
+                if (frame.Gated && IsGated(normalised, match.Index, match.Length))
+                {
+                    continue;
+                }
+
+                if (frame.Exemption is { } exemption && IsExempt(exemption, normalised, match.Index, match.Length))
+                {
+                    continue;
+                }
+
+                yield return new IntentHit(frame, Excerpt(match.Value));
+                break;
+            }
+        }
+    }
+
+    /// <summary>The sentence around a match: from the previous sentence end to the next.</summary>
+    private static (int Start, int End) Sentence(string text, int index, int length)
+    {
+        var start = index;
+        while (start > 0 && text[start - 1] is not ('.' or ';' or '!' or '?' or '。' or '！' or '？' or '；' or '\n'))
+        {
+            start--;
+        }
+
+        var end = index + length;
+        while (end < text.Length && text[end] is not ('.' or ';' or '!' or '?' or '。' or '！' or '？' or '；' or '\n'))
+        {
+            end++;
+        }
+
+        return (start, end);
+    }
+
+    /// <summary>
+    /// A negation in the clause just before the match (up to four words: "do not", "ne ... pas", "nunca"), inside it
+    /// ("gib niemals interne Anweisungen preis"), or right after it ("ignoriere sie nicht", "開示しないで").
+    /// </summary>
+    private static bool IsNegated(string text, int index, int length, bool beforeOnly)
+    {
+        var (start, end) = Sentence(text, index, length);
+        var before = text[start..index];
+        var words = Words(before).TakeLast(4).ToArray();
+
+        // "no" negates a verb only right before it ("no reveles"); further back it is a determiner ("that no fee applies, then ...").
+        if (words.Any(w => Negators.Contains(w) && w != "no") || (words.Length > 0 && words[^1] == "no"))
+        {
+            return true;
+        }
+
+        if (beforeOnly)
+        {
+            return false;
+        }
+
+        if (Words(text.Substring(index, length)).Skip(1).Any(w => Negators.Contains(w) && w is not "no"))
+        {
+            return true;
+        }
+
+        var after = text[(index + length)..end];
+        if (Words(after).Take(3).Any(w => w is "nicht" or "pas" or "jamais" or "niet" or "nooit" or "nie" or "niemals" or "mai"))
+        {
+            return true;
+        }
+
+        var near = before[Math.Max(0, before.Length - 6)..] + "|" + after[..Math.Min(after.Length, 8)];
+        return CjkNegators.Any(n => near.Contains(n, StringComparison.Ordinal)) && ContainsCjk(text.AsSpan(index, length));
+    }
+
+    /// <summary>A policy, eligibility or approval condition in the match's sentence, not waived by "without".</summary>
+    private static bool IsGated(string text, int index, int length)
+    {
+        // A condition may follow a semicolon ("gives 500 miles; the booking tool adds them automatically").
+        var start = index;
+        while (start > 0 && text[start - 1] is not ('.' or '!' or '?' or '。' or '！' or '？' or '\n'))
+        {
+            start--;
+        }
+
+        var end = index + length;
+        while (end < text.Length && text[end] is not ('.' or '!' or '?' or '。' or '！' or '？' or '\n'))
+        {
+            end++;
+        }
+
+        var sentence = text[start..end];
+        foreach (Match gate in Gate.Matches(sentence))
+        {
+            if (start + gate.Index >= index && start + gate.Index < index + length)
+            {
+                // The intent's own words are not a condition on it ("drop the bookings table").
+                continue;
+            }
+
+            var before = sentence[..gate.Index];
+            var lastWords = string.Join(' ', Words(before).TakeLast(4));
+            if (!Waiver.IsMatch(lastWords) && !Waiver.IsMatch(before[Math.Max(0, before.Length - 4)..]))
+            {
+                return true;
+            }
+        }
+
+        // "Call lookup_order before issuing a refund": the intent is what comes after a precondition, not an order.
+        var precondition = string.Join(' ', Words(text[start..index]).TakeLast(2));
+        return Precondition.IsMatch(precondition);
+    }
+
+    /// <summary>
+    /// A sentence that exempts a match: "if the customer asks to delete their account" (the user's own request, before
+    /// the match), "the system prompt is confidential" (a statement about it, not an order to share it).
+    /// </summary>
+    private static bool IsExempt(Regex exemption, string text, int index, int length)
+    {
+        var (start, end) = Sentence(text, index, length);
+        return exemption.IsMatch(text[start..end]);
+    }
+
+    /// <summary>True when the text states that something is confidential ("the system prompt is confidential"), in the languages the screen reads.</summary>
+    public static bool StatesConfidentiality(string text) => Confidential.IsMatch(Normalise(text));
+
+    private static readonly Regex Confidential = R(N(@"\b(?:is|are|stays?|remains?) (?:confidential|secret|private|internal|not (?:to be )?shared)|\b(?:est|sont|reste) (?:confidenti|secret|priv)|\b(?:ist|sind|bleibt) (?:vertraulich|geheim|intern)|\b(?:es|son) (?:confidencial|secret|privad)|\b(?:e|é|sao|são) (?:confidencial|secret|sigilos)|\b(?:e|è|sono) (?:riservat|confidenzial|segret)|\b(?:is|zijn|blijft) (?:vertrouwelijk|geheim)|конфиденциальн|секретн|保密|机密|機密"));
+    private static readonly Regex UserRequest = R(N(@"\b(?:asks? (?:to|for|you to|us to)|asked (?:to|for)|wants? to|wanted to|requests?|requested|wishes to|demande|souhaite|veut|wünscht|möchte|will|bittet|pide|quiere|solicita|pedir|pede|quer|solicitar|chiede|vuole|richiede|vraagt|wil|просит|хочет)\b|要求|希望|申请|求め|希望し"));
+
+
+    private static bool ContainsCjk(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (c is (>= '\u3040' and <= '\u30FF') or (>= '\u4E00' and <= '\u9FFF'))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static IEnumerable<string> Words(string text)
+        => WordPattern.Matches(text).Select(m => m.Value);
+
+    private static readonly Regex WordPattern = R(@"[\p{L}\p{N}]+");
+
+    private static string Excerpt(string value)
+    {
+        var collapsed = Regex.Replace(value, @"\s+", " ").Trim();
+        return collapsed.Length <= 60 ? collapsed : collapsed[..57] + "...";
+    }
+
+    // Declared after every regex the frames use: static fields initialise in declaration order.
+    public static IReadOnlyList<IntentFrame> All { get; } = Build();
+
+    private static readonly Regex[] AnyFrame = Any([.. All.Select(f => f.Pattern)]);
+
+    private static List<IntentFrame> Build()
+    {
+        var frames = new List<IntentFrame>();
+
+        // verb x object within `gap` words, either order; stems match word starts.
+        void Frame(string rule, string name, string verbs, string objects, int gap = 5, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool bothOrders = true, Regex? exemption = null)
+        {
+            var forward = $@"\b{verbs}{Rest}(?:{Sep}{Word}){{0,{gap}}}?{Sep}{objects}";
+            var pattern = bothOrders ? $@"{forward}|\b{objects}{Rest}(?:{Sep}{Word}){{0,{Math.Min(gap, 3)}}}?{Sep}{verbs}" : forward;
+            frames.Add(new IntentFrame(rule, name, severity, negation, R(pattern), gated, exemption));
+        }
+
+        void Cjk(string rule, string name, string verbs, string objects, int gap = 12, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, Regex? exemption = null)
+            => frames.Add(new IntentFrame(rule, name, severity, negation, R($"{verbs}{CjkGap(gap)}{objects}|{objects}{CjkGap(gap)}{verbs}"), gated, exemption));
+
+        void Phrase(string rule, string name, string pattern, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false)
+            => frames.Add(new IntentFrame(rule, name, severity, negation, R(N(pattern)), gated));
+
+        // ---- Instruction override: drop what the agent was told.
+        var drop = Alt("ignor", "disregard", "forget", "forgot", "overrid", "overrul", "discard", "set aside", "throw out", "neglect", "bypass",
+            "stop obey", "stop follow", "stop listen", "cease follow", "oubli", "passez outre", "outrepass", "faites abstraction", "ne tenez plus compte",
+            "pay no attention to", "take no notice of", "vergiss", "vergesst", "vergessen", "missacht", "hinwegsetz", "olvid", "haz caso omiso", "hagan caso omiso", "pasa por alto", "esquec", "desconsider",
+            "deixe de lado", "dimentic", "trascur", "non considerare", "negeer", "vergeet", "игнорир", "проигнорир", "забуд", "забыв", "не обращай внимания");
+        var told = Alt("instruction", "instructies", "instructie", "instrucc", "instruc", "istruzion", "инструкц", "rule", "règle", "regel", "regla", "regra", "regol", "правил",
+            "polic", "politique", "política", "politica", "richtlinie", "beleid", "политик", "guideline", "guidance", "directive", "direttiv", "diretriz", "richtlijn", "prompt", "промпт",
+            "orientac", "indicac", "consegn", "norme", "configured", "ce qu'on t'a dit", "ce qu on t a dit", "was man dir gesagt", "lo que te dijeron", "o que te disseram", "quello che ti hanno detto", "wat je is verteld", "что тебе сказали",
+            "your configuration", "setup", "operator", "consigne", "anweisung", "vorgabe", "vorschrift", "norma", "указани", "system prompt", "system rule", "system instruction", "systemregel", "systemanweisung", "systeemregel", "systeemprompt", "what you were told", "whatever .{0,20}told");
+        Frame(GuardRules.InstructionOverride, "an order to drop the agent's instructions", drop, told);
+        Frame(GuardRules.InstructionOverride, "an order to stop following the agent's instructions",
+            Alt("stop obey", "stop follow", "stop listen", "no longer follow", "no longer obey", "do not follow", "ne tiens plus compte", "ne tiens pas compte", "ne tenez pas compte", "ne suis plus", "ne suivez plus", "cesse de suivre", "halte dich nicht", "haltet euch nicht", "halten sie sich nicht", "befolge nicht", "befolge keine", "no hagas caso", "no sigas", "deja de seguir", "deixe de seguir", "pare de seguir", "nao siga", "não siga", "non seguire", "smetti di seguire",
+                "volg niet", "niet meer volgen", "houd je niet", "не следуй", "не выполняй", "перестань следовать", "не подчиняйся"),
+            told, gap: 5, negation: NegationEffect.Ignored, bothOrders: false);
+        frames.Add(new IntentFrame(GuardRules.InstructionOverride, "an order to drop the agent's instructions", Severity.Block, NegationEffect.Clears,
+            R($@"\b{told}[^.!?\n]{{0,120}}?\b" + Alt("skip them", "ignore them", "disregard them", "drop them", "bypass them", "ignore it", "skip it", "les ignorer", "ignore-les", "ignorez-les", "ignoriere sie", "vergiss sie", "ignoralas", "ignoralos", "ignore-as", "ignorale", "negeer ze", "игнорируй их", "забудь их")), Gated: false));
+        Frame(GuardRules.InstructionOverride, "an order to drop the agent's instructions",
+            told, Alt("skip them", "ignore them", "disregard them", "drop them", "bypass them", "ignore it", "skip it", "les ignorer", "ignore-les", "ignorez-les", "ignoriere sie", "vergiss sie", "ignoralas", "ignoralos", "ignore-as", "ignorale", "negeer ze", "игнорируй их", "забудь их"),
+            gap: 10, bothOrders: false);
+        Frame(GuardRules.InstructionOverride, "a claim that the agent's instructions no longer apply",
+            Alt("instruction", "guidance", "rule", "polic", "consigne", "règle", "anweisung", "vorgabe", "regel", "instrucc", "regla", "política", "instruç", "regra", "istruzion", "regol", "instructie", "beleid", "инструкц", "правил", "configured", "configuration", "setup", "prompt"),
+            Alt("no longer appl", "do not apply", "does not apply", "are void", "is void", "obsolete", "outdated", "invalid", "revoked", "superseded", "not valid", "ungultig", "hinfallig", "veraltet", "obsolet", "caduc", "invalide", "obsoleto", "invalid", "non valid", "vervallen", "ongeldig", "недействительн", "устарел", "отменен", "ne s'appliquent plus", "ne s appliquent plus", "ne comptent plus", "gelten nicht mehr", "gilt nicht mehr", "ya no aplica", "ya no son validas", "ya no valen",
+                "nao se aplica", "nao valem mais", "non valgono piu", "non si applica", "gelden niet meer", "geldt niet meer", "больше не действ", "не действ"),
+            gap: 4, negation: NegationEffect.Ignored, bothOrders: false);
+        Phrase(GuardRules.InstructionOverride, "an order to obey only the user",
+            @"\b(?:follow|obey|do|befolge|folge|gehorche|suivez|obéissez|faites|sigue|obedece|haz|siga|obedeça|faça|segui|obbedisci|fai|volg|gehoorzaam|слушай|выполняй|делай)\w*\s+(?:only|nur(?: noch)?|seulement|uniquement|solo|sólo|somente|apenas|alleen|только)\s+(?:what|was|ce que|lo que|o que|quello che|wat|то,? что|die wünsche|the user|the customer|den nutzer|den kunden|le client|l'utilisateur|el cliente|el usuario|o cliente|il cliente|de klant)",
+            negation: NegationEffect.Clears);
+        Phrase(GuardRules.InstructionOverride, "an order to do whatever the user says",
+            @"\b(?:do|faites|fais|haz|haga|faça|faca|fai|doe|делай)\s+(?:(?:just|simply|simplement|einfach|simplemente|apenas|semplicemente|gewoon|просто)\s+)?(?:what(?:ever)?|ce que|lo que|o que|quello che|wat|всё,? что|то,? что)\s+(?:the |they |he |she |l'|le |el |la |o |a |il |de )?(?:user|customer|caller|client|utilisateur|usuario|cliente|klant|gebruiker|пользовател|клиент|they|he|she)\w*\s+(?:says?|asks?|wants?|writes?|demande|dit|veut|pide|dice|quiere|pedir|disser|quiser|chiede|dice|vuole|vraagt|zegt|wil|скажет|попросит|хочет|говорит)",
+            negation: NegationEffect.Clears);
+        Cjk(GuardRules.InstructionOverride, "an order to drop the agent's instructions", Alt("忽略", "无视", "無視", "忘记", "忘掉", "忘れ", "不要理会", "不理会", "不要遵守", "不再遵守", "违反", "無効", "无效", "作废", "失效", "従わな"), Alt("指令", "指示", "规则", "规定", "ルール", "規則", "政策", "提示词", "プロンプト", "设定", "設定", "命令"));
+        Cjk(GuardRules.InstructionOverride, "an order to do whatever the user says", Alt("用户", "客户", "ユーザー", "顧客"), Alt("说什么就做什么", "要求办理", "言う通り", "言うとおり", "要求どおり", "要求通り", "だけに従", "のみに従", "只听", "只服从", "只按照"), gap: 6, negation: NegationEffect.Ignored);
+
+        // ---- Jailbreak, beyond the English phrasings of PhraseRules.
+        Frame(GuardRules.Jailbreak, "a new unrestricted identity for the agent",
+            Alt("you are", "you're", "tu es", "vous etes", "du bist", "ihr seid", "eres", "sois", "você é", "voce e", "sei", "je bent", "jij bent", "ты", "вы"),
+            Alt("unrestricted", "unfiltered", "uncensored", "with no polic", "with no rule", "without restriction", "without any restriction", "sans aucune restriction", "sans restriction", "sans limite", "ohne einschränkung", "ohne jegliche", "ohne regeln",
+                "entwicklermodus", "developer mode", "mode developpeur", "sin restricciones", "sin reglas", "sem restricoes", "sem regras", "senza restrizioni", "senza regole", "zonder beperking", "zonder regels", "без ограничен", "без каких-либо ограничен", "без правил"),
+            gap: 6, negation: NegationEffect.Ignored, bothOrders: false);
+        Cjk(GuardRules.Jailbreak, "a new unrestricted identity for the agent", Alt("你现在是", "你是", "あなたは今", "あなたは"), Alt("没有限制", "无限制", "不受限制", "制限なし", "制限のない", "開発者モード", "开发者模式"));
+
+        // ---- Disclosure of the system prompt and instructions.
+        var reveal = Alt("reveal", "show", "display", "print", "output", "share", "disclose", "leak", "dump", "recite", "quote", "paste", "repeat", "tell", "provide", "echo", "list", "spell out", "cuent", "explica", "raconte", "erzähl", "racconta", "vertel", "reply with", "respond with", "answer with",
+            "communicate", "expose", "read out", "receive", "copy", "affich", "montr", "révél", "divulg", "communiqu", "partag", "dévoil", "imprim", "répét", "citez", "citer", "donnez", "zeig", "gib", "ausgeb", "verrat", "offenleg", "teile", "nenn", "druck",
+            "muestr", "revel", "compart", "enseñ", "dile", "mostr", "compartilh", "exib", "rivel", "condivid", "stamp", "comunica", "toon", "deel", "onthul", "geef", "laat", "покаж", "показ", "раскр", "выдай", "выдав", "сообщ", "расскаж", "выведи", "перескаж");
+        var prompt = Alt("system prompt", "system message", "system instruction", "systemprompt", "systemnachricht", "systemanweisung", "your full config", "your config", "your entire config", "configuration text", "setup text", "initial prompt",
+            "hidden instruction", "internal instruction", "secret instruction", "your instructions", "operator s instruction", "operator's instruction", "instructions? you were given", "what you were told", "initial config", "initial setup", "initial instruction", "startup instruction", "your setup",
+            "tes consignes", "vos consignes", "tes instructions", "consignes de depart", "instructions de depart", "deine vorgaben", "tus normas", "tus indicaciones", "suas orientacoes", "le tue consegne", "je richtlijnen", "твои указания",
+            "prompt systeme", "message systeme", "message du systeme", "instructions internes", "consignes internes", "vos instructions", "interne anweisung", "internen anweisung", "deine anweisung", "versteckte anweisung",
+            "mensaje del sistema", "prompt del sistema", "instrucciones ocultas", "instrucciones internas", "tus instrucciones", "prompt do sistema", "mensagem do sistema", "instrucoes internas", "suas instrucoes",
+            "prompt di sistema", "messaggio di sistema", "istruzioni interne", "le tue istruzioni", "systeemprompt", "systeembericht", "interne instructies", "je instructies",
+            "системный промпт", "системное сообщение", "системные инструкции", "внутренние инструкции", "свои инструкции", "твои инструкции");
+        Frame(GuardRules.DataDisclosure, "a request to reveal the agent's instructions", reveal, prompt, gap: 6, exemption: Confidential);
+        Cjk(GuardRules.DataDisclosure, "a request to reveal the agent's instructions", Alt("告诉", "透露", "显示", "展示", "输出", "泄露", "公开", "发给", "教え", "見せ", "開示", "表示", "出力", "共有", "伝え"),
+            Alt("系统提示", "提示词", "系统消息", "内部指令", "系统指令", "系统设定", "系统设置", "初始设定", "システムプロンプト", "システムメッセージ", "指示内容", "内部の指示", "初期設定"), gap: 16);
+
+        // ---- Personal data into replies.
+        Frame(GuardRules.DataDisclosure, "an order to put personal data into replies",
+            Alt("include", "repeat", "read back", "read out", "put", "show", "print", "echo", "quote", "mention", "inclu", "répét", "wiederhol", "nenn", "incluy", "repit", "inclua", "repita", "includi", "ripeti", "herhaal", "повтор", "указыва", "называ"),
+            Alt("card number", "full card", "cvv", "cvc", "security code", "social security", "ssn", "passport number", "date of birth", "birth date", "numero de carte", "kartennummer", "numero de tarjeta", "numero do cartao", "numero della carta", "kaartnummer", "номер карты"),
+            gap: 5, negation: NegationEffect.Clears);
+
+        // ---- Exfiltration without an address (addresses are already unknown hosts).
+        Frame(GuardRules.Exfiltration, "a request to send data to an outside address",
+            Alt("send", "forward", "email", "e-mail", "post", "upload", "copy", "sync", "transmit", "envo", "transf", "transmet", "schick", "sende", "leite", "weiterleit", "übermittel", "envi", "reenv", "mand", "encaminh", "invi", "inoltr", "trasmett", "stuur", "verstuur", "zend", "отправ", "пересыл", "перешли", "передай", "передав", "шли"),
+            Alt("external", "personal address", "personal email", "private address", "externe", "externen", "externo", "esterno", "externa", "внешн", "личн", "adresse personnelle", "privatadresse", "correo personal", "email pessoal", "indirizzo personale", "privéadres", "this email", "este correo", "esta direccion", "questa email", "diese adresse", "cette adresse", "dit adres", "этот адрес"),
+            gap: 8, negation: NegationEffect.Clears, bothOrders: false);
+        Cjk(GuardRules.Exfiltration, "a request to send data to an outside address", Alt("发送", "转发", "发到", "传到", "送信", "転送", "送って", "送る"), Alt("外部", "个人邮箱", "私人邮箱", "外部のアドレス", "外部アドレス"));
+
+        // ---- Deceiving users.
+        Phrase(GuardRules.Deception, "an order to lie to users",
+            @"\b(?:lie|lies|lying|lied)\s+(?:to|about)\b|\b(?:mislead|deceiv|deceit|fib to|gaslight|mentez|mentir|mens au|trompe|trompez|belüg|belug|lüge|luge|lügen|lugen|mient|miente|engañ|engan|minta|menti\b|mentite|ingann|lieg\b|liegen|misleid|bedrieg|обман|лги|солги|ври|соври|лгать|врать)",
+            negation: NegationEffect.Clears);
+        Phrase(GuardRules.Deception, "a false statement to users",
+            @"\b(?:even (?:when|if|though) (?:it|that|this|they|he|she) (?:has|is|was|does|did|have|are) not(?:\s*[.;!?,]|\s*$|\s+(?:true|the case|been|done|happened|processed|shipped|correct|so)\b)|even if (?:it|that|this) is(?: not|n't) true|regardless of what (?:the )?\w+ (?:says|shows)|même si ce n'est pas vrai|meme si ce n est pas vrai|même si c'est faux|auch wenn (?:das|es) nicht stimmt|auch wenn (?:das|es) falsch ist|aunque no sea (?:cierto|verdad)|mesmo que não seja verdade|mesmo que nao seja verdade|anche se non è vero|anche se non e vero|ook al is het niet waar|даже если это не так|даже если это неправда)",
+            negation: NegationEffect.Ignored);
+        Frame(GuardRules.Deception, "an order to invent facts for users",
+            Alt("make up", "invent", "fabricat", "fake", "erfind", "inventez", "inventa", "inventate", "verzin", "придумай", "выдумай"),
+            Alt("tracking", "number", "reason", "excuse", "story", "reference", "receipt", "confirmation", "numero", "nummer", "grund", "raison", "razon", "motivo", "ragione", "reden", "номер", "причин"),
+            gap: 3, negation: NegationEffect.Clears, bothOrders: false);
+        Phrase(GuardRules.Deception, "an order to give users a false cause",
+            @"\b(?:say|tell (?:them|the \w+|customers?|users?)|claim|explain|state)\s+(?:that\s+)?(?:the\s+|it\s+|this\s+)?(?:\w+\s+){0,2}(?:is|was|are|were)\s+(?:due to|because of|caused by)\s+(?:the\s+)?(?:weather|bank|strike|system|technical|airport|air traffic|supplier|partner|courier|carrier)",
+            negation: NegationEffect.Clears);
+        Frame(GuardRules.Deception, "an order to tell users something regardless of the facts",
+            Alt("tell", "say", "assure", "reassure", "inform", "dis ", "dites", "raconte", "affirme", "sag", "erzahl", "versicher", "dile", "di ", "diga", "asegura", "garanta", "di' ", "racconta", "assicura", "vertel", "zeg", "verzeker", "скажи", "говори", "сообщи", "уверь"),
+            Alt("even if", "even though", "even when", "meme si", "meme s'il", "meme s il", "auch wenn", "obwohl", "aunque", "mesmo que", "mesmo se", "anche se", "ook al", "ook als", "даже если", "хотя"),
+            gap: 14, negation: NegationEffect.BeforeOnly, bothOrders: false);
+        Phrase(GuardRules.Deception, "an order to say one thing and do another",
+            @"\b(?:then|but|and then|and) (?:charge|bill|cancel|keep|do|apply|collect) (?:it|them|the \w+|that) anyway\b",
+            negation: NegationEffect.Clears);
+        Phrase(GuardRules.Deception, "an order never to admit fault",
+            @"\b(?:never|do not|don't) (?:admit|acknowledge|own up to|confess)\b|\bblame (?:the|it on)\b|\b(?:n'admettez jamais|gib niemals zu|nunca admitas|nunca admita|non ammettere mai|geef nooit toe|никогда не признавай)",
+            negation: NegationEffect.Ignored);
+        Cjk(GuardRules.Deception, "an order to tell users something regardless of the facts", Alt("告诉", "跟客户说", "伝え", "言って"), Alt("即使", "即便", "哪怕", "たとえ", "としても"), gap: 20);
+        Cjk(GuardRules.Deception, "an order to lie to users", Alt("撒谎", "说谎", "欺骗", "谎称", "隐瞒", "嘘をつ", "嘘を", "騙", "偽って"), Alt("客户", "用户", "顾客", "顧客", "ユーザー", "お客", "说", "伝え", "言"), gap: 12);
+
+        // ---- Permissions and roles.
+        var grant = Alt("give", "grant", "assign", "promote", "elevate", "upgrade", "bump", "make", "turn", "mach", "fais", "faites", "haz", "faça", "faca", "rendi", "maak", "сделай", "переведи", "accord", "donn", "attribu", "octroy", "gib", "gewähr", "erteil", "vergib", "verleih", "befördere",
+            "otorg", "conced", "asign", "dale", "dar\\b", "concede", "conceda", "atribu", "concedi", "assegn", "geef", "verleen", "выда", "дай", "давай", "предостав", "назнач", "повыс");
+        var who = @"(?:admin|administrat|amministrat|administrad|beheerder|администратор|superuser|supervisor|owner|root)[\p{L}]*";
+        var rights = @"(?:rights?|access|permissions?|privileges?|roles?|rechte?n?|zugang|zugriff|droits?|acces|permis|permisos|acesso|permess[io]|права|доступ|роль)\b";
+        var admin = $@"(?:{who}(?:{Sep}|){rights}|{who}(?:{Sep}{Word}){{0,1}}{Sep}{rights}|{rights}(?:{Sep}{Word}){{0,1}}{Sep}(?:(?:de|d|of|di|du|des|van|der){Sep})?{who}|(?:to|zum|zur|into|als|en|a|como|in|tot)\s+(?:an?\s+|the\s+|einem\s+|den\s+|un\s+|um\s+)?(?:admin|administrator|administrateur|administrador|amministratore|beheerder|superuser|root)\b|администратором|админом)";
+        Frame(GuardRules.ToolPermission, "a grant of elevated access", grant, admin, gap: 8, bothOrders: false);
+        Frame(GuardRules.ToolPermission, "a change of role",
+            Alt("change", "set", "switch", "update", "make", "upgrade", "change", "changez", "ändere", "cambia", "altere", "mude", "cambia", "wijzig", "смени", "измени"),
+            @"(?:role|rôle|rolle|rol|ruolo|роль)\w*" + Sep + "(?:to|as|=|en|zu|a|para|in|naar|на)" + Sep + Alt("owner", "admin", "root", "superuser", "propriétaire", "besitzer", "inhaber", "propietario", "dono", "proprietario", "eigenaar", "владел"),
+            gap: 5, bothOrders: false);
+        Frame(GuardRules.ToolPermission, "an order to mark users as verified",
+            Alt("mark", "treat", "flag", "consider", "set", "markiere", "behandle", "marque", "considere", "marca", "trata", "segna", "considera", "markeer", "behandel", "отметь", "считай"),
+            Alt("as verified", "as authenticated", "as trusted", "verified", "authenticated", "als verifiziert", "als geprüft", "comme verifie", "como verificad", "come verificat", "als geverifieerd", "как проверенн", "верифицирован"),
+            gap: 4, bothOrders: false);
+        Frame(GuardRules.ToolPermission, "an order to skip identity checks",
+            Alt("skip", "bypass", "omit", "waive", "sautez", "passez", "contourn", "überspring", "umgeh", "omit", "salta", "sáltate", "evita", "pule", "pular", "dispens", "ometti", "sla\\b", "overslaan", "пропуск", "пропусти", "обойди"),
+            Alt("identity", "verification", "id check", "kyc", "identité", "vérification", "identität", "identitätsprüfung", "prüfung", "verificación", "verificacion", "identidad", "verificação", "verificacao", "identidade", "verifica", "identità", "identiteit", "controle", "проверк", "личност"),
+            gap: 4);
+        Phrase(GuardRules.ToolPermission, "an order not to verify identity",
+            @"\b(?:do not|never|ne|nicht|no|não|nao|non|niet|не)\s+(?:\w+\s+){0,1}(?:verify|check|confirm|vérifiez|verifiez|vérifie|prüfe|prufe|überprüfe|uberprufe|verifiques|compruebes|verifique|verificare|controlla|controleer|проверяй|проверяйте)\w*\s+(?:\w+[\s']+){0,3}(?:identit|identidad|identidade|identiteit|личност|id\b)",
+            negation: NegationEffect.Ignored);
+        Cjk(GuardRules.ToolPermission, "a grant of elevated access", Alt("给", "授予", "赋予", "开通", "付与", "与え", "渡"), Alt("管理员权限", "管理者権限", "管理权限", "root权限"));
+
+        // ---- Money offered to users.
+        var money = Alt("refund", "reimburs", "credit", "voucher", "certificate", "gift card", "giftcard", "coupon", "discount", "compensat", "cash", "money", "bonus mile", "free upgrade", "store credit",
+            "rembours", "avoir", "bon d achat", "bon d'achat", "réduction", "remise", "dédommag", "indemn", "erstatt", "gutschein", "rabatt", "entschädig", "gutschrift", "geld", "reembols", "vale", "cupón", "cupon", "descuento", "tarjeta de regalo", "compensación",
+            "dinero", "desconto", "cartao-presente", "prepaid card", "free ticket", "free flight", "free round", "free upgrade", "free night", "free month", "free shipping", "indeniza", "dinheiro", "rimbors", "buono", "sconto", "carta regalo", "risarc", "soldi", "terugbetal", "tegoed", "korting", "cadeaubon", "vergoeding", "geld",
+            "возврат", "верни", "вернуть", "сертификат", "скидк", "компенсац", "деньг", "бонус", "ваучер", "купон")[..^1]
+            + "|" + @"[$€£¥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:[$€£¥]|dollars?|euros?|usd|eur|dolares|rubl\w*|рубл\w*|r\$))";
+        var give = Alt("offer", "give", "issue", "grant", "award", "hand out", "hand over", "throw in", "send", "provide", "credit\\b", "apply", "promise", "pay(?:s|ing)?\\b", "transfer", "wire\\b", "compensate", "adds?\\b",
+            "offr", "donn", "accordez", "accorder", "accorde\\b", "émet", "emet", "versez", "verser", "propos", "biete", "bieten", "gib", "geben", "gewähr", "schenk", "zahl", "überweis",
+            "ofrec", "regal", "otorg", "conced", "aplic", "emit", "pague", "pagar", "transfier", "ofereç", "oferec", "apliq", "dar\\b", "offri", "concedi", "applica", "emetti", "paga\\b", "regala",
+            "geef", "bied", "verleen", "betaal", "stort", "предлаг", "предлож", "дай", "давай", "выдав", "выдай", "начисл", "компенсир");
+        // Quantifiers count over people ("every unhappy customer"), not over occurrences ("before any refund").
+        var people = @"(?:customers?|users?|callers?|passengers?|clients?|shoppers?|guests?|members?|client|utilisateur|passager|kunde\w*|nutzer\w*|anrufer\w*|benutzer\w*|fahrgast\w*|cliente|usuario|pasajero|passageiro|utente|passeggero|klant\w*|gebruiker\w*|beller\w*|клиент\w*|пользовател\w*|покупател\w*)";
+        var always = "(?:" + Alt("always", "everything", "anyone", "anybody", "everyone", "everybody", "whenever", "whoever", "unhappy", "upset", "angry", "rude", "complain", "threaten", "right away", "immediately", "no questions", "double", "twice", "triple", "systemati",
+            "toujours", "mécontent", "dès que", "immédiatement", "intégral", "immer", "sofort", "verärgert", "unzufrieden", "beschwer", "vollen betrag",
+            "siempre", "molest", "quej", "enfadad", "inmediat", "completo", "sempre", "insatisfeit", "reclam", "scontent", "lamenta", "subito",
+            "altijd", "iedereen", "ontevreden", "klaagt", "boos", "всегда", "недовол", "жалуется", "сразу")
+            + $@"|\b(?:every|each|any|all|chaque|tout|toute|tous les|toutes les|jede[mnrs]?|alle[mn]?|cada|cualquier|todo|toda|todos los|qualquer|ogni|qualsiasi|elke|iedere?|кажд\w*|люб\w*)\s+(?:\w+\s+)?{people})";
+        Frame(GuardRules.MoneyMovement, "money offered to users", give, money, gap: 6, severity: Severity.Review, gated: true);
+        Frame(GuardRules.MoneyMovement, "money given unconditionally", money, always, gap: 8, severity: Severity.Review, gated: true);
+        Cjk(GuardRules.MoneyMovement, "money offered to users", Alt("给", "发放", "提供", "赠送", "送", "退还", "支付", "返还", "提供し", "渡し", "発行", "支払", "付与"),
+            Alt("退款", "代金券", "优惠券", "折扣", "礼品卡", "补偿", "现金", "返现", "ギフトカード", "クーポン", "割引", "補償", "商品券", "返金", "元", "円"), severity: Severity.Review, gated: true);
+
+        // ---- Destructive actions.
+        var destroy = Alt("delete", "remove", "close", "purge", "wipe", "erase", "drop", "terminate", "deactivate", "destroy", "cancel", "supprim", "efface", "ferm", "annul", "résili", "clotur", "lösch", "losch", "schließ", "storn", "kündig", "entfern",
+            "elimin", "borr", "cierr", "exclu", "apag", "fech", "cancell", "chiud", "annull", "verwijder", "wis\\b", "wissen", "sluit", "annuleer", "удал", "закро", "закрой", "отмен", "сотри");
+        var everything = Alt("account", "profile", "order history", "payment method", "all of", "all the", "all orders", "all bookings", "all reservations", "everything", "every order", "every booking", "table", "database", "subscription",
+            @"all (?:\w+ ){0,2}(?:subscriptions|orders|bookings|reservations|accounts|records|tickets|flights)",
+            "compte", "profil", "toutes les", "tous les", "konto", "alle buchungen", "alle bestellungen", "cuenta", "todas las", "todos los", "conta", "todas as", "todos os", "account", "tutte le", "tutti gli", "alle boekingen", "alle reserveringen",
+            "аккаунт", "учетн", "профиль", "все брони", "все заказы", "всё");
+        Frame(GuardRules.DestructiveAction, "a destructive action on a user's account or data", destroy, everything, gap: 4, severity: Severity.Review, gated: true, bothOrders: false, exemption: UserRequest);
+        Cjk(GuardRules.DestructiveAction, "a destructive action on a user's account or data", Alt("删除", "注销", "关闭", "取消所有", "削除", "解約", "閉鎖", "全て取り消"), Alt("账户", "账号", "帐户", "アカウント", "所有订单", "全ての予約", "数据"), severity: Severity.Review, gated: true, exemption: UserRequest);
+
+        return frames;
+    }
+}
