@@ -19,6 +19,7 @@ internal static class PoisoningBench
         report.Section("Poisoning: content screen (`poisoning`)");
         await ContentScreenAsync(report, quick);
         SimilarityScreen(report);
+        await PoisoningAttacksBench.RunAsync(report, quick ? 2 : 5);
     }
 
     /// <summary>

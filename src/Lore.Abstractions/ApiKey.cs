@@ -49,8 +49,15 @@ public sealed record ApiKey
     /// </summary>
     public bool TrustUnits { get; init; }
 
+    /// <summary>
+    /// Whether the units this key names count as sources of their own: when an admin trusts it to, or when its role can
+    /// already approve lessons (a reviewer or admin could serve any lesson through the review queue, so trusting its
+    /// units gives it no power it lacks).
+    /// </summary>
+    public bool AssertsUnits => EpisodeSources.AssertsUnits(Role, TrustUnits);
+
     /// <summary>The <see cref="Episode.Source"/> of an episode this key sends for <paramref name="unitKey"/>.</summary>
-    public string SourceFor(string? unitKey) => EpisodeSources.OfKey(Id, TrustUnits, unitKey);
+    public string SourceFor(string? unitKey) => EpisodeSources.OfKey(Id, AssertsUnits, unitKey);
 
     /// <summary>The hash stored for a secret.</summary>
     public static string HashSecret(string secret)
@@ -76,6 +83,12 @@ public sealed record ApiKey
 /// </summary>
 public static class EpisodeSources
 {
+    /// <summary>
+    /// Whether a key's unit names count as sources: an agent key only when an admin trusts it; a reviewer or admin key
+    /// always, since it can already approve any lesson.
+    /// </summary>
+    public static bool AssertsUnits(ApiKeyRole role, bool trustUnits) => trustUnits || role >= ApiKeyRole.Reviewer;
+
     /// <summary>
     /// <c>key:ID/unit:UNIT</c> for a key trusted to assert units that names one; <c>key:ID</c> otherwise (an
     /// untrusted key, or a trusted key naming no unit: its unit-less calls share one source).

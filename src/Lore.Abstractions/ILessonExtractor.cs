@@ -45,8 +45,17 @@ public sealed record LessonCandidate
 /// <summary>What an extractor returns: candidates, plus what it refused to use and why.</summary>
 public sealed record ExtractionResult(IReadOnlyList<LessonCandidate> Candidates, int Rejected = 0, IReadOnlyList<string>? RejectionSamples = null)
 {
+    /// <summary>
+    /// Claims (candidate keys) that this batch's evidence now reverses: a served lesson learned from one of them is
+    /// retired, with the reason, even when the reversed claim itself may not be served (it would recommend a state change).
+    /// </summary>
+    public IReadOnlyList<ClaimContradiction> Contradicted { get; init; } = [];
+
     public static ExtractionResult Empty { get; } = new([]);
 }
+
+/// <summary>Evidence against a claim an extractor proposes under <paramref name="Key"/>: why it no longer holds.</summary>
+public sealed record ClaimContradiction(string Key, string Reason);
 
 /// <summary>
 /// Turns episodes into candidate lessons. Extractors only read; they never touch what is being served.

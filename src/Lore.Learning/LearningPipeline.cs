@@ -145,12 +145,17 @@ public sealed partial class LearningPipeline
 
         var reports = new List<ExtractorReport>(_extractors.Count);
         var candidates = new List<LessonCandidate>();
+        var contradicted = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var extractor in _extractors)
         {
             progress?.Report($"Extracting with {extractor.Info.Name} {extractor.Info.Version}");
-            var (report, accepted) = await RunExtractorAsync(extractor, batch, cancellationToken).ConfigureAwait(false);
+            var (report, accepted, against) = await RunExtractorAsync(extractor, batch, cancellationToken).ConfigureAwait(false);
             reports.Add(report);
             candidates.AddRange(accepted);
+            foreach (var claim in against)
+            {
+                contradicted.TryAdd(Consolidation.LessonIds.For(tenant, claim.Key), claim.Reason);
+            }
         }
 
         // Consolidation reads the stored lessons, merges this pass's evidence into them, saves them by id and publishes
@@ -186,6 +191,7 @@ public sealed partial class LearningPipeline
                 NewEpisodeIds = newIds,
                 LoadEpisode = (id, ct) => _store.GetEpisodeAsync(tenant, id, ct),
                 Admission = admission is null ? null : admission.DecideAsync,
+                Contradicted = contradicted,
             },
             cancellationToken).ConfigureAwait(false);
 
@@ -249,7 +255,7 @@ public sealed partial class LearningPipeline
         return run;
     }
 
-    private async Task<(ExtractorReport Report, IReadOnlyList<LessonCandidate> Accepted)> RunExtractorAsync(ILessonExtractor extractor, ExtractionBatch batch, CancellationToken cancellationToken)
+    private async Task<(ExtractorReport Report, IReadOnlyList<LessonCandidate> Accepted, IReadOnlyList<ClaimContradiction> Contradicted)> RunExtractorAsync(ILessonExtractor extractor, ExtractionBatch batch, CancellationToken cancellationToken)
     {
         var info = extractor.Info;
         var watch = Stopwatch.StartNew();
@@ -262,7 +268,7 @@ public sealed partial class LearningPipeline
         {
             // A broken plug-in must not stop learning from the others; the run records what happened.
             LogExtractorFailed(_logger, e, info.Name, info.Version);
-            return (new ExtractorReport(info.Name, info.Version, 0, 1, [$"the extractor failed: {e.GetType().Name}: {e.Message}"], watch.Elapsed), []);
+            return (new ExtractorReport(info.Name, info.Version, 0, 1, [$"the extractor failed: {e.GetType().Name}: {e.Message}"], watch.Elapsed), [], []);
         }
 
         watch.Stop();
@@ -285,7 +291,8 @@ public sealed partial class LearningPipeline
             }
         }
 
-        return (new ExtractorReport(info.Name, info.Version, accepted.Count, rejected, samples, watch.Elapsed), accepted);
+        var against = result.Contradicted.Where(c => !string.IsNullOrWhiteSpace(c.Key) && !string.IsNullOrWhiteSpace(c.Reason)).ToArray();
+        return (new ExtractorReport(info.Name, info.Version, accepted.Count, rejected, samples, watch.Elapsed), accepted, against);
     }
 
     /// <summary>What makes a candidate unusable whatever the extractor: an empty key or text, a confidence outside [0, 1], another tenant.</summary>

@@ -32,6 +32,9 @@ internal sealed record ConsolidationInput
     /// queued for review or rejected, with its findings. Null admits every lesson that meets the thresholds.
     /// </summary>
     public Func<Lesson, CancellationToken, ValueTask<Lesson>>? Admission { get; init; }
+
+    /// <summary>Lesson ids whose claim this run's evidence reverses, with why: a served one is retired.</summary>
+    public IReadOnlyDictionary<string, string> Contradicted { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>What consolidation decided; nothing is written yet.</summary>
@@ -282,7 +285,9 @@ internal sealed class LessonConsolidator
         foreach (var lesson in served.Values.OrderBy(l => l.Id, StringComparer.Ordinal).ToArray())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var reason = HarmfulReason(lesson) ?? await StaleReasonAsync(lesson, window, input.LoadEpisode, now, cancellationToken).ConfigureAwait(false);
+            var reason = (input.Contradicted.TryGetValue(lesson.Id, out var against) ? $"contradicted by new evidence: {against}" : null)
+                ?? HarmfulReason(lesson)
+                ?? await StaleReasonAsync(lesson, window, input.LoadEpisode, now, cancellationToken).ConfigureAwait(false);
             if (reason is null)
             {
                 continue;

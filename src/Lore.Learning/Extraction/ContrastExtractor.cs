@@ -85,7 +85,16 @@ public sealed class ContrastExtractor : ILessonExtractor
             .Select(p => ToCandidate(batch.Tenant, analysis, p))
             .ToArray();
         var refused = analysis.Patterns.Where(p => p.Refusal is not null && p.Q <= _options.Alpha).ToArray();
-        return Task.FromResult(new ExtractionResult(candidates, refused.Length, [.. refused.Take(5).Select(p => $"{p.Description}: {p.Refusal}")]));
+
+        // A significant order pattern reverses the opposite claim ("call Y before X" when doing Y before X now fails
+        // more often within kinds of task), even when its own claim may not be served: the served lesson is retired.
+        var contradicted = analysis.Patterns
+            .Where(p => p.Claim is { } && p.Q <= _options.Alpha && p.Lift >= _options.MinLift && p.Strata > 0 && p.FailedTasks >= _options.MinTasks && p.FailedSources >= 2 && p.FailedLargestShare <= 2.0 / 3 + 1e-9)
+            .Select(p => new ClaimContradiction(
+                KeyPrefix + $"precede:{analysis.Names[p.Claim!.Value.Y]}>{analysis.Names[p.Claim.Value.X]}",
+                string.Create(CultureInfo.InvariantCulture, $"{p.Description}: within kinds of task, episodes that called {analysis.Names[p.Claim.Value.Y]} before {analysis.Names[p.Claim.Value.X]} failed more often (risk ratio {p.Lift:F2}, q = {p.Q:G3}, {p.FailedTasks} tasks, {p.FailedSources} sources)")))
+            .ToArray();
+        return Task.FromResult(new ExtractionResult(candidates, refused.Length, [.. refused.Take(5).Select(p => $"{p.Description}: {p.Refusal}")]) { Contradicted = contradicted });
     }
 
     /// <summary>The full table: baseline and every tested pattern with its statistics (for reports and tests).</summary>
@@ -354,7 +363,9 @@ public sealed class ContrastExtractor : ILessonExtractor
                 withinTask[i].InformativeStrata,
                 withinQ[i],
                 claim,
-                refusal));
+                refusal,
+                counts.FailedSources.Count,
+                counts.Failures == 0 ? 0 : (double)counts.FailedSources.Values.Max() / counts.Failures));
         }
 
         patterns.Sort((x, y) => x.P != y.P ? x.P.CompareTo(y.P) : string.CompareOrdinal(x.Description, y.Description));
@@ -540,6 +551,9 @@ internal sealed class FeatureCounts
     /// <summary>Distinct tasks among the failing episodes with the feature.</summary>
     public HashSet<string> FailedTasks { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Failing episodes with the feature, per evidence source.</summary>
+    public Dictionary<string, int> FailedSources { get; } = new(StringComparer.Ordinal);
+
     public void Add(EpisodeFacts facts, ulong mix)
     {
         Episodes++;
@@ -549,6 +563,7 @@ internal sealed class FeatureCounts
         if (facts.Failed)
         {
             FailedTasks.Add(facts.Task);
+            FailedSources[facts.Episode.EvidenceSource] = FailedSources.GetValueOrDefault(facts.Episode.EvidenceSource) + 1;
         }
 
         var s = _byStratum.GetValueOrDefault(facts.Stratum);
@@ -618,7 +633,9 @@ internal sealed record ContrastPattern(
     int TaskStrata,
     double WithinTaskQ,
     (int X, int Y)? Claim,
-    string? Refusal);
+    string? Refusal,
+    int FailedSources,
+    double FailedLargestShare);
 
 /// <summary>The baseline and every tested pattern, most significant first.</summary>
 internal sealed record ContrastAnalysis(int Judged, int Failed, double Baseline, IReadOnlyList<ContrastPattern> Patterns, IReadOnlyList<EpisodeFacts> Episodes, IReadOnlyList<string> Names, int Strata);

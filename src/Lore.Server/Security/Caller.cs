@@ -21,7 +21,7 @@ internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role, bool
     /// The <see cref="Episode.Source"/> of an episode this caller sends for <paramref name="unitKey"/>: the one place a
     /// client's unit name becomes evidence identity (<see cref="EpisodeSources.OfKey"/>).
     /// </summary>
-    public string SourceFor(string? unitKey) => EpisodeSources.OfKey(KeyId, TrustUnits, unitKey);
+    public string SourceFor(string? unitKey) => EpisodeSources.OfKey(KeyId, EpisodeSources.AssertsUnits(Role, TrustUnits), unitKey);
 
     /// <summary>The audit log's actor for changes this caller makes.</summary>
     public string Actor => $"key:{KeyId}";

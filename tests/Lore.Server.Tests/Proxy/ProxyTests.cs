@@ -75,7 +75,10 @@ public sealed class ProxyTests
     public async Task After_learning_and_promotion_later_requests_carry_the_lessons_and_succeed_more_often()
     {
         await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
-        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+
+        // The support backend authenticates its customers, so an admin trusts its key to name them: each customer is
+        // a source of evidence (an untrusted key would be one source, and one source never makes a lesson).
+        var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent, trustUnits: true);
         var agent = new WorkplaceOverOpenAi(server.BaseAddress, key, seed: 11);
         const int Tickets = 80;
 

@@ -177,6 +177,8 @@ public sealed class EvidenceSourceTests
         using var response = await http.PostAsync("v1/traces", body, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
+        // Traces are written once they settle; write every pending one now.
+        await server.App.Services.GetRequiredService<Lore.Server.Otlp.OtlpTraceReceiver>().SweepAsync(all: true);
         var episodes = await EpisodesAsync(server, "acme");
         Assert.Equal(4, episodes.Count);
         Assert.Equal(4, episodes.Select(e => e.UnitKey).Distinct().Count());

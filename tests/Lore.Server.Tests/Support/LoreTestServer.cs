@@ -50,10 +50,10 @@ internal sealed class LoreTestServer : IAsyncDisposable
     }
 
     /// <summary>Stores a new key and returns the string a client presents.</summary>
-    public async Task<string> CreateKeyAsync(string tenant, ApiKeyRole role, string name = "test")
+    public async Task<string> CreateKeyAsync(string tenant, ApiKeyRole role, string name = "test", bool trustUnits = false)
     {
         var (key, presented) = ApiKeyAuthentication.Issue(tenant, role, name, "test", DateTimeOffset.UtcNow);
-        await Store.SaveApiKeyAsync(key, TestContext.Current.CancellationToken);
+        await Store.SaveApiKeyAsync(key with { TrustUnits = trustUnits }, TestContext.Current.CancellationToken);
         return presented;
     }
 
