@@ -68,6 +68,24 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Learn_reads_tool_effects_from_a_file_and_names_a_bad_entry()
+    {
+        var sample = SharedData.TauBenchOrSkip();
+        Assert.Equal(0, (await CliRunner.RunAsync("ingest", sample, "--store", Store)).ExitCode);
+        var bad = _dir.File("bad-tools.json");
+        await File.WriteAllTextAsync(bad, """{"calculate": "sometimes"}""", TestContext.Current.CancellationToken);
+        var good = _dir.File("tools.json");
+        await File.WriteAllTextAsync(good, """{"calculate": "readOnly", "book_reservation": "moneyMoving"}""", TestContext.Current.CancellationToken);
+
+        var refused = await CliRunner.RunAsync("learn", "--store", Store, "--tools", bad);
+        var learned = await CliRunner.RunAsync("learn", "--store", Store, "--tools", good);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("'calculate' has \"sometimes\"", refused.Error, StringComparison.Ordinal);
+        Assert.True(learned.ExitCode == 0, learned.Error);
+    }
+
+    [Fact]
     public async Task Ingest_twice_then_learn_on_the_airline_dev_set_skips_the_copy_and_says_why_each_served_lesson_is_believed()
     {
         var dev = SharedData.RequireOrSkip("tau-bench-airline-gpt-4o-dev.json");

@@ -21,6 +21,10 @@ internal sealed class LearnCommand(IAnsiConsole console) : AsyncCommand<LearnCom
         [System.ComponentModel.Description("With --entry canary: the share of units that get the new snapshot (default 0.1).")]
         public double Share { get; init; } = 0.1;
 
+        [CommandOption("--tools <FILE>")]
+        [System.ComponentModel.Description("A JSON object naming what tools do, e.g. {\"hold_seat\": \"stateChanging\", \"get_quote\": \"readOnly\"} (noOp, readOnly, stateChanging, moneyMoving, permissionChanging); tools it does not name are judged by their names.")]
+        public string? Tools { get; init; }
+
         public override ValidationResult Validate()
             => Entry is not ("now" or "shadow" or "canary") ? ValidationResult.Error($"--entry '{Entry}' is not one of: now, shadow, canary.")
                 : Share is <= 0 or > 1 ? ValidationResult.Error("--share must lie in (0, 1].")
@@ -35,7 +39,13 @@ internal sealed class LearnCommand(IAnsiConsole console) : AsyncCommand<LearnCom
             EntryStage = settings.Entry switch { "shadow" => RolloutStage.Shadow, "canary" => RolloutStage.Canary, _ => RolloutStage.None },
             CanaryShare = settings.Share,
         };
-        var pipeline = new LearningPipeline(store, new LearningOptions()) { Rollout = rollout };
+        var options = new LearningOptions();
+        if (settings.Tools is not null)
+        {
+            options.Tools = ToolFile.Read(settings.Tools);
+        }
+
+        var pipeline = new LearningPipeline(store, options) { Rollout = rollout };
         var actor = settings.Actor ?? $"cli:{Environment.UserName}";
 
         LearningRun run;
@@ -112,6 +122,53 @@ internal static class RunReport
         else
         {
             console.MarkupLineInterpolated($"New snapshot [green]{run.SnapshotId}[/] (parent {run.ParentSnapshotId ?? "none"}).");
+        }
+    }
+}
+
+/// <summary>Reads a tool-effects file: one JSON object, tool name to effect name; errors name the file and the entry.</summary>
+internal static class ToolFile
+{
+    public static ToolCatalog Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CliException($"--tools: no file at {Path.GetFullPath(path)}.");
+        }
+
+        System.Text.Json.JsonDocument document;
+        try
+        {
+            document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new CliException($"--tools: {path} is not JSON ({e.Message}).");
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                throw new CliException($"--tools: {path} must hold one JSON object of tool name to effect.");
+            }
+
+            var catalog = new ToolCatalog();
+            foreach (var entry in document.RootElement.EnumerateObject())
+            {
+                if (string.IsNullOrWhiteSpace(entry.Name)
+                    || entry.Value.ValueKind != System.Text.Json.JsonValueKind.String
+                    || !Enum.TryParse<ToolEffect>(entry.Value.GetString(), ignoreCase: true, out var effect)
+                    || !Enum.IsDefined(effect)
+                    || int.TryParse(entry.Value.GetString(), out _))
+                {
+                    throw new CliException($"--tools: {path}: '{entry.Name}' has {entry.Value.GetRawText()}; expected one of noOp, readOnly, stateChanging, moneyMoving, permissionChanging.");
+                }
+
+                catalog.Set(entry.Name, effect);
+            }
+
+            return catalog;
         }
     }
 }
