@@ -94,6 +94,14 @@ public sealed record Step
     /// </summary>
     public IReadOnlyList<string> WithheldLessonIds { get; init; } = [];
 
+    /// <summary>
+    /// For a model call: the names of the tools the caller offered the model, which retrieval uses for tool-scoped
+    /// lessons; kept so a call can be replayed against another snapshot. Null when the recorder did not know (the
+    /// proxy records a request without tools as null; recordings made before this was kept).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? OfferedTools { get; init; }
+
     // Tool call
     public string? ToolName { get; init; }
 

@@ -72,6 +72,9 @@ internal static class LoreCommandLine
                 .WithDescription("Show a lesson's lineage: extractor, evidence, learning runs, guards and reviews, snapshots, audit entries, retirement.");
             config.AddCommand<BlameCommand>("blame")
                 .WithDescription("Show what shaped an episode: snapshot and arm in effect, lessons injected with their texts, outcome.");
+            config.AddCommand<ReplayCommand>("replay")
+                .WithDescription("Show what a snapshot would have injected at each model call of an episode, against what was injected.")
+                .WithExample("replay", "ep-42", "--snapshot", "candidate");
             config.AddCommand<DiffCommand>("diff")
                 .WithDescription("Show what changed between two snapshots: lessons added, removed and changed, and settings.")
                 .WithExample("diff", "snap-0123456789abcdef", "stable");

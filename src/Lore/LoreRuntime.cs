@@ -196,6 +196,13 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         return RetrieveAsync(ServedIndex, query, cancellationToken);
     }
 
+    /// <summary>
+    /// What a snapshot of this tenant would have injected at each model call of a stored episode, against what was
+    /// injected; retrieval embeds as this runtime does (see <see cref="EpisodeReplayer"/>).
+    /// </summary>
+    public Task<EpisodeReplay> ReplayAsync(string episodeId, string snapshotId, CancellationToken cancellationToken = default)
+        => EpisodeReplayer.ReplayAsync(Store, episodeId, snapshotId, Tenant, _options.EmbeddingGenerator, cancellationToken);
+
     /// <summary>The per-lesson holdout share retrieval applies to calls this runtime serves (<see cref="EvaluationPolicy.LessonHoldoutShare"/>).</summary>
     internal double LessonHoldoutShare => _options.Evaluation.LessonHoldoutShare;
 

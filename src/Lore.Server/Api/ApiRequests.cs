@@ -141,6 +141,9 @@ internal sealed class StepInput
     /// <summary>Lessons injected into this model call.</summary>
     public List<string>? InjectedLessonIds { get; set; }
 
+    /// <summary>The names of the tools offered to the model on this call (kept so the call can be replayed).</summary>
+    public List<string>? OfferedTools { get; set; }
+
     public void Validate(ApiValidation errors, string path)
     {
         switch (Kind)
@@ -185,6 +188,18 @@ internal sealed class StepInput
         }
 
         ApiRequestChecks.Ids(errors, $"{path}.injectedLessonIds", InjectedLessonIds);
+        if (OfferedTools is { } tools)
+        {
+            if (Kind == "toolCall")
+            {
+                errors.Add($"{path}.offeredTools", "belongs to a modelCall step, not a toolCall.");
+            }
+
+            for (var i = 0; i < tools.Count; i++)
+            {
+                errors.Required($"{path}.offeredTools[{i}]", tools[i], 200);
+            }
+        }
     }
 
     private static void ValidateMessage(ApiValidation errors, string path, MessageInput? message)
@@ -219,6 +234,7 @@ internal sealed class StepInput
             Response = Response?.Select(m => m.ToMessage()).ToArray() ?? [],
             Usage = Usage is { } u ? new TokenUsage(u.InputTokens, u.OutputTokens) : null,
             InjectedLessonIds = InjectedLessonIds?.ToArray() ?? [],
+            OfferedTools = OfferedTools?.Select(t => t.Trim()).ToArray(),
         };
     }
 }
@@ -274,6 +290,20 @@ internal sealed class StartEpisodeRequest : IApiRequest
         if (!Ended && InjectedLessonIds is { Count: > 0 })
         {
             errors.Add("injectedLessonIds", "are recorded when the episode ends: send them with ended: true, or to /end.");
+        }
+    }
+}
+
+/// <summary>Replays an episode against a snapshot: an id, "stable" or "candidate" (default: stable).</summary>
+internal sealed class ReplayEpisodeRequest : IApiRequest
+{
+    public string? Snapshot { get; set; }
+
+    public void Validate(ApiValidation errors)
+    {
+        if (Snapshot is not null)
+        {
+            errors.Required("snapshot", Snapshot, 200);
         }
     }
 }

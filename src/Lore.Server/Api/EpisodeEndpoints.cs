@@ -42,6 +42,18 @@ internal static class EpisodeEndpoints
             .Produces<EpisodeBlame>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        episodes.MapPost("/{id}/replay", ReplayAsync)
+            .RequireAuthorization(LorePolicies.Agent)
+            .WithSummary("What a snapshot would have injected at each model call of the episode, against what was injected (read-only).")
+            .WithDescription("The body names the snapshot: an id, \"stable\" or \"candidate\" (default: stable). Retrieval is recomputed from the " +
+                "recorded requests (task, latest user turn, unit, labels, offered tools), deterministically for the built-in retrieval. " +
+                "404 names a missing episode or snapshot; 409 when the snapshot's content no longer hashes to its id.")
+            .Accepts<ReplayEpisodeRequest>("application/json")
+            .Produces<EpisodeReplay>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
         episodes.MapPost("/{id}/steps", AppendStepsAsync)
             .RequireAuthorization(LorePolicies.Agent)
             .WithSummary("Append steps (tool calls, model calls) to a running episode.")
@@ -143,6 +155,43 @@ internal static class EpisodeEndpoints
         catch (KeyNotFoundException)
         {
             return ApiProblems.NotFound("episode", id);
+        }
+    }
+
+    private static async Task<IResult> ReplayAsync(HttpContext context, string id, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    {
+        var body = await ApiBody.ReadAsync<ReplayEpisodeRequest>(context, optional: true).ConfigureAwait(false);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var caller = Caller.From(context);
+        var runtime = await runtimes.GetAsync(caller.Tenant, cancellationToken).ConfigureAwait(false);
+        var name = body.Value?.Snapshot?.Trim() ?? "stable";
+        var rollout = await runtimes.Store.GetRolloutAsync(caller.Tenant, cancellationToken).ConfigureAwait(false);
+        var snapshotId = name switch
+        {
+            "stable" => rollout.StableSnapshotId,
+            "candidate" => rollout.CandidateSnapshotId,
+            _ => name,
+        };
+        if (snapshotId is null)
+        {
+            return Results.Problem(detail: $"This API key's tenant has no {name} snapshot to replay; name a snapshot by id.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
+        }
+
+        try
+        {
+            return LoreApiEndpoints.Json(await runtime.ReplayAsync(id, snapshotId, cancellationToken).ConfigureAwait(false));
+        }
+        catch (KeyNotFoundException e)
+        {
+            return Results.Problem(detail: e.Message, statusCode: StatusCodes.Status404NotFound, title: "Not found");
+        }
+        catch (InvalidDataException e)
+        {
+            return ApiProblems.Conflict(e.Message);
         }
     }
 

@@ -218,7 +218,7 @@ internal sealed partial class ChatCompletionsProxy(
         {
             // Also when the upstream failed or the caller went away: the request and the tool results it carried are
             // part of the trajectory, and the call is recorded as failed, never as an empty answer.
-            var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error };
+            var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error, OfferedTools = OpenAiChatFormat.ToolNames(body) };
             var recorded = 0;
             try
             {

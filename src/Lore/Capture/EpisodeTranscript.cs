@@ -16,6 +16,9 @@ internal sealed record ModelCallFacts(
 
     /// <summary>The lessons the per-lesson holdout withheld from this call (recorded on its step).</summary>
     public IReadOnlyList<string> WithheldLessonIds { get; init; } = [];
+
+    /// <summary>The tools the caller offered the model on this call (null when none or unknown), kept for replay.</summary>
+    public IReadOnlyList<string>? OfferedTools { get; init; }
 }
 
 /// <summary>
@@ -90,6 +93,7 @@ internal sealed class EpisodeTranscript
             InjectedLessonIds = facts.InjectedLessonIds,
             ShadowLessonIds = facts.ShadowLessonIds,
             WithheldLessonIds = facts.WithheldLessonIds,
+            OfferedTools = facts.OfferedTools,
         });
         AddToolSteps(response, facts.StartedAt + facts.Latency, steps);
         return steps;

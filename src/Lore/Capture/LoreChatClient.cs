@@ -205,6 +205,7 @@ public sealed class LoreChatClient : DelegatingChatClient
             call.ShadowLessonIds)
         {
             WithheldLessonIds = call.WithheldLessonIds,
+            OfferedTools = options?.Tools is { } tools ? [.. tools.Select(t => t.Name)] : null,
         };
         var responseMessages = response is null ? [] : response.Messages as IReadOnlyList<ChatMessage> ?? [.. response.Messages];
         return episode.RecordCallAsync(call.Request, responseMessages, facts);

@@ -51,6 +51,49 @@ public sealed class EpisodeApiTests
     }
 
     [Fact]
+    public async Task Replay_says_what_a_snapshot_would_have_injected_at_each_recorded_model_call()
+    {
+        await using var server = await LoreTestServer.StartAsync();
+        var t = await SeededTenant.CreateAsync(server, "acme");
+        using var client = server.CreateClient(t.AgentKey);
+        var recorded = await client.ApiPostAsync("/api/episodes", new
+        {
+            id = "ep-replayed",
+            task = "refund order 1142",
+            unit = "user-7",
+            ended = true,
+            steps = new object[]
+            {
+                new { kind = "modelCall", request = new[] { new { role = "user", text = "please refund order 1142" } }, offeredTools = new[] { "lookup_order", "refund_order" } },
+                new { kind = "toolCall", tool = "lookup_order", arguments = new { order = 1142 }, result = "{\"total\":30}" },
+                new { kind = "modelCall", request = Array.Empty<object>() },
+            },
+        });
+        Assert.Equal(HttpStatusCode.Created, recorded.Status);
+        Assert.Equal(["lookup_order", "refund_order"], (await server.Store.GetEpisodeAsync("acme", "ep-replayed", Ct))!.Steps[0].OfferedTools);
+
+        var stable = await client.ApiPostAsync("/api/episodes/ep-replayed/replay", null);
+        var older = await client.ApiPostAsync("/api/episodes/ep-replayed/replay", new { snapshot = t.OlderSnapshotId });
+        var missing = await client.ApiPostAsync("/api/episodes/ep-replayed/replay", new { snapshot = "snap-nope" });
+        var noCandidate = await client.ApiPostAsync("/api/episodes/ep-replayed/replay", new { snapshot = "candidate" });
+
+        Assert.Equal(HttpStatusCode.OK, stable.Status);
+        Assert.Equal(t.StableSnapshotId, (string)stable.Json["snapshotId"]!);
+        var calls = stable.Json["calls"]!.AsArray();
+        Assert.Equal([0, 2], calls.Select(c => (int)c!["stepIndex"]!));
+        Assert.All(calls, c => Assert.Equal(t.ServedLessonId, (string)c!["added"]![0]!));
+        Assert.Equal("please refund order 1142", (string)calls[1]!["turn"]!);
+        Assert.Equal("Look up the order before refunding it.", (string)stable.Json["lessons"]![t.ServedLessonId]!);
+        Assert.True((bool)stable.Json["toolsUnknown"]!, "the second call did not say which tools it offered");
+        Assert.Equal(HttpStatusCode.OK, older.Status);
+        Assert.All(older.Json["calls"]!.AsArray(), c => Assert.Empty(c!["replayed"]!.AsArray()));
+        Assert.Equal(HttpStatusCode.NotFound, missing.Status);
+        Assert.Contains("snap-nope", missing.Text, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, noCandidate.Status);
+        Assert.Contains("no candidate snapshot", noCandidate.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_whole_episode_is_recorded_in_one_call_and_later_feedback_is_added_with_the_key_as_actor()
     {
         await using var server = await LoreTestServer.StartAsync();

@@ -19,6 +19,7 @@ public sealed class AuthorizationMatrixTests
         new("GET", "/api/episodes/", "/api/episodes", null, ApiKeyRole.Agent),
         new("GET", "/api/episodes/{id}", $"/api/episodes/{t.EndedEpisodeId}", null, ApiKeyRole.Agent),
         new("GET", "/api/episodes/{id}/blame", $"/api/episodes/{t.EndedEpisodeId}/blame", null, ApiKeyRole.Agent),
+        new("POST", "/api/episodes/{id}/replay", $"/api/episodes/{t.EndedEpisodeId}/replay", new { snapshot = t.OlderSnapshotId }, ApiKeyRole.Agent),
         new("POST", "/api/episodes/{id}/steps", $"/api/episodes/{t.RunningEpisodeId}/steps", new { steps = new[] { new { kind = "toolCall", tool = "lookup_order" } } }, ApiKeyRole.Agent),
         new("POST", "/api/episodes/{id}/outcomes", $"/api/episodes/{t.EndedEpisodeId}/outcomes", new { score = 1.0 }, ApiKeyRole.Agent),
         new("POST", "/api/episodes/{id}/end", "/api/episodes/ep-unknown/end", new { }, ApiKeyRole.Agent),

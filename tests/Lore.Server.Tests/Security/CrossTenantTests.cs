@@ -26,6 +26,8 @@ public sealed class CrossTenantTests
         {
             ("GET", $"/api/episodes/{victim.EndedEpisodeId}", null),
             ("GET", $"/api/episodes/{victim.EndedEpisodeId}/blame", null),
+            ("POST", $"/api/episodes/{victim.EndedEpisodeId}/replay", new { snapshot = intruder.StableSnapshotId }),
+            ("POST", $"/api/episodes/{intruder.EndedEpisodeId}/replay", new { snapshot = victim.StableSnapshotId }),
             ("POST", $"/api/episodes/{victim.RunningEpisodeId}/steps", new { steps = new[] { new { kind = "toolCall", tool = "refund_order" } } }),
             ("POST", $"/api/episodes/{victim.RunningEpisodeId}/outcomes", new { score = 0.0 }),
             ("POST", $"/api/episodes/{victim.EndedEpisodeId}/outcomes", new { score = 0.0, source = "user" }),
