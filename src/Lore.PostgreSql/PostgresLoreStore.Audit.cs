@@ -70,15 +70,25 @@ public sealed partial class PostgresLoreStore
     }
 
     /// <summary>Streams the log after <paramref name="afterSequence"/> in sequence order, a page per query, so a slow reader never holds a transaction open.</summary>
-    public async IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
+        return ReadAuditPagesAsync(AuditPageSql, static after => [after, AuditPageSize], afterSequence, cancellationToken);
+    }
+
+    /// <summary>
+    /// Pages through a chain (the global one or a tenant's): <paramref name="sql"/> selects the audit columns of the
+    /// entries after a position, at most a page of them, ordered by their position in that chain; <paramref name="parameters"/>
+    /// gives its parameters for the position to read after.
+    /// </summary>
+    private async IAsyncEnumerable<AuditEntry> ReadAuditPagesAsync(string sql, Func<long, object?[]> parameters, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var after = afterSequence;
         while (true)
         {
             var page = new List<AuditEntry>(AuditPageSize);
             await using (var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
-            await using (var command = Sql(connection, null, AuditPageSql, after, AuditPageSize))
+            await using (var command = Sql(connection, null, sql, parameters(after)))
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -102,7 +112,8 @@ public sealed partial class PostgresLoreStore
         }
     }
 
-    private static AuditEntry ReadAuditEntry(NpgsqlDataReader r) => new()
+    /// <summary>An entry from the audit columns in their usual order (also a tenant chain's view of one).</summary>
+    internal static AuditEntry ReadAuditEntry(NpgsqlDataReader r) => new()
     {
         Sequence = r.GetInt64(0),
         At = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero),

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Npgsql;
 
 namespace Lore.PostgreSql;
@@ -18,37 +17,11 @@ public sealed partial class PostgresLoreStore
     /// Streams the tenant's own chain after position <paramref name="afterSequence"/>, a page per query. A chain row whose
     /// global entry is gone (removed behind the store's back) reads with empty content, so it fails verification there.
     /// </summary>
-    public async IAsyncEnumerable<AuditEntry> ReadTenantAuditAsync(string tenant, long afterSequence = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<AuditEntry> ReadTenantAuditAsync(string tenant, long afterSequence = 0, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenant);
         ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
-        var after = afterSequence;
-        while (true)
-        {
-            var page = new List<AuditEntry>(AuditPageSize);
-            await using (var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
-            await using (var command = Sql(connection, null, TenantAuditPageSql, tenant, after, AuditPageSize))
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    page.Add(ReadAuditEntry(reader));
-                }
-            }
-
-            foreach (var entry in page)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                yield return entry;
-            }
-
-            if (page.Count < AuditPageSize)
-            {
-                yield break;
-            }
-
-            after = page[^1].Sequence;
-        }
+        return ReadAuditPagesAsync(TenantAuditPageSql, after => [tenant, after, AuditPageSize], afterSequence, cancellationToken);
     }
 }
 
@@ -128,17 +101,5 @@ internal static class AuditTenantChains
         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static AuditEntry Read(NpgsqlDataReader r) => new()
-    {
-        Sequence = r.GetInt64(0),
-        At = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero),
-        Tenant = r.GetString(2),
-        Actor = r.GetString(3),
-        Action = r.GetString(4),
-        Subject = r.GetString(5),
-        Reason = r.GetString(6),
-        DetailsJson = r.GetString(7),
-        PreviousHash = r.GetString(8),
-        Hash = r.GetString(9),
-    };
+    private static AuditEntry Read(NpgsqlDataReader r) => PostgresLoreStore.ReadAuditEntry(r);
 }

@@ -68,16 +68,26 @@ public sealed partial class SqliteLoreStore
     }
 
     /// <summary>Streams the log after <paramref name="afterSequence"/> in sequence order, a page per query, so a slow reader never holds a read transaction open for long.</summary>
-    public async IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<AuditEntry> ReadAuditAsync(long afterSequence = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
+        return ReadAuditPagesAsync(AuditPageSql, static _ => { }, afterSequence, cancellationToken);
+    }
+
+    /// <summary>
+    /// Pages through a chain (the global one or a tenant's): <paramref name="sql"/> selects the audit columns of the
+    /// entries after <c>$after</c>, at most <c>$limit</c> of them, ordered by their position in that chain.
+    /// </summary>
+    private async IAsyncEnumerable<AuditEntry> ReadAuditPagesAsync(string sql, Action<SqliteCommand> bind, long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var after = afterSequence;
         while (true)
         {
             var page = new List<AuditEntry>(AuditPageSize);
             await using (var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false))
             {
-                using var command = ReadCommand(connection, AuditPageSql);
+                using var command = ReadCommand(connection, sql);
+                bind(command);
                 command.Parameters.AddWithValue("$after", after);
                 command.Parameters.AddWithValue("$limit", AuditPageSize);
                 using var reader = command.ExecuteReader();
@@ -102,7 +112,8 @@ public sealed partial class SqliteLoreStore
         }
     }
 
-    private static AuditEntry ReadAuditEntry(SqliteDataReader r) => new()
+    /// <summary>An entry from the audit columns in <see cref="AuditColumns"/> order (also a tenant chain's view of one).</summary>
+    internal static AuditEntry ReadAuditEntry(SqliteDataReader r) => new()
     {
         Sequence = r.GetInt64(0),
         At = new DateTimeOffset(r.GetInt64(1), TimeSpan.Zero),
