@@ -13,7 +13,7 @@ internal static class EpisodeReader
     public const int PageSize = 256;
 
     private const string HeaderColumns =
-        "e.sequence, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm, e.source";
+        "e.sequence, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm, e.source, e.end_reason";
 
     private const string HeaderByIdSql = $"SELECT {HeaderColumns} FROM episodes e WHERE e.id = $id AND ($tenant IS NULL OR e.tenant = $tenant) LIMIT 2;";
 
@@ -205,6 +205,7 @@ internal static class EpisodeReader
             Origin = r.GetString(10),
             Arm = r.IsDBNull(11) ? null : r.GetString(11),
             Source = r.GetString(12),
+            EndReason = r.IsDBNull(13) ? null : r.GetString(13),
         };
     }
 

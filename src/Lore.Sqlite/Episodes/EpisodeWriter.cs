@@ -30,7 +30,7 @@ internal sealed class EpisodeWriter : IDisposable
         """;
 
     private const string EndEpisodeSql = """
-        UPDATE episodes SET ended_at = $ended_at, injected_lesson_ids = $injected_lesson_ids WHERE sequence = $sequence;
+        UPDATE episodes SET ended_at = $ended_at, injected_lesson_ids = $injected_lesson_ids, end_reason = NULL WHERE sequence = $sequence;
         """;
 
     private static readonly string ModelCallKind = SqliteText.Name(StepKind.ModelCall);
