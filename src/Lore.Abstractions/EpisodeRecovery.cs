@@ -70,3 +70,14 @@ public interface IEpisodeRecovery
     /// <summary>Ends the open episodes the sweep selects (see <see cref="AbandonedEpisodeSweep"/>) and audits them.</summary>
     Task<AbandonedEpisodes> AbandonIdleEpisodesAsync(AbandonedEpisodeSweep sweep, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// Implemented by stores whose imports stage their episodes (written in batches, invisible) before publishing them in
+/// one step. Staged episodes get their sequences when staged, so a learning cursor that moved past them meanwhile
+/// would never read them as new: learning keeps its cursor below the lowest staged sequence until it is published.
+/// </summary>
+public interface IStagedImports
+{
+    /// <summary>The lowest sequence an unpublished import of a live process holds for the tenant; null when none does.</summary>
+    Task<long?> LowestStagedSequenceAsync(string tenant, CancellationToken cancellationToken = default);
+}

@@ -10,7 +10,7 @@ public sealed partial class SqliteLoreStore : IEpisodeRecovery
         SELECT e.sequence, e.id, e.tenant, e.started_at,
                (SELECT s.payload FROM steps s WHERE s.episode_sequence = e.sequence ORDER BY s.id DESC LIMIT 1)
         FROM episodes e
-        WHERE e.ended_at IS NULL AND ($tenant IS NULL OR e.tenant = $tenant)
+        WHERE e.ended_at IS NULL AND e.import_id IS NULL AND ($tenant IS NULL OR e.tenant = $tenant)
         ORDER BY e.sequence;
         """;
 
