@@ -108,6 +108,40 @@ public sealed class CrashSuiteTests : IAsyncLifetime
         await AssertInvariantsAsync(store);
     }
 
+    [Fact]
+    public async Task A_staged_import_killed_between_batches_leaves_nothing_visible_holds_nothing_back_and_the_retry_stores_the_whole_file()
+    {
+        // PostgreSQL imports in one transaction (no write lock to hold: rows are locked, not the table); SQLite stages.
+        var store = await NewStoreAsync("sqlite");
+        await ImportAsync(store, Refunds(0, 30, seed: 3));
+        var file = _directory.File("large.jsonl");
+        var lines = Enumerable.Range(0, 600).Select(i => $$"""{"messages":[{"role":"user","content":"refund order {{i}}"},{"role":"assistant","content":"refunded"}],"reward":{{i % 2}}}""");
+        await File.WriteAllLinesAsync(file, lines, Ct);
+
+        await RunKilledAsync(CrashPoints.ImportBatchStaged, "ingest", file, "--store", store);
+        Assert.Equal(30, await CountAsync(store));
+        Assert.True(StagedRows(store) > 0, "the killed import had staged a batch");
+
+        // Learning is not held back by the dead import: its rows are removed, never published.
+        await LearnAsync(store);
+        Assert.Equal(0, StagedRows(store));
+        var retry = await RunAsync("ingest", file, "--store", store);
+        Assert.True(retry.ExitCode == 0, retry.Error);
+        Assert.Equal(630, await CountAsync(store));
+        Assert.Equal(0, StagedRows(store));
+        await AssertInvariantsAsync(store);
+    }
+
+    /// <summary>Rows of imports not yet published, and imports registered, read straight from the SQLite file.</summary>
+    private static long StagedRows(string path)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT (SELECT COUNT(*) FROM episodes WHERE import_id IS NOT NULL) + (SELECT COUNT(*) FROM imports);";
+        return (long)command.ExecuteScalar()!;
+    }
+
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
