@@ -69,7 +69,7 @@ public sealed class EpisodeRecoveryTests
         };
         proxied.Headers.Add("X-Lore-Episode", "ep-crashed");
         using var proxy = await client.SendAsync(proxied, Ct);
-        var proxyText = await proxy.Content.ReadAsStringAsync(Ct);
+        var proxyText = (string?)System.Text.Json.Nodes.JsonNode.Parse(await proxy.Content.ReadAsStringAsync(Ct))?["error"]?["message"] ?? "";
 
         foreach (var (status, text) in new[] { (restart.Status, restart.Text), (steps.Status, steps.Text), (end.Status, end.Text), (proxy.StatusCode, proxyText) })
         {
