@@ -146,6 +146,9 @@ public static class AuditActions
     public const string Unfrozen = "rollout.unfrozen";
     public const string ConfigurationChanged = "configuration.changed";
     public const string EpisodesDeleted = "episodes.deleted";
+
+    /// <summary>Episodes left open by a process that died were ended as <see cref="EpisodeEndReasons.Abandoned"/>.</summary>
+    public const string EpisodesAbandoned = "episodes.abandoned";
     public const string RetentionApplied = "retention.applied";
     public const string LearningRequested = "learning.requested";
     public const string ApiKeyCreated = "api-key.created";

@@ -43,6 +43,12 @@ public sealed record Episode
     /// <summary>Set once the episode has ended (completed or abandoned).</summary>
     public DateTimeOffset? EndedAt { get; init; }
 
+    /// <summary>
+    /// Why the episode ended when its capture did not end it: <see cref="EpisodeEndReasons.Abandoned"/> when it was
+    /// still open after its host died and recovery ended it. Null while running and for episodes their capture ended.
+    /// </summary>
+    public string? EndReason { get; init; }
+
     public IReadOnlyList<Step> Steps { get; init; } = [];
 
     /// <summary>Judgements in the order they arrived.</summary>
@@ -92,6 +98,16 @@ public sealed record Episode
     /// <summary>True, false, or null when the episode has not been judged.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool? Succeeded => Score is { } s ? s >= 0.5 : null;
+}
+
+/// <summary>The values of <see cref="Episode.EndReason"/>.</summary>
+public static class EpisodeEndReasons
+{
+    /// <summary>
+    /// Open when the process capturing it died: ended at recovery, with the steps stored so far. It is learned from like
+    /// any ended episode and judged by an outcome that arrives later; its capture can no longer add steps.
+    /// </summary>
+    public const string Abandoned = "abandoned";
 }
 
 /// <summary>Well-known tenant names.</summary>

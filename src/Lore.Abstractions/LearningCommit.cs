@@ -79,6 +79,9 @@ public static class CrashPoints
     /// <summary>Just after the learning commit committed, before the caller hears of it.</summary>
     public const string LearningCommitAfterCommit = "learning.commit.after-commit";
 
+    /// <summary>A staged import's first batch is committed (invisible), the rest of the file not yet written.</summary>
+    public const string ImportBatchStaged = "ingest.import.batch-staged";
+
     /// <summary>Inside an import's transaction, episodes added, not yet committed.</summary>
     public const string ImportBeforeCommit = "ingest.import.before-commit";
 

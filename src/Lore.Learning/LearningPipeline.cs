@@ -58,11 +58,20 @@ public sealed partial class LearningPipeline
         await using var held = await LearningLocks.AcquireAsync(_store, tenant, actor, cancellationToken, note => OnLockTakenOver(note, progress)).ConfigureAwait(false);
         progress?.Report($"Reading the latest {_options.Window:N0} ended episodes of '{tenant}'");
         var cursor = await _store.GetCursorAsync(CursorName(tenant), cancellationToken).ConfigureAwait(false);
+
+        // An import still being staged holds sequences it will publish later: the cursor stays below the lowest of
+        // them (episodes past it wait for the next pass), or those episodes would never be read as new.
+        var staged = _store is IStagedImports imports ? await imports.LowestStagedSequenceAsync(tenant, cancellationToken).ConfigureAwait(false) : null;
         var window = await ReadWindowAsync(tenant, cancellationToken).ConfigureAwait(false);
-        var newIds = window.Where(e => e.Sequence > cursor).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
 
         // The cursor moves in the same commit as the learning it records, so a crash never lets the episodes count twice.
         var newest = window.Count == 0 ? cursor : Math.Max(cursor, window.Max(e => e.Sequence));
+        if (staged is { } lowest && newest >= lowest)
+        {
+            newest = Math.Max(cursor, lowest - 1);
+        }
+
+        var newIds = window.Where(e => e.Sequence > cursor && e.Sequence <= newest).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
         var move = newest > cursor ? new StoreCursor(CursorName(tenant), newest) : null;
         return (await LearnAsync(tenant, actor, started, window, newIds, lockHeld: true, stillOwned: null, move, [], progress, cancellationToken).ConfigureAwait(false))!;
     }

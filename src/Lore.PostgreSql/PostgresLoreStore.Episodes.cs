@@ -25,7 +25,7 @@ public sealed partial class PostgresLoreStore
     internal const string RegisterOneSql = "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ($1, $2, $3, $4) RETURNING sequence;";
 
     private const string EndEpisodesSql = """
-        UPDATE episodes e SET ended_at = u.ended_at, injected_lesson_ids = u.injected
+        UPDATE episodes e SET ended_at = u.ended_at, injected_lesson_ids = u.injected, end_reason = NULL
         FROM unnest($1::date[], $2::bigint[], $3::text[], $4::text[]) AS u(month, sequence, ended_at, injected)
         WHERE e.month = u.month AND e.sequence = u.sequence;
         """;

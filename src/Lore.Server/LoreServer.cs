@@ -28,6 +28,11 @@ public static class LoreServer
             throw new ArgumentException("LoreServerOptions.Store is required.", nameof(options));
         }
 
+        if (options.AbandonIdleEpisodesAfter < TimeSpan.Zero && options.AbandonIdleEpisodesAfter != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentException("LoreServerOptions.AbandonIdleEpisodesAfter must be zero or more (Timeout.InfiniteTimeSpan turns recovery off).", nameof(options));
+        }
+
         if (options.OtlpSettleDelay < TimeSpan.Zero || options.OtlpTraceQuietPeriod <= TimeSpan.Zero || options.OtlpMaxPendingSpans < 1_000)
         {
             throw new ArgumentException("LoreServerOptions: OtlpSettleDelay must be >= 0, OtlpTraceQuietPeriod > 0 and OtlpMaxPendingSpans >= 1000.", nameof(options));
@@ -50,6 +55,7 @@ public static class LoreServer
         services.AddSingleton(options);
         services.AddSingleton(options.TimeProvider);
         services.AddSingleton<TenantRuntimes>();
+        services.AddHostedService<OpenEpisodeSweeper>();
         services.AddSingleton<ApiKeyCache>();
         services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);

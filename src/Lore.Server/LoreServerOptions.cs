@@ -67,6 +67,15 @@ public sealed class LoreServerOptions
     /// <summary>Most OTLP spans held in memory while their traces are assembled; past it the oldest traces are written as they stand.</summary>
     public int OtlpMaxPendingSpans { get; set; } = 200_000;
 
+    /// <summary>
+    /// Episodes still open in the store with no step for this long are ended as <see cref="EpisodeEndReasons.Abandoned"/>
+    /// when the server starts (every tenant) and by a sweep every half of it (at most every 5 minutes): the process
+    /// capturing them died (default 30 minutes, longer than the proxy keeps an idle episode open, so episodes another
+    /// live host is writing are left alone). Zero ends every open episode at start and does not sweep later (only for
+    /// a store no other live server writes); <see cref="Timeout.InfiniteTimeSpan"/> turns recovery off.
+    /// </summary>
+    public TimeSpan AbandonIdleEpisodesAfter { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>Applied to each tenant's <see cref="LoreOptions"/> before its runtime opens (store and tenant are set for you).</summary>
     public Action<LoreOptions>? ConfigureRuntime { get; set; }
 

@@ -95,24 +95,17 @@ public sealed partial class SqliteLoreStore
     }
 
     /// <summary>
-    /// Takes the store's write gate until the import is committed or disposed: other writes, including the caller's
-    /// own, wait for it, so commit or dispose the import before writing anything else through this store.
+    /// Starts a staged import (see <see cref="SqliteEpisodeImport"/>): it writes in bounded batches, each a short write
+    /// transaction, and holds no lock between them, so other writes (even the caller's own) proceed while it runs.
+    /// First removes what imports of dead processes left staged.
     /// </summary>
     public async Task<IEpisodeImport> BeginImportAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            ObjectDisposedException.ThrowIf(_closed, this);
-            var transaction = _writer.BeginTransaction(deferred: false);
-            return new SqliteEpisodeImport(_episodes, transaction, () => _writeGate.Release());
-        }
-        catch
-        {
-            _writeGate.Release();
-            throw;
-        }
+        await RemoveDeadImportsAsync(cancellationToken).ConfigureAwait(false);
+        var importId = "imp-" + Guid.CreateVersion7().ToString("n");
+        await RegisterImportAsync(importId, cancellationToken).ConfigureAwait(false);
+        return new SqliteEpisodeImport(this, importId);
     }
 
     public Task AddOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default)

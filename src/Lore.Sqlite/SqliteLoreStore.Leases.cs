@@ -15,7 +15,7 @@ public sealed partial class SqliteLoreStore : ILearningLock
     private const string FreeEpisodesSql = """
         SELECT e.sequence, e.id
         FROM episodes e LEFT JOIN episode_leases l ON l.episode_sequence = e.sequence
-        WHERE e.tenant = $tenant AND e.ended_at IS NOT NULL
+        WHERE e.tenant = $tenant AND e.ended_at IS NOT NULL AND e.import_id IS NULL
           AND (l.episode_sequence IS NULL OR (l.processed_at IS NULL AND l.expires_at <= $now))
         ORDER BY e.sequence
         LIMIT $max;

@@ -24,6 +24,14 @@ public sealed class CaptureOptions
 
     /// <summary>Most records written in one store transaction.</summary>
     public int MaxBatchSize { get; set; } = 512;
+
+    /// <summary>
+    /// When the runtime opens, episodes of its tenant still open in the store with no step for this long are ended as
+    /// <see cref="EpisodeEndReasons.Abandoned"/>: the process that captured them died (default 30 minutes, longer than
+    /// the proxy keeps an idle episode open, so a live host's episodes are left alone). Zero ends every open episode
+    /// (only for a store no other live process writes); <see cref="Timeout.InfiniteTimeSpan"/> turns recovery off.
+    /// </summary>
+    public TimeSpan AbandonIdleEpisodesAfter { get; set; } = TimeSpan.FromMinutes(30);
 }
 
 /// <summary>Counts of what capture did, so loss is never silent.</summary>
@@ -102,6 +110,11 @@ public sealed class LoreOptions
         if (Capture.MaxBatchSize < 1)
         {
             throw new ArgumentOutOfRangeException("options", Capture.MaxBatchSize, "LoreOptions.Capture.MaxBatchSize must be at least 1.");
+        }
+
+        if (Capture.AbandonIdleEpisodesAfter < TimeSpan.Zero && Capture.AbandonIdleEpisodesAfter != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException("options", Capture.AbandonIdleEpisodesAfter, "LoreOptions.Capture.AbandonIdleEpisodesAfter must be zero or more (Timeout.InfiniteTimeSpan turns recovery off).");
         }
 
         if (!Enum.IsDefined(Capture.OverflowPolicy))

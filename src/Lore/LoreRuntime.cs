@@ -63,6 +63,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
             (previous, next) => runtime?.OnServingChanged(previous, next),
             cancellationToken).ConfigureAwait(false);
         runtime = new LoreRuntime(options, store, logger, rollout);
+
+        // Episodes the tenant's previous host left open when it died are ended now, so their outcomes can be learned from.
+        await OpenEpisodeRecovery.RunAsync(store, options.Tenant, options.Capture.AbandonIdleEpisodesAfter, new HashSet<string>(StringComparer.Ordinal), options.TimeProvider, logger, cancellationToken).ConfigureAwait(false);
         runtime._watcher = RolloutWatcher.Start(
             rollout.RefreshAsync,
             options.ListenForChanges ? options.ChangeFeed ?? store as IStoreChangeFeed : null,
@@ -109,6 +112,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
 
     /// <summary>Whether an episode begun in this runtime is still running (hosts check it before addressing an episode by id).</summary>
     internal bool IsRunning(string episodeId) => _live.ContainsKey(episodeId);
+
+    /// <summary>Ids of the episodes running in this runtime now (recovery never ends them).</summary>
+    internal IEnumerable<string> RunningEpisodeIds => _live.Keys;
 
     /// <summary>Completes the next time a different snapshot starts being served (for hosts and tests that wait on learning).</summary>
     internal Task WhenServingChangesAsync() => Volatile.Read(ref _servingChanged).Task;

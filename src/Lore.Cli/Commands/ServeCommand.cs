@@ -58,6 +58,11 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
         [DefaultValue(6_000)]
         public int Rate { get; init; } = 6_000;
 
+        [CommandOption("--abandon-idle-episodes-after <MINUTES>")]
+        [Description("Episodes left open in the store by a process that stopped, with no step for this many minutes, are ended as abandoned at start and by a periodic sweep (default 30; 0 ends every open episode at start, for a store no other live server writes; -1 turns recovery off).")]
+        [DefaultValue(30.0)]
+        public double AbandonIdleEpisodesAfterMinutes { get; init; } = 30;
+
         [CommandOption("--tenant <NAME>")]
         [Description("The tenant of the admin key created when the store has no keys yet (default 'default').")]
         [DefaultValue(Tenants.Default)]
@@ -68,6 +73,11 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             if (MaxRequestBytes < 1024)
             {
                 return ValidationResult.Error("--max-request-bytes must be at least 1024.");
+            }
+
+            if (AbandonIdleEpisodesAfterMinutes < 0 && AbandonIdleEpisodesAfterMinutes != -1 || double.IsNaN(AbandonIdleEpisodesAfterMinutes))
+            {
+                return ValidationResult.Error($"--abandon-idle-episodes-after must be 0 or more minutes, or -1 to turn recovery off (got {AbandonIdleEpisodesAfterMinutes.ToString(CultureInfo.InvariantCulture)}).");
             }
 
             if (Rate < 1)
@@ -118,6 +128,7 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             RequestsPerMinutePerKey = settings.Rate,
             AllowedHosts = settings.AllowedHosts is { } hosts ? [.. hosts.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : [],
             ProxyDurableByDefault = settings.Durable,
+            AbandonIdleEpisodesAfter = settings.AbandonIdleEpisodesAfterMinutes < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMinutes(settings.AbandonIdleEpisodesAfterMinutes),
 
             // One line per request is noise on a terminal; warnings and Lore's own messages (by key id, never a key) stay.
             ConfigureLogging = logging => logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning),

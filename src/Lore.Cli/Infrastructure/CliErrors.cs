@@ -13,6 +13,9 @@ internal static class CliErrors
         var message = inner switch
         {
             TrajectoryFormatException t => t.Message,
+            // Reads map nothing (only writes raise StoreUnavailableException): a full or failing disk is still named as such.
+            SqliteException { SqliteErrorCode: 13 } s => $"store: the disk holding the store is full; free space on it, then retry. (SQLite: {s.Message})",
+            SqliteException { SqliteErrorCode: 10 } s => $"store: the disk holding the store failed an I/O operation, most often because it is full; check its free space. (SQLite: {s.Message})",
             SqliteException s => $"store: {s.Message}",
             JsonException j => $"invalid JSON: {j.Message}",
             _ => inner.Message,

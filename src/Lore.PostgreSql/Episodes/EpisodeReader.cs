@@ -16,7 +16,7 @@ internal static class EpisodeReader
     public const int PageSize = 256;
 
     private const string HeaderColumns =
-        "r.sequence, r.month, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm, e.source";
+        "r.sequence, r.month, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm, e.source, e.end_reason";
 
     private const string HeaderByIdSql = $"""
         SELECT {HeaderColumns} FROM episode_registry r JOIN episodes e ON e.month = r.month AND e.sequence = r.sequence
@@ -239,6 +239,7 @@ internal static class EpisodeReader
                 Origin = r.GetString(11),
                 Arm = r.IsDBNull(12) ? null : r.GetString(12),
                 Source = r.GetString(13),
+                EndReason = r.IsDBNull(14) ? null : r.GetString(14),
             }, r.GetFieldValue<DateOnly>(1)));
         }
     }

@@ -54,7 +54,13 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (runtime.IsRunning(id) || await Store.GetEpisodeAsync(caller.Tenant, id, cancellationToken).ConfigureAwait(false) is not null)
+            var taken = runtime.IsRunning(id) ? null : await Store.GetEpisodeAsync(caller.Tenant, id, cancellationToken).ConfigureAwait(false);
+            if (taken is { EndReason: EpisodeEndReasons.Abandoned })
+            {
+                return EpisodeCall.Conflict(EpisodeView.AbandonedRefusal(taken));
+            }
+
+            if (runtime.IsRunning(id) || taken is not null)
             {
                 // Episode ids are unique per tenant: only the caller's own tenant can have taken it.
                 return EpisodeCall.Conflict($"Episode id '{id}' is already taken; choose another id or leave it out to get a new one.");
@@ -119,7 +125,9 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
 
             if (episode.EndedAt is not null)
             {
-                return EpisodeCall.Conflict($"Episode '{id}' has ended; steps can only be added while it runs (outcomes can still be added).");
+                return EpisodeCall.Conflict(episode.EndReason == EpisodeEndReasons.Abandoned
+                    ? EpisodeView.AbandonedRefusal(episode)
+                    : $"Episode '{id}' has ended; steps can only be added while it runs (outcomes can still be added).");
             }
 
             var now = runtimes.TimeProvider.GetUtcNow();
@@ -149,7 +157,9 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
 
             if (episode.EndedAt is not null)
             {
-                return EpisodeCall.Conflict($"Episode '{id}' has already ended; add later judgements with POST /api/episodes/{id}/outcomes.");
+                return EpisodeCall.Conflict(episode.EndReason == EpisodeEndReasons.Abandoned
+                    ? EpisodeView.AbandonedRefusal(episode)
+                    : $"Episode '{id}' has already ended; add later judgements with POST /api/episodes/{id}/outcomes.");
             }
 
             var now = runtimes.TimeProvider.GetUtcNow();

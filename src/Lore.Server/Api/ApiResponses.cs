@@ -20,10 +20,19 @@ internal sealed record EpisodeView(
     int Steps,
     IReadOnlyList<Outcome> Outcomes,
     double? Score,
-    IReadOnlyList<string> InjectedLessonIds)
+    IReadOnlyList<string> InjectedLessonIds,
+    string? EndReason)
 {
     public static EpisodeView Of(Episode e)
-        => new(e.Id, e.Task, e.UnitKey, e.Labels, e.StartedAt, e.EndedAt, e.SnapshotId, e.Arm, e.Origin, e.Steps.Count, e.Outcomes, e.Score, e.InjectedLessonIds);
+        => new(e.Id, e.Task, e.UnitKey, e.Labels, e.StartedAt, e.EndedAt, e.SnapshotId, e.Arm, e.Origin, e.Steps.Count, e.Outcomes, e.Score, e.InjectedLessonIds, e.EndReason);
+
+    /// <summary>
+    /// Why a call cannot continue an episode that recovery ended as abandoned, and what to do instead: the same answer
+    /// (409) from the REST API and the proxy, so an agent resuming after a server crash learns the state at once.
+    /// </summary>
+    public static string AbandonedRefusal(Episode e) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"Episode '{e.Id}' was abandoned: it was still open when the process capturing it stopped, and recovery ended it at {e.EndedAt:O} with the {e.Steps.Count} steps stored by then. " +
+        $"It is not resumed and takes no more steps; send its outcome to POST /api/episodes/{e.Id}/outcomes (it is then learned from as judged), and use a new episode id to go on.");
 }
 
 /// <summary>A lesson picked by retrieval, with the scores that picked it.</summary>

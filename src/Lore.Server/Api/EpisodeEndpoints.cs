@@ -16,7 +16,8 @@ internal static class EpisodeEndpoints
         episodes.MapPost("/", StartAsync)
             .RequireAuthorization(LorePolicies.Agent)
             .WithSummary("Start an episode, or record a whole one (steps, outcomes and ended: true) in one call.")
-            .WithDescription("The episode gets its rollout arm and snapshot from the tenant's rollout (by unit); the API key is recorded as its origin. 409 when the id is taken. " +
+            .WithDescription("The episode gets its rollout arm and snapshot from the tenant's rollout (by unit); the API key is recorded as its origin. 409 when the id is taken " +
+                "(for an episode recovered as abandoned after a crash, the 409 says so: it is not resumed; send its outcome and use a new id). " +
                 "Acknowledgement: a 201 means the episode (with any steps, outcomes and end it carries) was written in one transaction and survives a crash; any 4xx wrote nothing.")
             .Accepts<StartEpisodeRequest>("application/json")
             .Produces<EpisodeView>(StatusCodes.Status201Created)
@@ -57,7 +58,8 @@ internal static class EpisodeEndpoints
         episodes.MapPost("/{id}/steps", AppendStepsAsync)
             .RequireAuthorization(LorePolicies.Agent)
             .WithSummary("Append steps (tool calls, model calls) to a running episode.")
-            .WithDescription("Acknowledgement: a 200 means the steps were written in one transaction and survive a crash; any 4xx wrote nothing.")
+            .WithDescription("Acknowledgement: a 200 means the steps were written in one transaction and survive a crash; any 4xx wrote nothing. " +
+                "An episode that has ended, including one recovered as abandoned (endReason 'abandoned': open when the process capturing it stopped), answers 409 naming its state.")
             .Accepts<AppendStepsRequest>("application/json")
             .Produces<EpisodeView>()
             .ProducesValidationProblem()
@@ -68,7 +70,8 @@ internal static class EpisodeEndpoints
             .RequireAuthorization(LorePolicies.Agent)
             .WithSummary("Add an outcome or feedback to an episode, at any time (also ends an episode the proxy captured).")
             .WithDescription("Acknowledgement: a 201 means the outcome is stored (read back from the store before answering) and survives a crash. " +
-                "A 503 with Retry-After means it could not be stored now (the store was busy or full): it is not acknowledged, and retrying is safe.")
+                "A 503 with Retry-After means it could not be stored now (the store was busy or full): it is not acknowledged, and retrying is safe. " +
+                "An episode recovered as abandoned after a crash (endReason 'abandoned') accepts its outcome: the 201 then means stored on an ended episode, which learning reads judged, once.")
             .Accepts<AddOutcomeRequest>("application/json")
             .Produces<EpisodeView>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
@@ -78,7 +81,8 @@ internal static class EpisodeEndpoints
         episodes.MapPost("/{id}/end", EndAsync)
             .RequireAuthorization(LorePolicies.Agent)
             .WithSummary("End a running episode, with an optional outcome and the ids of the lessons the agent injected.")
-            .WithDescription("Acknowledgement: a 200 means the end (and the outcome, if given) was written in one transaction and survives a crash; any 4xx wrote nothing.")
+            .WithDescription("Acknowledgement: a 200 means the end (and the outcome, if given) was written in one transaction and survives a crash; any 4xx wrote nothing. " +
+                "An episode recovered as abandoned after a crash answers 409 naming that state: send its outcome to .../outcomes instead.")
             .Accepts<EndEpisodeRequest>("application/json")
             .Produces<EpisodeView>()
             .ProducesValidationProblem()

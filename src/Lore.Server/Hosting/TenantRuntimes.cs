@@ -44,6 +44,21 @@ internal sealed class TenantRuntimes(LoreServerOptions options, ILoggerFactory? 
         return _options.GetOrAdd(tenant, Configure);
     }
 
+    /// <summary>Ids of the episodes running in any open runtime now (recovery never ends them).</summary>
+    public IReadOnlySet<string> RunningEpisodeIds()
+    {
+        var running = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var lazy in _runtimes.Values)
+        {
+            if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully)
+            {
+                running.UnionWith(lazy.Value.Result.RunningEpisodeIds);
+            }
+        }
+
+        return running;
+    }
+
     /// <summary>Runtimes opened so far (for flushing and health).</summary>
     public IEnumerable<string> OpenTenants => _runtimes.Keys;
 
@@ -54,6 +69,9 @@ internal sealed class TenantRuntimes(LoreServerOptions options, ILoggerFactory? 
         runtimeOptions.Store = Store;
         runtimeOptions.Tenant = tenant;
         runtimeOptions.LeaveStoreOpen = true;
+
+        // The server recovers open episodes itself, for every tenant at start (OpenEpisodeSweeper), not per runtime.
+        runtimeOptions.Capture.AbandonIdleEpisodesAfter = Timeout.InfiniteTimeSpan;
         return runtimeOptions;
     }
 

@@ -103,7 +103,13 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
                 id = request.Key!;
 
                 // A used id (an ended episode) is never reopened; ids are unique per tenant, so only this tenant's count.
-                if (_byId.ContainsKey((runtime.Tenant, id)) || await runtime.Store.GetEpisodeAsync(runtime.Tenant, id, cancellationToken).ConfigureAwait(false) is not null)
+                var stored = _byId.ContainsKey((runtime.Tenant, id)) ? null : await runtime.Store.GetEpisodeAsync(runtime.Tenant, id, cancellationToken).ConfigureAwait(false);
+                if (stored is { EndReason: EpisodeEndReasons.Abandoned })
+                {
+                    throw new EpisodeConflictException(Api.EpisodeView.AbandonedRefusal(stored));
+                }
+
+                if (_byId.ContainsKey((runtime.Tenant, id)) || stored is not null)
                 {
                     throw new EpisodeConflictException($"episode '{id}' already exists and has ended (or belongs elsewhere); send a new X-Lore-Episode id for a new episode.");
                 }

@@ -13,13 +13,13 @@ internal static class EpisodeReader
     public const int PageSize = 256;
 
     private const string HeaderColumns =
-        "e.sequence, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm, e.source";
+        "e.sequence, e.id, e.tenant, e.unit_key, e.task, e.labels, e.started_at, e.ended_at, e.snapshot_id, e.injected_lesson_ids, e.origin, e.arm, e.source, e.end_reason";
 
-    private const string HeaderByIdSql = $"SELECT {HeaderColumns} FROM episodes e WHERE e.id = $id AND ($tenant IS NULL OR e.tenant = $tenant) LIMIT 2;";
+    private const string HeaderByIdSql = $"SELECT {HeaderColumns} FROM episodes e WHERE e.id = $id AND ($tenant IS NULL OR e.tenant = $tenant) AND e.import_id IS NULL LIMIT 2;";
 
     private const string HeadersPageSql = $"""
         SELECT {HeaderColumns} FROM episodes e
-        WHERE e.tenant = $tenant AND e.sequence > $after AND ($ended_only = 0 OR e.ended_at IS NOT NULL)
+        WHERE e.tenant = $tenant AND e.sequence > $after AND ($ended_only = 0 OR e.ended_at IS NOT NULL) AND e.import_id IS NULL
         ORDER BY e.sequence
         LIMIT $limit;
         """;
@@ -27,7 +27,7 @@ internal static class EpisodeReader
     /// <summary>The sequence just below the newest <c>$skip</c> matching episodes (the (n+1)-th newest), or nothing when there are fewer.</summary>
     private const string NewestBoundarySql = """
         SELECT e.sequence FROM episodes e
-        WHERE e.tenant = $tenant AND e.sequence > $after AND ($ended_only = 0 OR e.ended_at IS NOT NULL)
+        WHERE e.tenant = $tenant AND e.sequence > $after AND ($ended_only = 0 OR e.ended_at IS NOT NULL) AND e.import_id IS NULL
         ORDER BY e.sequence DESC
         LIMIT 1 OFFSET $skip;
         """;
@@ -36,17 +36,17 @@ internal static class EpisodeReader
     // index in (episode, arrival) order and never sorts step payloads in a temporary b-tree.
     private const string StepsInRangeSql = """
         SELECT s.episode_sequence, s.payload FROM steps s
-        WHERE s.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last AND ($ended_only = 0 OR ended_at IS NOT NULL))
+        WHERE s.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last AND ($ended_only = 0 OR ended_at IS NOT NULL) AND import_id IS NULL)
         ORDER BY s.episode_sequence, s.id;
         """;
 
     private const string OutcomesInRangeSql = """
         SELECT o.episode_sequence, o.score, o.source, o.actor, o.comment, o.at FROM outcomes o
-        WHERE o.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last AND ($ended_only = 0 OR ended_at IS NOT NULL))
+        WHERE o.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last AND ($ended_only = 0 OR ended_at IS NOT NULL) AND import_id IS NULL)
         ORDER BY o.episode_sequence, o.id;
         """;
 
-    private const string CountSql = "SELECT COUNT(*) FROM episodes WHERE tenant = $tenant;";
+    private const string CountSql = "SELECT COUNT(*) FROM episodes WHERE tenant = $tenant AND import_id IS NULL;";
 
     /// <summary>Streams the episodes a query selects, oldest first, a page at a time.</summary>
     public static IEnumerable<Episode> Read(SqliteConnection connection, EpisodeQuery query, CancellationToken cancellationToken)
@@ -205,6 +205,7 @@ internal static class EpisodeReader
             Origin = r.GetString(10),
             Arm = r.IsDBNull(11) ? null : r.GetString(11),
             Source = r.GetString(12),
+            EndReason = r.IsDBNull(13) ? null : r.GetString(13),
         };
     }
 

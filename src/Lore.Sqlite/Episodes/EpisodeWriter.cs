@@ -11,11 +11,14 @@ namespace Lore.Sqlite.Episodes;
 internal sealed class EpisodeWriter : IDisposable
 {
     // Episode ids are unique per tenant ($tenant NULL: any tenant's, at most two rows to tell one from several).
-    private const string FindSql = "SELECT sequence FROM episodes WHERE id = $id AND ($tenant IS NULL OR tenant = $tenant) LIMIT 2;";
+    // Episodes staged by an import not yet published (import_id set) cannot be addressed: they do not exist yet.
+    private const string FindSql = "SELECT sequence FROM episodes WHERE id = $id AND ($tenant IS NULL OR tenant = $tenant) AND import_id IS NULL LIMIT 2;";
+
+    private const string StagedSql = "SELECT import_id FROM episodes WHERE id = $id AND tenant = $tenant AND import_id IS NOT NULL LIMIT 1;";
 
     private const string InsertEpisodeSql = """
-        INSERT INTO episodes (id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm, source)
-        VALUES ($id, $tenant, $unit_key, $task, $labels, $started_at, $ended_at, $snapshot_id, $injected_lesson_ids, $origin, $arm, $source)
+        INSERT INTO episodes (id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm, source, import_id)
+        VALUES ($id, $tenant, $unit_key, $task, $labels, $started_at, $ended_at, $snapshot_id, $injected_lesson_ids, $origin, $arm, $source, $import_id)
         RETURNING sequence;
         """;
 
@@ -30,13 +33,14 @@ internal sealed class EpisodeWriter : IDisposable
         """;
 
     private const string EndEpisodeSql = """
-        UPDATE episodes SET ended_at = $ended_at, injected_lesson_ids = $injected_lesson_ids WHERE sequence = $sequence;
+        UPDATE episodes SET ended_at = $ended_at, injected_lesson_ids = $injected_lesson_ids, end_reason = NULL WHERE sequence = $sequence;
         """;
 
     private static readonly string ModelCallKind = SqliteText.Name(StepKind.ModelCall);
     private static readonly string ToolCallKind = SqliteText.Name(StepKind.ToolCall);
 
     private readonly SqliteCommand _find;
+    private readonly SqliteCommand _staged;
     private readonly SqliteCommand _insertEpisode;
     private readonly SqliteCommand _insertStep;
     private readonly SqliteCommand _insertOutcome;
@@ -46,10 +50,11 @@ internal sealed class EpisodeWriter : IDisposable
     public EpisodeWriter(SqliteConnection connection)
     {
         _find = Create(connection, FindSql, ("$id", SqliteType.Text), ("$tenant", SqliteType.Text));
+        _staged = Create(connection, StagedSql, ("$id", SqliteType.Text), ("$tenant", SqliteType.Text));
         _insertEpisode = Create(connection, InsertEpisodeSql,
             ("$id", SqliteType.Text), ("$tenant", SqliteType.Text), ("$unit_key", SqliteType.Text), ("$task", SqliteType.Text),
             ("$labels", SqliteType.Text), ("$started_at", SqliteType.Text), ("$ended_at", SqliteType.Text),
-            ("$snapshot_id", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$origin", SqliteType.Text), ("$arm", SqliteType.Text), ("$source", SqliteType.Text));
+            ("$snapshot_id", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$origin", SqliteType.Text), ("$arm", SqliteType.Text), ("$source", SqliteType.Text), ("$import_id", SqliteType.Text));
         _insertStep = Create(connection, InsertStepSql,
             ("$episode_sequence", SqliteType.Integer), ("$idx", SqliteType.Integer), ("$kind", SqliteType.Text),
             ("$tool_name", SqliteType.Text), ("$tool_failed", SqliteType.Integer), ("$payload", SqliteType.Text));
@@ -58,7 +63,7 @@ internal sealed class EpisodeWriter : IDisposable
             ("$actor", SqliteType.Text), ("$comment", SqliteType.Text), ("$at", SqliteType.Text));
         _endEpisode = Create(connection, EndEpisodeSql,
             ("$ended_at", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$sequence", SqliteType.Integer));
-        _all = [_find, _insertEpisode, _insertStep, _insertOutcome, _endEpisode];
+        _all = [_find, _staged, _insertEpisode, _insertStep, _insertOutcome, _endEpisode];
     }
 
     /// <summary>Binds every command to the caller's transaction (Microsoft.Data.Sqlite requires it).</summary>
@@ -93,13 +98,23 @@ internal sealed class EpisodeWriter : IDisposable
         return sequence;
     }
 
-    /// <summary>Inserts a whole episode (header, steps, outcomes); throws naming the id when it is already stored.</summary>
-    public long Insert(Episode episode)
+    /// <summary>
+    /// Inserts a whole episode (header, steps, outcomes); throws naming the id when it is already stored or staged.
+    /// With <paramref name="importId"/> the episode is staged: invisible until that import is published.
+    /// </summary>
+    public long Insert(Episode episode, string? importId = null)
     {
         Validate(episode);
         if (Find(episode.Tenant, episode.Id) is not null)
         {
             throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.");
+        }
+
+        _staged.Parameters[0].Value = episode.Id;
+        _staged.Parameters[1].Value = episode.Tenant;
+        if (_staged.ExecuteScalar() is string staging)
+        {
+            throw new InvalidOperationException($"Episode '{episode.Id}' is being imported (staged by import {staging}, not yet published); episode ids are unique within a tenant and an episode is written once.");
         }
 
         var p = _insertEpisode.Parameters;
@@ -115,6 +130,7 @@ internal sealed class EpisodeWriter : IDisposable
         p[9].Value = episode.Origin ?? "";
         p[10].Value = SqliteText.OrNull(episode.Arm);
         p[11].Value = episode.Source ?? "";
+        p[12].Value = SqliteText.OrNull(importId);
         var sequence = (long)_insertEpisode.ExecuteScalar()!;
 
         foreach (var step in episode.Steps ?? [])

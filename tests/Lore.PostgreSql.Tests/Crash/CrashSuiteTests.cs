@@ -108,6 +108,40 @@ public sealed class CrashSuiteTests : IAsyncLifetime
         await AssertInvariantsAsync(store);
     }
 
+    [Fact]
+    public async Task A_staged_import_killed_between_batches_leaves_nothing_visible_holds_nothing_back_and_the_retry_stores_the_whole_file()
+    {
+        // PostgreSQL imports in one transaction (no write lock to hold: rows are locked, not the table); SQLite stages.
+        var store = await NewStoreAsync("sqlite");
+        await ImportAsync(store, Refunds(0, 30, seed: 3));
+        var file = _directory.File("large.jsonl");
+        var lines = Enumerable.Range(0, 600).Select(i => $$"""{"messages":[{"role":"user","content":"refund order {{i}}"},{"role":"assistant","content":"refunded"}],"reward":{{i % 2}}}""");
+        await File.WriteAllLinesAsync(file, lines, Ct);
+
+        await RunKilledAsync(CrashPoints.ImportBatchStaged, "ingest", file, "--store", store);
+        Assert.Equal(30, await CountAsync(store));
+        Assert.True(StagedRows(store) > 0, "the killed import had staged a batch");
+
+        // Learning is not held back by the dead import: its rows are removed, never published.
+        await LearnAsync(store);
+        Assert.Equal(0, StagedRows(store));
+        var retry = await RunAsync("ingest", file, "--store", store);
+        Assert.True(retry.ExitCode == 0, retry.Error);
+        Assert.Equal(630, await CountAsync(store));
+        Assert.Equal(0, StagedRows(store));
+        await AssertInvariantsAsync(store);
+    }
+
+    /// <summary>Rows of imports not yet published, and imports registered, read straight from the SQLite file.</summary>
+    private static long StagedRows(string path)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT (SELECT COUNT(*) FROM episodes WHERE import_id IS NOT NULL) + (SELECT COUNT(*) FROM imports);";
+        return (long)command.ExecuteScalar()!;
+    }
+
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
@@ -128,6 +162,70 @@ public sealed class CrashSuiteTests : IAsyncLifetime
         Assert.True(frozen.Frozen);
         Assert.Equal(before.AuditRecords + 1, frozen.AuditRecords);
     }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task A_server_killed_mid_episode_is_recovered_at_restart_and_the_episodes_outcome_is_learned_from_once(string engine)
+    {
+        var store = await NewStoreAsync(engine);
+        await ImportAsync(store, Refunds(0, 120, seed: 1));
+        await LearnAsync(store);
+
+        string key;
+        await using (var first = await ServedChild.StartAsync(store))
+        {
+            key = first.IssuedKey ?? throw new InvalidOperationException($"lore serve printed no admin key: {first.Output}");
+            using var client = first.Client(key);
+            using var started = await client.PostAsync("/api/episodes", Json($$"""
+                {"id":"ep-killed","task":"refund order 9001","unit":"customer-3","labels":{"slice":"refunds"},
+                 "steps":[{"kind":"toolCall","tool":"refund_order","arguments":{"order":9001},"result":"Error: order 9001 must be looked up before it can be refunded"}]}
+                """), Ct);
+            Assert.Equal(System.Net.HttpStatusCode.Created, started.StatusCode);
+            first.Kill();
+        }
+
+        await using (var opened = await OpenAsync(store))
+        {
+            var left = (await opened.GetEpisodeAsync(Tenants.Default, "ep-killed", Ct))!;
+            Assert.Equal((null, 1), (left.EndedAt, left.Steps.Count));
+        }
+
+        await using (var second = await ServedChild.StartAsync(store, "--abandon-idle-episodes-after", "0"))
+        {
+            using var client = second.Client(key);
+            using var outcome = await client.PostAsync("/api/episodes/ep-killed/outcomes", Json("""{"score":0,"comment":"refund failed"}"""), Ct);
+            var answer = await outcome.Content.ReadAsStringAsync(Ct);
+            Assert.True(outcome.StatusCode == System.Net.HttpStatusCode.Created, answer);
+            Assert.Contains("\"endReason\":\"abandoned\"", answer, StringComparison.Ordinal);
+            second.Kill();
+        }
+
+        await LearnAsync(store);
+        var afterFirst = await StateAsync(store);
+        await LearnAsync(store);
+        var afterSecond = await StateAsync(store);
+
+        await using (var opened = await OpenAsync(store))
+        {
+            var runs = await opened.ListLearningRunsAsync(Tenants.Default, 2, Ct);
+            Assert.Equal([0, 1], runs.Select(r => r.NewEpisodes));
+            var recovered = (await opened.GetEpisodeAsync(Tenants.Default, "ep-killed", Ct))!;
+            Assert.Equal((EpisodeEndReasons.Abandoned, 0.0), (recovered.EndReason, recovered.Score));
+            var abandonedAudits = 0;
+            await foreach (var entry in opened.ReadAuditAsync(0, Ct))
+            {
+                abandonedAudits += entry.Action == AuditActions.EpisodesAbandoned ? 1 : 0;
+            }
+
+            Assert.Equal(1, abandonedAudits);
+        }
+
+        Assert.Equal(afterFirst.Evidence, afterSecond.Evidence);
+        await AssertInvariantsAsync(store);
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private async Task<string> NewStoreAsync(string engine)
     {
@@ -255,6 +353,108 @@ public sealed class CrashSuiteTests : IAsyncLifetime
         });
         var exit = await LoreCommandLine.RunAsync(args, console, error, Ct);
         return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary><c>lore serve</c> as a child process on a free port, killed (SIGKILL) by the test or when disposed.</summary>
+    private sealed class ServedChild : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly StringBuilder _output = new();
+        private readonly Task _drainError;
+        private Task _drainOutput = Task.CompletedTask;
+
+        private ServedChild(Process process)
+        {
+            _process = process;
+            _drainError = process.StandardError.ReadToEndAsync(Ct).ContinueWith(t => Append(t.IsCompletedSuccessfully ? t.Result : ""), TaskScheduler.Default);
+        }
+
+        public Uri BaseAddress { get; private set; } = null!;
+
+        /// <summary>The admin key printed by the first start on a store without keys.</summary>
+        public string? IssuedKey { get; private set; }
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
+
+        public static async Task<ServedChild> StartAsync(string store, params string[] extra)
+        {
+            var info = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = AppContext.BaseDirectory,
+            };
+            foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "Lore.Cli.dll"), "serve", "--store", store, "--urls", "http://127.0.0.1:0", .. extra])
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+            var served = new ServedChild(Process.Start(info)!);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            deadline.CancelAfter(Generous);
+            while (await served._process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            {
+                served.Append(line + "\n");
+                if (line.StartsWith("lore_", StringComparison.Ordinal))
+                {
+                    served.IssuedKey = line.Trim();
+                }
+
+                if (line.Contains("Listening on ", StringComparison.Ordinal))
+                {
+                    var address = line[line.IndexOf("http://", StringComparison.Ordinal)..].Split([' ', ','], 2)[0];
+                    served.BaseAddress = new Uri(address);
+                    served._drainOutput = served._process.StandardOutput.ReadToEndAsync(Ct).ContinueWith(t => served.Append(t.IsCompletedSuccessfully ? t.Result : ""), TaskScheduler.Default);
+                    return served;
+                }
+            }
+
+            await served.DisposeAsync();
+            throw new InvalidOperationException($"lore serve ended before listening: {served.Output}");
+        }
+
+        public HttpClient Client(string key)
+        {
+            var client = new HttpClient { BaseAddress = BaseAddress };
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+            return client;
+        }
+
+        /// <summary>SIGKILL, as <c>kill -9</c>: no shutdown code runs.</summary>
+        public void Kill()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Kill();
+            await _process.WaitForExitAsync(Ct);
+            await Task.WhenAll(_drainOutput, _drainError);
+            _process.Dispose();
+        }
+
+        private void Append(string text)
+        {
+            lock (_output)
+            {
+                _output.Append(text);
+            }
+        }
     }
 
     /// <summary>Runs the lore CLI as a child process armed to kill itself at <paramref name="point"/>; returns what it printed.</summary>

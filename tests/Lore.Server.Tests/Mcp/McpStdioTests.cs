@@ -50,7 +50,9 @@ public sealed class McpStdioTests : McpToolsContract
         });
         try
         {
-            return await McpClient.CreateAsync(transport, cancellationToken: Ct);
+            // A child 'dotnet lore mcp' can take over a minute to start on a loaded machine: the SDK's default 60 s
+            // handshake timeout is a wait on time, not on the condition. Wait for the handshake with a generous deadline.
+            return await McpClient.CreateAsync(transport, new McpClientOptions { InitializationTimeout = TimeSpan.FromMinutes(4) }, cancellationToken: Ct);
         }
         catch (Exception ex)
         {

@@ -38,10 +38,18 @@ internal sealed class LoreTestServer : IAsyncDisposable
     /// <summary>For example <c>http://127.0.0.1:41234/</c>.</summary>
     public Uri BaseAddress { get; }
 
-    public static async Task<LoreTestServer> StartAsync(Action<LoreServerOptions>? configure = null)
+    public static Task<LoreTestServer> StartAsync(Action<LoreServerOptions>? configure = null) => StartAsync(configure, seed: null);
+
+    /// <summary>As <see cref="StartAsync(Action{LoreServerOptions}?)"/>, after <paramref name="seed"/> wrote what a previous process left in the store.</summary>
+    public static async Task<LoreTestServer> StartAsync(Action<LoreServerOptions>? configure, Func<SqliteLoreStore, Task>? seed)
     {
         var directory = new TempDirectory();
         var store = await SqliteLoreStore.OpenAsync(Path.Combine(directory.Path, "lore.db"), TestContext.Current.CancellationToken);
+        if (seed is not null)
+        {
+            await seed(store);
+        }
+
         var options = new LoreServerOptions { Store = store, Urls = "http://127.0.0.1:0" };
         configure?.Invoke(options);
         var app = LoreServer.Build(options);

@@ -1,0 +1,70 @@
+using Lore.Capture;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Lore.Server.Hosting;
+
+/// <summary>
+/// Ends episodes left open by a server (or agent host) that died: once for every tenant before the server starts
+/// answering, then periodically, so that on a store shared by several hosts a dead host's episodes are recovered by
+/// the live ones. Episodes with a recent step, and those running in this process, are left alone
+/// (<see cref="LoreServerOptions.AbandonIdleEpisodesAfter"/>).
+/// </summary>
+internal sealed partial class OpenEpisodeSweeper(LoreServerOptions options, TenantRuntimes runtimes, ILoggerFactory? loggerFactory = null) : IHostedService, IDisposable
+{
+    private static readonly TimeSpan LongestPeriod = TimeSpan.FromMinutes(5);
+    private readonly ILogger _logger = loggerFactory?.CreateLogger("Lore.Recovery") ?? NullLogger.Instance;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _loop = Task.CompletedTask;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var idle = options.AbandonIdleEpisodesAfter;
+        await SweepAsync(cancellationToken).ConfigureAwait(false);
+        if (idle > TimeSpan.Zero && idle != Timeout.InfiniteTimeSpan)
+        {
+            var period = idle / 2 < LongestPeriod ? idle / 2 : LongestPeriod;
+            _loop = LoopAsync(period < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : period, _stopping.Token);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    private Task SweepAsync(CancellationToken cancellationToken)
+        => OpenEpisodeRecovery.RunAsync(runtimes.Store, null, options.AbandonIdleEpisodesAfter, runtimes.RunningEpisodeIds(), runtimes.TimeProvider, _logger, cancellationToken);
+
+    private async Task LoopAsync(TimeSpan period, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(period, runtimes.TimeProvider, stopping).ConfigureAwait(false);
+                await SweepAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // the store closed under a sweep: the server is stopping
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A failed sweep must not end the loop (or the server): the next one tries again.
+                LogSweepFailed(_logger, e);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A periodic sweep for episodes left open by a stopped process failed; the next sweep tries again.")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}
