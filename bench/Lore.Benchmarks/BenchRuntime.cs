@@ -15,7 +15,8 @@ internal sealed class BenchRuntime : IAsyncDisposable
 
     public LoreRuntime Runtime { get; }
 
-    public static async Task<BenchRuntime> CreateAsync(int lessonCount, int seed = 7)
+    /// <param name="embeddings">The vector half's model; null for the built-in hashed embedding.</param>
+    public static async Task<BenchRuntime> CreateAsync(int lessonCount, int seed = 7, Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>>? embeddings = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "lore-bench", Guid.NewGuid().ToString("n"));
         Directory.CreateDirectory(directory);
@@ -27,7 +28,7 @@ internal sealed class BenchRuntime : IAsyncDisposable
             await store.SetActiveSnapshotAsync(Tenants.Default, snapshot.Id);
         }
 
-        var options = new LoreOptions { Store = store };
+        var options = new LoreOptions { Store = store, EmbeddingGenerator = embeddings };
         options.Capture.OverflowPolicy = CaptureOverflowPolicy.Wait;
         var runtime = await LoreRuntime.OpenAsync(options);
         return new BenchRuntime(directory, runtime);

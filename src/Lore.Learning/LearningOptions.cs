@@ -49,6 +49,17 @@ public sealed class LearningOptions
     public double MergeSimilarity { get; set; } = 0.8;
 
     /// <summary>
+    /// A semantic model for near-duplicates: with one, lessons of the same kind and scope whose embeddings have at
+    /// least <see cref="SemanticMergeSimilarity"/> cosine also merge, so a paraphrase of a known lesson ("look up the
+    /// order first" against "call lookup_order before refund_order") does not become a second lesson. Null keeps
+    /// word overlap only. <c>LoreRuntime</c> passes its <c>LoreOptions.EmbeddingGenerator</c> when this is null.
+    /// </summary>
+    public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator { get; set; }
+
+    /// <summary>The embedding cosine at which two lessons are near-duplicates (with <see cref="EmbeddingGenerator"/>).</summary>
+    public double SemanticMergeSimilarity { get; set; } = 0.9;
+
+    /// <summary>
     /// Two served lessons about the same tools (or with the same trigger keywords) and opposite polarity ("call X before
     /// Y" against "avoid calling X before Y") contradict each other when their texts, without the polarity words, are at
     /// least this similar (token-set cosine).
@@ -97,6 +108,7 @@ public sealed class LearningOptions
         ArgumentNullException.ThrowIfNull(Tools, nameof(Tools));
         if (MinConfidence is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MinConfidence), MinConfidence, "MinConfidence must lie in [0, 1].");
         if (MergeSimilarity is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MergeSimilarity), MergeSimilarity, "MergeSimilarity must lie in (0, 1].");
+        if (SemanticMergeSimilarity is <= 0 or > 1 || double.IsNaN(SemanticMergeSimilarity)) throw new ArgumentOutOfRangeException(nameof(SemanticMergeSimilarity), SemanticMergeSimilarity, "SemanticMergeSimilarity must lie in (0, 1].");
         if (MinEffectEpisodes < 1) throw new ArgumentOutOfRangeException(nameof(MinEffectEpisodes), MinEffectEpisodes, "MinEffectEpisodes must be at least 1.");
         if (ContradictionSimilarity is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ContradictionSimilarity), ContradictionSimilarity, "ContradictionSimilarity must lie in (0, 1].");
         if (MaxEvidenceIds < 1) throw new ArgumentOutOfRangeException(nameof(MaxEvidenceIds), MaxEvidenceIds, "MaxEvidenceIds must be at least 1.");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Lore.Learning.Consolidation;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -41,7 +42,14 @@ public sealed partial class LearningPipeline
             ? [.. _options.Extractors]
             : [new ToolErrorExtractor(tools: _options.Tools), new ContrastExtractor(tools: _options.Tools)];
         _guard = _options.Admission?.Build(_options.Tools);
+        EmbeddingGenerator = _options.EmbeddingGenerator;
     }
+
+    /// <summary>
+    /// The semantic model consolidation uses for near-duplicate lessons (<see cref="LearningOptions.EmbeddingGenerator"/>
+    /// unless set here; a runtime sets its own generator).
+    /// </summary>
+    public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator { get; init; }
 
     /// <summary>The name of the store cursor that marks the last episode sequence a tenant's learning has read.</summary>
     public static string CursorName(string tenant) => $"learning:{tenant}";
@@ -201,6 +209,7 @@ public sealed partial class LearningPipeline
                 LoadEpisode = (id, ct) => _store.GetEpisodeAsync(tenant, id, ct),
                 Admission = admission is null ? null : admission.DecideAsync,
                 Contradicted = contradicted,
+                Embeddings = EmbeddingGenerator,
             },
             cancellationToken).ConfigureAwait(false);
 

@@ -19,12 +19,16 @@ public sealed partial class LoreRuntime : IAsyncDisposable
 {
     internal static readonly AsyncLocal<EpisodeScope?> Ambient = new();
 
+    /// <summary>Distinct query texts whose embeddings are kept (384 floats each with MiniLM: about 1.6 KB a query).</summary>
+    private const int QueryEmbeddingCapacity = 4_096;
+
     private readonly LoreOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _learnGate = new(1, 1);
     private readonly ConcurrentDictionary<string, EpisodeScope> _live = new(StringComparer.Ordinal);
     private readonly BackgroundLearner? _learner;
     private readonly RolloutMonitor _monitor;
+    private readonly QueryEmbeddingCache? _queries;
     private RolloutWatcher? _watcher;
     private TaskCompletionSource _servingChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
@@ -38,6 +42,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         _logger = logger;
         Rollout = rollout;
         Capture = new CaptureWriter(store, options.Capture, _logger);
+        _queries = options.EmbeddingGenerator is null ? null : new QueryEmbeddingCache(options.EmbeddingGenerator, QueryEmbeddingCapacity);
         _monitor = new RolloutMonitor(rollout, store, options.Rollout, options.Evaluation, options.TimeProvider, _logger, FlushAsync);
         if (options.LearnEveryEpisodes > 0)
         {
@@ -231,7 +236,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     private async ValueTask<RetrievalResult> EmbedAndRetrieveAsync(LessonIndex index, RetrievalQuery query, CancellationToken cancellationToken)
     {
         var text = LessonIndex.QueryText(query.Task, query.Turn);
-        var vector = await _options.EmbeddingGenerator!.GenerateVectorAsync(text, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var vector = await _queries!.GetAsync(text, cancellationToken).ConfigureAwait(false);
         return index.Retrieve(query, vector.Span);
     }
 
@@ -243,7 +248,11 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         try
         {
             await FlushAsync(cancellationToken).ConfigureAwait(false);
-            var pipeline = new LearningPipeline(Store, _options.Learning, TimeProvider, _logger) { Rollout = _options.Rollout };
+            var pipeline = new LearningPipeline(Store, _options.Learning, TimeProvider, _logger)
+            {
+                Rollout = _options.Rollout,
+                EmbeddingGenerator = _options.Learning.EmbeddingGenerator ?? _options.EmbeddingGenerator,
+            };
             var run = await pipeline.RunAsync(Tenant, actor, progress, cancellationToken).ConfigureAwait(false);
             LoreTelemetry.LearningRunCompleted(run);
             await RefreshAsync(cancellationToken).ConfigureAwait(false);

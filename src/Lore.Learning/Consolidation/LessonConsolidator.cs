@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Lore.Learning.Statistics;
 using Lore.Learning.Text;
+using Microsoft.Extensions.AI;
 
 namespace Lore.Learning.Consolidation;
 
@@ -35,6 +36,9 @@ internal sealed record ConsolidationInput
 
     /// <summary>Lesson ids whose claim this run's evidence reverses, with why: a served one is retired.</summary>
     public IReadOnlyDictionary<string, string> Contradicted { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>A semantic model for near-duplicates beside word overlap; null for word overlap only.</summary>
+    public IEmbeddingGenerator<string, Embedding<float>>? Embeddings { get; init; }
 }
 
 /// <summary>What consolidation decided; nothing is written yet.</summary>
@@ -117,6 +121,7 @@ internal sealed class LessonConsolidator
             }
         }
 
+        var semantic = input.Embeddings is null ? null : new SemanticSimilarity(input.Embeddings);
         foreach (var proposal in proposals)
         {
             if (drafts.TryGetValue(proposal.Id, out var own))
@@ -136,6 +141,16 @@ internal sealed class LessonConsolidator
                 if (similarity >= _options.MergeSimilarity && similarity > best)
                 {
                     (target, best) = (other, similarity);
+                }
+            }
+
+            // Paraphrases share few words: the semantic model gets a say when word overlap found nothing.
+            if (target is null && semantic is not null && group.Count > 0)
+            {
+                var (closest, similarity) = await semantic.ClosestAsync(candidate.Text, group, d => d.Text, cancellationToken).ConfigureAwait(false);
+                if (closest is not null && similarity >= _options.SemanticMergeSimilarity)
+                {
+                    (target, best) = (closest, similarity);
                 }
             }
 
@@ -601,6 +616,9 @@ internal sealed class LessonConsolidator
         public string Id { get; } = id;
 
         public Lesson? Existing { get; } = existing;
+
+        /// <summary>What the lesson says (the stored lesson's text, or the new candidate's).</summary>
+        public string Text => Existing?.Text ?? Candidate?.Text ?? "";
 
         public LessonCandidate? Candidate { get; } = candidate;
 

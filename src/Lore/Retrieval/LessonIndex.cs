@@ -101,29 +101,20 @@ internal sealed class LessonIndex
         return new LessonIndex(snapshot, lessons, lexical, sparse, null, keywords);
     }
 
-    /// <summary>Builds the index, embedding every lesson once with the user's generator when one is given.</summary>
-    public static async Task<LessonIndex> BuildAsync(Snapshot? snapshot, IEmbeddingGenerator<string, Embedding<float>>? generator, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Builds the index, with the user's embeddings for the vector half when <paramref name="embeddings"/> is given
+    /// (lessons it has embedded before are not embedded again).
+    /// </summary>
+    public static async Task<LessonIndex> BuildAsync(Snapshot? snapshot, LessonEmbeddingCache? embeddings, CancellationToken cancellationToken = default)
     {
-        if (generator is null)
+        if (embeddings is null)
         {
             return Build(snapshot);
         }
 
         var lessons = Prepare(snapshot, out var documents, out var keywords);
         var lexical = LexicalIndex.Build(documents.Select(TokensOf).ToArray());
-        var vectors = new List<ReadOnlyMemory<float>>(documents.Count);
-        foreach (var batch in documents.Chunk(256))
-        {
-            var embeddings = await generator.GenerateAsync(batch, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (embeddings.Count != batch.Length)
-            {
-                throw new InvalidOperationException(
-                    $"The embedding generator returned {embeddings.Count} embeddings for {batch.Length} lessons of snapshot {snapshot?.Id}.");
-            }
-
-            vectors.AddRange(embeddings.Select(e => e.Vector));
-        }
-
+        var vectors = await embeddings.EmbedAsync(documents, snapshot?.Id, cancellationToken).ConfigureAwait(false);
         return new LessonIndex(snapshot, lessons, lexical, null, DenseVectorIndex.Build(vectors), keywords);
     }
 

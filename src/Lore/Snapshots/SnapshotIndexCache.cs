@@ -12,11 +12,19 @@ internal sealed class SnapshotIndexCache
 {
     private const int Capacity = 4;
 
-    private readonly IEmbeddingGenerator<string, Embedding<float>>? _generator;
+    private readonly LessonEmbeddingCache? _embeddings;
     private readonly Lock _lock = new();
     private readonly LinkedList<(string Id, Task<LessonIndex> Index)> _recent = new();
 
-    public SnapshotIndexCache(IEmbeddingGenerator<string, Embedding<float>>? generator) => _generator = generator;
+    /// <param name="generator">
+    /// The user's embedding model, or null for the built-in hashed embedding. Lesson vectors are kept by content
+    /// across the cached snapshots, so a new snapshot embeds only its new or changed lessons.
+    /// </param>
+    public SnapshotIndexCache(IEmbeddingGenerator<string, Embedding<float>>? generator)
+        => _embeddings = generator is null ? null : new LessonEmbeddingCache(generator, keepBuilds: Capacity);
+
+    /// <summary>The lesson embeddings shared by the cached indexes (null with the built-in embedding).</summary>
+    internal LessonEmbeddingCache? Embeddings => _embeddings;
 
     /// <summary>
     /// The cached index of a snapshot id, if it is still cached (and did not fail), so serving it again needs no read
@@ -61,7 +69,7 @@ internal sealed class SnapshotIndexCache
             }
 
             // Built off the caller's thread: indexing tens of thousands of lessons takes a while and is pure CPU.
-            var build = Task.Run(() => LessonIndex.BuildAsync(snapshot, _generator, cancellationToken), cancellationToken);
+            var build = Task.Run(() => LessonIndex.BuildAsync(snapshot, _embeddings, cancellationToken), cancellationToken);
             _recent.AddFirst((snapshot.Id, build));
             while (_recent.Count > Capacity)
             {

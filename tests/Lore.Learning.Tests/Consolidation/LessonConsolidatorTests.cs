@@ -3,7 +3,7 @@ using Lore.Learning.Tests.Extraction;
 
 namespace Lore.Learning.Tests.Consolidation;
 
-public sealed class LessonConsolidatorTests
+public sealed partial class LessonConsolidatorTests
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly ExtractorInfo Extractor = new("TestExtractor", "1");
