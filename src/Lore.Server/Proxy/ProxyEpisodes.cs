@@ -88,6 +88,10 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
             return found;
         }
 
+        // A used id (an ended episode) is never reopened; ids are unique per tenant, so only this tenant's count. The
+        // store is asked before the lock is taken, so one slow read never holds up other callers' new episodes.
+        var id = request.Kind == CorrelationKind.Header ? request.Key! : null;
+        var stored = id is not null && await runtime.Store.GetEpisodeAsync(runtime.Tenant, id, cancellationToken).ConfigureAwait(false) is not null;
         await _starting.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -97,16 +101,9 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
                 return raced;
             }
 
-            string? id = null;
-            if (request.Kind == CorrelationKind.Header)
+            if (id is not null && (stored || _byId.ContainsKey((runtime.Tenant, id))))
             {
-                id = request.Key!;
-
-                // A used id (an ended episode) is never reopened; ids are unique per tenant, so only this tenant's count.
-                if (_byId.ContainsKey((runtime.Tenant, id)) || await runtime.Store.GetEpisodeAsync(runtime.Tenant, id, cancellationToken).ConfigureAwait(false) is not null)
-                {
-                    throw new EpisodeConflictException($"episode '{id}' already exists and has ended (or belongs elsewhere); send a new X-Lore-Episode id for a new episode.");
-                }
+                throw new EpisodeConflictException($"episode '{id}' already exists and has ended (or belongs elsewhere); send a new X-Lore-Episode id for a new episode.");
             }
 
             var scope = Begin(runtime, request, id);
