@@ -22,7 +22,8 @@ namespace Lore.Benchmarks.Serving;
 /// allows, the servers to the others). For each client count the arms alternate (direct to the upstream, bare YARP,
 /// Lore) for several rounds; each phase reports throughput, latency, and CPU per request from this process's own
 /// counters (the servers' process: the upstream and the load generator are not in it). Lore's arm has a 1,000-lesson
-/// snapshot, injects lessons into every call and captures every call to SQLite, in episodes of four calls.
+/// snapshot, injects lessons into every call and captures every call to SQLite, in episodes of four calls; a fourth arm
+/// sends the same calls to the same server under a tenant with no snapshot, to attribute retrieval and injection.
 /// </summary>
 internal static class ProxyBench
 {
@@ -62,6 +63,10 @@ internal static class ProxyBench
             var (key, presented) = ApiKeyAuthentication.Issue("bench", ApiKeyRole.Agent, "bench", "bench", DateTimeOffset.UtcNow);
             await store.SaveApiKeyAsync(key);
 
+            // A tenant with no snapshot: the same proxy path without retrieval and injection, to attribute their cost.
+            var (bareKey, barePresented) = ApiKeyAuthentication.Issue("bench-no-lessons", ApiKeyRole.Agent, "bench", "bench", DateTimeOffset.UtcNow);
+            await store.SaveApiKeyAsync(bareKey);
+
             var options = new LoreServerOptions
             {
                 Store = store,
@@ -82,6 +87,7 @@ internal static class ProxyBench
                     ("direct to the upstream", upstreamBase, null),
                     ("bare YARP", new Uri(Address(yarp) + "/v1/"), null),
                     ("Lore proxy", new Uri(Address(lore) + "/v1/"), presented),
+                    ("Lore proxy, tenant without a snapshot (no retrieval, no injection)", new Uri(Address(lore) + "/v1/"), barePresented),
                 };
 
                 report.Line("| clients | arm | throughput | vs YARP | CPU / request (servers' process) | vs YARP | p50 | p99 | added p50 / p99 vs direct |");
@@ -115,7 +121,7 @@ internal static class ProxyBench
                         report.Line($"| {clients} | {arms[a].Name} | {BenchReport.N(r.Throughput)} req/s{r.ErrorNote} | {(a == 0 ? "" : Ratio(r.Throughput, bare.Throughput))} | {BenchReport.N(r.CpuPerRequestMs, "F3")} ms | {(a == 0 ? "" : Ratio(r.CpuPerRequestMs, bare.CpuPerRequestMs))} | {Ms(r.Latency.Percentile(50))} | {Ms(r.Latency.Percentile(99))} | {added} |");
                     }
 
-                    report.Line($"| {clients} | Lore per phase (req/s vs YARP) | {string.Join(", ", results[2].PhaseThroughputs.Zip(bare.PhaseThroughputs, (l, y) => Ratio(l, y)))} | | | | | | |");
+                    report.Line($"| {clients} | Lore proxy per phase (req/s vs YARP's phase of the same round) | {string.Join(", ", results[2].PhaseThroughputs.Zip(bare.PhaseThroughputs, (l, y) => Ratio(l, y)))} | | | | | | |");
                 }
 
                 var runtime = await lore.Services.GetRequiredService<Lore.Server.Hosting.TenantRuntimes>().GetAsync("bench");
