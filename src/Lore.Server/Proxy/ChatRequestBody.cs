@@ -52,7 +52,9 @@ internal sealed class ChatRequestBody : IDisposable
     /// <summary>Reads and checks the request's body; a body that is not a chat-completions request throws <see cref="ChatRequestException"/>.</summary>
     public static async Task<ChatRequestBody> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        var capacity = request.ContentLength is { } declared and > 0 and < int.MaxValue ? (int)declared : 16 * 1024;
+        // The declared length sizes the first buffer only up to 1 MiB: a header is not a promise, and the server's
+        // body-size limit is enforced as the bytes arrive.
+        var capacity = request.ContentLength is { } declared and > 0 and <= 1024 * 1024 ? (int)declared : 16 * 1024;
         var buffer = ArrayPool<byte>.Shared.Rent(capacity);
         var length = 0;
         try

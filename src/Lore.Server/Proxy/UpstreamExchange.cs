@@ -130,7 +130,7 @@ internal sealed class UpstreamExchange(Uri target, SplicedJsonStream body, strin
     private void Tap(HttpResponse response, long? length)
     {
         _callerBody = response.Body;
-        _copy = new ResponseCopyStream(_callerBody, Completion, length is > 0 and < 64 * 1024 * 1024 ? (int)length : 16 * 1024);
+        _copy = new ResponseCopyStream(_callerBody, Completion, length is > 0 and <= 1024 * 1024 ? (int)length : 16 * 1024);
         response.Body = _copy;
     }
 
