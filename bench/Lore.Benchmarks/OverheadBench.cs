@@ -33,6 +33,14 @@ internal static class OverheadBench
         var (lore, first) = await MeasureAsync(withLore, tasks, tools, calls, bench.Runtime, withEpisode: true);
         await bench.Runtime.FlushAsync();
 
+        // The same again with a second core kept busy (issue 15: the tail under contention), in the same run.
+        Samples loaded, loadedFirst;
+        using (new BackgroundLoad())
+        {
+            (loaded, loadedFirst) = await MeasureAsync(withLore, tasks, tools, calls, bench.Runtime, withEpisode: true);
+            await bench.Runtime.FlushAsync();
+        }
+
         report.Line("| client | p50 | p99 | mean |");
         report.Line("|---|---|---|---|");
         report.Line($"| bare inner client | {BenchReport.Us(bare.Percentile(50))} | {BenchReport.Us(bare.Percentile(99))} | {BenchReport.Us(bare.Mean)} |");
@@ -46,6 +54,8 @@ internal static class OverheadBench
             report.Line($"| UseLore, first call of an episode whose task was never seen (MiniLM embeds the query) | {BenchReport.Us(cold.Percentile(50))} | {BenchReport.Us(cold.Percentile(99))} | {BenchReport.Us(cold.Mean)} |");
         }
 
+        report.Line($"| UseLore + inner, one core busy | {BenchReport.Us(loaded.Percentile(50))} | {BenchReport.Us(loaded.Percentile(99))} | {BenchReport.Us(loaded.Mean)} |");
+        report.Line($"| UseLore, first call of an episode, one core busy | {BenchReport.Us(loadedFirst.Percentile(50))} | {BenchReport.Us(loadedFirst.Percentile(99))} | {BenchReport.Us(loadedFirst.Mean)} |");
         var stats = bench.Runtime.CaptureStatistics;
         report.Line($"capture: {stats.Written} records written, {stats.Dropped} dropped, {stats.Failed} failed");
     }

@@ -2,6 +2,12 @@ using Lore.Benchmarks;
 
 // A bench command rather than BenchmarkDotNet: the figures we care about are tail latencies (p50/p99 per call)
 // and throughputs of whole passes, each compared with a baseline measured in the same run.
+// Helper processes of the proxy section (the simulated upstream, the load generator) are this binary started again.
+if (await Lore.Benchmarks.Serving.BenchChild.RunIfHelperAsync(args) is { } helper)
+{
+    return helper;
+}
+
 var which = args.Length > 0 ? args[0] : "all";
 var quick = args.Contains("--quick");
 var report = new BenchReport();

@@ -24,21 +24,34 @@ internal static class RetrievalBench
                 AvailableTools = ["lookup_order", "refund_order", "get_invoice", "pay_invoice"],
             }).ToArray();
             var iterations = quick ? 2_000 : size >= 100_000 ? 5_000 : 20_000;
-            var samples = new Samples(iterations);
-            long returned = 0;
-            for (var i = 0; i < 500 + iterations; i++)
-            {
-                var start = Stopwatch.GetTimestamp();
-                var result = await bench.Runtime.RetrieveAsync(queries[i % queries.Length]);
-                var elapsed = Stopwatch.GetTimestamp() - start;
-                if (i >= 500)
-                {
-                    samples.Add(elapsed);
-                    returned += result.Lessons.Count;
-                }
-            }
-
+            var (samples, returned) = await MeasureAsync(bench.Runtime, queries, iterations);
             report.Line($"| {size:N0}{(turnIsTask ? " (turn = task)" : "")} | {BenchReport.Us(samples.Percentile(50))} | {BenchReport.Us(samples.Percentile(99))} | {BenchReport.Us(samples.Mean)} | {BenchReport.N((double)returned / iterations, "F1")} |");
+            if (!turnIsTask)
+            {
+                // The same queries with a second core kept busy (issue 15: the tail under contention), in the same run.
+                using var load = new BackgroundLoad();
+                var (loaded, _) = await MeasureAsync(bench.Runtime, queries, iterations);
+                report.Line($"| {size:N0}, one core busy | {BenchReport.Us(loaded.Percentile(50))} | {BenchReport.Us(loaded.Percentile(99))} | {BenchReport.Us(loaded.Mean)} | |");
+            }
         }
+    }
+
+    private static async Task<(Samples Samples, long Returned)> MeasureAsync(LoreRuntime runtime, RetrievalQuery[] queries, int iterations)
+    {
+        var samples = new Samples(iterations);
+        long returned = 0;
+        for (var i = 0; i < 500 + iterations; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var result = await runtime.RetrieveAsync(queries[i % queries.Length]);
+            var elapsed = Stopwatch.GetTimestamp() - start;
+            if (i >= 500)
+            {
+                samples.Add(elapsed);
+                returned += result.Lessons.Count;
+            }
+        }
+
+        return (samples, returned);
     }
 }

@@ -1,11 +1,9 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Headers;
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Lore.Server;
 using Lore.Server.Security;
-using Lore.Server.Simulation;
 using Lore.Simulation;
 using Lore.Sqlite;
 using Microsoft.AspNetCore.Builder;
@@ -18,32 +16,42 @@ using Microsoft.Extensions.Logging;
 namespace Lore.Benchmarks.Serving;
 
 /// <summary>
-/// The proxy's overhead under load: N concurrent clients (default 200) send chat completions for a bounded time, first
-/// straight to the upstream, then through <c>lore serve</c>'s proxy (API-key auth, lesson retrieval from a 1,000-lesson
-/// snapshot, injection, forwarding, capture to SQLite), alternating twice so drift hits both arms alike. The upstream is
-/// the simulated workplace's agent over the OpenAI protocol on its own Kestrel host; everything runs on loopback in
-/// this process. Reports throughput and per-request latency p50/p99 of each arm and the latency the proxy adds.
+/// The proxy against the floor a bare reverse proxy sets. Three processes: the simulated upstream (the workplace's
+/// agent over the OpenAI protocol), this one (hosting both <c>lore serve</c> and a bare YARP <c>MapForwarder</c> in
+/// front of the same upstream, on separate Kestrel hosts) and a load generator (pinned to the last core where the OS
+/// allows, the servers to the others). For each client count the arms alternate (direct to the upstream, bare YARP,
+/// Lore) for several rounds; each phase reports throughput, latency, and CPU per request from this process's own
+/// counters (the servers' process: the upstream and the load generator are not in it). Lore's arm has a 1,000-lesson
+/// snapshot, injects lessons into every call and captures every call to SQLite, in episodes of four calls; a fourth arm
+/// sends the same calls to the same server under a tenant with no snapshot, to attribute retrieval and injection.
 /// </summary>
 internal static class ProxyBench
 {
     private const int LessonCount = 1_000;
-    private const int CallsPerEpisode = 4;
+    public const int CallsPerEpisode = 4;
 
-    public static async Task RunAsync(BenchReport report, bool quick, int? concurrency = null, double? seconds = null)
+    public static async Task RunAsync(BenchReport report, bool quick)
     {
-        var clients = concurrency ?? Option("--clients") ?? (quick ? 50 : 200);
-        var phase = TimeSpan.FromSeconds(seconds ?? Option("--seconds") ?? (quick ? 3 : 20));
-        var warmup = TimeSpan.FromSeconds(quick ? 1 : 3);
-        // --min-threads N: SQLite's synchronous writes (capture, fsync) block pool threads; on 2 cores the pool's
-        // default minimum (one per core) then starves request handling until it injects threads.
-        if (Option("--min-threads") is { } minThreads)
+        var clientCounts = BenchOptions.Ints("--clients") ?? (quick ? [1, 16] : [1, 16, 64]);
+        var phase = TimeSpan.FromSeconds(BenchOptions.Int("--seconds") ?? (quick ? 2 : 5));
+        var rounds = BenchOptions.Int("--rounds") ?? (quick ? 2 : 4);
+        var pin = !Environment.GetCommandLineArgs().Contains("--no-pin") && Environment.ProcessorCount >= 2;
+        if (BenchOptions.Int("--min-threads") is { } minThreads)
         {
             ThreadPool.SetMinThreads(minThreads, minThreads);
         }
 
-        report.Section($"OpenAI-compatible proxy: {clients} concurrent clients, {phase.TotalSeconds:F0} s per phase, twice per arm (simulated upstream on loopback)");
+        report.Section($"OpenAI-compatible proxy against bare YARP: {string.Join('/', clientCounts)} clients, {rounds} rounds of {phase.TotalSeconds:F0} s phases per arm, load generator in its own process{(pin ? " pinned to the last core" : "")}");
 
-        await using var upstream = await SimulatedUpstreamHost.StartAsync();
+        var allButLast = (nint)((1L << (Environment.ProcessorCount - 1)) - 1);
+        var lastCore = (nint)(1L << (Environment.ProcessorCount - 1));
+        using var upstream = await BenchChild.StartAsync(["proxy-upstream"], pin ? allButLast : null);
+        var upstreamBase = new Uri(await upstream.ReadLineAsync("upstream"));
+        if (pin && (OperatingSystem.IsLinux() || OperatingSystem.IsWindows()))
+        {
+            Process.GetCurrentProcess().ProcessorAffinity = allButLast;
+        }
+
         var directory = Path.Combine(Path.GetTempPath(), "lore-bench", Guid.NewGuid().ToString("n"));
         Directory.CreateDirectory(directory);
         var store = await SqliteLoreStore.OpenAsync(Path.Combine(directory, "bench.db"));
@@ -55,50 +63,78 @@ internal static class ProxyBench
             var (key, presented) = ApiKeyAuthentication.Issue("bench", ApiKeyRole.Agent, "bench", "bench", DateTimeOffset.UtcNow);
             await store.SaveApiKeyAsync(key);
 
+            // A tenant with no snapshot: the same proxy path without retrieval and injection, to attribute their cost.
+            var (bareKey, barePresented) = ApiKeyAuthentication.Issue("bench-no-lessons", ApiKeyRole.Agent, "bench", "bench", DateTimeOffset.UtcNow);
+            await store.SaveApiKeyAsync(bareKey);
+
             var options = new LoreServerOptions
             {
                 Store = store,
                 Urls = "http://127.0.0.1:0",
-                UpstreamBaseUrl = upstream.BaseAddress,
+                UpstreamBaseUrl = upstreamBase,
                 RequestsPerMinutePerKey = int.MaxValue,
             };
             options.ConfigureRuntime = o => o.Capture.OverflowPolicy = CaptureOverflowPolicy.Wait;
-            var app = LoreServer.Build(options, ["--Logging:LogLevel:Default=Warning"]);
-            await app.StartAsync();
+            var lore = LoreServer.Build(options, ["--Logging:LogLevel:Default=Warning"]);
+            await lore.StartAsync();
+            var yarp = await StartBareYarpAsync(upstreamBase);
+            using var load = await BenchChild.StartAsync(["proxy-load"], pin ? lastCore : null);
+            await load.ReadLineAsync("load generator ready");
             try
             {
-                var proxy = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/v1/");
-                var bodies = Bodies(64);
-                using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, UseCookies = false, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+                var arms = new (string Name, Uri Base, string? Key)[]
                 {
-                    Timeout = TimeSpan.FromSeconds(30),
+                    ("direct to the upstream", upstreamBase, null),
+                    ("bare YARP", new Uri(Address(yarp) + "/v1/"), null),
+                    ("Lore proxy", new Uri(Address(lore) + "/v1/"), presented),
+                    ("Lore proxy, tenant without a snapshot (no retrieval, no injection)", new Uri(Address(lore) + "/v1/"), barePresented),
                 };
 
-                await DriveAsync(http, upstream.BaseAddress, null, bodies, clients, warmup);
-                await DriveAsync(http, proxy, presented, bodies, clients, warmup);
-                var direct = new Phase();
-                var proxied = new Phase();
-                for (var round = 0; round < 2; round++)
+                report.Line("| clients | arm | throughput | vs YARP | CPU / request (servers' process) | vs YARP | p50 | p99 | added p50 / p99 vs direct |");
+                report.Line("|---|---|---|---|---|---|---|---|---|");
+                var withLessons = 0L;
+                var loreRequests = 0L;
+                foreach (var clients in clientCounts)
                 {
-                    direct.Add(await DriveAsync(http, upstream.BaseAddress, null, bodies, clients, phase));
-                    proxied.Add(await DriveAsync(http, proxy, presented, bodies, clients, phase));
+                    var results = arms.Select(_ => new ArmResult()).ToArray();
+                    for (var a = 0; a < arms.Length; a++)
+                    {
+                        await DriveAsync(load, arms[a].Base, arms[a].Key, clients, TimeSpan.FromSeconds(1), null);
+                    }
+
+                    for (var round = 0; round < rounds; round++)
+                    {
+                        for (var a = 0; a < arms.Length; a++)
+                        {
+                            await DriveAsync(load, arms[a].Base, arms[a].Key, clients, phase, results[a]);
+                        }
+                    }
+
+                    withLessons += results[2].WithLessons;
+                    loreRequests += results[2].Requests;
+                    var direct = results[0];
+                    var bare = results[1];
+                    for (var a = 0; a < arms.Length; a++)
+                    {
+                        var r = results[a];
+                        var added = a == 0 ? "" : $"{Ms(r.Latency.Percentile(50) - direct.Latency.Percentile(50))} / {Ms(r.Latency.Percentile(99) - direct.Latency.Percentile(99))}";
+                        report.Line($"| {clients} | {arms[a].Name} | {BenchReport.N(r.Throughput)} req/s{r.ErrorNote} | {(a == 0 ? "" : Ratio(r.Throughput, bare.Throughput))} | {BenchReport.N(r.CpuPerRequestMs, "F3")} ms | {(a == 0 ? "" : Ratio(r.CpuPerRequestMs, bare.CpuPerRequestMs))} | {Ms(r.Latency.Percentile(50))} | {Ms(r.Latency.Percentile(99))} | {added} |");
+                    }
+
+                    report.Line($"| {clients} | Lore proxy per phase (req/s vs YARP's phase of the same round) | {string.Join(", ", results[2].PhaseThroughputs.Zip(bare.PhaseThroughputs, (l, y) => Ratio(l, y)))} | | | | | | |");
                 }
 
-                var runtime = await app.Services.GetRequiredService<Lore.Server.Hosting.TenantRuntimes>().GetAsync("bench");
+                var runtime = await lore.Services.GetRequiredService<Lore.Server.Hosting.TenantRuntimes>().GetAsync("bench");
                 await runtime.FlushAsync();
                 var capture = runtime.CaptureStatistics;
-
-                report.Line("| arm | requests | errors | throughput | p50 | p99 | p99.9 |");
-                report.Line("|---|---|---|---|---|---|---|");
-                report.Line(Row("direct to upstream", direct));
-                report.Line(Row("through the proxy", proxied));
-                report.Line($"| **added by the proxy** | | | | **{Ms(proxied.Latency.Percentile(50) - direct.Latency.Percentile(50))}** | **{Ms(proxied.Latency.Percentile(99) - direct.Latency.Percentile(99))}** | {Ms(proxied.Latency.Percentile(99.9) - direct.Latency.Percentile(99.9))} |");
-                report.Line($"proxied calls with lessons injected: {BenchReport.N(100.0 * proxied.WithLessons / Math.Max(1, proxied.Requests), "F0")}%; episodes of {CallsPerEpisode} calls; capture: {capture.Written} records written, {capture.Dropped} dropped, {capture.Failed} failed; target: added p99 < 2 ms at 200 concurrent");
+                report.Line($"Lore calls with lessons injected: {BenchReport.N(100.0 * withLessons / Math.Max(1, loreRequests), "F0")}%; episodes of {CallsPerEpisode} calls; capture: {capture.Written} records written, {capture.Dropped} dropped, {capture.Failed} failed. CPU of the direct arm is what this process spends idle; the upstream's CPU is in its own process. Targets: throughput >= 0.8x YARP at 16 and 64 clients, CPU per request <= 1.5x YARP's.");
             }
             finally
             {
-                await app.StopAsync();
-                await app.DisposeAsync();
+                await yarp.StopAsync();
+                await yarp.DisposeAsync();
+                await lore.StopAsync();
+                await lore.DisposeAsync();
             }
         }
         finally
@@ -114,85 +150,65 @@ internal static class ProxyBench
         }
     }
 
-    /// <summary><c>proxy --clients N --seconds S --min-threads T</c> override the defaults.</summary>
-    private static int? Option(string name)
+    /// <summary>
+    /// One phase: the load generator runs in its own process for the phase; this process's CPU time is read around it
+    /// (nothing else runs here meanwhile but the servers).
+    /// </summary>
+    private static async Task DriveAsync(BenchChild load, Uri baseAddress, string? key, int clients, TimeSpan duration, ArmResult? into)
     {
-        var args = Environment.GetCommandLineArgs();
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0 ? value : null;
-    }
-
-    /// <summary>N clients sending back to back until the time is up; each client works episodes of four calls.</summary>
-    private static async Task<Phase> DriveAsync(HttpClient http, Uri baseAddress, string? key, byte[][] bodies, int clients, TimeSpan duration)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        var started = Stopwatch.GetTimestamp();
-        var results = await Task.WhenAll(Enumerable.Range(0, clients).Select(client => Task.Run(async () =>
+        var samples = Path.GetTempFileName();
+        try
         {
-            var phase = new Phase();
-            var run = Guid.NewGuid().ToString("n");
-            var url = new Uri(baseAddress, "chat/completions");
-            var episode = 0;
-            var call = 0;
-            while (Stopwatch.GetTimestamp() < deadline)
+            var self = Process.GetCurrentProcess();
+            var cpuBefore = self.TotalProcessorTime;
+            load.Send(FormattableString.Invariant($"run {baseAddress.AbsoluteUri} {key ?? "-"} {clients} {(int)duration.TotalMilliseconds} {samples}"));
+            var summary = await load.ReadLineAsync("phase result");
+            self.Refresh();
+            var cpu = self.TotalProcessorTime - cpuBefore;
+            if (into is null)
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bodies[(client + call) % bodies.Length]) };
-                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                if (key is not null)
-                {
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-                    request.Headers.Add("X-Lore-Episode", $"bench-{run}-{episode}");
-                    if (call % CallsPerEpisode == CallsPerEpisode - 1)
-                    {
-                        request.Headers.Add("X-Lore-End", "true");
-                    }
-                }
-
-                var begin = Stopwatch.GetTimestamp();
-                try
-                {
-                    using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead);
-                    var elapsed = Stopwatch.GetTimestamp() - begin;
-                    if (response.StatusCode == HttpStatusCode.OK)
-                    {
-                        phase.Ticks.Add(elapsed);
-                        phase.Requests++;
-                        if (response.Headers.TryGetValues("X-Lore-Lessons", out var lessons) && lessons.First().Length > 0)
-                        {
-                            phase.WithLessons++;
-                        }
-                    }
-                    else
-                    {
-                        phase.Errors++;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    phase.Errors++;
-                }
-
-                call++;
-                if (call % CallsPerEpisode == 0)
-                {
-                    episode++;
-                }
+                return;
             }
 
-            return phase;
-        })));
-        var merged = new Phase();
-        foreach (var result in results)
-        {
-            merged.Add(result);
+            var fields = summary.Split(' ');
+            var requests = long.Parse(fields[0], CultureInfo.InvariantCulture);
+            var seconds = double.Parse(fields[3], CultureInfo.InvariantCulture);
+            into.Requests += requests;
+            into.Errors += long.Parse(fields[1], CultureInfo.InvariantCulture);
+            into.WithLessons += long.Parse(fields[2], CultureInfo.InvariantCulture);
+            into.Seconds += seconds;
+            into.Cpu += cpu;
+            into.PhaseThroughputs.Add(requests / seconds);
+            var bytes = await File.ReadAllBytesAsync(samples);
+            for (var i = 0; i + 4 <= bytes.Length; i += 4)
+            {
+                into.Latency.Add(BitConverter.ToInt32(bytes, i) * Stopwatch.Frequency / 1_000_000);
+            }
         }
-
-        merged.Seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return merged;
+        finally
+        {
+            File.Delete(samples);
+        }
     }
 
+    /// <summary>A bare YARP reverse proxy: Kestrel, routing and <c>MapForwarder</c> to the same upstream, nothing else.</summary>
+    private static async Task<WebApplication> StartBareYarpAsync(Uri upstream)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddHttpForwarder();
+        var app = builder.Build();
+        app.MapForwarder("/v1/{**rest}", upstream.GetLeftPart(UriPartial.Authority));
+        await app.StartAsync();
+        return app;
+    }
+
+    private static string Address(WebApplication app)
+        => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+
     /// <summary>Chat requests for simulated tickets, with the workplace's ten tools offered (what an agent sends).</summary>
-    private static byte[][] Bodies(int count)
+    public static byte[][] Bodies(int count)
     {
         var workplace = new Workplace(7);
         var environment = workplace.CreateEnvironment(workplace.CreateTask(0));
@@ -211,28 +227,15 @@ internal static class ProxyBench
         }.ToJsonString()))];
     }
 
-    private static string Row(string arm, Phase phase)
-        => $"| {arm} | {phase.Requests} | {phase.Errors} | {BenchReport.N(phase.Requests / phase.Seconds)} req/s | {Ms(phase.Latency.Percentile(50))} | {Ms(phase.Latency.Percentile(99))} | {Ms(phase.Latency.Percentile(99.9))} |";
+    private static string Ratio(double value, double baseline) => baseline <= 0 ? "-" : BenchReport.N(value / baseline, "F2") + "x";
 
     private static string Ms(double ticks) => BenchReport.N(ticks * 1000.0 / Stopwatch.Frequency, "F2") + " ms";
 
-    private sealed class Phase
+    private sealed class ArmResult
     {
-        public List<long> Ticks { get; } = new(100_000);
+        public Samples Latency { get; } = new(100_000);
 
-        public Samples Latency
-        {
-            get
-            {
-                var samples = new Samples(Ticks.Count);
-                foreach (var t in Ticks)
-                {
-                    samples.Add(t);
-                }
-
-                return samples;
-            }
-        }
+        public List<double> PhaseThroughputs { get; } = [];
 
         public long Requests { get; set; }
 
@@ -242,45 +245,12 @@ internal static class ProxyBench
 
         public double Seconds { get; set; }
 
-        public void Add(Phase other)
-        {
-            Ticks.AddRange(other.Ticks);
-            Requests += other.Requests;
-            Errors += other.Errors;
-            WithLessons += other.WithLessons;
-            Seconds += other.Seconds;
-        }
-    }
+        public TimeSpan Cpu { get; set; }
 
-    /// <summary>The simulated upstream on a Kestrel host of its own, as a separate model endpoint would be.</summary>
-    private sealed class SimulatedUpstreamHost : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
+        public double Throughput => Requests / Math.Max(Seconds, 1e-9);
 
-        private SimulatedUpstreamHost(WebApplication app, Uri baseAddress)
-        {
-            _app = app;
-            BaseAddress = baseAddress;
-        }
+        public double CpuPerRequestMs => Cpu.TotalMilliseconds / Math.Max(1, Requests);
 
-        public Uri BaseAddress { get; }
-
-        public static async Task<SimulatedUpstreamHost> StartAsync()
-        {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            var app = builder.Build();
-            SimulatedUpstreamEndpoints.Map(app, "/v1");
-            await app.StartAsync();
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new SimulatedUpstreamHost(app, new Uri(address.TrimEnd('/') + "/v1/"));
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
+        public string ErrorNote => Errors == 0 ? "" : $" ({Errors} errors)";
     }
 }

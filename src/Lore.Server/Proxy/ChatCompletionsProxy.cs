@@ -1,15 +1,13 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Lore.Capture;
 using Lore.Server.Hosting;
 using Lore.Server.Security;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Lore.Server.Proxy;
 
@@ -20,7 +18,7 @@ namespace Lore.Server.Proxy;
 /// Lore key; the upstream gets <see cref="LoreServerOptions.UpstreamApiKey"/>, never the caller's key.
 /// </summary>
 internal sealed partial class ChatCompletionsProxy(
-    IHttpClientFactory clients,
+    UpstreamForwarding forwarding,
     TenantRuntimes runtimes,
     ProxyEpisodes episodes,
     UpstreamEndpoint upstream,
@@ -47,12 +45,8 @@ internal sealed partial class ChatCompletionsProxy(
 
     private const int MaxTaskLength = 2000;
 
-    /// <summary>Response headers that describe one hop, not the content: never relayed.</summary>
-    private static readonly HashSet<string> HopHeaders = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "Trailer", "TE",
-        "Content-Length", "Content-Encoding", "Server", "Date", "Alt-Svc",
-    };
+    private UpstreamTarget? _target;
+    private string? _authorization;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -60,25 +54,11 @@ internal sealed partial class ChatCompletionsProxy(
         var cancel = context.RequestAborted;
 
         // 1. Validate everything the proxy relies on before anything is forwarded or written.
-        JsonObject body;
-        List<ChatMessage> messages;
+        ChatRequestBody body;
         EpisodeRequest episodeRequest;
         try
         {
-            JsonNode? node;
-            try
-            {
-                node = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancel).ConfigureAwait(false);
-            }
-            catch (JsonException e)
-            {
-                throw new ChatRequestException("$", $"the body is not valid JSON: {e.Message}");
-            }
-
-            messages = OpenAiChatFormat.ReadRequest(node);
-            body = (JsonObject)node!;
-            episodeRequest = Correlate(context.Request, body, messages);
-            episodeRequest = episodeRequest with { Source = caller.SourceFor(episodeRequest.UnitKey) };
+            body = await ChatRequestBody.ReadAsync(context.Request, cancel).ConfigureAwait(false);
         }
         catch (ChatRequestException e)
         {
@@ -91,6 +71,25 @@ internal sealed partial class ChatCompletionsProxy(
             return;
         }
 
+        using (body)
+        {
+            try
+            {
+                episodeRequest = Correlate(context.Request, body.User, body.Messages);
+                episodeRequest = episodeRequest with { Source = caller.SourceFor(episodeRequest.UnitKey) };
+            }
+            catch (ChatRequestException e)
+            {
+                await RequestProblem.WriteAsync(context, StatusCodes.Status400BadRequest, "Invalid chat-completions request", e.Message, e.Field).ConfigureAwait(false);
+                return;
+            }
+
+            await ForwardAsync(context, caller, body, episodeRequest, cancel).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ForwardAsync(HttpContext context, Caller caller, ChatRequestBody body, EpisodeRequest episodeRequest, CancellationToken cancel)
+    {
         if (upstream.BaseAddress is not { } baseAddress)
         {
             await RequestProblem.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "No upstream configured",
@@ -111,114 +110,107 @@ internal sealed partial class ChatCompletionsProxy(
         }
 
         var scope = episode.Scope;
+        var messages = body.Messages;
         var at = runtime.TimeProvider.GetUtcNow();
         var started = Stopwatch.GetTimestamp();
-        var injection = await InjectAsync(runtime, scope, body, messages, cancel).ConfigureAwait(false);
+        var injection = await InjectAsync(runtime, scope, body, cancel).ConfigureAwait(false);
 
         var headers = context.Response.Headers;
         headers[EpisodeHeader] = scope.Id;
         headers[SnapshotHeader] = scope.SnapshotId ?? "none";
-        headers[LessonsHeader] = string.Join(',', injection.InjectedIds);
+        headers[LessonsHeader] = injection.InjectedIds.Count == 0 ? "" : string.Join(',', injection.InjectedIds);
 
         var durable = options.ProxyDurableByDefault || IsTrue(context.Request.Headers[DurableHeader]);
         ChatMessage? answer = null;
-        string? model = OpenAiChatFormat.StringOf(body["model"]);
+        var model = body.Model;
         UsageDetails? usage = null;
         string? error = null;
         byte[]? heldBody = null;
         var awaitsRecord = false;
         scope.CallStarted();
+        var exchange = new UpstreamExchange(ChatCompletionsAddress(baseAddress), body.WithLessonsMessage(injection.Message), UpstreamAuthorization(), durable);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, "chat/completions"))
+            exchange.Begin(context);
+            var forwarded = await forwarding.Forwarder.SendAsync(context, baseAddress.AbsoluteUri, forwarding.Invoker, UpstreamForwarding.RequestConfig, exchange).ConfigureAwait(false);
+            exchange.Untap(context);
+            var authority = baseAddress.GetLeftPart(UriPartial.Authority);
+            switch (forwarded)
             {
-                Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, ProxyJson.Default.JsonNode)),
-            };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            if (options.UpstreamApiKey is { Length: > 0 } key)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                case ForwarderError.None:
+                    break;
+                case ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient:
+                    error = "the caller disconnected before the answer arrived";
+                    break;
+                case ForwarderError.RequestTimedOut:
+                    error = "upstream timed out";
+                    await WriteProblemAsync(context, StatusCodes.Status504GatewayTimeout, "Upstream timed out",
+                        $"the upstream at {authority} did not answer in time.").ConfigureAwait(false);
+                    break;
+                case ForwarderError.Request or ForwarderError.RequestCreation or ForwarderError.RequestBodyDestination:
+                    var failure = context.GetForwarderErrorFeature()?.Exception;
+                    LogUpstreamUnreachable(logger, failure, authority);
+                    error = $"upstream unreachable: {failure?.Message}";
+                    await WriteProblemAsync(context, StatusCodes.Status502BadGateway, "Upstream unreachable",
+                        $"the upstream at {authority} could not be reached: {failure?.Message}").ConfigureAwait(false);
+                    break;
+                default:
+                    // The answer broke off: the caller went away, or the upstream stopped mid-answer (YARP then resets
+                    // the caller's connection so a cut answer is never taken for a whole one).
+                    error = cancel.IsCancellationRequested ? "the caller disconnected before the answer arrived" : "the upstream broke off its answer";
+                    await WriteProblemAsync(context, StatusCodes.Status502BadGateway, "Upstream answer broken off",
+                        $"the upstream at {authority} stopped before its answer was complete.").ConfigureAwait(false);
+                    break;
             }
 
-            HttpResponseMessage response;
-            try
+            if (exchange.Streamed)
             {
-                response = await clients.CreateClient(UpstreamEndpoint.HttpClientName)
-                    .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel).ConfigureAwait(false);
-            }
-            catch (HttpRequestException e)
-            {
-                LogUpstreamUnreachable(logger, e, baseAddress.GetLeftPart(UriPartial.Authority));
-                error = $"upstream unreachable: {e.Message}";
-                await RequestProblem.WriteAsync(context, StatusCodes.Status502BadGateway, "Upstream unreachable",
-                    $"the upstream at {baseAddress.GetLeftPart(UriPartial.Authority)} could not be reached: {e.Message}").ConfigureAwait(false);
-                return;
-            }
-            catch (TaskCanceledException) when (!cancel.IsCancellationRequested)
-            {
-                error = "upstream timed out";
-                await RequestProblem.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "Upstream timed out",
-                    $"the upstream at {baseAddress.GetLeftPart(UriPartial.Authority)} did not answer in time.").ConfigureAwait(false);
-                return;
-            }
-
-            using (response)
-            {
-                context.Response.StatusCode = (int)response.StatusCode;
-                CopyHeaders(response, context.Response);
-                var streamed = response.IsSuccessStatusCode && response.Content.Headers.ContentType?.MediaType == "text/event-stream";
-                if (streamed)
+                var completion = exchange.Completion!;
+                completion.Complete();
+                awaitsRecord = durable && forwarded == ForwarderError.None;
+                answer = completion.ToMessage();
+                model = completion.Model ?? model;
+                usage = completion.Usage;
+                if (!completion.Done)
                 {
-                    headers[RecordedHeader] = durable ? "before-end" : "queued";
-                    awaitsRecord = durable;
-                    var completion = await RelayStreamAsync(context, response, cancel).ConfigureAwait(false);
-                    answer = completion.ToMessage();
-                    model = completion.Model ?? model;
-                    usage = completion.Usage;
-                    if (!completion.Done)
-                    {
-                        error = cancel.IsCancellationRequested ? "the caller disconnected before the stream ended" : "the upstream's stream ended before [DONE]";
-                    }
+                    error ??= cancel.IsCancellationRequested ? "the caller disconnected before the stream ended" : "the upstream's stream ended before [DONE]";
+                }
+            }
+            else if (exchange.Status is { } status && forwarded == ForwarderError.None)
+            {
+                if (exchange.HeldBody is { } held)
+                {
+                    // Durable: the answer is held until its step is in the store (below, in finally).
+                    (answer, var answeredModel, usage) = OpenAiChatFormat.ReadCompletion(held);
+                    model = answeredModel ?? model;
+                    heldBody = held;
+                    awaitsRecord = true;
                 }
                 else
                 {
-                    var bytes = await response.Content.ReadAsByteArrayAsync(cancel).ConfigureAwait(false);
-                    if (response.IsSuccessStatusCode)
+                    // The answer has gone out whole: let the caller have it before the copy is read for capture.
+                    await context.Response.CompleteAsync().ConfigureAwait(false);
+                    if (status is >= 200 and < 300)
                     {
-                        (answer, var answeredModel, usage) = OpenAiChatFormat.ReadCompletion(bytes);
+                        (answer, var answeredModel, usage) = OpenAiChatFormat.ReadCompletion(exchange.CopiedBody);
                         model = answeredModel ?? model;
                     }
                     else
                     {
-                        error = OpenAiChatFormat.ErrorText((int)response.StatusCode, bytes);
-                    }
-
-                    if (durable && response.IsSuccessStatusCode)
-                    {
-                        // Durable: the answer is held until its step is in the store (below, in finally).
-                        heldBody = bytes;
-                        awaitsRecord = true;
-                    }
-                    else
-                    {
-                        headers[RecordedHeader] = "queued";
-                        context.Response.ContentLength = bytes.Length;
-                        await context.Response.Body.WriteAsync(bytes, cancel).ConfigureAwait(false);
-                        await context.Response.CompleteAsync().ConfigureAwait(false);
+                        error = OpenAiChatFormat.ErrorText(status, exchange.CopiedBody);
                     }
                 }
             }
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            error ??= "the caller disconnected before the answer arrived";
-            throw;
-        }
         finally
         {
+            exchange.Untap(context);
+            exchange.Dispose();
+            injection.Dispose();
+
             // Also when the upstream failed or the caller went away: the request and the tool results it carried are
             // part of the trajectory, and the call is recorded as failed, never as an empty answer.
-            var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error, OfferedTools = OpenAiChatFormat.ToolNames(body) };
+            var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error, OfferedTools = body.ToolNames };
             var recorded = 0;
             try
             {
@@ -240,6 +232,26 @@ internal sealed partial class ChatCompletionsProxy(
             }
         }
     }
+
+    /// <summary>Lore's own refusal, unless the caller has already been sent part of an answer (then YARP has reset it).</summary>
+    private static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
+        => context.Response.HasStarted || context.RequestAborted.IsCancellationRequested
+            ? Task.CompletedTask
+            : RequestProblem.WriteAsync(context, status, title, detail);
+
+    private Uri ChatCompletionsAddress(Uri baseAddress)
+    {
+        var cached = _target;
+        if (cached is null || !ReferenceEquals(cached.Base, baseAddress) && cached.Base != baseAddress)
+        {
+            _target = cached = new UpstreamTarget(baseAddress, new Uri(baseAddress, "chat/completions"));
+        }
+
+        return cached.Address;
+    }
+
+    private string? UpstreamAuthorization()
+        => options.UpstreamApiKey is { Length: > 0 } key ? _authorization ??= "Bearer " + key : null;
 
     /// <summary>
     /// Durable mode: writes the held answer only once the call's steps are in the store (capture flushed, then the
@@ -292,44 +304,8 @@ internal sealed partial class ChatCompletionsProxy(
         await context.Response.CompleteAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Relays the upstream's events byte for byte, flushing after each read, and rebuilds the answer from copies.</summary>
-    private static async Task<StreamedCompletion> RelayStreamAsync(HttpContext context, HttpResponseMessage response, CancellationToken cancel)
-    {
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var completion = new StreamedCompletion();
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
-        {
-            var source = await response.Content.ReadAsStreamAsync(cancel).ConfigureAwait(false);
-            await using (source.ConfigureAwait(false))
-            {
-                await context.Response.StartAsync(cancel).ConfigureAwait(false);
-                int read;
-                while ((read = await source.ReadAsync(buffer, cancel).ConfigureAwait(false)) > 0)
-                {
-                    await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), cancel).ConfigureAwait(false);
-                    await context.Response.Body.FlushAsync(cancel).ConfigureAwait(false);
-                    completion.Feed(buffer.AsSpan(0, read));
-                }
-            }
-
-            completion.Complete();
-            return completion;
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
-        {
-            // The caller went away or the upstream broke off: what arrived so far is still recorded.
-            completion.Complete();
-            return completion;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>Retrieves the lessons for this call (the episode's snapshot, fixed at its start) and inserts them after the leading system messages.</summary>
-    private static async ValueTask<Injection> InjectAsync(LoreRuntime runtime, EpisodeScope scope, JsonObject body, List<ChatMessage> messages, CancellationToken cancel)
+    /// <summary>Retrieves the lessons for this call (the episode's snapshot, fixed at its start) and encodes their system message's content.</summary>
+    private static async ValueTask<Injection> InjectAsync(LoreRuntime runtime, EpisodeScope scope, ChatRequestBody body, CancellationToken cancel)
     {
         var index = scope.Index;
         var shadowIndex = scope.ShadowIndex;
@@ -338,8 +314,8 @@ internal sealed partial class ChatCompletionsProxy(
             return Injection.None;
         }
 
-        var turn = LatestUserText(messages);
-        var tools = OpenAiChatFormat.ToolNames(body);
+        var turn = LatestUserText(body.Messages);
+        var tools = body.ToolNames;
         RetrievalResult result;
         RetrievalResult? shadow;
         if (scope.CachedRetrieval(turn, tools) is { } cached)
@@ -365,24 +341,19 @@ internal sealed partial class ChatCompletionsProxy(
         IReadOnlyList<string> shadowIds = shadow is null || shadow.Lessons.Count == 0 ? [] : [.. shadow.Lessons.Select(l => l.Lesson.Id)];
         if (result.Section is null)
         {
-            return new Injection([], shadowIds);
+            return new Injection([], shadowIds, null, 0);
         }
 
-        var position = 0;
-        while (position < messages.Count && messages[position].Role == ChatRole.System)
-        {
-            position++;
-        }
-
-        ((JsonArray)body["messages"]!).Insert(position, new JsonObject { ["role"] = "system", ["content"] = result.Section });
         scope.NoteInjected(result.Lessons);
-        return new Injection([.. result.Lessons.Select(l => l.Lesson.Id)], shadowIds);
+        var encoded = JsonEncodedText.Encode(result.Section).EncodedUtf8Bytes;
+        var message = ArrayPool<byte>.Shared.Rent(encoded.Length);
+        encoded.CopyTo(message);
+        return new Injection([.. result.Lessons.Select(l => l.Lesson.Id)], shadowIds, message, encoded.Length);
     }
 
     /// <summary>Which episode the call belongs to: <c>X-Lore-Episode</c>, else the <c>user</c> field, else a one-call episode.</summary>
-    private static EpisodeRequest Correlate(HttpRequest request, JsonObject body, List<ChatMessage> messages)
+    private static EpisodeRequest Correlate(HttpRequest request, string? user, List<ChatMessage> messages)
     {
-        var user = OpenAiChatFormat.StringOf(body["user"]);
         user = string.IsNullOrWhiteSpace(user) ? null : user.Trim();
         var unit = request.Headers[UnitHeader].ToString().Trim();
         if (unit.Length > 200)
@@ -442,25 +413,6 @@ internal sealed partial class ChatCompletionsProxy(
         return labels;
     }
 
-    private static void CopyHeaders(HttpResponseMessage from, HttpResponse to)
-    {
-        foreach (var (name, values) in from.Headers)
-        {
-            if (!HopHeaders.Contains(name))
-            {
-                to.Headers[name] = values.ToArray();
-            }
-        }
-
-        foreach (var (name, values) in from.Content.Headers)
-        {
-            if (!HopHeaders.Contains(name))
-            {
-                to.Headers[name] = values.ToArray();
-            }
-        }
-    }
-
     private static string? LatestUserText(List<ChatMessage> messages)
     {
         for (var i = messages.Count - 1; i >= 0; i--)
@@ -481,14 +433,31 @@ internal sealed partial class ChatCompletionsProxy(
     private static partial void LogDurableWriteFailed(ILogger logger, Exception exception, string episodeId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The proxy's upstream at {Upstream} could not be reached.")]
-    private static partial void LogUpstreamUnreachable(ILogger logger, Exception exception, string upstream);
+    private static partial void LogUpstreamUnreachable(ILogger logger, Exception? exception, string upstream);
 
-    private sealed record Injection(IReadOnlyList<string> InjectedIds, IReadOnlyList<string> ShadowIds)
+    /// <summary>The lessons injected into one call: their ids, the shadow arm's, and their message's content as JSON string bytes (pooled).</summary>
+    private sealed class Injection(IReadOnlyList<string> injectedIds, IReadOnlyList<string> shadowIds, byte[]? message, int length) : IDisposable
     {
-        public static readonly Injection None = new([], []);
+        private byte[]? _message = message;
+
+        public static Injection None => new([], [], null, 0);
+
+        public IReadOnlyList<string> InjectedIds { get; } = injectedIds;
+
+        public IReadOnlyList<string> ShadowIds { get; } = shadowIds;
+
+        /// <summary>The escaped content of the lessons' system message (without quotes), empty when nothing is injected.</summary>
+        public ReadOnlyMemory<byte> Message => _message is null ? default : _message.AsMemory(0, length);
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _message, null) is { } rented)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
+
+    private sealed record UpstreamTarget(Uri Base, Uri Address);
 }
 
-/// <summary>Source-generated JSON metadata for the proxy's bodies (no reflection on the request path).</summary>
-[System.Text.Json.Serialization.JsonSerializable(typeof(JsonNode))]
-internal sealed partial class ProxyJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -40,7 +40,13 @@ internal static class OpenAiChatFormat
             throw new ChatRequestException("user", "'user' must be a string.");
         }
 
-        if (request["messages"] is not JsonArray messages || messages.Count == 0)
+        return ReadMessages(request["messages"]);
+    }
+
+    /// <summary>The <c>messages</c> array: non-empty, each entry a message <see cref="ReadMessage"/> accepts.</summary>
+    public static List<ChatMessage> ReadMessages(JsonNode? node)
+    {
+        if (node is not JsonArray messages || messages.Count == 0)
         {
             throw new ChatRequestException("messages", "'messages' must be a non-empty array of chat messages.");
         }

@@ -20,6 +20,10 @@ internal static class OpenAiProxyEndpoints
         services.AddSingleton<UpstreamEndpoint>();
         services.AddSingleton(sp => new ProxyEpisodes(sp.GetRequiredService<LoreServerOptions>().TimeProvider));
         services.AddSingleton<ChatCompletionsProxy>();
+        services.AddHttpForwarder();
+        services.AddSingleton<UpstreamForwarding>();
+
+        // GET /v1/models only; chat completions go through UpstreamForwarding.
         services.AddHttpClient(UpstreamEndpoint.HttpClientName, client =>
             {
                 // Long generations stream for minutes; the caller's own disconnect cancels sooner.

@@ -88,6 +88,10 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
             return found;
         }
 
+        // A used id (an ended episode) is never reopened; ids are unique per tenant, so only this tenant's count. The
+        // store is asked before the lock is taken, so one slow read never holds up other callers' new episodes.
+        var id = request.Kind == CorrelationKind.Header ? request.Key! : null;
+        var stored = id is null ? null : await runtime.Store.GetEpisodeAsync(runtime.Tenant, id, cancellationToken).ConfigureAwait(false);
         await _starting.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -97,22 +101,14 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
                 return raced;
             }
 
-            string? id = null;
-            if (request.Kind == CorrelationKind.Header)
+            if (stored is { EndReason: EpisodeEndReasons.Abandoned })
             {
-                id = request.Key!;
+                throw new EpisodeConflictException(Api.EpisodeView.AbandonedRefusal(stored));
+            }
 
-                // A used id (an ended episode) is never reopened; ids are unique per tenant, so only this tenant's count.
-                var stored = _byId.ContainsKey((runtime.Tenant, id)) ? null : await runtime.Store.GetEpisodeAsync(runtime.Tenant, id, cancellationToken).ConfigureAwait(false);
-                if (stored is { EndReason: EpisodeEndReasons.Abandoned })
-                {
-                    throw new EpisodeConflictException(Api.EpisodeView.AbandonedRefusal(stored));
-                }
-
-                if (_byId.ContainsKey((runtime.Tenant, id)) || stored is not null)
-                {
-                    throw new EpisodeConflictException($"episode '{id}' already exists and has ended (or belongs elsewhere); send a new X-Lore-Episode id for a new episode.");
-                }
+            if (id is not null && (stored is not null || _byId.ContainsKey((runtime.Tenant, id))))
+            {
+                throw new EpisodeConflictException($"episode '{id}' already exists and has ended (or belongs elsewhere); send a new X-Lore-Episode id for a new episode.");
             }
 
             var scope = Begin(runtime, request, id);
