@@ -103,7 +103,7 @@ public static class EpisodeReplayer
                 $"Snapshot '{snapshotId}' was changed after it was made (its content no longer hashes to its id); Lore does not serve or replay it. Run 'lore audit verify'.");
         }
 
-        var index = await LessonIndex.BuildAsync(snapshot, embeddingGenerator, cancellationToken).ConfigureAwait(false);
+        var index = await LessonIndex.BuildAsync(snapshot, embeddingGenerator is null ? null : new LessonEmbeddingCache(embeddingGenerator, keepBuilds: 1), cancellationToken).ConfigureAwait(false);
         var calls = new List<ReplayedCall>();
         string? turn = null;
         foreach (var step in episode.Steps.OrderBy(s => s.Index))
