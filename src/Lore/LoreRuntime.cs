@@ -285,10 +285,10 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         _learnGate.Dispose();
     }
 
-    internal void OnEpisodeEnded(EpisodeScope scope, double? score)
+    internal void OnEpisodeEnded(EpisodeScope scope, double? score, string failureMode)
     {
         _live.TryRemove(new KeyValuePair<string, EpisodeScope>(scope.Id, scope));
-        _monitor.OnEpisodeEnded(scope.Id, scope.UnitKey, scope.Assignment, scope.Slice, score);
+        _monitor.OnEpisodeEnded(scope.Id, scope.UnitKey, scope.Assignment, scope.Slice, score, failureMode);
         _learner?.OnEpisodeEnded();
     }
 

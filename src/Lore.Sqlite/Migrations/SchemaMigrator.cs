@@ -37,6 +37,7 @@ internal static class SchemaMigrator
         new(5, "sources-and-tenant-isolation", "0005_sources_and_tenant_isolation.sql", AuditTenantChains.Backfill),
         new(6, "learning-lock-owner", "0006_learning_lock_owner.sql"),
         new(7, "rollout-outcomes", "0007_rollout_outcomes.sql"),
+        new(9, "failure-modes", "0009_failure_modes.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;
