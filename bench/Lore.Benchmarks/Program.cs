@@ -19,10 +19,11 @@ if (which is "all" or "proxy") await Lore.Benchmarks.Serving.ProxyBench.RunAsync
 if (which is "all" or "postgres-ingest") await Lore.Benchmarks.PostgreSql.PostgresIngestBench.RunAsync(report, quick);
 if (which is "all" or "learning-quality") await Lore.Benchmarks.LearningQuality.LearningQualityBench.RunAsync(report, quick);
 if (which is "all" or "poisoning") await PoisoningBench.RunAsync(report, quick);
+if (which is "all" or "error-shift") await ErrorShiftBench.RunAsync(report, quick);
 
-if (which is not ("learning-quality" or "poisoning" or "lesson-experiment" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
+if (which is not ("error-shift" or "learning-quality" or "poisoning" or "lesson-experiment" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, lesson-experiment, rollback, propagation, proxy, postgres-ingest, learning-quality or poisoning");
+    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, lesson-experiment, rollback, propagation, proxy, postgres-ingest, learning-quality, poisoning or error-shift");
     return 2;
 }
 

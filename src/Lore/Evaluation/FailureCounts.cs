@@ -91,6 +91,29 @@ public sealed class FailureCounts
     }
 
     /// <summary>
+    /// Counts the judged episodes served <paramref name="fromSnapshotId"/> as the baseline and those served
+    /// <paramref name="toSnapshotId"/> as the candidate (whatever rollout arm they were in), for comparing two snapshots
+    /// that both served traffic. A blank unit is a unit of its own.
+    /// </summary>
+    public static FailureCounts BetweenSnapshots(IEnumerable<Episode> episodes, string fromSnapshotId, string toSnapshotId)
+    {
+        ArgumentNullException.ThrowIfNull(episodes);
+        ArgumentException.ThrowIfNullOrWhiteSpace(fromSnapshotId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(toSnapshotId);
+        var counts = new FailureCounts();
+        foreach (var episode in episodes)
+        {
+            var arm = episode.SnapshotId == toSnapshotId ? RolloutArms.Candidate : episode.SnapshotId == fromSnapshotId ? RolloutArms.Baseline : null;
+            if (arm is not null && episode.Succeeded is not null)
+            {
+                counts.Add(arm, episode.Slice, string.IsNullOrWhiteSpace(episode.UnitKey) ? "episode:" + episode.Id : episode.UnitKey, FailureModes.Of(episode));
+            }
+        }
+
+        return counts;
+    }
+
+    /// <summary>
     /// The counts of the period that ran at <paramref name="canaryShare"/> in the store's shared tally (unit sums and
     /// their failures), with slices and modes in the order of their first record, as every host reads them; null when
     /// nothing was counted at that share.

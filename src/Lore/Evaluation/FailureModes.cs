@@ -61,7 +61,7 @@ public static class FailureModes
 
         if (classifier is not null && await classifier.ClassifyAsync(episode, cancellationToken).ConfigureAwait(false) is { } label && !string.IsNullOrWhiteSpace(label))
         {
-            return "label: " + ErrorNormalizer.Normalize(label);
+            return "label: " + Text(label);
         }
 
         return Of(episode);
@@ -80,17 +80,20 @@ public static class FailureModes
 
             if (!string.IsNullOrWhiteSpace(outcome.Category))
             {
-                return "category: " + ErrorNormalizer.Normalize(outcome.Category);
+                return "category: " + Text(outcome.Category);
             }
 
             if (!string.IsNullOrWhiteSpace(outcome.Reason))
             {
-                return "reason: " + ErrorNormalizer.Normalize(outcome.Reason);
+                return "reason: " + Text(outcome.Reason);
             }
         }
 
         return null;
     }
+
+    /// <summary>A judge's or classifier's text as a mode shows it: normalised like a tool error, with '_' read as a space ("wrong_refund" is "wrong refund").</summary>
+    internal static string Text(string text) => ErrorNormalizer.Normalize(text.Replace('_', ' '));
 
     /// <summary>A tool name as a mode shows it: trimmed, lower case, at most 64 characters.</summary>
     internal static string ToolName(string? name)

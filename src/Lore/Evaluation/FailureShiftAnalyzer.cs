@@ -1,5 +1,4 @@
 using Lore.Evaluation;
-using Lore.Learning.Text;
 
 namespace Lore;
 
@@ -62,7 +61,7 @@ public sealed class FailureShiftAnalyzer
         {
             var text = entry.Trim();
             _severe.Add(text.ToLowerInvariant());
-            var normalised = ErrorNormalizer.Normalize(text);
+            var normalised = FailureModes.Text(text);
             _severe.Add("category: " + normalised);
             _severe.Add("label: " + normalised);
             _severe.Add("reason: " + normalised);

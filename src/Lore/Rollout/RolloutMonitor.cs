@@ -309,7 +309,7 @@ internal sealed partial class RolloutMonitor
         LoreTelemetry.FailureModeGrew(_controller.Tenant, shift.SevereGrowth);
         LastSuppressed = $"promote candidate {served.CandidateSnapshotId} ({decision.Reason})";
         LogHeld(_logger, candidate, decision.Reason);
-        Enqueue(ct => AppendAsync(AuditActions.FailureShiftDetected, candidate, decision.Reason, Evidence(decision, shift)));
+        Enqueue(ct => AppendAsync(AuditActions.FailureShiftDetected, candidate, decision.Reason, new { candidate, evidence = Evidence(decision, shift) }));
     }
 
     private void CountShadow(RolloutAssignment assignment)
