@@ -196,6 +196,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         return RetrieveAsync(ServedIndex, query, cancellationToken);
     }
 
+    /// <summary>The evaluation policy this runtime's rollout monitor decides by (for pages that show what it sees).</summary>
+    internal EvaluationPolicy EvaluationPolicy => _options.Evaluation;
+
     /// <summary>The per-lesson holdout share retrieval applies to calls this runtime serves (<see cref="EvaluationPolicy.LessonHoldoutShare"/>).</summary>
     internal double LessonHoldoutShare => _options.Evaluation.LessonHoldoutShare;
 

@@ -42,6 +42,7 @@ internal static class DashboardEndpoints
         var pages = dashboard.MapGroup("").AddEndpointFilter(RequireSignIn);
         pages.MapGet("", Handler(TimelinePage.RenderAsync));
         pages.MapGet("/outcomes", (HttpContext http, int? buckets) => OutcomesPage.RenderAsync(http, buckets));
+        pages.MapGet("/error-mix", Handler(ErrorMixPage.RenderAsync));
         pages.MapGet("/lessons", (HttpContext http, string? q, string? status, string? kind) => LessonsPage.ListAsync(http, q, status, kind));
         pages.MapGet("/lessons/{id}", (HttpContext http, string id) => LessonsPage.ShowAsync(http, id));
         pages.MapGet("/episodes", (HttpContext http, string? slice, string? arm, string? outcome) => EpisodesPage.ListAsync(http, slice, arm, outcome));

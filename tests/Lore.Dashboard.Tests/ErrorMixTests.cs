@@ -1,0 +1,114 @@
+using Lore.Dashboard.Tests.Support;
+using Microsoft.Playwright;
+using Xunit;
+using static Microsoft.Playwright.Assertions;
+
+namespace Lore.Dashboard.Tests;
+
+/// <summary>
+/// The error-mix view, read in Chromium: a canary whose candidate succeeds more often overall while a new failure mode
+/// appears on one slice shows the new mode highlighted in its stacked bar, the shift analysis reports it grown, and
+/// the candidate's page says in one sentence that it shifted errors.
+/// </summary>
+public sealed class ErrorMixTests(DriftStore drift, ChromiumBrowser chromium) : IAsyncLifetime
+{
+    private const string NewMode = "category: refund without approval";
+
+    private DashboardServer _server = null!;
+    private IPage _page = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _server = await DashboardServer.StartAsync(drift);
+        _page = await chromium.NewPageAsync(_server);
+        await DashboardBrowsing.SignInAsync(_page, await _server.CreateKeyAsync(ApiKeyRole.Admin));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _page.Context.CloseAsync();
+        await _server.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Puts a fresh candidate in canary and stores 600 judged episodes per arm: the baseline fails 30% of the time
+    /// (order not found), the candidate 5% that way and, on the payments slice, 16% by refunding without approval.
+    /// </summary>
+    private async Task<Snapshot> ShiftedCanaryAsync()
+    {
+        var runtime = await _server.RuntimeAsync();
+        var rollout = await _server.Store.GetRolloutAsync(Tenants.Default, Ct);
+        if (rollout.CandidateSnapshotId is not null)
+        {
+            await runtime.Rollout.RollbackAsync("test", "start from the stable snapshot", null, Ct);
+        }
+
+        var stable = (await _server.Store.GetSnapshotAsync((await _server.Store.GetRolloutAsync(Tenants.Default, Ct)).StableSnapshotId!, Ct))!;
+        var candidate = Snapshot.Create(stable.Id, stable.Tenant, stable.Lessons, stable.Settings, "test", "a candidate that shifts errors", DateTimeOffset.UtcNow);
+        await _server.Store.SaveSnapshotAsync(candidate, Ct);
+        await runtime.Rollout.CanaryAsync(0.5, "test", "canary the shifting candidate", candidate.Id, Ct);
+
+        var random = new Random(5);
+        var started = DateTimeOffset.UtcNow;
+        await using var import = await _server.Store.BeginImportAsync(Ct);
+        for (var i = 0; i < 1_200; i++)
+        {
+            var isCandidate = i % 2 == 1;
+            var slice = i % 4 < 2 ? "payments" : "orders";
+            var u = random.NextDouble();
+            var outcome = isCandidate
+                ? slice == "payments" && u < 0.16 ? new Outcome(0, OutcomeSource.Environment) { Category = "refund_without_approval" }
+                    : u > 0.95 ? new Outcome(0, OutcomeSource.Environment) { Category = "order_not_found" }
+                    : Outcome.Success()
+                : u < 0.3 ? new Outcome(0, OutcomeSource.Environment) { Category = "order_not_found" } : Outcome.Success();
+            await import.AddAsync(
+                new Episode
+                {
+                    Id = $"mix-{i}",
+                    UnitKey = $"unit-{i / 2}-{(isCandidate ? "c" : "b")}",
+                    Task = "help the customer",
+                    Labels = System.Collections.Immutable.ImmutableSortedDictionary<string, string>.Empty.Add("slice", slice),
+                    StartedAt = started.AddSeconds(i),
+                    EndedAt = started.AddSeconds(i + 1),
+                    Outcomes = [outcome],
+                    Arm = isCandidate ? RolloutArms.Candidate : RolloutArms.Baseline,
+                    SnapshotId = isCandidate ? candidate.Id : stable.Id,
+                },
+                Ct);
+        }
+
+        await import.CommitAsync(Ct);
+        return candidate;
+    }
+
+    [Fact]
+    public async Task Error_mix_stacks_failure_mode_rates_per_arm_and_slice_and_highlights_the_mode_new_under_the_candidate()
+    {
+        var candidate = await ShiftedCanaryAsync();
+
+        await _page.GotoAsync("/dashboard/error-mix");
+        var payments = _page.GetByTestId("error-mix-payments");
+        await Expect(payments).ToBeVisibleAsync();
+        var candidateBar = payments.Locator("tr[data-arm=candidate]");
+        await Expect(candidateBar.Locator($"rect.new[data-mode='{NewMode}']")).ToHaveCountAsync(1);
+        await Expect(candidateBar.Locator($"[data-new-mode='{NewMode}']")).ToBeVisibleAsync();
+        await Expect(payments.Locator($"tr[data-arm=baseline] rect[data-mode='{NewMode}']")).ToHaveCountAsync(0);
+        await Expect(payments.Locator("tr[data-arm=baseline] rect[data-mode='category: order not found']")).ToHaveCountAsync(1);
+
+        // The segment's width is its rate: about 16% of the payments slice's candidate episodes.
+        var rate = double.Parse((await candidateBar.Locator($"rect[data-mode='{NewMode}']").GetAttributeAsync("data-rate"))!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(rate, 0.08, 0.25);
+
+        // The shift analysis of the running canary: the new mode grew overall, the sentence says errors shifted.
+        await Expect(_page.Locator($"[data-testid=shift] tr[data-mode='{NewMode}'][data-slice='(all)']")).ToHaveAttributeAsync("data-change", "grew");
+        await Expect(_page.GetByTestId("shift-verdict")).ToContainTextAsync("shifted errors");
+        await Screenshots.TakeAsync(_page, "error-mix");
+
+        // The candidate's page states it in one sentence.
+        await _page.GotoAsync($"/dashboard/snapshots/{candidate.Id}");
+        await Expect(_page.GetByTestId("shift-verdict")).ToContainTextAsync("The candidate improved the target but shifted errors");
+        await Expect(_page.GetByTestId("shift-verdict")).ToContainTextAsync("refund without approval");
+    }
+}
