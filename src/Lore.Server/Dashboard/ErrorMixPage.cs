@@ -85,8 +85,8 @@ internal static class ErrorMixPage
                 var rate = (double)group.Count() / inArm.Count;
                 var width = rate * BarWidth;
                 var isNew = arm == "candidate" && hasBaseline && !baselineModes.Contains(group.Key);
-                var title = string.Create(CultureInfo.InvariantCulture, $"{group.Key}: {rate:0.0%} of {label} episodes ({group.Count()} of {inArm.Count}){(isNew ? " - new under the candidate" : "")}");
-                segments.Add(H.Of($"<rect class=\"{colour[group.Key]}{(isNew ? " new" : "")}\" data-mode=\"{group.Key}\" data-rate=\"{rate.ToString("0.####", CultureInfo.InvariantCulture)}\" x=\"{x.ToString("0.##", CultureInfo.InvariantCulture)}\" y=\"2\" width=\"{Math.Max(1, width).ToString("0.##", CultureInfo.InvariantCulture)}\" height=\"18\"><title>{title}</title></rect>"));
+                var tooltip = string.Create(CultureInfo.InvariantCulture, $"{group.Key}: {rate:0.0%} of {label} episodes ({group.Count()} of {inArm.Count}){(isNew ? " - new under the candidate" : "")}");
+                segments.Add(H.Of($"<rect class=\"{colour[group.Key]}{(isNew ? " new" : "")}\" data-mode=\"{group.Key}\" data-rate=\"{rate.ToString("0.####", CultureInfo.InvariantCulture)}\" x=\"{x.ToString("0.##", CultureInfo.InvariantCulture)}\" y=\"2\" width=\"{Math.Max(1, width).ToString("0.##", CultureInfo.InvariantCulture)}\" height=\"18\"><title>{tooltip}</title></rect>"));
                 x += width;
             }
 

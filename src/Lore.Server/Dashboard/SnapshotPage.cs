@@ -31,7 +31,7 @@ internal static class SnapshotPage
             var status = await RolloutStatus.ReadAsync(d.Store, d.Tenant, (await d.RuntimeAsync().ConfigureAwait(false)).EvaluationPolicy, d.Aborted).ConfigureAwait(false);
             if (status is { Evaluation: { } evaluation, Shift: { } shift })
             {
-                verdict = H.Of($"<p class="card" data-testid="shift-verdict">{shift.Verdict(evaluation.Overall.Comparison)} <a href="/dashboard/error-mix">Error mix</a></p>");
+                verdict = H.Of($"""<p class="card" data-testid="shift-verdict">{shift.Verdict(evaluation.Overall.Comparison)} <a href="/dashboard/error-mix">Error mix</a></p>""");
             }
         }
 

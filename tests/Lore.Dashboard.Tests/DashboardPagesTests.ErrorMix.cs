@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Lore.Dashboard.Tests.Support;
 using Microsoft.Playwright;
 using Xunit;
@@ -5,32 +6,16 @@ using static Microsoft.Playwright.Assertions;
 
 namespace Lore.Dashboard.Tests;
 
-/// <summary>
-/// The error-mix view, read in Chromium: a canary whose candidate succeeds more often overall while a new failure mode
-/// appears on one slice shows the new mode highlighted in its stacked bar, the shift analysis reports it grown, and
-/// the candidate's page says in one sentence that it shifted errors.
-/// </summary>
-public sealed class ErrorMixTests(DriftStore drift, ChromiumBrowser chromium) : IAsyncLifetime
+// The error-mix view (issue 13) and the outcomes chart's markers and episode axis (issue 12), read in Chromium: a
+// canary whose candidate succeeds more often overall while a new failure mode appears on one slice shows the new
+// mode highlighted in its stacked bar, the shift analysis reports it grown and the candidate's page says in one
+// sentence that it shifted errors; marker labels never draw over each other, and the episode-count axis keeps one
+// late episode from squeezing the rollout into a corner.
+public sealed partial class DashboardPagesTests
 {
     private const string NewMode = "category: refund without approval";
 
-    private DashboardServer _server = null!;
-    private IPage _page = null!;
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _server = await DashboardServer.StartAsync(drift);
-        _page = await chromium.NewPageAsync(_server);
-        await DashboardBrowsing.SignInAsync(_page, await _server.CreateKeyAsync(ApiKeyRole.Admin));
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _page.Context.CloseAsync();
-        await _server.DisposeAsync();
-    }
 
     /// <summary>
     /// Puts a fresh candidate in canary and stores 600 judged episodes per arm: the baseline fails 30% of the time
@@ -111,4 +96,63 @@ public sealed class ErrorMixTests(DriftStore drift, ChromiumBrowser chromium) : 
         await Expect(_page.GetByTestId("shift-verdict")).ToContainTextAsync("The candidate improved the target but shifted errors");
         await Expect(_page.GetByTestId("shift-verdict")).ToContainTextAsync("refund without approval");
     }
+
+    /// <summary>The rendered boxes of the marker labels of one chart, as [x, y, width, height].</summary>
+    private async Task<double[][]> LabelBoxesAsync(string chart)
+    {
+        var json = await _page.EvaluateAsync<string>(
+            "id => JSON.stringify(Array.from(document.querySelectorAll(`svg[data-testid='${id}'] .marker text`)).map(t => { const b = t.getBBox(); return [b.x, b.y, b.width, b.height]; }))",
+            chart);
+        return JsonSerializer.Deserialize<double[][]>(json)!;
+    }
+
+    private static void AssertApart(double[][] boxes)
+    {
+        for (var i = 0; i < boxes.Length; i++)
+        {
+            for (var j = i + 1; j < boxes.Length; j++)
+            {
+                var (a, b) = (boxes[i], boxes[j]);
+                var overlap = a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+                Assert.False(overlap, $"marker labels {i} [{string.Join(", ", a)}] and {j} [{string.Join(", ", b)}] overlap");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Marker_labels_never_overlap_and_the_episode_axis_spreads_the_rollout_when_one_episode_comes_late()
+    {
+        // One judged episode a week after the run: on a time axis everything else is squeezed to the left.
+        var late = DateTimeOffset.UtcNow.AddDays(7);
+        await using (var import = await _server.Store.BeginImportAsync(TestContext.Current.CancellationToken))
+        {
+            await import.AddAsync(new Episode { Id = "late-episode", Task = "a late ticket", StartedAt = late, EndedAt = late.AddSeconds(5), Outcomes = [Outcome.Success()] }, TestContext.Current.CancellationToken);
+            await import.CommitAsync(TestContext.Current.CancellationToken);
+        }
+
+        await _page.GotoAsync("/dashboard/outcomes?buckets=48");
+        await Expect(_page.GetByTestId("chart-overall")).ToBeVisibleAsync();
+        AssertApart(await LabelBoxesAsync("chart-overall"));
+        var squeezed = await MarkerSpreadAsync();
+
+        await _page.GetByTestId("axis-episodes").ClickAsync();
+        await Expect(_page.GetByTestId("axis-time")).ToBeVisibleAsync();
+        var overall = _page.GetByTestId("chart-overall");
+        await Expect(overall.Locator("text", new() { HasTextString = "episode " }).First).ToBeVisibleAsync();
+        await Expect(overall.Locator("[data-marker=rolled-back]")).ToHaveCountAsync(1);
+        AssertApart(await LabelBoxesAsync("chart-overall"));
+        foreach (var slice in drift.Report.Episodes.Select(e => e.Slice).Distinct())
+        {
+            AssertApart(await LabelBoxesAsync($"chart-slice-{slice}"));
+        }
+
+        // On the episode axis the markers spread over the run instead of sitting in the first sliver of the week.
+        var spread = await MarkerSpreadAsync();
+        Assert.True(spread > 4 * squeezed && spread > 200, $"markers span {spread:0} px on the episode axis, {squeezed:0} px on the time axis");
+        await Screenshots.TakeAsync(_page, "outcomes-episode-axis");
+    }
+
+    /// <summary>The horizontal distance between the first and the last marker line of the overall chart, in px.</summary>
+    private Task<double> MarkerSpreadAsync()
+        => _page.EvaluateAsync<double>("() => { const xs = Array.from(document.querySelectorAll(`svg[data-testid='chart-overall'] .marker line`)).map(l => l.getBoundingClientRect().x); return xs.length < 2 ? 0 : Math.max(...xs) - Math.min(...xs); }");
 }
