@@ -71,6 +71,8 @@ public sealed partial class DashboardPagesTests
     [Fact]
     public async Task Error_mix_stacks_failure_mode_rates_per_arm_and_slice_and_highlights_the_mode_new_under_the_candidate()
     {
+        // Off the live-refreshing page first: the data changes next, and a reload would abort the navigation below.
+        await _page.GotoAsync("about:blank");
         var candidate = await ShiftedCanaryAsync();
 
         await _page.GotoAsync("/dashboard/error-mix");
@@ -123,6 +125,7 @@ public sealed partial class DashboardPagesTests
     public async Task Marker_labels_never_overlap_and_the_episode_axis_spreads_the_rollout_when_one_episode_comes_late()
     {
         // One judged episode a week after the run: on a time axis everything else is squeezed to the left.
+        await _page.GotoAsync("about:blank");
         var late = DateTimeOffset.UtcNow.AddDays(7);
         await using (var import = await _server.Store.BeginImportAsync(TestContext.Current.CancellationToken))
         {

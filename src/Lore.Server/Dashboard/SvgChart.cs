@@ -12,7 +12,7 @@ internal static class SvgChart
 {
     private const double Left = 46;
     private const double Right = 14;
-    private const double Top = 54;
+    private const double Top = 64;
 
     /// <summary>Rows marker labels may take above the plot; a label that fits in none is left to the marker's tooltip.</summary>
     private const int LabelRows = 3;
@@ -103,7 +103,7 @@ internal static class SvgChart
             if (row >= 0)
             {
                 rowEnds[row] = start + (2 * half);
-                label = H.Of($"<text x=\"{x}\" y=\"{N(Top - 8 - (row * 12))}\" text-anchor=\"middle\">{m.Label}</text>");
+                label = H.Of($"<text x=\"{x}\" y=\"{N(Top - 10 - (row * 14))}\" text-anchor=\"middle\">{m.Label}</text>");
             }
 
             parts.Add(H.Of($"""
