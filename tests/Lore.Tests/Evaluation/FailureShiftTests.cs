@@ -157,3 +157,56 @@ public sealed class FailureShiftTests
         Assert.Contains(nameof(EvaluationPolicy.SevereFailureModes), error.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class ChatFailureClassifierTests
+{
+    /// <summary>A model that answers every request with the same text and keeps what it was sent.</summary>
+    private sealed class AnsweringClient(string answer) : Microsoft.Extensions.AI.IChatClient
+    {
+        public List<string> Sent { get; } = [];
+
+        public Task<Microsoft.Extensions.AI.ChatResponse> GetResponseAsync(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, Microsoft.Extensions.AI.ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            Sent.Add(string.Join("\n", messages.Select(m => m.Text)));
+            return Task.FromResult(new Microsoft.Extensions.AI.ChatResponse(new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.Assistant, answer)));
+        }
+
+        public IAsyncEnumerable<Microsoft.Extensions.AI.ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, Microsoft.Extensions.AI.ChatOptions? options = null, CancellationToken cancellationToken = default)
+            => throw new NotSupportedException();
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private static readonly Episode Refunded = new()
+    {
+        Id = "e1",
+        Task = "refund order 4411",
+        Steps = [Step.Tool(0, "issue_refund", """{"order":"4411"}""", "ok")],
+        Outcomes = [new Outcome(0, OutcomeSource.User) { Reason = "the refund needed a manager's approval" }],
+    };
+
+    [Fact]
+    public async Task The_models_label_becomes_the_mode_normalised_and_the_model_sees_the_tool_calls_and_the_judges_reason()
+    {
+        var model = new AnsweringClient("\"Refund issued without approval.\"\nBecause the policy says so.");
+
+        var mode = await FailureModes.OfAsync(Refunded, new ChatFailureClassifier(model), TestContext.Current.CancellationToken);
+
+        Assert.Equal("label: refund issued without approval", mode);
+        var sent = Assert.Single(model.Sent);
+        Assert.Contains("tool issue_refund", sent, StringComparison.Ordinal);
+        Assert.Contains("manager's approval", sent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_model_that_answers_none_leaves_the_built_in_signature()
+    {
+        var mode = await FailureModes.OfAsync(Refunded, new ChatFailureClassifier(new AnsweringClient("none")), TestContext.Current.CancellationToken);
+
+        Assert.Equal("reason: the refund needed a manager's approval", mode);
+    }
+}
