@@ -27,10 +27,11 @@ if (which is "all" or "learning-quality") await Lore.Benchmarks.LearningQuality.
 if (which is "all" or "poisoning") await PoisoningBench.RunAsync(report, quick);
 if (which is "all" or "retrieval-quality") await Lore.Benchmarks.RetrievalQuality.RetrievalQualityBench.RunAsync(report, quick);
 if (which is "overhead-minilm") await OverheadBench.RunAsync(report, quick, minilm: true);
+if (which is "all" or "error-shift") await ErrorShiftBench.RunAsync(report, quick);
 
-if (which is not ("retrieval-quality" or "overhead-minilm" or "learning-quality" or "poisoning" or "lesson-experiment" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
+if (which is not ("error-shift" or "retrieval-quality" or "overhead-minilm" or "learning-quality" or "poisoning" or "lesson-experiment" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, lesson-experiment, rollback, propagation, proxy, postgres-ingest, learning-quality, poisoning, retrieval-quality or overhead-minilm");
+    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, lesson-experiment, rollback, propagation, proxy, postgres-ingest, learning-quality, poisoning, retrieval-quality, overhead-minilm or error-shift");
     return 2;
 }
 

@@ -140,6 +140,9 @@ public static class AuditActions
     public const string SnapshotPromoted = "snapshot.promoted";
     public const string SnapshotRolledBack = "snapshot.rolled-back";
 
+    /// <summary>A failure mode grew under a candidate in canary: it is held from automatic promotion (the details carry the evidence).</summary>
+    public const string FailureShiftDetected = "snapshot.failure-shift";
+
     /// <summary>A stored snapshot's content no longer hashes to its id: it was refused for serving.</summary>
     public const string SnapshotIntegrityFailed = "snapshot.integrity-failed";
     public const string Frozen = "rollout.frozen";

@@ -157,6 +157,12 @@ public interface ILoreStore : IAsyncDisposable
     Task<IReadOnlyList<RolloutUnitTally>> ReadRolloutTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// The failures in a candidate's shared tally: per canary share, arm, slice, unit and failure mode, how many judged
+    /// episodes failed that way (any order; successes and outcomes recorded without a mode are not listed).
+    /// </summary>
+    Task<IReadOnlyList<RolloutFailureTally>> ReadRolloutFailureTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Leases up to <paramref name="max"/> ended, never-processed episodes of a tenant (oldest first) whose lease is
     /// absent or expired, for <paramref name="duration"/>. Concurrent callers (any process) never get the same episode
     /// while a lease is live (PostgreSQL: <c>FOR UPDATE SKIP LOCKED</c>).

@@ -38,6 +38,18 @@ public sealed record Outcome
 
     public string? Comment { get; init; }
 
+    /// <summary>
+    /// For a failure: the kind of failure as the judge names it (for example "wrong_refund", "handed_to_human"), so that
+    /// evaluation can tell whether an update removed errors or moved them to another kind. Normalised into a failure
+    /// mode like tool errors are (ids and numbers do not split a mode); null when the judge named none.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Category { get; init; }
+
+    /// <summary>For a failure: why, in the judge's words; used as the failure mode when no <see cref="Category"/> is given.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+
     public DateTimeOffset At { get; init; }
 
     /// <summary>True when the score counts as a success (at least 0.5).</summary>

@@ -89,6 +89,12 @@ public sealed class StoreUnavailableException(StoreUnavailableReason reason, str
 /// <param name="Score">The outcome score in [0, 1].</param>
 public sealed record RolloutOutcome(string Tenant, string CandidateSnapshotId, double CanaryShare, string EpisodeId, string Arm, string Slice, string UnitKey, double Score)
 {
+    /// <summary>The episode's normalised failure mode (see <c>FailureModes</c>); null for a success.</summary>
+    public string? FailureMode { get; init; }
+
+    /// <summary>The longest failure mode a store keeps (modes are normalised and cut well below it).</summary>
+    public const int FailureModeMaxLength = 512;
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first field a store cannot count.</summary>
     public void Validate()
     {
@@ -115,6 +121,11 @@ public sealed record RolloutOutcome(string Tenant, string CandidateSnapshotId, d
             throw new ArgumentException($"The rollout outcome of episode '{EpisodeId}' has score {Score}; scores lie in [0, 1].", nameof(Score));
         }
 
+        if (FailureMode is { Length: 0 or > FailureModeMaxLength })
+        {
+            throw new ArgumentException($"The rollout outcome of episode '{EpisodeId}' has a failure mode of {FailureMode.Length} characters; a mode has 1 to {FailureModeMaxLength}.", nameof(FailureMode));
+        }
+
         if (double.IsNaN(CanaryShare) || CanaryShare < 0 || CanaryShare > 1)
         {
             throw new ArgumentException($"The rollout outcome of episode '{EpisodeId}' has canary share {CanaryShare}; shares lie in [0, 1].", nameof(CanaryShare));
@@ -127,3 +138,9 @@ public sealed record RolloutOutcome(string Tenant, string CandidateSnapshotId, d
 /// and the first record's sequence (so periods and slices can be ordered by when they first appeared).
 /// </summary>
 public sealed record RolloutUnitTally(double CanaryShare, string Arm, string Slice, string UnitKey, int Episodes, double ScoreSum, double SquaredSum, long FirstSequence);
+
+/// <summary>
+/// How many judged episodes of one unit, in one arm and slice of one canary share, failed in one failure mode: with the
+/// unit sums of <see cref="RolloutUnitTally"/> it gives each mode's cluster-robust rate per arm.
+/// </summary>
+public sealed record RolloutFailureTally(double CanaryShare, string Arm, string Slice, string UnitKey, string FailureMode, int Episodes, long FirstSequence);

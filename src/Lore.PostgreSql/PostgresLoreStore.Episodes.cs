@@ -33,7 +33,7 @@ public sealed partial class PostgresLoreStore
     private const string MarkEndedSql = "UPDATE episode_registry SET ended = true WHERE sequence = ANY($1) AND NOT ended;";
 
     private const string InsertOutcomeSql = """
-        INSERT INTO outcomes (month, episode_sequence, score, source, actor, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7);
+        INSERT INTO outcomes (month, episode_sequence, score, source, actor, comment, at, category, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
         """;
 
     private const string UnregisterSql = "DELETE FROM episode_registry WHERE id = ANY($1) AND ($2::text IS NULL OR tenant = $2) RETURNING sequence, month;";
@@ -284,7 +284,7 @@ public sealed partial class PostgresLoreStore
             }
 
             await using var insert = Sql(connection, transaction, InsertOutcomeSql,
-                month, sequence, outcome.Score, outcome.Source, outcome.Actor, outcome.Comment, PostgresText.FromTime(outcome.At));
+                month, sequence, outcome.Score, outcome.Source, outcome.Actor, outcome.Comment, PostgresText.FromTime(outcome.At), outcome.Category, outcome.Reason);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }

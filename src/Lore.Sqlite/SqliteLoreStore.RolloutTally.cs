@@ -7,8 +7,8 @@ namespace Lore.Sqlite;
 public sealed partial class SqliteLoreStore
 {
     private const string InsertRolloutOutcomeSql = """
-        INSERT INTO rollout_outcomes (tenant, candidate_snapshot_id, episode_id, canary_share, arm, slice, unit_key, score)
-        VALUES ($tenant, $candidate, $episode, $share, $arm, $slice, $unit, $score)
+        INSERT INTO rollout_outcomes (tenant, candidate_snapshot_id, episode_id, canary_share, arm, slice, unit_key, score, failure_mode)
+        VALUES ($tenant, $candidate, $episode, $share, $arm, $slice, $unit, $score, $mode)
         ON CONFLICT (tenant, candidate_snapshot_id, episode_id) DO NOTHING;
         """;
 
@@ -16,6 +16,12 @@ public sealed partial class SqliteLoreStore
         SELECT canary_share, arm, slice, unit_key, COUNT(*), SUM(score), SUM(score * score), MIN(sequence)
         FROM rollout_outcomes WHERE tenant = $tenant AND candidate_snapshot_id = $candidate
         GROUP BY canary_share, arm, slice, unit_key;
+        """;
+
+    private const string ReadRolloutFailureTallySql = """
+        SELECT canary_share, arm, slice, unit_key, failure_mode, COUNT(*), MIN(sequence)
+        FROM rollout_outcomes WHERE tenant = $tenant AND candidate_snapshot_id = $candidate AND failure_mode IS NOT NULL
+        GROUP BY canary_share, arm, slice, unit_key, failure_mode;
         """;
 
     /// <summary>Adds judged canary episodes to the shared tally in one transaction; episodes already counted are ignored.</summary>
@@ -44,6 +50,7 @@ public sealed partial class SqliteLoreStore
             var slice = insert.Parameters.Add("$slice", SqliteType.Text);
             var unit = insert.Parameters.Add("$unit", SqliteType.Text);
             var score = insert.Parameters.Add("$score", SqliteType.Real);
+            var mode = insert.Parameters.Add("$mode", SqliteType.Text);
             foreach (var outcome in outcomes)
             {
                 tenant.Value = outcome.Tenant;
@@ -54,6 +61,7 @@ public sealed partial class SqliteLoreStore
                 slice.Value = outcome.Slice;
                 unit.Value = outcome.UnitKey;
                 score.Value = outcome.Score;
+                mode.Value = (object?)outcome.FailureMode ?? DBNull.Value;
                 insert.ExecuteNonQuery();
             }
         }, cancellationToken);
@@ -73,6 +81,25 @@ public sealed partial class SqliteLoreStore
         while (reader.Read())
         {
             rows.Add(new RolloutUnitTally(reader.GetDouble(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetDouble(5), reader.GetDouble(6), reader.GetInt64(7)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The failures in the candidate's shared tally, per canary share, arm, slice, unit and mode.</summary>
+    public async Task<IReadOnlyList<RolloutFailureTally>> ReadRolloutFailureTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
+        ArgumentException.ThrowIfNullOrWhiteSpace(candidateSnapshotId);
+        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var command = ReadCommand(connection, ReadRolloutFailureTallySql);
+        command.Parameters.AddWithValue("$tenant", tenant);
+        command.Parameters.AddWithValue("$candidate", candidateSnapshotId);
+        using var reader = command.ExecuteReader();
+        var rows = new List<RolloutFailureTally>();
+        while (reader.Read())
+        {
+            rows.Add(new RolloutFailureTally(reader.GetDouble(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt32(5), reader.GetInt64(6)));
         }
 
         return rows;

@@ -19,6 +19,7 @@ public sealed class EpisodeScope : IAsyncDisposable
     private readonly List<string> _injected = [];
     private readonly HashSet<string> _injectedSet = new(StringComparer.Ordinal);
     private readonly List<Outcome> _outcomes = [];
+    private readonly FailureTrace _failures = new();
     private bool _started;
     private bool _startDropped;
     private bool _closed;
@@ -195,6 +196,7 @@ public sealed class EpisodeScope : IAsyncDisposable
             await EnsureStartedAsync().ConfigureAwait(false);
             foreach (var step in steps)
             {
+                _failures.Observe(step);
                 await EnqueueAsync(new StepRecorded(Id, step) { Tenant = _header.Tenant }).ConfigureAwait(false);
             }
 
@@ -232,6 +234,7 @@ public sealed class EpisodeScope : IAsyncDisposable
     private async ValueTask EndAsync(Outcome? outcome)
     {
         double? score;
+        string failureMode;
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -244,6 +247,7 @@ public sealed class EpisodeScope : IAsyncDisposable
 
             // The score the stored episode will have (Episode.Score's rule), for continuous evaluation.
             score = _outcomes.Count == 0 ? null : (_header with { Outcomes = [.. _outcomes] }).Score;
+            failureMode = FailureModes.FromOutcomes(_outcomes) ?? _failures.Mode;
 
             await EnqueueAsync(new EpisodeEnded(Id, Runtime.TimeProvider.GetUtcNow(), [.. InjectedLessonIds]) { Tenant = _header.Tenant }).ConfigureAwait(false);
             _closed = true;
@@ -254,8 +258,12 @@ public sealed class EpisodeScope : IAsyncDisposable
         }
 
         LoreTelemetry.EpisodeEnded(Runtime.Tenant, Arm, _header.Slice, outcome);
+        if (score < 0.5)
+        {
+            LoreTelemetry.EpisodeFailed(Runtime.Tenant, Arm, failureMode);
+        }
 
-        Runtime.OnEpisodeEnded(this, score);
+        Runtime.OnEpisodeEnded(this, score, failureMode);
     }
 
     /// <summary>The episode header goes to the store lazily, with the first record, so beginning an episode never waits.</summary>

@@ -214,6 +214,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     public Task<EpisodeReplay> ReplayAsync(string episodeId, string snapshotId, CancellationToken cancellationToken = default)
         => EpisodeReplayer.ReplayAsync(Store, episodeId, snapshotId, Tenant, _options.EmbeddingGenerator, cancellationToken);
 
+    /// <summary>The evaluation policy this runtime's rollout monitor decides by (for pages that show what it sees).</summary>
+    internal EvaluationPolicy EvaluationPolicy => _options.Evaluation;
+
     /// <summary>The per-lesson holdout share retrieval applies to calls this runtime serves (<see cref="EvaluationPolicy.LessonHoldoutShare"/>).</summary>
     internal double LessonHoldoutShare => _options.Evaluation.LessonHoldoutShare;
 
@@ -307,10 +310,10 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         _learnGate.Dispose();
     }
 
-    internal void OnEpisodeEnded(EpisodeScope scope, double? score)
+    internal void OnEpisodeEnded(EpisodeScope scope, double? score, string failureMode)
     {
         _live.TryRemove(new KeyValuePair<string, EpisodeScope>(scope.Id, scope));
-        _monitor.OnEpisodeEnded(scope.Id, scope.UnitKey, scope.Assignment, scope.Slice, score);
+        _monitor.OnEpisodeEnded(scope.Id, scope.UnitKey, scope.Assignment, scope.Slice, score, failureMode);
         _learner?.OnEpisodeEnded();
     }
 

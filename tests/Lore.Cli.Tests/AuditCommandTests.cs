@@ -327,6 +327,13 @@ public sealed class AuditCommandTests(DemoStoreFixture demo) : IClassFixture<Dem
             Assert.Contains($"+ {added.Id}", text.Out);
         }
 
+        // How failures moved between the two snapshots' served traffic: compared when both served judged episodes.
+        using var json = JsonDocument.Parse((await CliRunner.RunAsync("diff", older.Id, newer.Id, "--store", demo.Path, "--json")).Out);
+        var modes = json.RootElement.GetProperty("failureShift").GetProperty("modes");
+        Assert.Contains("Failure modes", (await CliRunner.RunAsync("diff", older.Id, newer.Id, "--store", demo.Path)).Out, StringComparison.Ordinal);
+
+        Assert.All(modes.EnumerateArray(), m => Assert.False(string.IsNullOrWhiteSpace(m.GetProperty("mode").GetString())));
+
         var missing = await CliRunner.RunAsync("diff", older.Id, "snap-nope", "--store", demo.Path);
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("No snapshot 'snap-nope'", missing.Error);

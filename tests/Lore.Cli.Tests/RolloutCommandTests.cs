@@ -130,7 +130,7 @@ public sealed class RolloutCommandTests : IAsyncLifetime
         Assert.Equal(0, (await CliRunner.RunAsync("canary", _candidate.Id, "--share", "0.5", "--store", Store)).ExitCode);
         await using (var store = SqliteLoreStore.Open(Store))
         {
-            // 150 episodes per arm and slice; the candidate fails twice as often on "refunds".
+            // 150 episodes per arm and slice; the candidate fails twice as often on "refunds", by a wrong refund.
             await using var import = await store.BeginImportAsync(Ct);
             var random = new Random(5);
             var now = DateTimeOffset.UtcNow.AddMinutes(1);
@@ -149,7 +149,7 @@ public sealed class RolloutCommandTests : IAsyncLifetime
                     EndedAt = now,
                     Arm = candidate ? RolloutArms.Candidate : RolloutArms.Baseline,
                     SnapshotId = candidate ? _candidate.Id : _stable.Id,
-                    Outcomes = [random.NextDouble() < rate ? Outcome.Success(at: now) : Outcome.Failure(at: now)],
+                    Outcomes = [random.NextDouble() < rate ? Outcome.Success(at: now) : Outcome.Failure(at: now) with { Category = rate < 0.5 ? "wrong_refund" : null }],
                 }, Ct);
             }
 
@@ -167,6 +167,13 @@ public sealed class RolloutCommandTests : IAsyncLifetime
             + evaluation.GetProperty("overall").GetProperty("comparison").GetProperty("candidate").GetProperty("episodes").GetInt32());
         Assert.Contains("refunds", text.Out, StringComparison.Ordinal);
         Assert.Contains("regressed on slice 'refunds'", text.Out, StringComparison.Ordinal);
+
+        // The failure modes: the wrong refund is new under the candidate and grew; the table and the sentence say so.
+        var grown = JsonDocument.Parse(status.Out).RootElement.GetProperty("failureShift").GetProperty("modes").EnumerateArray()
+            .Single(m => m.GetProperty("mode").GetString() == "category: wrong refund" && m.GetProperty("slice").GetString() == "(all)");
+        Assert.Equal(("grew", true), (grown.GetProperty("change").GetString(), grown.GetProperty("isNew").GetBoolean()));
+        Assert.Contains("category: wrong refund", text.Out, StringComparison.Ordinal);
+        Assert.Contains("The candidate shifted errors", text.Out, StringComparison.Ordinal);
 
         // Status only reports: acting is the monitor's or an operator's call.
         Assert.Equal(_candidate.Id, (await StateAsync()).CandidateSnapshotId);

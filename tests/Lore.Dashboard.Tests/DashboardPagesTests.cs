@@ -8,7 +8,7 @@ using static Microsoft.Playwright.Assertions;
 namespace Lore.Dashboard.Tests;
 
 /// <summary>Each page over the drift scenario's store, read in Chromium the way an operator reads it, with a screenshot.</summary>
-public sealed class DashboardPagesTests(DriftStore drift, ChromiumBrowser chromium) : IAsyncLifetime
+public sealed partial class DashboardPagesTests(DriftStore drift, ChromiumBrowser chromium) : IAsyncLifetime
 {
     private DashboardServer _server = null!;
     private IPage _page = null!;

@@ -64,6 +64,8 @@ public abstract class DelegatingLoreStore(ILoreStore inner, bool ownsInner = tru
 
     public virtual Task<IReadOnlyList<RolloutUnitTally>> ReadRolloutTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default) => inner.ReadRolloutTallyAsync(tenant, candidateSnapshotId, cancellationToken);
 
+    public virtual Task<IReadOnlyList<RolloutFailureTally>> ReadRolloutFailureTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default) => inner.ReadRolloutFailureTallyAsync(tenant, candidateSnapshotId, cancellationToken);
+
     public virtual Task<int> DeleteEpisodesAsync(IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => inner.DeleteEpisodesAsync(episodeIds, cancellationToken);
 
     public virtual Task<int> DeleteEpisodesAsync(string? tenant, IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default) => inner.DeleteEpisodesAsync(tenant, episodeIds, cancellationToken);

@@ -88,6 +88,7 @@ internal sealed class EvalCommand(IAnsiConsole console) : AsyncCommand<EvalComma
         }
 
         console.Write(table);
+        ShiftOutput.Write(console, report.Shift, null);
         console.MarkupLineInterpolated($"{(report.Passed ? "PASS" : "FAIL")}: {report.Reason}");
         return report.Passed ? 0 : 3;
     }

@@ -226,9 +226,21 @@ internal sealed class DiffCommand(IAnsiConsole console) : AsyncCommand<DiffComma
             throw new CliException($"{e.Message.TrimEnd('.')} (see 'lore snapshots list').");
         }
 
+        // How failures moved between the two snapshots, from the judged episodes each one served.
+        var served = new List<Episode>();
+        await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = settings.Tenant, EndedOnly = true }, cancellationToken))
+        {
+            if (episode.SnapshotId == diff.FromId || episode.SnapshotId == diff.ToId)
+            {
+                served.Add(episode);
+            }
+        }
+
+        var shift = new FailureShiftAnalyzer().Analyze(FailureCounts.BetweenSnapshots(served, diff.FromId, diff.ToId));
+        var success = new RolloutEvaluator().Compare(Outcomes(served, diff.FromId), Outcomes(served, diff.ToId));
         if (settings.Json)
         {
-            Output.Json(console, diff);
+            Output.Json(console, new { diff.FromId, diff.ToId, diff.Added, diff.Removed, diff.Changed, diff.Settings, success, failureShift = shift });
             return 0;
         }
 
@@ -262,6 +274,26 @@ internal sealed class DiffCommand(IAnsiConsole console) : AsyncCommand<DiffComma
             console.WriteLine("The two snapshots serve the same lessons with the same settings.");
         }
 
+        if (success.Baseline.Episodes == 0 || success.Candidate.Episodes == 0)
+        {
+            console.WriteLine($"Failure modes: not compared, {(success.Baseline.Episodes == 0 ? diff.FromId : diff.ToId)} has served no judged episode.");
+            return 0;
+        }
+
+        console.WriteLine($"Served traffic: {diff.FromId} (as baseline) vs {diff.ToId} (as candidate): {success.Describe()}");
+        ShiftOutput.Write(console, shift, success);
         return 0;
+    }
+
+    /// <summary>The outcomes of the judged episodes one snapshot served, each unit a cluster.</summary>
+    private static ArmOutcomes Outcomes(IEnumerable<Episode> episodes, string snapshotId)
+    {
+        var tally = new OutcomeTally();
+        foreach (var episode in episodes.Where(e => e.SnapshotId == snapshotId && e.Score is not null))
+        {
+            tally.Add(RolloutArms.Baseline, episode.Slice, string.IsNullOrWhiteSpace(episode.UnitKey) ? "episode:" + episode.Id : episode.UnitKey, Math.Clamp(episode.Score!.Value, 0, 1));
+        }
+
+        return tally.ToOutcomes().Baseline;
     }
 }

@@ -121,7 +121,7 @@ internal sealed class RolloutStatusCommand(IAnsiConsole console) : AsyncCommand<
         var (state, since, decision) = (status.State, status.CanarySince, status.Evaluation);
         if (settings.Json)
         {
-            Output.Json(console, new { state, canarySince = since, evaluation = decision });
+            Output.Json(console, new { state, canarySince = since, evaluation = decision, failureShift = status.Shift });
             return 0;
         }
 
@@ -150,6 +150,11 @@ internal sealed class RolloutStatusCommand(IAnsiConsole console) : AsyncCommand<
         }
 
         console.Write(table);
+        if (status.Shift is { } shift)
+        {
+            ShiftOutput.Write(console, shift, decision.Overall.Comparison);
+        }
+
         console.MarkupLineInterpolated($"decision: [bold]{decision.Action}[/]: {decision.Reason}");
         return 0;
     }

@@ -44,6 +44,13 @@ public sealed class RolloutPolicy
     /// <summary>Promote a canary when evaluation finds it significantly better overall and worse nowhere.</summary>
     public bool AutoPromote { get; set; }
 
+    /// <summary>
+    /// Whether a significant growth of any failure mode rolls the candidate back (with <see cref="AutoRollback"/>). Off by
+    /// default: such a growth holds the candidate in canary (no automatic promotion) and is audited, and only the growth
+    /// of a mode listed in <c>EvaluationPolicy.SevereFailureModes</c> rolls back.
+    /// </summary>
+    public bool RollbackOnFailureModeGrowth { get; set; }
+
     /// <summary>Judged canary episodes (both arms) this process must have seen before it promotes automatically.</summary>
     public int MinimumCanaryEpisodes { get; set; }
 

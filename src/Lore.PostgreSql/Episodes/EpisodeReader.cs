@@ -46,7 +46,7 @@ internal static class EpisodeReader
         """;
 
     private const string OutcomesSql = """
-        SELECT episode_sequence, score, source, actor, comment, at FROM outcomes
+        SELECT episode_sequence, score, source, actor, comment, at, category, reason FROM outcomes
         WHERE month = ANY($1) AND episode_sequence = ANY($2)
         ORDER BY episode_sequence, id;
         """;
@@ -178,7 +178,11 @@ internal static class EpisodeReader
                     reader.GetString(2),
                     reader.IsDBNull(3) ? null : reader.GetString(3),
                     reader.IsDBNull(4) ? null : reader.GetString(4),
-                    PostgresText.ToTime(reader.GetString(5))));
+                    PostgresText.ToTime(reader.GetString(5)))
+                {
+                    Category = reader.IsDBNull(6) ? null : reader.GetString(6),
+                    Reason = reader.IsDBNull(7) ? null : reader.GetString(7),
+                });
             }
         }
 

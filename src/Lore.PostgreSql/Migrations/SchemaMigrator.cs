@@ -35,6 +35,7 @@ internal static class SchemaMigrator
         new(2, "sources-and-tenant-isolation", "0002_sources_and_tenant_isolation.sql", AuditTenantChains.BackfillAsync),
         new(4, "rollout-outcomes", "0004_rollout_outcomes.sql"),
         new(5, "episode-end-reason", "0005_episode_end_reason.sql"),
+        new(6, "failure-modes", "0006_failure_modes.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -284,8 +284,12 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
     /// <summary>Continuous evaluation counts the episode in its arm, as it does for episodes captured in process.</summary>
     private static void Ended(LoreRuntime runtime, Episode episode, RolloutAssignment assignment)
     {
-        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score);
+        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, FailureModes.IfFailed(episode));
         LoreTelemetry.EpisodeEnded(runtime.Tenant, episode.Arm, episode.Slice, episode.Outcomes.Count > 0 ? episode.Outcomes[^1] : null);
+        if (FailureModes.Of(episode) is { } mode)
+        {
+            LoreTelemetry.EpisodeFailed(runtime.Tenant, episode.Arm, mode);
+        }
     }
 
     private SemaphoreSlim Lock(string id) => _locks[(int)((uint)StringComparer.Ordinal.GetHashCode(id) % (uint)_locks.Length)];

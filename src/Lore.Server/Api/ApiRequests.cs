@@ -16,6 +16,12 @@ internal sealed class OutcomeInput
 
     public string? Comment { get; set; }
 
+    /// <summary>For a failure: the kind of failure (for example "wrong_refund"); becomes its failure mode.</summary>
+    public string? Category { get; set; }
+
+    /// <summary>For a failure: why, in the judge's words.</summary>
+    public string? Reason { get; set; }
+
     /// <param name="errors">Where messages go.</param>
     /// <param name="path">The JSON path of this object ("" at the top level).</param>
     public void Validate(ApiValidation errors, string path)
@@ -36,10 +42,20 @@ internal sealed class OutcomeInput
         }
 
         errors.MaxLength($"{prefix}comment", Comment, 4_000);
+        errors.MaxLength($"{prefix}category", Category, 200);
+        errors.MaxLength($"{prefix}reason", Reason, 4_000);
+        if (Category is not null && string.IsNullOrWhiteSpace(Category))
+        {
+            errors.Add($"{prefix}category", "is blank; leave it out or name the kind of failure.");
+        }
     }
 
     /// <summary>The outcome, attributed to the API key that reported it.</summary>
-    public Outcome ToOutcome(string actor, DateTimeOffset at) => new(Score!.Value, Source ?? OutcomeSource.Environment, actor, Comment, at);
+    public Outcome ToOutcome(string actor, DateTimeOffset at) => new(Score!.Value, Source ?? OutcomeSource.Environment, actor, Comment, at)
+    {
+        Category = Category?.Trim(),
+        Reason = string.IsNullOrWhiteSpace(Reason) ? null : Reason.Trim(),
+    };
 }
 
 /// <summary>One message of a model call, provider-neutral.</summary>
@@ -339,12 +355,18 @@ internal sealed class AddOutcomeRequest : IApiRequest
 
     public string? Comment { get; set; }
 
+    /// <summary>For a failure: the kind of failure (for example "wrong_refund"); becomes its failure mode.</summary>
+    public string? Category { get; set; }
+
+    /// <summary>For a failure: why, in the judge's words.</summary>
+    public string? Reason { get; set; }
+
     public void Validate(ApiValidation errors)
     {
         AsInput().Validate(errors, "");
     }
 
-    public OutcomeInput AsInput() => new() { Score = Score, Source = Source, Comment = Comment };
+    public OutcomeInput AsInput() => new() { Score = Score, Source = Source, Comment = Comment, Category = Category, Reason = Reason };
 }
 
 /// <summary>What retrieval needs: the task (and turn), who asks (unit, labels) and which tools the agent has.</summary>

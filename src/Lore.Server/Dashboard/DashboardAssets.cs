@@ -168,5 +168,10 @@ internal static class DashboardAssets
         .legend .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: .3rem; vertical-align: -1px; }
         .swatch.arm-stable { background: var(--stable); } .swatch.arm-baseline { background: var(--baseline); } .swatch.arm-candidate { background: var(--candidate); }
         .swatch.promoted { background: var(--good); } .swatch.rolled-back { background: var(--bad); } .swatch.canary { background: var(--warn); }
+        svg.mix .track { fill: none; stroke: var(--muted); stroke-width: .5; }
+        svg.mix rect.new { stroke: var(--bad); stroke-width: 3; }
+        .mode-0 { fill: #4e79a7; background: #4e79a7; } .mode-1 { fill: #f28e2b; background: #f28e2b; } .mode-2 { fill: #59a14f; background: #59a14f; }
+        .mode-3 { fill: #b07aa1; background: #b07aa1; } .mode-4 { fill: #edc948; background: #edc948; } .mode-5 { fill: #76b7b2; background: #76b7b2; }
+        .mode-6 { fill: #ff9da7; background: #ff9da7; } .mode-7 { fill: #9c755f; background: #9c755f; } .mode-other { fill: #bab0ac; background: #bab0ac; }
         """;
 }

@@ -41,7 +41,8 @@ internal static class DashboardEndpoints
         // Pages: a visitor without a valid key is sent to the sign-in page rather than answered 401.
         var pages = dashboard.MapGroup("").AddEndpointFilter(RequireSignIn);
         pages.MapGet("", Handler(TimelinePage.RenderAsync));
-        pages.MapGet("/outcomes", (HttpContext http, int? buckets) => OutcomesPage.RenderAsync(http, buckets));
+        pages.MapGet("/outcomes", (HttpContext http, int? buckets, string? axis) => OutcomesPage.RenderAsync(http, buckets, axis));
+        pages.MapGet("/error-mix", Handler(ErrorMixPage.RenderAsync));
         pages.MapGet("/lessons", (HttpContext http, string? q, string? status, string? kind) => LessonsPage.ListAsync(http, q, status, kind));
         pages.MapGet("/lessons/{id}", (HttpContext http, string id) => LessonsPage.ShowAsync(http, id));
         pages.MapGet("/episodes", (HttpContext http, string? slice, string? arm, string? outcome) => EpisodesPage.ListAsync(http, slice, arm, outcome));

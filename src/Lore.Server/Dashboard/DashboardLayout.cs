@@ -16,6 +16,7 @@ internal static class DashboardLayout
     [
         ("timeline", "Timeline", "/dashboard"),
         ("outcomes", "Outcomes", "/dashboard/outcomes"),
+        ("error-mix", "Error mix", "/dashboard/error-mix"),
         ("lessons", "Lessons", "/dashboard/lessons"),
         ("episodes", "Episodes", "/dashboard/episodes"),
         ("review", "Review", "/dashboard/review"),

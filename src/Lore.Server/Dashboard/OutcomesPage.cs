@@ -11,8 +11,14 @@ internal static class OutcomesPage
     /// <summary>How many of the newest episodes the charts read.</summary>
     private const int EpisodesRead = 20_000;
 
-    public static async Task<IResult> RenderAsync(HttpContext http, int? buckets)
+    /// <summary>
+    /// Renders the page; <paramref name="axis"/> "episodes" puts judged episodes in order along the x axis (equal numbers
+    /// of episodes per bucket, markers at the episode they preceded), so a late episode or a quiet night does not
+    /// squeeze the rollout into a corner of the chart.
+    /// </summary>
+    public static async Task<IResult> RenderAsync(HttpContext http, int? buckets, string? axis = null)
     {
+        var byEpisode = string.Equals(axis, "episodes", StringComparison.OrdinalIgnoreCase);
         var d = DashboardContext.From(http);
         var bucketCount = Math.Clamp(buckets ?? 24, 4, 96);
         var episodes = new List<Episode>();
@@ -50,6 +56,12 @@ internal static class OutcomesPage
 
         var first = judged.Min(e => e.StartedAt);
         markers = [.. markers.Where(m => m.At >= first)];
+        Func<DateTimeOffset, string>? xLabel = null;
+        if (byEpisode)
+        {
+            (judged, markers, xLabel) = EpisodeAxis(judged, markers);
+        }
+
         var range = OutcomeRange.Covering(judged.Select(e => e.StartedAt).Concat(markers.Select(m => m.At)), bucketCount);
         var overall = OutcomeSeriesBuilder.Build(judged, range);
         var slices = judged.GroupBy(e => e.Slice, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
@@ -62,18 +74,46 @@ internal static class OutcomesPage
               <span><span class="swatch rolled-back"></span>rolled back</span>
             </div>
             """);
-        var sliceCharts = slices.Select(g => SvgChart.Render($"slice {g.Key}", range, OutcomeSeriesBuilder.Build(g, range), markers, 620, 240, $"chart-slice-{g.Key}"));
+        var sliceCharts = slices.Select(g => SvgChart.Render($"slice {g.Key}", range, OutcomeSeriesBuilder.Build(g, range), markers, 620, 240, $"chart-slice-{g.Key}", xLabel));
+        var axisQuery = byEpisode ? "&axis=episodes" : "";
+        var axisSwitch = byEpisode
+            ? H.Of($"x axis: <a href=\"/dashboard/outcomes?buckets={bucketCount}\" data-testid=\"axis-time\">time</a> · <strong>episodes</strong>")
+            : H.Of($"x axis: <strong>time</strong> · <a href=\"/dashboard/outcomes?buckets={bucketCount}&amp;axis=episodes\" data-testid=\"axis-episodes\">episodes</a>");
         var body = H.Of($"""
-            <p class="muted">{judged.Count} judged episodes in {bucketCount} time buckets of {Duration(range.Width)} each (UTC). Shaded bands are 95% Wilson intervals per bucket; hover a point for its counts.
-            <a href="/dashboard/outcomes?buckets={Math.Max(4, bucketCount / 2)}">coarser</a> · <a href="/dashboard/outcomes?buckets={Math.Min(96, bucketCount * 2)}">finer</a></p>
+            <p class="muted">{judged.Count} judged episodes in {bucketCount} {(byEpisode ? H.Of($"buckets of about {Math.Max(1, judged.Count / bucketCount)} episodes each, in the order they started") : H.Of($"time buckets of {Duration(range.Width)} each (UTC)"))}. Shaded bands are 95% Wilson intervals per bucket; hover a point for its counts.
+            <a href="/dashboard/outcomes?buckets={Math.Max(4, bucketCount / 2)}{axisQuery}">coarser</a> · <a href="/dashboard/outcomes?buckets={Math.Min(96, bucketCount * 2)}{axisQuery}">finer</a> · {axisSwitch}</p>
             {legend}
-            {SvgChart.Render("all slices", range, overall, markers, 1240, 320, "chart-overall")}
+            {SvgChart.Render("all slices", range, overall, markers, 1240, 320, "chart-overall", xLabel)}
             <h2>Per slice</h2>
             <div class="grid">{sliceCharts}</div>
             <h2>Totals per slice and arm</h2>
             {Totals(slices)}
             """);
         return await DashboardLayout.PageAsync(d, "outcomes", "Outcomes", body).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The episodes and markers moved onto an episode-count axis: the i-th judged episode (by start) sits i seconds after
+    /// an arbitrary origin, and a marker just before the first episode that started at or after it.
+    /// </summary>
+    private static (List<Episode> Episodes, List<ChartMarker> Markers, Func<DateTimeOffset, string> Label) EpisodeAxis(List<Episode> judged, List<ChartMarker> markers)
+    {
+        var origin = DateTimeOffset.UnixEpoch;
+        var ordered = judged.OrderBy(e => e.StartedAt).ThenBy(e => e.Sequence).ToList();
+        var starts = ordered.Select(e => e.StartedAt).ToArray();
+        var placed = ordered.Select((e, i) => e with { StartedAt = origin.AddSeconds(i + 1) }).ToList();
+        var moved = markers.Select(m =>
+        {
+            var index = Array.BinarySearch(starts, m.At);
+            index = index < 0 ? ~index : index;
+            while (index > 0 && starts[index - 1] == m.At)
+            {
+                index--;
+            }
+
+            return m with { At = origin.AddSeconds(index + 0.5) };
+        }).ToList();
+        return (placed, moved, at => "episode " + Math.Max(0, (long)Math.Round((at - origin).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static Html Totals(List<IGrouping<string, Episode>> slices)

@@ -24,6 +24,17 @@ internal static class SnapshotPage
             history.Add(entry);
         }
 
+        // The candidate in canary: one sentence on whether it improved the target or shifted the errors.
+        var verdict = Html.Empty;
+        if (snapshot.Id == rollout.CandidateSnapshotId && rollout.Stage == RolloutStage.Canary)
+        {
+            var status = await RolloutStatus.ReadAsync(d.Store, d.Tenant, (await d.RuntimeAsync().ConfigureAwait(false)).EvaluationPolicy, d.Aborted).ConfigureAwait(false);
+            if (status is { Evaluation: { } evaluation, Shift: { } shift })
+            {
+                verdict = H.Of($"""<p class="card" data-testid="shift-verdict">{shift.Verdict(evaluation.Overall.Comparison)} <a href="/dashboard/error-mix">Error mix</a></p>""");
+            }
+        }
+
         Html diff = Html.Empty;
         if (snapshot.ParentId is { } parent && await d.Store.GetSnapshotAsync(parent, d.Aborted).ConfigureAwait(false) is { } parentSnapshot && parentSnapshot.Tenant == d.Tenant)
         {
@@ -52,6 +63,7 @@ internal static class SnapshotPage
                 <dt>retrieval</dt><dd>top {snapshot.Settings.TopK}, min score {snapshot.Settings.MinScore:0.00}, budget {snapshot.Settings.TokenBudget} tokens</dd>
               </dl>
             </section>
+            {verdict}
             {diff}
             <h2>Lessons served ({snapshot.Lessons.Count})</h2>
             <table><thead><tr><th>lesson</th><th>kind</th><th>episodes</th><th>confidence</th><th>text</th></tr></thead><tbody>{lessons}</tbody></table>

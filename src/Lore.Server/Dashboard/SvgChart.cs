@@ -12,11 +12,23 @@ internal static class SvgChart
 {
     private const double Left = 46;
     private const double Right = 14;
-    private const double Top = 40;
+    private const double Top = 64;
+
+    /// <summary>Rows marker labels may take above the plot; a label that fits in none is left to the marker's tooltip.</summary>
+    private const int LabelRows = 3;
+
+    /// <summary>An estimate of a label character's width at the chart's 11px font, for keeping labels apart.</summary>
+    private const double CharWidth = 6.2;
     private const double Bottom = 26;
 
-    public static Html Render(string title, OutcomeRange range, IReadOnlyList<OutcomeSeries> series, IReadOnlyList<ChartMarker> markers, int width, int height, string testId)
+    /// <summary>
+    /// Renders the chart; <paramref name="xLabel"/> names a point of the x axis (the time by default; on an
+    /// episode-count axis the x values are episode ordinals carried as seconds from the range's start).
+    /// </summary>
+    public static Html Render(string title, OutcomeRange range, IReadOnlyList<OutcomeSeries> series, IReadOnlyList<ChartMarker> markers, int width, int height, string testId, Func<DateTimeOffset, string>? xLabel = null)
     {
+        var byTime = xLabel is null;
+        xLabel ??= Clock;
         var plotWidth = width - Left - Right;
         var plotHeight = height - Top - Bottom;
         var span = Math.Max(1, (range.End - range.Start).Ticks);
@@ -25,7 +37,7 @@ internal static class SvgChart
 
         var parts = new List<Html>
         {
-            H.Of($"<text class=\"title\" x=\"{Left}\" y=\"16\">{title}</text>"),
+            H.Of($"<text class=\"title\" x=\"{Left}\" y=\"13\">{title}</text>"),
         };
 
         // Grid and axes.
@@ -40,7 +52,7 @@ internal static class SvgChart
         for (var i = 0; i <= 4; i++)
         {
             var at = range.Start + ((range.End - range.Start) * i / 4);
-            var label = at.ToUniversalTime().ToString(longRange ? "MM-dd HH:mm" : "HH:mm:ss", CultureInfo.InvariantCulture);
+            var label = byTime ? at.ToUniversalTime().ToString(longRange ? "MM-dd HH:mm" : "HH:mm:ss", CultureInfo.InvariantCulture) : xLabel(at);
             var anchor = i == 0 ? "start" : i == 4 ? "end" : "middle";
             grid.Add(H.Of($"<text x=\"{N(X(at))}\" y=\"{N(height - 8)}\" text-anchor=\"{anchor}\">{label}</text>"));
         }
@@ -72,19 +84,30 @@ internal static class SvgChart
                 .Where(run => run.Count > 1)
                 .Select(run => H.Of($"<polyline class=\"line arm-{s.Arm}\" points=\"{string.Join(' ', run.Select(b => Point(X(Mid(b)), Y(b.Rate))))}\"/>"));
             var dots = s.Buckets.Where(b => b.Episodes > 0).Select(b => H.Of($"""
-                <circle class="dot arm-{s.Arm}" cx="{N(X(Mid(b)))}" cy="{N(Y(b.Rate))}" r="3"><title>{s.Label}, {Clock(b.From)}–{Clock(b.To)}: {H.Percent(b.Rate)} of {b.Episodes} (95% interval {H.Percent(b.Low)}–{H.Percent(b.High)})</title></circle>
+                <circle class="dot arm-{s.Arm}" cx="{N(X(Mid(b)))}" cy="{N(Y(b.Rate))}" r="3"><title>{s.Label}, {xLabel(b.From)}–{xLabel(b.To)}: {H.Percent(b.Rate)} of {b.Episodes} (95% interval {H.Percent(b.Low)}–{H.Percent(b.High)})</title></circle>
                 """));
             parts.Add(H.Of($"<g data-arm=\"{s.Arm}\">{lines}{dots}</g>"));
         }
 
-        // Markers, their labels staggered so that close events stay readable.
-        for (var i = 0; i < markers.Count; i++)
+        // Markers: each label goes in the first row where it overlaps no label already placed; when every row is taken
+        // there, the marker keeps its line and its tooltip and shows no label, so labels never draw over each other.
+        var rowEnds = Enumerable.Repeat(double.NegativeInfinity, LabelRows).ToArray();
+        foreach (var m in markers.OrderBy(m => m.At))
         {
-            var m = markers[i];
-            var x = N(X(m.At));
-            var labelY = N(Top - 14 + (i % 2 * 11));
+            var at = X(m.At);
+            var x = N(at);
+            var half = m.Label.Length * CharWidth / 2;
+            var start = Math.Max(0, at - half);
+            var row = Array.FindIndex(rowEnds, end => end + 4 <= start);
+            var label = Html.Empty;
+            if (row >= 0)
+            {
+                rowEnds[row] = start + (2 * half);
+                label = H.Of($"<text x=\"{x}\" y=\"{N(Top - 10 - (row * 14))}\" text-anchor=\"middle\">{m.Label}</text>");
+            }
+
             parts.Add(H.Of($"""
-                <g class="marker {m.Kind}" data-marker="{m.Kind}"><title>{m.Label} at {Clock(m.At)}: {m.Detail}</title><line x1="{x}" x2="{x}" y1="{N(Top - 4)}" y2="{N(Top + plotHeight)}"/><text x="{x}" y="{labelY}" text-anchor="middle">{m.Label}</text></g>
+                <g class="marker {m.Kind}" data-marker="{m.Kind}"{(row < 0 ? H.Of($" data-label-hidden=\"true\"") : Html.Empty)}><title>{m.Label} at {xLabel(m.At)}: {m.Detail}</title><line x1="{x}" x2="{x}" y1="{N(Top - 4)}" y2="{N(Top + plotHeight)}"/>{label}</g>
                 """));
         }
 

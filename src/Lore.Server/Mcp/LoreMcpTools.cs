@@ -140,8 +140,12 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         }
 
         // Stored: continuous evaluation of a running canary counts it like an episode captured in process.
-        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score);
+        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, FailureModes.IfFailed(episode));
         LoreTelemetry.EpisodeEnded(agent.Tenant, episode.Arm, episode.Slice, episode.Outcomes.Count == 0 ? null : episode.Outcomes[^1]);
+        if (FailureModes.Of(episode) is { } mode)
+        {
+            LoreTelemetry.EpisodeFailed(agent.Tenant, episode.Arm, mode);
+        }
         return new RecordedEpisode(episode.Id, episode.Task, episode.UnitKey, episode.Steps.Count, episode.SnapshotId, episode.Arm, lessonIds, episode.Score);
     }
 
@@ -156,9 +160,15 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         [Description("How well it went, from 0 (failed) to 1 (fully succeeded). Give this or success, not both.")] double? score = null,
         [Description("What happened, in words (for example the user's complaint or the failing test).")] string? feedback = null,
         [Description("Who judged: environment (tests, the system's own verdict; the default), user (a person's feedback) or evaluator (a grader).")] string? source = null,
+        [Description("For a failure: the kind of failure in a few words (for example \"wrong_refund\" or \"handed to a human\"), so failures of the same kind are counted together.")] string? category = null,
         CancellationToken cancellationToken = default)
     {
         var id = CheckEpisodeId(episode_id);
+        if (category is { Length: > 200 } || (category is not null && string.IsNullOrWhiteSpace(category)))
+        {
+            throw new McpException("record_outcome: category must be 1 to 200 characters naming the kind of failure. Nothing was stored.");
+        }
+
         if (success is null == score is null)
         {
             throw new McpException("record_outcome: give exactly one of success (true/false) or score (0 to 1). Nothing was stored.");
@@ -198,7 +208,7 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
 
         var value = score ?? (success == true ? 1.0 : 0.0);
         var comment = string.IsNullOrWhiteSpace(feedback) ? null : feedback.Trim();
-        var judgement = new Outcome(value, judge, agent.Actor, comment, runtimes.TimeProvider.GetUtcNow());
+        var judgement = new Outcome(value, judge, agent.Actor, comment, runtimes.TimeProvider.GetUtcNow()) { Category = category?.Trim(), Reason = comment };
         await runtime.RecordOutcomeAsync(id, judgement, cancellationToken).ConfigureAwait(false);
 
         // The answer means stored: an outcome added to an episode still being captured waits for the capture's flush.

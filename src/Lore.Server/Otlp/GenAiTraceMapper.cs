@@ -31,7 +31,8 @@ internal sealed record MappedExport(IReadOnlyList<TraceEpisode> Episodes, int Re
 /// <remarks>
 /// The episode ends when the trace's root span arrives (no parent, or an agent span whose parent is not in the export).
 /// Its outcome is <c>lore.outcome.score</c> (a number in [0, 1]) on any span, with optional <c>lore.outcome.source</c>
-/// (environment, user or evaluator; default environment) and <c>lore.outcome.comment</c>; without it, a root span
+/// (environment, user or evaluator; default environment), <c>lore.outcome.comment</c>, <c>lore.outcome.category</c>
+/// (the kind of failure, which becomes its failure mode) and <c>lore.outcome.reason</c>; without it, a root span
 /// whose status is ERROR is a failure and OK a success (UNSET: no outcome, one may arrive through the API). The task is
 /// <c>lore.task</c>, else the first user message, else the agent span's input; the unit key is <c>lore.unit</c>,
 /// <c>user.id</c>, <c>enduser.id</c>, <c>session.id</c> or <c>gen_ai.conversation.id</c>; <c>lore.label.NAME</c>
@@ -43,6 +44,8 @@ internal static class GenAiTraceMapper
     public const string OutcomeScore = "lore.outcome.score";
     public const string OutcomeSource = "lore.outcome.source";
     public const string OutcomeComment = "lore.outcome.comment";
+    public const string OutcomeCategory = "lore.outcome.category";
+    public const string OutcomeReason = "lore.outcome.reason";
     public const string TaskAttribute = "lore.task";
     public const string UnitAttribute = "lore.unit";
     public const string LabelPrefix = "lore.label.";
@@ -212,12 +215,26 @@ internal static class GenAiTraceMapper
 
             var source = OtlpValues.Text(OtlpValues.Find(carrier.Attributes, OutcomeSource)) ?? Lore.OutcomeSource.Environment;
             var comment = OtlpValues.Text(OtlpValues.Find(carrier.Attributes, OutcomeComment));
-            return Outcome.Scored(score, source, actor: "otlp", comment: comment, at: Time(carrier.EndTimeUnixNano));
+            var category = OtlpValues.Text(OtlpValues.Find(carrier.Attributes, OutcomeCategory));
+            if (category is { Length: > 200 } || (category is not null && string.IsNullOrWhiteSpace(category)))
+            {
+                throw new ArgumentException($"{OutcomeCategory} must be 1 to 200 characters naming the kind of failure.");
+            }
+
+            return Outcome.Scored(score, source, actor: "otlp", comment: comment, at: Time(carrier.EndTimeUnixNano)) with
+            {
+                Category = category?.Trim(),
+                Reason = OtlpValues.Text(OtlpValues.Find(carrier.Attributes, OutcomeReason)),
+            };
         }
 
         return root?.StatusCode switch
         {
-            OtlpStatusCode.Error => Outcome.Failure(Lore.OutcomeSource.Environment, actor: "otlp", comment: root.StatusMessage ?? "the root span's status is ERROR", at: Time(root.EndTimeUnixNano)),
+            OtlpStatusCode.Error => Outcome.Failure(Lore.OutcomeSource.Environment, actor: "otlp", comment: root.StatusMessage ?? "the root span's status is ERROR", at: Time(root.EndTimeUnixNano)) with
+            {
+                Category = OtlpValues.Text(OtlpValues.Find(root.Attributes, OutcomeCategory))?.Trim() is { Length: > 0 and <= 200 } rootCategory ? rootCategory : null,
+                Reason = root.StatusMessage,
+            },
             OtlpStatusCode.Ok => Outcome.Success(Lore.OutcomeSource.Environment, actor: "otlp", comment: "the root span's status is OK", at: Time(root.EndTimeUnixNano)),
             _ => null,
         };

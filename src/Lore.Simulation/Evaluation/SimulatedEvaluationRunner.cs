@@ -48,7 +48,14 @@ public sealed class SimulatedEvaluationRunner : IOfflineEvaluationRunner
             await using var runtime = await LoreRuntime.OpenAsync(options, cancellationToken).ConfigureAwait(false);
             var simulation = new WorkplaceSimulation(new SimulationOptions { Seed = _seed, Episodes = _tasks, LearnEvery = 0, Rules = _rules, Agent = _agent });
             var report = await simulation.RunAsync(runtime, progress: null, cancellationToken).ConfigureAwait(false);
-            return report.Episodes.Select(e => new OfflineTaskResult(e.TicketId, e.Slice, e.Success ? 1 : 0)).ToArray();
+            await runtime.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var modes = new Dictionary<string, string?>(StringComparer.Ordinal);
+            await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant }, cancellationToken).ConfigureAwait(false))
+            {
+                modes[episode.Id] = FailureModes.Of(episode);
+            }
+
+            return report.Episodes.Select(e => new OfflineTaskResult(e.TicketId, e.Slice, e.Success ? 1 : 0) { FailureMode = e.Success ? null : modes.GetValueOrDefault(e.EpisodeId) }).ToArray();
         }
         finally
         {

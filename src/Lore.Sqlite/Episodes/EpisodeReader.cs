@@ -41,7 +41,7 @@ internal static class EpisodeReader
         """;
 
     private const string OutcomesInRangeSql = """
-        SELECT o.episode_sequence, o.score, o.source, o.actor, o.comment, o.at FROM outcomes o
+        SELECT o.episode_sequence, o.score, o.source, o.actor, o.comment, o.at, o.category, o.reason FROM outcomes o
         WHERE o.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last AND ($ended_only = 0 OR ended_at IS NOT NULL) AND import_id IS NULL)
         ORDER BY o.episode_sequence, o.id;
         """;
@@ -253,7 +253,11 @@ internal static class EpisodeReader
                 reader.GetString(2),
                 reader.IsDBNull(3) ? null : reader.GetString(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4),
-                SqliteText.ToTime(reader.GetString(5))));
+                SqliteText.ToTime(reader.GetString(5)))
+            {
+                Category = reader.IsDBNull(6) ? null : reader.GetString(6),
+                Reason = reader.IsDBNull(7) ? null : reader.GetString(7),
+            });
         }
 
         return bySequence;

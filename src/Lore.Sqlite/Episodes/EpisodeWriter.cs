@@ -28,8 +28,8 @@ internal sealed class EpisodeWriter : IDisposable
         """;
 
     private const string InsertOutcomeSql = """
-        INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at)
-        VALUES ($episode_sequence, $score, $source, $actor, $comment, $at);
+        INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at, category, reason)
+        VALUES ($episode_sequence, $score, $source, $actor, $comment, $at, $category, $reason);
         """;
 
     private const string EndEpisodeSql = """
@@ -60,7 +60,8 @@ internal sealed class EpisodeWriter : IDisposable
             ("$tool_name", SqliteType.Text), ("$tool_failed", SqliteType.Integer), ("$payload", SqliteType.Text));
         _insertOutcome = Create(connection, InsertOutcomeSql,
             ("$episode_sequence", SqliteType.Integer), ("$score", SqliteType.Real), ("$source", SqliteType.Text),
-            ("$actor", SqliteType.Text), ("$comment", SqliteType.Text), ("$at", SqliteType.Text));
+            ("$actor", SqliteType.Text), ("$comment", SqliteType.Text), ("$at", SqliteType.Text),
+            ("$category", SqliteType.Text), ("$reason", SqliteType.Text));
         _endEpisode = Create(connection, EndEpisodeSql,
             ("$ended_at", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$sequence", SqliteType.Integer));
         _all = [_find, _staged, _insertEpisode, _insertStep, _insertOutcome, _endEpisode];
@@ -169,6 +170,8 @@ internal sealed class EpisodeWriter : IDisposable
         p[3].Value = SqliteText.OrNull(outcome.Actor);
         p[4].Value = SqliteText.OrNull(outcome.Comment);
         p[5].Value = SqliteText.FromTime(outcome.At);
+        p[6].Value = SqliteText.OrNull(outcome.Category);
+        p[7].Value = SqliteText.OrNull(outcome.Reason);
         _insertOutcome.ExecuteNonQuery();
     }
 

@@ -38,6 +38,7 @@ internal static class SchemaMigrator
         new(6, "learning-lock-owner", "0006_learning_lock_owner.sql"),
         new(7, "rollout-outcomes", "0007_rollout_outcomes.sql"),
         new(8, "crash-recovery", "0008_crash_recovery.sql"),
+        new(9, "failure-modes", "0009_failure_modes.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;

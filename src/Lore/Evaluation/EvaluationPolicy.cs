@@ -69,6 +69,33 @@ public sealed class EvaluationPolicy
     /// </summary>
     public double LessonHoldoutShare { get; set; }
 
+    /// <summary>
+    /// The chance, over the whole rollout and however often it is checked, that the failure-mode shift analysis
+    /// reports any failure mode as grown (or shrunk) when its rate did not change: the family-wise level of all the
+    /// per-mode, per-slice tests together. It is split like <see cref="Alpha"/> (by share period, then between the
+    /// overall test and the slices), and between modes: the <see cref="SevereFailureModes"/> and the first
+    /// <see cref="ExpectedFailureModes"/> modes to appear share all but <see cref="LateSliceReserve"/> equally, the
+    /// j-th later mode gets <c>LateSliceReserve/(j(j+1))</c> of it.
+    /// </summary>
+    public double FailureShiftAlpha { get; set; } = 0.05;
+
+    /// <summary>
+    /// The mSPRT mixing spread for a change in one failure mode's rate per episode: failure modes are rarer than
+    /// failures overall, so the default tunes the test to changes of about five points.
+    /// </summary>
+    public double FailureModeSpread { get; set; } = 0.05;
+
+    /// <summary>How many failure modes to plan for before any appear: the first this many to appear get an equal share of the level from the first look.</summary>
+    public int ExpectedFailureModes { get; set; } = 8;
+
+    /// <summary>
+    /// Failure modes whose growth is severe: it rolls the candidate back (when the rollout policy allows automatic
+    /// rollback) instead of only holding it. Each entry is a mode as reported (<c>tool issue_refund: amount exceeds
+    /// limit</c>) or a category, label or reason as judges give it (<c>wrong_refund</c>); severe modes get their
+    /// share of the level from the first look, like declared slices.
+    /// </summary>
+    public IList<string> SevereFailureModes { get; init; } = [];
+
     /// <summary>Throws naming the first option that is out of range.</summary>
     public void Validate()
     {
@@ -119,6 +146,27 @@ public sealed class EvaluationPolicy
         if (double.IsNaN(LessonHoldoutShare) || LessonHoldoutShare < 0 || LessonHoldoutShare > 0.5)
         {
             throw new ArgumentOutOfRangeException(nameof(LessonHoldoutShare), LessonHoldoutShare, "LessonHoldoutShare must lie in [0, 0.5] (a holdout, not the main arm).");
+        }
+
+        if (double.IsNaN(FailureShiftAlpha) || FailureShiftAlpha <= 0 || FailureShiftAlpha >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FailureShiftAlpha), FailureShiftAlpha, "FailureShiftAlpha must lie strictly between 0 and 1.");
+        }
+
+        if (double.IsNaN(FailureModeSpread) || FailureModeSpread <= 0 || FailureModeSpread > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FailureModeSpread), FailureModeSpread, "FailureModeSpread must lie in (0, 1] (it is a spread of differences between rates).");
+        }
+
+        if (ExpectedFailureModes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ExpectedFailureModes), ExpectedFailureModes, "ExpectedFailureModes must not be negative.");
+        }
+
+        ArgumentNullException.ThrowIfNull(SevereFailureModes);
+        if (SevereFailureModes.FirstOrDefault(string.IsNullOrWhiteSpace) is { } blank)
+        {
+            throw new ArgumentException($"SevereFailureModes holds '{blank}', which cannot name a failure mode.", nameof(SevereFailureModes));
         }
 
         if (ExpectedSlices < 0)

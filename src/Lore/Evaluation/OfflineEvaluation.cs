@@ -3,7 +3,11 @@ using System.Globalization;
 namespace Lore;
 
 /// <summary>One task of a fixed evaluation set, as a runner scored it.</summary>
-public sealed record OfflineTaskResult(string TaskId, string Slice, double Score);
+public sealed record OfflineTaskResult(string TaskId, string Slice, double Score)
+{
+    /// <summary>How the task failed (see <see cref="FailureModes"/>); null for a success or when the runner cannot say.</summary>
+    public string? FailureMode { get; init; }
+}
 
 /// <summary>
 /// Replays a fixed task set with a given snapshot served (null: no lessons). The simulated workplace ships one;
@@ -52,7 +56,14 @@ public sealed record OfflineSliceDelta(string Slice, int Tasks, double BaselineM
 }
 
 /// <summary>What an offline evaluation found: per-slice deltas with confidence intervals, and whether it passes.</summary>
-public sealed record OfflineEvaluationReport(string? BaselineSnapshotId, string? CandidateSnapshotId, OfflineSliceDelta Overall, IReadOnlyList<OfflineSliceDelta> Slices, bool Passed, string Reason);
+public sealed record OfflineEvaluationReport(string? BaselineSnapshotId, string? CandidateSnapshotId, OfflineSliceDelta Overall, IReadOnlyList<OfflineSliceDelta> Slices, bool Passed, string Reason)
+{
+    /// <summary>
+    /// How the mix of failure modes moved between the replays (each task a unit of each arm), at a family-wise level of
+    /// one minus the policy's confidence; empty when the runner reports no failure modes. Reported, not part of <see cref="Passed"/>.
+    /// </summary>
+    public FailureShift Shift { get; init; } = FailureShift.Empty;
+}
 
 /// <summary>
 /// Compares two snapshots offline by replaying the same task set under each. Because the tasks are paired, the
@@ -128,7 +139,19 @@ public static class OfflineEvaluation
         var reason = regressed.Length == 0
             ? $"no slice is significantly worse by {policy.Margin:P0} or more at {policy.Confidence:P0} family-wise confidence over {tests} tests"
             : "regressed: " + string.Join("; ", regressed.Select(r => r.ToString()));
-        return new OfflineEvaluationReport(baselineId, candidateId, overall, slices, regressed.Length == 0, reason);
+        var counts = new FailureCounts();
+        foreach (var (arm, results) in new[] { (RolloutArms.Baseline, baseline), (RolloutArms.Candidate, candidate) })
+        {
+            foreach (var result in results)
+            {
+                counts.Add(arm, result.Slice, "task:" + result.TaskId, result.Score >= 0.5 ? null : result.FailureMode ?? FailureModes.NoToolError);
+            }
+        }
+
+        var shift = baseline.Concat(candidate).Any(r => r.FailureMode is not null)
+            ? new FailureShiftAnalyzer(new EvaluationPolicy { FailureShiftAlpha = 1 - policy.Confidence }).Analyze(counts)
+            : FailureShift.Empty;
+        return new OfflineEvaluationReport(baselineId, candidateId, overall, slices, regressed.Length == 0, reason) { Shift = shift };
     }
 
     private static OfflineSliceDelta Delta(string slice, (OfflineTaskResult First, OfflineTaskResult Second)[] pairs, double z, double margin)

@@ -79,7 +79,7 @@ public sealed class RolloutEvaluator
     {
         ArgumentNullException.ThrowIfNull(outcomes);
         var periodAlpha = _alpha * PeriodShare(outcomes.Period);
-        var levels = SliceLevels(outcomes, periodAlpha, out var overallLevel, out var tests);
+        var levels = SliceLevels(outcomes.SlicesInOrderSeen, periodAlpha, out var overallLevel, out var tests);
         var slicesTested = levels is not null;
 
         var overall = new SliceVerdict(SliceVerdict.Overall, Compare(outcomes.Baseline, outcomes.Candidate, overallLevel));
@@ -135,10 +135,10 @@ public sealed class RolloutEvaluator
     /// The level of each observed slice under the plan (null when the single slice seen is the overall population),
     /// the overall test's level and the number of tests planned so far.
     /// </summary>
-    private Dictionary<string, double>? SliceLevels(RolloutOutcomes outcomes, double periodAlpha, out double overallLevel, out int tests)
+    internal Dictionary<string, double>? SliceLevels(IReadOnlyList<string> slicesInOrderSeen, double periodAlpha, out double overallLevel, out int tests)
     {
         var slots = _declared.Count > 0 ? _declared.Count : _expectedSlices;
-        if (slots == 0 && outcomes.Slices.Count <= 1)
+        if (slots == 0 && slicesInOrderSeen.Count <= 1)
         {
             overallLevel = periodAlpha;
             tests = 1;
@@ -150,7 +150,7 @@ public sealed class RolloutEvaluator
         overallLevel = primary;
         var levels = new Dictionary<string, double>(StringComparer.Ordinal);
         int anonymous = 0, late = 0;
-        foreach (var slice in outcomes.SlicesInOrderSeen)
+        foreach (var slice in slicesInOrderSeen)
         {
             if (_declared.Contains(slice) || (_declared.Count == 0 && anonymous < _expectedSlices && ++anonymous > 0))
             {

@@ -398,12 +398,22 @@ internal sealed class TrajectoryRecordMapper
                     throw context.Fail("outcome.source", $"is '{source}', expected environment, user or evaluator");
                 }
 
+                var category = OptionalString(context, outcome, "category", "outcome");
+                if (category is not null && (string.IsNullOrWhiteSpace(category) || category.Length > 200))
+                {
+                    throw context.Fail("outcome.category", "must be 1 to 200 characters naming the kind of failure");
+                }
+
                 return new Outcome(
                     ReadScore(context, score, "outcome.score"),
                     source,
                     OptionalString(context, outcome, "actor", "outcome"),
                     OptionalString(context, outcome, "comment", "outcome"),
-                    _importedAt);
+                    _importedAt)
+                {
+                    Category = category?.Trim(),
+                    Reason = OptionalString(context, outcome, "reason", "outcome"),
+                };
             }
 
             default:

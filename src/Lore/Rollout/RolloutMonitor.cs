@@ -30,7 +30,8 @@ internal sealed partial class RolloutMonitor
     private readonly ILogger _logger;
     private readonly Func<CancellationToken, Task> _flush;
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, (RolloutAssignment Assignment, string UnitKey, string Slice)> _unjudged = new(StringComparer.Ordinal);
+    private readonly FailureShiftAnalyzer _shiftAnalyzer;
+    private readonly Dictionary<string, (RolloutAssignment Assignment, string UnitKey, string Slice, string? FailureMode)> _unjudged = new(StringComparer.Ordinal);
     private readonly Queue<string> _unjudgedOrder = new();
     private Task _work = Task.CompletedTask;
 
@@ -43,6 +44,7 @@ internal sealed partial class RolloutMonitor
     private DateTimeOffset _canarySince;
     private bool _acting;
     private bool _suppressionLogged;
+    private string? _heldFor;
     private int _shadowEpisodes;
 
     private long _judged;
@@ -54,6 +56,7 @@ internal sealed partial class RolloutMonitor
         _store = store;
         _policy = policy;
         _evaluator = new RolloutEvaluator(evaluation);
+        _shiftAnalyzer = new FailureShiftAnalyzer(evaluation);
         _evaluation = evaluation;
         _time = time;
         _logger = logger;
@@ -62,6 +65,9 @@ internal sealed partial class RolloutMonitor
 
     /// <summary>The latest decision evaluation reached for the candidate being counted (null before its first judged episode).</summary>
     public EvaluationDecision? LastDecision { get; private set; }
+
+    /// <summary>How the mix of failures moved in the latest evaluation of the candidate being counted (null before its first).</summary>
+    public FailureShift? LastShift { get; private set; }
 
     /// <summary>The latest automatic action evaluation asked for that a freeze or the policy kept from happening.</summary>
     public string? LastSuppressed { get; private set; }
@@ -103,14 +109,18 @@ internal sealed partial class RolloutMonitor
         }
     }
 
-    /// <summary>An episode of this process ended; <paramref name="score"/> is null when it has not been judged yet.</summary>
-    public void OnEpisodeEnded(string episodeId, string unitKey, RolloutAssignment assignment, string slice, double? score)
+    /// <summary>
+    /// An episode of this process ended; <paramref name="score"/> is null when it has not been judged yet.
+    /// <paramref name="failureMode"/> is its failure mode should it fail (see <see cref="FailureModes"/>: the judges'
+    /// when they named one, else what its steps say); null counts a failure as <see cref="FailureModes.NoToolError"/>.
+    /// </summary>
+    public void OnEpisodeEnded(string episodeId, string unitKey, RolloutAssignment assignment, string slice, double? score, string? failureMode = null)
     {
         lock (_lock)
         {
             if (score is null)
             {
-                RememberUnjudged(episodeId, unitKey, assignment, slice);
+                RememberUnjudged(episodeId, unitKey, assignment, slice, failureMode);
                 if (assignment.Stage == RolloutStage.Shadow)
                 {
                     CountShadow(assignment);
@@ -119,7 +129,7 @@ internal sealed partial class RolloutMonitor
                 return;
             }
 
-            Count(episodeId, unitKey, assignment, slice, score.Value);
+            Count(episodeId, unitKey, assignment, slice, score.Value, failureMode);
         }
     }
 
@@ -153,11 +163,12 @@ internal sealed partial class RolloutMonitor
             }
 
             // The shadow episode was counted as such when it ended; only its outcome is new.
-            Count(episodeId, pending.UnitKey, pending.Assignment with { Stage = pending.Assignment.Stage == RolloutStage.Shadow ? RolloutStage.None : pending.Assignment.Stage }, pending.Slice, outcome.Score);
+            var mode = FailureModes.FromOutcomes([outcome]) ?? pending.FailureMode;
+            Count(episodeId, pending.UnitKey, pending.Assignment with { Stage = pending.Assignment.Stage == RolloutStage.Shadow ? RolloutStage.None : pending.Assignment.Stage }, pending.Slice, outcome.Score, mode);
         }
     }
 
-    private void Count(string episodeId, string unitKey, RolloutAssignment assignment, string slice, double score)
+    private void Count(string episodeId, string unitKey, RolloutAssignment assignment, string slice, double score, string? failureMode)
     {
         _judged++;
         if (_policy.RetireHarmfulLessons && _judged % _policy.AttributionEvery == 0 && !_attributionQueued)
@@ -182,7 +193,10 @@ internal sealed partial class RolloutMonitor
         Track(assignment.CandidateSnapshotId!);
         _counted++;
         var unit = UnitPosition.TallyName(_controller.Tenant, string.IsNullOrWhiteSpace(unitKey) ? episodeId : unitKey);
-        _pending.Add(new RolloutOutcome(_controller.Tenant, assignment.CandidateSnapshotId!, assignment.CanaryShare, episodeId, assignment.Arm, slice, unit, Math.Clamp(score, 0, 1)));
+        _pending.Add(new RolloutOutcome(_controller.Tenant, assignment.CandidateSnapshotId!, assignment.CanaryShare, episodeId, assignment.Arm, slice, unit, Math.Clamp(score, 0, 1))
+        {
+            FailureMode = score >= 0.5 ? null : failureMode ?? FailureModes.NoToolError,
+        });
         if (!_syncQueued)
         {
             _syncQueued = true;
@@ -218,6 +232,9 @@ internal sealed partial class RolloutMonitor
             return;
         }
 
+        var failures = await _store.ReadRolloutFailureTallyAsync(_controller.Tenant, candidate, cancellationToken).ConfigureAwait(false);
+        var shift = FailureCounts.FromSharedTally(rows, failures, served.CanaryShare) is { } counts ? _shiftAnalyzer.Analyze(counts) : FailureShift.Empty;
+
         lock (_lock)
         {
             var now = _controller.Served.State;
@@ -227,17 +244,42 @@ internal sealed partial class RolloutMonitor
             }
 
             _sharedEpisodes = outcomes.Baseline.Episodes + outcomes.Candidate.Episodes;
-            Decide(now, candidate, _evaluator.Evaluate(outcomes));
+            Decide(now, candidate, _evaluator.Evaluate(outcomes), shift);
         }
     }
 
-    private void Decide(RolloutState served, string candidate, EvaluationDecision decision)
+    private void Decide(RolloutState served, string candidate, EvaluationDecision decision, FailureShift shift)
     {
         LastDecision = decision;
+        LastShift = shift;
+        // A failure mode that grew overrides a promotion: it rolls back when severe (or when the policy says any growth
+        // does), else it holds the candidate in canary, audited once per set of grown modes.
+        if (decision.Action != EvaluationAction.Rollback && shift.BlocksPromotion)
+        {
+            var rollback = shift.SevereGrowth || _policy.RollbackOnFailureModeGrowth;
+            var reason = shift.Verdict(decision.Overall.Comparison);
+            decision = decision with
+            {
+                Action = rollback ? EvaluationAction.Rollback : EvaluationAction.Continue,
+                Reason = rollback ? $"A failure mode grew ({(shift.SevereGrowth ? "severe" : "the policy rolls back on any growth")}): {reason}" : $"Held in canary, a failure mode grew: {reason}",
+            };
+            LastDecision = decision;
+            if (!rollback)
+            {
+                Hold(served, candidate, decision, shift);
+                return;
+            }
+        }
+
         switch (decision.Action)
         {
             case EvaluationAction.Rollback when Allowed(served, "roll back", decision, _policy.AutoRollback):
                 _acting = true;
+                if (shift.BlocksPromotion)
+                {
+                    LoreTelemetry.FailureModeGrew(_controller.Tenant, shift.SevereGrowth);
+                }
+
                 if (_controller.RollbackLocally(candidate))
                 {
                     var regressed = decision.Evidence.Count > 0 && decision.Evidence[0].Slice != SliceVerdict.Overall ? decision.Evidence[0].Slice : null;
@@ -245,13 +287,29 @@ internal sealed partial class RolloutMonitor
                     LogRolledBackLocally(_logger, candidate, decision.Reason);
                 }
 
-                Enqueue(ct => PersistRollbackAsync(candidate, decision, ct));
+                Enqueue(ct => PersistRollbackAsync(candidate, decision, shift, ct));
                 break;
             case EvaluationAction.Promote when Allowed(served, "promote", decision, _policy.AutoPromote) && PromotionDue():
                 _acting = true;
-                Enqueue(ct => _controller.PromoteAsync(Actor, decision.Reason, candidate, Evidence(decision), ct));
+                Enqueue(ct => _controller.PromoteAsync(Actor, decision.Reason, candidate, Evidence(decision, shift), ct));
                 break;
         }
+    }
+
+    /// <summary>Audits, once per candidate and set of grown modes, that a failure mode's growth keeps the candidate from promotion.</summary>
+    private void Hold(RolloutState served, string candidate, EvaluationDecision decision, FailureShift shift)
+    {
+        var key = candidate + "\n" + string.Join("\n", shift.Grown.Select(g => g.Mode + "@" + g.Slice).Order(StringComparer.Ordinal));
+        if (_heldFor == key)
+        {
+            return;
+        }
+
+        _heldFor = key;
+        LoreTelemetry.FailureModeGrew(_controller.Tenant, shift.SevereGrowth);
+        LastSuppressed = $"promote candidate {served.CandidateSnapshotId} ({decision.Reason})";
+        LogHeld(_logger, candidate, decision.Reason);
+        Enqueue(ct => AppendAsync(AuditActions.FailureShiftDetected, candidate, decision.Reason, new { candidate, evidence = Evidence(decision, shift) }));
     }
 
     private void CountShadow(RolloutAssignment assignment)
@@ -296,8 +354,10 @@ internal sealed partial class RolloutMonitor
         _canarySince = _time.GetUtcNow();
         _acting = false;
         _suppressionLogged = false;
+        _heldFor = null;
         _shadowEpisodes = 0;
         LastDecision = null;
+        LastShift = null;
     }
 
     private bool Allowed(RolloutState served, string what, EvaluationDecision decision, bool policyAllows)
@@ -330,9 +390,9 @@ internal sealed partial class RolloutMonitor
         }
     }
 
-    private void RememberUnjudged(string episodeId, string unitKey, RolloutAssignment assignment, string slice)
+    private void RememberUnjudged(string episodeId, string unitKey, RolloutAssignment assignment, string slice, string? failureMode)
     {
-        if (assignment.Arm is null || !_unjudged.TryAdd(episodeId, (assignment, unitKey, slice)))
+        if (assignment.Arm is null || !_unjudged.TryAdd(episodeId, (assignment, unitKey, slice, failureMode)))
         {
             return;
         }
@@ -344,18 +404,40 @@ internal sealed partial class RolloutMonitor
         }
     }
 
-    private async Task PersistRollbackAsync(string candidate, EvaluationDecision decision, CancellationToken cancellationToken)
+    private async Task PersistRollbackAsync(string candidate, EvaluationDecision decision, FailureShift shift, CancellationToken cancellationToken)
     {
-        var transition = await _controller.RollbackAsync(Actor, decision.Reason, toSnapshotId: null, expectedCandidate: candidate, Evidence(decision), cancellationToken).ConfigureAwait(false);
+        var transition = await _controller.RollbackAsync(Actor, decision.Reason, toSnapshotId: null, expectedCandidate: candidate, Evidence(decision, shift), cancellationToken).ConfigureAwait(false);
         if (!transition.Changed)
         {
             LogAlreadyResolved(_logger, candidate);
         }
     }
 
-    /// <summary>The audit evidence of a decision: the deciding slice first, with effect, interval, p-value and counts.</summary>
-    internal static object Evidence(EvaluationDecision decision)
+    /// <summary>
+    /// The audit evidence of a decision: the deciding slice first, with effect, interval, p-value and counts, and how the
+    /// failure modes moved (every mode that grew or shrank, the modes new under the candidate, the distance).
+    /// </summary>
+    internal static object Evidence(EvaluationDecision decision, FailureShift? shift = null)
     {
+        static object Mode(FailureModeShift m) => new
+        {
+            mode = m.Mode,
+            slice = m.Slice,
+            change = m.Change,
+            isNew = m.IsNew,
+            severe = m.Severe,
+            baselineRate = m.Comparison.Baseline.Mean,
+            candidateRate = m.Comparison.Candidate.Mean,
+            effect = m.Comparison.Effect,
+            intervalLow = m.Comparison.IntervalLow,
+            intervalHigh = m.Comparison.IntervalHigh,
+            pValue = m.Comparison.PValue,
+            alpha = m.Comparison.Alpha,
+            baselineEpisodes = m.Comparison.Baseline.Episodes,
+            candidateEpisodes = m.Comparison.Candidate.Episodes,
+        };
+
+
         static object Comparison(SliceVerdict verdict) => new
         {
             slice = verdict.Slice,
@@ -386,6 +468,18 @@ internal sealed partial class RolloutMonitor
             tests = decision.TestCount,
             evidence = decision.Evidence.Select(Comparison).ToArray(),
             overall = Comparison(decision.Overall),
+            failureShift = shift is null ? null : new
+            {
+                summary = shift.Verdict(decision.Overall.Comparison),
+                grown = shift.Grown.Select(Mode).ToArray(),
+                shrunk = shift.Shrunk.Select(Mode).ToArray(),
+                newModes = shift.New.Select(m => m.Mode).ToArray(),
+                distance = shift.Distance,
+                distanceLow = shift.DistanceLow,
+                distanceHigh = shift.DistanceHigh,
+                distanceAlpha = shift.DistanceAlpha,
+                tests = shift.TestCount,
+            },
         };
     }
 
@@ -558,6 +652,9 @@ internal sealed partial class RolloutMonitor
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rolled back candidate {Candidate} in process at once: {Reason}")]
     private static partial void LogRolledBackLocally(ILogger logger, string candidate, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Candidate {Candidate} is held in canary: {Reason}")]
+    private static partial void LogHeld(ILogger logger, string candidate, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Candidate {Candidate} had already been promoted or dropped when the automatic rollback reached the store.")]
     private static partial void LogAlreadyResolved(ILogger logger, string candidate);

@@ -8,7 +8,8 @@ namespace Lore;
 /// <param name="State">The rollout as stored.</param>
 /// <param name="CanarySince">When the running canary of the candidate began (null outside a canary, or when no audit entry says).</param>
 /// <param name="Evaluation">The canary's evaluation so far, overall and per slice; null outside a canary.</param>
-public sealed record RolloutStatus(RolloutState State, DateTimeOffset? CanarySince, EvaluationDecision? Evaluation)
+/// <param name="Shift">How the mix of failure modes moved between the arms so far; null outside a canary.</param>
+public sealed record RolloutStatus(RolloutState State, DateTimeOffset? CanarySince, EvaluationDecision? Evaluation, FailureShift? Shift = null)
 {
     /// <summary>Reads the tenant's rollout and, during a canary, evaluates the shared tally of the current share period.</summary>
     public static async Task<RolloutStatus> ReadAsync(ILoreStore store, string tenant, EvaluationPolicy policy, CancellationToken cancellationToken = default)
@@ -29,10 +30,11 @@ public sealed record RolloutStatus(RolloutState State, DateTimeOffset? CanarySin
         // since the canary began are counted by unit instead.
         var rows = await store.ReadRolloutTallyAsync(tenant, candidate, cancellationToken).ConfigureAwait(false);
         var outcomes = SharedRolloutTally.ToOutcomes(rows, state.CanaryShare);
+        var failures = FailureCounts.FromSharedTally(rows, await store.ReadRolloutFailureTallyAsync(tenant, candidate, cancellationToken).ConfigureAwait(false), state.CanaryShare);
         if (outcomes is null)
         {
             var counted = new List<Episode>();
-            await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant, WithoutSteps = true }, cancellationToken).ConfigureAwait(false))
+            await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant }, cancellationToken).ConfigureAwait(false))
             {
                 var inArm = (episode.Arm == RolloutArms.Candidate && episode.SnapshotId == candidate)
                     || (episode.Arm == RolloutArms.Baseline && episode.SnapshotId == state.StableSnapshotId);
@@ -43,10 +45,12 @@ public sealed record RolloutStatus(RolloutState State, DateTimeOffset? CanarySin
             }
 
             outcomes = RolloutOutcomes.FromEpisodes(counted);
+            failures = FailureCounts.FromEpisodes(counted);
         }
 
         var decision = new RolloutEvaluator(policy).Evaluate(outcomes);
-        return new RolloutStatus(state, since, decision);
+        var shift = failures is null ? FailureShift.Empty : new FailureShiftAnalyzer(policy).Analyze(failures);
+        return new RolloutStatus(state, since, decision, shift);
     }
 
     /// <summary>When the current canary of the candidate began: its first canary entry after the last promotion or rollback.</summary>

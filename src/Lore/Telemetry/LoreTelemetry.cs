@@ -120,6 +120,51 @@ public static class LoreTelemetry
         }
     }
 
+    private static readonly Counter<long> EpisodesFailed = Meter.CreateCounter<long>(
+        "lore.episodes.failed", "{episode}", "Episodes that ended with a failed outcome, by tenant, rollout arm, failure kind and failure mode (the first 50 modes a process sees; later ones count as '(other)').");
+
+    private static readonly Counter<long> FailureModesGrown = Meter.CreateCounter<long>(
+        "lore.failure_modes.grown", "{evaluation}", "Evaluations of a canary in which some failure mode grew significantly, by tenant and whether the mode is severe.");
+
+    /// <summary>How many distinct failure modes the metrics name before counting the rest as "(other)": each one is a time series per tenant and arm.</summary>
+    internal const int MaxModeTags = 50;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> ModeTags = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Counts a failed episode by its failure mode and arm. The mode tag is bounded (see <see cref="MaxModeTags"/>);
+    /// the kind tag (tool, category, reason, label, model error, after, no tool error) always is.
+    /// </summary>
+    public static void EpisodeFailed(string tenant, string? arm, string mode)
+    {
+        if (!EpisodesFailed.Enabled)
+        {
+            return;
+        }
+
+        ArgumentException.ThrowIfNullOrWhiteSpace(mode);
+        var named = ModeTags.ContainsKey(mode) || (ModeTags.Count < MaxModeTags && ModeTags.TryAdd(mode, 0));
+        EpisodesFailed.Add(1, new TagList
+        {
+            { Attributes.Tenant, tenant },
+            { Attributes.Arm, arm ?? NoArm },
+            { Attributes.FailureKind, FailureKindOf(mode) },
+            { Attributes.FailureMode, named ? mode : "(other)" },
+        });
+    }
+
+    /// <summary>Counts an evaluation in which a failure mode grew under the candidate.</summary>
+    public static void FailureModeGrew(string tenant, bool severe)
+        => FailureModesGrown.Add(1, new KeyValuePair<string, object?>(Attributes.Tenant, tenant), new KeyValuePair<string, object?>(Attributes.Severe, severe));
+
+    /// <summary>The kind of a failure mode: the part before its first ':' or space-separated tool name.</summary>
+    internal static string FailureKindOf(string mode)
+        => mode.StartsWith("tool ", StringComparison.Ordinal) ? "tool"
+            : mode.StartsWith("after ", StringComparison.Ordinal) ? "after"
+            : mode == FailureModes.NoToolError ? mode
+            : mode.IndexOf(':', StringComparison.Ordinal) is > 0 and var colon ? mode[..colon]
+            : "other";
+
     /// <summary>The arm value of episodes served while no rollout is running.</summary>
     internal const string NoArm = "none";
 
@@ -309,5 +354,8 @@ public static class LoreTelemetry
         public const string TokensAdded = "lore.tokens.added";
         public const string ShadowLessonIds = "lore.shadow.lesson.ids";
         public const string GuardRule = "lore.guard.rule";
+        public const string FailureKind = "lore.failure.kind";
+        public const string FailureMode = "lore.failure.mode";
+        public const string Severe = "lore.failure.severe";
     }
 }

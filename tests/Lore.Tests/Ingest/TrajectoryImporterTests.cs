@@ -77,6 +77,26 @@ public sealed class TrajectoryImporterTests : IDisposable
     }
 
     [Fact]
+    public async Task An_imported_outcomes_category_and_reason_become_the_episodes_failure_mode_and_a_blank_category_is_refused_by_name()
+    {
+        var file = _dir.File("judged.jsonl");
+        var judged = Conversation(1).Replace("\"reward\":1", "\"outcome\":{\"score\":0,\"category\":\"wrong_refund\",\"reason\":\"refunded order 1 twice\"}", StringComparison.Ordinal);
+        await File.WriteAllLinesAsync(file, [judged], Ct);
+        await using var store = SqliteLoreStore.Open(_dir.File("lore.db"));
+
+        await TrajectoryImporter.ImportFileAsync(file, store, cancellationToken: Ct);
+
+        var episode = Assert.Single(await ReadAllAsync(store));
+        Assert.Equal(("wrong_refund", "refunded order 1 twice"), (episode.Outcomes[0].Category, episode.Outcomes[0].Reason));
+        Assert.Equal("category: wrong refund", FailureModes.Of(episode));
+
+        var blank = _dir.File("blank.jsonl");
+        await File.WriteAllLinesAsync(blank, [Conversation(2).Replace("\"reward\":0", "\"outcome\":{\"score\":0,\"category\":\" \"}", StringComparison.Ordinal)], Ct);
+        var error = await Assert.ThrowsAsync<TrajectoryFormatException>(() => TrajectoryImporter.ImportFileAsync(blank, store, cancellationToken: Ct));
+        Assert.Equal("outcome.category", error.Field);
+    }
+
+    [Fact]
     public async Task Importing_the_same_file_twice_skips_every_record_and_adds_nothing()
     {
         var file = _dir.File("conversations.jsonl");
