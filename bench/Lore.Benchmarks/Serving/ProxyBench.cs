@@ -5,8 +5,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Lore.Server;
 using Lore.Server.Security;
-using Lore.Server.Simulation;
 using Lore.Simulation;
+using Lore.Simulation.Upstream;
 using Lore.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -271,7 +271,7 @@ internal static class ProxyBench
             builder.Logging.ClearProviders();
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             var app = builder.Build();
-            SimulatedUpstreamEndpoints.Map(app, "/v1");
+            app.MapSimulatedUpstream("/v1");
             await app.StartAsync();
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             return new SimulatedUpstreamHost(app, new Uri(address.TrimEnd('/') + "/v1/"));
