@@ -50,6 +50,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        options = options.Frozen();
         var store = options.Store!;
         var logger = options.LoggerFactory?.CreateLogger("Lore") ?? NullLogger.Instance;
         var indexes = new SnapshotIndexCache(options.EmbeddingGenerator);
@@ -65,7 +66,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         runtime = new LoreRuntime(options, store, logger, rollout);
         runtime._watcher = RolloutWatcher.Start(
             rollout.RefreshAsync,
-            options.ListenForChanges ? options.ChangeFeed ?? store as IStoreChangeFeed : null,
+            options.ListenForChanges ? options.ChangeFeed ?? store.GetService<IStoreChangeFeed>() : null,
             options.Tenant,
             options.RefreshInterval,
             options.TimeProvider,

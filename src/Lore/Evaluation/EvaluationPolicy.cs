@@ -69,6 +69,20 @@ public sealed class EvaluationPolicy
     /// </summary>
     public double LessonHoldoutShare { get; set; }
 
+    /// <summary>A copy (with its own slice list), so a runtime keeps the policy it was opened with.</summary>
+    public EvaluationPolicy Clone() => new()
+    {
+        Alpha = Alpha,
+        MinimumEpisodesPerArm = MinimumEpisodesPerArm,
+        MinimumUnitsPerArm = MinimumUnitsPerArm,
+        DeclaredSlices = [.. DeclaredSlices],
+        ShareChangeReserve = ShareChangeReserve,
+        LateSliceReserve = LateSliceReserve,
+        MixtureSpread = MixtureSpread,
+        ExpectedSlices = ExpectedSlices,
+        LessonHoldoutShare = LessonHoldoutShare,
+    };
+
     /// <summary>Throws naming the first option that is out of range.</summary>
     public void Validate()
     {
