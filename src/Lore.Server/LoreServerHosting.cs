@@ -70,6 +70,7 @@ public static class LoreServerHosting
         });
         services.TryAddSingleton(options.TimeProvider);
         services.AddSingleton(provider => new TenantRuntimes(provider.GetRequiredService<LoreServerOptions>(), provider.GetService<ILoggerFactory>()));
+        services.AddSingleton<ILoreRuntimeProvider>(provider => provider.GetRequiredService<TenantRuntimes>());
         services.AddSingleton<ApiKeyCache>();
         services.AddHostedService<LoreServerLifetime>();
         services.AddAuthentication()

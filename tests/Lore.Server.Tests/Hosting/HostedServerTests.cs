@@ -46,6 +46,12 @@ public sealed class HostedServerTests
             Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
             using var openApi = await client.GetAsync("openapi/v1.json", Ct);
             Assert.Equal(HttpStatusCode.OK, openApi.StatusCode);
+
+            // The app reaches the same per-tenant runtimes the endpoints use.
+            var runtimes = app.Services.GetRequiredService<ILoreRuntimeProvider>();
+            var acme = await runtimes.GetRuntimeAsync("acme", Ct);
+            Assert.Equal("acme", acme.Tenant);
+            Assert.Same(acme, await runtimes.GetRuntimeAsync("acme", Ct));
         }
         finally
         {
