@@ -64,6 +64,16 @@ public interface IEpisodeImport : IAsyncDisposable
 /// </summary>
 public interface ILoreStore : IAsyncDisposable
 {
+    /// <summary>
+    /// An optional capability of this store (for example <see cref="ILearningLock"/> or <see cref="IStoreChangeFeed"/>),
+    /// or null. Ask through this, not with a type test, so a capability survives wrapping in a <see cref="DelegatingLoreStore"/>.
+    /// </summary>
+    object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
     /// <summary>A human-readable description of where the data lives (a path or a redacted connection string).</summary>
     string Location { get; }
 
@@ -206,4 +216,16 @@ public interface ILoreStore : IAsyncDisposable
     /// only (null: any tenant, refusing an id several tenants hold): erasing one tenant's id never touches another's.
     /// </summary>
     Task<int> DeleteEpisodesAsync(string? tenant, IReadOnlyCollection<string> episodeIds, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Typed access to <see cref="ILoreStore.GetService"/>, as <c>IChatClient.GetService&lt;T&gt;()</c> reads.</summary>
+public static class LoreStoreExtensions
+{
+    /// <summary>The store's <typeparamref name="TService"/> capability (found through any wrappers), or null.</summary>
+    public static TService? GetService<TService>(this ILoreStore store, object? serviceKey = null)
+        where TService : class
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return store.GetService(typeof(TService), serviceKey) as TService;
+    }
 }

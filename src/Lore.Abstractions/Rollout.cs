@@ -45,8 +45,82 @@ public sealed record RolloutState
     public string UpdatedBy { get; init; } = "";
 }
 
-/// <summary>A write that lost a race: the state changed since it was read. Re-read and decide again.</summary>
-public sealed class StoreConflictException(string message) : Exception(message);
+/// <summary>
+/// A write the store's state refuses: it lost a race (the state changed since it was read; re-read and decide again) or
+/// it names an id that is already taken. It is an <see cref="InvalidOperationException"/>, so older catch sites still see it.
+/// </summary>
+public sealed class StoreConflictException : InvalidOperationException
+{
+    /// <summary>A conflict with no further detail.</summary>
+    public StoreConflictException()
+        : base("The store refused the write: its state changed since it was read, or the id is taken.")
+    {
+    }
+
+    /// <summary>A conflict explained by <paramref name="message"/>.</summary>
+    public StoreConflictException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>A conflict explained by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
+    public StoreConflictException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>Why a rollout action was refused by the tenant's rollout state.</summary>
+public enum RolloutRefusal
+{
+    /// <summary>The tenant is frozen: nothing enters service until it is unfrozen.</summary>
+    Frozen,
+
+    /// <summary>There is no candidate in shadow or canary to promote, roll back or put in canary.</summary>
+    NoCandidate,
+
+    /// <summary>The snapshot is already the stable one; a candidate must differ from it.</summary>
+    AlreadyStable,
+
+    /// <summary>The snapshot belongs to another tenant.</summary>
+    OtherTenant,
+}
+
+/// <summary>
+/// A rollout action (canary, promote, roll back, activate) that the tenant's current state refuses; <see cref="Reason"/>
+/// says which refusal, so callers branch on it instead of parsing messages. An <see cref="InvalidOperationException"/>,
+/// so older catch sites still see it.
+/// </summary>
+public sealed class RolloutRefusedException : InvalidOperationException
+{
+    /// <summary>A refusal with no further detail.</summary>
+    public RolloutRefusedException()
+        : base("The rollout state refused the action.")
+    {
+    }
+
+    /// <summary>A refusal explained by <paramref name="message"/>.</summary>
+    public RolloutRefusedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>A refusal explained by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
+    public RolloutRefusedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>A refusal for <paramref name="reason"/>, explained by <paramref name="message"/>.</summary>
+    public RolloutRefusedException(RolloutRefusal reason, string message)
+        : base(message)
+    {
+        Reason = reason;
+    }
+
+    /// <summary>Which refusal this is.</summary>
+    public RolloutRefusal Reason { get; }
+}
 
 /// <summary>Why a store cannot take an operation now.</summary>
 public enum StoreUnavailableReason

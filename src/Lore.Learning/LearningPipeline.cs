@@ -69,7 +69,7 @@ public sealed partial class LearningPipeline
 
         // An import still being staged holds sequences it will publish later: the cursor stays below the lowest of
         // them (episodes past it wait for the next pass), or those episodes would never be read as new.
-        var staged = _store is IStagedImports imports ? await imports.LowestStagedSequenceAsync(tenant, cancellationToken).ConfigureAwait(false) : null;
+        var staged = _store.GetService<IStagedImports>() is { } imports ? await imports.LowestStagedSequenceAsync(tenant, cancellationToken).ConfigureAwait(false) : null;
         var window = await ReadWindowAsync(tenant, cancellationToken).ConfigureAwait(false);
 
         // The cursor moves in the same commit as the learning it records, so a crash never lets the episodes count twice.

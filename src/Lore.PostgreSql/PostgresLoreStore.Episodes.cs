@@ -101,7 +101,7 @@ public sealed partial class PostgresLoreStore
                     keys[i] = (episode.Tenant, episode.Id);
                     if (stored.ContainsKey(keys[i]) || !startedIds.Add(keys[i]))
                     {
-                        throw new InvalidOperationException(
+                        throw new StoreConflictException(
                             $"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once. The batch of {batchSize} capture records was not written.");
                     }
 

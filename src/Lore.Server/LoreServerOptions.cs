@@ -20,14 +20,13 @@ public sealed class LoreServerOptions
     /// </summary>
     public IList<string> AllowedHosts { get; set; } = [];
 
-    /// <summary>The OpenAI-compatible endpoint the proxy forwards to (for example <c>https://api.openai.com/v1/</c>); null disables the proxy.</summary>
-    public Uri? UpstreamBaseUrl { get; set; }
-
     /// <summary>
-    /// Serve the simulated workplace's agent as the upstream (at <c>/simulated/v1/</c> on this server) and forward the proxy
-    /// there: lets a new user try the proxy end to end with no model endpoint. Ignored when <see cref="UpstreamBaseUrl"/> is set.
+    /// The OpenAI-compatible endpoint the proxy forwards to (for example <c>https://api.openai.com/v1/</c>); null disables
+    /// the proxy. A relative URL (for example <c>/simulated/v1/</c>) names an upstream mapped in this same app, reached
+    /// at the address the server actually bound: <c>lore serve --upstream simulated</c> maps the simulated workplace's
+    /// agent there (<c>MapSimulatedUpstream()</c> from Lore.Simulation), so the server itself never ships the simulation.
     /// </summary>
-    public bool SimulatedUpstream { get; set; }
+    public Uri? UpstreamBaseUrl { get; set; }
 
     /// <summary>
     /// Every proxied call is durable, as if it sent <c>X-Lore-Durable: true</c>: its steps are in the store before the
@@ -87,4 +86,72 @@ public sealed class LoreServerOptions
 
     /// <summary>Used for key timestamps, audit times and rate limits; tests pass a fake.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Throws one <see cref="ArgumentException"/> naming every invalid option, so a bad configuration is fixed in one pass.</summary>
+    internal void ThrowIfInvalid(bool requireStore)
+    {
+        var errors = new List<string>();
+        if (requireStore && Store is null)
+        {
+            errors.Add("Store is required.");
+        }
+
+        if (string.IsNullOrWhiteSpace(Urls))
+        {
+            errors.Add("Urls must name at least one URL.");
+        }
+
+        if (MaxRequestBytes < 1024)
+        {
+            errors.Add($"MaxRequestBytes must be at least 1024 (was {MaxRequestBytes}).");
+        }
+
+        if (RequestsPerMinutePerKey < 1)
+        {
+            errors.Add($"RequestsPerMinutePerKey must be at least 1 (was {RequestsPerMinutePerKey}).");
+        }
+
+        if (KeyCacheDuration < TimeSpan.Zero)
+        {
+            errors.Add("KeyCacheDuration must not be negative.");
+        }
+
+        if (OtlpSettleDelay < TimeSpan.Zero)
+        {
+            errors.Add("OtlpSettleDelay must be >= 0.");
+        }
+
+        if (OtlpTraceQuietPeriod <= TimeSpan.Zero)
+        {
+            errors.Add("OtlpTraceQuietPeriod must be > 0.");
+        }
+
+        if (OtlpMaxPendingSpans < 1_000)
+        {
+            errors.Add($"OtlpMaxPendingSpans must be >= 1000 (was {OtlpMaxPendingSpans}).");
+        }
+
+        if (UpstreamBaseUrl is { IsAbsoluteUri: true } upstream && upstream.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"UpstreamBaseUrl '{upstream}' must be an http(s) URL or a path on this app.");
+        }
+
+        if (AbandonIdleEpisodesAfter < TimeSpan.Zero && AbandonIdleEpisodesAfter != Timeout.InfiniteTimeSpan)
+        {
+            errors.Add("AbandonIdleEpisodesAfter must be zero or more (Timeout.InfiniteTimeSpan turns recovery off).");
+        }
+
+        foreach (var host in AllowedHosts)
+        {
+            if (string.IsNullOrWhiteSpace(host) || host.Contains('/', StringComparison.Ordinal) || (host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[')))
+            {
+                errors.Add($"AllowedHosts: '{host}' is not a host name (give names like lore.example.com, without scheme or port).");
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("LoreServerOptions: " + string.Join(" ", errors), "options");
+        }
+    }
 }

@@ -49,6 +49,10 @@ public sealed partial class SqliteLoreStore
                     sequences[(started.Episode.Tenant, started.EpisodeId)] = sequence;
                     sequences.TryAdd((null, started.EpisodeId), sequence);
                 }
+                catch (StoreConflictException e)
+                {
+                    throw new StoreConflictException($"{e.Message} The batch of {batchSize} capture records was not written.", e);
+                }
                 catch (InvalidOperationException e)
                 {
                     throw new InvalidOperationException($"{e.Message} The batch of {batchSize} capture records was not written.", e);

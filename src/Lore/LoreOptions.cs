@@ -54,16 +54,16 @@ public sealed class LoreOptions
     /// <summary>Embeddings for the vector half of retrieval; the built-in hashed n-gram embedding when null.</summary>
     public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator { get; set; }
 
-    public LearningOptions Learning { get; } = new();
+    public LearningOptions Learning { get; private init; } = new();
 
     /// <summary>
     /// How new snapshots reach users (at once, shadow or canary) and which automatic actions continuous evaluation may
     /// take; by default learning's snapshots are served at once and a canary that regresses is rolled back.
     /// </summary>
-    public RolloutPolicy Rollout { get; } = new();
+    public RolloutPolicy Rollout { get; private init; } = new();
 
     /// <summary>How strict continuous evaluation of a canary (and per-lesson attribution) is.</summary>
-    public EvaluationPolicy Evaluation { get; } = new();
+    public EvaluationPolicy Evaluation { get; private init; } = new();
 
     /// <summary>Run learning in the background after this many new ended episodes (0 turns the background worker off).</summary>
     public int LearnEveryEpisodes { get; set; }
@@ -89,27 +89,37 @@ public sealed class LoreOptions
     /// <summary>Where capture failures and background learning report; nothing is logged when null.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
-    /// <summary>Throws naming the first option that is missing or out of range.</summary>
+    /// <summary>Throws one <see cref="ArgumentException"/> naming every option that is missing or out of range.</summary>
     internal void Validate()
     {
+        if (Errors() is { Count: > 0 } errors)
+        {
+            throw new ArgumentException(string.Join(" ", errors), "options");
+        }
+    }
+
+    /// <summary>Every problem with these options, each naming the option (empty when they are valid).</summary>
+    internal List<string> Errors()
+    {
+        var errors = new List<string>();
         if (Store is null)
         {
-            throw new ArgumentException("LoreOptions.Store is required: set it to a store such as SqliteLoreStore.Open(\"lore.db\").", "options");
+            errors.Add("LoreOptions.Store is required: set it to a store such as SqliteLoreStore.Open(\"lore.db\") or register an ILoreStore.");
         }
 
         if (string.IsNullOrWhiteSpace(Tenant))
         {
-            throw new ArgumentException("LoreOptions.Tenant must not be empty.", "options");
+            errors.Add("LoreOptions.Tenant must not be empty.");
         }
 
         if (Capture.Capacity < 1)
         {
-            throw new ArgumentOutOfRangeException("options", Capture.Capacity, "LoreOptions.Capture.Capacity must be at least 1.");
+            errors.Add($"LoreOptions.Capture.Capacity must be at least 1 (was {Capture.Capacity}).");
         }
 
         if (Capture.MaxBatchSize < 1)
         {
-            throw new ArgumentOutOfRangeException("options", Capture.MaxBatchSize, "LoreOptions.Capture.MaxBatchSize must be at least 1.");
+            errors.Add($"LoreOptions.Capture.MaxBatchSize must be at least 1 (was {Capture.MaxBatchSize}).");
         }
 
         if (Capture.AbandonIdleEpisodesAfter < TimeSpan.Zero && Capture.AbandonIdleEpisodesAfter != Timeout.InfiniteTimeSpan)
@@ -119,49 +129,67 @@ public sealed class LoreOptions
 
         if (!Enum.IsDefined(Capture.OverflowPolicy))
         {
-            throw new ArgumentOutOfRangeException("options", Capture.OverflowPolicy, "LoreOptions.Capture.OverflowPolicy must be Wait or DropAndCount.");
+            errors.Add($"LoreOptions.Capture.OverflowPolicy must be Wait or DropAndCount (was {Capture.OverflowPolicy}).");
         }
 
         if (LearnEveryEpisodes < 0)
         {
-            throw new ArgumentOutOfRangeException("options", LearnEveryEpisodes, "LoreOptions.LearnEveryEpisodes must be 0 (off) or positive.");
+            errors.Add($"LoreOptions.LearnEveryEpisodes must be 0 (off) or positive (was {LearnEveryEpisodes}).");
         }
 
         if (RefreshInterval < TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException("options", RefreshInterval, "LoreOptions.RefreshInterval must be zero (no polling) or positive.");
+            errors.Add($"LoreOptions.RefreshInterval must be zero (no polling) or positive (was {RefreshInterval}).");
         }
 
         if (TimeProvider is null)
         {
-            throw new ArgumentException("LoreOptions.TimeProvider must not be null.", "options");
+            errors.Add("LoreOptions.TimeProvider must not be null.");
         }
 
-        try
-        {
-            Learning.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ArgumentException($"LoreOptions.Learning is invalid: {ex.Message}", "options", ex);
-        }
+        Check("Learning", Learning.Validate);
+        Check("Rollout", () => Rollout.Validate());
+        Check("Evaluation", Evaluation.Validate);
+        return errors;
 
-        try
+        void Check(string name, Action validate)
         {
-            Rollout.Validate();
+            try
+            {
+                validate();
+            }
+            catch (ArgumentException ex)
+            {
+                errors.Add($"LoreOptions.{name} is invalid: {ex.Message}");
+            }
         }
-        catch (ArgumentException ex)
-        {
-            throw new ArgumentException($"LoreOptions.Rollout is invalid: {ex.Message}", "options", ex);
-        }
+    }
 
-        try
+    /// <summary>
+    /// A copy the runtime keeps from open on: changing the caller's options (or its rollout and evaluation policies)
+    /// after open changes nothing a running runtime does, so a value validated at open cannot turn invalid under it.
+    /// </summary>
+    internal LoreOptions Frozen()
+    {
+        var copy = new LoreOptions
         {
-            Evaluation.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ArgumentException($"LoreOptions.Evaluation is invalid: {ex.Message}", "options", ex);
-        }
+            Store = Store,
+            LeaveStoreOpen = LeaveStoreOpen,
+            Tenant = Tenant,
+            EmbeddingGenerator = EmbeddingGenerator,
+            LearnEveryEpisodes = LearnEveryEpisodes,
+            TimeProvider = TimeProvider,
+            RefreshInterval = RefreshInterval,
+            ListenForChanges = ListenForChanges,
+            ChangeFeed = ChangeFeed,
+            LoggerFactory = LoggerFactory,
+            Learning = Learning,
+            Rollout = Rollout.Clone(),
+            Evaluation = Evaluation.Clone(),
+        };
+        copy.Capture.Capacity = Capture.Capacity;
+        copy.Capture.OverflowPolicy = Capture.OverflowPolicy;
+        copy.Capture.MaxBatchSize = Capture.MaxBatchSize;
+        return copy;
     }
 }

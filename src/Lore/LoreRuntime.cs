@@ -55,6 +55,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        options = options.Frozen();
         var store = options.Store!;
         var logger = options.LoggerFactory?.CreateLogger("Lore") ?? NullLogger.Instance;
         var indexes = new SnapshotIndexCache(options.EmbeddingGenerator);
@@ -73,7 +74,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         await OpenEpisodeRecovery.RunAsync(store, options.Tenant, options.Capture.AbandonIdleEpisodesAfter, new HashSet<string>(StringComparer.Ordinal), options.TimeProvider, logger, cancellationToken).ConfigureAwait(false);
         runtime._watcher = RolloutWatcher.Start(
             rollout.RefreshAsync,
-            options.ListenForChanges ? options.ChangeFeed ?? store as IStoreChangeFeed : null,
+            options.ListenForChanges ? options.ChangeFeed ?? store.GetService<IStoreChangeFeed>() : null,
             options.Tenant,
             options.RefreshInterval,
             options.TimeProvider,

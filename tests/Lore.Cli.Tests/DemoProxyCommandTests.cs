@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Lore.Server;
 using Lore.Server.Security;
+using Lore.Simulation.Upstream;
 using Lore.Sqlite;
 using Lore.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -157,9 +158,10 @@ public sealed partial class DemoProxyCommandTests
         {
             Store = store,
             Urls = "http://127.0.0.1:0",
-            SimulatedUpstream = simulated,
+            UpstreamBaseUrl = simulated ? new Uri(SimulatedUpstreamEndpoints.Prefix + "/", UriKind.Relative) : null,
             ConfigureRuntime = configure,
         });
+        app.MapSimulatedUpstream();
         await app.StartAsync(Ct);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RunningServer(directory, store, app, new Uri(address.TrimEnd('/') + "/"));

@@ -116,7 +116,7 @@ public sealed class PostgresStoreTests
                 }
 
                 // More than two flushes of rows went to the server by COPY before the bad record.
-                await Assert.ThrowsAsync<InvalidOperationException>(() => failing.AddAsync(episodes[123], Ct));
+                await Assert.ThrowsAsync<StoreConflictException>(() => failing.AddAsync(episodes[123], Ct));
                 await Assert.ThrowsAsync<InvalidOperationException>(() => failing.CommitAsync(Ct));
             }
 

@@ -92,7 +92,7 @@ public abstract partial class LoreStoreContract
         var store = await NewStoreAsync();
         await store.AppendAsync([new EpisodeStarted(Header("ep-1"))], Ct);
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.AppendAsync(
+        var error = await Assert.ThrowsAsync<StoreConflictException>(() => store.AppendAsync(
         [
             new StepRecorded("ep-1", ToolStep(0, "search")),
             new EpisodeStarted(Header("ep-1") with { Task = "a different task" }),
@@ -109,7 +109,7 @@ public abstract partial class LoreStoreContract
     {
         var store = await NewStoreAsync();
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.AppendAsync([new EpisodeStarted(Header("twin")), new EpisodeStarted(Header("twin"))], Ct));
+        var error = await Assert.ThrowsAsync<StoreConflictException>(() => store.AppendAsync([new EpisodeStarted(Header("twin")), new EpisodeStarted(Header("twin"))], Ct));
 
         Assert.Contains("twin", error.Message);
         Assert.Null(await store.GetEpisodeAsync("twin", Ct));

@@ -46,7 +46,7 @@ public abstract partial class LoreStoreContract
         await using var import = await store.BeginImportAsync(Ct);
         await import.AddAsync(Imported("new-1"), Ct);
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => import.AddAsync(Imported("dup"), Ct));
+        var error = await Assert.ThrowsAsync<StoreConflictException>(() => import.AddAsync(Imported("dup"), Ct));
         await Assert.ThrowsAsync<InvalidOperationException>(() => import.CommitAsync(Ct));
 
         Assert.Contains("dup", error.Message);
@@ -61,7 +61,7 @@ public abstract partial class LoreStoreContract
         await using var import = await store.BeginImportAsync(Ct);
         await import.AddAsync(Imported("twin"), Ct);
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => import.AddAsync(Imported("twin"), Ct));
+        var error = await Assert.ThrowsAsync<StoreConflictException>(() => import.AddAsync(Imported("twin"), Ct));
 
         Assert.Contains("twin", error.Message);
         Assert.Equal(0, await store.CountEpisodesAsync(Tenants.Default, Ct));

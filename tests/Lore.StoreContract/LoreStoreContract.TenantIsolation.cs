@@ -74,9 +74,9 @@ public abstract partial class LoreStoreContract
         Assert.Single(await ReadAllAsync(store, new EpisodeQuery { Tenant = "globex" }));
 
         // Within a tenant an id is still written once.
-        var twice = await Assert.ThrowsAsync<InvalidOperationException>(() => store.AppendAsync(CaptureRecordsOf(Sourced("ep-shared", "acme", "x", "")), Ct));
+        var twice = await Assert.ThrowsAsync<StoreConflictException>(() => store.AppendAsync(CaptureRecordsOf(Sourced("ep-shared", "acme", "x", "")), Ct));
         Assert.Contains("ep-shared", twice.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => ImportAsync(store, Sourced("ep-shared", "globex", "y", "")));
+        await Assert.ThrowsAsync<StoreConflictException>(() => ImportAsync(store, Sourced("ep-shared", "globex", "y", "")));
     }
 
     [Fact]

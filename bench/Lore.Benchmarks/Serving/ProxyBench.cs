@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Lore.Server;
 using Lore.Server.Security;
 using Lore.Simulation;
+using Lore.Simulation.Upstream;
 using Lore.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Lore.Cli.Infrastructure;
 using Lore.Server;
 using Lore.Server.Security;
+using Lore.Simulation.Upstream;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -121,8 +122,12 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
         {
             Store = store,
             Urls = settings.Urls,
-            UpstreamBaseUrl = settings.Upstream is { } url && url != "simulated" ? new Uri(url.EndsWith('/') ? url : url + "/") : null,
-            SimulatedUpstream = settings.Upstream == "simulated",
+            UpstreamBaseUrl = settings.Upstream switch
+            {
+                null => null,
+                "simulated" => new Uri(SimulatedUpstreamEndpoints.Prefix + "/", UriKind.Relative),
+                var url => new Uri(url.EndsWith('/') ? url : url + "/"),
+            },
             UpstreamApiKey = upstreamKey,
             MaxRequestBytes = settings.MaxRequestBytes,
             RequestsPerMinutePerKey = settings.Rate,
@@ -138,12 +143,18 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => { signal.Cancel = true; stop.Cancel(); });
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; stop.Cancel(); });
         var app = LoreServer.Build(options);
+        if (settings.Upstream == "simulated")
+        {
+            // The simulated agent is the CLI's, not the server's: mapped next to the server, the proxy forwards to it.
+            app.MapSimulatedUpstream();
+        }
+
         await using (app.ConfigureAwait(false))
         {
             await app.StartAsync(cancellationToken);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             writer.WriteLine($"Listening on {string.Join(", ", addresses)} (store {store.Location}).");
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"REST API under /api (OpenAPI at /openapi/v1.json), OpenAI-compatible proxy at /v1/chat/completions{(options.UpstreamBaseUrl is null && !options.SimulatedUpstream ? " (no --upstream: disabled)" : "")}, OTLP at /v1/traces, MCP at /mcp, dashboard at /dashboard. Ctrl+C stops."));
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"REST API under /api (OpenAPI at /openapi/v1.json), OpenAI-compatible proxy at /v1/chat/completions{(options.UpstreamBaseUrl is null ? " (no --upstream: disabled)" : "")}, OTLP at /v1/traces, MCP at /mcp, dashboard at /dashboard. Ctrl+C stops."));
             writer.Flush();
             try
             {

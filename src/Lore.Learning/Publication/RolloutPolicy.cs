@@ -69,6 +69,9 @@ public sealed class RolloutPolicy
     /// <summary>How many of the most recent ended episodes an attribution pass reads.</summary>
     public int AttributionWindow { get; set; } = 5000;
 
+    /// <summary>A copy, so a runtime keeps the policy it was opened with while the caller's instance changes.</summary>
+    public RolloutPolicy Clone() => (RolloutPolicy)MemberwiseClone();
+
     /// <summary>Throws naming the first option that is out of range.</summary>
     public RolloutPolicy Validate()
     {

@@ -13,7 +13,7 @@ internal static class LearningLocks
 
     public static async Task<IAsyncDisposable> AcquireAsync(ILoreStore store, string tenant, string holder, CancellationToken cancellationToken, Action<string>? onTakeover = null)
     {
-        if (store is ILearningLock shared)
+        if (store.GetService<ILearningLock>() is { } shared)
         {
             var held = await shared.AcquireLearningLockAsync(tenant, holder, cancellationToken).ConfigureAwait(false);
             if (held is ILearningLockHandle { TakeoverNote: { } note })

@@ -41,7 +41,7 @@ internal sealed class PostgresEpisodeImport : IEpisodeImport
             EpisodeBatch.Validate(episode);
             if (!_ids.Add((episode.Tenant, episode.Id)))
             {
-                throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.");
+                throw new StoreConflictException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.");
             }
 
             var month = PostgresText.MonthOf(episode.StartedAt);
@@ -59,7 +59,7 @@ internal sealed class PostgresEpisodeImport : IEpisodeImport
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
                 {
-                    throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.", e);
+                    throw new StoreConflictException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.", e);
                 }
             }
 

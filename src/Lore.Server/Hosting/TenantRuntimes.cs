@@ -7,7 +7,7 @@ namespace Lore.Server.Hosting;
 /// One <see cref="LoreRuntime"/> per tenant, opened on first use and shared by every request of that tenant, all on
 /// the server's one store. Keeping runtimes per tenant is what keeps one tenant's lessons out of another's context.
 /// </summary>
-internal sealed class TenantRuntimes(LoreServerOptions options, ILoggerFactory? loggerFactory = null) : IAsyncDisposable
+internal sealed class TenantRuntimes(LoreServerOptions options, ILoggerFactory? loggerFactory = null) : ILoreRuntimeProvider, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<LoreRuntime>>> _runtimes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LoreOptions> _options = new(StringComparer.Ordinal);
@@ -33,6 +33,8 @@ internal sealed class TenantRuntimes(LoreServerOptions options, ILoggerFactory? 
 
         return task.WaitAsync(cancellationToken);
     }
+
+    public Task<LoreRuntime> GetRuntimeAsync(string tenant, CancellationToken cancellationToken = default) => GetAsync(tenant, cancellationToken);
 
     /// <summary>
     /// The options the tenant's runtime runs with (learning, admission, rollout and evaluation policies after

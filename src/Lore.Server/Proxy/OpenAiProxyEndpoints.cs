@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Lore.Server.Security;
-using Lore.Server.Simulation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,8 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Lore.Server.Proxy;
 
 /// <summary>
-/// Registers and maps the OpenAI-compatible proxy: <c>POST /v1/chat/completions</c> and <c>GET /v1/models</c>, and,
-/// when <see cref="LoreServerOptions.SimulatedUpstream"/> is on, the simulated upstream it forwards to.
+/// Registers and maps the OpenAI-compatible proxy: <c>POST /v1/chat/completions</c> and <c>GET /v1/models</c>.
 /// </summary>
 internal static class OpenAiProxyEndpoints
 {
@@ -45,12 +43,6 @@ internal static class OpenAiProxyEndpoints
     public static void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var options = app.Services.GetRequiredService<LoreServerOptions>();
-        if (options.SimulatedUpstream && options.UpstreamBaseUrl is null)
-        {
-            SimulatedUpstreamEndpoints.Map(app);
-        }
-
         app.MapPost("/v1/chat/completions", (HttpContext context, ChatCompletionsProxy proxy) => proxy.HandleAsync(context))
             .RequireAuthorization(LorePolicies.Agent)
             .WithSummary("OpenAI-compatible chat completions: lessons injected, the call forwarded upstream and recorded as a step of its episode.")
@@ -90,9 +82,9 @@ internal static class OpenAiProxyEndpoints
             var bytes = await response.Content.ReadAsByteArrayAsync(context.RequestAborted).ConfigureAwait(false);
             context.Response.StatusCode = (int)response.StatusCode;
             context.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
-            if (response.Headers.TryGetValues(SimulatedUpstreamEndpoints.SimulatedHeader, out var simulated))
+            if (response.Headers.TryGetValues(UpstreamEndpoint.SimulatedHeader, out var simulated))
             {
-                context.Response.Headers[SimulatedUpstreamEndpoints.SimulatedHeader] = simulated.ToArray();
+                context.Response.Headers[UpstreamEndpoint.SimulatedHeader] = simulated.ToArray();
             }
 
             await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);

@@ -14,7 +14,7 @@ namespace Lore.Server.Security;
 /// </summary>
 internal static class HostValidation
 {
-    public static void Use(WebApplication app, LoreServerOptions options)
+    public static void Use(IApplicationBuilder app, LoreServerOptions options)
     {
         var allowed = AllowedHosts(options);
         if (allowed is null)

@@ -108,7 +108,7 @@ internal sealed class EpisodeWriter : IDisposable
         Validate(episode);
         if (Find(episode.Tenant, episode.Id) is not null)
         {
-            throw new InvalidOperationException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.");
+            throw new StoreConflictException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.");
         }
 
         _staged.Parameters[0].Value = episode.Id;

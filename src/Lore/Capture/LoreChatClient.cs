@@ -18,6 +18,7 @@ public sealed class LoreChatClient : DelegatingChatClient
 {
     private readonly LoreRuntime _runtime;
     private ChatClientMetadata? _metadata;
+    private bool? _genAiInside;
 
     public LoreChatClient(IChatClient innerClient, LoreRuntime runtime)
         : base(innerClient)
@@ -60,7 +61,7 @@ public sealed class LoreChatClient : DelegatingChatClient
     {
         var call = await PrepareAsync(episode, messages, options, cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
-        var activity = LoreTelemetry.StartChat(RequestModel(options), Metadata);
+        var activity = LoreTelemetry.StartChat(RequestModel(options), Metadata, GenAiInside);
         ChatResponse? response = null;
         Exception? error = null;
         try
@@ -86,7 +87,7 @@ public sealed class LoreChatClient : DelegatingChatClient
     {
         var call = await PrepareAsync(episode, messages, options, cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
-        var activity = LoreTelemetry.StartChat(RequestModel(options), Metadata);
+        var activity = LoreTelemetry.StartChat(RequestModel(options), Metadata, GenAiInside);
         var updates = new List<ChatResponseUpdate>();
         Exception? error = null;
         try
@@ -212,15 +213,18 @@ public sealed class LoreChatClient : DelegatingChatClient
     }
 
     /// <summary>Ends the call's span and records its metrics (telemetry; no-ops when nothing listens).</summary>
-    private void EndTelemetry(Activity? activity, EpisodeScope episode, PreparedCall call, ChatOptions? options, ChatResponse? response, Exception? error, long started)
+    private void EndTelemetry(LoreTelemetry.ChatSpan activity, EpisodeScope episode, PreparedCall call, ChatOptions? options, ChatResponse? response, Exception? error, long started)
         => LoreTelemetry.EndChat(
             activity,
             new LoreTelemetry.ChatFacts(_runtime.Tenant, episode.Id, episode.SnapshotId, episode.Arm, call.InjectedLessonIds, call.TokensAdded) { ShadowLessonIds = call.ShadowLessonIds },
             RequestModel(options),
-            activity is null ? null : Metadata,
+            activity.Activity is null ? null : Metadata,
             response,
             error,
             Stopwatch.GetElapsedTime(started));
+
+    /// <summary>True when <c>UseOpenTelemetry()</c> sits inside this middleware: it emits the GenAI span and metrics, not Lore.</summary>
+    private bool GenAiInside => _genAiInside ??= InnerClient.GetService(typeof(OpenTelemetryChatClient)) is not null;
 
     private string? RequestModel(ChatOptions? options) => options?.ModelId ?? Metadata?.DefaultModelId;
 

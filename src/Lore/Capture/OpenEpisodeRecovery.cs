@@ -12,7 +12,7 @@ internal static partial class OpenEpisodeRecovery
     /// <summary>Runs one sweep over <paramref name="tenant"/> (every tenant when null); null when recovery is off or could not run.</summary>
     public static async Task<AbandonedEpisodes?> RunAsync(ILoreStore store, string? tenant, TimeSpan idle, IReadOnlySet<string> running, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
-        if (idle == Timeout.InfiniteTimeSpan || store is not IEpisodeRecovery recovery)
+        if (idle == Timeout.InfiniteTimeSpan || store.GetService<IEpisodeRecovery>() is not { } recovery)
         {
             return null;
         }

@@ -96,6 +96,24 @@ public sealed class EvaluationPolicy
     /// </summary>
     public IList<string> SevereFailureModes { get; init; } = [];
 
+    /// <summary>A copy (with its own slice list), so a runtime keeps the policy it was opened with.</summary>
+    public EvaluationPolicy Clone() => new()
+    {
+        Alpha = Alpha,
+        MinimumEpisodesPerArm = MinimumEpisodesPerArm,
+        MinimumUnitsPerArm = MinimumUnitsPerArm,
+        DeclaredSlices = [.. DeclaredSlices],
+        ShareChangeReserve = ShareChangeReserve,
+        LateSliceReserve = LateSliceReserve,
+        MixtureSpread = MixtureSpread,
+        ExpectedSlices = ExpectedSlices,
+        LessonHoldoutShare = LessonHoldoutShare,
+        FailureShiftAlpha = FailureShiftAlpha,
+        FailureModeSpread = FailureModeSpread,
+        ExpectedFailureModes = ExpectedFailureModes,
+        SevereFailureModes = [.. SevereFailureModes],
+    };
+
     /// <summary>Throws naming the first option that is out of range.</summary>
     public void Validate()
     {

@@ -154,7 +154,7 @@ public sealed partial class RolloutController
             state =>
             {
                 var candidate = snapshotId ?? state.CandidateSnapshotId
-                    ?? throw new InvalidOperationException($"Tenant '{Tenant}' has no candidate in shadow or canary: name the snapshot to start a canary with.");
+                    ?? throw new RolloutRefusedException(RolloutRefusal.NoCandidate, $"Tenant '{Tenant}' has no candidate in shadow or canary: name the snapshot to start a canary with.");
                 RequireNotFrozen(state, $"put snapshot '{candidate}' in canary");
                 RequireNotStable(state, candidate);
                 return state.CandidateSnapshotId == candidate && state.Stage == RolloutStage.Canary && state.CanaryShare == share
@@ -185,7 +185,7 @@ public sealed partial class RolloutController
                 {
                     return expectedCandidate is not null
                         ? null
-                        : throw new InvalidOperationException($"Tenant '{Tenant}' has no candidate in shadow or canary to promote.");
+                        : throw new RolloutRefusedException(RolloutRefusal.NoCandidate, $"Tenant '{Tenant}' has no candidate in shadow or canary to promote.");
                 }
 
                 RequireNotFrozen(state, $"promote snapshot '{state.CandidateSnapshotId}'");
@@ -228,7 +228,7 @@ public sealed partial class RolloutController
                 {
                     return expectedCandidate is not null
                         ? null
-                        : throw new InvalidOperationException($"Tenant '{Tenant}' has no candidate in shadow or canary to roll back; name a snapshot to roll back to an older one.");
+                        : throw new RolloutRefusedException(RolloutRefusal.NoCandidate, $"Tenant '{Tenant}' has no candidate in shadow or canary to roll back; name a snapshot to roll back to an older one.");
                 }
 
                 RequireNotFrozen(state, $"roll back candidate '{state.CandidateSnapshotId}'");
@@ -542,7 +542,7 @@ public sealed partial class RolloutController
             ?? throw new KeyNotFoundException($"Snapshot '{snapshotId}' is not in the store at {store.Location}.");
         if (!string.Equals(snapshot.Tenant, tenant, StringComparison.Ordinal))
         {
-            throw new InvalidOperationException($"Snapshot '{snapshotId}' belongs to tenant '{snapshot.Tenant}', not to '{tenant}' which this rollout serves.");
+            throw new RolloutRefusedException(RolloutRefusal.OtherTenant, $"Snapshot '{snapshotId}' belongs to tenant '{snapshot.Tenant}', not to '{tenant}' which this rollout serves.");
         }
 
         if (!snapshot.IsIntact)
@@ -562,7 +562,8 @@ public sealed partial class RolloutController
     {
         if (state.Frozen)
         {
-            throw new InvalidOperationException(
+            throw new RolloutRefusedException(
+                RolloutRefusal.Frozen,
                 $"Tenant '{Tenant}' is frozen ({state.FrozenReason}; by {state.UpdatedBy} at {state.UpdatedAt:u}): cannot {what}. Unfreeze it first.");
         }
     }
@@ -571,7 +572,7 @@ public sealed partial class RolloutController
     {
         if (state.StableSnapshotId == snapshotId)
         {
-            throw new InvalidOperationException($"Snapshot '{snapshotId}' is already the stable snapshot of tenant '{Tenant}'; a candidate must differ from it.");
+            throw new RolloutRefusedException(RolloutRefusal.AlreadyStable, $"Snapshot '{snapshotId}' is already the stable snapshot of tenant '{Tenant}'; a candidate must differ from it.");
         }
     }
 

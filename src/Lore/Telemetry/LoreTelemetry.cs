@@ -171,18 +171,36 @@ public static class LoreTelemetry
     /// <summary>The slice value of decisions about the whole population.</summary>
     internal const string Overall = "(overall)";
 
-    /// <summary>Starts the span of a model call made inside an episode; null when nobody listens.</summary>
-    internal static Activity? StartChat(string? requestModel, ChatClientMetadata? metadata)
+    /// <summary>
+    /// Where a model call's facts go. Lore emits its own GenAI client span (and the <c>gen_ai.client.*</c> metrics)
+    /// only when nobody else does: when <c>UseOpenTelemetry()</c> sits inside Lore's middleware, Lore's facts go on an
+    /// internal <c>lore.chat</c> span that parents the GenAI span; when a GenAI chat span of another source is already
+    /// current (<c>UseOpenTelemetry()</c> outside Lore's), they go on that span. Either way no GenAI span or metric is doubled.
+    /// </summary>
+    internal readonly record struct ChatSpan(Activity? Activity, bool Owned, bool GenAiElsewhere);
+
+    /// <summary>Starts the span of a model call made inside an episode (see <see cref="ChatSpan"/>); no span when nobody listens.</summary>
+    internal static ChatSpan StartChat(string? requestModel, ChatClientMetadata? metadata, bool genAiInside = false)
     {
+        if (Activity.Current is { } current && current.Source != ActivitySource && Equals(current.GetTagItem(Attributes.OperationName), "chat"))
+        {
+            return new ChatSpan(current, Owned: false, GenAiElsewhere: true);
+        }
+
         if (!ActivitySource.HasListeners())
         {
-            return null;
+            return new ChatSpan(null, Owned: false, GenAiElsewhere: genAiInside);
+        }
+
+        if (genAiInside)
+        {
+            return new ChatSpan(ActivitySource.StartActivity("lore.chat", ActivityKind.Internal), Owned: true, GenAiElsewhere: true);
         }
 
         var activity = ActivitySource.StartActivity(requestModel is null ? "chat" : "chat " + requestModel, ActivityKind.Client);
         if (activity is null)
         {
-            return null;
+            return default;
         }
 
         activity.SetTag(Attributes.OperationName, "chat");
@@ -205,7 +223,7 @@ public static class LoreTelemetry
             }
         }
 
-        return activity;
+        return new ChatSpan(activity, Owned: true, GenAiElsewhere: false);
     }
 
     /// <summary>What Lore did to one model call, for its span and metrics.</summary>
@@ -222,10 +240,11 @@ public static class LoreTelemetry
     }
 
     /// <summary>Completes a model call's span and records its metrics (both no-ops without listeners).</summary>
-    internal static void EndChat(Activity? activity, ChatFacts facts, string? requestModel, ChatClientMetadata? metadata, ChatResponse? response, Exception? error, TimeSpan elapsed)
+    internal static void EndChat(ChatSpan span, ChatFacts facts, string? requestModel, ChatClientMetadata? metadata, ChatResponse? response, Exception? error, TimeSpan elapsed)
     {
         var responseModel = response?.ModelId;
         var usage = response?.Usage;
+        var activity = span.Activity;
         if (activity is not null)
         {
             activity.SetTag(Attributes.EpisodeId, facts.EpisodeId);
@@ -239,7 +258,10 @@ public static class LoreTelemetry
             {
                 activity.SetTag(Attributes.ShadowLessonIds, facts.ShadowLessonIds.ToArray());
             }
+        }
 
+        if (activity is not null && !span.GenAiElsewhere)
+        {
             if (responseModel is not null)
             {
                 activity.SetTag(Attributes.ResponseModel, responseModel);
@@ -265,6 +287,10 @@ public static class LoreTelemetry
                 activity.SetTag(Attributes.OutputTokens, output);
             }
 
+        }
+
+        if (activity is not null && span.Owned)
+        {
             if (error is not null)
             {
                 activity.SetTag(Attributes.ErrorType, error.GetType().FullName);
@@ -279,7 +305,7 @@ public static class LoreTelemetry
             LessonsInjected.Record(facts.InjectedLessonIds.Count, new KeyValuePair<string, object?>(Attributes.Tenant, facts.Tenant), new KeyValuePair<string, object?>(Attributes.Arm, facts.Arm ?? NoArm));
         }
 
-        if (!TokenUsage.Enabled && !OperationDuration.Enabled)
+        if (span.GenAiElsewhere || (!TokenUsage.Enabled && !OperationDuration.Enabled))
         {
             return;
         }

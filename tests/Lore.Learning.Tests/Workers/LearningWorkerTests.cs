@@ -189,11 +189,11 @@ public sealed class LearningWorkerTests : IDisposable
     }
 
     /// <summary>The store, with its learning lock instrumented to count holders (a decorator, not a mock: everything else passes through).</summary>
-    private sealed class CountingLock(SqliteLoreStore store, Action entered, Action left) : DelegatingLoreStore(store, ownsInner: false), ILearningLock
+    private sealed class CountingLock(SqliteLoreStore store, Action entered, Action left) : DelegatingLoreStore(store, leaveInnerOpen: true), ILearningLock
     {
         public async Task<IAsyncDisposable> AcquireLearningLockAsync(string tenant, string holder, CancellationToken cancellationToken = default)
         {
-            var held = await ((ILearningLock)Inner).AcquireLearningLockAsync(tenant, holder, cancellationToken);
+            var held = await ((ILearningLock)InnerStore).AcquireLearningLockAsync(tenant, holder, cancellationToken);
             entered();
             return new Exit(held, left);
         }

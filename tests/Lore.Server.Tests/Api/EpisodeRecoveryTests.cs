@@ -56,7 +56,7 @@ public sealed class EpisodeRecoveryTests
     [Fact]
     public async Task A_call_that_names_an_abandoned_episode_gets_a_409_that_says_it_was_abandoned_and_what_to_do()
     {
-        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true, LeftOpenByACrashAsync);
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = LoreTestServer.SimulatedUpstream, LeftOpenByACrashAsync);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         using var client = server.CreateClient(key);
 

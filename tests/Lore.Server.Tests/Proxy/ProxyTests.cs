@@ -25,7 +25,7 @@ public sealed class ProxyTests
     [Fact]
     public async Task A_buffered_tool_loop_through_the_sdk_is_one_episode_with_every_model_and_tool_call()
     {
-        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = LoreTestServer.SimulatedUpstream);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         var agent = new WorkplaceOverOpenAi(server.BaseAddress, key);
 
@@ -52,7 +52,7 @@ public sealed class ProxyTests
     [Fact]
     public async Task A_streamed_tool_loop_relays_every_chunk_and_captures_the_same_steps_as_a_buffered_one()
     {
-        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = LoreTestServer.SimulatedUpstream);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         var agent = new WorkplaceOverOpenAi(server.BaseAddress, key);
 
@@ -74,7 +74,7 @@ public sealed class ProxyTests
     [Fact]
     public async Task After_learning_and_promotion_later_requests_carry_the_lessons_and_succeed_more_often()
     {
-        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = LoreTestServer.SimulatedUpstream);
 
         // The support backend authenticates its customers, so an admin trusts its key to name them: each customer is
         // a source of evidence (an untrusted key would be one source, and one source never makes a lesson).
@@ -364,7 +364,7 @@ public sealed class ProxyTests
     [Fact]
     public async Task A_durable_call_is_in_the_store_when_its_answer_arrives_and_a_default_call_says_it_was_only_queued()
     {
-        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = LoreTestServer.SimulatedUpstream);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         var client = SdkClient(server, key, out var headers);
 
@@ -406,7 +406,7 @@ public sealed class ProxyTests
     [Fact]
     public async Task Calls_are_refused_without_a_valid_key()
     {
-        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = LoreTestServer.SimulatedUpstream);
 
         var error = await Assert.ThrowsAsync<ClientResultException>(() => SdkClient(server, "lore_kdeadbeef_wrong").CompleteChatAsync([new UserChatMessage("hello")], cancellationToken: Ct));
 
@@ -497,7 +497,7 @@ public sealed class ProxyTests
     [Fact]
     public async Task Models_are_listed_from_the_upstream_and_the_simulation_says_it_is_one()
     {
-        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = LoreTestServer.SimulatedUpstream);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
         using var http = server.CreateClient(key);
 

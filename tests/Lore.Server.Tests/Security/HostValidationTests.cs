@@ -18,7 +18,7 @@ public sealed class HostValidationTests
     [InlineData("/healthz")]
     public async Task A_foreign_host_or_origin_is_refused_on_every_route_while_loopback_names_pass(string path)
     {
-        await using var server = await LoreTestServer.StartAsync(o => o.SimulatedUpstream = true);
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = LoreTestServer.SimulatedUpstream);
         var key = await server.CreateKeyAsync("acme", ApiKeyRole.Admin);
         using var http = server.CreateClient(key);
 

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using Lore.Server;
 using Lore.Server.Security;
+using Lore.Simulation.Upstream;
 using Lore.Sqlite;
 using Lore.Testing;
 using Microsoft.AspNetCore.Builder;
@@ -38,6 +39,9 @@ internal sealed class LoreTestServer : IAsyncDisposable
     /// <summary>For example <c>http://127.0.0.1:41234/</c>.</summary>
     public Uri BaseAddress { get; }
 
+    /// <summary>The proxy's upstream as <c>lore serve --upstream simulated</c> sets it: the simulated agent mapped on this server.</summary>
+    public static Uri SimulatedUpstream { get; } = new(SimulatedUpstreamEndpoints.Prefix + "/", UriKind.Relative);
+
     public static Task<LoreTestServer> StartAsync(Action<LoreServerOptions>? configure = null) => StartAsync(configure, seed: null);
 
     /// <summary>As <see cref="StartAsync(Action{LoreServerOptions}?)"/>, after <paramref name="seed"/> wrote what a previous process left in the store.</summary>
@@ -53,6 +57,7 @@ internal sealed class LoreTestServer : IAsyncDisposable
         var options = new LoreServerOptions { Store = store, Urls = "http://127.0.0.1:0" };
         configure?.Invoke(options);
         var app = LoreServer.Build(options);
+        app.MapSimulatedUpstream();
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new LoreTestServer(directory, store, app, options);
     }

@@ -80,7 +80,7 @@ internal sealed class GatedStore : DelegatingLoreStore
             throw new IOException($"episode {FailEpisode} is poisoned (simulated)");
         }
 
-        await Inner.AppendAsync(records, cancellationToken);
+        await InnerStore.AppendAsync(records, cancellationToken);
     }
 
     private static TaskCompletionSource Open()

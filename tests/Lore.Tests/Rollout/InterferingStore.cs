@@ -25,7 +25,7 @@ internal sealed class InterferingStore(ILoreStore inner) : DelegatingLoreStore(i
 
         try
         {
-            return await Inner.SaveRolloutAsync(state, expectedVersion, cancellationToken);
+            return await InnerStore.SaveRolloutAsync(state, expectedVersion, cancellationToken);
         }
         catch (StoreConflictException)
         {
@@ -39,7 +39,7 @@ internal sealed class InterferingStore(ILoreStore inner) : DelegatingLoreStore(i
     {
         if (commit.Rollout is null)
         {
-            return await Inner.CommitLearningAsync(commit, cancellationToken);
+            return await InnerStore.CommitLearningAsync(commit, cancellationToken);
         }
 
         var save = ++RolloutSaves;
@@ -50,7 +50,7 @@ internal sealed class InterferingStore(ILoreStore inner) : DelegatingLoreStore(i
 
         try
         {
-            return await Inner.CommitLearningAsync(commit, cancellationToken);
+            return await InnerStore.CommitLearningAsync(commit, cancellationToken);
         }
         catch (StoreConflictException)
         {

@@ -66,7 +66,7 @@ public sealed class RollbackTests
         await using var scenario = await RolloutScenario.OpenAsync();
         var before = await scenario.Store.GetRolloutAsync(Tenants.Default, Ct);
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => scenario.Runtime.Rollout.RollbackAsync("bob", "why not", cancellationToken: Ct));
+        var error = await Assert.ThrowsAsync<RolloutRefusedException>(() => scenario.Runtime.Rollout.RollbackAsync("bob", "why not", cancellationToken: Ct));
 
         Assert.Contains("no candidate", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, await scenario.Store.GetRolloutAsync(Tenants.Default, Ct));
@@ -94,9 +94,9 @@ public sealed class RollbackTests
         await scenario.Runtime.Rollout.CanaryAsync(0.2, "alice", "start", scenario.Candidate.Id, Ct);
         var frozen = await scenario.Runtime.Rollout.FreezeAsync("carol", "incident 42", Ct);
 
-        var promote = await Assert.ThrowsAsync<InvalidOperationException>(() => scenario.Runtime.Rollout.PromoteAsync("alice", "ship it", Ct));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => scenario.Runtime.Rollout.RollbackAsync("alice", "undo", cancellationToken: Ct));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => scenario.Runtime.Rollout.CanaryAsync(0.5, "alice", "grow", cancellationToken: Ct));
+        var promote = await Assert.ThrowsAsync<RolloutRefusedException>(() => scenario.Runtime.Rollout.PromoteAsync("alice", "ship it", Ct));
+        await Assert.ThrowsAsync<RolloutRefusedException>(() => scenario.Runtime.Rollout.RollbackAsync("alice", "undo", cancellationToken: Ct));
+        await Assert.ThrowsAsync<RolloutRefusedException>(() => scenario.Runtime.Rollout.CanaryAsync(0.5, "alice", "grow", cancellationToken: Ct));
         var again = await scenario.Runtime.Rollout.FreezeAsync("carol", "still incident 42", Ct);
         var state = await scenario.Store.GetRolloutAsync(Tenants.Default, Ct);
 
@@ -160,7 +160,7 @@ public sealed class RollbackTests
     {
         await using var scenario = await RolloutScenario.OpenAsync();
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => scenario.Runtime.Rollout.CanaryAsync(0.1, "alice", "oops", scenario.Stable.Id, Ct));
+        var error = await Assert.ThrowsAsync<RolloutRefusedException>(() => scenario.Runtime.Rollout.CanaryAsync(0.1, "alice", "oops", scenario.Stable.Id, Ct));
 
         Assert.Contains("already the stable snapshot", error.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => scenario.Runtime.Rollout.CanaryAsync(1.5, "alice", "too much", scenario.Candidate.Id, Ct));

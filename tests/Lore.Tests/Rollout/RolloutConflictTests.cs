@@ -80,7 +80,7 @@ public sealed class RolloutConflictTests : IAsyncLifetime
         await controller.CanaryAsync(0.1, "alice", "start", _candidate.Id, Ct);
         RivalBeforeNextSave(_store, rival => rival.FreezeAsync("carol", "incident", Ct));
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => controller.PromoteAsync("alice", "healthy", Ct));
+        var error = await Assert.ThrowsAsync<RolloutRefusedException>(() => controller.PromoteAsync("alice", "healthy", Ct));
 
         Assert.Contains("frozen", error.Message, StringComparison.Ordinal);
         var state = await _store.GetRolloutAsync(Tenants.Default, Ct);

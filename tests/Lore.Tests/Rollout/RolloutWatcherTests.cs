@@ -196,7 +196,7 @@ public sealed class RolloutWatcherTests : IAsyncDisposable
     [Fact]
     public async Task A_negative_refresh_interval_is_refused_naming_the_option()
     {
-        var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => HostAsync(o => o.RefreshInterval = TimeSpan.FromSeconds(-1)));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => HostAsync(o => o.RefreshInterval = TimeSpan.FromSeconds(-1)));
         Assert.Contains("RefreshInterval", error.Message, StringComparison.Ordinal);
     }
 

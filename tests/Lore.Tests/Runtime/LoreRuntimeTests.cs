@@ -38,7 +38,7 @@ public sealed class LoreRuntimeTests
         await using var host = await RuntimeHost.OpenAsync();
         var options = new LoreOptions { Store = host.Store };
         options.Capture.Capacity = 0;
-        var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => LoreRuntime.OpenAsync(options, Ct));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => LoreRuntime.OpenAsync(options, Ct));
         Assert.Contains("Capture.Capacity", error.Message, StringComparison.Ordinal);
     }
 
@@ -174,7 +174,7 @@ public sealed class LoreRuntimeTests
         var (id, _) = await RunRefundEpisodeAsync(host.Runtime);
         var stored = await host.StoredEpisodeAsync(id);
         Assert.Equal(["les-refund-lookup"], stored.InjectedLessonIds);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => host.Runtime.ActivateSnapshotAsync(theirs.Id, Ct));
+        await Assert.ThrowsAsync<RolloutRefusedException>(() => host.Runtime.ActivateSnapshotAsync(theirs.Id, Ct));
     }
 
     [Fact]

@@ -20,11 +20,14 @@ public sealed class TelemetryTests : IDisposable
     private readonly MeterListener _meterListener;
     private readonly string _tenant = "telemetry-" + Guid.NewGuid().ToString("n")[..8];
 
+    /// <summary>The source of this test's own <c>UseOpenTelemetry()</c> client, the GenAI spans Lore must not double.</summary>
+    private string GenAiSource => "genai-" + _tenant;
+
     public TelemetryTests()
     {
         _activityListener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name == "Lore",
+            ShouldListenTo = source => source.Name == "Lore" || source.Name == GenAiSource,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = _activities.Enqueue,
         };
@@ -72,6 +75,50 @@ public sealed class TelemetryTests : IDisposable
         => RuntimeHost.OpenAsync(
             [TestLessons.Snapshot(TestLessons.SupportDesk().Select(l => l with { Scope = l.Scope with { Tenant = _tenant } }), tenant: _tenant)],
             o => o.Tenant = _tenant);
+
+    [Fact]
+    public async Task With_UseOpenTelemetry_inside_Lore_its_facts_go_on_a_lore_span_and_no_genai_span_or_metric_is_doubled()
+    {
+        await using var host = await HostAsync();
+        var model = "gpt-inner-" + _tenant;
+        var client = new ChatClientBuilder(new ModelEndpoint()).UseLore(host.Runtime).UseOpenTelemetry(sourceName: GenAiSource).Build();
+        string episodeId;
+        await using (var episode = host.Runtime.BeginEpisode("refund an order for a customer"))
+        {
+            episodeId = episode.Id;
+            await client.GetResponseAsync("Please refund order 1142 for a customer", new ChatOptions { ModelId = model }, Ct);
+        }
+
+        var lore = Assert.Single(_activities, a => a.Source.Name == "Lore" && Equals(a.GetTagItem("lore.episode.id"), episodeId));
+        Assert.Equal("lore.chat", lore.DisplayName);
+        Assert.Equal(ActivityKind.Internal, lore.Kind);
+        Assert.Null(lore.GetTagItem("gen_ai.operation.name"));
+        Assert.Contains("les-refund-lookup", Assert.IsType<string[]>(lore.GetTagItem("lore.lesson.ids")));
+        var genAi = Assert.Single(_activities, a => a.Source.Name == GenAiSource && a.ParentSpanId == lore.SpanId);
+        Assert.Equal("chat", genAi.GetTagItem("gen_ai.operation.name"));
+        Assert.Empty(Measured("gen_ai.client.token.usage", t => Equals(t.GetValueOrDefault("gen_ai.request.model"), model)));
+        Assert.Empty(Measured("gen_ai.client.operation.duration", t => Equals(t.GetValueOrDefault("gen_ai.request.model"), model)));
+    }
+
+    [Fact]
+    public async Task With_UseOpenTelemetry_outside_Lore_its_facts_go_on_that_chat_span()
+    {
+        await using var host = await HostAsync();
+        var model = "gpt-outer-" + _tenant;
+        var client = new ChatClientBuilder(new ModelEndpoint()).UseOpenTelemetry(sourceName: GenAiSource).UseLore(host.Runtime).Build();
+        string episodeId;
+        await using (var episode = host.Runtime.BeginEpisode("refund an order for a customer"))
+        {
+            episodeId = episode.Id;
+            await client.GetResponseAsync("Please refund order 1142 for a customer", new ChatOptions { ModelId = model }, Ct);
+        }
+
+        var genAi = Assert.Single(_activities, a => a.Source.Name == GenAiSource && Equals(a.GetTagItem("lore.episode.id"), episodeId));
+        Assert.Equal("chat", genAi.GetTagItem("gen_ai.operation.name"));
+        Assert.Contains("les-refund-lookup", Assert.IsType<string[]>(genAi.GetTagItem("lore.lesson.ids")));
+        Assert.DoesNotContain(_activities, a => a.Source.Name == "Lore" && Equals(a.GetTagItem("lore.episode.id"), episodeId));
+        Assert.Empty(Measured("gen_ai.client.token.usage", t => Equals(t.GetValueOrDefault("gen_ai.request.model"), model)));
+    }
 
     [Fact]
     public async Task A_model_call_in_an_episode_is_a_genai_client_span_with_lore_attributes()

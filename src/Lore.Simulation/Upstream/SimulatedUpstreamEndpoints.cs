@@ -1,13 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Lore.Server.Proxy;
-using Lore.Simulation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.AI;
 
-namespace Lore.Server.Simulation;
+namespace Lore.Simulation.Upstream;
 
 /// <summary>
 /// A SIMULATION, not a model: the simulated workplace's agent (<see cref="SimulatedAgentChatClient"/>) served over the
@@ -15,18 +13,21 @@ namespace Lore.Server.Simulation;
 /// no model endpoint, and tests and benchmarks have a real HTTP upstream. Every response says it is simulated: the model
 /// is <c>lore-simulated-agent</c>, <c>system_fingerprint</c> is <c>lore-simulation</c> and the header
 /// <c>X-Lore-Simulated: true</c> is set. It needs no key: it holds no data, only a deterministic stand-in agent.
+/// It lives with the simulation, not the server, so a production server never ships it; <c>lore serve --upstream
+/// simulated</c> maps it next to the server and points the proxy at it.
 /// </summary>
-internal static class SimulatedUpstreamEndpoints
+public static class SimulatedUpstreamEndpoints
 {
-    /// <summary>Where <c>lore serve</c> mounts it when <see cref="LoreServerOptions.SimulatedUpstream"/> is on.</summary>
+    /// <summary>Where <c>lore serve --upstream simulated</c> mounts it (the proxy's upstream is then this relative URL).</summary>
     public const string Prefix = "/simulated/v1";
 
+    /// <summary>The response header that labels every answer as simulated.</summary>
     public const string SimulatedHeader = "X-Lore-Simulated";
 
     private const string Fingerprint = "lore-simulation";
 
     /// <summary>Maps <c>{prefix}/chat/completions</c> and <c>{prefix}/models</c> on any app (the bench hosts it alone).</summary>
-    public static void Map(IEndpointRouteBuilder routes, string prefix = Prefix, int seed = 0)
+    public static IEndpointConventionBuilder MapSimulatedUpstream(this IEndpointRouteBuilder routes, string prefix = Prefix, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(routes);
         var agent = new SimulatedAgentChatClient(seed: seed);
@@ -47,6 +48,7 @@ internal static class SimulatedUpstreamEndpoints
                 }),
             });
         });
+        return group;
     }
 
     private static async Task CompleteAsync(HttpContext context, SimulatedAgentChatClient agent)
@@ -57,19 +59,14 @@ internal static class SimulatedUpstreamEndpoints
         try
         {
             var node = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
-            messages = OpenAiChatFormat.ReadRequest(node);
-            request = (JsonObject)node!;
-            if (OpenAiChatFormat.StringOf(request["model"]) is null)
-            {
-                throw new ChatRequestException("model", "you must provide a model parameter (any name: this is the simulated agent).");
-            }
+            (request, messages) = SimulatedRequest.Read(node);
         }
         catch (JsonException e)
         {
             await WriteErrorAsync(context, "$", $"the body is not valid JSON: {e.Message}").ConfigureAwait(false);
             return;
         }
-        catch (ChatRequestException e)
+        catch (SimulatedRequestException e)
         {
             await WriteErrorAsync(context, e.Field, e.Message).ConfigureAwait(false);
             return;
@@ -81,7 +78,7 @@ internal static class SimulatedUpstreamEndpoints
         var calls = message.Contents.OfType<FunctionCallContent>().ToArray();
         var finish = calls.Length > 0 ? "tool_calls" : "stop";
         var id = "chatcmpl-" + (response.ResponseId ?? Guid.NewGuid().ToString("n"));
-        var created = OpenAiChatFormat.Created(DateTimeOffset.UtcNow);
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var usage = new JsonObject
         {
             ["prompt_tokens"] = response.Usage?.InputTokenCount ?? 0,
@@ -110,7 +107,7 @@ internal static class SimulatedUpstreamEndpoints
                 {
                     ["role"] = "assistant",
                     ["content"] = string.IsNullOrEmpty(text) ? null : text,
-                    ["tool_calls"] = calls.Length == 0 ? null : new JsonArray([.. calls.Select(c => (JsonNode)OpenAiChatFormat.WriteToolCall(c))]),
+                    ["tool_calls"] = calls.Length == 0 ? null : new JsonArray([.. calls.Select(c => (JsonNode)SimulatedRequest.WriteToolCall(c))]),
                 },
                 ["finish_reason"] = finish,
             }),
@@ -138,7 +135,7 @@ internal static class SimulatedUpstreamEndpoints
 
         for (var i = 0; i < calls.Length; i++)
         {
-            var whole = OpenAiChatFormat.WriteToolCall(calls[i], i);
+            var whole = SimulatedRequest.WriteToolCall(calls[i], i);
             var arguments = whole["function"]!["arguments"]!.GetValue<string>();
             whole["function"]!["arguments"] = "";
             await SendAsync(Chunk(new JsonObject { ["tool_calls"] = new JsonArray(whole) }, null)).ConfigureAwait(false);
