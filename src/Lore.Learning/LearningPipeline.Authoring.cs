@@ -12,10 +12,12 @@ public sealed partial class LearningPipeline
     /// the default policy's when admission is off (a person's words are screened whatever learning is configured to do).
     /// </summary>
     internal ValueTask<ContentResult> ScreenAuthoredAsync(Lesson lesson, CancellationToken cancellationToken)
-    {
-        var guard = _guard ?? (_authoringGuard ??= new AdmissionPolicy().Build(_options.Tools));
-        return guard.ScreenAsync(lesson, evidenceHosts: null, cancellationToken);
-    }
+        => ScreeningGuard.ScreenAsync(lesson, evidenceHosts: null, cancellationToken);
+
+    /// <summary>Cuts secrets and personal data out of what leaves the store (bundles).</summary>
+    internal LessonRedactor Redactor => new(ScreeningGuard);
+
+    private AdmissionGuard ScreeningGuard => _guard ?? (_authoringGuard ??= new AdmissionPolicy().Build(_options.Tools));
 
     /// <summary>
     /// Commits a person's change (lessons, their audit, the snapshot) in one transaction with the snapshot's publication
@@ -23,4 +25,15 @@ public sealed partial class LearningPipeline
     /// </summary>
     internal Task<LearningCommitResult> PublishAuthoredAsync(LearningCommit commit, Snapshot? snapshot, string actor, string reason, RolloutPolicy policy, CancellationToken cancellationToken)
         => CommitAsync(commit, snapshot, actor, reason, cancellationToken, policy);
+}
+
+/// <summary>The content screen's redaction of secrets and personal data, for lessons and texts that leave the store.</summary>
+internal sealed class LessonRedactor(AdmissionGuard guard)
+{
+    public Lesson Redact(Lesson lesson) => guard.RedactForStorage(lesson);
+
+    public string RedactText(string text)
+        => string.IsNullOrWhiteSpace(text)
+            ? text
+            : guard.RedactForStorage(new Lesson { Id = "les-redaction", Kind = LessonKind.Guideline, Text = text, Extractor = new ExtractorInfo("redaction", "1") }).Text;
 }

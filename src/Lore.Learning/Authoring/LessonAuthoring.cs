@@ -74,7 +74,7 @@ public sealed record LessonDraft
 }
 
 /// <summary>A change to an existing lesson; null fields keep what the lesson had.</summary>
-public sealed record LessonChange
+public sealed record LessonEdit
 {
     public string? Text { get; init; }
 
@@ -168,7 +168,7 @@ public sealed class LessonAuthoring
     }
 
     /// <summary>Makes a new version of a lesson with the changed fields; the previous version stays in its lineage.</summary>
-    public async Task<AuthoringOutcome> EditAsync(string lessonId, LessonChange change, AuthorAction action, CancellationToken cancellationToken = default)
+    public async Task<AuthoringOutcome> EditAsync(string lessonId, LessonEdit change, AuthorAction action, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(change);
         Check(action);
