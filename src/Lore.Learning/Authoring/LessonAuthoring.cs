@@ -305,7 +305,7 @@ public sealed class LessonAuthoring
 
     private async Task<AuthoringOutcome> CommitAsync(Lesson lesson, IReadOnlyList<AuditDraft> audit, Snapshot? snapshot, RolloutState before, AuthorAction action, string reason, CancellationToken cancellationToken)
     {
-        var policy = action.ServeNow ? new RolloutPolicy { EntryStage = RolloutStage.None } : _pipeline.Rollout ?? new RolloutPolicy();
+        var policy = action.ServeNow ? new RolloutPolicy { EntryStage = RolloutStage.None, ReplaceRunningCanary = true } : _pipeline.Rollout ?? new RolloutPolicy();
         var committed = await _pipeline.PublishAuthoredAsync(
             new LearningCommit
             {
