@@ -118,7 +118,7 @@ internal sealed class ReviewListCommand(IAnsiConsole console) : AsyncCommand<Rev
         console.MarkupLineInterpolated($"{pending.Count} lessons waiting for review (tenant {settings.Tenant}).");
         if (pending.Count > 0)
         {
-            console.MarkupLine("Decide with: lore review approve ID [ID...] --reason \"...\"  or  lore review reject ID [ID...] --reason \"...\" (several ids: one decision, one snapshot)");
+            console.MarkupLine("Decide with: lore review approve ID [[ID...]] --reason \"...\"  or  lore review reject ID [[ID...]] --reason \"...\" (several ids: one decision, one snapshot)");
         }
 
         return 0;
