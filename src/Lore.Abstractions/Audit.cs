@@ -130,6 +130,14 @@ public static class AuditActions
     public const string LessonRejected = "lesson.rejected";
     public const string LessonQueuedForReview = "lesson.queued-for-review";
     public const string LessonRetired = "lesson.retired";
+    public const string LessonAuthored = "lesson.authored";
+    public const string LessonEdited = "lesson.edited";
+    public const string LessonPinned = "lesson.pinned";
+    public const string LessonUnpinned = "lesson.unpinned";
+    public const string ScreenOverridden = "lesson.screen-overridden";
+    public const string SnapshotExported = "snapshot.exported";
+    public const string SnapshotImported = "snapshot.imported";
+    public const string SnapshotImportRefused = "snapshot.import-refused";
     public const string ReviewApproved = "review.approved";
     public const string ReviewRejected = "review.rejected";
     public const string SnapshotCreated = "snapshot.created";

@@ -241,6 +241,61 @@ public sealed record Lesson
 
     public string? RetiredReason { get; init; }
 
+    /// <summary>
+    /// Injected whenever it is in scope, before any retrieved lesson (still within the token budget): a policy the agent
+    /// must always follow. Left out of the JSON when false, so snapshots made before it existed keep their address.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Pinned { get; init; }
+
+    /// <summary>
+    /// Set when a person wrote, edited, pinned or imported this version: who, when, why, and the versions before it.
+    /// Learning never overwrites a lesson that has it. Left out of the JSON when null (older snapshots keep their address).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public LessonAuthorship? Authorship { get; init; }
+
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsRetired => RetiredAt is not null;
 }
+
+/// <summary>One earlier version of a lesson, kept in its successor's lineage so an edit can always be traced and undone.</summary>
+/// <param name="Version">The version number (1 for the first).</param>
+/// <param name="Source">Who made it: a person ("cli:alice", "key:k1...") or the extractor ("extractor:tool-errors 1.0").</param>
+/// <param name="Text">Its text.</param>
+/// <param name="Pinned">Whether it was pinned.</param>
+/// <param name="At">When it was made.</param>
+public sealed record LessonVersion(int Version, string Source, string Text, bool Pinned, DateTimeOffset At);
+
+/// <summary>
+/// Who wrote or last changed a lesson by hand, and its lineage: a lesson version made by a person names that person as
+/// its source and keeps the versions before it, so <c>lore why</c> can show how a policy came to read as it does.
+/// </summary>
+public sealed record LessonAuthorship
+{
+    /// <summary>The person (or key) who made this version.</summary>
+    public required string Author { get; init; }
+
+    /// <summary>This version's number; 1 for a lesson written from scratch, previous + 1 for an edit.</summary>
+    public int Version { get; init; } = 1;
+
+    /// <summary>What was done: added, edited, pinned, unpinned or imported.</summary>
+    public required string Change { get; init; }
+
+    /// <summary>Why, in the author's words.</summary>
+    public string Reason { get; init; } = "";
+
+    public DateTimeOffset At { get; init; }
+
+    /// <summary>The earlier versions, oldest first (the last few; <see cref="Version"/> counts them all).</summary>
+    public IReadOnlyList<LessonVersion> Previous { get; init; } = [];
+
+    /// <summary>The admin who let this version through a content-screen finding, and why; null when nothing was overridden.</summary>
+    public ScreenOverride? Override { get; init; }
+
+    /// <summary>For an imported lesson: the bundle's snapshot and store it came from.</summary>
+    public string? ImportedFrom { get; init; }
+}
+
+/// <summary>An admin's decision to serve a lesson the content screen flagged: who, why, and which rules they overrode.</summary>
+public sealed record ScreenOverride(string Admin, string Reason, IReadOnlyList<string> Rules, DateTimeOffset At);

@@ -42,15 +42,27 @@ internal static class LoreCommandLine
             config.AddCommand<WorkerCommand>("worker").WithDescription("Run a learning worker: lease ended episodes, learn from them, mark them processed; run several on one shared store.");
             config.AddBranch("lessons", lessons =>
             {
-                lessons.SetDescription("Inspect lessons.");
+                lessons.SetDescription("Inspect lessons, and write, edit, retire and pin them by hand.");
                 lessons.AddCommand<LessonsListCommand>("list").WithDescription("List the lessons of the active snapshot (or all with --all).");
                 lessons.AddCommand<LessonsShowCommand>("show").WithDescription("Show one lesson with its evidence and provenance.");
+                lessons.AddCommand<LessonsAddCommand>("add").WithDescription("Write a lesson (a policy the agent must follow); screened, audited, and served through a new snapshot in the rollout.")
+                    .WithExample("lessons", "add", "Refunds over $500 need a supervisor's approval.", "--label", "slice=refunds", "--tool", "refund_order", "--pin", "--reason", "refunds policy 2026-04");
+                lessons.AddCommand<LessonsEditCommand>("edit").WithDescription("Make a new version of a lesson; the previous one stays in its lineage.")
+                    .WithExample("lessons", "edit", "les-0123456789abcdef", "--text", "Look the order up first.", "--reason", "clearer wording");
+                lessons.AddCommand<LessonsRetireCommand>("retire").WithDescription("Take one lesson out of service: a child snapshot without it enters the rollout.")
+                    .WithExample("lessons", "retire", "les-0123456789abcdef", "--reason", "wrong since the refunds API changed", "--entry", "now");
+                lessons.AddCommand<LessonsPinCommand>("pin").WithDescription("Pin a lesson: injected whenever in scope, first (within the token budget).");
+                lessons.AddCommand<LessonsUnpinCommand>("unpin").WithDescription("Unpin a lesson: retrieved by relevance again.");
             });
             config.AddBranch("snapshots", snapshots =>
             {
                 snapshots.SetDescription("Inspect snapshots of the learned state.");
                 snapshots.AddCommand<SnapshotsListCommand>("list").WithDescription("List snapshots, newest first.");
                 snapshots.AddCommand<SnapshotsShowCommand>("show").WithDescription("Show one snapshot: settings, lessons, the learning run that made it.");
+                snapshots.AddCommand<SnapshotsExportCommand>("export").WithDescription("Write a snapshot as a self-contained bundle (no episodes, no personal data), optionally signed.")
+                    .WithExample("snapshots", "export", "stable", "--out", "staging.bundle", "--sign-key", "bundle.pem");
+                snapshots.AddCommand<SnapshotsImportCommand>("import").WithDescription("Verify a bundle and add it as a candidate that enters this tenant's rollout (canary by default).")
+                    .WithExample("snapshots", "import", "staging.bundle", "--verify-key", "bundle.pub.pem", "--reason", "promote staging 2026-04");
             });
             config.AddBranch("review", review =>
             {

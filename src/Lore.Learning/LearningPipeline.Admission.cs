@@ -34,19 +34,19 @@ public sealed partial class LearningPipeline
     /// transaction), with
     /// the review, not a learning run, named as the reason.
     /// </summary>
-    internal Task PublishReviewedAsync(Snapshot snapshot, Lesson approved, AuditDraft review, string reviewer, CancellationToken cancellationToken)
+    internal Task PublishReviewedAsync(Snapshot snapshot, IReadOnlyList<Lesson> approved, IReadOnlyList<AuditDraft> reviews, string reviewer, CancellationToken cancellationToken)
         => CommitAsync(
             new LearningCommit
             {
                 Tenant = snapshot.Tenant,
-                Lessons = [approved],
-                LessonAudit = [review],
+                Lessons = approved,
+                LessonAudit = reviews,
                 Snapshot = snapshot,
-                SnapshotCreatedAudit = CreatedAudit(snapshot, $"review of {approved.Id}", reviewer),
+                SnapshotCreatedAudit = CreatedAudit(snapshot, $"review of {string.Join(", ", approved.Select(l => l.Id))}", reviewer),
             },
             snapshot,
             reviewer,
-            $"review approved lesson {approved.Id}",
+            approved.Count == 1 ? $"review approved lesson {approved[0].Id}" : $"review approved {approved.Count} lessons",
             cancellationToken);
 
     /// <summary>The guards an <see cref="AdmissionStage"/> runs for this run, or null when admission is off.</summary>

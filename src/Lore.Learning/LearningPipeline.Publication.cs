@@ -19,15 +19,15 @@ public sealed partial class LearningPipeline
     /// the rollout as read just before: when another host changes the rollout in between, the store refuses the commit
     /// whole and the publication is decided again on what that host left.
     /// </summary>
-    private async Task<LearningCommitResult> CommitAsync(LearningCommit commit, Snapshot? snapshot, string actor, string reason, CancellationToken cancellationToken)
+    private async Task<LearningCommitResult> CommitAsync(LearningCommit commit, Snapshot? snapshot, string actor, string reason, CancellationToken cancellationToken, RolloutPolicy? policy = null)
     {
         var gates = new SnapshotPublisher.GateVerdicts();
         for (var attempt = 1; ; attempt++)
         {
             PublicationPlan? plan = null;
-            if (snapshot is not null && _options.ActivateNewSnapshot)
+            if (snapshot is not null && (_options.ActivateNewSnapshot || policy is not null))
             {
-                plan = await SnapshotPublisher.PlanAsync(_store, snapshot, Rollout, actor, reason, _time, gates, cancellationToken).ConfigureAwait(false);
+                plan = await SnapshotPublisher.PlanAsync(_store, snapshot, policy ?? Rollout, actor, reason, _time, gates, cancellationToken).ConfigureAwait(false);
             }
 
             try
@@ -54,7 +54,7 @@ public sealed partial class LearningPipeline
     }
 
     /// <summary>The audit record of a snapshot's creation; the store appends it only if the snapshot is new (the same content learned again has the same id).</summary>
-    private AuditDraft CreatedAudit(Snapshot snapshot, string runId, string actor)
+    internal AuditDraft CreatedAudit(Snapshot snapshot, string runId, string actor)
     {
         var created = new
         {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Lore.Learning.Authoring;
 using Lore.Learning.Consolidation;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -194,16 +195,20 @@ public sealed partial class LearningPipeline
 
         // A served lesson missing from the lesson table (a snapshot written by other means) is still served, not lost.
         var storedIds = stored.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
-        var known = stored.Concat((parent?.Lessons ?? []).Where(l => !storedIds.Contains(l.Id))).ToArray();
+        var everyKnown = stored.Concat((parent?.Lessons ?? []).Where(l => !storedIds.Contains(l.Id))).ToArray();
+
+        // Lessons people wrote or changed are theirs: learning neither updates, merges, retires nor re-learns them.
+        var people = AuthoredLessons.Split(tenant, everyKnown, parent, candidates);
+        var known = people.Learned;
         var consolidator = new LessonConsolidator(_options, _time);
         var admission = BeginAdmission(tenant, stored, parent, window);
-        var result = await consolidator.ConsolidateAsync(
+        var consolidated = await consolidator.ConsolidateAsync(
             new ConsolidationInput
             {
                 Tenant = tenant,
-                Candidates = candidates,
+                Candidates = people.Candidates,
                 KnownLessons = known,
-                ServedIds = (parent?.Lessons ?? []).Select(l => l.Id).ToHashSet(StringComparer.Ordinal),
+                ServedIds = (parent?.Lessons ?? []).Where(l => !people.Ids.Contains(l.Id)).Select(l => l.Id).ToHashSet(StringComparer.Ordinal),
                 Window = window,
                 NewEpisodeIds = newIds,
                 LoadEpisode = (id, ct) => _store.GetEpisodeAsync(tenant, id, ct),
@@ -213,6 +218,7 @@ public sealed partial class LearningPipeline
             },
             cancellationToken).ConfigureAwait(false);
 
+        var result = people.Rejoin(consolidated, _options);
         var finished = _time.GetUtcNow();
         var runId = RunId(started);
         Snapshot? snapshot = null;

@@ -41,6 +41,27 @@ internal sealed class WhyCommand(IAnsiConsole console) : AsyncCommand<WhyCommand
         console.WriteLine($"extractor: {lesson.Extractor.Name} {lesson.Extractor.Version}; created {Output.Time(lesson.CreatedAt)}; confidence {lesson.Confidence.ToString("0.00", c)}");
         console.WriteLine($"trigger: {Output.Trigger(lesson.Trigger)}");
 
+        if (lesson.Authorship is { } authorship)
+        {
+            // A person's version: who made it, why, and the versions before it (the lineage of a policy's wording).
+            console.Write(new Rule("written by people").LeftJustified());
+            console.WriteLine($"version {authorship.Version}: {authorship.Change} by {authorship.Author} {Output.Time(authorship.At)}: {authorship.Reason}{(lesson.Pinned ? " (pinned)" : "")}");
+            if (authorship.Override is { } o)
+            {
+                console.WriteLine($"content screen overridden by {o.Admin} ({string.Join(", ", o.Rules)}): {o.Reason}");
+            }
+
+            if (authorship.ImportedFrom is { } origin)
+            {
+                console.WriteLine($"imported from {origin}");
+            }
+
+            foreach (var previous in authorship.Previous.Reverse())
+            {
+                console.WriteLine($"version {previous.Version} by {previous.Source} {Output.Time(previous.At)}{(previous.Pinned ? " (pinned)" : "")}: {previous.Text}");
+            }
+        }
+
         console.Write(new Rule("evidence").LeftJustified());
         var e = lesson.Evidence;
         console.WriteLine(string.Create(c, $"{e.EpisodeCount} episodes from {e.DistinctSources} distinct sources, support {e.Support}") +

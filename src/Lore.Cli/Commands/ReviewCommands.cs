@@ -13,6 +13,40 @@ internal static class ReviewQueues
     public static ReviewQueue Open(ILoreStore store, string tenant, RolloutPolicy? rollout = null)
         => new(new LearningPipeline(store, new LearningOptions()) { Rollout = rollout }, tenant);
 
+    /// <summary>Runs a decision on several lessons, turning the queue's refusals into the one line a user reads.</summary>
+    public static async Task<IReadOnlyList<ReviewOutcome>> DecideManyAsync(Func<Task<IReadOnlyList<ReviewOutcome>>> decide)
+    {
+        try
+        {
+            return await decide();
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
+    public static int PrintMany(IAnsiConsole console, StoreSettings settings, IReadOnlyList<ReviewOutcome> outcomes, string verb)
+    {
+        if (settings.Json)
+        {
+            Output.Json(console, outcomes);
+            return 0;
+        }
+
+        foreach (var outcome in outcomes)
+        {
+            console.MarkupLineInterpolated($"{verb} [green]{outcome.Lesson.Id}[/]: {outcome.Lesson.Text}");
+        }
+
+        if (outcomes.FirstOrDefault()?.SnapshotId is { } snapshot)
+        {
+            console.MarkupLineInterpolated($"Snapshot [green]{snapshot}[/] contains all {outcomes.Count} (see 'lore rollout status').");
+        }
+
+        return 0;
+    }
+
     /// <summary>Runs a decision, turning the queue's refusals into the one line a user reads.</summary>
     public static async Task<ReviewOutcome> DecideAsync(Func<Task<ReviewOutcome>> decide)
     {
@@ -27,12 +61,40 @@ internal static class ReviewQueues
     }
 }
 
-internal sealed class ReviewListCommand(IAnsiConsole console) : AsyncCommand<StoreSettings>
+internal sealed class ReviewListCommand(IAnsiConsole console) : AsyncCommand<ReviewListCommand.Settings>
 {
-    public override async Task<int> ExecuteAsync(CommandContext context, StoreSettings settings, CancellationToken cancellationToken)
+    internal sealed class Settings : StoreSettings
     {
+        [CommandOption("--kind <KIND>")]
+        [Description("Only lessons of this kind.")]
+        public string? Kind { get; init; }
+
+        [CommandOption("--tool <NAME>")]
+        [Description("Only lessons naming this tool.")]
+        public string? Tool { get; init; }
+
+        [CommandOption("--slice <SLICE>")]
+        [Description("Only lessons of this slice (scope or evidence label 'slice').")]
+        public string? Slice { get; init; }
+
+        [CommandOption("--finding <RULE>")]
+        [Description("Only lessons on which this guard rule fired (e.g. borderline-confidence).")]
+        public string? Finding { get; init; }
+
+        public ReviewFilter Filter => new()
+        {
+            Kind = Kind is null ? null : Enum.TryParse<LessonKind>(Kind, ignoreCase: true, out var k) && Enum.IsDefined(k) ? k : throw new CliException($"--kind '{Kind}' is not one of {string.Join(", ", Enum.GetNames<LessonKind>())}."),
+            Tool = Tool,
+            Slice = Slice,
+            Finding = Finding,
+        };
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var filter = settings.Filter;
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
-        var pending = await ReviewQueues.Open(store, settings.Tenant).ListAsync(cancellationToken);
+        var pending = await ReviewQueues.Open(store, settings.Tenant).ListAsync(filter, cancellationToken);
         if (settings.Json)
         {
             Output.Json(console, pending);
@@ -56,7 +118,7 @@ internal sealed class ReviewListCommand(IAnsiConsole console) : AsyncCommand<Sto
         console.MarkupLineInterpolated($"{pending.Count} lessons waiting for review (tenant {settings.Tenant}).");
         if (pending.Count > 0)
         {
-            console.MarkupLine("Decide with: lore review approve ID --reason \"...\"  or  lore review reject ID --reason \"...\"");
+            console.MarkupLine("Decide with: lore review approve ID [[ID...]] --reason \"...\"  or  lore review reject ID [[ID...]] --reason \"...\" (several ids: one decision, one snapshot)");
         }
 
         return 0;
@@ -67,8 +129,10 @@ internal sealed class ReviewListCommand(IAnsiConsole console) : AsyncCommand<Sto
 internal class ReviewDecisionSettings : StoreSettings
 {
     [CommandArgument(0, "<ID>")]
-    [Description("The lesson id (see 'lore review list').")]
-    public string Id { get; init; } = "";
+    [Description("The lesson ids (see 'lore review list'); several are decided together with one reason, all or none.")]
+    public string[] Ids { get; init; } = [];
+
+    public string Id => Ids[0];
 
     [CommandOption("--reason <TEXT>")]
     [Description("Why; required, kept on the lesson and in the audit log.")]
@@ -115,6 +179,12 @@ internal sealed class ReviewApproveCommand(IAnsiConsole console) : AsyncCommand<
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
         var queue = ReviewQueues.Open(store, settings.Tenant, settings.Rollout);
+        if (settings.Ids.Length > 1)
+        {
+            var many = await ReviewQueues.DecideManyAsync(() => queue.ApproveManyAsync(settings.Ids, settings.Reviewer, settings.Reason!, cancellationToken));
+            return ReviewQueues.PrintMany(console, settings, many, "Approved");
+        }
+
         var outcome = await ReviewQueues.DecideAsync(() => queue.ApproveAsync(settings.Id, settings.Reviewer, settings.Reason!, cancellationToken));
         if (settings.Json)
         {
@@ -138,6 +208,12 @@ internal sealed class ReviewRejectCommand(IAnsiConsole console) : AsyncCommand<R
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
         var queue = ReviewQueues.Open(store, settings.Tenant);
+        if (settings.Ids.Length > 1)
+        {
+            var many = await ReviewQueues.DecideManyAsync(() => queue.RejectManyAsync(settings.Ids, settings.Reviewer, settings.Reason!, cancellationToken));
+            return ReviewQueues.PrintMany(console, settings, many, "Rejected");
+        }
+
         var outcome = await ReviewQueues.DecideAsync(() => queue.RejectAsync(settings.Id, settings.Reviewer, settings.Reason!, cancellationToken));
         if (settings.Json)
         {

@@ -2,6 +2,27 @@ using System.Text.Json;
 
 namespace Lore.Learning;
 
+/// <summary>Which waiting lessons to list or decide together; null fields match everything.</summary>
+public sealed record ReviewFilter
+{
+    public LessonKind? Kind { get; init; }
+
+    /// <summary>Lessons that name this tool (scope or recommended tools).</summary>
+    public string? Tool { get; init; }
+
+    /// <summary>Lessons of this slice (their scope's or their evidence's <c>slice</c> label).</summary>
+    public string? Slice { get; init; }
+
+    /// <summary>Lessons on which this guard rule fired.</summary>
+    public string? Finding { get; init; }
+
+    public bool Matches(Lesson lesson)
+        => (Kind is null || lesson.Kind == Kind)
+            && (Tool is null || lesson.Scope.Tools.Concat(lesson.RecommendedTools ?? []).Contains(Tool, StringComparer.OrdinalIgnoreCase))
+            && (Slice is null || (lesson.Scope.Labels.TryGetValue("slice", out var a) && a == Slice) || (lesson.Scope.EvidenceLabels.TryGetValue("slice", out var b) && b == Slice))
+            && (Finding is null || lesson.GuardFindings.Any(f => string.Equals(f.Rule, Finding, StringComparison.OrdinalIgnoreCase)));
+}
+
 /// <summary>What a review decision did: the lesson as saved, and the snapshot an approval produced (null for a rejection).</summary>
 public sealed record ReviewOutcome(Lesson Lesson, string? SnapshotId);
 
@@ -33,10 +54,63 @@ public sealed class ReviewQueue
     public string Tenant { get; }
 
     /// <summary>The lessons waiting for review, oldest first.</summary>
-    public async Task<IReadOnlyList<Lesson>> ListAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<Lesson>> ListAsync(CancellationToken cancellationToken = default) => ListAsync(null, cancellationToken);
+
+    /// <summary>The lessons waiting for review that match the filter (kind, tool, slice, finding), oldest first.</summary>
+    public async Task<IReadOnlyList<Lesson>> ListAsync(ReviewFilter? filter, CancellationToken cancellationToken = default)
     {
         var lessons = await _store.ListLessonsAsync(new LessonQuery { Tenant = Tenant, Status = LessonStatus.PendingReview }, cancellationToken).ConfigureAwait(false);
-        return [.. lessons.Where(l => l.Status == LessonStatus.PendingReview && !l.IsRetired).OrderBy(l => l.CreatedAt).ThenBy(l => l.Id, StringComparer.Ordinal)];
+        return [.. lessons.Where(l => l.Status == LessonStatus.PendingReview && !l.IsRetired && (filter is null || filter.Matches(l))).OrderBy(l => l.CreatedAt).ThenBy(l => l.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Approves several waiting lessons with one reason, in one snapshot and one commit: all of them or, when any one is
+    /// not waiting or is blocked by the current policy, none (the error names it).
+    /// </summary>
+    public async Task<IReadOnlyList<ReviewOutcome>> ApproveManyAsync(IReadOnlyList<string> lessonIds, string reviewer, string reason, CancellationToken cancellationToken = default)
+    {
+        RequireDistinct(lessonIds);
+        var now = _time.GetUtcNow();
+        var approved = new List<Lesson>(lessonIds.Count);
+        foreach (var id in lessonIds)
+        {
+            var lesson = await PendingAsync(id, reviewer, reason, cancellationToken).ConfigureAwait(false);
+            var blocking = await _pipeline.BlockingFindingsAsync(lesson, cancellationToken).ConfigureAwait(false);
+            if (blocking.Count > 0)
+            {
+                throw new InvalidOperationException($"Lesson '{id}' cannot be approved: under the current admission policy it is blocked by {string.Join(", ", blocking.Select(f => $"{f.Rule} ({f.Detail})"))}; nothing was approved.");
+            }
+
+            approved.Add(lesson with { Status = LessonStatus.Active, Reviews = [.. lesson.Reviews, new ReviewDecision(reviewer, Approved: true, reason.Trim(), now)] });
+        }
+
+        var rollout = await _store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stableId = rollout.StableSnapshotId ?? await _store.GetActiveSnapshotIdAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stable = stableId is null ? null : await _store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"The stable snapshot '{stableId}' of tenant '{Tenant}' is missing from the store.");
+        var ids = approved.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
+        var snapshot = Snapshot.Create(stable?.Id, Tenant, (stable?.Lessons ?? []).Where(l => !ids.Contains(l.Id)).Concat(approved), stable?.Settings ?? _pipeline.Retrieval, reviewer, $"review: {reviewer} approved {approved.Count} lessons: {reason.Trim()}", now);
+        var audit = approved.Select(l => Draft(AuditActions.ReviewApproved, l, l.Reviews[^1], snapshot.Id, stable?.Id)).ToArray();
+        await _pipeline.PublishReviewedAsync(snapshot, approved, audit, reviewer, cancellationToken).ConfigureAwait(false);
+        return [.. approved.Select(l => new ReviewOutcome(l, snapshot.Id))];
+    }
+
+    /// <summary>Rejects several waiting lessons with one reason: all of them or, when any one is not waiting, none.</summary>
+    public async Task<IReadOnlyList<ReviewOutcome>> RejectManyAsync(IReadOnlyList<string> lessonIds, string reviewer, string reason, CancellationToken cancellationToken = default)
+    {
+        RequireDistinct(lessonIds);
+        var now = _time.GetUtcNow();
+        var rejected = new List<Lesson>(lessonIds.Count);
+        foreach (var id in lessonIds)
+        {
+            var lesson = await PendingAsync(id, reviewer, reason, cancellationToken).ConfigureAwait(false);
+            rejected.Add(lesson with { Status = LessonStatus.Rejected, Reviews = [.. lesson.Reviews, new ReviewDecision(reviewer, Approved: false, reason.Trim(), now)] });
+        }
+
+        await _store.CommitLearningAsync(
+            new LearningCommit { Tenant = Tenant, Lessons = rejected, LessonAudit = [.. rejected.Select(l => Draft(AuditActions.ReviewRejected, l, l.Reviews[^1], null, null))] },
+            cancellationToken).ConfigureAwait(false);
+        return [.. rejected.Select(l => new ReviewOutcome(l, SnapshotId: null))];
     }
 
     /// <summary>
@@ -75,7 +149,7 @@ public sealed class ReviewQueue
         // The approved lesson, its review record, the snapshot and its publication are one commit: a crash leaves the
         // lesson waiting for review, or approved and in service, never approved without its snapshot.
         var review = Draft(AuditActions.ReviewApproved, approved, decision, snapshot.Id, stable?.Id);
-        await _pipeline.PublishReviewedAsync(snapshot, approved, review, reviewer, cancellationToken).ConfigureAwait(false);
+        await _pipeline.PublishReviewedAsync(snapshot, [approved], [review], reviewer, cancellationToken).ConfigureAwait(false);
         return new ReviewOutcome(approved, snapshot.Id);
     }
 
@@ -88,6 +162,15 @@ public sealed class ReviewQueue
         await _store.SaveLessonsAsync([rejected], cancellationToken).ConfigureAwait(false);
         await AuditAsync(AuditActions.ReviewRejected, rejected, decision, snapshotId: null, parentId: null, cancellationToken).ConfigureAwait(false);
         return new ReviewOutcome(rejected, SnapshotId: null);
+    }
+
+    private static void RequireDistinct(IReadOnlyList<string> lessonIds)
+    {
+        ArgumentNullException.ThrowIfNull(lessonIds);
+        if (lessonIds.Count == 0 || lessonIds.Distinct(StringComparer.Ordinal).Count() != lessonIds.Count)
+        {
+            throw new ArgumentException("Name at least one lesson, each once.", nameof(lessonIds));
+        }
     }
 
     private async Task<Lesson> PendingAsync(string lessonId, string reviewer, string reason, CancellationToken cancellationToken)

@@ -69,6 +69,7 @@ internal static class LoreApiEndpoints
         EpisodeEndpoints.Map(api);
         KnowledgeEndpoints.Map(api);
         ControlEndpoints.Map(api);
+        AuthoringEndpoints.Map(api);
     }
 
     /// <summary>Lore's records in the CLI's JSON shape (camelCase, enums as strings).</summary>

@@ -42,6 +42,7 @@ internal sealed class LessonIndex
 {
     private readonly IndexedLesson[] _lessons;
     private readonly int[] _always;
+    private readonly int[] _pinned;
     private readonly TriggerKind[] _triggers;
     private readonly LexicalIndex _lexical;
     private readonly HashedVectorIndex? _sparse;
@@ -66,6 +67,7 @@ internal sealed class LessonIndex
         _keywords = keywords;
         _keywordLookup = keywords.GetAlternateLookup<ReadOnlySpan<char>>();
         _always = [.. Enumerable.Range(0, lessons.Length).Where(i => lessons[i].Trigger == TriggerKind.Always)];
+        _pinned = [.. Enumerable.Range(0, lessons.Length).Where(i => lessons[i].Lesson.Pinned)];
         _header = LessonSection.Header(snapshot?.Id, Settings.SectionTitle);
         // An empty index never renders a section, so it never loads the tokenizer (about 0.2 s the first time).
         _frameTokens = lessons.Length == 0 ? 0 : TokenCounter.Count(_header) + TokenCounter.Count(LessonSection.ClosingTag);
@@ -595,16 +597,31 @@ internal sealed class LessonIndex
             var used = 0;
             var finished = false;
             List<string>? withheld = null;
+
+            // Pinned lessons in scope come first, whatever their score, and do not count against top-k (only the
+            // token budget limits them); the per-lesson holdout never withholds them.
+            foreach (var index in _pinned)
+            {
+                var lesson = _lessons[index];
+                if (used + lesson.LineTokens <= room && scopes.Allows(index))
+                {
+                    used += lesson.LineTokens;
+                    lines.Add(lesson.Line);
+                    picked.Add(new RetrievedLesson(lesson.Lesson, scores[index], Math.Min(1f, scratch.Lexical[index] * lexicalScale), scratch.Vector[index], lesson.LineTokens));
+                }
+            }
+
+            var pinned = picked.Count;
             foreach (var candidate in ranked)
             {
-                if (picked.Count == settings.TopK || room - used < _smallestLine)
+                if (picked.Count - pinned == settings.TopK || room - used < _smallestLine)
                 {
                     finished = true;
                     break;
                 }
 
                 var lesson = _lessons[candidate.Lesson];
-                if (used + lesson.LineTokens > room)
+                if (lesson.Lesson.Pinned || used + lesson.LineTokens > room)
                 {
                     continue;
                 }
@@ -626,7 +643,7 @@ internal sealed class LessonIndex
                     lesson.LineTokens));
             }
 
-            finished |= picked.Count == settings.TopK || room - used < _smallestLine;
+            finished |= picked.Count - pinned == settings.TopK || room - used < _smallestLine;
             if (finished || !truncated || capacity == _lessons.Length)
             {
                 var result = picked.Count == 0

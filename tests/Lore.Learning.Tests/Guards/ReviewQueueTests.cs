@@ -38,6 +38,33 @@ public sealed class ReviewQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task The_queue_filters_by_kind_tool_slice_and_finding_and_bulk_approval_is_one_snapshot_or_nothing()
+    {
+        var (store, stableId, pendingId) = await SetUpAsync();
+        await using var _ = store;
+        var queue = new ReviewQueue(new LearningPipeline(store, Options(), _clock), Tenants.Default);
+        var waiting = Assert.Single(await queue.ListAsync(Ct));
+
+        Assert.Equal([pendingId], (await queue.ListAsync(new ReviewFilter { Finding = GuardRules.BorderlineConfidence, Kind = waiting.Kind }, Ct)).Select(l => l.Id));
+        Assert.Empty(await queue.ListAsync(new ReviewFilter { Kind = LessonKind.UserFact }, Ct));
+        Assert.Empty(await queue.ListAsync(new ReviewFilter { Tool = "no_such_tool" }, Ct));
+        Assert.Empty(await queue.ListAsync(new ReviewFilter { Slice = "airline" }, Ct));
+        Assert.Empty(await queue.ListAsync(new ReviewFilter { Finding = "no-such-rule" }, Ct));
+
+        // One unknown id refuses the whole decision: nothing is approved.
+        var refused = await Assert.ThrowsAsync<KeyNotFoundException>(() => queue.ApproveManyAsync([pendingId, "les-unknown"], "alice", "batch", Ct));
+        Assert.Contains("les-unknown", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(LessonStatus.PendingReview, (await store.GetLessonAsync(pendingId, Ct))!.Status);
+        Assert.Equal(stableId, await store.GetActiveSnapshotIdAsync(Tenants.Default, Ct));
+
+        var outcomes = await queue.ApproveManyAsync([pendingId], "alice", "batch of gift-card lessons", Ct);
+        var outcome = Assert.Single(outcomes);
+        Assert.Equal(outcome.SnapshotId, await store.GetActiveSnapshotIdAsync(Tenants.Default, Ct));
+        Assert.Equal(stableId, (await store.GetSnapshotAsync(outcome.SnapshotId!, Ct))!.ParentId);
+        Assert.Equal("batch of gift-card lessons", (await store.GetLessonAsync(pendingId, Ct))!.Reviews[^1].Reason);
+    }
+
+    [Fact]
     public async Task Approving_a_waiting_lesson_serves_it_in_a_child_of_the_stable_snapshot_and_audits_the_decision()
     {
         var (store, stableId, pendingId) = await SetUpAsync();
