@@ -142,7 +142,7 @@ public sealed class MiniLmRetrievalTests(MiniLmFixture model)
         await using var provider = services.BuildServiceProvider();
 
         Assert.IsType<MiniLmEmbeddingGenerator>(provider.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>());
-        var runtime = provider.GetRequiredService<LoreRuntime>();
+        var runtime = await provider.StartLoreAsync(Ct);
         var result = await runtime.RetrieveAsync(new RetrievalQuery { Task = ParaphrasedTask }, Ct);
         Assert.Equal("les-refund-lookup", Assert.Single(result.Lessons, l => l.Lesson.Id == "les-refund-lookup").Lesson.Id);
     }

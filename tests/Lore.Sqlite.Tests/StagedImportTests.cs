@@ -74,7 +74,7 @@ public sealed class StagedImportTests : IDisposable
             }
 
             // The same id twice in one import, after two batches were staged: the add fails, and with it the whole import.
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => failing.AddAsync(Imported(3), Ct));
+            var refused = await Assert.ThrowsAsync<StoreConflictException>(() => failing.AddAsync(Imported(3), Ct));
             Assert.Contains("ep-import-00003", refused.Message, StringComparison.Ordinal);
             await Assert.ThrowsAsync<InvalidOperationException>(() => failing.CommitAsync(Ct));
         }

@@ -38,7 +38,7 @@ internal sealed class SqliteEpisodeImport(SqliteLoreStore store, string importId
         {
             var message = $"Episode '{episode.Id}' {duplicate}; episode ids are unique within a tenant and an episode is written once. The import was rolled back; nothing of it was written.";
             await FailAsync($"adding episode '{episode.Id}' failed ({message})").ConfigureAwait(false);
-            throw new InvalidOperationException(message);
+            throw new StoreConflictException(message);
         }
 
         _batch.Add(episode);
