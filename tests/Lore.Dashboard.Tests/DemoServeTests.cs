@@ -93,7 +93,7 @@ public sealed partial class DemoServeTests(ChromiumBrowser chromium)
             await Expect(page.Locator("[data-testid=events] tr[data-action='snapshot.promoted']").First).ToContainTextAsync("rollout-monitor", new() { Timeout = GenerousMs });
 
             // After the run the server keeps serving until stopped.
-            await page.GotoAsync("/dashboard/outcomes");
+            await DashboardBrowsing.GotoAsync(page, "/dashboard/outcomes");
             await Expect(page.GetByTestId("chart-overall")).ToBeVisibleAsync(new() { Timeout = GenerousMs });
             await context.CloseAsync();
         }

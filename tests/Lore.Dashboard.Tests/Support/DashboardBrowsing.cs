@@ -17,6 +17,27 @@ internal static class DashboardBrowsing
     }
 
     /// <summary>
+    /// Opens <paramref name="url"/> from a live page. The dashboard reloads itself when its data change, and a reload
+    /// that starts just as the test navigates aborts that navigation (net::ERR_ABORTED), as a person's click would
+    /// be; so an aborted navigation is made again, a few times at most.
+    /// </summary>
+    public static async Task GotoAsync(IPage page, string url)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await page.GotoAsync(url);
+                return;
+            }
+            catch (PlaywrightException e) when (attempt < 5 && e.Message.Contains("ERR_ABORTED", StringComparison.Ordinal))
+            {
+                // the page's own reload won the race; navigate again
+            }
+        }
+    }
+
+    /// <summary>
     /// Fills the reason of the form marked <paramref name="testId"/> (within <paramref name="scope"/>, default the page),
     /// submits it and waits for the page that confirms it (a done action returns with <c>?done=N</c>).
     /// </summary>
