@@ -354,9 +354,8 @@ public sealed class ProxyTests
 
         Assert.Equal(500, error.Status);
         Assert.Contains("The server is overloaded", error.Message, StringComparison.Ordinal);
-        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
-        await runtime.FlushAsync(Ct);
-        var step = Assert.Single(Assert.Single(await server.Store.ReadEpisodesAsync(new EpisodeQuery { Tenant = "acme" }, Ct).ToListAsync(Ct)).Steps);
+        var episodes = await server.WaitForEpisodesAsync("acme", e => e.Count > 0 && e[0].Steps.Count > 0);
+        var step = Assert.Single(Assert.Single(episodes).Steps);
         Assert.Equal("upstream answered 500: The server is overloaded", step.Error);
         Assert.Empty(step.Response);
     }

@@ -62,6 +62,26 @@ internal sealed class LoreTestServer : IAsyncDisposable
         return new LoreTestServer(directory, store, app, options);
     }
 
+    /// <summary>
+    /// The tenant's episodes once <paramref name="ready"/> holds for them: capture that a call only queued (the proxy's
+    /// default acknowledgement) is written after the answer went out, so tests wait for it with a generous deadline.
+    /// </summary>
+    public async Task<List<Episode>> WaitForEpisodesAsync(string tenant, Func<List<Episode>, bool> ready)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (true)
+        {
+            var episodes = await Store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant }, TestContext.Current.CancellationToken).ToListAsync(TestContext.Current.CancellationToken);
+            if (ready(episodes))
+            {
+                return episodes;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"tenant {tenant}'s episodes did not reach the expected state within 2 minutes ({episodes.Count} stored)");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+
     /// <summary>Stores a new key and returns the string a client presents.</summary>
     public async Task<string> CreateKeyAsync(string tenant, ApiKeyRole role, string name = "test", bool trustUnits = false)
     {
