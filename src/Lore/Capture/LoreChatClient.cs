@@ -129,15 +129,15 @@ public sealed class LoreChatClient : DelegatingChatClient
     {
         var request = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
         var at = _runtime.TimeProvider.GetUtcNow();
+        var tools = options?.Tools is { } available ? available.Select(t => t.Name).ToArray() : null;
         var index = episode.Index;
         var shadowIndex = episode.ShadowIndex;
         if (index.Count == 0 && (shadowIndex is null || shadowIndex.Count == 0))
         {
-            return new PreparedCall(request, request, [], at);
+            return new PreparedCall(request, request, [], at) { OfferedTools = tools };
         }
 
         var turn = LatestUserText(request);
-        var tools = options?.Tools is { } available ? available.Select(t => t.Name).ToArray() : null;
         RetrievalResult result;
         RetrievalResult? shadow;
         if (episode.CachedRetrieval(turn, tools) is { } cached)
@@ -166,7 +166,7 @@ public sealed class LoreChatClient : DelegatingChatClient
         if (!InjectLessons || result.Section is null)
         {
             // Withheld lessons count as such only when injection was on: otherwise nothing was injected anywhere.
-            return new PreparedCall(request, request, [], at) { ShadowLessonIds = shadowIds, WithheldLessonIds = InjectLessons ? result.WithheldLessonIds : [] };
+            return new PreparedCall(request, request, [], at) { ShadowLessonIds = shadowIds, WithheldLessonIds = InjectLessons ? result.WithheldLessonIds : [], OfferedTools = tools };
         }
 
         var position = 0;
@@ -192,7 +192,7 @@ public sealed class LoreChatClient : DelegatingChatClient
         }
 
         episode.NoteInjected(result.Lessons);
-        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens) { ShadowLessonIds = shadowIds, WithheldLessonIds = result.WithheldLessonIds };
+        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens) { ShadowLessonIds = shadowIds, WithheldLessonIds = result.WithheldLessonIds, OfferedTools = tools };
     }
 
     private ValueTask<int> RecordAsync(EpisodeScope episode, PreparedCall call, ChatResponse? response, ChatOptions? options, long started)
@@ -206,7 +206,7 @@ public sealed class LoreChatClient : DelegatingChatClient
             call.ShadowLessonIds)
         {
             WithheldLessonIds = call.WithheldLessonIds,
-            OfferedTools = options?.Tools is { } tools ? [.. tools.Select(t => t.Name)] : null,
+            OfferedTools = call.OfferedTools,
         };
         var responseMessages = response is null ? [] : response.Messages as IReadOnlyList<ChatMessage> ?? [.. response.Messages];
         return episode.RecordCallAsync(call.Request, responseMessages, facts);
@@ -253,5 +253,8 @@ public sealed class LoreChatClient : DelegatingChatClient
 
         /// <summary>Lessons the per-lesson holdout withheld from this call.</summary>
         public IReadOnlyList<string> WithheldLessonIds { get; init; } = [];
+
+        /// <summary>The names of the tools the call offered (null when the caller gave none), for retrieval and the step.</summary>
+        public IReadOnlyList<string>? OfferedTools { get; init; }
     }
 }
