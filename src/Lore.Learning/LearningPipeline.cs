@@ -52,6 +52,9 @@ public sealed partial class LearningPipeline
     /// </summary>
     public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator { get; init; }
 
+    /// <summary>When set, every pass adds what each of its stages cost (the learning bench's per-stage figures).</summary>
+    internal LearningStageClock? Stages { get; init; }
+
     /// <summary>The name of the store cursor that marks the last episode sequence a tenant's learning has read.</summary>
     public static string CursorName(string tenant) => $"learning:{tenant}";
 
@@ -148,6 +151,7 @@ public sealed partial class LearningPipeline
 
     private async Task<List<Episode>> ReadWindowAsync(string tenant, CancellationToken cancellationToken)
     {
+        using var stage = LearningStageClock.Measure(Stages, "read episodes");
         var window = new List<Episode>();
         await foreach (var episode in _store.ReadEpisodesAsync(new EpisodeQuery { Tenant = tenant, EndedOnly = true, Limit = _options.Window, NewestFirst = true }, cancellationToken).ConfigureAwait(false))
         {
@@ -164,6 +168,7 @@ public sealed partial class LearningPipeline
         var reports = new List<ExtractorReport>(_extractors.Count);
         var candidates = new List<LessonCandidate>();
         var contradicted = new Dictionary<string, string>(StringComparer.Ordinal);
+        var extraction = LearningStageClock.Measure(Stages, "extract");
         foreach (var extractor in _extractors)
         {
             progress?.Report($"Extracting with {extractor.Info.Name} {extractor.Info.Version}");
@@ -181,8 +186,10 @@ public sealed partial class LearningPipeline
         // this step holds the tenant's learning lock: a store-level lock (PostgreSQL advisory lock, SQLite lock row)
         // when the store offers one, so passes in other processes wait too. Waiting is preferred over retrying on a
         // conflict: lesson saves are not compare-and-swap, so a lost race would not even be detected.
+        extraction.Dispose();
         await using var held = lockHeld ? null : await LearningLocks.AcquireAsync(_store, tenant, actor, cancellationToken, note => OnLockTakenOver(note, progress)).ConfigureAwait(false);
         progress?.Report($"Consolidating {candidates.Count} candidates");
+        var reading = LearningStageClock.Measure(Stages, "read lessons");
         var parentId = await _store.GetActiveSnapshotIdAsync(tenant, cancellationToken).ConfigureAwait(false);
         if (parentId is null)
         {
@@ -193,11 +200,14 @@ public sealed partial class LearningPipeline
         var parent = parentId is null ? null : await _store.GetSnapshotAsync(parentId, cancellationToken).ConfigureAwait(false);
         var stored = await _store.ListLessonsAsync(new LessonQuery { Tenant = tenant, IncludeRetired = true }, cancellationToken).ConfigureAwait(false);
 
+        reading.Dispose();
+
         // A served lesson missing from the lesson table (a snapshot written by other means) is still served, not lost.
         var storedIds = stored.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
         var everyKnown = stored.Concat((parent?.Lessons ?? []).Where(l => !storedIds.Contains(l.Id))).ToArray();
 
         // Lessons people wrote or changed are theirs: learning neither updates, merges, retires nor re-learns them.
+        var consolidation = LearningStageClock.Measure(Stages, "consolidate (statistics, merges, guards)");
         var people = AuthoredLessons.Split(tenant, everyKnown, parent, candidates);
         var known = people.Learned;
         var consolidator = new LessonConsolidator(_options, _time);
@@ -212,13 +222,15 @@ public sealed partial class LearningPipeline
                 Window = window,
                 NewEpisodeIds = newIds,
                 LoadEpisode = (id, ct) => _store.GetEpisodeAsync(tenant, id, ct),
-                Admission = admission is null ? null : admission.DecideAsync,
+                Admission = admission is null ? null : Stages is null ? admission.DecideAsync : (lesson, ct) => MeasuredAsync(admission, lesson, ct),
                 Contradicted = contradicted,
                 Embeddings = EmbeddingGenerator,
             },
             cancellationToken).ConfigureAwait(false);
 
         var result = people.Rejoin(consolidated, _options);
+        consolidation.Dispose();
+        var building = LearningStageClock.Measure(Stages, "snapshot build");
         var finished = _time.GetUtcNow();
         var runId = RunId(started);
         Snapshot? snapshot = null;
@@ -228,12 +240,14 @@ public sealed partial class LearningPipeline
             snapshot = Snapshot.Create(parent?.Id, tenant, result.Served, parent?.Settings ?? _options.Retrieval, actor, reason, finished);
         }
 
+        building.Dispose();
         if (stillOwned is not null && !stillOwned())
         {
             return null;
         }
 
         progress?.Report(snapshot is null ? "No change to the served lessons" : $"Saving snapshot {snapshot.Id}");
+        using var committing = LearningStageClock.Measure(Stages, "commit");
         var changed = await KeepReviewDecisionsAsync(result.Changed, stored, cancellationToken).ConfigureAwait(false);
         var (admissions, admissionAudit) = DescribeAdmissions(admission, result, changed, runId, actor);
 
@@ -277,6 +291,13 @@ public sealed partial class LearningPipeline
             cancellationToken).ConfigureAwait(false);
         LogRun(_logger, run.Id, tenant, window.Count, newIds.Count, candidates.Count, result.Added.Count, result.Retirements.Count, snapshot?.Id ?? "none");
         return run;
+    }
+
+    /// <summary>One admission decision, measured as the "guards" part of consolidation.</summary>
+    private async ValueTask<Lesson> MeasuredAsync(Guards.AdmissionStage admission, Lesson lesson, CancellationToken cancellationToken)
+    {
+        using var stage = LearningStageClock.Measure(Stages, "guards (admission; part of consolidate)");
+        return await admission.DecideAsync(lesson, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<(ExtractorReport Report, IReadOnlyList<LessonCandidate> Accepted, IReadOnlyList<ClaimContradiction> Contradicted)> RunExtractorAsync(ILessonExtractor extractor, ExtractionBatch batch, CancellationToken cancellationToken)

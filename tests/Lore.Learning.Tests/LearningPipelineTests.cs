@@ -18,7 +18,7 @@ public sealed class LearningPipelineTests : IDisposable
     /// Refund episodes where skipping lookup_order makes refund_order fail and, unrecovered, the episode fail; the
     /// rest succeed. Ids continue from <paramref name="first"/> so later batches add new episodes.
     /// </summary>
-    private static List<Episode> Refunds(int first, int count, int seed)
+    internal static List<Episode> Refunds(int first, int count, int seed)
     {
         var random = new Random(seed);
         var start = new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero);

@@ -32,7 +32,26 @@ internal sealed partial class ContentScreen
         _topics = [.. policy.ProtectedTopics.Select(t => (t, TopicPattern(t)))];
         _reviewTopics = policy.ReviewProtectedTopics;
         _nonBlocking = policy.ReviewFindings ? Severity.Review : Severity.Note;
+        _ = RulesBuilt.Value;
     }
+
+    /// <summary>
+    /// The intent and phrasing rule tables (dozens of non-backtracking automata: seconds of CPU, once per process) are
+    /// built on a pool thread as soon as the first screen exists, so a learning pass reads its window meanwhile instead
+    /// of waiting for them at its first lesson. A screen that needs them before they are done waits for the same
+    /// build (type initialisers run once); a build that failed fails that screen as it always did.
+    /// </summary>
+    private static readonly Lazy<Task> RulesBuilt = new(() => Task.Run(static () =>
+    {
+        try
+        {
+            _ = IntentRules.All.Count + PhraseRules.All.Count;
+        }
+        catch (TypeInitializationException)
+        {
+            // Rethrown to the first screen that reads the rules.
+        }
+    }));
 
     /// <summary>The hosts the lesson names that the policy does not list; evidence may still know them.</summary>
     public IReadOnlyList<string> HostsNotInPolicy(Lesson lesson)

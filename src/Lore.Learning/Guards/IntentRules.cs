@@ -22,7 +22,7 @@ internal enum NegationEffect
 /// each other, in either order, say the same thing ("ignore" x "instructions", "supprimez" x "compte", "無視" x "指示").
 /// A frame without objects is a phrase that carries the intent alone ("lie to", "撒谎").
 /// </summary>
-internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, Regex Pattern, bool Gated, Regex? Exemption = null);
+internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, RulePattern Pattern, bool Gated, Regex? Exemption = null);
 
 /// <summary>An intent found: the frame, and what matched (an excerpt, never more than 60 characters).</summary>
 internal sealed record IntentHit(IntentFrame Frame, string Excerpt);
@@ -74,6 +74,8 @@ internal static class IntentRules
     /// which is safe here because a frame's loops alternate disjoint classes (separators, then letters) and every
     /// match has a one-second timeout that fails the screen closed.
     /// </summary>
+    private static RulePattern P(string pattern) => new(pattern, R);
+
     private static Regex R(string pattern)
     {
         try
@@ -87,7 +89,7 @@ internal static class IntentRules
     }
 
     /// <summary>The frames joined into as few non-backtracking alternations as the engine accepts, as a quick first pass.</summary>
-    private static Regex[] Any(Regex[] patterns)
+    private static Regex[] Any(string[] patterns)
     {
         try
         {
@@ -97,7 +99,7 @@ internal static class IntentRules
         {
             if (patterns.Length == 1)
             {
-                return [patterns[0]];
+                return [R(patterns[0])];
             }
 
             var half = patterns.Length / 2;
@@ -223,7 +225,7 @@ internal static class IntentRules
 
         foreach (var frame in All)
         {
-            foreach (Match match in frame.Pattern.Matches(normalised))
+            foreach (Match match in frame.Pattern.Regex.Matches(normalised))
             {
                 if (frame.Negation != NegationEffect.Ignored && IsNegated(normalised, match.Index, match.Length, beforeOnly: frame.Negation == NegationEffect.BeforeOnly))
                 {
@@ -382,7 +384,7 @@ internal static class IntentRules
     // Declared after every regex the frames use: static fields initialise in declaration order.
     public static IReadOnlyList<IntentFrame> All { get; } = Build();
 
-    private static readonly Regex[] AnyFrame = Any([.. All.Select(f => f.Pattern)]);
+    private static readonly Regex[] AnyFrame = Any([.. All.Select(f => f.Pattern.Source)]);
 
     private static List<IntentFrame> Build()
     {
@@ -393,14 +395,14 @@ internal static class IntentRules
         {
             var forward = $@"\b{verbs}{Rest}(?:{Sep}{Word}){{0,{gap}}}?{Sep}{objects}";
             var pattern = bothOrders ? $@"{forward}|\b{objects}{Rest}(?:{Sep}{Word}){{0,{Math.Min(gap, 3)}}}?{Sep}{verbs}" : forward;
-            frames.Add(new IntentFrame(rule, name, severity, negation, R(pattern), gated, exemption));
+            frames.Add(new IntentFrame(rule, name, severity, negation, P(pattern), gated, exemption));
         }
 
         void Cjk(string rule, string name, string verbs, string objects, int gap = 12, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, Regex? exemption = null)
-            => frames.Add(new IntentFrame(rule, name, severity, negation, R($"{verbs}{CjkGap(gap)}{objects}|{objects}{CjkGap(gap)}{verbs}"), gated, exemption));
+            => frames.Add(new IntentFrame(rule, name, severity, negation, P($"{verbs}{CjkGap(gap)}{objects}|{objects}{CjkGap(gap)}{verbs}"), gated, exemption));
 
         void Phrase(string rule, string name, string pattern, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false)
-            => frames.Add(new IntentFrame(rule, name, severity, negation, R(N(pattern)), gated));
+            => frames.Add(new IntentFrame(rule, name, severity, negation, P(N(pattern)), gated));
 
         // ---- Instruction override: drop what the agent was told.
         var drop = Alt("ignor", "disregard", "forget", "forgot", "overrid", "overrul", "discard", "set aside", "throw out", "neglect", "bypass",
@@ -417,7 +419,7 @@ internal static class IntentRules
                 "volg niet", "niet meer volgen", "houd je niet", "не следуй", "не выполняй", "перестань следовать", "не подчиняйся"),
             told, gap: 5, negation: NegationEffect.Ignored, bothOrders: false);
         frames.Add(new IntentFrame(GuardRules.InstructionOverride, "an order to drop the agent's instructions", Severity.Block, NegationEffect.Clears,
-            R($@"\b{told}[^.!?\n]{{0,120}}?\b" + Alt("skip them", "ignore them", "disregard them", "drop them", "bypass them", "ignore it", "skip it", "les ignorer", "ignore-les", "ignorez-les", "ignoriere sie", "vergiss sie", "ignoralas", "ignoralos", "ignore-as", "ignorale", "negeer ze", "игнорируй их", "забудь их")), Gated: false));
+            P($@"\b{told}[^.!?\n]{{0,120}}?\b" + Alt("skip them", "ignore them", "disregard them", "drop them", "bypass them", "ignore it", "skip it", "les ignorer", "ignore-les", "ignorez-les", "ignoriere sie", "vergiss sie", "ignoralas", "ignoralos", "ignore-as", "ignorale", "negeer ze", "игнорируй их", "забудь их")), Gated: false));
         Frame(GuardRules.InstructionOverride, "an order to drop the agent's instructions",
             told, Alt("skip them", "ignore them", "disregard them", "drop them", "bypass them", "ignore it", "skip it", "les ignorer", "ignore-les", "ignorez-les", "ignoriere sie", "vergiss sie", "ignoralas", "ignoralos", "ignore-as", "ignorale", "negeer ze", "игнорируй их", "забудь их"),
             gap: 10, bothOrders: false);

@@ -11,7 +11,7 @@ namespace Lore.Learning.Guards;
 /// When set, also matched against the letters-only view (the pattern without word boundaries), to catch phrases
 /// spelled out with separators; only for phrasings too specific to occur by accident across word boundaries.
 /// </param>
-internal sealed record PhraseRule(string Rule, string Name, Regex Pattern, bool Negatable, Regex? SquashedPattern);
+internal sealed record PhraseRule(string Rule, string Name, RulePattern Pattern, bool Negatable, RulePattern? SquashedPattern);
 
 /// <summary>A phrasing found: an excerpt for the finding, and the match with the text after it.</summary>
 internal sealed record PhraseHit(PhraseRule Rule, string Excerpt, string Context);
@@ -37,14 +37,14 @@ internal static class PhraseRules
     /// Every phrasing in one pattern, so that a text matching none (most lessons) is read once per view instead of
     /// once per phrasing; only a text it matches is read phrasing by phrasing.
     /// </summary>
-    private static readonly Regex[] AnyPhrase = Any([.. All.Select(r => r.Pattern)]);
+    private static readonly Regex[] AnyPhrase = Any([.. All.Select(r => r.Pattern.Source)]);
 
-    private static readonly Regex[] AnySquashed = Any([.. All.Where(r => r.SquashedPattern is not null).Select(r => r.SquashedPattern!)]);
+    private static readonly Regex[] AnySquashed = Any([.. All.Where(r => r.SquashedPattern is not null).Select(r => r.SquashedPattern!.Source)]);
 
-    private static readonly Regex[] AnyMarkup = Any([.. Markup.Select(r => r.Pattern)]);
+    private static readonly Regex[] AnyMarkup = Any([.. Markup.Select(r => r.Pattern.Source)]);
 
     /// <summary>The patterns joined into as few alternations as the non-backtracking engine accepts (it bounds automaton size).</summary>
-    private static Regex[] Any(Regex[] patterns)
+    private static Regex[] Any(string[] patterns)
     {
         if (patterns.Length == 0)
         {
@@ -64,6 +64,8 @@ internal static class PhraseRules
 
     private static bool MatchesAny(Regex[] patterns, string text) => patterns.Any(p => p.IsMatch(text));
 
+    private static RulePattern P(string pattern) => new(pattern, R);
+
     private static Regex R(string pattern)
         => new(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking | RegexOptions.Multiline);
 
@@ -71,7 +73,7 @@ internal static class PhraseRules
     {
         var rules = new List<PhraseRule>();
         void Add(string rule, string name, string pattern, bool negatable = false, bool squashed = false)
-            => rules.Add(new PhraseRule(rule, name, R(pattern), negatable, squashed ? R(pattern.Replace(@"\b", "", StringComparison.Ordinal)) : null));
+            => rules.Add(new PhraseRule(rule, name, P(pattern), negatable, squashed ? P(pattern.Replace(@"\b", "", StringComparison.Ordinal)) : null));
 
         const string Quantifiers = $@"(?:(?:all|any|every|each|of|the|your|my|its|these|those|such|prior|previous|above|earlier|preceding|former|original|initial|old|existing|current|system|developer|safety|default|given|provided|aforementioned|that|which){S}){{0,5}}";
         const string Rules = "(?:instructions?|prompts?|rules|guidelines|directives?|directions|guardrails|programming|constraints|restrictions|policies|commands|orders|training)";
@@ -169,7 +171,7 @@ internal static class PhraseRules
     private static List<PhraseRule> BuildMarkup()
     {
         var rules = new List<PhraseRule>();
-        void Add(string name, string pattern) => rules.Add(new PhraseRule(GuardRules.HiddenMarkup, name, R(pattern), Negatable: false, SquashedPattern: null));
+        void Add(string name, string pattern) => rules.Add(new PhraseRule(GuardRules.HiddenMarkup, name, P(pattern), Negatable: false, SquashedPattern: null));
 
         Add("an HTML comment", "<!--");
         Add("an active HTML element", @"<\s*/?\s*(?:script|iframe|object|embed|style|meta|svg|link|form|img|input|textarea|base)\b");
@@ -199,10 +201,10 @@ internal static class PhraseRules
         var anyWords = MatchesAny(AnyPhrase, plain) || (!sameFolded && MatchesAny(AnyPhrase, folded)) || MatchesAny(AnySquashed, text.Squashed);
         foreach (var rule in anyWords ? All : [])
         {
-            var hit = FirstMatch(rule, rule.Pattern, plain) ?? (sameFolded ? null : FirstMatch(rule, rule.Pattern, folded));
+            var hit = FirstMatch(rule, rule.Pattern.Regex, plain) ?? (sameFolded ? null : FirstMatch(rule, rule.Pattern.Regex, folded));
             if (hit is null && rule.SquashedPattern is { } squashed)
             {
-                hit = FirstMatch(rule, squashed, text.Squashed);
+                hit = FirstMatch(rule, squashed.Regex, text.Squashed);
             }
 
             if (hit is not null)
@@ -213,7 +215,7 @@ internal static class PhraseRules
 
         foreach (var rule in MatchesAny(AnyMarkup, text.Plain) ? Markup : [])
         {
-            var match = rule.Pattern.Match(text.Plain);
+            var match = rule.Pattern.Regex.Match(text.Plain);
             if (match.Success)
             {
                 yield return Hit(rule, text.Plain, match);
