@@ -62,7 +62,7 @@ public sealed class LearningStageClockTests : IDisposable
         var first = pattern.Regex;
         Assert.Same(first, pattern.Regex);
         Assert.Equal(1, compiled);
-        Assert.True(first.IsMatch("issue a refund now"));
-        Assert.False(first.IsMatch("refunded"));
+        Assert.Matches(first, "issue a refund now");
+        Assert.DoesNotMatch(first, "refunded");
     }
 }
