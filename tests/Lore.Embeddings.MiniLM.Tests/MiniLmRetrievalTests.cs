@@ -106,7 +106,7 @@ public sealed class MiniLmRetrievalTests(MiniLmFixture model)
         using var directory = new TempDirectory();
 
         // A wait long enough for the model, so even the first call is served by meaning (by default it would be lexical).
-        await using var runtime = await OpenAsync(directory, counting, TimeSpan.FromSeconds(60), SnapshotOf(SupportDesk()));
+        await using var runtime = await OpenAsync(directory, counting, TimeSpan.FromSeconds(30), SnapshotOf(SupportDesk()));
         var lessons = counting.Texts.Count;
         var inner = new RecordingChatClient();
         using var client = new ChatClientBuilder(inner).UseLore(runtime).Build();
