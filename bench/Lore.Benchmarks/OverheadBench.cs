@@ -10,9 +10,17 @@ namespace Lore.Benchmarks;
 /// </summary>
 internal static class OverheadBench
 {
-    /// <param name="minilm">Serve with the local MiniLM model as the vector half (its query embedding on the call path) instead of the hashed embedding.</param>
+    /// <param name="minilm">
+    /// Serve with the local MiniLM model as the vector half instead of the hashed embedding; the hashed run goes first
+    /// as the baseline of the same run. Query embeddings run in the background (LoreOptions.QueryEmbeddingWait = 0).
+    /// </param>
     public static async Task RunAsync(BenchReport report, bool quick, bool minilm = false)
     {
+        if (minilm)
+        {
+            await RunAsync(report, quick);
+        }
+
         const int lessons = 10_000;
         var calls = quick ? 5_000 : 50_000;
         report.Section($"UseLore per-call overhead ({lessons} lessons in the snapshot, {calls} calls{(minilm ? ", MiniLM embeddings" : "")})");
@@ -49,9 +57,11 @@ internal static class OverheadBench
         report.Line($"| **added by Lore** | {BenchReport.Us(lore.Percentile(50) - bare.Percentile(50))} | {BenchReport.Us(lore.Percentile(99) - bare.Percentile(99))} | {BenchReport.Us(lore.Mean - bare.Mean)} |");
         if (minilm)
         {
-            // Tasks never seen before: the query embedding runs on the call (the cache cannot help).
+            // Tasks never seen before: the first call is served lexically while the query embeds in the background.
             var cold = await MeasureColdAsync(withLore, tools, bench.Runtime, quick ? 100 : 400);
-            report.Line($"| UseLore, first call of an episode whose task was never seen (MiniLM embeds the query) | {BenchReport.Us(cold.Percentile(50))} | {BenchReport.Us(cold.Percentile(99))} | {BenchReport.Us(cold.Mean)} |");
+            report.Line($"| UseLore, first call of an episode whose task was never seen (served lexically; {cold.LexicalFirstCalls} of {(quick ? 100 : 400)} were) | {BenchReport.Us(cold.First.Percentile(50))} | {BenchReport.Us(cold.First.Percentile(99))} | {BenchReport.Us(cold.First.Mean)} |");
+            report.Line($"| UseLore, next call of that episode once its query vector arrived (hybrid) | {BenchReport.Us(cold.Next.Percentile(50))} | {BenchReport.Us(cold.Next.Percentile(99))} | {BenchReport.Us(cold.Next.Mean)} |");
+            report.Line($"| (not on the call) BeginEpisode to the task's query vector ready, MiniLM in the background | {BenchReport.Us(cold.Ready.Percentile(50))} | {BenchReport.Us(cold.Ready.Percentile(99))} | {BenchReport.Us(cold.Ready.Mean)} |");
         }
 
         report.Line($"| UseLore + inner, one core busy | {BenchReport.Us(loaded.Percentile(50))} | {BenchReport.Us(loaded.Percentile(99))} | {BenchReport.Us(loaded.Mean)} |");
@@ -99,21 +109,47 @@ internal static class OverheadBench
         return (samples, firstCalls);
     }
 
-    private static async Task<Samples> MeasureColdAsync(IChatClient client, ChatOptions options, LoreRuntime runtime, int episodes)
+    /// <summary>
+    /// Episodes of tasks never seen before: the first call (its query not embedded yet), the time until the task's
+    /// vector is ready in the background, and the episode's next call (served by the hybrid).
+    /// </summary>
+    private static async Task<ColdCalls> MeasureColdAsync(IChatClient client, ChatOptions options, LoreRuntime runtime, int episodes)
     {
-        var samples = new Samples(episodes);
+        var cold = new ColdCalls(new Samples(episodes), new Samples(episodes), new Samples(episodes));
         var tasks = SyntheticLessons.Tasks(episodes, seed: 23);
         for (var i = 0; i < episodes; i++)
         {
             var task = $"{tasks[i]} (ticket {i})";
+            List<ChatMessage> messages = [new(ChatRole.System, "You are a support agent."), new(ChatRole.User, task)];
+            var begun = Stopwatch.GetTimestamp();
             await using var episode = runtime.BeginEpisode(task, unitKey: $"user-{i % 1000}");
             var start = Stopwatch.GetTimestamp();
-            await client.GetResponseAsync([new ChatMessage(ChatRole.System, "You are a support agent."), new ChatMessage(ChatRole.User, task)], options);
-            samples.Add(Stopwatch.GetTimestamp() - start);
+            await client.GetResponseAsync(messages, options);
+            cold.First.Add(Stopwatch.GetTimestamp() - start);
+            if (!runtime.HasQueryVector(task))
+            {
+                cold.LexicalFirstCalls++;
+            }
+
+            var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 120);
+            while (!runtime.HasQueryVector(task) && Stopwatch.GetTimestamp() < deadline)
+            {
+                await Task.Delay(1);
+            }
+
+            cold.Ready.Add(Stopwatch.GetTimestamp() - begun);
+            start = Stopwatch.GetTimestamp();
+            await client.GetResponseAsync([.. messages, new ChatMessage(ChatRole.Assistant, "done"), new ChatMessage(ChatRole.User, task)], options);
+            cold.Next.Add(Stopwatch.GetTimestamp() - start);
             await episode.CompleteAsync(Outcome.Success());
         }
 
-        return samples;
+        return cold;
+    }
+
+    private sealed record ColdCalls(Samples First, Samples Next, Samples Ready)
+    {
+        public int LexicalFirstCalls { get; set; }
     }
 
     /// <summary>An inner client that answers immediately with a fixed message.</summary>

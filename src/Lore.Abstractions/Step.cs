@@ -102,6 +102,14 @@ public sealed record Step
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? OfferedTools { get; init; }
 
+    /// <summary>
+    /// For a model call served with a user's embedding generator: true when the call's query embedding was not ready
+    /// in time (<c>LoreOptions.QueryEmbeddingWait</c>), so the lexical (BM25) side of retrieval picked its lessons
+    /// alone; replay then does the same, so it stays deterministic.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool LexicalOnly { get; init; }
+
     // Tool call
     public string? ToolName { get; init; }
 

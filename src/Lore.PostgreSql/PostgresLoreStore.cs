@@ -26,16 +26,25 @@ public sealed partial class PostgresLoreStore : ILoreStore
     private readonly EpisodePartitions _partitions;
     private readonly TimeProvider _clock;
     private readonly int _copyThreshold;
+
+    /// <summary>
+    /// Null when the store built its own pool (whose connection string names the schema as search path); the quoted
+    /// schema when the pool is the user's, whose connections get it as search path for as long as the store holds them.
+    /// </summary>
+    private readonly string? _searchPath;
+    private readonly bool _ownsDataSource;
     private int _closed;
 
-    private PostgresLoreStore(string location, string schema, NpgsqlDataSource dataSource, PostgresStoreOptions options)
+    private PostgresLoreStore(string location, string schema, NpgsqlDataSource dataSource, PostgresStoreOptions options, bool ownsDataSource)
     {
         Location = location;
         Schema = schema;
         _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        _searchPath = ownsDataSource ? null : PostgresText.QuoteIdentifier(schema);
         _clock = options.Clock;
         _copyThreshold = Math.Max(1, options.CopyThreshold);
-        _partitions = new EpisodePartitions(dataSource, schema, options.PartitionLockTimeout);
+        _partitions = new EpisodePartitions(OpenConnectionAsync, schema, options.PartitionLockTimeout);
     }
 
     /// <summary>The database as a URI without its password, and the schema: <c>postgres://lore@db:5432/lore (schema lore)</c>.</summary>
@@ -82,8 +91,59 @@ public sealed partial class PostgresLoreStore : ILoreStore
         var dataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
         try
         {
+            return await OpenOnAsync(dataSource, location, options, ownsDataSource: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await dataSource.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens the store over a data source the application built and owns (its pooling, TLS, password provider, type
+    /// mappings and logging stay as configured), creating or migrating Lore's schema. The data source's own search
+    /// path is left alone: each connection the store takes gets Lore's schema as its search path while the store
+    /// holds it, and Npgsql's reset on returning it to the pool takes it off again, so the application's other
+    /// commands never see it. Disposing the store leaves the data source open.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data source multiplexes commands (no connection is the store's to set a search path on) or keeps session state across pool returns (<c>No Reset On Close</c>, which would leak Lore's search path into the application's connections).</exception>
+    /// <exception cref="IOException">The database cannot be reached or refuses the connection.</exception>
+    /// <exception cref="NotSupportedException">The schema was written by a newer Lore whose schema this build does not know.</exception>
+    /// <exception cref="InvalidDataException">The schema holds another application's tables.</exception>
+    public static Task<PostgresLoreStore> OpenAsync(NpgsqlDataSource dataSource, PostgresStoreOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        options ??= new PostgresStoreOptions();
+        ArgumentNullException.ThrowIfNull(options.Clock);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Schema, nameof(options));
+        var settings = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+        var refusals = new List<string>();
+        if (settings.Multiplexing)
+        {
+            refusals.Add("it multiplexes commands (Multiplexing=true), so the store has no connection of its own to set Lore's schema as search path on; give Lore a data source without multiplexing");
+        }
+
+        if (settings.NoResetOnClose)
+        {
+            refusals.Add("it keeps session state when a connection returns to the pool (No Reset On Close=true), so Lore's search path would stay on connections the application takes next; give Lore a data source that resets connections");
+        }
+
+        if (refusals.Count > 0)
+        {
+            throw new ArgumentException($"Lore cannot use the data source for {PostgresConnectionString.Describe(settings)}: {string.Join("; and ", refusals)}.", nameof(dataSource));
+        }
+
+        var location = $"{PostgresConnectionString.Describe(settings)} (schema {options.Schema})";
+        return OpenOnAsync(dataSource, location, options, ownsDataSource: false, cancellationToken);
+    }
+
+    private static async Task<PostgresLoreStore> OpenOnAsync(NpgsqlDataSource dataSource, string location, PostgresStoreOptions options, bool ownsDataSource, CancellationToken cancellationToken)
+    {
+        try
+        {
             await SchemaMigrator.MigrateAsync(dataSource, options.Schema, location, options.Clock, upToVersion: null, cancellationToken).ConfigureAwait(false);
-            var store = new PostgresLoreStore(location, options.Schema, dataSource, options);
+            var store = new PostgresLoreStore(location, options.Schema, dataSource, options, ownsDataSource);
 
             // Partitions for this month and the next exist ahead of time, so live capture never waits to create one.
             var thisMonth = PostgresText.MonthOf(options.Clock.GetUtcNow());
@@ -92,13 +152,7 @@ public sealed partial class PostgresLoreStore : ILoreStore
         }
         catch (NpgsqlException e)
         {
-            await dataSource.DisposeAsync().ConfigureAwait(false);
             throw new IOException($"Cannot open the Lore store at {location}: {e.Message}", e);
-        }
-        catch
-        {
-            await dataSource.DisposeAsync().ConfigureAwait(false);
-            throw;
         }
     }
 
@@ -121,7 +175,10 @@ public sealed partial class PostgresLoreStore : ILoreStore
         }
     }
 
-    /// <summary>Closes the pool's connections. Later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Closes the pool's connections (a data source the application passed in stays open: it is the application's).
+    /// Later calls throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _closed, 1) == 1)
@@ -129,7 +186,10 @@ public sealed partial class PostgresLoreStore : ILoreStore
             return;
         }
 
-        await _dataSource.DisposeAsync().ConfigureAwait(false);
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private void ThrowIfClosed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _closed) == 1, this);
@@ -138,7 +198,25 @@ public sealed partial class PostgresLoreStore : ILoreStore
     internal async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         ThrowIfClosed();
-        return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (_searchPath is null)
+        {
+            return connection;
+        }
+
+        try
+        {
+            // The application's pool: Lore's schema is this connection's search path until it goes back (the pool's reset clears it).
+            await using var setPath = new NpgsqlCommand("SELECT set_config('search_path', $1, false);", connection);
+            setPath.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _searchPath });
+            await setPath.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>

@@ -112,15 +112,42 @@ public sealed class EpisodeScope : IAsyncDisposable
         return Interlocked.Exchange(ref _ending, 1) != 0 ? ValueTask.CompletedTask : EndAsync(null);
     }
 
-    /// <summary>A cached retrieval (served and shadow) when the turn and tools match the previous call's (typical inside a tool loop).</summary>
-    internal (RetrievalResult Served, RetrievalResult? Shadow)? CachedRetrieval(string? turn, string[]? tools)
+    /// <summary>
+    /// The lessons for a model call of this episode (served and, in shadow, the candidate's), both picked with the same
+    /// query vector or both lexically. The previous call's picks are reused when the turn and tools match (typical
+    /// inside a tool loop), unless they were lexical and the query's embedding has arrived since.
+    /// </summary>
+    internal async ValueTask<CallRetrieval> RetrieveForCallAsync(string? turn, string[]? tools, double holdoutShare, CancellationToken cancellationToken)
     {
+        var index = Index;
+        var shadowIndex = ShadowIndex;
+        var embeds = index.UsesEmbeddingGenerator || shadowIndex is { UsesEmbeddingGenerator: true };
         var memo = Volatile.Read(ref _lastRetrieval);
-        return memo is not null && string.Equals(memo.Turn, turn, StringComparison.Ordinal) && SameTools(memo.Tools, tools) ? (memo.Result, memo.Shadow) : null;
-    }
+        if (memo is not null && string.Equals(memo.Turn, turn, StringComparison.Ordinal) && SameTools(memo.Tools, tools)
+            && !(memo.Retrieval.LexicalOnly && Runtime.HasQueryVector(LessonIndex.QueryText(Task, turn))))
+        {
+            return memo.Retrieval;
+        }
 
-    internal void RememberRetrieval(string? turn, string[]? tools, RetrievalResult result, RetrievalResult? shadow)
-        => Volatile.Write(ref _lastRetrieval, new RetrievalMemo(turn, tools, result, shadow));
+        var query = new RetrievalQuery
+        {
+            Task = Task,
+            Turn = turn,
+            Tenant = Runtime.Tenant,
+            UnitKey = UnitKey,
+            Labels = Labels,
+            AvailableTools = tools,
+        };
+        ReadOnlyMemory<float>? vector = embeds ? await Runtime.QueryVectorForCallAsync(LessonIndex.QueryText(Task, turn), cancellationToken).ConfigureAwait(false) : null;
+        var span = vector is { } ready ? ready.Span : default;
+        var result = index.Count == 0 ? RetrievalResult.None(index.SnapshotId) : index.Retrieve(query with { LessonHoldoutShare = holdoutShare }, span);
+
+        // Shadow: the candidate's picks for the same call are recorded as would-have-been-injected, never sent.
+        var shadow = shadowIndex is null ? null : shadowIndex.Count == 0 ? RetrievalResult.None(shadowIndex.SnapshotId) : shadowIndex.Retrieve(query, span);
+        var retrieval = new CallRetrieval(result, shadow, embeds && vector is null);
+        Volatile.Write(ref _lastRetrieval, new RetrievalMemo(turn, tools, retrieval));
+        return retrieval;
+    }
 
     internal void NoteInjected(IReadOnlyList<RetrievedLesson> lessons)
     {
@@ -307,7 +334,7 @@ public sealed class EpisodeScope : IAsyncDisposable
     private static bool SameTools(string[]? a, string[]? b)
         => ReferenceEquals(a, b) || (a is not null && b is not null && a.AsSpan().SequenceEqual(b));
 
-    private sealed record RetrievalMemo(string? Turn, string[]? Tools, RetrievalResult Result, RetrievalResult? Shadow);
+    private sealed record RetrievalMemo(string? Turn, string[]? Tools, CallRetrieval Retrieval);
 
     internal static Episode Header(string id, string tenant, string unitKey, string task, IReadOnlyDictionary<string, string>? labels, DateTimeOffset startedAt, string? snapshotId, string? arm)
         => new()
@@ -323,3 +350,6 @@ public sealed class EpisodeScope : IAsyncDisposable
             Origin = "capture",
         };
 }
+
+/// <summary>The lessons retrieval picked for one model call: served, the candidate's in shadow, and whether they were picked lexically alone.</summary>
+internal sealed record CallRetrieval(RetrievalResult Served, RetrievalResult? Shadow, bool LexicalOnly);

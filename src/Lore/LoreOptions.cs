@@ -54,6 +54,16 @@ public sealed class LoreOptions
     /// <summary>Embeddings for the vector half of retrieval; the built-in hashed n-gram embedding when null.</summary>
     public IEmbeddingGenerator<string, Embedding<float>>? EmbeddingGenerator { get; set; }
 
+    /// <summary>
+    /// With an <see cref="EmbeddingGenerator"/>: how long a model call may wait for its query's embedding before the
+    /// lexical (BM25) side of retrieval serves it alone. The embedding of an episode's task starts when the episode
+    /// begins and runs in the background, cached by text, so a call finds it ready unless the task is new and the
+    /// call comes at once. Zero (the default) never waits: MiniLM takes 10-30 ms a text on a busy 2-core machine, far
+    /// above the 2 ms a call may spend in Lore, so any shorter wait would only add latency. Each call's step records
+    /// which path served it (<see cref="Step.LexicalOnly"/>), and replay follows it.
+    /// </summary>
+    public TimeSpan QueryEmbeddingWait { get; set; } = TimeSpan.Zero;
+
     public LearningOptions Learning { get; private init; } = new();
 
     /// <summary>
@@ -142,6 +152,11 @@ public sealed class LoreOptions
             errors.Add($"LoreOptions.RefreshInterval must be zero (no polling) or positive (was {RefreshInterval}).");
         }
 
+        if (QueryEmbeddingWait < TimeSpan.Zero || QueryEmbeddingWait > TimeSpan.FromSeconds(30))
+        {
+            errors.Add($"LoreOptions.QueryEmbeddingWait must lie between zero and 30 seconds (was {QueryEmbeddingWait}).");
+        }
+
         if (TimeProvider is null)
         {
             errors.Add("LoreOptions.TimeProvider must not be null.");
@@ -177,6 +192,7 @@ public sealed class LoreOptions
             LeaveStoreOpen = LeaveStoreOpen,
             Tenant = Tenant,
             EmbeddingGenerator = EmbeddingGenerator,
+            QueryEmbeddingWait = QueryEmbeddingWait,
             LearnEveryEpisodes = LearnEveryEpisodes,
             TimeProvider = TimeProvider,
             RefreshInterval = RefreshInterval,

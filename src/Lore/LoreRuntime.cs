@@ -42,7 +42,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         _logger = logger;
         Rollout = rollout;
         Capture = new CaptureWriter(store, options.Capture, _logger);
-        _queries = options.EmbeddingGenerator is null ? null : new QueryEmbeddingCache(options.EmbeddingGenerator, QueryEmbeddingCapacity);
+        _queries = options.EmbeddingGenerator is null ? null : new QueryEmbeddingCache(options.EmbeddingGenerator, QueryEmbeddingCapacity, _logger);
         _monitor = new RolloutMonitor(rollout, store, options.Rollout, options.Evaluation, options.TimeProvider, _logger, FlushAsync);
         if (options.LearnEveryEpisodes > 0)
         {
@@ -154,6 +154,12 @@ public sealed partial class LoreRuntime : IAsyncDisposable
             throw new ArgumentException($"Episode '{id}' is already running in this runtime.", nameof(episodeId));
         }
 
+        // The task's embedding starts now, off the call path, so the episode's calls find it ready (or are served lexically).
+        if (_queries is not null && (assignment.Served.UsesEmbeddingGenerator || assignment.Shadow is { UsesEmbeddingGenerator: true }))
+        {
+            _queries.Prefetch(LessonIndex.QueryText(task, null));
+        }
+
         Ambient.Value = scope;
         return scope;
     }
@@ -237,6 +243,22 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         return EmbedAndRetrieveAsync(index, query, cancellationToken);
     }
 
+    /// <summary>Query texts the embedding generator was asked to embed so far (0 without one).</summary>
+    internal long QueryTextsEmbedded => _queries?.Embedded ?? 0;
+
+    /// <summary>Background generator calls for query texts so far (each embeds a batch).</summary>
+    internal long QueryEmbeddingBatches => _queries?.Batches ?? 0;
+
+    /// <summary>Whether a query text's vector is cached, so a call would be served by the full hybrid.</summary>
+    internal bool HasQueryVector(string text) => _queries is not null && _queries.TryGet(text, out _);
+
+    /// <summary>
+    /// The query vector for a model call if it is ready within <see cref="LoreOptions.QueryEmbeddingWait"/>; null
+    /// (serve lexically) otherwise, with the text left embedding in the background for the calls after it.
+    /// </summary>
+    internal ValueTask<ReadOnlyMemory<float>?> QueryVectorForCallAsync(string text, CancellationToken cancellationToken)
+        => _queries is null ? ValueTask.FromResult<ReadOnlyMemory<float>?>(null) : _queries.GetWithinAsync(text, _options.QueryEmbeddingWait, cancellationToken);
+
     private async ValueTask<RetrievalResult> EmbedAndRetrieveAsync(LessonIndex index, RetrievalQuery query, CancellationToken cancellationToken)
     {
         var text = LessonIndex.QueryText(query.Task, query.Turn);
@@ -303,6 +325,11 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         // Automatic rollout actions already decided finish before the store goes away.
         await _monitor.WhenIdleAsync().ConfigureAwait(false);
         await Capture.DisposeAsync().ConfigureAwait(false);
+        if (_queries is not null)
+        {
+            await _queries.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (!_options.LeaveStoreOpen)
         {
             await Store.DisposeAsync().ConfigureAwait(false);

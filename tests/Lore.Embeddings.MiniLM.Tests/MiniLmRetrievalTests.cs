@@ -41,7 +41,10 @@ public sealed class MiniLmRetrievalTests(MiniLmFixture model)
     private static Snapshot SnapshotOf(IEnumerable<Lesson> lessons, string? parent = null, string reason = "test")
         => Snapshot.Create(parent, Tenants.Default, lessons, new RetrievalSettings(), "test", reason, Created);
 
-    private static async Task<LoreRuntime> OpenAsync(TempDirectory directory, IEmbeddingGenerator<string, Embedding<float>>? generator, params Snapshot[] snapshots)
+    private static Task<LoreRuntime> OpenAsync(TempDirectory directory, IEmbeddingGenerator<string, Embedding<float>>? generator, params Snapshot[] snapshots)
+        => OpenAsync(directory, generator, TimeSpan.Zero, snapshots);
+
+    private static async Task<LoreRuntime> OpenAsync(TempDirectory directory, IEmbeddingGenerator<string, Embedding<float>>? generator, TimeSpan queryEmbeddingWait, params Snapshot[] snapshots)
     {
         var store = SqliteLoreStore.Open(directory.File("lore.db"));
         foreach (var snapshot in snapshots)
@@ -50,7 +53,7 @@ public sealed class MiniLmRetrievalTests(MiniLmFixture model)
         }
 
         await store.SetActiveSnapshotAsync(Tenants.Default, snapshots[^1].Id, Ct);
-        return await LoreRuntime.OpenAsync(new LoreOptions { Store = store, EmbeddingGenerator = generator, RefreshInterval = TimeSpan.Zero }, Ct);
+        return await LoreRuntime.OpenAsync(new LoreOptions { Store = store, EmbeddingGenerator = generator, RefreshInterval = TimeSpan.Zero, QueryEmbeddingWait = queryEmbeddingWait }, Ct);
     }
 
     [Fact]
@@ -101,7 +104,9 @@ public sealed class MiniLmRetrievalTests(MiniLmFixture model)
     {
         var counting = new CountingEmbeddingGenerator(model.Generator);
         using var directory = new TempDirectory();
-        await using var runtime = await OpenAsync(directory, counting, SnapshotOf(SupportDesk()));
+
+        // A wait long enough for the model, so even the first call is served by meaning (by default it would be lexical).
+        await using var runtime = await OpenAsync(directory, counting, TimeSpan.FromSeconds(30), SnapshotOf(SupportDesk()));
         var lessons = counting.Texts.Count;
         var inner = new RecordingChatClient();
         using var client = new ChatClientBuilder(inner).UseLore(runtime).Build();

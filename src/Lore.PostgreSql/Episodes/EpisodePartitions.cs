@@ -15,14 +15,14 @@ internal sealed class EpisodePartitions
 {
     public static readonly string[] Tables = ["episodes", "steps", "outcomes"];
 
-    private readonly NpgsqlDataSource _dataSource;
+    private readonly Func<CancellationToken, Task<NpgsqlConnection>> _openConnection;
     private readonly long _lockKey;
     private readonly TimeSpan _lockTimeout;
     private readonly ConcurrentDictionary<DateOnly, bool> _known = new();
 
-    public EpisodePartitions(NpgsqlDataSource dataSource, string schema, TimeSpan lockTimeout)
+    public EpisodePartitions(Func<CancellationToken, Task<NpgsqlConnection>> openConnection, string schema, TimeSpan lockTimeout)
     {
-        _dataSource = dataSource;
+        _openConnection = openConnection;
         _lockKey = AdvisoryLocks.Key(schema, "partitions");
         _lockTimeout = lockTimeout;
     }
@@ -45,7 +45,7 @@ internal sealed class EpisodePartitions
             return;
         }
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await _openConnection(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (var prepare = new NpgsqlCommand(
             $"SET LOCAL lock_timeout = {(long)_lockTimeout.TotalMilliseconds}; SELECT pg_advisory_xact_lock({_lockKey});", connection, transaction))

@@ -210,7 +210,7 @@ internal sealed partial class ChatCompletionsProxy(
 
             // Also when the upstream failed or the caller went away: the request and the tool results it carried are
             // part of the trajectory, and the call is recorded as failed, never as an empty answer.
-            var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error, OfferedTools = body.ToolNames };
+            var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error, OfferedTools = body.ToolNames, LexicalOnly = injection.LexicalOnly };
             var recorded = 0;
             try
             {
@@ -315,40 +315,20 @@ internal sealed partial class ChatCompletionsProxy(
         }
 
         var turn = LatestUserText(body.Messages);
-        var tools = body.ToolNames;
-        RetrievalResult result;
-        RetrievalResult? shadow;
-        if (scope.CachedRetrieval(turn, tools) is { } cached)
-        {
-            (result, shadow) = cached;
-        }
-        else
-        {
-            var query = new RetrievalQuery
-            {
-                Task = scope.Task,
-                Turn = turn,
-                Tenant = runtime.Tenant,
-                UnitKey = scope.UnitKey,
-                Labels = scope.Labels,
-                AvailableTools = tools,
-            };
-            result = await runtime.RetrieveAsync(index, query, cancel).ConfigureAwait(false);
-            shadow = shadowIndex is null ? null : await runtime.RetrieveAsync(shadowIndex, query, cancel).ConfigureAwait(false);
-            scope.RememberRetrieval(turn, tools, result, shadow);
-        }
 
+        // The proxy applies no per-lesson holdout (it records no withheld lessons).
+        var (result, shadow, lexicalOnly) = await scope.RetrieveForCallAsync(turn, body.ToolNames, holdoutShare: 0, cancel).ConfigureAwait(false);
         IReadOnlyList<string> shadowIds = shadow is null || shadow.Lessons.Count == 0 ? [] : [.. shadow.Lessons.Select(l => l.Lesson.Id)];
         if (result.Section is null)
         {
-            return new Injection([], shadowIds, null, 0);
+            return new Injection([], shadowIds, null, 0) { LexicalOnly = lexicalOnly };
         }
 
         scope.NoteInjected(result.Lessons);
         var encoded = JsonEncodedText.Encode(result.Section).EncodedUtf8Bytes;
         var message = ArrayPool<byte>.Shared.Rent(encoded.Length);
         encoded.CopyTo(message);
-        return new Injection([.. result.Lessons.Select(l => l.Lesson.Id)], shadowIds, message, encoded.Length);
+        return new Injection([.. result.Lessons.Select(l => l.Lesson.Id)], shadowIds, message, encoded.Length) { LexicalOnly = lexicalOnly };
     }
 
     /// <summary>Which episode the call belongs to: <c>X-Lore-Episode</c>, else the <c>user</c> field, else a one-call episode.</summary>
@@ -445,6 +425,9 @@ internal sealed partial class ChatCompletionsProxy(
         public IReadOnlyList<string> InjectedIds { get; } = injectedIds;
 
         public IReadOnlyList<string> ShadowIds { get; } = shadowIds;
+
+        /// <summary>True when retrieval picked lexically alone (the query embedding was not ready in time).</summary>
+        public bool LexicalOnly { get; init; }
 
         /// <summary>The escaped content of the lessons' system message (without quotes), empty when nothing is injected.</summary>
         public ReadOnlyMemory<byte> Message => _message is null ? default : _message.AsMemory(0, length);

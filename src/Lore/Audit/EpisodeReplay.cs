@@ -26,6 +26,9 @@ public sealed record ReplayedCall(
     IReadOnlyList<string> Removed,
     string? Section)
 {
+    /// <summary>True when the recorded call was served by lexical retrieval alone (its query embedding was not ready), and so is the replay.</summary>
+    public bool LexicalOnly { get; init; }
+
     /// <summary>True when the replayed snapshot picks exactly what the recording injected (or withheld).</summary>
     public bool Unchanged => Added.Count == 0 && Removed.Count == 0;
 }
@@ -124,7 +127,8 @@ public static class EpisodeReplayer
                 Labels = episode.Labels,
                 AvailableTools = step.OfferedTools,
             };
-            var result = await RetrieveAsync(index, query, embeddingGenerator, cancellationToken).ConfigureAwait(false);
+            // A call served lexically (its query embedding was not ready) is replayed lexically: the same rule, the same picks.
+            var result = await RetrieveAsync(index, query, step.LexicalOnly ? null : embeddingGenerator, cancellationToken).ConfigureAwait(false);
             var replayed = result.Lessons.Select(l => l.Lesson.Id).ToArray();
             var recorded = step.InjectedLessonIds;
             var withheld = step.WithheldLessonIds;
@@ -138,7 +142,7 @@ public static class EpisodeReplayer
                 replayed,
                 [.. replayed.Where(id => !recorded.Contains(id) && !withheld.Contains(id))],
                 [.. recorded.Where(id => !replayed.Contains(id))],
-                result.Section));
+                result.Section) { LexicalOnly = step.LexicalOnly });
         }
 
         var lessons = await TextsAsync(store, episode.SnapshotId, snapshot, calls, cancellationToken).ConfigureAwait(false);

@@ -19,6 +19,9 @@ internal sealed record ModelCallFacts(
 
     /// <summary>The tools the caller offered the model on this call (null when none or unknown), kept for replay.</summary>
     public IReadOnlyList<string>? OfferedTools { get; init; }
+
+    /// <summary>True when retrieval served the call lexically because its query embedding was not ready (recorded on its step).</summary>
+    public bool LexicalOnly { get; init; }
 }
 
 /// <summary>
@@ -94,6 +97,7 @@ internal sealed class EpisodeTranscript
             ShadowLessonIds = facts.ShadowLessonIds,
             WithheldLessonIds = facts.WithheldLessonIds,
             OfferedTools = facts.OfferedTools,
+            LexicalOnly = facts.LexicalOnly,
         });
         AddToolSteps(response, facts.StartedAt + facts.Latency, steps);
         return steps;

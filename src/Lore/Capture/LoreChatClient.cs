@@ -138,35 +138,12 @@ public sealed class LoreChatClient : DelegatingChatClient
         }
 
         var turn = LatestUserText(request);
-        RetrievalResult result;
-        RetrievalResult? shadow;
-        if (episode.CachedRetrieval(turn, tools) is { } cached)
-        {
-            (result, shadow) = cached;
-        }
-        else
-        {
-            var query = new RetrievalQuery
-            {
-                Task = episode.Task,
-                Turn = turn,
-                Tenant = _runtime.Tenant,
-                UnitKey = episode.UnitKey,
-                Labels = episode.Labels,
-                AvailableTools = tools,
-            };
-            result = await _runtime.RetrieveAsync(index, query with { LessonHoldoutShare = _runtime.LessonHoldoutShare }, cancellationToken).ConfigureAwait(false);
-
-            // Shadow: the candidate's picks for the same call are recorded as would-have-been-injected, never sent.
-            shadow = shadowIndex is null ? null : await _runtime.RetrieveAsync(shadowIndex, query, cancellationToken).ConfigureAwait(false);
-            episode.RememberRetrieval(turn, tools, result, shadow);
-        }
-
+        var (result, shadow, lexicalOnly) = await episode.RetrieveForCallAsync(turn, tools, _runtime.LessonHoldoutShare, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<string> shadowIds = shadow is null || shadow.Lessons.Count == 0 ? [] : [.. shadow.Lessons.Select(l => l.Lesson.Id)];
         if (!InjectLessons || result.Section is null)
         {
             // Withheld lessons count as such only when injection was on: otherwise nothing was injected anywhere.
-            return new PreparedCall(request, request, [], at) { ShadowLessonIds = shadowIds, WithheldLessonIds = InjectLessons ? result.WithheldLessonIds : [], OfferedTools = tools };
+            return new PreparedCall(request, request, [], at) { ShadowLessonIds = shadowIds, WithheldLessonIds = InjectLessons ? result.WithheldLessonIds : [], OfferedTools = tools, LexicalOnly = lexicalOnly };
         }
 
         var position = 0;
@@ -192,7 +169,7 @@ public sealed class LoreChatClient : DelegatingChatClient
         }
 
         episode.NoteInjected(result.Lessons);
-        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens) { ShadowLessonIds = shadowIds, WithheldLessonIds = result.WithheldLessonIds, OfferedTools = tools };
+        return new PreparedCall(request, injected, [.. result.Lessons.Select(l => l.Lesson.Id)], at, result.Tokens) { ShadowLessonIds = shadowIds, WithheldLessonIds = result.WithheldLessonIds, OfferedTools = tools, LexicalOnly = lexicalOnly };
     }
 
     private ValueTask<int> RecordAsync(EpisodeScope episode, PreparedCall call, ChatResponse? response, ChatOptions? options, long started)
@@ -207,6 +184,7 @@ public sealed class LoreChatClient : DelegatingChatClient
         {
             WithheldLessonIds = call.WithheldLessonIds,
             OfferedTools = call.OfferedTools,
+            LexicalOnly = call.LexicalOnly,
         };
         var responseMessages = response is null ? [] : response.Messages as IReadOnlyList<ChatMessage> ?? [.. response.Messages];
         return episode.RecordCallAsync(call.Request, responseMessages, facts);
@@ -256,5 +234,8 @@ public sealed class LoreChatClient : DelegatingChatClient
 
         /// <summary>The names of the tools the call offered (null when the caller gave none), for retrieval and the step.</summary>
         public IReadOnlyList<string>? OfferedTools { get; init; }
+
+        /// <summary>True when the lessons were picked lexically alone (the query embedding was not ready in time).</summary>
+        public bool LexicalOnly { get; init; }
     }
 }

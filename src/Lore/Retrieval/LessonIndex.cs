@@ -124,8 +124,12 @@ internal sealed class LessonIndex
     internal static string DocumentText(Lesson lesson)
         => string.Join('\n', [lesson.Text, .. lesson.Trigger.Keywords, lesson.Trigger.Description ?? ""]);
 
-    /// <summary>The query text: the episode's task and the latest turn.</summary>
-    internal static string QueryText(string task, string? turn) => string.IsNullOrEmpty(turn) ? task : task + "\n" + turn;
+    /// <summary>
+    /// The text a query is embedded as: the task, and the turn when it says something the task does not (an agent's
+    /// first user message is often the task itself, whose vector the episode started computing when it began).
+    /// </summary>
+    internal static string QueryText(string task, string? turn)
+        => string.IsNullOrEmpty(turn) || string.Equals(turn.Trim(), task.Trim(), StringComparison.Ordinal) ? task : task + "\n" + turn;
 
     private static IReadOnlyList<string> TokensOf(string text) => TextTokenizer.Tokens(text);
 
@@ -205,7 +209,10 @@ internal sealed class LessonIndex
         return (scopeOf, [.. examples]);
     }
 
-    /// <summary>Picks the lessons for a query. <paramref name="queryEmbedding"/> is required when <see cref="UsesEmbeddingGenerator"/>.</summary>
+    /// <summary>
+    /// Picks the lessons for a query. With <see cref="UsesEmbeddingGenerator"/>, <paramref name="queryEmbedding"/> is the
+    /// query's vector; left empty, the lexical (BM25) side picks alone (a call whose embedding was not ready in time).
+    /// </summary>
     public RetrievalResult Retrieve(RetrievalQuery query, ReadOnlySpan<float> queryEmbedding = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -245,7 +252,8 @@ internal sealed class LessonIndex
         }
 
         var settings = Settings;
-        var lexicalWeight = (float)settings.LexicalWeight;
+        // Without the call's query embedding (not ready in time) the lexical side serves alone, at full weight.
+        var lexicalWeight = _dense is not null && queryEmbedding.IsEmpty ? 1f : (float)settings.LexicalWeight;
         var lexical = scratch.Lexical.AsSpan(0, n);
         var vector = scratch.Vector.AsSpan(0, n);
         var scores = scratch.Scores.AsSpan(0, n);

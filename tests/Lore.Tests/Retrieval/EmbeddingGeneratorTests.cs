@@ -1,5 +1,4 @@
 using Lore.Tests.Fakes;
-using Microsoft.Extensions.AI;
 using Xunit;
 using static Lore.Tests.Fakes.TestLessons;
 
@@ -8,44 +7,6 @@ namespace Lore.Tests.Retrieval;
 public sealed class EmbeddingGeneratorTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    /// <summary>
-    /// A toy semantic model: each text maps onto three concepts by a synonym table, so "reimburse the purchase" and
-    /// "refund an order" are close although they share no word. It counts what it was asked to embed.
-    /// </summary>
-    private sealed class ConceptEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
-    {
-        private static readonly string[][] Concepts =
-        [
-            ["refund", "reimburse", "money", "chargeback"],
-            ["flight", "seat", "baggage", "plane"],
-            ["address", "shipping", "deliver", "move"],
-        ];
-
-        public List<string> Embedded { get; } = [];
-
-        public int Calls { get; private set; }
-
-        public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            Calls++;
-            var result = new GeneratedEmbeddings<Embedding<float>>();
-            foreach (var value in values)
-            {
-                Embedded.Add(value);
-                var lower = value.ToLowerInvariant();
-                result.Add(new Embedding<float>(Concepts.Select(c => (float)c.Count(w => lower.Contains(w, StringComparison.Ordinal))).ToArray()));
-            }
-
-            return Task.FromResult(result);
-        }
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
-    }
 
     [Fact]
     public async Task A_supplied_generator_embeds_each_lesson_once_per_snapshot_and_each_query_per_call()
