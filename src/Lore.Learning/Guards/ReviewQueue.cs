@@ -16,6 +16,26 @@ public sealed record ReviewFilter
     /// <summary>Lessons on which this guard rule fired.</summary>
     public string? Finding { get; init; }
 
+    /// <summary>
+    /// A filter from text (a query string, a tool call's arguments): blank fields match everything; a kind that is not a
+    /// lesson kind throws an <see cref="ArgumentException"/> naming the field.
+    /// </summary>
+    public static ReviewFilter Parse(string? kind, string? tool, string? slice, string? finding)
+    {
+        LessonKind? parsed = null;
+        if (!string.IsNullOrWhiteSpace(kind))
+        {
+            parsed = Enum.TryParse<LessonKind>(kind.Trim(), ignoreCase: true, out var k) && Enum.IsDefined(k) && !int.TryParse(kind, out _)
+                ? k
+                : throw new ArgumentException($"Kind '{kind}' is not one of {string.Join(", ", Enum.GetNames<LessonKind>())}.", nameof(kind));
+        }
+
+        return new ReviewFilter { Kind = parsed, Tool = Blank(tool), Slice = Blank(slice), Finding = Blank(finding) };
+
+        static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+    }
+
+    /// <summary>True when the lesson matches every field that is set.</summary>
     public bool Matches(Lesson lesson)
         => (Kind is null || lesson.Kind == Kind)
             && (Tool is null || lesson.Scope.Tools.Concat(lesson.RecommendedTools ?? []).Contains(Tool, StringComparer.OrdinalIgnoreCase))
@@ -153,6 +173,51 @@ public sealed class ReviewQueue
         await _on.Store.SaveLessonsAsync([rejected], cancellationToken).ConfigureAwait(false);
         await AuditAsync(AuditActions.ReviewRejected, rejected, decision, snapshotId: null, parentId: null, cancellationToken).ConfigureAwait(false);
         return new ReviewOutcome(rejected, SnapshotId: null);
+    }
+
+    /// <summary>
+    /// The lesson's evidence side by side: up to <paramref name="perSide"/> episodes it was learned from and as many in
+    /// which its recommended behaviour worked, each with its steps and outcome. Works for any lesson of the tenant.
+    /// </summary>
+    public async Task<ReviewEvidence> EvidenceAsync(string lessonId, int perSide = 5, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(lessonId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(perSide, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(perSide, 50);
+        var lesson = await _on.Store.GetLessonAsync(lessonId, cancellationToken).ConfigureAwait(false);
+        if (lesson is null || lesson.Scope.Tenant != Tenant)
+        {
+            throw new KeyNotFoundException($"No lesson '{lessonId}' for tenant '{Tenant}'.");
+        }
+
+        var (learnedFrom, learnedMissing) = await EpisodesAsync(lesson.Evidence.EpisodeIds, perSide, cancellationToken).ConfigureAwait(false);
+        var exemplars = lesson.Evidence.ExemplarEpisodeIds.Except(lesson.Evidence.EpisodeIds, StringComparer.Ordinal).ToArray();
+        var (shownToWork, shownMissing) = await EpisodesAsync(exemplars, perSide, cancellationToken).ConfigureAwait(false);
+        return new ReviewEvidence(lesson, learnedFrom, shownToWork, learnedMissing, shownMissing);
+    }
+
+    private async Task<(IReadOnlyList<EvidenceEpisode> Found, int Missing)> EpisodesAsync(IReadOnlyList<string> ids, int take, CancellationToken cancellationToken)
+    {
+        var found = new List<EvidenceEpisode>(Math.Min(take, ids.Count));
+        var missing = 0;
+        foreach (var id in ids.Distinct(StringComparer.Ordinal))
+        {
+            if (found.Count == take)
+            {
+                break;
+            }
+
+            var episode = await _on.Store.GetEpisodeAsync(Tenant, id, cancellationToken).ConfigureAwait(false);
+            if (episode is null)
+            {
+                missing++;
+                continue;
+            }
+
+            found.Add(new EvidenceEpisode(episode.Id, episode.Task, episode.Labels.GetValueOrDefault("slice"), episode.Score, episode.Succeeded, [.. episode.Steps.Select(EvidenceStep.From)]));
+        }
+
+        return (found, missing);
     }
 
     private static void RequireDistinct(IReadOnlyList<string> lessonIds)
