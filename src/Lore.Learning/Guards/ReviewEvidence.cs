@@ -12,8 +12,8 @@ namespace Lore.Learning;
 /// <param name="ShownToWorkMissing">Cited exemplar episodes the store no longer holds.</param>
 public sealed record ReviewEvidence(
     Lesson Lesson,
-    IReadOnlyList<EvidenceEpisode> LearnedFrom,
-    IReadOnlyList<EvidenceEpisode> ShownToWork,
+    IReadOnlyList<ReviewEvidenceEpisode> LearnedFrom,
+    IReadOnlyList<ReviewEvidenceEpisode> ShownToWork,
     int LearnedFromMissing,
     int ShownToWorkMissing);
 
@@ -24,25 +24,25 @@ public sealed record ReviewEvidence(
 /// <param name="Score">The episode's outcome score in [0, 1], null when not judged.</param>
 /// <param name="Succeeded">Whether it succeeded (score at least 0.5), null when not judged.</param>
 /// <param name="Steps">Its steps, in order.</param>
-public sealed record EvidenceEpisode(string Id, string Task, string? Slice, double? Score, bool? Succeeded, IReadOnlyList<EvidenceStep> Steps);
+public sealed record ReviewEvidenceEpisode(string Id, string Task, string? Slice, double? Score, bool? Succeeded, IReadOnlyList<ReviewEvidenceStep> Steps);
 
 /// <summary>One step of an evidence episode in a line: a model call's answer, or a tool call and whether it failed.</summary>
 /// <param name="Index">The step's position in the episode.</param>
 /// <param name="Kind">Model call or tool call.</param>
 /// <param name="Tool">The tool called, for a tool call.</param>
 /// <param name="Failed">True for a tool call that failed.</param>
-/// <param name="Text">The tool's result or error, or the model's answer, cut to <see cref="EvidenceStep.MaxTextLength"/> characters.</param>
-public sealed record EvidenceStep(int Index, StepKind Kind, string? Tool, bool Failed, string Text)
+/// <param name="Text">The tool's result or error, or the model's answer, cut to <see cref="ReviewEvidenceStep.MaxTextLength"/> characters.</param>
+public sealed record ReviewEvidenceStep(int Index, StepKind Kind, string? Tool, bool Failed, string Text)
 {
     /// <summary>How much of a step's text is shown.</summary>
     public const int MaxTextLength = 300;
 
-    internal static EvidenceStep From(Step step)
+    internal static ReviewEvidenceStep From(Step step)
     {
         var text = step.Kind == StepKind.ToolCall
             ? step.ToolResult ?? step.Error ?? ""
             : step.Error ?? string.Join(" ", step.Response.Select(m => m.Text ?? string.Join(", ", m.ToolCalls.Select(c => $"-> {c.Name}"))));
         text = text.Trim();
-        return new EvidenceStep(step.Index, step.Kind, step.ToolName, step.ToolFailed, text.Length > MaxTextLength ? text[..MaxTextLength] + "…" : text);
+        return new ReviewEvidenceStep(step.Index, step.Kind, step.ToolName, step.ToolFailed, text.Length > MaxTextLength ? text[..MaxTextLength] + "…" : text);
     }
 }

@@ -196,9 +196,9 @@ public sealed class ReviewQueue
         return new ReviewEvidence(lesson, learnedFrom, shownToWork, learnedMissing, shownMissing);
     }
 
-    private async Task<(IReadOnlyList<EvidenceEpisode> Found, int Missing)> EpisodesAsync(IReadOnlyList<string> ids, int take, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<ReviewEvidenceEpisode> Found, int Missing)> EpisodesAsync(IReadOnlyList<string> ids, int take, CancellationToken cancellationToken)
     {
-        var found = new List<EvidenceEpisode>(Math.Min(take, ids.Count));
+        var found = new List<ReviewEvidenceEpisode>(Math.Min(take, ids.Count));
         var missing = 0;
         foreach (var id in ids.Distinct(StringComparer.Ordinal))
         {
@@ -214,7 +214,7 @@ public sealed class ReviewQueue
                 continue;
             }
 
-            found.Add(new EvidenceEpisode(episode.Id, episode.Task, episode.Labels.GetValueOrDefault("slice"), episode.Score, episode.Succeeded, [.. episode.Steps.Select(EvidenceStep.From)]));
+            found.Add(new ReviewEvidenceEpisode(episode.Id, episode.Task, episode.Labels.GetValueOrDefault("slice"), episode.Score, episode.Succeeded, [.. episode.Steps.Select(ReviewEvidenceStep.From)]));
         }
 
         return (found, missing);

@@ -201,11 +201,7 @@ internal static class ControlEndpoints
     }
 
     private static ReviewQueue Queue(TenantRuntimes runtimes, string tenant, RolloutPolicy? rollout = null)
-    {
-        var options = runtimes.OptionsFor(tenant);
-        var logger = runtimes.LoggerFactory?.CreateLogger("Lore") ?? NullLogger.Instance;
-        return new ReviewQueue(new LearningPipeline(runtimes.Store, options.Learning, runtimes.TimeProvider, logger) { Rollout = rollout ?? options.Rollout }, tenant);
-    }
+        => new(AuthoringEndpoints.Pipeline(runtimes, tenant, rollout), tenant);
 
     private static async Task<IResult> ReviewListAsync(HttpContext context, TenantRuntimes runtimes, CancellationToken cancellationToken)
     {
