@@ -314,15 +314,7 @@ public sealed class LessonAuthoring
         try
         {
             var committed = await _on.Store.CommitLearningAsync(
-                new LearningCommit
-                {
-                    Tenant = Tenant,
-                    Lessons = [lesson],
-                    LessonAudit = lessonAudit,
-                    Snapshot = snapshot,
-                    SnapshotCreatedAudit = _on.Pipeline.CreatedAudit(snapshot, why, action.Author),
-                    Rollout = new RolloutChange(next, before.Version, rolloutAudit),
-                },
+                Commit(lesson, lessonAudit, snapshot, why, action) with { Rollout = new RolloutChange(next, before.Version, rolloutAudit) },
                 cancellationToken).ConfigureAwait(false);
             return committed.Rollout ?? await _on.Store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
         }
@@ -439,14 +431,7 @@ public sealed class LessonAuthoring
     {
         var policy = action.ServeNow ? new RolloutPolicy { EntryStage = RolloutStage.None, ReplaceRunningCanary = true } : _on.Pipeline.Rollout ?? new RolloutPolicy();
         var committed = await _on.Pipeline.PublishAuthoredAsync(
-            new LearningCommit
-            {
-                Tenant = Tenant,
-                Lessons = [lesson],
-                LessonAudit = audit,
-                Snapshot = snapshot,
-                SnapshotCreatedAudit = snapshot is null ? null : _on.Pipeline.CreatedAudit(snapshot, reason, action.Author),
-            },
+            Commit(lesson, audit, snapshot, reason, action),
             snapshot,
             action.Author,
             action.ServeNow ? $"{reason}; served at once as {action.Author} asked" : reason,
@@ -455,6 +440,17 @@ public sealed class LessonAuthoring
         var state = committed.Rollout ?? await _on.Store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
         return new AuthoringOutcome(lesson, snapshot?.Id, state, Describe(snapshot?.Id, state, before));
     }
+
+    /// <summary>One lesson version, its audit and the snapshot carrying it (if any), as one commit.</summary>
+    private LearningCommit Commit(Lesson lesson, IReadOnlyList<AuditDraft> audit, Snapshot? snapshot, string reason, AuthorAction action)
+        => new()
+        {
+            Tenant = Tenant,
+            Lessons = [lesson],
+            LessonAudit = audit,
+            Snapshot = snapshot,
+            SnapshotCreatedAudit = snapshot is null ? null : _on.Pipeline.CreatedAudit(snapshot, reason, action.Author),
+        };
 
     /// <summary>Where a snapshot stands in the rollout, in one sentence.</summary>
     public static string Describe(string? snapshotId, RolloutState state, RolloutState? before = null)

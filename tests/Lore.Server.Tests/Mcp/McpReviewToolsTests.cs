@@ -23,15 +23,7 @@ public sealed class McpReviewToolsTests : IAsyncLifetime
         }
     }
 
-    private Task<McpClient> ConnectAsync(string key)
-        => McpClient.CreateAsync(
-            new HttpClientTransport(new HttpClientTransportOptions
-            {
-                Endpoint = new Uri(Server.BaseAddress, "mcp"),
-                TransportMode = HttpTransportMode.StreamableHttp,
-                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = $"Bearer {key}" },
-            }),
-            cancellationToken: TestContext.Current.CancellationToken);
+    private Task<McpClient> ConnectAsync(string key) => ConnectHttpAsync(Server.BaseAddress, key);
 
     [Fact]
     public async Task An_agent_key_neither_sees_nor_may_call_the_review_tools()
