@@ -48,8 +48,9 @@ internal static class ReviewPage
             ? H.Of($"<p class=\"muted\">Approving admits the lesson and puts a snapshot containing it into the rollout; rejecting keeps it, never served. Both are audited with your key and reason. Tick several to decide them with one reason.</p>")
             : H.Of($"<p class=\"muted\">You can read the queue; a reviewer or admin key decides.</p>");
         var kinds = H.Join(Enum.GetValues<LessonKind>().Select(k => H.Of($"<option value=\"{k}\"{(k == filter.Kind ? H.Of($" selected") : Html.Empty)}>{DashboardText.Kind(k)}</option>")));
+        // A GET form without an action (it reloads this page with the filter): only forms that change something name a /dashboard action.
         var filters = H.Of($"""
-            <form method="get" action="/dashboard/review" class="filters" role="search" data-testid="review-filters">
+            <form method="get" class="filters" role="search" data-testid="review-filters">
               <select name="kind" aria-label="kind"><option value="">any kind</option>{kinds}</select>
               <input type="search" name="tool" value="{filter.Tool ?? ""}" placeholder="tool" aria-label="tool">
               <input type="search" name="slice" value="{filter.Slice ?? ""}" placeholder="slice" aria-label="slice">
