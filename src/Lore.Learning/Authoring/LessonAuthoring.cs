@@ -121,23 +121,15 @@ public sealed class LessonAuthoring
 
     private const int MaxPreviousVersions = 20;
 
-    private readonly LearningPipeline _pipeline;
-    private readonly ILoreStore _store;
-    private readonly TimeProvider _time;
+    private readonly TenantPipeline _on;
 
     /// <param name="pipeline">The pipeline whose admission policy, retrieval settings and rollout policy changes go through.</param>
     /// <param name="tenant">The tenant whose lessons are changed; lessons of other tenants are not found.</param>
     public LessonAuthoring(LearningPipeline pipeline, string tenant)
-    {
-        ArgumentNullException.ThrowIfNull(pipeline);
-        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
-        _pipeline = pipeline;
-        _store = pipeline.Store;
-        _time = pipeline.Time;
-        Tenant = tenant;
-    }
+        => _on = new TenantPipeline(pipeline, tenant);
 
-    public string Tenant { get; }
+    /// <summary>The tenant whose lessons this changes.</summary>
+    public string Tenant => _on.Tenant;
 
     /// <summary>Writes a new lesson and puts a snapshot containing it into the rollout.</summary>
     public async Task<AuthoringOutcome> AddAsync(LessonDraft draft, AuthorAction action, CancellationToken cancellationToken = default)
@@ -145,7 +137,7 @@ public sealed class LessonAuthoring
         ArgumentNullException.ThrowIfNull(draft);
         Check(action);
         draft.Validate();
-        var now = _time.GetUtcNow();
+        var now = _on.Time.GetUtcNow();
         var lesson = new Lesson
         {
             Id = "les-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
@@ -188,7 +180,7 @@ public sealed class LessonAuthoring
             Labels = change.Labels ?? current.Scope.Labels,
             Tools = change.Tools ?? current.Scope.Tools,
         }.Validate();
-        var now = _time.GetUtcNow();
+        var now = _on.Time.GetUtcNow();
         var edited = current with
         {
             Text = text,
@@ -214,7 +206,7 @@ public sealed class LessonAuthoring
             throw new InvalidOperationException($"Lesson '{lessonId}' is already {(pinned ? "pinned" : "not pinned")}; nothing was changed.");
         }
 
-        var now = _time.GetUtcNow();
+        var now = _on.Time.GetUtcNow();
         var next = NextVersion(current, current with { Pinned = pinned }, pinned ? "pinned" : "unpinned", action, now);
         return await PublishVersionAsync(next, current, pinned ? AuditActions.LessonPinned : AuditActions.LessonUnpinned, action, now, cancellationToken).ConfigureAwait(false);
     }
@@ -228,7 +220,7 @@ public sealed class LessonAuthoring
         Check(action);
         var current = await FindAsync(lessonId, cancellationToken).ConfigureAwait(false);
         RequireNotRetired(current, "retired");
-        var now = _time.GetUtcNow();
+        var now = _on.Time.GetUtcNow();
         var retired = current with { Status = LessonStatus.Retired, RetiredAt = now, RetiredReason = $"retired by {action.Author}: {action.Reason.Trim()}" };
         var (stable, state) = await StableAsync(cancellationToken).ConfigureAwait(false);
         Snapshot? snapshot = null;
@@ -237,14 +229,140 @@ public sealed class LessonAuthoring
             snapshot = Snapshot.Create(stable.Id, Tenant, stable.Lessons.Where(l => l.Id != lessonId), stable.Settings, action.Author, $"{action.Author} retired {lessonId}: {action.Reason.Trim()}", now);
         }
 
+        var running = action.ServeNow ? null : await RunningCandidateAsync(state, cancellationToken).ConfigureAwait(false);
+        if (running is not null && (snapshot is not null || running.Lessons.Any(l => l.Id == lessonId)))
+        {
+            return await RetireFromBothArmsAsync(retired, current, stable, running, state, action, now, cancellationToken).ConfigureAwait(false);
+        }
+
         var audit = Draft(AuditActions.LessonRetired, retired, current, action, [], snapshot, stable?.Id, now);
         return await CommitAsync(retired, [audit], snapshot, state, action, $"{action.Author} retired lesson {lessonId}", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Retires a lesson while a candidate is in rollout: the candidate is replaced by a child of it without the lesson
+    /// (same stage and share), and the stable snapshot, when it serves the lesson, by a child without it at once (the
+    /// rollout's one candidate slot is taken, and a retired lesson must not wait in either arm). One commit, audited.
+    /// </summary>
+    private async Task<AuthoringOutcome> RetireFromBothArmsAsync(Lesson retired, Lesson current, Snapshot? stable, Snapshot running, RolloutState state, AuthorAction action, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var why = $"{action.Author} retired {retired.Id}: {action.Reason.Trim()}";
+        var stableChild = stable is not null && stable.Lessons.Any(l => l.Id == retired.Id)
+            ? Snapshot.Create(stable.Id, Tenant, stable.Lessons.Where(l => l.Id != retired.Id), stable.Settings, action.Author, why, now)
+            : null;
+        var candidateChild = running.Lessons.Any(l => l.Id == retired.Id)
+            ? Snapshot.Create(running.Id, Tenant, running.Lessons.Where(l => l.Id != retired.Id), running.Settings, action.Author, why, now)
+            : null;
+        var next = state with
+        {
+            StableSnapshotId = stableChild?.Id ?? state.StableSnapshotId,
+            CandidateSnapshotId = candidateChild?.Id ?? state.CandidateSnapshotId,
+            UpdatedAt = now,
+            UpdatedBy = action.Author,
+        };
+        var main = candidateChild ?? stableChild!;
+        var lessonAudit = new List<AuditDraft> { Draft(AuditActions.LessonRetired, retired, current, action, [], main, main.ParentId, now) };
+        if (candidateChild is not null && stableChild is not null)
+        {
+            // The commit carries one new snapshot; the other is stored first (immutable, unserved until the commit).
+            await _on.Store.SaveSnapshotAsync(stableChild, cancellationToken).ConfigureAwait(false);
+            lessonAudit.Add(_on.Pipeline.CreatedAudit(stableChild, why, action.Author));
+        }
+
+        var rolloutAudit = new List<AuditDraft>();
+        if (stableChild is not null)
+        {
+            rolloutAudit.Add(RolloutAudit(AuditActions.SnapshotPromoted, stableChild, state.StableSnapshotId, next, retired.Id, action, why, now));
+        }
+
+        if (candidateChild is not null)
+        {
+            rolloutAudit.Add(RolloutAudit(state.Stage == RolloutStage.Shadow ? AuditActions.SnapshotShadow : AuditActions.SnapshotCanary, candidateChild, state.CandidateSnapshotId, next, retired.Id, action, why, now));
+        }
+
+        var saved = await CommitReplacingAsync(retired, lessonAudit, main, rolloutAudit, next, state, action, why, cancellationToken).ConfigureAwait(false);
+        var arms = string.Join(" and ", new[]
+        {
+            stableChild is null ? null : $"the stable arm now serves {stableChild.Id}",
+            candidateChild is null ? null : $"the candidate {candidateChild.Id} replaces {state.CandidateSnapshotId} ({Describe(candidateChild.Id, saved)})",
+        }.Where(s => s is not null));
+        return new AuthoringOutcome(retired, main.Id, saved, $"taken out of every arm: {arms}");
+    }
+
+    /// <summary>
+    /// Puts a new version of a lesson into the running candidate: a child of the candidate with the new version
+    /// replaces it at the same stage and share, so the arm being evaluated never serves the version the person changed.
+    /// The stable arm keeps its version until the candidate is promoted (that is the rollout).
+    /// </summary>
+    private async Task<AuthoringOutcome> ReplaceInCandidateAsync(Lesson lesson, List<AuditDraft> audit, string auditAction, Lesson previous, IReadOnlyList<Finding> findings, Snapshot running, RolloutState state, AuthorAction action, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var change = lesson.Authorship!.Change;
+        var why = $"{action.Author} {change} lesson {lesson.Id}: {action.Reason.Trim()}";
+        var child = Snapshot.Create(running.Id, Tenant, running.Lessons.Where(l => l.Id != lesson.Id).Append(lesson), running.Settings, action.Author, why, now);
+        audit.Insert(0, Draft(auditAction, lesson, previous, action, findings, child, running.Id, now));
+        var next = state with { CandidateSnapshotId = child.Id, UpdatedAt = now, UpdatedBy = action.Author };
+        var rolloutAudit = new[] { RolloutAudit(state.Stage == RolloutStage.Shadow ? AuditActions.SnapshotShadow : AuditActions.SnapshotCanary, child, running.Id, next, lesson.Id, action, why, now) };
+        var saved = await CommitReplacingAsync(lesson, audit, child, rolloutAudit, next, state, action, why, cancellationToken).ConfigureAwait(false);
+        var stableKeeps = saved.StableSnapshotId is null ? "" : $"; the stable arm keeps the earlier version until {child.Id} is promoted";
+        return new AuthoringOutcome(lesson, child.Id, saved, $"{Describe(child.Id, saved)}, replacing candidate {running.Id}{stableKeeps}");
+    }
+
+    private async Task<RolloutState> CommitReplacingAsync(Lesson lesson, IReadOnlyList<AuditDraft> lessonAudit, Snapshot snapshot, IReadOnlyList<AuditDraft> rolloutAudit, RolloutState next, RolloutState before, AuthorAction action, string why, CancellationToken cancellationToken)
+    {
+        // Decided on the rollout as read: if it moved since (a promotion, a rollback), the store refuses the commit
+        // whole and the person is asked to look again rather than have the change applied to a rollout they did not see.
+        try
+        {
+            var committed = await _on.Store.CommitLearningAsync(
+                Commit(lesson, lessonAudit, snapshot, why, action) with { Rollout = new RolloutChange(next, before.Version, rolloutAudit) },
+                cancellationToken).ConfigureAwait(false);
+            return committed.Rollout ?? await _on.Store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreConflictException e)
+        {
+            throw new StoreConflictException($"The rollout of tenant '{Tenant}' changed while lesson {lesson.Id} was being changed (a promotion or rollback); nothing was changed. Look at the rollout and try again.", e);
+        }
+    }
+
+    private AuditDraft RolloutAudit(string auditAction, Snapshot snapshot, string? replaced, RolloutState next, string lessonId, AuthorAction action, string why, DateTimeOffset now)
+        => new()
+        {
+            Tenant = Tenant,
+            Actor = action.Author,
+            Action = auditAction,
+            Subject = snapshot.Id,
+            Reason = why,
+            DetailsJson = JsonSerializer.Serialize(
+                new
+                {
+                    snapshot = snapshot.Id,
+                    parent = snapshot.ParentId,
+                    replaced,
+                    stage = auditAction == AuditActions.SnapshotPromoted ? RolloutStage.None : next.Stage,
+                    canaryShare = auditAction == AuditActions.SnapshotPromoted ? 0 : next.CanaryShare,
+                    lesson = lessonId,
+                    rolloutVersion = next.Version + 1,
+                },
+                LoreJson.Options),
+            At = now,
+        };
+
+    /// <summary>The candidate in shadow or canary, or null when none runs (or the tenant is frozen: nothing moves then).</summary>
+    private async Task<Snapshot?> RunningCandidateAsync(RolloutState state, CancellationToken cancellationToken)
+    {
+        if (state.Frozen || state.CandidateSnapshotId is not { } id || state.Stage is not (RolloutStage.Shadow or RolloutStage.Canary))
+        {
+            return null;
+        }
+
+        return await _on.Store.GetSnapshotAsync(id, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"The candidate snapshot '{id}' of tenant '{Tenant}' is missing from the store.");
     }
 
     private async Task<AuthoringOutcome> PublishVersionAsync(Lesson lesson, Lesson? previous, string auditAction, AuthorAction action, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // The same content screen learned lessons pass; the screened (possibly redacted) lesson is what is served.
-        var screened = await _pipeline.ScreenAuthoredAsync(lesson, cancellationToken).ConfigureAwait(false);
+        var screened = await _on.Pipeline.ScreenAuthoredAsync(lesson, cancellationToken).ConfigureAwait(false);
         var findings = screened.Findings;
         var blocking = findings.Where(f => f.Severity == Severity.Block).ToArray();
         var candidate = screened.Lesson;
@@ -290,12 +408,18 @@ public sealed class LessonAuthoring
         };
 
         var (stable, state) = await StableAsync(cancellationToken).ConfigureAwait(false);
+        var running = previous is null || action.ServeNow ? null : await RunningCandidateAsync(state, cancellationToken).ConfigureAwait(false);
+        if (running is not null && running.Lessons.Any(l => l.Id == candidate.Id))
+        {
+            return await ReplaceInCandidateAsync(candidate, audit, auditAction, previous!, findings, running, state, action, now, cancellationToken).ConfigureAwait(false);
+        }
+
         var lessons = (stable?.Lessons ?? []).Where(l => l.Id != candidate.Id).Append(candidate);
         var snapshot = Snapshot.Create(
             stable?.Id,
             Tenant,
             lessons,
-            stable?.Settings ?? _pipeline.Retrieval,
+            stable?.Settings ?? _on.Pipeline.Retrieval,
             action.Author,
             $"{action.Author} {change} lesson {candidate.Id}: {action.Reason.Trim()}",
             now);
@@ -305,24 +429,28 @@ public sealed class LessonAuthoring
 
     private async Task<AuthoringOutcome> CommitAsync(Lesson lesson, IReadOnlyList<AuditDraft> audit, Snapshot? snapshot, RolloutState before, AuthorAction action, string reason, CancellationToken cancellationToken)
     {
-        var policy = action.ServeNow ? new RolloutPolicy { EntryStage = RolloutStage.None, ReplaceRunningCanary = true } : _pipeline.Rollout ?? new RolloutPolicy();
-        var committed = await _pipeline.PublishAuthoredAsync(
-            new LearningCommit
-            {
-                Tenant = Tenant,
-                Lessons = [lesson],
-                LessonAudit = audit,
-                Snapshot = snapshot,
-                SnapshotCreatedAudit = snapshot is null ? null : _pipeline.CreatedAudit(snapshot, reason, action.Author),
-            },
+        var policy = action.ServeNow ? new RolloutPolicy { EntryStage = RolloutStage.None, ReplaceRunningCanary = true } : _on.Pipeline.Rollout ?? new RolloutPolicy();
+        var committed = await _on.Pipeline.PublishAuthoredAsync(
+            Commit(lesson, audit, snapshot, reason, action),
             snapshot,
             action.Author,
             action.ServeNow ? $"{reason}; served at once as {action.Author} asked" : reason,
             policy,
             cancellationToken).ConfigureAwait(false);
-        var state = committed.Rollout ?? await _store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var state = committed.Rollout ?? await _on.Store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
         return new AuthoringOutcome(lesson, snapshot?.Id, state, Describe(snapshot?.Id, state, before));
     }
+
+    /// <summary>One lesson version, its audit and the snapshot carrying it (if any), as one commit.</summary>
+    private LearningCommit Commit(Lesson lesson, IReadOnlyList<AuditDraft> audit, Snapshot? snapshot, string reason, AuthorAction action)
+        => new()
+        {
+            Tenant = Tenant,
+            Lessons = [lesson],
+            LessonAudit = audit,
+            Snapshot = snapshot,
+            SnapshotCreatedAudit = snapshot is null ? null : _on.Pipeline.CreatedAudit(snapshot, reason, action.Author),
+        };
 
     /// <summary>Where a snapshot stands in the rollout, in one sentence.</summary>
     public static string Describe(string? snapshotId, RolloutState state, RolloutState? before = null)
@@ -358,9 +486,9 @@ public sealed class LessonAuthoring
 
     private async Task<(Snapshot? Stable, RolloutState State)> StableAsync(CancellationToken cancellationToken)
     {
-        var state = await _store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
-        var stableId = state.StableSnapshotId ?? await _store.GetActiveSnapshotIdAsync(Tenant, cancellationToken).ConfigureAwait(false);
-        var stable = stableId is null ? null : await _store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false)
+        var state = await _on.Store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stableId = state.StableSnapshotId ?? await _on.Store.GetActiveSnapshotIdAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stable = stableId is null ? null : await _on.Store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"The stable snapshot '{stableId}' of tenant '{Tenant}' is missing from the store.");
         return (stable, state);
     }
@@ -368,7 +496,7 @@ public sealed class LessonAuthoring
     private async Task<Lesson> FindAsync(string lessonId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(lessonId);
-        var lesson = await _store.GetLessonAsync(lessonId, cancellationToken).ConfigureAwait(false);
+        var lesson = await _on.Store.GetLessonAsync(lessonId, cancellationToken).ConfigureAwait(false);
         if (lesson is null || lesson.Scope.Tenant != Tenant)
         {
             // A served lesson written into a snapshot by other means is still the tenant's to change.

@@ -16,6 +16,26 @@ public sealed record ReviewFilter
     /// <summary>Lessons on which this guard rule fired.</summary>
     public string? Finding { get; init; }
 
+    /// <summary>
+    /// A filter from text (a query string, a tool call's arguments): blank fields match everything; a kind that is not a
+    /// lesson kind throws an <see cref="ArgumentException"/> naming the field.
+    /// </summary>
+    public static ReviewFilter Parse(string? kind, string? tool, string? slice, string? finding)
+    {
+        LessonKind? parsed = null;
+        if (!string.IsNullOrWhiteSpace(kind))
+        {
+            parsed = Enum.TryParse<LessonKind>(kind.Trim(), ignoreCase: true, out var k) && Enum.IsDefined(k) && !int.TryParse(kind, out _)
+                ? k
+                : throw new ArgumentException($"Kind '{kind}' is not one of {string.Join(", ", Enum.GetNames<LessonKind>())}.", nameof(kind));
+        }
+
+        return new ReviewFilter { Kind = parsed, Tool = Blank(tool), Slice = Blank(slice), Finding = Blank(finding) };
+
+        static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+    }
+
+    /// <summary>True when the lesson matches every field that is set.</summary>
     public bool Matches(Lesson lesson)
         => (Kind is null || lesson.Kind == Kind)
             && (Tool is null || lesson.Scope.Tools.Concat(lesson.RecommendedTools ?? []).Contains(Tool, StringComparer.OrdinalIgnoreCase))
@@ -34,24 +54,15 @@ public sealed record ReviewOutcome(Lesson Lesson, string? SnapshotId);
 /// </summary>
 public sealed class ReviewQueue
 {
-    private readonly LearningPipeline _pipeline;
-    private readonly ILoreStore _store;
-    private readonly TimeProvider _time;
+    private readonly TenantPipeline _on;
 
     /// <param name="pipeline">The pipeline whose admission policy, retrieval settings and publication an approval uses.</param>
     /// <param name="tenant">The tenant whose queue this is; lessons of other tenants are not found.</param>
     public ReviewQueue(LearningPipeline pipeline, string tenant)
-    {
-        ArgumentNullException.ThrowIfNull(pipeline);
-        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
-        _pipeline = pipeline;
-        _store = pipeline.Store;
-        _time = pipeline.Time;
-        Tenant = tenant;
-    }
+        => _on = new TenantPipeline(pipeline, tenant);
 
     /// <summary>The tenant whose lessons this queue lists and decides.</summary>
-    public string Tenant { get; }
+    public string Tenant => _on.Tenant;
 
     /// <summary>The lessons waiting for review, oldest first.</summary>
     public Task<IReadOnlyList<Lesson>> ListAsync(CancellationToken cancellationToken = default) => ListAsync(null, cancellationToken);
@@ -59,7 +70,7 @@ public sealed class ReviewQueue
     /// <summary>The lessons waiting for review that match the filter (kind, tool, slice, finding), oldest first.</summary>
     public async Task<IReadOnlyList<Lesson>> ListAsync(ReviewFilter? filter, CancellationToken cancellationToken = default)
     {
-        var lessons = await _store.ListLessonsAsync(new LessonQuery { Tenant = Tenant, Status = LessonStatus.PendingReview }, cancellationToken).ConfigureAwait(false);
+        var lessons = await _on.Store.ListLessonsAsync(new LessonQuery { Tenant = Tenant, Status = LessonStatus.PendingReview }, cancellationToken).ConfigureAwait(false);
         return [.. lessons.Where(l => l.Status == LessonStatus.PendingReview && !l.IsRetired && (filter is null || filter.Matches(l))).OrderBy(l => l.CreatedAt).ThenBy(l => l.Id, StringComparer.Ordinal)];
     }
 
@@ -70,12 +81,12 @@ public sealed class ReviewQueue
     public async Task<IReadOnlyList<ReviewOutcome>> ApproveManyAsync(IReadOnlyList<string> lessonIds, string reviewer, string reason, CancellationToken cancellationToken = default)
     {
         RequireDistinct(lessonIds);
-        var now = _time.GetUtcNow();
+        var now = _on.Time.GetUtcNow();
         var approved = new List<Lesson>(lessonIds.Count);
         foreach (var id in lessonIds)
         {
             var lesson = await PendingAsync(id, reviewer, reason, cancellationToken).ConfigureAwait(false);
-            var blocking = await _pipeline.BlockingFindingsAsync(lesson, cancellationToken).ConfigureAwait(false);
+            var blocking = await _on.Pipeline.BlockingFindingsAsync(lesson, cancellationToken).ConfigureAwait(false);
             if (blocking.Count > 0)
             {
                 throw new InvalidOperationException($"Lesson '{id}' cannot be approved: under the current admission policy it is blocked by {string.Join(", ", blocking.Select(f => $"{f.Rule} ({f.Detail})"))}; nothing was approved.");
@@ -84,14 +95,14 @@ public sealed class ReviewQueue
             approved.Add(lesson with { Status = LessonStatus.Active, Reviews = [.. lesson.Reviews, new ReviewDecision(reviewer, Approved: true, reason.Trim(), now)] });
         }
 
-        var rollout = await _store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
-        var stableId = rollout.StableSnapshotId ?? await _store.GetActiveSnapshotIdAsync(Tenant, cancellationToken).ConfigureAwait(false);
-        var stable = stableId is null ? null : await _store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false)
+        var rollout = await _on.Store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stableId = rollout.StableSnapshotId ?? await _on.Store.GetActiveSnapshotIdAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stable = stableId is null ? null : await _on.Store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"The stable snapshot '{stableId}' of tenant '{Tenant}' is missing from the store.");
         var ids = approved.Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
-        var snapshot = Snapshot.Create(stable?.Id, Tenant, (stable?.Lessons ?? []).Where(l => !ids.Contains(l.Id)).Concat(approved), stable?.Settings ?? _pipeline.Retrieval, reviewer, $"review: {reviewer} approved {approved.Count} lessons: {reason.Trim()}", now);
+        var snapshot = Snapshot.Create(stable?.Id, Tenant, (stable?.Lessons ?? []).Where(l => !ids.Contains(l.Id)).Concat(approved), stable?.Settings ?? _on.Pipeline.Retrieval, reviewer, $"review: {reviewer} approved {approved.Count} lessons: {reason.Trim()}", now);
         var audit = approved.Select(l => Draft(AuditActions.ReviewApproved, l, l.Reviews[^1], snapshot.Id, stable?.Id)).ToArray();
-        await _pipeline.PublishReviewedAsync(snapshot, approved, audit, reviewer, cancellationToken).ConfigureAwait(false);
+        await _on.Pipeline.PublishReviewedAsync(snapshot, approved, audit, reviewer, cancellationToken).ConfigureAwait(false);
         return [.. approved.Select(l => new ReviewOutcome(l, snapshot.Id))];
     }
 
@@ -99,7 +110,7 @@ public sealed class ReviewQueue
     public async Task<IReadOnlyList<ReviewOutcome>> RejectManyAsync(IReadOnlyList<string> lessonIds, string reviewer, string reason, CancellationToken cancellationToken = default)
     {
         RequireDistinct(lessonIds);
-        var now = _time.GetUtcNow();
+        var now = _on.Time.GetUtcNow();
         var rejected = new List<Lesson>(lessonIds.Count);
         foreach (var id in lessonIds)
         {
@@ -107,7 +118,7 @@ public sealed class ReviewQueue
             rejected.Add(lesson with { Status = LessonStatus.Rejected, Reviews = [.. lesson.Reviews, new ReviewDecision(reviewer, Approved: false, reason.Trim(), now)] });
         }
 
-        await _store.CommitLearningAsync(
+        await _on.Store.CommitLearningAsync(
             new LearningCommit { Tenant = Tenant, Lessons = rejected, LessonAudit = [.. rejected.Select(l => Draft(AuditActions.ReviewRejected, l, l.Reviews[^1], null, null))] },
             cancellationToken).ConfigureAwait(false);
         return [.. rejected.Select(l => new ReviewOutcome(l, SnapshotId: null))];
@@ -120,28 +131,28 @@ public sealed class ReviewQueue
     public async Task<ReviewOutcome> ApproveAsync(string lessonId, string reviewer, string reason, CancellationToken cancellationToken = default)
     {
         var lesson = await PendingAsync(lessonId, reviewer, reason, cancellationToken).ConfigureAwait(false);
-        var blocking = await _pipeline.BlockingFindingsAsync(lesson, cancellationToken).ConfigureAwait(false);
+        var blocking = await _on.Pipeline.BlockingFindingsAsync(lesson, cancellationToken).ConfigureAwait(false);
         if (blocking.Count > 0)
         {
             throw new InvalidOperationException(
                 $"Lesson '{lessonId}' cannot be approved: under the current admission policy it is blocked by {string.Join(", ", blocking.Select(f => $"{f.Rule} ({f.Detail})"))}.");
         }
 
-        var now = _time.GetUtcNow();
+        var now = _on.Time.GetUtcNow();
         var decision = new ReviewDecision(reviewer, Approved: true, reason.Trim(), now);
         var approved = lesson with { Status = LessonStatus.Active, Reviews = [.. lesson.Reviews, decision] };
 
         // The snapshot is built (and so checked) before anything is written.
-        var rollout = await _store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
-        var stableId = rollout.StableSnapshotId ?? await _store.GetActiveSnapshotIdAsync(Tenant, cancellationToken).ConfigureAwait(false);
-        var stable = stableId is null ? null : await _store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false)
+        var rollout = await _on.Store.GetRolloutAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stableId = rollout.StableSnapshotId ?? await _on.Store.GetActiveSnapshotIdAsync(Tenant, cancellationToken).ConfigureAwait(false);
+        var stable = stableId is null ? null : await _on.Store.GetSnapshotAsync(stableId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"The stable snapshot '{stableId}' of tenant '{Tenant}' is missing from the store.");
         var lessons = (stable?.Lessons ?? []).Where(l => l.Id != approved.Id).Append(approved);
         var snapshot = Snapshot.Create(
             stable?.Id,
             Tenant,
             lessons,
-            stable?.Settings ?? _pipeline.Retrieval,
+            stable?.Settings ?? _on.Pipeline.Retrieval,
             reviewer,
             $"review: {reviewer} approved {approved.Id}: {decision.Reason}",
             now);
@@ -149,7 +160,7 @@ public sealed class ReviewQueue
         // The approved lesson, its review record, the snapshot and its publication are one commit: a crash leaves the
         // lesson waiting for review, or approved and in service, never approved without its snapshot.
         var review = Draft(AuditActions.ReviewApproved, approved, decision, snapshot.Id, stable?.Id);
-        await _pipeline.PublishReviewedAsync(snapshot, [approved], [review], reviewer, cancellationToken).ConfigureAwait(false);
+        await _on.Pipeline.PublishReviewedAsync(snapshot, [approved], [review], reviewer, cancellationToken).ConfigureAwait(false);
         return new ReviewOutcome(approved, snapshot.Id);
     }
 
@@ -157,11 +168,56 @@ public sealed class ReviewQueue
     public async Task<ReviewOutcome> RejectAsync(string lessonId, string reviewer, string reason, CancellationToken cancellationToken = default)
     {
         var lesson = await PendingAsync(lessonId, reviewer, reason, cancellationToken).ConfigureAwait(false);
-        var decision = new ReviewDecision(reviewer, Approved: false, reason.Trim(), _time.GetUtcNow());
+        var decision = new ReviewDecision(reviewer, Approved: false, reason.Trim(), _on.Time.GetUtcNow());
         var rejected = lesson with { Status = LessonStatus.Rejected, Reviews = [.. lesson.Reviews, decision] };
-        await _store.SaveLessonsAsync([rejected], cancellationToken).ConfigureAwait(false);
+        await _on.Store.SaveLessonsAsync([rejected], cancellationToken).ConfigureAwait(false);
         await AuditAsync(AuditActions.ReviewRejected, rejected, decision, snapshotId: null, parentId: null, cancellationToken).ConfigureAwait(false);
         return new ReviewOutcome(rejected, SnapshotId: null);
+    }
+
+    /// <summary>
+    /// The lesson's evidence side by side: up to <paramref name="perSide"/> episodes it was learned from and as many in
+    /// which its recommended behaviour worked, each with its steps and outcome. Works for any lesson of the tenant.
+    /// </summary>
+    public async Task<ReviewEvidence> EvidenceAsync(string lessonId, int perSide = 5, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(lessonId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(perSide, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(perSide, 50);
+        var lesson = await _on.Store.GetLessonAsync(lessonId, cancellationToken).ConfigureAwait(false);
+        if (lesson is null || lesson.Scope.Tenant != Tenant)
+        {
+            throw new KeyNotFoundException($"No lesson '{lessonId}' for tenant '{Tenant}'.");
+        }
+
+        var (learnedFrom, learnedMissing) = await EpisodesAsync(lesson.Evidence.EpisodeIds, perSide, cancellationToken).ConfigureAwait(false);
+        var exemplars = lesson.Evidence.ExemplarEpisodeIds.Except(lesson.Evidence.EpisodeIds, StringComparer.Ordinal).ToArray();
+        var (shownToWork, shownMissing) = await EpisodesAsync(exemplars, perSide, cancellationToken).ConfigureAwait(false);
+        return new ReviewEvidence(lesson, learnedFrom, shownToWork, learnedMissing, shownMissing);
+    }
+
+    private async Task<(IReadOnlyList<ReviewEvidenceEpisode> Found, int Missing)> EpisodesAsync(IReadOnlyList<string> ids, int take, CancellationToken cancellationToken)
+    {
+        var found = new List<ReviewEvidenceEpisode>(Math.Min(take, ids.Count));
+        var missing = 0;
+        foreach (var id in ids.Distinct(StringComparer.Ordinal))
+        {
+            if (found.Count == take)
+            {
+                break;
+            }
+
+            var episode = await _on.Store.GetEpisodeAsync(Tenant, id, cancellationToken).ConfigureAwait(false);
+            if (episode is null)
+            {
+                missing++;
+                continue;
+            }
+
+            found.Add(new ReviewEvidenceEpisode(episode.Id, episode.Task, episode.Labels.GetValueOrDefault("slice"), episode.Score, episode.Succeeded, [.. episode.Steps.Select(ReviewEvidenceStep.From)]));
+        }
+
+        return (found, missing);
     }
 
     private static void RequireDistinct(IReadOnlyList<string> lessonIds)
@@ -186,7 +242,7 @@ public sealed class ReviewQueue
             throw new ArgumentException("A review decision needs a reason.", nameof(reason));
         }
 
-        var lesson = await _store.GetLessonAsync(lessonId, cancellationToken).ConfigureAwait(false);
+        var lesson = await _on.Store.GetLessonAsync(lessonId, cancellationToken).ConfigureAwait(false);
         if (lesson is null || lesson.Scope.Tenant != Tenant)
         {
             throw new KeyNotFoundException($"No lesson '{lessonId}' for tenant '{Tenant}'.");
@@ -208,7 +264,7 @@ public sealed class ReviewQueue
     }
 
     private Task AuditAsync(string action, Lesson lesson, ReviewDecision decision, string? snapshotId, string? parentId, CancellationToken cancellationToken)
-        => _store.AppendAuditAsync(Draft(action, lesson, decision, snapshotId, parentId), cancellationToken);
+        => _on.Store.AppendAuditAsync(Draft(action, lesson, decision, snapshotId, parentId), cancellationToken);
 
     private AuditDraft Draft(string action, Lesson lesson, ReviewDecision decision, string? snapshotId, string? parentId)
     {

@@ -477,6 +477,57 @@ internal sealed class CanaryRequest : IApiRequest
 }
 
 /// <summary>An approval: why, and where the snapshot containing the lesson enters the rollout.</summary>
+/// <summary>Several waiting lessons decided with one reason.</summary>
+internal class BulkReviewRequest : IApiRequest
+{
+    /// <summary>The lessons to decide, each once (at most 500).</summary>
+    public List<string>? Ids { get; set; }
+
+    public string? Reason { get; set; }
+
+    public virtual void Validate(ApiValidation errors)
+    {
+        errors.Required("reason", Reason, 2_000);
+        if (Ids is null || Ids.Count == 0)
+        {
+            errors.Add("ids", "is required: at least one lesson id.");
+        }
+        else if (Ids.Count > 500)
+        {
+            errors.Add("ids", $"has {Ids.Count} ids; decide at most 500 at once.");
+        }
+        else if (Ids.Distinct(StringComparer.Ordinal).Count() != Ids.Count)
+        {
+            errors.Add("ids", "names a lesson twice; name each once.");
+        }
+        else
+        {
+            foreach (var id in Ids)
+            {
+                errors.Identifier("ids", id, required: true);
+            }
+        }
+    }
+}
+
+/// <summary>Several waiting lessons approved with one reason, in one snapshot that enters the rollout.</summary>
+internal sealed class BulkApproveRequest : BulkReviewRequest
+{
+    /// <summary>now (served at once), shadow or canary; default: the server's rollout policy.</summary>
+    public string? Entry { get; set; }
+
+    /// <summary>With entry canary: the share of units (default 0.1).</summary>
+    public double? Share { get; set; }
+
+    public RolloutPolicy? Rollout() => ApproveRequest.Rollout(Entry, Share);
+
+    public override void Validate(ApiValidation errors)
+    {
+        base.Validate(errors);
+        ApproveRequest.ValidateEntry(errors, Entry, Share);
+    }
+}
+
 internal sealed class ApproveRequest : IApiRequest
 {
     public string? Reason { get; set; }
@@ -487,17 +538,31 @@ internal sealed class ApproveRequest : IApiRequest
     /// <summary>With entry canary: the share of units (default 0.1).</summary>
     public double? Share { get; set; }
 
+    /// <summary>The rollout an approval's snapshot enters: null for the server's policy.</summary>
+    public RolloutPolicy? Rollout() => Rollout(Entry, Share);
+
+    public static RolloutPolicy? Rollout(string? entry, double? share) => entry is null ? null : new RolloutPolicy
+    {
+        EntryStage = entry switch { "shadow" => RolloutStage.Shadow, "canary" => RolloutStage.Canary, _ => RolloutStage.None },
+        CanaryShare = share ?? 0.1,
+    };
+
     public void Validate(ApiValidation errors)
     {
         errors.Required("reason", Reason, 2_000);
-        if (Entry is not (null or "now" or "shadow" or "canary"))
+        ValidateEntry(errors, Entry, Share);
+    }
+
+    public static void ValidateEntry(ApiValidation errors, string? entry, double? share)
+    {
+        if (entry is not (null or "now" or "shadow" or "canary"))
         {
-            errors.Add("entry", $"is '{Entry}'; it must be now, shadow or canary.");
+            errors.Add("entry", $"is '{entry}'; it must be now, shadow or canary.");
         }
 
-        if (Share is { } share && (double.IsNaN(share) || share is <= 0 or > 1))
+        if (share is { } s && (double.IsNaN(s) || s is <= 0 or > 1))
         {
-            errors.Add("share", $"is {share}; it must lie in (0, 1].");
+            errors.Add("share", $"is {s}; it must lie in (0, 1].");
         }
     }
 }

@@ -66,6 +66,9 @@ internal sealed record LearnResponse(LearningRun Run, long AuditSequence);
 /// <summary>The review queue's decision as the API reports it.</summary>
 internal sealed record ReviewResponse(ReviewOutcome Outcome, RolloutState Rollout);
 
+/// <summary>A bulk review decision: every lesson as saved (approvals share one snapshot) and the rollout after it.</summary>
+internal sealed record BulkReviewResponse(IReadOnlyList<ReviewOutcome> Outcomes, RolloutState Rollout);
+
 /// <summary>The audit chain's verification; a fault in another tenant's record is reported without its content.</summary>
 internal sealed record AuditVerifyResponse(bool Intact, long Records, string Head, AuditFault? Fault);
 

@@ -45,8 +45,31 @@ internal static class ControlEndpoints
         var review = api.MapGroup("/review").WithTags("review");
         review.MapGet("/", ReviewListAsync)
             .RequireAuthorization(LorePolicies.Reviewer)
-            .WithSummary("Lessons the admission guards found borderline, waiting for a person, with the rules that queued them.")
-            .Produces<IReadOnlyList<Lesson>>();
+            .WithSummary("Lessons the admission guards found borderline, waiting for a person, with the rules that queued them (?kind=, ?tool=, ?slice=, ?finding= narrow the list).")
+            .Produces<IReadOnlyList<Lesson>>()
+            .ProducesValidationProblem();
+        review.MapGet("/{id}/evidence", EvidenceAsync)
+            .RequireAuthorization(LorePolicies.Reviewer)
+            .WithSummary("A lesson's evidence side by side: episodes it was learned from and episodes where its advice worked, with steps and outcomes (?perSide=5).")
+            .Produces<ReviewEvidence>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        review.MapPost("/approve", ApproveManyAsync)
+            .RequireAuthorization(LorePolicies.Reviewer)
+            .WithSummary("Admit several waiting lessons with one reason, in one snapshot: all of them, or none when one cannot be (the error names it).")
+            .Accepts<BulkApproveRequest>("application/json")
+            .Produces<BulkReviewResponse>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        review.MapPost("/reject", RejectManyAsync)
+            .RequireAuthorization(LorePolicies.Reviewer)
+            .WithSummary("Reject several waiting lessons with one reason: all of them, or none when one is not waiting.")
+            .Accepts<BulkReviewRequest>("application/json")
+            .Produces<BulkReviewResponse>()
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         review.MapPost("/{id}/approve", ApproveAsync)
             .RequireAuthorization(LorePolicies.Reviewer)
             .WithSummary("Admit a waiting lesson; a new snapshot containing it enters the rollout (entry: now, shadow or canary).")
@@ -178,14 +201,86 @@ internal static class ControlEndpoints
     }
 
     private static ReviewQueue Queue(TenantRuntimes runtimes, string tenant, RolloutPolicy? rollout = null)
-    {
-        var options = runtimes.OptionsFor(tenant);
-        var logger = runtimes.LoggerFactory?.CreateLogger("Lore") ?? NullLogger.Instance;
-        return new ReviewQueue(new LearningPipeline(runtimes.Store, options.Learning, runtimes.TimeProvider, logger) { Rollout = rollout ?? options.Rollout }, tenant);
-    }
+        => new(AuthoringEndpoints.Pipeline(runtimes, tenant, rollout), tenant);
 
     private static async Task<IResult> ReviewListAsync(HttpContext context, TenantRuntimes runtimes, CancellationToken cancellationToken)
-        => LoreApiEndpoints.Json(await Queue(runtimes, Caller.From(context).Tenant).ListAsync(cancellationToken).ConfigureAwait(false));
+    {
+        ReviewFilter filter;
+        try
+        {
+            filter = ReviewFilter.Parse(ApiQuery.String(context, "kind"), ApiQuery.String(context, "tool"), ApiQuery.String(context, "slice"), ApiQuery.String(context, "finding"));
+        }
+        catch (ArgumentException e)
+        {
+            return ApiProblems.Invalid("kind", e.Message);
+        }
+
+        return LoreApiEndpoints.Json(await Queue(runtimes, Caller.From(context).Tenant).ListAsync(filter, cancellationToken).ConfigureAwait(false));
+    }
+
+    private static async Task<IResult> EvidenceAsync(HttpContext context, string id, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    {
+        if (!ApiQuery.TryInt(context, "perSide", 5, 1, 50, out var perSide, out var problem))
+        {
+            return problem!;
+        }
+
+        try
+        {
+            return LoreApiEndpoints.Json(await Queue(runtimes, Caller.From(context).Tenant).EvidenceAsync(id, perSide, cancellationToken).ConfigureAwait(false));
+        }
+        catch (KeyNotFoundException)
+        {
+            return ApiProblems.NotFound("lesson", id);
+        }
+    }
+
+    private static async Task<IResult> ApproveManyAsync(HttpContext context, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    {
+        var body = await ApiBody.ReadAsync<BulkApproveRequest>(context).ConfigureAwait(false);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var request = body.Value!;
+        var caller = Caller.From(context);
+        return await DecideManyAsync(runtimes, caller, queue => queue.ApproveManyAsync(request.Ids!, caller.Actor, request.Reason!, cancellationToken), request.Rollout(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> RejectManyAsync(HttpContext context, TenantRuntimes runtimes, CancellationToken cancellationToken)
+    {
+        var body = await ApiBody.ReadAsync<BulkReviewRequest>(context).ConfigureAwait(false);
+        if (body.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        var request = body.Value!;
+        var caller = Caller.From(context);
+        return await DecideManyAsync(runtimes, caller, queue => queue.RejectManyAsync(request.Ids!, caller.Actor, request.Reason!, cancellationToken), null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> DecideManyAsync(TenantRuntimes runtimes, Caller caller, Func<ReviewQueue, Task<IReadOnlyList<ReviewOutcome>>> decide, RolloutPolicy? rollout, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ReviewOutcome> outcomes;
+        try
+        {
+            outcomes = await decide(Queue(runtimes, caller.Tenant, rollout)).ConfigureAwait(false);
+        }
+        catch (KeyNotFoundException e)
+        {
+            return Results.Problem(detail: e.Message, statusCode: StatusCodes.Status404NotFound, title: "Not found");
+        }
+        catch (InvalidOperationException e)
+        {
+            return ApiProblems.Conflict(e.Message);
+        }
+
+        var runtime = await runtimes.GetAsync(caller.Tenant, cancellationToken).ConfigureAwait(false);
+        var state = await runtime.Rollout.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        return LoreApiEndpoints.Json(new BulkReviewResponse(outcomes, state));
+    }
 
     private static async Task<IResult> ApproveAsync(HttpContext context, string id, TenantRuntimes runtimes, CancellationToken cancellationToken)
     {
@@ -196,11 +291,7 @@ internal static class ControlEndpoints
         }
 
         var request = body.Value!;
-        var rollout = request.Entry is null ? null : new RolloutPolicy
-        {
-            EntryStage = request.Entry switch { "shadow" => RolloutStage.Shadow, "canary" => RolloutStage.Canary, _ => RolloutStage.None },
-            CanaryShare = request.Share ?? 0.1,
-        };
+        var rollout = request.Rollout();
         var caller = Caller.From(context);
         return await DecideAsync(runtimes, caller, id, queue => queue.ApproveAsync(id, caller.Actor, request.Reason!, cancellationToken), rollout, cancellationToken).ConfigureAwait(false);
     }

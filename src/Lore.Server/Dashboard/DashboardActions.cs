@@ -1,7 +1,5 @@
 using Lore.Learning;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Lore.Server.Dashboard;
 
@@ -27,6 +25,31 @@ internal static class DashboardActions
             var outcome = await OpenReviewQueue(d).RejectAsync(id, d.Caller.Actor, reason, d.Aborted).ConfigureAwait(false);
             return await LatestAuditAsync(d, AuditActions.ReviewRejected, outcome.Lesson.Id).ConfigureAwait(false);
         });
+
+    /// <summary>Approves the ticked lessons with one reason, in one snapshot: all of them or none.</summary>
+    public static Task<IResult> ApproveManyAsync(HttpContext http)
+        => ActAsync(http, ApiKeyRole.Reviewer, "review", "/dashboard/review", async (d, form, reason) =>
+        {
+            var ids = Ticked(form);
+            await OpenReviewQueue(d).ApproveManyAsync(ids, d.Caller.Actor, reason, d.Aborted).ConfigureAwait(false);
+            await (await d.RuntimeAsync().ConfigureAwait(false)).RefreshAsync(d.Aborted).ConfigureAwait(false);
+            return await LatestAuditAsync(d, AuditActions.ReviewApproved, ids[^1]).ConfigureAwait(false);
+        });
+
+    /// <summary>Rejects the ticked lessons with one reason: all of them or none.</summary>
+    public static Task<IResult> RejectManyAsync(HttpContext http)
+        => ActAsync(http, ApiKeyRole.Reviewer, "review", "/dashboard/review", async (d, form, reason) =>
+        {
+            var ids = Ticked(form);
+            await OpenReviewQueue(d).RejectManyAsync(ids, d.Caller.Actor, reason, d.Aborted).ConfigureAwait(false);
+            return await LatestAuditAsync(d, AuditActions.ReviewRejected, ids[^1]).ConfigureAwait(false);
+        });
+
+    private static string[] Ticked(IFormCollection form)
+    {
+        var ids = form["id"].Where(id => !string.IsNullOrWhiteSpace(id)).Select(id => id!.Trim()).Distinct(StringComparer.Ordinal).ToArray();
+        return ids.Length > 0 ? ids : throw new ArgumentException("Tick at least one lesson to decide.");
+    }
 
     public static Task<IResult> FreezeAsync(HttpContext http)
         => RolloutAsync(http, (rollout, d, form, reason) => rollout.FreezeAsync(d.Caller.Actor, reason, d.Aborted));
@@ -67,14 +90,9 @@ internal static class DashboardActions
         });
 
     /// <summary>The review queue with the tenant's own admission and rollout policy, as the tenant's learning uses them.</summary>
-    public static ReviewQueue OpenReviewQueue(DashboardContext d)
-    {
-        var options = d.Runtimes.OptionsFor(d.Tenant);
-        var logger = d.Runtimes.LoggerFactory?.CreateLogger("Lore") ?? NullLogger.Instance;
-        return new ReviewQueue(new LearningPipeline(d.Store, options.Learning, d.Runtimes.TimeProvider, logger) { Rollout = options.Rollout }, d.Tenant);
-    }
+    public static ReviewQueue OpenReviewQueue(DashboardContext d) => new(Api.AuthoringEndpoints.Pipeline(d.Runtimes, d.Tenant), d.Tenant);
 
-    private static async Task<AuditEntry> LatestAuditAsync(DashboardContext d, string action, string subject)
+    internal static async Task<AuditEntry> LatestAuditAsync(DashboardContext d, string action, string subject)
     {
         AuditEntry? latest = null;
         await foreach (var entry in d.Store.ReadTenantAuditAsync(d.Tenant, 0, d.Aborted).ConfigureAwait(false))
@@ -88,12 +106,25 @@ internal static class DashboardActions
         return latest ?? throw new InvalidOperationException($"The {action} of '{subject}' left no audit record.");
     }
 
-    private static async Task<IResult> ActAsync(
+    private static Task<IResult> ActAsync(
         HttpContext http,
         ApiKeyRole required,
         string section,
         string fallback,
         Func<DashboardContext, IFormCollection, string, Task<AuditEntry>> act)
+        => ActAsync(http, required, section, fallback, async (d, form, reason) => (await act(d, form, reason).ConfigureAwait(false), (string?)null));
+
+    /// <summary>
+    /// Runs an action after checking the role, the antiforgery token and the reason; a refusal (unknown id, forbidden
+    /// option, conflict, bad field) is a page saying why, with nothing changed. The action returns its audit record and,
+    /// optionally, the page to go to (otherwise the form's return path).
+    /// </summary>
+    internal static async Task<IResult> ActAsync(
+        HttpContext http,
+        ApiKeyRole required,
+        string section,
+        string fallback,
+        Func<DashboardContext, IFormCollection, string, Task<(AuditEntry Audit, string? Return)>> act)
     {
         var d = DashboardContext.From(http);
         if (!d.Caller.Allows(required))
@@ -115,13 +146,18 @@ internal static class DashboardActions
         }
 
         AuditEntry audit;
+        string? next;
         try
         {
-            audit = await act(d, form, reason).ConfigureAwait(false);
+            (audit, next) = await act(d, form, reason).ConfigureAwait(false);
         }
         catch (KeyNotFoundException e)
         {
             return await RefusedAsync(d, section, StatusCodes.Status404NotFound, e.Message).ConfigureAwait(false);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return await RefusedAsync(d, section, StatusCodes.Status403Forbidden, e.Message).ConfigureAwait(false);
         }
         catch (InvalidOperationException e)
         {
@@ -132,10 +168,10 @@ internal static class DashboardActions
             return await RefusedAsync(d, section, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
         }
 
-        return Results.Redirect(DashboardForms.WithDone(DashboardForms.ReturnPath(form, fallback), audit.Sequence));
+        return Results.Redirect(DashboardForms.WithDone(next ?? DashboardForms.ReturnPath(form, fallback), audit.Sequence));
     }
 
-    private static Task<IResult> RefusedAsync(DashboardContext d, string section, int status, string message)
+    internal static Task<IResult> RefusedAsync(DashboardContext d, string section, int status, string message)
         => DashboardLayout.PageAsync(d, section, "Not done", H.Of($"""
             <p class="banner bad" role="alert" data-testid="refused">{message}</p>
             <p>Nothing was changed. <a href="/dashboard">Back to the timeline</a></p>

@@ -44,11 +44,12 @@ internal static class DashboardEndpoints
         pages.MapGet("/outcomes", (HttpContext http, int? buckets, string? axis) => OutcomesPage.RenderAsync(http, buckets, axis));
         pages.MapGet("/error-mix", Handler(ErrorMixPage.RenderAsync));
         pages.MapGet("/lessons", (HttpContext http, string? q, string? status, string? kind) => LessonsPage.ListAsync(http, q, status, kind));
+        pages.MapGet("/lessons/new", Handler(LessonForms.NewAsync));
         pages.MapGet("/lessons/{id}", (HttpContext http, string id) => LessonsPage.ShowAsync(http, id));
         pages.MapGet("/episodes", (HttpContext http, string? slice, string? arm, string? outcome) => EpisodesPage.ListAsync(http, slice, arm, outcome));
         pages.MapGet("/episodes/{id}", (HttpContext http, string id) => EpisodesPage.ShowAsync(http, id));
         pages.MapGet("/snapshots/{id}", (HttpContext http, string id) => SnapshotPage.RenderAsync(http, id));
-        pages.MapGet("/review", Handler(ReviewPage.RenderAsync));
+        pages.MapGet("/review", (HttpContext http, string? kind, string? tool, string? slice, string? finding) => ReviewPage.RenderAsync(http, kind, tool, slice, finding));
         pages.MapGet("/audit", (HttpContext http, long? before, long? highlight) => AuditPage.RenderAsync(http, before, highlight));
 
         dashboard.MapGet("/live", async (HttpContext http) =>
@@ -62,6 +63,13 @@ internal static class DashboardEndpoints
         // Actions: the policy refuses a key without the role before the handler runs; the handler checks the token and reason.
         dashboard.MapPost("/review/{id}/approve", (HttpContext http, string id) => DashboardActions.ApproveAsync(http, id)).RequireAuthorization(LorePolicies.Reviewer);
         dashboard.MapPost("/review/{id}/reject", (HttpContext http, string id) => DashboardActions.RejectAsync(http, id)).RequireAuthorization(LorePolicies.Reviewer);
+        dashboard.MapPost("/review/approve", Handler(DashboardActions.ApproveManyAsync)).RequireAuthorization(LorePolicies.Reviewer);
+        dashboard.MapPost("/review/reject", Handler(DashboardActions.RejectManyAsync)).RequireAuthorization(LorePolicies.Reviewer);
+        dashboard.MapPost("/lessons", Handler(LessonForms.AddAsync)).RequireAuthorization(LorePolicies.Reviewer);
+        dashboard.MapPost("/lessons/{id}/edit", (HttpContext http, string id) => LessonForms.EditAsync(http, id)).RequireAuthorization(LorePolicies.Reviewer);
+        dashboard.MapPost("/lessons/{id}/pin", (HttpContext http, string id) => LessonForms.PinAsync(http, id, pinned: true)).RequireAuthorization(LorePolicies.Reviewer);
+        dashboard.MapPost("/lessons/{id}/unpin", (HttpContext http, string id) => LessonForms.PinAsync(http, id, pinned: false)).RequireAuthorization(LorePolicies.Reviewer);
+        dashboard.MapPost("/lessons/{id}/retire", (HttpContext http, string id) => LessonForms.RetireAsync(http, id)).RequireAuthorization(LorePolicies.Reviewer);
         dashboard.MapPost("/rollout/freeze", Handler(DashboardActions.FreezeAsync)).RequireAuthorization(LorePolicies.Admin);
         dashboard.MapPost("/rollout/unfreeze", Handler(DashboardActions.UnfreezeAsync)).RequireAuthorization(LorePolicies.Admin);
         dashboard.MapPost("/rollout/rollback", Handler(DashboardActions.RollbackAsync)).RequireAuthorization(LorePolicies.Admin);

@@ -47,6 +47,7 @@ internal static class LessonsPage
                 """);
         });
         var body = H.Of($"""
+            {(d.CanReview ? H.Of($"<p><a href=\"/dashboard/lessons/new\" data-testid=\"write-lesson\">Write a lesson</a> (a policy the agent must follow)</p>") : Html.Empty)}
             <form method="get" action="/dashboard/lessons" class="filters" role="search">
               <input type="search" name="q" value="{query}" placeholder="search text, id, tool, extractor" aria-label="search lessons">
               <select name="status" aria-label="status"><option value="">any status</option>{statusOptions}</select>
@@ -125,6 +126,7 @@ internal static class LessonsPage
               </dl>
               {review}
             </section>
+            {LessonForms.ForLesson(d, lesson)}
             <h2>Episodes it came from ({lineage.Evidence.Count} listed)</h2>
             <table data-testid="evidence"><thead><tr><th>episode</th><th>started (UTC)</th><th>slice</th><th>origin</th><th>outcome</th></tr></thead><tbody>{evidence}</tbody></table>
             {notListed}

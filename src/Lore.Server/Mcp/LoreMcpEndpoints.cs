@@ -52,5 +52,17 @@ internal static class LoreMcp
     }
 
     public static IMcpServerBuilder Configure(IMcpServerBuilder builder)
-        => McpArgumentCheck.AddTo(builder.WithTools<LoreMcpTools>().WithResources<LoreMcpResources>());
+        => McpArgumentCheck.AddTo(builder.WithTools<LoreMcpTools>().WithTools<LoreMcpReviewTools>().WithResources<LoreMcpResources>())
+            .WithRequestFilters(filters => filters.AddListToolsFilter(next => async (context, cancellationToken) =>
+            {
+                // An agent is not shown the tools for people: they would only cost it context and be refused.
+                var result = await next(context, cancellationToken).ConfigureAwait(false);
+                if (context.Services?.GetService<McpAgent>()?.Key is { } key && key.Allows(ApiKeyRole.Reviewer))
+                {
+                    return result;
+                }
+
+                result.Tools = [.. result.Tools.Where(t => !LoreMcpReviewTools.Names.Contains(t.Name))];
+                return result;
+            }));
 }

@@ -168,6 +168,69 @@ public sealed class LessonAuthoringTests : IDisposable
     }
 
     [Fact]
+    public async Task Retiring_a_lesson_while_a_canary_runs_takes_it_out_of_both_arms_and_keeps_the_canary_running()
+    {
+        var (store, stable) = await LearnedAsync();
+        await using var _ = store;
+        var authoring = new LessonAuthoring(Pipeline(store), Tenants.Default);
+        var canary = await authoring.AddAsync(new LessonDraft { Text = Policy }, Reviewer(), Ct);
+        var running = (await store.GetSnapshotAsync(canary.SnapshotId!, Ct))!;
+        var victim = stable.Lessons[0].Id;
+        Assert.Contains(running.Lessons, l => l.Id == victim);
+        var head = await AuditHeadAsync(store);
+
+        var outcome = await authoring.RetireAsync(victim, Reviewer("contradicts the refunds runbook"), Ct);
+
+        var rollout = await store.GetRolloutAsync(Tenants.Default, Ct);
+        var newStable = (await store.GetSnapshotAsync(rollout.StableSnapshotId!, Ct))!;
+        var newCandidate = (await store.GetSnapshotAsync(rollout.CandidateSnapshotId!, Ct))!;
+        Assert.Equal((stable.Id, running.Id), (newStable.ParentId, newCandidate.ParentId));
+        Assert.Equal((RolloutStage.Canary, 0.2), (rollout.Stage, rollout.CanaryShare));
+        Assert.DoesNotContain(newStable.Lessons, l => l.Id == victim);
+        Assert.DoesNotContain(newCandidate.Lessons, l => l.Id == victim);
+        Assert.Equal(running.Lessons.Select(l => l.Id).Where(id => id != victim), newCandidate.Lessons.Select(l => l.Id));
+        Assert.Equal(stable.Lessons.Select(l => l.Id).Where(id => id != victim), newStable.Lessons.Select(l => l.Id));
+        Assert.True(newStable.IsIntact && newCandidate.IsIntact);
+        Assert.Contains("every arm", outcome.Where, StringComparison.Ordinal);
+
+        var entries = await AuditAsync(store, head);
+        Assert.Equal(
+            [AuditActions.LessonRetired, AuditActions.SnapshotCreated, AuditActions.SnapshotCreated, AuditActions.SnapshotPromoted, AuditActions.SnapshotCanary],
+            entries.Select(e => e.Action));
+        Assert.Equal([victim, newStable.Id, newCandidate.Id, newStable.Id, newCandidate.Id], entries.Select(e => e.Subject));
+        Assert.All(entries, e => Assert.Equal("cli:alice", e.Actor));
+    }
+
+    [Fact]
+    public async Task Editing_a_lesson_the_running_canary_serves_replaces_the_candidate_with_the_new_version()
+    {
+        var (store, stable) = await LearnedAsync();
+        await using var _ = store;
+        var authoring = new LessonAuthoring(Pipeline(store), Tenants.Default);
+        var canary = await authoring.AddAsync(new LessonDraft { Text = Policy }, Reviewer(), Ct);
+        var head = await AuditHeadAsync(store);
+        const string Reworded = "Refunds over $500 need a supervisor's written approval before refund_order is called.";
+
+        var edited = await authoring.EditAsync(canary.Lesson.Id, new LessonEdit { Text = Reworded }, Reviewer("wording agreed with finance"), Ct);
+
+        var rollout = await store.GetRolloutAsync(Tenants.Default, Ct);
+        Assert.Equal(stable.Id, rollout.StableSnapshotId);
+        Assert.Equal((edited.SnapshotId, RolloutStage.Canary, 0.2), (rollout.CandidateSnapshotId, rollout.Stage, rollout.CanaryShare));
+        var candidate = (await store.GetSnapshotAsync(edited.SnapshotId!, Ct))!;
+        Assert.Equal(canary.SnapshotId, candidate.ParentId);
+        var served = Assert.Single(candidate.Lessons, l => l.Id == canary.Lesson.Id);
+        Assert.Equal((Reworded, 2), (served.Text, served.Authorship!.Version));
+        Assert.Contains("replacing candidate", edited.Where, StringComparison.Ordinal);
+        Assert.Equal([AuditActions.LessonEdited, AuditActions.SnapshotCreated, AuditActions.SnapshotCanary], (await AuditAsync(store, head)).Select(e => e.Action));
+
+        // Retiring a lesson only the candidate serves leaves the stable arm alone and replaces the candidate again.
+        var retired = await authoring.RetireAsync(canary.Lesson.Id, Reviewer("finance withdrew the rule"), Ct);
+        rollout = await store.GetRolloutAsync(Tenants.Default, Ct);
+        Assert.Equal((stable.Id, retired.SnapshotId, RolloutStage.Canary), (rollout.StableSnapshotId, rollout.CandidateSnapshotId, rollout.Stage));
+        Assert.DoesNotContain((await store.GetSnapshotAsync(retired.SnapshotId!, Ct))!.Lessons, l => l.Id == canary.Lesson.Id);
+    }
+
+    [Fact]
     public async Task Learning_never_overwrites_an_authored_lesson_and_keeps_serving_it()
     {
         var (store, stable) = await LearnedAsync();

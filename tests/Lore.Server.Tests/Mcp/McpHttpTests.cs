@@ -30,16 +30,7 @@ public sealed class McpHttpTests : McpToolsContract
     protected override async Task<McpClient> ConnectAsync(string tenant)
         => await ConnectWithKeyAsync(await Server.CreateKeyAsync(tenant, ApiKeyRole.Agent));
 
-    private Task<McpClient> ConnectWithKeyAsync(string? key)
-    {
-        var options = new HttpClientTransportOptions
-        {
-            Endpoint = new Uri(Server.BaseAddress, "mcp"),
-            TransportMode = HttpTransportMode.StreamableHttp,
-            AdditionalHeaders = key is null ? null : new Dictionary<string, string> { ["Authorization"] = $"Bearer {key}" },
-        };
-        return McpClient.CreateAsync(new HttpClientTransport(options), cancellationToken: Ct);
-    }
+    private Task<McpClient> ConnectWithKeyAsync(string? key) => ConnectHttpAsync(Server.BaseAddress, key);
 
     [Fact]
     public async Task A_callers_mistakes_are_not_logged_as_server_errors()

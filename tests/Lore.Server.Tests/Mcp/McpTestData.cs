@@ -60,6 +60,17 @@ internal static class McpTestData
         return document.RootElement.Clone();
     }
 
+    /// <summary>An MCP client of <c>/mcp</c> at <paramref name="baseAddress"/>, presenting <paramref name="key"/> (none when null).</summary>
+    public static Task<McpClient> ConnectHttpAsync(Uri baseAddress, string? key)
+        => McpClient.CreateAsync(
+            new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = new Uri(baseAddress, "mcp"),
+                TransportMode = HttpTransportMode.StreamableHttp,
+                AdditionalHeaders = key is null ? null : new Dictionary<string, string> { ["Authorization"] = $"Bearer {key}" },
+            }),
+            cancellationToken: Ct);
+
     public static Task<CallToolResult> CallAsync(this McpClient client, string tool, Dictionary<string, object?> arguments)
         => client.CallToolAsync(tool, arguments, cancellationToken: Ct).AsTask();
 

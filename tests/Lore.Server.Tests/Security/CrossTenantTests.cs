@@ -44,6 +44,9 @@ public sealed class CrossTenantTests
             ("POST", "/api/rollout/rollback", new { reason = "take over", to = victim.OlderSnapshotId }),
             ("POST", $"/api/review/{victim.PendingLessonId}/approve", new { reason = "looks fine" }),
             ("POST", $"/api/review/{victim.PendingLessonId}/reject", new { reason = "looks bad" }),
+            ("GET", $"/api/review/{victim.PendingLessonId}/evidence", null),
+            ("POST", "/api/review/approve", new { ids = new[] { victim.PendingLessonId }, reason = "looks fine" }),
+            ("POST", "/api/review/reject", new { ids = new[] { victim.PendingLessonId }, reason = "looks bad" }),
             ("POST", $"/api/keys/{victim.AdminKeyId}/trust", new { trustUnits = true, reason = "take over" }),
             ("POST", $"/api/keys/{victim.AdminKeyId}/revoke", new { reason = "take over" }),
         };
