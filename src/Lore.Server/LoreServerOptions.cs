@@ -75,6 +75,16 @@ public sealed class LoreServerOptions
     /// </summary>
     public TimeSpan AbandonIdleEpisodesAfter { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// The tenants named in the <c>lore.tenant</c> tag of Lore's spans and metrics; every other tenant is tagged
+    /// <c>other</c>, so a server of thousands of tenants keeps its time series bounded. Null (the default): the first
+    /// <see cref="DefaultTelemetryTenantCount"/> tenants the server opens are named and later ones are <c>other</c>.
+    /// </summary>
+    public ICollection<string>? TelemetryTenants { get; set; }
+
+    /// <summary>How many tenants are named in telemetry when <see cref="TelemetryTenants"/> is null.</summary>
+    public const int DefaultTelemetryTenantCount = 20;
+
     /// <summary>Applied to each tenant's <see cref="LoreOptions"/> before its runtime opens (store and tenant are set for you).</summary>
     public Action<LoreOptions>? ConfigureRuntime { get; set; }
 
@@ -139,6 +149,11 @@ public sealed class LoreServerOptions
         if (AbandonIdleEpisodesAfter < TimeSpan.Zero && AbandonIdleEpisodesAfter != Timeout.InfiniteTimeSpan)
         {
             errors.Add("AbandonIdleEpisodesAfter must be zero or more (Timeout.InfiniteTimeSpan turns recovery off).");
+        }
+
+        if (TelemetryTenants?.Any(string.IsNullOrWhiteSpace) == true)
+        {
+            errors.Add("TelemetryTenants must not contain empty tenant names.");
         }
 
         foreach (var host in AllowedHosts)

@@ -284,10 +284,10 @@ public sealed class EpisodeScope : IAsyncDisposable
             _gate.Release();
         }
 
-        LoreTelemetry.EpisodeEnded(Runtime.Tenant, Arm, _header.Slice, outcome);
+        LoreTelemetry.EpisodeEnded(Runtime.TelemetryTenant, Arm, _header.Slice, outcome);
         if (score < 0.5)
         {
-            LoreTelemetry.EpisodeFailed(Runtime.Tenant, Arm, failureMode);
+            LoreTelemetry.EpisodeFailed(Runtime.TelemetryTenant, Arm, failureMode);
         }
 
         Runtime.OnEpisodeEnded(this, score, failureMode);

@@ -26,6 +26,13 @@ public sealed class CaptureOptions
     public int MaxBatchSize { get; set; } = 512;
 
     /// <summary>
+    /// How long the writer lets a batch that is not full gather more records before it writes them (default 2 ms;
+    /// zero writes at once). Each store transaction is flushed to disk, so under load many calls' records in one
+    /// transaction cost far less CPU than one transaction each. A flush (durable mode) waits at most one window.
+    /// </summary>
+    public TimeSpan BatchWindow { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
     /// When the runtime opens, episodes of its tenant still open in the store with no step for this long are ended as
     /// <see cref="EpisodeEndReasons.Abandoned"/>: the process that captured them died (default 30 minutes, longer than
     /// the proxy keeps an idle episode open, so a live host's episodes are left alone). Zero ends every open episode
@@ -48,6 +55,13 @@ public sealed class LoreOptions
 
     /// <summary>The tenant this runtime serves and records for.</summary>
     public string Tenant { get; set; } = Tenants.Default;
+
+    /// <summary>
+    /// The value of the <c>lore.tenant</c> tag on this runtime's spans and metrics (null: <see cref="Tenant"/>). Every
+    /// distinct value is a time series per metric, so a host of many tenants gives the ones it does not watch one by one
+    /// a shared value such as <c>other</c>.
+    /// </summary>
+    public string? TelemetryTenant { get; set; }
 
     public CaptureOptions Capture { get; } = new();
 
@@ -122,6 +136,11 @@ public sealed class LoreOptions
             errors.Add("LoreOptions.Tenant must not be empty.");
         }
 
+        if (TelemetryTenant is not null && string.IsNullOrWhiteSpace(TelemetryTenant))
+        {
+            errors.Add("LoreOptions.TelemetryTenant must be null (tag with the tenant) or a non-empty value.");
+        }
+
         if (Capture.Capacity < 1)
         {
             errors.Add($"LoreOptions.Capture.Capacity must be at least 1 (was {Capture.Capacity}).");
@@ -130,6 +149,11 @@ public sealed class LoreOptions
         if (Capture.MaxBatchSize < 1)
         {
             errors.Add($"LoreOptions.Capture.MaxBatchSize must be at least 1 (was {Capture.MaxBatchSize}).");
+        }
+
+        if (Capture.BatchWindow < TimeSpan.Zero || Capture.BatchWindow > TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"LoreOptions.Capture.BatchWindow must be between zero and one second (was {Capture.BatchWindow}).");
         }
 
         if (Capture.AbandonIdleEpisodesAfter < TimeSpan.Zero && Capture.AbandonIdleEpisodesAfter != Timeout.InfiniteTimeSpan)
@@ -191,6 +215,7 @@ public sealed class LoreOptions
             Store = Store,
             LeaveStoreOpen = LeaveStoreOpen,
             Tenant = Tenant,
+            TelemetryTenant = TelemetryTenant,
             EmbeddingGenerator = EmbeddingGenerator,
             QueryEmbeddingWait = QueryEmbeddingWait,
             LearnEveryEpisodes = LearnEveryEpisodes,
@@ -206,6 +231,7 @@ public sealed class LoreOptions
         copy.Capture.Capacity = Capture.Capacity;
         copy.Capture.OverflowPolicy = Capture.OverflowPolicy;
         copy.Capture.MaxBatchSize = Capture.MaxBatchSize;
+        copy.Capture.BatchWindow = Capture.BatchWindow;
         return copy;
     }
 }

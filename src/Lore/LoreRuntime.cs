@@ -69,6 +69,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
             (previous, next) => runtime?.OnServingChanged(previous, next),
             cancellationToken).ConfigureAwait(false);
         runtime = new LoreRuntime(options, store, logger, rollout);
+        rollout.TelemetryTenant = runtime.TelemetryTenant;
 
         // Episodes the tenant's previous host left open when it died are ended now, so their outcomes can be learned from.
         await OpenEpisodeRecovery.RunAsync(store, options.Tenant, options.Capture.AbandonIdleEpisodesAfter, new HashSet<string>(StringComparer.Ordinal), options.TimeProvider, logger, cancellationToken).ConfigureAwait(false);
@@ -83,6 +84,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     }
 
     public string Tenant { get; }
+
+    /// <summary>The <c>lore.tenant</c> tag of this runtime's telemetry (<see cref="LoreOptions.TelemetryTenant"/>).</summary>
+    internal string TelemetryTenant => _options.TelemetryTenant ?? Tenant;
 
     public ILoreStore Store { get; }
 

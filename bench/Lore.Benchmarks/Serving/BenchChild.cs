@@ -235,6 +235,25 @@ internal static class BenchOptions
 {
     public static int? Int(string name) => Ints(name) is [var one] ? one : null;
 
+    /// <summary>A comma-separated list of names, each one of <paramref name="known"/>; null when the option is absent.</summary>
+    public static HashSet<string>? Names(string name, IReadOnlyCollection<string> known)
+    {
+        var args = Environment.GetCommandLineArgs();
+        var at = Array.IndexOf(args, name);
+        if (at < 0 || at + 1 >= args.Length)
+        {
+            return null;
+        }
+
+        var names = args[at + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0 || names.FirstOrDefault(n => !known.Contains(n)) is { } unknown)
+        {
+            throw new ArgumentException($"{name} takes names separated by commas, each one of {string.Join(", ", known)}; '{args[at + 1]}' is not.");
+        }
+
+        return [.. names];
+    }
+
     public static int[]? Ints(string name)
     {
         var args = Environment.GetCommandLineArgs();

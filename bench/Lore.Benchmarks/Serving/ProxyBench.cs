@@ -83,16 +83,24 @@ internal static class ProxyBench
             await load.ReadLineAsync("load generator ready");
             try
             {
-                var arms = new (string Name, Uri Base, string? Key)[]
+                var allArms = new (string Id, string Name, Uri Base, string? Key)[]
                 {
-                    ("direct to the upstream", upstreamBase, null),
-                    ("bare YARP", new Uri(Address(yarp) + "/v1/"), null),
-                    ("Lore proxy", new Uri(Address(lore) + "/v1/"), presented),
-                    ("Lore proxy, tenant without a snapshot (no retrieval, no injection)", new Uri(Address(lore) + "/v1/"), barePresented),
+                    ("direct", "direct to the upstream", upstreamBase, null),
+                    ("yarp", "bare YARP", new Uri(Address(yarp) + "/v1/"), null),
+                    ("lore", "Lore proxy", new Uri(Address(lore) + "/v1/"), presented),
+                    ("no-snapshot", "Lore proxy, tenant without a snapshot (no retrieval, no injection)", new Uri(Address(lore) + "/v1/"), barePresented),
                 };
 
-                report.Line("| clients | arm | throughput | vs YARP | CPU / request (servers' process) | vs YARP | p50 | p99 | added p50 / p99 vs direct |");
-                report.Line("|---|---|---|---|---|---|---|---|---|");
+                // --arms lore (or yarp,lore, ...) runs only those arms: a profiler attached to this process then sees one arm.
+                var chosen = BenchOptions.Names("--arms", [.. allArms.Select(a => a.Id)]);
+                var arms = chosen is null ? allArms : [.. allArms.Where(a => chosen.Contains(a.Id))];
+                var loreArm = Array.FindIndex(arms, a => a.Id == "lore");
+                var yarpArm = Array.FindIndex(arms, a => a.Id == "yarp");
+                var directArm = Array.FindIndex(arms, a => a.Id == "direct");
+
+                report.Line("| clients | arm | throughput | vs YARP | CPU / request (servers' process) | vs YARP | allocated / request | p50 | p99 | added p50 / p99 vs direct |");
+                report.Line("|---|---|---|---|---|---|---|---|---|---|");
+                using var sampler = Environment.GetCommandLineArgs().Contains("--alloc-types") ? new AllocationSampler() : null;
                 var withLessons = 0L;
                 var loreRequests = 0L;
                 foreach (var clients in clientCounts)
@@ -111,18 +119,36 @@ internal static class ProxyBench
                         }
                     }
 
-                    withLessons += results[2].WithLessons;
-                    loreRequests += results[2].Requests;
-                    var direct = results[0];
-                    var bare = results[1];
+                    if (loreArm >= 0)
+                    {
+                        withLessons += results[loreArm].WithLessons;
+                        loreRequests += results[loreArm].Requests;
+                    }
+
+                    var direct = directArm >= 0 ? results[directArm] : null;
+                    var bare = yarpArm >= 0 ? results[yarpArm] : null;
                     for (var a = 0; a < arms.Length; a++)
                     {
                         var r = results[a];
-                        var added = a == 0 ? "" : $"{Ms(r.Latency.Percentile(50) - direct.Latency.Percentile(50))} / {Ms(r.Latency.Percentile(99) - direct.Latency.Percentile(99))}";
-                        report.Line($"| {clients} | {arms[a].Name} | {BenchReport.N(r.Throughput)} req/s{r.ErrorNote} | {(a == 0 ? "" : Ratio(r.Throughput, bare.Throughput))} | {BenchReport.N(r.CpuPerRequestMs, "F3")} ms | {(a == 0 ? "" : Ratio(r.CpuPerRequestMs, bare.CpuPerRequestMs))} | {Ms(r.Latency.Percentile(50))} | {Ms(r.Latency.Percentile(99))} | {added} |");
+                        var vsYarp = a == directArm || bare is null;
+                        var added = a == directArm || direct is null ? "" : $"{Ms(r.Latency.Percentile(50) - direct.Latency.Percentile(50))} / {Ms(r.Latency.Percentile(99) - direct.Latency.Percentile(99))}";
+                        report.Line($"| {clients} | {arms[a].Name} | {BenchReport.N(r.Throughput)} req/s{r.ErrorNote} | {(vsYarp ? "" : Ratio(r.Throughput, bare!.Throughput))} | {BenchReport.N(r.CpuPerRequestMs, "F3")} ms | {(vsYarp ? "" : Ratio(r.CpuPerRequestMs, bare!.CpuPerRequestMs))} | {BenchReport.N(r.AllocatedPerRequest / 1024.0, "F1")} KiB | {Ms(r.Latency.Percentile(50))} | {Ms(r.Latency.Percentile(99))} | {added} |");
                     }
 
-                    report.Line($"| {clients} | Lore proxy per phase (req/s vs YARP's phase of the same round) | {string.Join(", ", results[2].PhaseThroughputs.Zip(bare.PhaseThroughputs, (l, y) => Ratio(l, y)))} | | | | | | |");
+                    if (sampler is not null && loreArm >= 0)
+                    {
+                        // One more Lore phase with the allocation sampler on (it costs a little CPU of its own).
+                        sampler.Start();
+                        var sampled = new ArmResult();
+                        await DriveAsync(load, arms[loreArm].Base, arms[loreArm].Key, clients, phase, sampled);
+                        var types = sampler.Stop(12);
+                        report.Line($"| {clients} | Lore proxy allocations by type (sampled, {BenchReport.N(sampled.AllocatedPerRequest / 1024.0, "F1")} KiB/request) | {string.Join("; ", types.Select(t => $"{t.Type} {BenchReport.N(100 * t.Share, "F0")}%"))} | | | | | | | |");
+                    }
+
+                    if (loreArm >= 0 && bare is not null)
+                    {
+                        report.Line($"| {clients} | Lore proxy per phase (req/s vs YARP's phase of the same round) | {string.Join(", ", results[loreArm].PhaseThroughputs.Zip(bare.PhaseThroughputs, (l, y) => Ratio(l, y)))} | | | | | | | |");
+                    }
                 }
 
                 var runtime = await lore.Services.GetRequiredService<Lore.Server.Hosting.TenantRuntimes>().GetAsync("bench");
@@ -162,10 +188,12 @@ internal static class ProxyBench
         {
             var self = Process.GetCurrentProcess();
             var cpuBefore = self.TotalProcessorTime;
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
             load.Send(FormattableString.Invariant($"run {baseAddress.AbsoluteUri} {key ?? "-"} {clients} {(int)duration.TotalMilliseconds} {samples}"));
             var summary = await load.ReadLineAsync("phase result");
             self.Refresh();
             var cpu = self.TotalProcessorTime - cpuBefore;
+            var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
             if (into is null)
             {
                 return;
@@ -179,6 +207,7 @@ internal static class ProxyBench
             into.WithLessons += long.Parse(fields[2], CultureInfo.InvariantCulture);
             into.Seconds += seconds;
             into.Cpu += cpu;
+            into.Allocated += allocated;
             into.PhaseThroughputs.Add(requests / seconds);
             var bytes = await File.ReadAllBytesAsync(samples);
             for (var i = 0; i + 4 <= bytes.Length; i += 4)
@@ -247,6 +276,11 @@ internal static class ProxyBench
         public double Seconds { get; set; }
 
         public TimeSpan Cpu { get; set; }
+
+        /// <summary>Bytes allocated by this process (both servers) during the arm's phases.</summary>
+        public long Allocated { get; set; }
+
+        public double AllocatedPerRequest => (double)Allocated / Math.Max(1, Requests);
 
         public double Throughput => Requests / Math.Max(Seconds, 1e-9);
 

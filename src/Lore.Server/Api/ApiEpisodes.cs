@@ -285,10 +285,10 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
     private static void Ended(LoreRuntime runtime, Episode episode, RolloutAssignment assignment)
     {
         runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, FailureModes.IfFailed(episode));
-        LoreTelemetry.EpisodeEnded(runtime.Tenant, episode.Arm, episode.Slice, episode.Outcomes.Count > 0 ? episode.Outcomes[^1] : null);
+        LoreTelemetry.EpisodeEnded(runtime.TelemetryTenant, episode.Arm, episode.Slice, episode.Outcomes.Count > 0 ? episode.Outcomes[^1] : null);
         if (FailureModes.Of(episode) is { } mode)
         {
-            LoreTelemetry.EpisodeFailed(runtime.Tenant, episode.Arm, mode);
+            LoreTelemetry.EpisodeFailed(runtime.TelemetryTenant, episode.Arm, mode);
         }
     }
 

@@ -11,6 +11,10 @@ internal sealed class TenantRuntimes(LoreServerOptions options, ILoggerFactory? 
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<LoreRuntime>>> _runtimes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LoreOptions> _options = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _tagged = new(StringComparer.Ordinal);
+
+    /// <summary>The <c>lore.tenant</c> tag of tenants that <see cref="LoreServerOptions.TelemetryTenants"/> does not name.</summary>
+    internal const string OtherTenants = "other";
 
     public ILoreStore Store { get; } = options.Store ?? throw new ArgumentException("LoreServerOptions.Store is required.", nameof(options));
 
@@ -71,10 +75,25 @@ internal sealed class TenantRuntimes(LoreServerOptions options, ILoggerFactory? 
         runtimeOptions.Store = Store;
         runtimeOptions.Tenant = tenant;
         runtimeOptions.LeaveStoreOpen = true;
+        runtimeOptions.TelemetryTenant = TelemetryTag(tenant);
 
         // The server recovers open episodes itself, for every tenant at start (OpenEpisodeSweeper), not per runtime.
         runtimeOptions.Capture.AbandonIdleEpisodesAfter = Timeout.InfiniteTimeSpan;
         return runtimeOptions;
+    }
+
+    /// <summary>The tenant's <c>lore.tenant</c> tag: its name if <see cref="LoreServerOptions.TelemetryTenants"/> lists it (or, with no list, while fewer than the default count are named), else <c>other</c>.</summary>
+    private string TelemetryTag(string tenant)
+    {
+        if (options.TelemetryTenants is { } listed)
+        {
+            return listed.Contains(tenant) ? tenant : OtherTenants;
+        }
+
+        lock (_tagged)
+        {
+            return _tagged.Contains(tenant) || (_tagged.Count < LoreServerOptions.DefaultTelemetryTenantCount && _tagged.Add(tenant)) ? tenant : OtherTenants;
+        }
     }
 
     private Task<LoreRuntime> OpenAsync(string tenant) => LoreRuntime.OpenAsync(OptionsFor(tenant), CancellationToken.None);

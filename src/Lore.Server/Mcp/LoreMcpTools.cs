@@ -141,10 +141,10 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
 
         // Stored: continuous evaluation of a running canary counts it like an episode captured in process.
         runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, FailureModes.IfFailed(episode));
-        LoreTelemetry.EpisodeEnded(agent.Tenant, episode.Arm, episode.Slice, episode.Outcomes.Count == 0 ? null : episode.Outcomes[^1]);
+        LoreTelemetry.EpisodeEnded(runtime.TelemetryTenant, episode.Arm, episode.Slice, episode.Outcomes.Count == 0 ? null : episode.Outcomes[^1]);
         if (FailureModes.Of(episode) is { } mode)
         {
-            LoreTelemetry.EpisodeFailed(agent.Tenant, episode.Arm, mode);
+            LoreTelemetry.EpisodeFailed(runtime.TelemetryTenant, episode.Arm, mode);
         }
         return new RecordedEpisode(episode.Id, episode.Task, episode.UnitKey, episode.Steps.Count, episode.SnapshotId, episode.Arm, lessonIds, episode.Score);
     }

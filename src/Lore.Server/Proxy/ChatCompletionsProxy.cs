@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Lore.Capture;
 using Lore.Server.Hosting;
@@ -45,7 +46,11 @@ internal sealed partial class ChatCompletionsProxy(
 
     private const int MaxTaskLength = 2000;
 
+    /// <summary>The labels of a call without <c>X-Lore-Labels</c> (most calls): shared, never written to.</summary>
+    private static readonly IReadOnlyDictionary<string, string> NoLabels = new Dictionary<string, string>(StringComparer.Ordinal).AsReadOnly();
+
     private UpstreamTarget? _target;
+    private ChatClientMetadata? _metadata;
     private string? _authorization;
 
     public async Task HandleAsync(HttpContext context)
@@ -120,6 +125,10 @@ internal sealed partial class ChatCompletionsProxy(
         headers[SnapshotHeader] = scope.SnapshotId ?? "none";
         headers[LessonsHeader] = injection.InjectedIds.Count == 0 ? "" : string.Join(',', injection.InjectedIds);
 
+        // Lore's facts on the call's span and metrics, as UseLore records them; nothing is started when nobody listens.
+        var observed = LoreTelemetry.ChatObserved;
+        var metadata = observed ? Metadata(baseAddress, body.Model) : null;
+        var span = observed ? LoreTelemetry.StartChat(body.Model, metadata) : default;
         var durable = options.ProxyDurableByDefault || IsTrue(context.Request.Headers[DurableHeader]);
         ChatMessage? answer = null;
         var model = body.Model;
@@ -127,12 +136,13 @@ internal sealed partial class ChatCompletionsProxy(
         string? error = null;
         byte[]? heldBody = null;
         var awaitsRecord = false;
+        var forwarded = ForwarderError.None;
         scope.CallStarted();
         var exchange = new UpstreamExchange(ChatCompletionsAddress(baseAddress), body.WithLessonsMessage(injection.Message), UpstreamAuthorization(), durable);
         try
         {
             exchange.Begin(context);
-            var forwarded = await forwarding.Forwarder.SendAsync(context, baseAddress.AbsoluteUri, forwarding.Invoker, UpstreamForwarding.RequestConfig, exchange).ConfigureAwait(false);
+            forwarded = await forwarding.Forwarder.SendAsync(context, baseAddress.AbsoluteUri, forwarding.Invoker, UpstreamForwarding.RequestConfig, exchange).ConfigureAwait(false);
             exchange.Untap(context);
             var authority = baseAddress.GetLeftPart(UriPartial.Authority);
             switch (forwarded)
@@ -210,7 +220,25 @@ internal sealed partial class ChatCompletionsProxy(
 
             // Also when the upstream failed or the caller went away: the request and the tool results it carried are
             // part of the trajectory, and the call is recorded as failed, never as an empty answer.
-            var facts = new ModelCallFacts(at, Stopwatch.GetElapsedTime(started), model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error, OfferedTools = body.ToolNames, LexicalOnly = injection.LexicalOnly };
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            if (observed)
+            {
+                var errorType = error is null ? null
+                    : exchange.Status is >= 400 and var failed ? failed.ToString(CultureInfo.InvariantCulture)
+                    : forwarded != ForwarderError.None ? forwarded.ToString()
+                    : "incomplete_answer";
+                LoreTelemetry.EndChat(
+                    span,
+                    new LoreTelemetry.ChatFacts(runtime.TelemetryTenant, scope.Id, scope.SnapshotId, scope.Arm, injection.InjectedIds, injection.Tokens) { ShadowLessonIds = injection.ShadowIds },
+                    body.Model,
+                    metadata,
+                    new LoreTelemetry.ChatAnswer(model, usage, null, null),
+                    errorType,
+                    error,
+                    elapsed);
+            }
+
+            var facts = new ModelCallFacts(at, elapsed, model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error, OfferedTools = body.ToolNames, LexicalOnly = injection.LexicalOnly };
             var recorded = 0;
             try
             {
@@ -248,6 +276,18 @@ internal sealed partial class ChatCompletionsProxy(
         }
 
         return cached.Address;
+    }
+
+    /// <summary>The upstream as the GenAI conventions name a provider (an OpenAI-compatible one), for the call's span and metrics.</summary>
+    private ChatClientMetadata Metadata(Uri baseAddress, string? model)
+    {
+        var cached = _metadata;
+        if (cached is null || cached.ProviderUri != baseAddress || cached.DefaultModelId != model)
+        {
+            _metadata = cached = new ChatClientMetadata("openai", baseAddress, model);
+        }
+
+        return cached;
     }
 
     private string? UpstreamAuthorization()
@@ -321,14 +361,14 @@ internal sealed partial class ChatCompletionsProxy(
         IReadOnlyList<string> shadowIds = shadow is null || shadow.Lessons.Count == 0 ? [] : [.. shadow.Lessons.Select(l => l.Lesson.Id)];
         if (result.Section is null)
         {
-            return new Injection([], shadowIds, null, 0) { LexicalOnly = lexicalOnly };
+            return new Injection([], shadowIds, null, 0, 0) { LexicalOnly = lexicalOnly };
         }
 
         scope.NoteInjected(result.Lessons);
         var encoded = JsonEncodedText.Encode(result.Section).EncodedUtf8Bytes;
         var message = ArrayPool<byte>.Shared.Rent(encoded.Length);
         encoded.CopyTo(message);
-        return new Injection([.. result.Lessons.Select(l => l.Lesson.Id)], shadowIds, message, encoded.Length) { LexicalOnly = lexicalOnly };
+        return new Injection([.. result.Lessons.Select(l => l.Lesson.Id)], shadowIds, message, encoded.Length, result.Tokens) { LexicalOnly = lexicalOnly };
     }
 
     /// <summary>Which episode the call belongs to: <c>X-Lore-Episode</c>, else the <c>user</c> field, else a one-call episode.</summary>
@@ -371,13 +411,14 @@ internal sealed partial class ChatCompletionsProxy(
     }
 
     /// <summary><c>X-Lore-Labels: slice=refunds, region=eu</c>.</summary>
-    private static Dictionary<string, string> ReadLabels(string header)
+    private static IReadOnlyDictionary<string, string> ReadLabels(string header)
     {
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         if (string.IsNullOrWhiteSpace(header))
         {
-            return labels;
+            return NoLabels;
         }
+
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
 
         foreach (var pair in header.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -416,11 +457,14 @@ internal sealed partial class ChatCompletionsProxy(
     private static partial void LogUpstreamUnreachable(ILogger logger, Exception? exception, string upstream);
 
     /// <summary>The lessons injected into one call: their ids, the shadow arm's, and their message's content as JSON string bytes (pooled).</summary>
-    private sealed class Injection(IReadOnlyList<string> injectedIds, IReadOnlyList<string> shadowIds, byte[]? message, int length) : IDisposable
+    private sealed class Injection(IReadOnlyList<string> injectedIds, IReadOnlyList<string> shadowIds, byte[]? message, int length, int tokens) : IDisposable
     {
         private byte[]? _message = message;
 
-        public static Injection None => new([], [], null, 0);
+        public static Injection None => new([], [], null, 0, 0);
+
+        /// <summary>The tokens the lessons' message adds to the call (retrieval's estimate).</summary>
+        public int Tokens { get; } = tokens;
 
         public IReadOnlyList<string> InjectedIds { get; } = injectedIds;
 

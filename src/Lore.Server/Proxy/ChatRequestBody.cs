@@ -217,7 +217,7 @@ internal sealed class ChatRequestBody : IDisposable
             throw new ChatRequestException("$", $"the body is not valid JSON: {e.Message}");
         }
 
-        // The same checks, in the same order, as OpenAiChatFormat.ReadRequest.
+        // The same checks, in the same order, as the DOM reader it replaced (the tests keep it as their oracle).
         if (!isObject)
         {
             throw new ChatRequestException("$", "the request body must be a JSON object (an OpenAI chat-completions request).");

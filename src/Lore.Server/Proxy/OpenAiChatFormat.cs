@@ -19,30 +19,6 @@ internal sealed class ChatRequestException(string field, string message) : Excep
 /// </summary>
 internal static class OpenAiChatFormat
 {
-    /// <summary>
-    /// Checks the parts of a request the proxy relies on (an object with a non-empty <c>messages</c> array of objects
-    /// with a string <c>role</c>, a boolean <c>stream</c>, a string <c>user</c>) and reads its messages.
-    /// </summary>
-    public static List<ChatMessage> ReadRequest(JsonNode? body)
-    {
-        if (body is not JsonObject request)
-        {
-            throw new ChatRequestException("$", "the request body must be a JSON object (an OpenAI chat-completions request).");
-        }
-
-        if (request["stream"] is { } stream && stream.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
-        {
-            throw new ChatRequestException("stream", "'stream' must be true or false.");
-        }
-
-        if (request["user"] is { } user && user.GetValueKind() is not (JsonValueKind.String or JsonValueKind.Null))
-        {
-            throw new ChatRequestException("user", "'user' must be a string.");
-        }
-
-        return ReadMessages(request["messages"]);
-    }
-
     /// <summary>The <c>messages</c> array: non-empty, each entry a message <see cref="ReadMessage"/> accepts.</summary>
     public static List<ChatMessage> ReadMessages(JsonNode? node)
     {
@@ -193,31 +169,6 @@ internal static class OpenAiChatFormat
             default:
                 throw new ChatRequestException(path, $"{path} must be a string, null or an array of content parts.");
         }
-    }
-
-    /// <summary>The names of the function tools a request offers, or null when it offers none.</summary>
-    public static string[]? ToolNames(JsonObject request)
-    {
-        if (request["tools"] is not JsonArray tools || tools.Count == 0)
-        {
-            return null;
-        }
-
-        var names = new List<string>(tools.Count);
-        foreach (var tool in tools)
-        {
-            // Function tools name themselves under "function", custom (free-text input) tools under "custom".
-            if (StringOf(tool?["function"]?["name"]) is { } name)
-            {
-                names.Add(name);
-            }
-            else if (StringOf(tool?["custom"]?["name"]) is { } custom)
-            {
-                names.Add(custom);
-            }
-        }
-
-        return [.. names];
     }
 
     /// <summary>The assistant message of a non-streamed completion (choice 0), its model and usage; null parts when absent.</summary>

@@ -208,7 +208,8 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
 
     private static EpisodeScope Begin(LoreRuntime runtime, EpisodeRequest request, string? id)
     {
-        var scope = runtime.BeginEpisode(request.Task, new Dictionary<string, string>(request.Labels, StringComparer.Ordinal), request.UnitKey, id, request.Source);
+        var labels = request.Labels.Count == 0 ? null : new Dictionary<string, string>(request.Labels, StringComparer.Ordinal);
+        var scope = runtime.BeginEpisode(request.Task, labels, request.UnitKey, id, request.Source);
 
         // Episodes here are not bound to one async flow: nothing may pick this one up as its ambient episode.
         LoreRuntime.Ambient.Value = scope.Outer;

@@ -14,6 +14,7 @@ internal sealed partial class CaptureWriter : IAsyncDisposable
     private readonly ILoreStore _store;
     private readonly CaptureOverflowPolicy _policy;
     private readonly int _maxBatch;
+    private readonly TimeSpan _window;
     private readonly ILogger _logger;
     private readonly Task _loop;
     private long _enqueued;
@@ -27,6 +28,7 @@ internal sealed partial class CaptureWriter : IAsyncDisposable
         _store = store;
         _policy = options.OverflowPolicy;
         _maxBatch = options.MaxBatchSize;
+        _window = options.BatchWindow;
         _logger = logger;
         _channel = Channel.CreateBounded<Item>(new BoundedChannelOptions(options.Capacity)
         {
@@ -121,16 +123,14 @@ internal sealed partial class CaptureWriter : IAsyncDisposable
         var markers = new List<TaskCompletionSource>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (batch.Count < _maxBatch && reader.TryRead(out var item))
+            Drain(reader, batch, markers);
+
+            // A batch that is not full and that nobody is waiting on gathers the records of calls running now, so
+            // that they share one transaction (one flush to disk) instead of paying one each.
+            if (_window > TimeSpan.Zero && markers.Count == 0 && batch.Count is > 0 && batch.Count < _maxBatch)
             {
-                if (item.Record is not null)
-                {
-                    batch.Add(item.Record);
-                }
-                else
-                {
-                    markers.Add(item.Flush!);
-                }
+                await Task.Delay(_window).ConfigureAwait(false);
+                Drain(reader, batch, markers);
             }
 
             if (batch.Count > 0)
@@ -145,6 +145,22 @@ internal sealed partial class CaptureWriter : IAsyncDisposable
             }
 
             markers.Clear();
+        }
+    }
+
+    /// <summary>Takes what the channel holds now, up to a full batch: records into <paramref name="batch"/>, flush markers into <paramref name="markers"/>.</summary>
+    private void Drain(ChannelReader<Item> reader, List<CaptureRecord> batch, List<TaskCompletionSource> markers)
+    {
+        while (batch.Count < _maxBatch && reader.TryRead(out var item))
+        {
+            if (item.Record is not null)
+            {
+                batch.Add(item.Record);
+            }
+            else
+            {
+                markers.Add(item.Flush!);
+            }
         }
     }
 

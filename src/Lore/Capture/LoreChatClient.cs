@@ -194,7 +194,7 @@ public sealed class LoreChatClient : DelegatingChatClient
     private void EndTelemetry(LoreTelemetry.ChatSpan activity, EpisodeScope episode, PreparedCall call, ChatOptions? options, ChatResponse? response, Exception? error, long started)
         => LoreTelemetry.EndChat(
             activity,
-            new LoreTelemetry.ChatFacts(_runtime.Tenant, episode.Id, episode.SnapshotId, episode.Arm, call.InjectedLessonIds, call.TokensAdded) { ShadowLessonIds = call.ShadowLessonIds },
+            new LoreTelemetry.ChatFacts(_runtime.TelemetryTenant, episode.Id, episode.SnapshotId, episode.Arm, call.InjectedLessonIds, call.TokensAdded) { ShadowLessonIds = call.ShadowLessonIds },
             RequestModel(options),
             activity.Activity is null ? null : Metadata,
             response,

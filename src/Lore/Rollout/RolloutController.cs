@@ -66,6 +66,9 @@ public sealed partial class RolloutController
 
     public string Tenant { get; }
 
+    /// <summary>The <c>lore.tenant</c> tag of the rollout's telemetry (the runtime's <see cref="LoreOptions.TelemetryTenant"/>).</summary>
+    internal string? TelemetryTenant { get; set; }
+
     /// <summary>The rollout as last read or changed through this controller.</summary>
     public RolloutState State => Volatile.Read(ref _served)?.State ?? Volatile.Read(ref _state);
 
@@ -365,7 +368,7 @@ public sealed partial class RolloutController
                 if (action == AuditActions.SnapshotRolledBack && evidence is null)
                 {
                     // Automatic rollbacks are counted by the monitor, with the slice that triggered them.
-                    LoreTelemetry.RolledBack(Tenant, slice: null);
+                    LoreTelemetry.RolledBack(TelemetryTenant ?? Tenant, slice: null);
                 }
 
                 LogChanged(_logger, action, Tenant, actor, reason, after.StableSnapshotId ?? "(none)", after.CandidateSnapshotId ?? "(none)", after.Stage);
@@ -478,7 +481,7 @@ public sealed partial class RolloutController
         }
 
         LogSnapshotRefused(_logger, e.SnapshotId, Tenant, e.StoredContentAddress ?? "(unknown)", serving ?? "(the last verified snapshot)");
-        LoreTelemetry.SnapshotRefused(Tenant, e.SnapshotId);
+        LoreTelemetry.SnapshotRefused(TelemetryTenant ?? Tenant, e.SnapshotId);
         try
         {
             await _store.AppendAuditAsync(

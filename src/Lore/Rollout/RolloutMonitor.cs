@@ -277,13 +277,13 @@ internal sealed partial class RolloutMonitor
                 _acting = true;
                 if (shift.BlocksPromotion)
                 {
-                    LoreTelemetry.FailureModeGrew(_controller.Tenant, shift.SevereGrowth);
+                    LoreTelemetry.FailureModeGrew(_controller.TelemetryTenant ?? _controller.Tenant, shift.SevereGrowth);
                 }
 
                 if (_controller.RollbackLocally(candidate))
                 {
                     var regressed = decision.Evidence.Count > 0 && decision.Evidence[0].Slice != SliceVerdict.Overall ? decision.Evidence[0].Slice : null;
-                    LoreTelemetry.RolledBack(_controller.Tenant, regressed);
+                    LoreTelemetry.RolledBack(_controller.TelemetryTenant ?? _controller.Tenant, regressed);
                     LogRolledBackLocally(_logger, candidate, decision.Reason);
                 }
 
@@ -306,7 +306,7 @@ internal sealed partial class RolloutMonitor
         }
 
         _heldFor = key;
-        LoreTelemetry.FailureModeGrew(_controller.Tenant, shift.SevereGrowth);
+        LoreTelemetry.FailureModeGrew(_controller.TelemetryTenant ?? _controller.Tenant, shift.SevereGrowth);
         LastSuppressed = $"promote candidate {served.CandidateSnapshotId} ({decision.Reason})";
         LogHeld(_logger, candidate, decision.Reason);
         Enqueue(ct => AppendAsync(AuditActions.FailureShiftDetected, candidate, decision.Reason, new { candidate, evidence = Evidence(decision, shift) }));

@@ -241,9 +241,19 @@ public static class LoreTelemetry
 
     /// <summary>Completes a model call's span and records its metrics (both no-ops without listeners).</summary>
     internal static void EndChat(ChatSpan span, ChatFacts facts, string? requestModel, ChatClientMetadata? metadata, ChatResponse? response, Exception? error, TimeSpan elapsed)
+        => EndChat(span, facts, requestModel, metadata, new ChatAnswer(response?.ModelId, response?.Usage, response?.ResponseId, response?.FinishReason?.Value), error?.GetType().FullName, error?.Message, elapsed);
+
+    /// <summary>What a model call's answer said, for its span and metrics (the proxy reads it off the wire, without a <see cref="ChatResponse"/>).</summary>
+    internal readonly record struct ChatAnswer(string? ResponseModel, UsageDetails? Usage, string? ResponseId, string? FinishReason);
+
+    /// <summary>True when a model call's telemetry would record anything: a listener on Lore's spans or on the metrics EndChat records.</summary>
+    internal static bool ChatObserved => ActivitySource.HasListeners() || LessonsInjected.Enabled || TokenUsage.Enabled || OperationDuration.Enabled;
+
+    /// <summary>Completes a model call's span and records its metrics; <paramref name="errorType"/> is <c>error.type</c> (an exception's type name, or a short error class such as an HTTP status).</summary>
+    internal static void EndChat(ChatSpan span, ChatFacts facts, string? requestModel, ChatClientMetadata? metadata, ChatAnswer answer, string? errorType, string? errorMessage, TimeSpan elapsed)
     {
-        var responseModel = response?.ModelId;
-        var usage = response?.Usage;
+        var responseModel = answer.ResponseModel;
+        var usage = answer.Usage;
         var activity = span.Activity;
         if (activity is not null)
         {
@@ -267,14 +277,14 @@ public static class LoreTelemetry
                 activity.SetTag(Attributes.ResponseModel, responseModel);
             }
 
-            if (response?.ResponseId is { } responseId)
+            if (answer.ResponseId is { } responseId)
             {
                 activity.SetTag(Attributes.ResponseId, responseId);
             }
 
-            if (response?.FinishReason is { } finish)
+            if (answer.FinishReason is { } finish)
             {
-                activity.SetTag(Attributes.FinishReasons, new[] { finish.Value });
+                activity.SetTag(Attributes.FinishReasons, new[] { finish });
             }
 
             if (usage?.InputTokenCount is { } input)
@@ -291,10 +301,10 @@ public static class LoreTelemetry
 
         if (activity is not null && span.Owned)
         {
-            if (error is not null)
+            if (errorType is not null)
             {
-                activity.SetTag(Attributes.ErrorType, error.GetType().FullName);
-                activity.SetStatus(ActivityStatusCode.Error, error.Message);
+                activity.SetTag(Attributes.ErrorType, errorType);
+                activity.SetStatus(ActivityStatusCode.Error, errorMessage);
             }
 
             activity.Dispose();
@@ -326,7 +336,7 @@ public static class LoreTelemetry
             tags.Add(Attributes.ResponseModel, responseModel);
         }
 
-        if (TokenUsage.Enabled && error is null)
+        if (TokenUsage.Enabled && errorType is null)
         {
             if (usage?.InputTokenCount is { } input)
             {
@@ -345,9 +355,9 @@ public static class LoreTelemetry
 
         if (OperationDuration.Enabled)
         {
-            if (error is not null)
+            if (errorType is not null)
             {
-                tags.Add(Attributes.ErrorType, error.GetType().FullName);
+                tags.Add(Attributes.ErrorType, errorType);
             }
 
             OperationDuration.Record(elapsed.TotalSeconds, tags);

@@ -77,8 +77,8 @@ public sealed class ChatRequestBodyProperties
         Request.Sample(request =>
         {
             using var body = ChatRequestBody.Parse(Encoding.UTF8.GetBytes(request.ToJsonString()));
-            var messages = OpenAiChatFormat.ReadRequest(request);
-            Assert.Equal(OpenAiChatFormat.ToolNames(request), body.ToolNames);
+            var messages = DomChatRequestOracle.ReadRequest(request);
+            Assert.Equal(DomChatRequestOracle.ToolNames(request), body.ToolNames);
             Assert.Equal(OpenAiChatFormat.StringOf(request["user"]), body.User);
             Assert.Equal(OpenAiChatFormat.StringOf(request["model"]), body.Model);
             Assert.Equal(messages.Select(m => (m.Role, m.Text)), body.Messages.Select(m => (m.Role, m.Text)));
@@ -115,7 +115,7 @@ public sealed class ChatRequestBodyProperties
                 throw new ChatRequestException("$", e.Message);
             }
 
-            OpenAiChatFormat.ReadRequest(node);
+            DomChatRequestOracle.ReadRequest(node);
         });
         var actual = Assert.Throws<ChatRequestException>(() => ChatRequestBody.Parse(Encoding.UTF8.GetBytes(text)).Dispose());
         Assert.Equal(expected.Field, actual.Field);

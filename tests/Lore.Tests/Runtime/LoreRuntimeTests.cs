@@ -43,6 +43,17 @@ public sealed class LoreRuntimeTests
     }
 
     [Fact]
+    public async Task Opening_with_a_negative_capture_batch_window_or_an_empty_telemetry_tenant_names_both()
+    {
+        await using var host = await RuntimeHost.OpenAsync();
+        var options = new LoreOptions { Store = host.Store, TelemetryTenant = " " };
+        options.Capture.BatchWindow = TimeSpan.FromMilliseconds(-1);
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => LoreRuntime.OpenAsync(options, Ct));
+        Assert.Contains("Capture.BatchWindow", error.Message, StringComparison.Ordinal);
+        Assert.Contains("TelemetryTenant", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_active_snapshot_is_served_from_the_start()
     {
         var snapshot = Snapshot([RefundLesson]);

@@ -121,6 +121,32 @@ public sealed class TelemetryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_runtime_with_a_telemetry_tenant_tags_its_spans_and_metrics_with_it_instead_of_its_tenant()
+    {
+        var tag = "tag-" + _tenant;
+        await using var host = await RuntimeHost.OpenAsync(
+            [TestLessons.Snapshot(TestLessons.SupportDesk().Select(l => l with { Scope = l.Scope with { Tenant = _tenant } }), tenant: _tenant)],
+            o =>
+            {
+                o.Tenant = _tenant;
+                o.TelemetryTenant = tag;
+            });
+        var client = new ChatClientBuilder(new ModelEndpoint()).UseLore(host.Runtime).Build();
+        string episodeId;
+        await using (var episode = host.Runtime.BeginEpisode("refund an order for a customer"))
+        {
+            episodeId = episode.Id;
+            await client.GetResponseAsync("Please refund order 1142 for a customer", new ChatOptions { ModelId = "gpt-test" }, Ct);
+            await episode.CompleteAsync(Outcome.Success(), Ct);
+        }
+
+        Assert.Equal(tag, Assert.Single(_activities, a => Equals(a.GetTagItem("lore.episode.id"), episodeId)).GetTagItem("lore.tenant"));
+        Assert.Single(Measured("lore.lessons.injected", t => Equals(t["lore.tenant"], tag)));
+        Assert.Single(Measured("lore.episodes.completed", t => Equals(t["lore.tenant"], tag)));
+        Assert.DoesNotContain(_measurements, m => m.Tags.Values.Contains(_tenant));
+    }
+
+    [Fact]
     public async Task A_model_call_in_an_episode_is_a_genai_client_span_with_lore_attributes()
     {
         await using var host = await HostAsync();
