@@ -34,7 +34,7 @@ public static class SnapshotNames
             id = (trimmed == Stable ? rollout.StableSnapshotId : rollout.CandidateSnapshotId)
                 ?? throw new KeyNotFoundException(trimmed == Stable
                     ? $"Tenant '{tenant}' has no stable snapshot yet; name a snapshot by its id."
-                    : $"Tenant '{tenant}' has no candidate in rollout; name a snapshot by its id.");
+                    : $"Tenant '{tenant}' has no candidate snapshot in rollout; name a snapshot by its id.");
         }
 
         var snapshot = await store.GetSnapshotAsync(id, cancellationToken).ConfigureAwait(false);

@@ -29,7 +29,7 @@ public sealed class SnapshotNamesTests
         await using var scenario = await RolloutScenario.OpenAsync();
 
         var error = await Assert.ThrowsAsync<KeyNotFoundException>(() => SnapshotNames.ResolveAsync(scenario.Store, "candidate", Tenants.Default, Ct));
-        Assert.Contains("no candidate in rollout", error.Message, StringComparison.Ordinal);
+        Assert.Contains("no candidate snapshot in rollout", error.Message, StringComparison.Ordinal);
         Assert.Contains($"'{Tenants.Default}'", error.Message, StringComparison.Ordinal);
     }
 
