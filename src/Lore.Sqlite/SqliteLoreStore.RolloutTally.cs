@@ -68,38 +68,37 @@ public sealed partial class SqliteLoreStore
     }
 
     /// <summary>The candidate's shared tally, per canary share, arm, slice and unit.</summary>
-    public async Task<IReadOnlyList<RolloutUnitTally>> ReadRolloutTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
-        ArgumentException.ThrowIfNullOrWhiteSpace(candidateSnapshotId);
-        await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = ReadCommand(connection, ReadRolloutTallySql);
-        command.Parameters.AddWithValue("$tenant", tenant);
-        command.Parameters.AddWithValue("$candidate", candidateSnapshotId);
-        using var reader = command.ExecuteReader();
-        var rows = new List<RolloutUnitTally>();
-        while (reader.Read())
-        {
-            rows.Add(new RolloutUnitTally(reader.GetDouble(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetDouble(5), reader.GetDouble(6), reader.GetInt64(7)));
-        }
-
-        return rows;
-    }
+    public Task<IReadOnlyList<RolloutUnitTally>> ReadRolloutTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default)
+        => ReadCandidateTallyAsync(
+            ReadRolloutTallySql,
+            tenant,
+            candidateSnapshotId,
+            reader => new RolloutUnitTally(reader.GetDouble(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetDouble(5), reader.GetDouble(6), reader.GetInt64(7)),
+            cancellationToken);
 
     /// <summary>The failures in the candidate's shared tally, per canary share, arm, slice, unit and mode.</summary>
-    public async Task<IReadOnlyList<RolloutFailureTally>> ReadRolloutFailureTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<RolloutFailureTally>> ReadRolloutFailureTallyAsync(string tenant, string candidateSnapshotId, CancellationToken cancellationToken = default)
+        => ReadCandidateTallyAsync(
+            ReadRolloutFailureTallySql,
+            tenant,
+            candidateSnapshotId,
+            reader => new RolloutFailureTally(reader.GetDouble(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt32(5), reader.GetInt64(6)),
+            cancellationToken);
+
+    /// <summary>Runs one of the tally queries for a tenant's candidate and maps each grouped row; both tallies share this loop.</summary>
+    private async Task<IReadOnlyList<T>> ReadCandidateTallyAsync<T>(string sql, string tenant, string candidateSnapshotId, Func<SqliteDataReader, T> map, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tenant);
         ArgumentException.ThrowIfNullOrWhiteSpace(candidateSnapshotId);
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        using var command = ReadCommand(connection, ReadRolloutFailureTallySql);
+        using var command = ReadCommand(connection, sql);
         command.Parameters.AddWithValue("$tenant", tenant);
         command.Parameters.AddWithValue("$candidate", candidateSnapshotId);
         using var reader = command.ExecuteReader();
-        var rows = new List<RolloutFailureTally>();
+        var rows = new List<T>();
         while (reader.Read())
         {
-            rows.Add(new RolloutFailureTally(reader.GetDouble(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt32(5), reader.GetInt64(6)));
+            rows.Add(map(reader));
         }
 
         return rows;

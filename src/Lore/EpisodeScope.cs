@@ -20,6 +20,7 @@ public sealed class EpisodeScope : IAsyncDisposable
     private readonly HashSet<string> _injectedSet = new(StringComparer.Ordinal);
     private readonly List<Outcome> _outcomes = [];
     private readonly FailureTrace _failures = new();
+    private readonly List<Step>? _steps;
     private bool _started;
     private bool _startDropped;
     private bool _closed;
@@ -35,6 +36,7 @@ public sealed class EpisodeScope : IAsyncDisposable
         _header = header;
         Assignment = assignment;
         Outer = outer;
+        _steps = runtime.ClassifiesFailures ? [] : null;
     }
 
     public string Id => _header.Id;
@@ -224,6 +226,7 @@ public sealed class EpisodeScope : IAsyncDisposable
             foreach (var step in steps)
             {
                 _failures.Observe(step);
+                _steps?.Add(step);
                 await EnqueueAsync(new StepRecorded(Id, step) { Tenant = _header.Tenant }).ConfigureAwait(false);
             }
 
@@ -282,6 +285,12 @@ public sealed class EpisodeScope : IAsyncDisposable
         finally
         {
             _gate.Release();
+        }
+
+        if (score < 0.5 && _steps is not null)
+        {
+            // The classifier reads the whole episode; ending waits for it (bounded by its timeout), the model call does not.
+            failureMode = await Runtime.FailureModeIfFailedAsync(_header with { Steps = [.. _steps], Outcomes = [.. _outcomes] }).ConfigureAwait(false);
         }
 
         LoreTelemetry.EpisodeEnded(Runtime.TelemetryTenant, Arm, _header.Slice, outcome);

@@ -113,6 +113,21 @@ public sealed class LoreOptions
     /// <summary>Where capture failures and background learning report; nothing is logged when null.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// Names the failure of a failed episode when tool errors and outcome categories do not tell failures apart (for
+    /// example a <see cref="ChatFailureClassifier"/> over a model). Its label becomes the episode's failure mode for this
+    /// runtime's rollout monitoring and telemetry, and for <see cref="LoreRuntime.FailureModeIfFailedAsync"/> (the REST API and MCP); null (the default)
+    /// keeps the built-in signature (<see cref="FailureModes"/>). Registered in DI, an <see cref="IFailureClassifier"/>
+    /// is taken when none is set here.
+    /// </summary>
+    public IFailureClassifier? FailureClassifier { get; set; }
+
+    /// <summary>
+    /// How long <see cref="FailureClassifier"/> may take for one episode before the built-in signature is used instead
+    /// (a slow or failing classifier never stops an episode from ending). Between 100 ms and 5 minutes; 30 s by default.
+    /// </summary>
+    public TimeSpan FailureClassifierTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Throws one <see cref="ArgumentException"/> naming every option that is missing or out of range.</summary>
     internal void Validate()
     {
@@ -186,6 +201,11 @@ public sealed class LoreOptions
             errors.Add("LoreOptions.TimeProvider must not be null.");
         }
 
+        if (FailureClassifierTimeout < TimeSpan.FromMilliseconds(100) || FailureClassifierTimeout > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"LoreOptions.FailureClassifierTimeout must lie between 100 ms and 5 minutes (was {FailureClassifierTimeout}).");
+        }
+
         Check("Learning", Learning.Validate);
         Check("Rollout", () => Rollout.Validate());
         Check("Evaluation", Evaluation.Validate);
@@ -224,6 +244,8 @@ public sealed class LoreOptions
             ListenForChanges = ListenForChanges,
             ChangeFeed = ChangeFeed,
             LoggerFactory = LoggerFactory,
+            FailureClassifier = FailureClassifier,
+            FailureClassifierTimeout = FailureClassifierTimeout,
             Learning = Learning,
             Rollout = Rollout.Clone(),
             Evaluation = Evaluation.Clone(),

@@ -342,6 +342,37 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         _learnGate.Dispose();
     }
 
+    /// <summary>True when a failure classifier is set: episodes then keep their steps until they end, for it to read.</summary>
+    internal bool ClassifiesFailures => _options.FailureClassifier is not null;
+
+    /// <summary>
+    /// The failure mode <paramref name="episode"/> has, or will have should it be judged failed: the label of
+    /// <see cref="LoreOptions.FailureClassifier"/> when one is set, the episode has failed and the label comes within
+    /// <see cref="LoreOptions.FailureClassifierTimeout"/>; otherwise the built-in signature (<see cref="FailureModes.IfFailed"/>).
+    /// A classifier that throws or times out is logged and the built-in signature is used.
+    /// </summary>
+    public async ValueTask<string> FailureModeIfFailedAsync(Episode episode, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(episode);
+        var builtIn = FailureModes.IfFailed(episode);
+        if (_options.FailureClassifier is not { } classifier || episode.Succeeded is not false)
+        {
+            return builtIn;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.FailureClassifierTimeout);
+        try
+        {
+            return await FailureModes.OfAsync(episode, classifier, timeout.Token).ConfigureAwait(false) ?? builtIn;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogClassifierFailed(_logger, episode.Id, Tenant, ex);
+            return builtIn;
+        }
+    }
+
     internal void OnEpisodeEnded(EpisodeScope scope, double? score, string failureMode)
     {
         _live.TryRemove(new KeyValuePair<string, EpisodeScope>(scope.Id, scope));
@@ -362,6 +393,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
             Interlocked.Exchange(ref _servingChanged, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The failure classifier gave no label for episode {EpisodeId} of tenant {Tenant}; its built-in failure signature is used.")]
+    private static partial void LogClassifierFailed(ILogger logger, string episodeId, string tenant, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving snapshot {SnapshotId} ({Lessons} lessons) with candidate {Candidate} ({Stage}, share {Share}) to new episodes of tenant {Tenant}.")]
     private static partial void LogServing(ILogger logger, string snapshotId, int lessons, string candidate, RolloutStage stage, double share, string tenant);

@@ -126,6 +126,34 @@ public sealed class WorkplaceTests
     }
 
     [Fact]
+    public async Task Gold_members_are_verified_by_their_account_manager_and_the_automated_check_on_them_fails_with_its_category()
+    {
+        var rules = WorkplaceRules.Default with { GoldMembersVerifiedByAccountManager = true };
+        var tasks = AgentHarness.TasksOf(Desk, WorkplaceSlices.Account, 60).ToList();
+        var gold = tasks.First(t => Desk.FindCustomer(t.CustomerId)!.Tier == "gold");
+        var other = tasks.First(t => Desk.FindCustomer(t.CustomerId)!.Tier != "gold");
+
+        // A gold member's address changes without the check; running it anyway breaks the workplace's policy.
+        var direct = Desk.CreateEnvironment(gold, rules);
+        await Call(direct, "update_address", ("customerId", gold.CustomerId), ("address", ((AddressFacts)gold.Facts).NewAddress));
+        Assert.Equal(new WorkplaceVerdict(true, $"the address of customer {gold.CustomerId} was changed"), direct.Judge());
+
+        var checkedFirst = Desk.CreateEnvironment(gold, rules);
+        await Call(checkedFirst, "verify_identity", ("customerId", gold.CustomerId));
+        await Call(checkedFirst, "update_address", ("customerId", gold.CustomerId), ("address", ((AddressFacts)gold.Facts).NewAddress));
+        var verdict = checkedFirst.Judge();
+        Assert.False(verdict.Success);
+        Assert.Equal(WorkplaceVerdict.GoldMemberCheckedAutomatically, verdict.Category);
+        Assert.Equal("category: automated identity check on a gold member", FailureModes.Of(new Episode { Id = "ep-gold", Task = gold.Text, StartedAt = DateTimeOffset.UnixEpoch, Outcomes = [verdict.ToOutcome()] }));
+
+        // Everyone else still needs the check, and a failure that breaks no policy carries no category.
+        var unverified = Desk.CreateEnvironment(other, rules);
+        Assert.StartsWith("Error: the identity", await Call(unverified, "update_address", ("customerId", other.CustomerId), ("address", ((AddressFacts)other.Facts).NewAddress)), StringComparison.Ordinal);
+        Assert.Null(unverified.Judge().Category);
+        Assert.Null(unverified.Judge().ToOutcome().Category);
+    }
+
+    [Fact]
     public async Task Switched_off_rules_let_the_shortcut_through()
     {
         var lax = new WorkplaceRules

@@ -36,7 +36,7 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         public int Seed { get; init; } = 42;
 
         [CommandOption("--scenario <NAME>")]
-        [Description("'learning' (default): the agent learns and gets better. 'drift': the control-plane story — canary, a workplace rule change, automatic rollback, a quarantined poisoning attempt, audit verification.")]
+        [Description("'learning' (default): the agent learns and gets better. 'drift': the control-plane story — canary, a workplace rule change, automatic rollback, a quarantined poisoning attempt, audit verification. 'shift': a candidate that raises overall success while a new failure mode appears for gold members on the account slice, held in canary with the evidence.")]
         [DefaultValue("learning")]
         public string Scenario { get; init; } = "learning";
 
@@ -94,9 +94,9 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
                 return ValidationResult.Error("--episodes must be between 1 and 1000000.");
             }
 
-            if (Scenario is not ("learning" or "drift"))
+            if (Scenario is not ("learning" or "drift" or "shift"))
             {
-                return ValidationResult.Error($"--scenario '{Scenario}' is not one of: learning, drift.");
+                return ValidationResult.Error($"--scenario '{Scenario}' is not one of: learning, drift, shift.");
             }
 
             if (LearnEvery < 1)
@@ -148,15 +148,23 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         }
 
         var drift = settings.Scenario == "drift";
+        var shift = settings.Scenario == "shift";
         var options = new LoreOptions { Store = store, Tenant = settings.Tenant };
         if (drift)
         {
             DriftScenario.Configure(options);
         }
+        else if (shift)
+        {
+            FailureShiftScenario.Configure(options);
+        }
 
         await using var runtime = await LoreRuntime.OpenAsync(options, cancellationToken);
+        var given = context.Arguments.Contains("--episodes");
         var simulation = new WorkplaceSimulation(drift
-            ? DriftScenario.Simulation(settings.Seed, context.Arguments.Contains("--episodes") ? settings.Episodes : 800)
+            ? DriftScenario.Simulation(settings.Seed, given ? settings.Episodes : 800)
+            : shift
+            ? FailureShiftScenario.Simulation(settings.Seed, given ? settings.Episodes : FailureShiftScenario.Episodes)
             : new SimulationOptions
             {
                 Seed = settings.Seed,
@@ -174,14 +182,14 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         }
 
         console.MarkupLine("[yellow]" + Markup.Escape(SimulationReport.SimulationNotice) + "[/]");
-        console.MarkupLineInterpolated($"Store: {store.Location}   seed {settings.Seed}, {settings.Episodes} episodes, learning every {settings.LearnEvery}.");
+        console.MarkupLineInterpolated($"Store: {store.Location}   seed {settings.Seed}, {simulation.Options.Episodes} episodes, learning every {simulation.Options.LearnEvery}.");
         console.WriteLine();
 
         report = await console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .StartAsync(async ctx =>
             {
-                var task = ctx.AddTask("episodes", maxValue: settings.Episodes);
+                var task = ctx.AddTask("episodes", maxValue: simulation.Options.Episodes);
                 var progress = new SynchronousProgress<SimulationProgress>(p =>
                 {
                     task.Value = p.Completed;
@@ -194,6 +202,10 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         if (drift)
         {
             await WriteControlStoryAsync(report, store, cancellationToken);
+        }
+        else if (shift)
+        {
+            WriteFailureShift(report);
         }
 
         return 0;
@@ -313,6 +325,31 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         console.MarkupLine(verification.Fault is null
             ? $"lore audit verify: [green]verified {verification.Records} records[/], head {Markup.Escape(verification.Head.ToString())}"
             : $"lore audit verify: [red]{Markup.Escape(verification.Fault.Description)}[/]");
+    }
+
+    /// <summary>The shift scenario's ending: what the candidate improved, which failure mode appeared where, and the audited evidence.</summary>
+    private void WriteFailureShift(SimulationReport report)
+    {
+        console.Write(new Rule("[bold]Improved, or merely shifted the errors?[/]").LeftJustified());
+        foreach (var e in report.ControlEvents.Where(e => e.Action is AuditActions.SnapshotCanary or AuditActions.SnapshotPromoted or AuditActions.SnapshotRolledBack or AuditActions.FailureShiftDetected))
+        {
+            var colour = e.Action == AuditActions.FailureShiftDetected ? "yellow" : "default";
+            console.MarkupLineInterpolated($"  after episode {e.AfterEpisode,4}  [{colour}]{e.Action}[/] {e.Subject} by {e.Actor}: {Output.Shorten(e.Reason, 200)}");
+        }
+
+        if (report.FailureShiftHold is not { } hold)
+        {
+            console.MarkupLine("[red]No candidate was held back for a failure shift in this run[/] (try more --episodes).");
+            return;
+        }
+
+        console.MarkupLineInterpolated($"Held back: candidate [bold]{hold.CandidateSnapshotId}[/] raised overall success from {Output.Percent(hold.BaselineSuccessRate)} (n={hold.BaselineEpisodes}) to [green]{Output.Percent(hold.CandidateSuccessRate)}[/] (n={hold.CandidateEpisodes}), but:");
+        foreach (var m in hold.Grown)
+        {
+            console.MarkupLineInterpolated($"  [yellow]{m.Mode}[/] {(m.IsNew ? "appeared (new)" : "grew")} on slice [bold]{m.Slice}[/]: {Output.Percent(m.BaselineRate)} of {m.BaselineEpisodes} baseline episodes -> {Output.Percent(m.CandidateRate)} of {m.CandidateEpisodes} candidate episodes (p = {m.PValue.ToString("0.####", CultureInfo.InvariantCulture)})");
+        }
+
+        console.MarkupLineInterpolated($"The rollout kept it in canary instead of promoting it; the evidence is in the audit entry {AuditActions.FailureShiftDetected} (lore audit list), 'lore rollout status' and the dashboard's Error mix page.");
     }
 
     /// <summary>

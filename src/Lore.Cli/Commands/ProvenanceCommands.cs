@@ -229,18 +229,12 @@ internal sealed class DiffCommand(IAnsiConsole console) : AsyncCommand<DiffComma
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
-        var rollout = await store.GetRolloutAsync(settings.Tenant, cancellationToken);
-        string Resolve(string name) => name switch
-        {
-            "stable" => rollout.StableSnapshotId ?? throw new CliException($"tenant '{settings.Tenant}' has no stable snapshot."),
-            "candidate" => rollout.CandidateSnapshotId ?? throw new CliException($"tenant '{settings.Tenant}' has no candidate in rollout."),
-            _ => name,
-        };
-
         SnapshotDiff diff;
         try
         {
-            diff = await Provenance.DiffAsync(store, Resolve(settings.From), Resolve(settings.To), settings.Tenant, cancellationToken);
+            var from = await SnapshotNames.ResolveAsync(store, settings.From, settings.Tenant, cancellationToken);
+            var to = await SnapshotNames.ResolveAsync(store, settings.To, settings.Tenant, cancellationToken);
+            diff = await Provenance.DiffAsync(store, from.Id, to.Id, settings.Tenant, cancellationToken);
         }
         catch (KeyNotFoundException e)
         {

@@ -29,18 +29,11 @@ internal sealed class ReplayCommand(IAnsiConsole console) : AsyncCommand<ReplayC
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: true, cancellationToken);
-        var rollout = await store.GetRolloutAsync(settings.Tenant, cancellationToken);
-        var snapshotId = settings.Snapshot switch
-        {
-            "stable" => rollout.StableSnapshotId ?? throw new CliException($"tenant '{settings.Tenant}' has no stable snapshot; name one with --snapshot (see 'lore snapshots list')."),
-            "candidate" => rollout.CandidateSnapshotId ?? throw new CliException($"tenant '{settings.Tenant}' has no candidate in rollout; name a snapshot with --snapshot (see 'lore snapshots list')."),
-            var id => id,
-        };
-
         EpisodeReplay replay;
         try
         {
-            replay = await EpisodeReplayer.ReplayAsync(store, settings.EpisodeId, snapshotId, settings.Tenant, cancellationToken: cancellationToken);
+            var snapshot = await SnapshotNames.ResolveAsync(store, settings.Snapshot, settings.Tenant, cancellationToken);
+            replay = await EpisodeReplayer.ReplayAsync(store, settings.EpisodeId, snapshot.Id, settings.Tenant, cancellationToken: cancellationToken);
         }
         catch (KeyNotFoundException e)
         {

@@ -94,7 +94,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var stored = header with { Steps = steps, Outcomes = outcomes, EndedAt = request.Ended ? now : null };
             if (request.Ended)
             {
-                Ended(runtime, stored, assignment);
+                await EndedAsync(runtime, stored, assignment).ConfigureAwait(false);
             }
             else if (_open.Count < MaxOpen)
             {
@@ -179,7 +179,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var ended = episode with { Outcomes = outcomes, EndedAt = now, InjectedLessonIds = injected };
             if (open is not null)
             {
-                Ended(runtime, ended, open.Assignment);
+                await EndedAsync(runtime, ended, open.Assignment).ConfigureAwait(false);
             }
 
             return new EpisodeCall(EpisodeCallStatus.Done, ended);
@@ -282,11 +282,13 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
     }
 
     /// <summary>Continuous evaluation counts the episode in its arm, as it does for episodes captured in process.</summary>
-    private static void Ended(LoreRuntime runtime, Episode episode, RolloutAssignment assignment)
+    private static async ValueTask EndedAsync(LoreRuntime runtime, Episode episode, RolloutAssignment assignment)
     {
-        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, FailureModes.IfFailed(episode));
+        // The runtime's failure classifier, when one is set, names the mode; else the built-in signature does.
+        var mode = await runtime.FailureModeIfFailedAsync(episode).ConfigureAwait(false);
+        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, mode);
         LoreTelemetry.EpisodeEnded(runtime.TelemetryTenant, episode.Arm, episode.Slice, episode.Outcomes.Count > 0 ? episode.Outcomes[^1] : null);
-        if (FailureModes.Of(episode) is { } mode)
+        if (episode.Succeeded is false)
         {
             LoreTelemetry.EpisodeFailed(runtime.TelemetryTenant, episode.Arm, mode);
         }

@@ -172,22 +172,10 @@ internal static class EpisodeEndpoints
 
         var caller = Caller.From(context);
         var runtime = await runtimes.GetAsync(caller.Tenant, cancellationToken).ConfigureAwait(false);
-        var name = body.Value?.Snapshot?.Trim() ?? "stable";
-        var rollout = await runtimes.Store.GetRolloutAsync(caller.Tenant, cancellationToken).ConfigureAwait(false);
-        var snapshotId = name switch
-        {
-            "stable" => rollout.StableSnapshotId,
-            "candidate" => rollout.CandidateSnapshotId,
-            _ => name,
-        };
-        if (snapshotId is null)
-        {
-            return Results.Problem(detail: $"This API key's tenant has no {name} snapshot to replay; name a snapshot by id.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
-        }
-
         try
         {
-            return LoreApiEndpoints.Json(await runtime.ReplayAsync(id, snapshotId, cancellationToken).ConfigureAwait(false));
+            var snapshot = await SnapshotNames.ResolveAsync(runtimes.Store, body.Value?.Snapshot ?? SnapshotNames.Stable, caller.Tenant, cancellationToken).ConfigureAwait(false);
+            return LoreApiEndpoints.Json(await runtime.ReplayAsync(id, snapshot.Id, cancellationToken).ConfigureAwait(false));
         }
         catch (KeyNotFoundException e)
         {

@@ -217,19 +217,14 @@ internal static class KnowledgeEndpoints
     /// <summary>A snapshot of the tenant by id, or 'stable' / 'candidate'; null when unknown or another tenant's.</summary>
     internal static async Task<Snapshot?> OwnSnapshotAsync(ILoreStore store, string tenant, string idOrAlias, CancellationToken cancellationToken)
     {
-        var id = idOrAlias;
-        if (idOrAlias is "stable" or "candidate")
+        try
         {
-            var rollout = await store.GetRolloutAsync(tenant, cancellationToken).ConfigureAwait(false);
-            id = idOrAlias == "stable" ? rollout.StableSnapshotId : rollout.CandidateSnapshotId;
-            if (id is null)
-            {
-                return null;
-            }
+            return await SnapshotNames.ResolveAsync(store, idOrAlias, tenant, cancellationToken).ConfigureAwait(false);
         }
-
-        var snapshot = await store.GetSnapshotAsync(id, cancellationToken).ConfigureAwait(false);
-        return snapshot is not null && snapshot.Tenant == tenant ? snapshot : null;
+        catch (Exception e) when (e is KeyNotFoundException or ArgumentException)
+        {
+            return null;
+        }
     }
 
     private static LessonView View(Lesson lesson) => new(lesson, LessonStatusNames.Of(lesson));

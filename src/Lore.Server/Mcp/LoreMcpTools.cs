@@ -140,12 +140,14 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         }
 
         // Stored: continuous evaluation of a running canary counts it like an episode captured in process.
-        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, FailureModes.IfFailed(episode));
+        var mode = await runtime.FailureModeIfFailedAsync(episode, cancellationToken).ConfigureAwait(false);
+        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, mode);
         LoreTelemetry.EpisodeEnded(runtime.TelemetryTenant, episode.Arm, episode.Slice, episode.Outcomes.Count == 0 ? null : episode.Outcomes[^1]);
-        if (FailureModes.Of(episode) is { } mode)
+        if (episode.Succeeded is false)
         {
             LoreTelemetry.EpisodeFailed(runtime.TelemetryTenant, episode.Arm, mode);
         }
+
         return new RecordedEpisode(episode.Id, episode.Task, episode.UnitKey, episode.Steps.Count, episode.SnapshotId, episode.Arm, lessonIds, episode.Score);
     }
 

@@ -132,6 +132,9 @@ public sealed record SimulationReport
     /// <summary>Attacker episodes recorded by poisoning attempts.</summary>
     public int AttackEpisodes { get; init; }
 
+    /// <summary>The latest candidate the rollout held back because a failure mode grew, with the audit's evidence; null when none was.</summary>
+    public FailureShiftHold? FailureShiftHold { get; init; }
+
     /// <summary>Episodes into which at least one lesson was injected.</summary>
     public int EpisodesWithLessons => Episodes.Count(e => e.InjectedLessonIds.Count > 0);
 }

@@ -88,9 +88,11 @@ public sealed class WorkplaceSimulation
             .Concat(await runtime.Store.ListLessonsAsync(new LessonQuery { Tenant = runtime.Tenant, Status = LessonStatus.PendingReview }, cancellationToken).ConfigureAwait(false))
             .Select(l => new QuarantinedLesson(l.Id, l.Status, l.Text, l.GuardFindings.Select(f => f.Rule).Distinct(StringComparer.Ordinal).ToArray(), l.Evidence.EpisodeCount, l.Evidence.DistinctSources))
             .ToArray();
+        var hold = await FailureShiftHold.ReadAsync(runtime.Store, events.Events, runtime.Tenant, cancellationToken).ConfigureAwait(false);
         return BuildReport(runtime, options, startingSnapshot, episodes, runs, snapshots, firstLearnedEpisode ?? episodes.Count) with
         {
             ControlEvents = events.Events,
+            FailureShiftHold = hold,
             Quarantined = quarantined,
             AttackEpisodes = attackEpisodes,
         };

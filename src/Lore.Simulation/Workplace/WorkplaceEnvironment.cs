@@ -11,14 +11,23 @@ public sealed record WorkplaceToolCall(string Name, string Arguments, string Res
     public bool Failed => Step.LooksLikeToolError(Result);
 }
 
-/// <summary>The environment's judgement of an episode: did the final state do what the ticket asked?</summary>
-public sealed record WorkplaceVerdict(bool Success, string Reason)
+/// <summary>
+/// The environment's judgement of an episode: did the final state do what the ticket asked? A failure that broke one of
+/// the workplace's policies (rather than leaving the work undone) carries the policy's <see cref="Category"/>.
+/// </summary>
+public sealed record WorkplaceVerdict(bool Success, string Reason, string? Category = null)
 {
-    /// <summary>The verdict as a Lore outcome from the environment.</summary>
+    /// <summary>
+    /// The category of an episode that ran the automated identity check on a gold-tier member
+    /// (see <see cref="WorkplaceRules.GoldMembersVerifiedByAccountManager"/>).
+    /// </summary>
+    public const string GoldMemberCheckedAutomatically = "automated identity check on a gold member";
+
+    /// <summary>The verdict as a Lore outcome from the environment (a policy failure with its category).</summary>
     public Outcome ToOutcome(DateTimeOffset? at = null)
         => Success
             ? Outcome.Success(OutcomeSource.Environment, actor: "lore-simulation", comment: Reason, at: at)
-            : Outcome.Failure(OutcomeSource.Environment, actor: "lore-simulation", comment: Reason, at: at);
+            : Outcome.Failure(OutcomeSource.Environment, actor: "lore-simulation", comment: Reason, at: at) with { Category = Category };
 }
 
 /// <summary>
@@ -116,6 +125,11 @@ public sealed class WorkplaceEnvironment
                     : new(false, $"customer {Task.CustomerId} was booked on {string.Join(", ", mine)}, not only on the cheapest flight {booking.Cheapest.Number}");
 
             case AddressFacts address:
+                if (IsVerifiedByAccountManager(Task.CustomerId) && _verified.Contains(Task.CustomerId))
+                {
+                    return new(false, $"customer {Task.CustomerId} is a gold member, verified by their account manager: the automated identity check must not be run on them", WorkplaceVerdict.GoldMemberCheckedAutomatically);
+                }
+
                 return AddressOf(Task.CustomerId) == address.NewAddress
                     ? new(true, $"the address of customer {Task.CustomerId} was changed")
                     : new(false, $"the address of customer {Task.CustomerId} was not changed to the requested one");
@@ -311,7 +325,7 @@ public sealed class WorkplaceEnvironment
             return Served("update_address", args, "Error: the new address is empty");
         }
 
-        if (Rules.AddressChangeRequiresVerification && !_verified.Contains(customerId))
+        if (Rules.AddressChangeRequiresVerification && !_verified.Contains(customerId) && !IsVerifiedByAccountManager(customerId))
         {
             return Served("update_address", args, $"Error: the identity of customer {customerId} must be verified before the address can be changed");
         }
@@ -319,6 +333,10 @@ public sealed class WorkplaceEnvironment
         _addresses[customerId] = address.Trim();
         return Served("update_address", args, $"Address of customer {customerId} changed to \"{address.Trim()}\".");
     }
+
+    /// <summary>True when this customer's identity is the account manager's to verify (a gold member, under <see cref="WorkplaceRules.GoldMembersVerifiedByAccountManager"/>).</summary>
+    private bool IsVerifiedByAccountManager(string customerId)
+        => Rules.GoldMembersVerifiedByAccountManager && _workplace.FindCustomer(customerId)?.Tier == "gold";
 
     private Flight? FindFlight(string flightNumber)
         => Task.Facts is BookingFacts route ? route.Flights.FirstOrDefault(f => f.Number == flightNumber) : null;

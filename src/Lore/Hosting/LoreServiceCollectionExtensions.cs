@@ -46,6 +46,7 @@ public static class LoreServiceCollectionExtensions
                 options.Store ??= provider.GetService<ILoreStore>();
                 options.EmbeddingGenerator ??= provider.GetService<IEmbeddingGenerator<string, Embedding<float>>>();
                 options.LoggerFactory ??= provider.GetService<ILoggerFactory>();
+                options.FailureClassifier ??= provider.GetService<IFailureClassifier>();
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LoreOptions>, LoreOptionsValidation>());
