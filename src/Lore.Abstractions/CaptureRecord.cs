@@ -21,7 +21,16 @@ public sealed record EpisodeStarted(Episode Episode) : CaptureRecord(Episode.Id)
 public sealed record StepRecorded(string EpisodeId, Step Step) : CaptureRecord(EpisodeId);
 
 /// <summary>A judgement arrived (there may be several per episode, at any time after it started).</summary>
-public sealed record OutcomeRecorded(string EpisodeId, Outcome Outcome) : CaptureRecord(EpisodeId);
+public sealed record OutcomeRecorded(string EpisodeId, Outcome Outcome) : CaptureRecord(EpisodeId)
+{
+    /// <summary>
+    /// True for an outcome recorded away from the capture of its episode (a late judgement, a REST outcome, another
+    /// host): if the episode is still open, the store ends it in the same transaction
+    /// (<see cref="EpisodeEndReasons.Outcome"/>), so an acknowledged outcome always means an ended, learnable episode.
+    /// False (the default) for an outcome the capturing process adds while the episode runs.
+    /// </summary>
+    public bool EndsEpisode { get; init; }
+}
 
 /// <summary>The episode ended; the union of lessons injected during it is final.</summary>
 public sealed record EpisodeEnded(string EpisodeId, DateTimeOffset EndedAt, IReadOnlyList<string> InjectedLessonIds) : CaptureRecord(EpisodeId);

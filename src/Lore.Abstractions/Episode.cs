@@ -108,6 +108,14 @@ public static class EpisodeEndReasons
     /// any ended episode and judged by an outcome that arrives later; its capture can no longer add steps.
     /// </summary>
     public const string Abandoned = "abandoned";
+
+    /// <summary>
+    /// Open in another process (another host sharing the store, or an agent's own process) when an outcome for it was
+    /// recorded: the outcome ended it, at the outcome's time, so that the outcome's acknowledgement means the episode is
+    /// stored and ended and will be learned from. Steps its capture records afterwards are refused with an error naming
+    /// the episode (<see cref="StoreConflictException"/>); its own end adds the injected lessons and keeps this end.
+    /// </summary>
+    public const string Outcome = "outcome";
 }
 
 /// <summary>Well-known tenant names.</summary>

@@ -77,13 +77,20 @@ public interface ILoreStore : IAsyncDisposable
     /// <summary>A human-readable description of where the data lives (a path or a redacted connection string).</summary>
     string Location { get; }
 
-    /// <summary>Appends capture records in one transaction, in order. Records for an unknown episode fail the batch.</summary>
+    /// <summary>
+    /// Appends capture records in one transaction, in order. Records for an unknown episode fail the batch, and so does a
+    /// step for an episode an outcome ended (<see cref="EpisodeEndReasons.Outcome"/>; a <see cref="StoreConflictException"/> naming it).
+    /// </summary>
     Task AppendAsync(IReadOnlyList<CaptureRecord> records, CancellationToken cancellationToken = default);
 
     /// <summary>Starts an all-or-nothing import of complete episodes.</summary>
     Task<IEpisodeImport> BeginImportAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Adds one outcome to a stored episode; throws <see cref="KeyNotFoundException"/> naming the id if it does not exist.</summary>
+    /// <summary>
+    /// Adds one outcome to a stored episode and, if the episode is still open, ends it in the same transaction
+    /// (<see cref="EpisodeEndReasons.Outcome"/>, at the outcome's time); throws <see cref="KeyNotFoundException"/>
+    /// naming the id if it does not exist.
+    /// </summary>
     Task AddOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -8,6 +8,14 @@ namespace Lore;
 /// </summary>
 public static class StoreArguments
 {
+    /// <summary>
+    /// The refusal of a step for an episode an outcome ended (<see cref="EpisodeEndReasons.Outcome"/>) while another
+    /// process still captured it: names the episode and when it ended, and says the batch was not written.
+    /// </summary>
+    public static StoreConflictException StepAfterOutcomeEnd(string episodeId, DateTimeOffset endedAt, int batchSize)
+        => new($"Episode '{episodeId}' was ended at {endedAt:O} by an outcome recorded while it was open elsewhere; its capture can add no more steps. " +
+            $"The batch of {batchSize} capture records was not written; start a new episode for further steps.");
+
     /// <summary>Refuses a null list, a null lesson, an empty id or an undefined status, naming the lesson.</summary>
     public static void CheckLessons(IReadOnlyList<Lesson> lessons)
     {

@@ -10,8 +10,21 @@ public sealed partial class PostgresLoreStore
 {
     private const string RegistryConstraint = "episode_registry_tenant_id_unique";
 
-    // Episode ids are unique per tenant (migration 0002): a lookup by id finds every tenant's episode with it.
-    private const string LookupSql = "SELECT id, tenant, sequence, month FROM episode_registry WHERE id = ANY($1) FOR KEY SHARE;";
+    // Episode ids are unique per tenant (migration 0002): a lookup by id finds every tenant's episode with it. A batch
+    // that only adds rows shares the registry rows (so two hosts capture side by side); a batch that ends an episode
+    // locks them against other ends. Either way an end elsewhere (an outcome on another host, a recovery sweep) waits
+    // for the batch or is seen by it, so no step lands in an episode after an outcome ended it. Rows are locked in sequence order.
+    private const string LookupSql = "SELECT id, tenant, sequence, month, ended FROM episode_registry WHERE id = ANY($1) ORDER BY sequence FOR SHARE;";
+
+    private const string LookupToEndSql = "SELECT id, tenant, sequence, month, ended FROM episode_registry WHERE id = ANY($1) ORDER BY sequence FOR NO KEY UPDATE;";
+
+    private const string EndStateSql = "SELECT ended_at, end_reason FROM episodes WHERE month = $1 AND sequence = $2;";
+
+    private const string EndByOutcomeSql = """
+        UPDATE episodes e SET ended_at = u.ended_at, end_reason = 'outcome'
+        FROM unnest($1::date[], $2::bigint[], $3::text[]) AS u(month, sequence, ended_at)
+        WHERE e.month = u.month AND e.sequence = u.sequence AND e.ended_at IS NULL;
+        """;
 
     private const string AmbiguousSql = "SELECT id FROM episode_registry WHERE id = ANY($1) GROUP BY id HAVING count(*) > 1 LIMIT 1;";
 
@@ -24,8 +37,11 @@ public sealed partial class PostgresLoreStore
 
     internal const string RegisterOneSql = "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ($1, $2, $3, $4) RETURNING sequence;";
 
+    // An episode an outcome ended while another host captured it keeps that end; the capture's own end adds the injected lessons.
     private const string EndEpisodesSql = """
-        UPDATE episodes e SET ended_at = u.ended_at, injected_lesson_ids = u.injected, end_reason = NULL
+        UPDATE episodes e SET injected_lesson_ids = u.injected,
+            ended_at = CASE WHEN e.end_reason = 'outcome' THEN e.ended_at ELSE u.ended_at END,
+            end_reason = CASE WHEN e.end_reason = 'outcome' THEN e.end_reason ELSE NULL END
         FROM unnest($1::date[], $2::bigint[], $3::text[], $4::text[]) AS u(month, sequence, ended_at, injected)
         WHERE e.month = u.month AND e.sequence = u.sequence;
         """;
@@ -76,15 +92,27 @@ public sealed partial class PostgresLoreStore
 
         // Where every episode the batch names is (locked against erasure until this transaction ends).
         var stored = new Dictionary<(string Tenant, string Id), (long Sequence, DateOnly Month)>();
+        var endedBefore = new HashSet<(string Tenant, string Id)>();
         var ids = records.Where(r => r?.EpisodeId is not null).Select(r => r.EpisodeId).Distinct(StringComparer.Ordinal).ToArray();
-        await using (var lookup = Sql(connection, transaction, LookupSql, new object[] { ids }))
+        var ends = records.Any(r => r is EpisodeEnded or OutcomeRecorded { EndsEpisode: true });
+        await using (var lookup = Sql(connection, transaction, ends ? LookupToEndSql : LookupSql, new object[] { ids }))
         await using (var reader = await lookup.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 stored[(reader.GetString(1), reader.GetString(0))] = (reader.GetInt64(2), reader.GetFieldValue<DateOnly>(3));
+                if (reader.GetBoolean(4))
+                {
+                    endedBefore.Add((reader.GetString(1), reader.GetString(0)));
+                }
             }
         }
+
+        // Which episodes take no more steps: those an outcome ended, before the batch or in it (see BatchEpisode in the SQLite store).
+        var states = new Dictionary<(string Tenant, string Id), EpisodeState>();
+        EpisodeState StateOf((string Tenant, string Id) key)
+            => states.TryGetValue(key, out var state) ? state : endedBefore.Contains(key) ? EpisodeState.StoredEnded : EpisodeState.Open;
+        var outcomeEnds = new Dictionary<(string Tenant, string Id), DateTimeOffset>();
 
         // First pass: every check, in record order, so the first bad record is the one reported (as SQLite does).
         var started = new List<Episode>();
@@ -106,6 +134,7 @@ public sealed partial class PostgresLoreStore
                     }
 
                     started.Add(episode);
+                    states[keys[i]] = episode.EndedAt is null ? EpisodeState.Open : EpisodeState.Ended;
                     break;
                 case StepRecorded or OutcomeRecorded or EpisodeEnded:
                     var record = records[i];
@@ -114,6 +143,29 @@ public sealed partial class PostgresLoreStore
                     if (record is StepRecorded { Step: null } or OutcomeRecorded { Outcome: null })
                     {
                         throw new ArgumentException($"Capture record {i} of the batch ({record.GetType().Name} for episode '{record.EpisodeId}') carries no value; the batch was not written.", nameof(records));
+                    }
+
+                    var state = StateOf(keys[i]);
+                    switch (record)
+                    {
+                        case StepRecorded when state == EpisodeState.Closed:
+                            throw StoreArguments.StepAfterOutcomeEnd(record.EpisodeId, outcomeEnds[keys[i]], batchSize);
+                        case StepRecorded when state == EpisodeState.StoredEnded:
+                            // Rare (late OTLP spans, an outcome-ended episode): only now is the end's reason read.
+                            if (await OutcomeEndAsync(connection, transaction, stored[keys[i]], cancellationToken).ConfigureAwait(false) is { } outcomeEnd)
+                            {
+                                throw StoreArguments.StepAfterOutcomeEnd(record.EpisodeId, outcomeEnd, batchSize);
+                            }
+
+                            states[keys[i]] = EpisodeState.Ended;
+                            break;
+                        case EpisodeEnded when state == EpisodeState.Open:
+                            states[keys[i]] = EpisodeState.Ended;
+                            break;
+                        case OutcomeRecorded { EndsEpisode: true, Outcome: var outcome } when state == EpisodeState.Open:
+                            states[keys[i]] = EpisodeState.Closed;
+                            outcomeEnds[keys[i]] = outcome.At;
+                            break;
                     }
 
                     break;
@@ -133,7 +185,7 @@ public sealed partial class PostgresLoreStore
 
         // Second pass: the rows, in record order.
         var batch = new EpisodeBatch();
-        var ends = new Dictionary<long, (DateOnly Month, EpisodeEnded End)>();
+        var endRows = new Dictionary<long, (DateOnly Month, EpisodeEnded End)>();
         var ended = new HashSet<long>();
         for (var i = 0; i < records.Count; i++)
         {
@@ -158,7 +210,7 @@ public sealed partial class PostgresLoreStore
                 case EpisodeEnded end:
                     if (!batch.TryEnd(sequence, end.EndedAt, end.InjectedLessonIds))
                     {
-                        ends[sequence] = (month, end); // the last end of an episode wins, as applying them in order would
+                        endRows[sequence] = (month, end); // the last end of an episode wins, as applying them in order would
                     }
 
                     ended.Add(sequence);
@@ -167,13 +219,26 @@ public sealed partial class PostgresLoreStore
         }
 
         await batch.WriteAsync(connection, transaction, _copyThreshold, cancellationToken).ConfigureAwait(false);
-        if (ends.Count > 0)
+        if (outcomeEnds.Count > 0)
+        {
+            // Before the batch's own ends, as record order has it: an EpisodeEnded after the outcome keeps the outcome's end.
+            var targets = outcomeEnds.Select(e => (Key: stored[e.Key], At: e.Value)).ToArray();
+            await using var endByOutcome = Sql(connection, transaction, EndByOutcomeSql,
+                targets.Select(t => t.Key.Month).ToArray(), targets.Select(t => t.Key.Sequence).ToArray(), targets.Select(t => PostgresText.FromTime(t.At)).ToArray());
+            await endByOutcome.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var target in targets)
+            {
+                ended.Add(target.Key.Sequence);
+            }
+        }
+
+        if (endRows.Count > 0)
         {
             await using var end = Sql(connection, transaction, EndEpisodesSql,
-                ends.Values.Select(e => e.Month).ToArray(),
-                ends.Keys.ToArray(),
-                ends.Values.Select(e => PostgresText.FromTime(e.End.EndedAt)).ToArray(),
-                ends.Values.Select(e => PostgresText.Json(e.End.InjectedLessonIds ?? [])).ToArray());
+                endRows.Values.Select(e => e.Month).ToArray(),
+                endRows.Keys.ToArray(),
+                endRows.Values.Select(e => PostgresText.FromTime(e.End.EndedAt)).ToArray(),
+                endRows.Values.Select(e => PostgresText.Json(e.End.InjectedLessonIds ?? [])).ToArray());
             await end.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -209,6 +274,25 @@ public sealed partial class PostgresLoreStore
             _ => throw new InvalidOperationException(
                 $"Episode id '{record.EpisodeId}' is held by more than one tenant; name the tenant to address it. The batch of {batchSize} capture records was not written."),
         };
+    }
+
+    /// <summary>When an outcome ended this stored episode (<see cref="EpisodeEndReasons.Outcome"/>), or null if something else ended it.</summary>
+    private static async Task<DateTimeOffset?> OutcomeEndAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, (long Sequence, DateOnly Month) episode, CancellationToken cancellationToken)
+    {
+        await using var state = Sql(connection, transaction, EndStateSql, episode.Month, episode.Sequence);
+        await using var reader = await state.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.IsDBNull(0) && !reader.IsDBNull(1) && reader.GetString(1) == EpisodeEndReasons.Outcome
+            ? PostgresText.ToTime(reader.GetString(0))
+            : null;
+    }
+
+    /// <summary>Where an episode a capture batch addresses stands: open; ended (steps still taken); ended before the batch, reason not yet read; closed to steps (an outcome ended it).</summary>
+    private enum EpisodeState
+    {
+        Open,
+        Ended,
+        StoredEnded,
+        Closed,
     }
 
     /// <summary>Inserts the registry rows of new episodes, in order; returns their sequences by (tenant, id).</summary>
@@ -265,9 +349,10 @@ public sealed partial class PostgresLoreStore
         ArgumentNullException.ThrowIfNull(outcome);
         await WriteAsync(async (connection, transaction) =>
         {
-            await using var lookup = Sql(connection, transaction, LookupSql, new object[] { new[] { episodeId } });
+            await using var lookup = Sql(connection, transaction, LookupToEndSql, new object[] { new[] { episodeId } });
             long sequence;
             DateOnly month;
+            bool ended;
             await using (var reader = await lookup.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -277,6 +362,7 @@ public sealed partial class PostgresLoreStore
 
                 sequence = reader.GetInt64(2);
                 month = reader.GetFieldValue<DateOnly>(3);
+                ended = reader.GetBoolean(4);
                 if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     throw new InvalidOperationException($"Episode id '{episodeId}' is held by more than one tenant; name the tenant to address it. The outcome was not recorded.");
@@ -286,6 +372,14 @@ public sealed partial class PostgresLoreStore
             await using var insert = Sql(connection, transaction, InsertOutcomeSql,
                 month, sequence, outcome.Score, outcome.Source, outcome.Actor, outcome.Comment, PostgresText.FromTime(outcome.At), outcome.Category, outcome.Reason);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (!ended)
+            {
+                // Still open (in another process, or left by a crash): the outcome ends it, in this transaction.
+                await using var end = Sql(connection, transaction, EndByOutcomeSql, new[] { month }, new[] { sequence }, new[] { PostgresText.FromTime(outcome.At) });
+                await end.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await using var mark = Sql(connection, transaction, MarkEndedSql, new[] { sequence });
+                await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
         }, cancellationToken).ConfigureAwait(false);
     }
 

@@ -23,7 +23,7 @@ public sealed partial class SqliteLoreStore
         return WriteAsync(transaction =>
         {
             _episodes.Enlist(transaction);
-            var sequences = new Dictionary<(string? Tenant, string Id), long>();
+            var sequences = new Dictionary<(string? Tenant, string Id), BatchEpisode>();
             for (var i = 0; i < records.Count; i++)
             {
                 if ((i & 63) == 0)
@@ -36,7 +36,7 @@ public sealed partial class SqliteLoreStore
         }, cancellationToken);
     }
 
-    private void Apply(CaptureRecord record, int position, int batchSize, Dictionary<(string? Tenant, string Id), long> sequences)
+    private void Apply(CaptureRecord record, int position, int batchSize, Dictionary<(string? Tenant, string Id), BatchEpisode> sequences)
     {
         switch (record)
         {
@@ -45,9 +45,9 @@ public sealed partial class SqliteLoreStore
             case EpisodeStarted started:
                 try
                 {
-                    var sequence = _episodes.Insert(started.Episode);
-                    sequences[(started.Episode.Tenant, started.EpisodeId)] = sequence;
-                    sequences.TryAdd((null, started.EpisodeId), sequence);
+                    var episode = new BatchEpisode(_episodes.Insert(started.Episode), null, null);
+                    sequences[(started.Episode.Tenant, started.EpisodeId)] = episode;
+                    sequences.TryAdd((null, started.EpisodeId), episode);
                 }
                 catch (StoreConflictException e)
                 {
@@ -60,42 +60,75 @@ public sealed partial class SqliteLoreStore
 
                 break;
             case StepRecorded step:
-                _episodes.InsertStep(Resolve(step, batchSize, sequences), step.Step);
+                var target = Resolve(step, batchSize, sequences);
+                if (target is { EndReason: EpisodeEndReasons.Outcome, EndedAt: { } endedAt })
+                {
+                    throw StoreArguments.StepAfterOutcomeEnd(step.EpisodeId, endedAt, batchSize);
+                }
+
+                _episodes.InsertStep(target.Sequence, step.Step);
                 break;
             case OutcomeRecorded outcome:
-                _episodes.InsertOutcome(Resolve(outcome, batchSize, sequences), outcome.Outcome);
+                var judged = Resolve(outcome, batchSize, sequences);
+                _episodes.InsertOutcome(judged.Sequence, outcome.Outcome);
+                if (outcome.EndsEpisode && outcome.Outcome is not null && _episodes.EndByOutcome(judged.Sequence, outcome.Outcome.At))
+                {
+                    judged.Ended(outcome.Outcome.At, EpisodeEndReasons.Outcome);
+                }
+
                 break;
             case EpisodeEnded ended:
-                _episodes.End(Resolve(ended, batchSize, sequences), ended.EndedAt, ended.InjectedLessonIds);
+                _episodes.End(Resolve(ended, batchSize, sequences).Sequence, ended.EndedAt, ended.InjectedLessonIds);
                 break;
             default:
                 throw new ArgumentException($"Capture record {position} is a {record.GetType().Name}, which this store cannot write; the batch was not written.", "records");
         }
     }
 
-    /// <summary>The sequence of the record's episode: started earlier in the batch, else stored (in the record's tenant when it names one).</summary>
-    private long Resolve(CaptureRecord record, int batchSize, Dictionary<(string? Tenant, string Id), long> sequences)
+    /// <summary>The record's episode: started earlier in the batch, else stored (in the record's tenant when it names one).</summary>
+    private BatchEpisode Resolve(CaptureRecord record, int batchSize, Dictionary<(string? Tenant, string Id), BatchEpisode> sequences)
     {
         var key = (record.Tenant, record.EpisodeId);
-        if (sequences.TryGetValue(key, out var sequence))
+        if (sequences.TryGetValue(key, out var episode))
         {
-            return sequence;
+            return episode;
         }
 
-        long? found;
+        StoredEpisode? found;
         try
         {
-            found = _episodes.Find(record.Tenant, record.EpisodeId);
+            found = _episodes.Locate(record.Tenant, record.EpisodeId);
         }
         catch (InvalidOperationException e)
         {
             throw new InvalidOperationException($"{e.Message} The batch of {batchSize} capture records was not written.", e);
         }
 
-        sequence = found ?? throw new KeyNotFoundException(
+        var stored = found ?? throw new KeyNotFoundException(
             $"Episode '{record.EpisodeId}' is not in the store{(record.Tenant is null ? "" : $" for tenant '{record.Tenant}'")} (and was not started earlier in the batch); the batch of {batchSize} capture records was not written.");
-        sequences[key] = sequence;
-        return sequence;
+        episode = new BatchEpisode(stored.Sequence, stored.EndedAt, stored.EndReason);
+        sequences[key] = episode;
+        return episode;
+    }
+
+    /// <summary>
+    /// An episode a capture batch addresses, and when and why it ended (before the batch, or in it by an outcome). Only an
+    /// episode an outcome ended refuses steps: other ended episodes still take them (an OTLP trace's late spans, a capture
+    /// that outlived its recovery as abandoned), as before.
+    /// </summary>
+    private sealed class BatchEpisode(long sequence, DateTimeOffset? endedAt, string? endReason)
+    {
+        public long Sequence { get; } = sequence;
+
+        public DateTimeOffset? EndedAt { get; private set; } = endedAt;
+
+        public string? EndReason { get; private set; } = endReason;
+
+        public void Ended(DateTimeOffset at, string reason)
+        {
+            EndedAt = at;
+            EndReason = reason;
+        }
     }
 
     /// <summary>
@@ -122,6 +155,7 @@ public sealed partial class SqliteLoreStore
             var sequence = _episodes.Find(null, episodeId)
                 ?? throw new KeyNotFoundException($"Episode '{episodeId}' is not in the store; the outcome was not recorded.");
             _episodes.InsertOutcome(sequence, outcome);
+            _episodes.EndByOutcome(sequence, outcome.At);
         }, cancellationToken);
     }
 

@@ -168,7 +168,10 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         return scope;
     }
 
-    /// <summary>Adds a judgement to an episode that may have ended long ago (user feedback, an evaluator's score).</summary>
+    /// <summary>
+    /// Adds a judgement to an episode that may have ended long ago (user feedback, an evaluator's score). An episode
+    /// still open in another process (or left open by a crash) is ended by it (<see cref="EpisodeEndReasons.Outcome"/>).
+    /// </summary>
     public async Task RecordOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(episodeId);
@@ -200,8 +203,9 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // Addressed in this runtime's tenant: episode ids are unique per tenant only.
-            await Store.AppendAsync([new OutcomeRecorded(episodeId, outcome) { Tenant = Tenant }], cancellationToken).ConfigureAwait(false);
+            // Addressed in this runtime's tenant: episode ids are unique per tenant only. Not running here, so if it is
+            // still open it runs elsewhere (another host, an agent's process) or was left by a crash: the outcome ends it.
+            await Store.AppendAsync([new OutcomeRecorded(episodeId, outcome) { Tenant = Tenant, EndsEpisode = true }], cancellationToken).ConfigureAwait(false);
         }
         catch (KeyNotFoundException ex)
         {

@@ -26,6 +26,14 @@ public sealed class PostgresLoreStoreContractTests : LoreStoreContract
         return reopened;
     }
 
+    protected override async Task<ILoreStore> OpenAnotherAsync(ILoreStore store)
+    {
+        var connectionString = _connectionStrings[store];
+        var another = await PostgresLoreStore.OpenAsync(connectionString, Ct);
+        _connectionStrings[another] = connectionString;
+        return another;
+    }
+
     protected override async ValueTask DisposeEngineAsync()
     {
         foreach (var database in _databases)

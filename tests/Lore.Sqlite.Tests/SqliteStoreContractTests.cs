@@ -19,6 +19,9 @@ public sealed class SqliteStoreContractTests : LoreStoreContract
         return await SqliteLoreStore.OpenAsync(path, Ct);
     }
 
+    protected override async Task<ILoreStore> OpenAnotherAsync(ILoreStore store)
+        => await SqliteLoreStore.OpenAsync(store.Location, Ct);
+
     protected override ValueTask DisposeEngineAsync()
     {
         _directory.Dispose();

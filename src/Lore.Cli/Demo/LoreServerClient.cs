@@ -29,12 +29,19 @@ internal sealed record RolloutView(string? StableSnapshotId, string? CandidateSn
 /// </summary>
 internal sealed class LoreServerClient : IDisposable
 {
+    /// <summary>How long a call waits for its answer, unless it says otherwise.</summary>
+    private static readonly TimeSpan CallBudget = TimeSpan.FromSeconds(100);
+
+    /// <summary>How long a learning pass may take: it reads every new episode, and a loaded machine (CI beside other work) makes it slow.</summary>
+    private static readonly TimeSpan LearningBudget = TimeSpan.FromMinutes(15);
+
     private readonly HttpClient _http;
 
     public LoreServerClient(Uri baseAddress, string apiKey)
     {
         BaseAddress = baseAddress.AbsoluteUri.EndsWith('/') ? baseAddress : new Uri(baseAddress.AbsoluteUri + "/");
-        _http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(100) };
+        // Each call has its own budget (SendAsync): a learning pass on a busy machine takes far longer than a lookup.
+        _http = new HttpClient { BaseAddress = BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
     }
 
@@ -72,7 +79,7 @@ internal sealed class LoreServerClient : IDisposable
     /// <summary>Runs one learning pass on the server (admin).</summary>
     public async Task<LearnResult> LearnAsync(CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(HttpMethod.Post, "api/learn", null, "learning", cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(HttpMethod.Post, "api/learn", null, "learning", cancellationToken, budget: LearningBudget).ConfigureAwait(false);
         var run = (await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false))["run"]!;
         return new LearnResult(
             (string?)run["id"] ?? "",
@@ -111,8 +118,11 @@ internal sealed class LoreServerClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, JsonNode? body, string what, CancellationToken cancellationToken, bool allowFailure = false)
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, JsonNode? body, string what, CancellationToken cancellationToken, bool allowFailure = false, TimeSpan? budget = null)
     {
+        var wait = budget ?? CallBudget;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(wait);
         using var request = new HttpRequestMessage(method, path);
         if (body is not null)
         {
@@ -122,15 +132,15 @@ internal sealed class LoreServerClient : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            response = await _http.SendAsync(request, deadline.Token).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
             throw new CliException($"cannot reach Lore at {BaseAddress} ({what}): {e.Message} Is 'lore serve' running there?");
         }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CliException($"Lore at {BaseAddress} did not answer within {_http.Timeout.TotalSeconds:0} s ({what}).");
+            throw new CliException($"Lore at {BaseAddress} did not answer within {wait.TotalSeconds:0} s ({what}).");
         }
 
         if (allowFailure || response.IsSuccessStatusCode)

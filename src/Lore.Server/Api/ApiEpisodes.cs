@@ -132,7 +132,16 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
 
             var now = runtimes.TimeProvider.GetUtcNow();
             var steps = inputs.Select((s, i) => s.ToStep(episode.Steps.Count + i, now)).ToArray();
-            await Store.AppendAsync([.. steps.Select(s => new StepRecorded(id, s) { Tenant = caller.Tenant })], cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Store.AppendAsync([.. steps.Select(s => new StepRecorded(id, s) { Tenant = caller.Tenant })], cancellationToken).ConfigureAwait(false);
+            }
+            catch (StoreConflictException e)
+            {
+                // Ended since it was read above: by an outcome on another host sharing the store, or by a recovery sweep.
+                return EpisodeCall.Conflict(e.Message);
+            }
+
             return new EpisodeCall(EpisodeCallStatus.Done, episode with { Steps = [.. episode.Steps, .. steps] });
         }
         finally
@@ -192,7 +201,8 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
 
     /// <summary>
     /// Adds an outcome to an episode of the caller's tenant, running or ended, recorded by this API or captured by the
-    /// proxy (whose episodes end when their outcome arrives).
+    /// proxy (whose episodes end when their outcome arrives). An episode still open elsewhere (another host, an agent's
+    /// process, a crash) is ended by the outcome in the store's transaction: a 201 means stored and ended.
     /// </summary>
     public async Task<EpisodeCall> AddOutcomeAsync(Caller caller, string id, Outcome outcome, CancellationToken cancellationToken)
     {
@@ -231,6 +241,12 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
         {
             return EpisodeCall.Unavailable(
                 $"The outcome of episode '{id}' could not be stored now (the store is busy or full; see the server log), so it is not acknowledged. Retry the call.");
+        }
+
+        // The outcome ended an episode this host started through the API: continuous evaluation counts it now.
+        if (episode.EndedAt is not null && _open.TryRemove((caller.Tenant, id), out var open))
+        {
+            Ended(runtime, episode, open.Assignment);
         }
 
         return new EpisodeCall(EpisodeCallStatus.Done, episode);

@@ -59,7 +59,7 @@ internal static class EpisodeEndpoints
             .RequireAuthorization(LorePolicies.Agent)
             .WithSummary("Append steps (tool calls, model calls) to a running episode.")
             .WithDescription("Acknowledgement: a 200 means the steps were written in one transaction and survive a crash; any 4xx wrote nothing. " +
-                "An episode that has ended, including one recovered as abandoned (endReason 'abandoned': open when the process capturing it stopped), answers 409 naming its state.")
+                "An episode that has ended, including one recovered as abandoned (endReason 'abandoned': open when the process capturing it stopped) or ended by an outcome (endReason 'outcome'), answers 409 naming its state.")
             .Accepts<AppendStepsRequest>("application/json")
             .Produces<EpisodeView>()
             .ProducesValidationProblem()
@@ -68,8 +68,10 @@ internal static class EpisodeEndpoints
 
         episodes.MapPost("/{id}/outcomes", AddOutcomeAsync)
             .RequireAuthorization(LorePolicies.Agent)
-            .WithSummary("Add an outcome or feedback to an episode, at any time (also ends an episode the proxy captured).")
-            .WithDescription("Acknowledgement: a 201 means the outcome is stored (read back from the store before answering) and survives a crash. " +
+            .WithSummary("Add an outcome or feedback to an episode, at any time; an episode still open is ended by it.")
+            .WithDescription("Acknowledgement: a 201 means the outcome is stored (read back from the store before answering) and its episode has ended, and both survive a crash. " +
+                "An episode still open elsewhere (started on another host sharing the store, captured by an agent's own process, or left open by a crash) is ended by the outcome " +
+                "in the same transaction (endReason 'outcome', at the outcome's time); steps sent for it afterwards, through any host, are refused with 409 naming the episode. " +
                 "A 503 with Retry-After means it could not be stored now (the store was busy or full): it is not acknowledged, and retrying is safe. " +
                 "An episode recovered as abandoned after a crash (endReason 'abandoned') accepts its outcome: the 201 then means stored on an ended episode, which learning reads judged, once.")
             .Accepts<AddOutcomeRequest>("application/json")

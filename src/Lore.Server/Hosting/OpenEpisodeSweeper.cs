@@ -29,10 +29,22 @@ internal sealed partial class OpenEpisodeSweeper(LoreServerOptions options, Tena
         }
     }
 
+    /// <summary>
+    /// Waits for a sweep in progress until the host's shutdown time runs out, then stops waiting without failing the
+    /// shutdown: a sweep is one transaction, so one cut short by the store closing leaves the episodes as they were.
+    /// (On a loaded machine a sweep can outlast the shutdown timeout; that made stopping the host throw.)
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogStopTimedOut(_logger);
+        }
     }
 
     public void Dispose() => _stopping.Dispose();
@@ -64,6 +76,9 @@ internal sealed partial class OpenEpisodeSweeper(LoreServerOptions options, Tena
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The server stopped while a sweep for episodes left open was still running; it is abandoned with the store (its transaction is rolled back).")]
+    private static partial void LogStopTimedOut(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A periodic sweep for episodes left open by a stopped process failed; the next sweep tries again.")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);

@@ -12,7 +12,7 @@ internal sealed class EpisodeWriter : IDisposable
 {
     // Episode ids are unique per tenant ($tenant NULL: any tenant's, at most two rows to tell one from several).
     // Episodes staged by an import not yet published (import_id set) cannot be addressed: they do not exist yet.
-    private const string FindSql = "SELECT sequence FROM episodes WHERE id = $id AND ($tenant IS NULL OR tenant = $tenant) AND import_id IS NULL LIMIT 2;";
+    private const string FindSql = "SELECT sequence, ended_at, end_reason FROM episodes WHERE id = $id AND ($tenant IS NULL OR tenant = $tenant) AND import_id IS NULL LIMIT 2;";
 
     private const string StagedSql = "SELECT import_id FROM episodes WHERE id = $id AND tenant = $tenant AND import_id IS NOT NULL LIMIT 1;";
 
@@ -32,9 +32,15 @@ internal sealed class EpisodeWriter : IDisposable
         VALUES ($episode_sequence, $score, $source, $actor, $comment, $at, $category, $reason);
         """;
 
+    // An episode an outcome ended while another process captured it keeps that end; the capture's own end adds the injected lessons.
     private const string EndEpisodeSql = """
-        UPDATE episodes SET ended_at = $ended_at, injected_lesson_ids = $injected_lesson_ids, end_reason = NULL WHERE sequence = $sequence;
+        UPDATE episodes SET injected_lesson_ids = $injected_lesson_ids,
+            ended_at = CASE WHEN end_reason = 'outcome' THEN ended_at ELSE $ended_at END,
+            end_reason = CASE WHEN end_reason = 'outcome' THEN end_reason ELSE NULL END
+        WHERE sequence = $sequence;
         """;
+
+    private const string EndByOutcomeSql = "UPDATE episodes SET ended_at = $ended_at, end_reason = 'outcome' WHERE sequence = $sequence AND ended_at IS NULL;";
 
     private static readonly string ModelCallKind = SqliteText.Name(StepKind.ModelCall);
     private static readonly string ToolCallKind = SqliteText.Name(StepKind.ToolCall);
@@ -45,6 +51,7 @@ internal sealed class EpisodeWriter : IDisposable
     private readonly SqliteCommand _insertStep;
     private readonly SqliteCommand _insertOutcome;
     private readonly SqliteCommand _endEpisode;
+    private readonly SqliteCommand _endByOutcome;
     private readonly SqliteCommand[] _all;
 
     public EpisodeWriter(SqliteConnection connection)
@@ -64,7 +71,8 @@ internal sealed class EpisodeWriter : IDisposable
             ("$category", SqliteType.Text), ("$reason", SqliteType.Text));
         _endEpisode = Create(connection, EndEpisodeSql,
             ("$ended_at", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$sequence", SqliteType.Integer));
-        _all = [_find, _staged, _insertEpisode, _insertStep, _insertOutcome, _endEpisode];
+        _endByOutcome = Create(connection, EndByOutcomeSql, ("$ended_at", SqliteType.Text), ("$sequence", SqliteType.Integer));
+        _all = [_find, _staged, _insertEpisode, _insertStep, _insertOutcome, _endEpisode, _endByOutcome];
     }
 
     /// <summary>Binds every command to the caller's transaction (Microsoft.Data.Sqlite requires it).</summary>
@@ -80,7 +88,10 @@ internal sealed class EpisodeWriter : IDisposable
     /// The sequence of the tenant's episode with this id, or null. With no tenant, the one episode of any tenant with
     /// the id; an id several tenants hold throws <see cref="InvalidOperationException"/> (ids are unique per tenant only).
     /// </summary>
-    public long? Find(string? tenant, string episodeId)
+    public long? Find(string? tenant, string episodeId) => Locate(tenant, episodeId)?.Sequence;
+
+    /// <summary>As <see cref="Find"/>, with whether (when and why) the stored episode has ended.</summary>
+    public StoredEpisode? Locate(string? tenant, string episodeId)
     {
         _find.Parameters[0].Value = episodeId;
         _find.Parameters[1].Value = tenant is null ? DBNull.Value : tenant;
@@ -90,13 +101,24 @@ internal sealed class EpisodeWriter : IDisposable
             return null;
         }
 
-        var sequence = reader.GetInt64(0);
+        var stored = new StoredEpisode(
+            reader.GetInt64(0),
+            reader.IsDBNull(1) ? null : SqliteText.ToTime(reader.GetString(1)),
+            reader.IsDBNull(2) ? null : reader.GetString(2));
         if (reader.Read())
         {
             throw new InvalidOperationException($"Episode id '{episodeId}' is held by more than one tenant; name the tenant to address it.");
         }
 
-        return sequence;
+        return stored;
+    }
+
+    /// <summary>Ends the episode as <see cref="EpisodeEndReasons.Outcome"/> at <paramref name="endedAt"/> if it is still open; true if it was.</summary>
+    public bool EndByOutcome(long episodeSequence, DateTimeOffset endedAt)
+    {
+        _endByOutcome.Parameters[0].Value = SqliteText.FromTime(endedAt);
+        _endByOutcome.Parameters[1].Value = episodeSequence;
+        return _endByOutcome.ExecuteNonQuery() == 1;
     }
 
     /// <summary>
@@ -219,3 +241,6 @@ internal sealed class EpisodeWriter : IDisposable
         return command;
     }
 }
+
+/// <summary>A stored episode's sequence and, when it has ended, when and why (<see cref="Episode.EndReason"/>).</summary>
+internal readonly record struct StoredEpisode(long Sequence, DateTimeOffset? EndedAt, string? EndReason);

@@ -225,6 +225,57 @@ public sealed class CrashSuiteTests : IAsyncLifetime
         await AssertInvariantsAsync(store);
     }
 
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task An_outcome_on_one_host_ends_an_episode_open_on_another_whose_later_steps_are_refused_naming_it(string engine)
+    {
+        var store = await NewStoreAsync(engine);
+        await ImportAsync(store, Refunds(0, 120, seed: 1));
+        await LearnAsync(store);
+
+        await using var capturing = await ServedChild.StartAsync(store);
+        var key = capturing.IssuedKey ?? throw new InvalidOperationException($"lore serve printed no admin key: {capturing.Output}");
+        await using var judging = await ServedChild.StartAsync(store);
+        using var capturingClient = capturing.Client(key);
+        using var judgingClient = judging.Client(key);
+        using (var started = await capturingClient.PostAsync("/api/episodes", Json("""
+            {"id":"ep-two-hosts","task":"refund order 9002","unit":"customer-4","labels":{"slice":"refunds"},
+             "steps":[{"kind":"toolCall","tool":"refund_order","arguments":{"order":9002},"result":"Error: order 9002 must be looked up before it can be refunded"}]}
+            """), Ct))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, started.StatusCode);
+        }
+
+        using (var outcome = await judgingClient.PostAsync("/api/episodes/ep-two-hosts/outcomes", Json("""{"score":0,"comment":"refund failed"}"""), Ct))
+        {
+            var answer = await outcome.Content.ReadAsStringAsync(Ct);
+            Assert.True(outcome.StatusCode == System.Net.HttpStatusCode.Created, answer);
+            Assert.Contains("\"endReason\":\"outcome\"", answer, StringComparison.Ordinal);
+        }
+
+        using (var late = await capturingClient.PostAsync("/api/episodes/ep-two-hosts/steps", Json("""
+            {"steps":[{"kind":"toolCall","tool":"lookup_order","arguments":{"order":9002},"result":"found"}]}
+            """), Ct))
+        {
+            var answer = await late.Content.ReadAsStringAsync(Ct);
+            Assert.True(late.StatusCode == System.Net.HttpStatusCode.Conflict, answer);
+            Assert.Contains("ep-two-hosts", answer, StringComparison.Ordinal);
+        }
+
+        capturing.Kill();
+        judging.Kill();
+        await LearnAsync(store);
+        await using (var opened = await OpenAsync(store))
+        {
+            var episode = (await opened.GetEpisodeAsync(Tenants.Default, "ep-two-hosts", Ct))!;
+            Assert.Equal((EpisodeEndReasons.Outcome, 1, 0.0), (episode.EndReason, episode.Steps.Count, episode.Score));
+            Assert.Equal([1], (await opened.ListLearningRunsAsync(Tenants.Default, 1, Ct)).Select(r => r.NewEpisodes));
+        }
+
+        await AssertInvariantsAsync(store);
+    }
+
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private async Task<string> NewStoreAsync(string engine)
