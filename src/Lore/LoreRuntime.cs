@@ -82,8 +82,10 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         return runtime;
     }
 
+    /// <summary>The tenant this runtime serves and records for.</summary>
     public string Tenant { get; }
 
+    /// <summary>The store the runtime reads lessons from and writes episodes to.</summary>
     public ILoreStore Store { get; }
 
     /// <summary>
@@ -98,6 +100,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     /// <summary>The episode of the current async flow, if any.</summary>
     public static EpisodeScope? CurrentEpisode => Ambient.Value;
 
+    /// <summary>What capture has enqueued, written, dropped and failed so far, so lost episodes are never silent.</summary>
     public CaptureStatistics CaptureStatistics => Capture.Statistics;
 
     internal CaptureWriter Capture { get; }

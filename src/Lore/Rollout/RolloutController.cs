@@ -67,6 +67,7 @@ public sealed partial class RolloutController
         _state = new RolloutState { Tenant = tenant };
     }
 
+    /// <summary>The tenant whose rollout this controller changes.</summary>
     public string Tenant { get; }
 
     /// <summary>The rollout as last read or changed through this controller.</summary>
