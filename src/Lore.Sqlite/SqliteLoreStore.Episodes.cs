@@ -112,6 +112,7 @@ public sealed partial class SqliteLoreStore
         return new SqliteEpisodeImport(this, importId);
     }
 
+    /// <inheritdoc />
     public Task AddOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeId);
@@ -125,6 +126,7 @@ public sealed partial class SqliteLoreStore
         }, cancellationToken);
     }
 
+    /// <inheritdoc />
     public async Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeId);
@@ -132,6 +134,7 @@ public sealed partial class SqliteLoreStore
         return EpisodeReader.ReadOne(connection, null, episodeId);
     }
 
+    /// <inheritdoc />
     public async Task<Episode?> GetEpisodeAsync(string tenant, string episodeId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);
@@ -157,6 +160,7 @@ public sealed partial class SqliteLoreStore
         }
     }
 
+    /// <inheritdoc />
     public async Task<long> CountEpisodesAsync(string tenant, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);
