@@ -25,8 +25,10 @@ public sealed record ApiKey
     /// <summary>Public, unique, safe to log and show (for example <c>k7f3a9c21</c>).</summary>
     public required string Id { get; init; }
 
+    /// <summary>The tenant the key acts for: every request it authenticates is confined to this tenant's data.</summary>
     public required string Tenant { get; init; }
 
+    /// <summary>What the key may do (agent, reviewer or admin); roles are ordered, each admitting what the ones below it may.</summary>
     public required ApiKeyRole Role { get; init; }
 
     /// <summary>What the key is for ("checkout agent", "alice").</summary>
@@ -35,8 +37,10 @@ public sealed record ApiKey
     /// <summary>SHA-256 of the secret part, lower-case hex.</summary>
     public required string SecretHash { get; init; }
 
+    /// <summary>When the key was issued, for audits and for spotting keys that should have been rotated.</summary>
     public required DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>Who issued the key (a person or the host that created it), so a stray key can be traced to its owner.</summary>
     public string CreatedBy { get; init; } = "";
 
     /// <summary>Set when revoked; a revoked key never authenticates again.</summary>

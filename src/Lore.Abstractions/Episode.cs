@@ -9,6 +9,7 @@ namespace Lore;
 /// </summary>
 public sealed record Episode
 {
+    /// <summary>The caller's id for the episode, unique within its tenant, so outcomes reported later find the episode they judge.</summary>
     public required string Id { get; init; }
 
     /// <summary>Order of arrival in the store (0 until stored); incremental learning reads past a sequence.</summary>
@@ -38,6 +39,7 @@ public sealed record Episode
     /// <summary>Free labels; <c>slice</c> is the one evaluation groups by.</summary>
     public ImmutableSortedDictionary<string, string> Labels { get; init; } = ImmutableSortedDictionary<string, string>.Empty;
 
+    /// <summary>When the first step began; time windows, retention and evaluation periods are measured from it.</summary>
     public DateTimeOffset StartedAt { get; init; }
 
     /// <summary>Set once the episode has ended (completed or abandoned).</summary>
@@ -49,6 +51,7 @@ public sealed record Episode
     /// </summary>
     public string? EndReason { get; init; }
 
+    /// <summary>What happened, in order (model calls, tool calls, errors): the trajectory learning reads patterns from.</summary>
     public IReadOnlyList<Step> Steps { get; init; } = [];
 
     /// <summary>Judgements in the order they arrived.</summary>

@@ -7,17 +7,22 @@ namespace Lore;
 /// </summary>
 public sealed record EpisodeLease
 {
+    /// <summary>The leased episode; only the worker holding the lease processes it until it expires.</summary>
     public required string EpisodeId { get; init; }
 
+    /// <summary>The episode's store sequence, so a worker processes its leases in arrival order.</summary>
     public required long Sequence { get; init; }
 
+    /// <summary>The tenant of the episode; a lease never crosses tenants.</summary>
     public required string Tenant { get; init; }
 
+    /// <summary>The worker the lease was granted to, so operators can tell which process holds which episodes.</summary>
     public required string Worker { get; init; }
 
     /// <summary>Unique per grant: completing with a stale token (the lease expired and was granted again) fails.</summary>
     public required string Token { get; init; }
 
+    /// <summary>After this the lease lapses and the episode may be leased to another worker (how a dead worker's episodes are recovered).</summary>
     public required DateTimeOffset ExpiresAt { get; init; }
 
     /// <summary>How many times the episode has been leased, this grant included.</summary>

@@ -17,14 +17,19 @@ public sealed record LessonCandidate
     /// <summary>Identifies the pattern, so the same pattern found again (or by another run) merges instead of duplicating.</summary>
     public required string Key { get; init; }
 
+    /// <summary>What sort of lesson this is; guards and retrieval treat kinds differently (a warning is not a recommended procedure).</summary>
     public required LessonKind Kind { get; init; }
 
+    /// <summary>The lesson as the agent will read it: short and imperative, with no ids or personal data from the evidence.</summary>
     public required string Text { get; init; }
 
+    /// <summary>When the lesson applies, so retrieval injects it only into episodes it fits.</summary>
     public LessonTrigger Trigger { get; init; } = new();
 
+    /// <summary>Where the lesson may be used (tenant, unit, labels, tools), so it never leaks into contexts its evidence does not cover.</summary>
     public LessonScope Scope { get; init; } = new();
 
+    /// <summary>The episodes and statistics behind the candidate, which admission weighs before it may be served.</summary>
     public LessonEvidence Evidence { get; init; } = new();
 
     /// <summary>The extractor's own confidence in [0, 1].</summary>
@@ -36,6 +41,7 @@ public sealed record LessonCandidate
     /// </summary>
     public IReadOnlyList<string>? RecommendedTools { get; init; }
 
+    /// <summary>The extractor and its version, so the lessons of a bad version can be found and retired.</summary>
     public required ExtractorInfo Extractor { get; init; }
 
     /// <summary>Why the extractor believes this, for people reading the lineage.</summary>
@@ -51,6 +57,7 @@ public sealed record ExtractionResult(IReadOnlyList<LessonCandidate> Candidates,
     /// </summary>
     public IReadOnlyList<ClaimContradiction> Contradicted { get; init; } = [];
 
+    /// <summary>A result with no candidates and nothing rejected, for extractors that found nothing in a batch.</summary>
     public static ExtractionResult Empty { get; } = new([]);
 }
 
@@ -62,7 +69,9 @@ public sealed record ClaimContradiction(string Key, string Reason);
 /// </summary>
 public interface ILessonExtractor
 {
+    /// <summary>The extractor's name and version, recorded on every lesson it proposes and in every learning run.</summary>
     ExtractorInfo Info { get; }
 
+    /// <summary>Proposes candidate lessons from a batch of episodes; it must only read, so a failed extractor changes nothing that is served.</summary>
     Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default);
 }

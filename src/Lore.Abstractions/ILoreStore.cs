@@ -4,6 +4,7 @@ namespace Lore;
 /// <summary>Which episodes to read, oldest first unless <see cref="NewestFirst"/>.</summary>
 public sealed record EpisodeQuery
 {
+    /// <summary>The tenant whose episodes are read; a query never spans tenants.</summary>
     public string Tenant { get; init; } = Tenants.Default;
 
     /// <summary>Only episodes stored after this sequence number.</summary>
@@ -31,11 +32,13 @@ public sealed record EpisodeQuery
 /// </remarks>
 public sealed record LessonQuery
 {
+    /// <summary>The tenant whose lessons are listed; a query never spans tenants.</summary>
     public string Tenant { get; init; } = Tenants.Default;
 
     /// <summary>List lessons in every status (retired, rejected, pending review), not only active ones.</summary>
     public bool IncludeRetired { get; init; }
 
+    /// <summary>Only lessons of this kind; null for every kind.</summary>
     public LessonKind? Kind { get; init; }
 
     /// <summary>Only lessons in this status (null: active lessons, or all of them with <see cref="IncludeRetired"/>).</summary>
@@ -51,6 +54,7 @@ public sealed record SnapshotSummary(string Id, string? ParentId, string Tenant,
 /// </summary>
 public interface IEpisodeImport : IAsyncDisposable
 {
+    /// <summary>Stages an episode in the import; nothing is visible until <c>CommitAsync</c>, so a failed file leaves no partial import.</summary>
     Task AddAsync(Episode episode, CancellationToken cancellationToken = default);
 
     /// <summary>Makes every added episode durable and visible; returns how many were imported.</summary>
@@ -102,25 +106,31 @@ public interface ILoreStore : IAsyncDisposable
     /// <summary>The tenant's episode with this id; null when that tenant has none (whatever other tenants hold).</summary>
     Task<Episode?> GetEpisodeAsync(string tenant, string episodeId, CancellationToken cancellationToken = default);
 
+    /// <summary>Streams the episodes the query selects, oldest first, without holding them all in memory (learning reads thousands).</summary>
     IAsyncEnumerable<Episode> ReadEpisodesAsync(EpisodeQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>How many episodes the tenant has stored, for dashboards and retention without reading them.</summary>
     Task<long> CountEpisodesAsync(string tenant, CancellationToken cancellationToken = default);
 
     /// <summary>Inserts or replaces lessons by id (the latest version of each lesson).</summary>
     Task SaveLessonsAsync(IReadOnlyList<Lesson> lessons, CancellationToken cancellationToken = default);
 
+    /// <summary>The latest version of a lesson, or null; lesson ids are content-derived and unique across tenants.</summary>
     Task<Lesson?> GetLessonAsync(string lessonId, CancellationToken cancellationToken = default);
 
+    /// <summary>The lessons the query selects (see <see cref="LessonQuery"/> for how statuses are chosen).</summary>
     Task<IReadOnlyList<Lesson>> ListLessonsAsync(LessonQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Stores a snapshot; storing the same id again is a no-op (snapshots are immutable).</summary>
     Task SaveSnapshotAsync(Snapshot snapshot, CancellationToken cancellationToken = default);
 
+    /// <summary>A stored snapshot with its lessons, or null; snapshots are immutable, so a found one never changes.</summary>
     Task<Snapshot?> GetSnapshotAsync(string snapshotId, CancellationToken cancellationToken = default);
 
     /// <summary>Snapshots of a tenant, newest first.</summary>
     Task<IReadOnlyList<SnapshotSummary>> ListSnapshotsAsync(string tenant, CancellationToken cancellationToken = default);
 
+    /// <summary>The tenant's stable snapshot (the one served outside a canary), or null before anything was learned.</summary>
     Task<string?> GetActiveSnapshotIdAsync(string tenant, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -130,6 +140,7 @@ public interface ILoreStore : IAsyncDisposable
     /// </summary>
     Task SetActiveSnapshotAsync(string tenant, string? snapshotId, CancellationToken cancellationToken = default);
 
+    /// <summary>Records a learning run (what was read, proposed, merged and retired), the "why" behind the snapshot it produced.</summary>
     Task SaveLearningRunAsync(LearningRun run, CancellationToken cancellationToken = default);
 
     /// <summary>Learning runs of a tenant, newest first.</summary>
@@ -138,6 +149,7 @@ public interface ILoreStore : IAsyncDisposable
     /// <summary>A named progress marker (for example the last episode sequence a learner has read).</summary>
     Task<long> GetCursorAsync(string name, CancellationToken cancellationToken = default);
 
+    /// <summary>Moves a named progress marker; learners save it after a pass so the next pass reads only what is new.</summary>
     Task SetCursorAsync(string name, long value, CancellationToken cancellationToken = default);
 
     /// <summary>Appends to the hash-chained audit log in one transaction with the read of its current head.</summary>

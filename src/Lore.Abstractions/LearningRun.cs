@@ -22,28 +22,40 @@ public sealed record LessonAdmission(string LessonId, LessonStatus Status, IRead
 /// </summary>
 public sealed record LearningRun
 {
+    /// <summary>Unique id of the run, referenced by the snapshot it produced and by audit entries.</summary>
     public required string Id { get; init; }
 
+    /// <summary>The tenant learned for; a run never reads another tenant's episodes.</summary>
     public string Tenant { get; init; } = Tenants.Default;
 
+    /// <summary>When the run began reading episodes.</summary>
     public DateTimeOffset StartedAt { get; init; }
 
+    /// <summary>When the run committed (or gave up); with <see cref="StartedAt"/>, how long learning takes.</summary>
     public DateTimeOffset FinishedAt { get; init; }
 
+    /// <summary>Episodes the extractors saw, including earlier ones re-read for context.</summary>
     public int EpisodesRead { get; init; }
 
+    /// <summary>Episodes not seen by any earlier run; zero means the run had nothing new to learn from.</summary>
     public int NewEpisodes { get; init; }
 
+    /// <summary>What each extractor proposed and rejected, to tell which extractor a lesson (or a gap) comes from.</summary>
     public IReadOnlyList<ExtractorReport> Extractors { get; init; } = [];
 
+    /// <summary>Lessons new in this run.</summary>
     public IReadOnlyList<string> AddedLessonIds { get; init; } = [];
 
+    /// <summary>Lessons whose evidence or wording this run changed.</summary>
     public IReadOnlyList<string> UpdatedLessonIds { get; init; } = [];
 
+    /// <summary>Near-duplicate lessons folded into one, and which one survived.</summary>
     public IReadOnlyList<LessonMerge> Merges { get; init; } = [];
 
+    /// <summary>Lessons that said opposite things, and how each conflict was settled.</summary>
     public IReadOnlyList<LessonContradiction> Contradictions { get; init; } = [];
 
+    /// <summary>Lessons this run retired, each with the evidence against it.</summary>
     public IReadOnlyList<LessonRetirement> Retirements { get; init; } = [];
 
     /// <summary>Candidates that did not reach the snapshot (below thresholds), with the reason.</summary>
@@ -55,6 +67,7 @@ public sealed record LearningRun
     /// </summary>
     public IReadOnlyList<LessonAdmission> Admissions { get; init; } = [];
 
+    /// <summary>The snapshot the run started from, so its output can be diffed against what was served before.</summary>
     public string? ParentSnapshotId { get; init; }
 
     /// <summary>The snapshot produced, or null when nothing changed.</summary>

@@ -59,16 +59,22 @@ public sealed record ReviewDecision(string Reviewer, bool Approved, string Reaso
 /// <summary>When a lesson applies.</summary>
 public sealed record LessonTrigger
 {
+    /// <summary>How retrieval decides the lesson applies: always, on keywords, or by similarity to a description.</summary>
     public TriggerKind Kind { get; init; } = TriggerKind.Description;
 
+    /// <summary>For a keyword trigger: words of which any one in the task makes the lesson apply.</summary>
     public IReadOnlyList<string> Keywords { get; init; } = [];
 
+    /// <summary>For a description trigger: the kind of task the lesson is about, matched by similarity rather than exact words.</summary>
     public string? Description { get; init; }
 
+    /// <summary>A trigger that always applies (within the lesson's scope), for policies every task must follow.</summary>
     public static LessonTrigger Always { get; } = new() { Kind = TriggerKind.Always };
 
+    /// <summary>A trigger that applies when the task mentions any of <paramref name="keywords"/>.</summary>
     public static LessonTrigger OnKeywords(params string[] keywords) => new() { Kind = TriggerKind.Keywords, Keywords = keywords };
 
+    /// <summary>A trigger that applies to tasks similar to <paramref name="description"/>.</summary>
     public static LessonTrigger OnDescription(string description) => new() { Kind = TriggerKind.Description, Description = description };
 }
 
@@ -78,8 +84,10 @@ public sealed record LessonTrigger
 /// </summary>
 public sealed record LessonScope
 {
+    /// <summary>The tenant that owns the lesson; it is never served to another tenant.</summary>
     public string Tenant { get; init; } = Tenants.Default;
 
+    /// <summary>When set, only this unit (user, customer, account) is served the lesson; null for every unit of the tenant.</summary>
     public string? UnitKey { get; init; }
 
     /// <summary>Labels an episode must carry (all of them) for the lesson to apply.</summary>
@@ -102,6 +110,7 @@ public sealed record LessonEvidence
     /// <summary>Episodes the lesson was learned from (capped at a few hundred; <see cref="EpisodeCount"/> is exact).</summary>
     public IReadOnlyList<string> EpisodeIds { get; init; } = [];
 
+    /// <summary>How many episodes support the lesson in all (exact, while <see cref="EpisodeIds"/> is capped).</summary>
     public int EpisodeCount { get; init; }
 
     /// <summary>
@@ -145,6 +154,7 @@ public sealed record LessonEvidence
     /// <summary>A confidence interval for the pattern's failure (or success) rate, when measured.</summary>
     public double? IntervalLow { get; init; }
 
+    /// <summary>The upper bound of that interval.</summary>
     public double? IntervalHigh { get; init; }
 
     /// <summary>Outcome feedback ids or notes that contributed (for example a user's comment).</summary>
@@ -157,6 +167,7 @@ public sealed record ExtractorInfo(string Name, string Version);
 /// <summary>Measured effect of injecting a lesson, from episodes that had it against episodes that did not.</summary>
 public sealed record LessonEffect(int WithCount, double WithSuccessRate, int WithoutCount, double WithoutSuccessRate)
 {
+    /// <summary>Success rate with the lesson minus without it: positive when the lesson helps.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public double Delta => WithSuccessRate - WithoutSuccessRate;
 
@@ -200,17 +211,22 @@ public sealed record Lesson
     /// <summary>Stable id; the same pattern learned again keeps its id so lineage accumulates.</summary>
     public required string Id { get; init; }
 
+    /// <summary>What sort of lesson this is; guards and retrieval treat kinds differently (a warning is not a recommended procedure).</summary>
     public required LessonKind Kind { get; init; }
 
     /// <summary>The advice as it is injected: short and imperative.</summary>
     public required string Text { get; init; }
 
+    /// <summary>When the lesson applies, so retrieval injects it only into tasks it fits.</summary>
     public LessonTrigger Trigger { get; init; } = new();
 
+    /// <summary>Where the lesson may be used (tenant, unit, labels, tools), so it never leaks outside what its evidence covers.</summary>
     public LessonScope Scope { get; init; } = new();
 
+    /// <summary>The episodes and statistics behind the lesson, kept so anyone can check why it is served.</summary>
     public LessonEvidence Evidence { get; init; } = new();
 
+    /// <summary>The extractor and version that proposed it, so the lessons of a bad version can be found and retired.</summary>
     public required ExtractorInfo Extractor { get; init; }
 
     /// <summary>How sure learning is that the lesson helps, in [0, 1].</summary>
@@ -226,8 +242,10 @@ public sealed record Lesson
     /// <summary>Measured success with vs without the lesson once it has been served; null until measured.</summary>
     public LessonEffect? Effect { get; init; }
 
+    /// <summary>When this version of the lesson was created.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>When the lesson was retired; a retired lesson is kept for lineage but never served.</summary>
     public DateTimeOffset? RetiredAt { get; init; }
 
     /// <summary>Admission state; only <see cref="LessonStatus.Active"/> lessons may be served.</summary>
@@ -239,6 +257,7 @@ public sealed record Lesson
     /// <summary>Review decisions, oldest first.</summary>
     public IReadOnlyList<ReviewDecision> Reviews { get; init; } = [];
 
+    /// <summary>Why the lesson was retired (harmful effect, contradiction, a person's decision), for the audit and the review screen.</summary>
     public string? RetiredReason { get; init; }
 
     /// <summary>
@@ -255,6 +274,7 @@ public sealed record Lesson
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public LessonAuthorship? Authorship { get; init; }
 
+    /// <summary>Whether the lesson has been retired (<see cref="RetiredAt"/> is set).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsRetired => RetiredAt is not null;
 }
@@ -285,6 +305,7 @@ public sealed record LessonAuthorship
     /// <summary>Why, in the author's words.</summary>
     public string Reason { get; init; } = "";
 
+    /// <summary>When the change was made.</summary>
     public DateTimeOffset At { get; init; }
 
     /// <summary>The earlier versions, oldest first (the last few; <see cref="Version"/> counts them all).</summary>

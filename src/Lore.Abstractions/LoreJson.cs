@@ -10,8 +10,10 @@ namespace Lore;
 /// </summary>
 public static class LoreJson
 {
+    /// <summary>Compact options, used for stored records and content hashing, where the same record must give the same bytes.</summary>
     public static JsonSerializerOptions Options { get; } = Create(indented: false);
 
+    /// <summary>The same options, indented, for output people read (the CLI's <c>--json</c>, exported bundles).</summary>
     public static JsonSerializerOptions Indented { get; } = Create(indented: true);
 
     private static JsonSerializerOptions Create(bool indented)

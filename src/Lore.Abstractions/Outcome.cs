@@ -36,6 +36,7 @@ public sealed record Outcome
     /// <summary>The person or system that gave the judgement, when known.</summary>
     public string? Actor { get; init; }
 
+    /// <summary>Free text from the judge (a user's remark, a reviewer's note), kept as evidence and never parsed.</summary>
     public string? Comment { get; init; }
 
     /// <summary>
@@ -50,18 +51,22 @@ public sealed record Outcome
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Reason { get; init; }
 
+    /// <summary>When the judgement was given; outcomes may arrive long after the episode ended.</summary>
     public DateTimeOffset At { get; init; }
 
     /// <summary>True when the score counts as a success (at least 0.5).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsSuccess => Score >= 0.5;
 
+    /// <summary>A full success (score 1).</summary>
     public static Outcome Success(string source = OutcomeSource.Environment, string? actor = null, string? comment = null, DateTimeOffset? at = null)
         => new(1.0, source, actor, comment, at);
 
+    /// <summary>A plain failure (score 0).</summary>
     public static Outcome Failure(string source = OutcomeSource.Environment, string? actor = null, string? comment = null, DateTimeOffset? at = null)
         => new(0.0, source, actor, comment, at);
 
+    /// <summary>A graded outcome: <paramref name="score"/> in [0, 1], a success from 0.5.</summary>
     public static Outcome Scored(double score, string source = OutcomeSource.Environment, string? actor = null, string? comment = null, DateTimeOffset? at = null)
         => new(score, source, actor, comment, at);
 }
@@ -69,8 +74,11 @@ public sealed record Outcome
 /// <summary>The sources an outcome may come from; a closed set so that evidence can be weighed by source.</summary>
 public static class OutcomeSource
 {
+    /// <summary>The environment itself judged it (a test passed, the order was refunded): the strongest evidence.</summary>
     public const string Environment = "environment";
+    /// <summary>The person the agent served said so (a thumbs-up, a complaint).</summary>
     public const string User = "user";
+    /// <summary>An automatic judge (a grader model, a rubric) scored it.</summary>
     public const string Evaluator = "evaluator";
 
     /// <summary>Returns the canonical spelling of a source, or throws naming the accepted values.</summary>

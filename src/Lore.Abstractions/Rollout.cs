@@ -20,13 +20,16 @@ public enum RolloutStage
 /// </summary>
 public sealed record RolloutState
 {
+    /// <summary>The tenant this rollout belongs to; each tenant rolls out on its own.</summary>
     public required string Tenant { get; init; }
 
     /// <summary>The promoted snapshot every unit outside the canary gets (same as the store's active snapshot).</summary>
     public string? StableSnapshotId { get; init; }
 
+    /// <summary>The snapshot being tried (in shadow or canary), or null when nothing is in rollout.</summary>
     public string? CandidateSnapshotId { get; init; }
 
+    /// <summary>How far the candidate has got: none, shadow (logged, never injected) or canary (served to a share of units).</summary>
     public RolloutStage Stage { get; init; }
 
     /// <summary>Share of units in the candidate arm during canary, in [0, 1].</summary>
@@ -35,13 +38,16 @@ public sealed record RolloutState
     /// <summary>While frozen, nothing changes what is served: no learning snapshot, no promotion, no automatic action.</summary>
     public bool Frozen { get; init; }
 
+    /// <summary>Why the rollout was frozen, in the words of whoever froze it.</summary>
     public string? FrozenReason { get; init; }
 
     /// <summary>Increases by one on every save; 0 for a tenant that has never saved one.</summary>
     public long Version { get; init; }
 
+    /// <summary>When the rollout last changed.</summary>
     public DateTimeOffset UpdatedAt { get; init; }
 
+    /// <summary>Who last changed the rollout (a person, a key, or the rollout monitor).</summary>
     public string UpdatedBy { get; init; } = "";
 }
 
@@ -142,6 +148,7 @@ public enum StoreUnavailableReason
 /// </summary>
 public sealed class StoreUnavailableException(StoreUnavailableReason reason, string message, Exception? innerException = null) : IOException(message, innerException)
 {
+    /// <summary>Why the store refused (busy, full), so a caller can decide whether retrying helps.</summary>
     public StoreUnavailableReason Reason { get; } = reason;
 
     /// <summary>How long a client should wait before retrying.</summary>

@@ -73,19 +73,25 @@ public sealed record Snapshot
     /// <summary>"snap-" followed by the first 16 hex digits of the SHA-256 of the canonical content.</summary>
     public required string Id { get; init; }
 
+    /// <summary>The snapshot this one was derived from, so lineage and diffs can be followed back.</summary>
     public string? ParentId { get; init; }
 
+    /// <summary>The tenant the snapshot serves; part of its content, so two tenants' identical lessons still make distinct snapshots.</summary>
     public string Tenant { get; init; } = Tenants.Default;
 
     /// <summary>The lessons served, ordered by id.</summary>
     public required IReadOnlyList<Lesson> Lessons { get; init; }
 
+    /// <summary>How retrieval uses the snapshot (budgets, thresholds), versioned with the lessons so a rollback restores both.</summary>
     public RetrievalSettings Settings { get; init; } = new();
 
+    /// <summary>Who made it (a learning run, a person, an import).</summary>
     public string CreatedBy { get; init; } = "";
 
+    /// <summary>Why it was made, for the audit and the rollout screen.</summary>
     public string Reason { get; init; } = "";
 
+    /// <summary>When it was made.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>Builds a snapshot whose id is derived from its parent, tenant, lessons and settings.</summary>

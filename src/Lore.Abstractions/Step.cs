@@ -22,6 +22,7 @@ public sealed record TrajectoryMessage
     /// <summary>system, user, assistant or tool.</summary>
     public required string Role { get; init; }
 
+    /// <summary>The message's text (null for a message that only carries tool calls).</summary>
     public string? Text { get; init; }
 
     /// <summary>Tool calls requested by an assistant message.</summary>
@@ -55,20 +56,26 @@ public sealed record Step
     /// <summary>Position in the episode, from 0.</summary>
     public required int Index { get; init; }
 
+    /// <summary>What the step was (model call, tool call, error), which decides which of the fields below are set.</summary>
     public required StepKind Kind { get; init; }
 
+    /// <summary>When the step began.</summary>
     public DateTimeOffset At { get; init; } = DateTimeOffset.UtcNow;
 
+    /// <summary>How long the step took, for latency reports and to spot slow tools.</summary>
     public TimeSpan Latency { get; init; }
 
     // Model call
+    /// <summary>For a model call: the model that answered, as the provider named it.</summary>
     public string? Model { get; init; }
 
     /// <summary>Messages sent in this call that were not already recorded by an earlier step of the episode.</summary>
     public IReadOnlyList<TrajectoryMessage> Request { get; init; } = [];
 
+    /// <summary>For a model call: the messages the model returned.</summary>
     public IReadOnlyList<TrajectoryMessage> Response { get; init; } = [];
 
+    /// <summary>For a model call: the tokens it used, when the provider reported them.</summary>
     public TokenUsage? Usage { get; init; }
 
     /// <summary>
@@ -111,13 +118,16 @@ public sealed record Step
     public bool LexicalOnly { get; init; }
 
     // Tool call
+    /// <summary>For a tool call: the tool's name, which tool-error extraction and tool-scoped lessons key on.</summary>
     public string? ToolName { get; init; }
 
+    /// <summary>For a tool call: the id the model gave the call, linking it to the model step that asked for it.</summary>
     public string? ToolCallId { get; init; }
 
     /// <summary>The tool's arguments as a JSON object text.</summary>
     public string? ToolArguments { get; init; }
 
+    /// <summary>For a tool call: what the tool returned (or its error text), from which failure patterns are learned.</summary>
     public string? ToolResult { get; init; }
 
     /// <summary>True when the tool reported a failure (an exception, or a result starting with "Error:").</summary>

@@ -31,6 +31,7 @@ public sealed partial class LearningPipeline
     private readonly IReadOnlyList<ILessonExtractor> _extractors;
     private readonly Guards.AdmissionGuard? _guard;
 
+    /// <summary>A pipeline over <paramref name="store"/>; options are validated here, so a bad configuration fails before any pass runs.</summary>
     public LearningPipeline(ILoreStore store, LearningOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(store);

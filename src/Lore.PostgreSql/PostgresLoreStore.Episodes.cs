@@ -343,6 +343,7 @@ public sealed partial class PostgresLoreStore
         }
     }
 
+    /// <inheritdoc />
     public async Task AddOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeId);
@@ -383,12 +384,14 @@ public sealed partial class PostgresLoreStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
     public async Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeId);
         return await ReadAsync(connection => EpisodeReader.ReadOneAsync(connection, null, episodeId, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
     public async Task<Episode?> GetEpisodeAsync(string tenant, string episodeId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);
@@ -413,6 +416,7 @@ public sealed partial class PostgresLoreStore
         }
     }
 
+    /// <inheritdoc />
     public async Task<long> CountEpisodesAsync(string tenant, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);

@@ -61,6 +61,7 @@ public sealed partial class PostgresLoreStore
         }
     }
 
+    /// <inheritdoc />
     public async Task<Lesson?> GetLessonAsync(string lessonId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lessonId);

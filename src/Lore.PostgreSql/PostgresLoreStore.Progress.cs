@@ -66,6 +66,7 @@ public sealed partial class PostgresLoreStore
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
     public async Task SetCursorAsync(string name, long value, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);

@@ -158,7 +158,7 @@ public sealed partial class PostgresLoreStore : ILoreStore
 
     /// <summary>Whether the database already holds a Lore store in the options' schema (read-only commands refuse to create one).</summary>
     /// <exception cref="IOException">The database cannot be reached.</exception>
-    internal static async Task<bool> ExistsAsync(string connectionString, PostgresStoreOptions options, CancellationToken cancellationToken)
+    public static async Task<bool> ExistsAsync(string connectionString, PostgresStoreOptions options, CancellationToken cancellationToken)
     {
         var builder = PostgresConnectionString.Parse(connectionString);
         try

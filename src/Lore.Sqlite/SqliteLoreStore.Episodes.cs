@@ -145,6 +145,7 @@ public sealed partial class SqliteLoreStore
         return new SqliteEpisodeImport(this, importId);
     }
 
+    /// <inheritdoc />
     public Task AddOutcomeAsync(string episodeId, Outcome outcome, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeId);
@@ -159,6 +160,7 @@ public sealed partial class SqliteLoreStore
         }, cancellationToken);
     }
 
+    /// <inheritdoc />
     public async Task<Episode?> GetEpisodeAsync(string episodeId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(episodeId);
@@ -166,6 +168,7 @@ public sealed partial class SqliteLoreStore
         return EpisodeReader.ReadOne(connection, null, episodeId);
     }
 
+    /// <inheritdoc />
     public async Task<Episode?> GetEpisodeAsync(string tenant, string episodeId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);
@@ -191,6 +194,7 @@ public sealed partial class SqliteLoreStore
         }
     }
 
+    /// <inheritdoc />
     public async Task<long> CountEpisodesAsync(string tenant, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tenant);

@@ -25,6 +25,7 @@ public sealed partial class SqliteLoreStore
     private static readonly string ListLessonsByStatusSql = string.Format(CultureInfo.InvariantCulture, ListLessonsSql, "status = $status");
     private static readonly string ListAllLessonsSql = string.Format(CultureInfo.InvariantCulture, ListLessonsSql, "1 = 1");
 
+    /// <inheritdoc />
     public Task SaveLessonsAsync(IReadOnlyList<Lesson> lessons, CancellationToken cancellationToken = default)
     {
         StoreArguments.CheckLessons(lessons);
@@ -61,6 +62,7 @@ public sealed partial class SqliteLoreStore
         }
     }
 
+    /// <inheritdoc />
     public async Task<Lesson?> GetLessonAsync(string lessonId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lessonId);

@@ -73,6 +73,7 @@ public sealed partial class SqliteLoreStore
         return command.ExecuteScalar() is long value ? value : 0;
     }
 
+    /// <inheritdoc />
     public Task SetCursorAsync(string name, long value, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);

@@ -39,12 +39,16 @@ public sealed class EpisodeScope : IAsyncDisposable
         _steps = runtime.ClassifiesFailures ? [] : null;
     }
 
+    /// <summary>The episode's id, as stored and as outcomes reported later must name it.</summary>
     public string Id => _header.Id;
 
+    /// <summary>What the agent was asked to do; retrieval matches lessons against it on every call of the episode.</summary>
     public string Task => _header.Task;
 
+    /// <summary>Who the episode was for (a user, customer or account); the unit of rollout arms and of lesson scope.</summary>
     public string UnitKey => _header.UnitKey;
 
+    /// <summary>The episode's labels (for example <c>slice</c>), which scope lessons and group evaluation.</summary>
     public IReadOnlyDictionary<string, string> Labels => _header.Labels;
 
     /// <summary>The snapshot in effect for this episode (fixed at its start), or null for the baseline.</summary>

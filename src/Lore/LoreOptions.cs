@@ -20,6 +20,7 @@ public sealed class CaptureOptions
     /// <summary>Records the buffer holds before the overflow policy applies.</summary>
     public int Capacity { get; set; } = 10_000;
 
+    /// <summary>What capture does when its buffer is full: wait for room (the default, nothing lost) or drop and count.</summary>
     public CaptureOverflowPolicy OverflowPolicy { get; set; } = CaptureOverflowPolicy.Wait;
 
     /// <summary>Most records written in one store transaction.</summary>
@@ -63,6 +64,7 @@ public sealed class LoreOptions
     /// </summary>
     public string? TelemetryTenant { get; set; }
 
+    /// <summary>How episodes are buffered and written to the store off the model-call path.</summary>
     public CaptureOptions Capture { get; } = new();
 
     /// <summary>Embeddings for the vector half of retrieval; the built-in hashed n-gram embedding when null.</summary>
@@ -78,6 +80,7 @@ public sealed class LoreOptions
     /// </summary>
     public TimeSpan QueryEmbeddingWait { get; set; } = TimeSpan.Zero;
 
+    /// <summary>How learning passes run (extractors, thresholds, guards), in process or in a worker.</summary>
     public LearningOptions Learning { get; private init; } = new();
 
     /// <summary>
@@ -92,6 +95,7 @@ public sealed class LoreOptions
     /// <summary>Run learning in the background after this many new ended episodes (0 turns the background worker off).</summary>
     public int LearnEveryEpisodes { get; set; }
 
+    /// <summary>The clock of capture, rollout and learning; tests substitute a fake one to move time without waiting.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>

@@ -83,11 +83,13 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         return runtime;
     }
 
+    /// <summary>The tenant this runtime serves and records for.</summary>
     public string Tenant { get; }
 
     /// <summary>The <c>lore.tenant</c> tag of this runtime's telemetry (<see cref="LoreOptions.TelemetryTenant"/>).</summary>
     internal string TelemetryTenant => _options.TelemetryTenant ?? Tenant;
 
+    /// <summary>The store the runtime reads lessons from and writes episodes to.</summary>
     public ILoreStore Store { get; }
 
     /// <summary>
@@ -102,6 +104,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     /// <summary>The episode of the current async flow, if any.</summary>
     public static EpisodeScope? CurrentEpisode => Ambient.Value;
 
+    /// <summary>What capture has enqueued, written, dropped and failed so far, so lost episodes are never silent.</summary>
     public CaptureStatistics CaptureStatistics => Capture.Statistics;
 
     internal CaptureWriter Capture { get; }

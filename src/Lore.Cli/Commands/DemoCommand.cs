@@ -250,7 +250,7 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
             // Ctrl+C reaches the command's token; SIGTERM (a service manager, a container stop) reaches the host's lifetime.
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, app.Lifetime.ApplicationStopping);
             var stop = stopping.Token;
-            var runtime = await app.Services.GetRequiredService<TenantRuntimes>().GetAsync(settings.Tenant, stop);
+            var runtime = await app.Services.GetRequiredService<ILoreRuntimeProvider>().GetRuntimeAsync(settings.Tenant, stop);
             try
             {
                 var lastRuns = 0;

@@ -8,6 +8,7 @@ namespace Lore.Learning.Authoring;
 /// <summary>A lesson as a person writes it: the advice and where and when it applies.</summary>
 public sealed record LessonDraft
 {
+    /// <summary>What sort of lesson it is; a guideline unless the author says otherwise.</summary>
     public LessonKind Kind { get; init; } = LessonKind.Guideline;
 
     /// <summary>The advice as it is injected: short and imperative ("Refunds over $500 need a supervisor's approval.").</summary>
@@ -76,14 +77,19 @@ public sealed record LessonDraft
 /// <summary>A change to an existing lesson; null fields keep what the lesson had.</summary>
 public sealed record LessonEdit
 {
+    /// <summary>New wording of the lesson.</summary>
     public string? Text { get; init; }
 
+    /// <summary>New kind of the lesson.</summary>
     public LessonKind? Kind { get; init; }
 
+    /// <summary>New trigger: when the lesson applies.</summary>
     public LessonTrigger? Trigger { get; init; }
 
+    /// <summary>New labels an episode must carry for the lesson to apply (replaces the old set).</summary>
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 
+    /// <summary>New tools the lesson is about (replaces the old list).</summary>
     public IReadOnlyList<string>? Tools { get; init; }
 }
 

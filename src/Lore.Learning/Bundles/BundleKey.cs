@@ -9,7 +9,9 @@ namespace Lore.Learning.Bundles;
 /// </summary>
 public sealed class BundleKey : IDisposable
 {
+    /// <summary>The algorithm name of a shared-secret key, as written in a signed bundle.</summary>
     public const string Hmac = "HMAC-SHA256";
+    /// <summary>The algorithm name of an ECDSA P-256 key, as written in a signed bundle.</summary>
     public const string Ecdsa = "ECDSA-P256-SHA256";
 
     private readonly byte[]? _secret;
@@ -123,6 +125,7 @@ public sealed class BundleKey : IDisposable
             : _ecdsa!.VerifyData(payload, bytes, HashAlgorithmName.SHA256);
     }
 
+    /// <summary>Clears the secret and releases the ECDSA key, so key material does not outlive its use.</summary>
     public void Dispose()
     {
         _ecdsa?.Dispose();

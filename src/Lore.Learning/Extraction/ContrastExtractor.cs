@@ -66,14 +66,17 @@ public sealed class ContrastExtractor : ILessonExtractor
     private readonly ContrastExtractorOptions _options;
     private readonly ToolCatalog _tools;
 
+    /// <summary>An extractor with the given thresholds (defaults when null) and tool catalog (which tools change state).</summary>
     public ContrastExtractor(ContrastExtractorOptions? options = null, ToolCatalog? tools = null)
     {
         _options = (options ?? new ContrastExtractorOptions()).Validate();
         _tools = tools ?? new ToolCatalog();
     }
 
+    /// <inheritdoc />
     public ExtractorInfo Info { get; } = new(nameof(ContrastExtractor), "2.0");
 
+    /// <inheritdoc />
     public Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);

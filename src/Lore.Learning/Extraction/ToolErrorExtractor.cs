@@ -60,14 +60,17 @@ public sealed class ToolErrorExtractor : ILessonExtractor
     private readonly ToolErrorExtractorOptions _options;
     private readonly ToolCatalog _tools;
 
+    /// <summary>An extractor with the given thresholds (defaults when null) and tool catalog (which tools change state).</summary>
     public ToolErrorExtractor(ToolErrorExtractorOptions? options = null, ToolCatalog? tools = null)
     {
         _options = (options ?? new ToolErrorExtractorOptions()).Validate();
         _tools = tools ?? new ToolCatalog();
     }
 
+    /// <inheritdoc />
     public ExtractorInfo Info { get; } = new(nameof(ToolErrorExtractor), "2.0");
 
+    /// <inheritdoc />
     public Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);

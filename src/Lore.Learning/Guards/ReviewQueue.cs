@@ -5,6 +5,7 @@ namespace Lore.Learning;
 /// <summary>Which waiting lessons to list or decide together; null fields match everything.</summary>
 public sealed record ReviewFilter
 {
+    /// <summary>Lessons of this kind.</summary>
     public LessonKind? Kind { get; init; }
 
     /// <summary>Lessons that name this tool (scope or recommended tools).</summary>
@@ -35,7 +36,7 @@ public sealed record ReviewFilter
         static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
     }
 
-    /// <summary>True when the lesson matches every field that is set.</summary>
+    /// <summary>Whether <paramref name="lesson"/> passes every set field of the filter, so a list and a bulk decision select the same lessons.</summary>
     public bool Matches(Lesson lesson)
         => (Kind is null || lesson.Kind == Kind)
             && (Tool is null || lesson.Scope.Tools.Concat(lesson.RecommendedTools ?? []).Contains(Tool, StringComparer.OrdinalIgnoreCase))

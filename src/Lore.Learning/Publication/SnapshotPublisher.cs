@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Lore.Learning.Publication;
 
 /// <summary>What became of a new snapshot when it was published.</summary>
-internal enum PublicationOutcome
+public enum PublicationOutcome
 {
     /// <summary>It became the stable snapshot, served to every unit (no staged rollout configured).</summary>
     Activated,
@@ -28,7 +28,10 @@ internal enum PublicationOutcome
 }
 
 /// <summary>The outcome, the rollout state after it, and a sentence for logs.</summary>
-internal sealed record Publication(PublicationOutcome Outcome, RolloutState State, string Note);
+/// <param name="Outcome">Where the snapshot ended up, so a caller can tell a served snapshot from one merely stored.</param>
+/// <param name="State">The tenant's rollout as saved (or as read, when nothing changed).</param>
+/// <param name="Note">One sentence describing the result, for logs and audit reasons.</param>
+public sealed record Publication(PublicationOutcome Outcome, RolloutState State, string Note);
 
 /// <summary>
 /// A publication decided but not yet written: the rollout change (null when there is nothing to write, not even an
@@ -48,9 +51,10 @@ internal sealed record PublicationPlan(PublicationOutcome Outcome, RolloutState 
 /// Puts a stored snapshot into service the way a <see cref="RolloutPolicy"/> says: at once, in shadow or in canary,
 /// never past a freeze or over a running canary unless the policy allows it. Used by the learning pipeline's last step
 /// (which commits the plan with the rest of the pass) and by the rollout monitor when it retires a harmful lesson;
-/// every change is saved compare-and-swap together with its audit entries, in one transaction.
+/// every change is saved compare-and-swap together with its audit entries, in one transaction. Public for the engine's
+/// rollout monitor (package Lore), which publishes a snapshot without a learning pass.
 /// </summary>
-internal static class SnapshotPublisher
+public static class SnapshotPublisher
 {
     /// <summary>Decides and saves the publication (with its audit entries, atomically), deciding again on a lost race.</summary>
     public static async Task<Publication> PublishAsync(
@@ -95,7 +99,7 @@ internal static class SnapshotPublisher
     /// Reads the rollout and decides what publishing the snapshot changes, without writing anything: the change is
     /// saved by whoever commits the plan, only if the rollout is still at the version it was decided on.
     /// </summary>
-    public static async Task<PublicationPlan> PlanAsync(
+    internal static async Task<PublicationPlan> PlanAsync(
         ILoreStore store,
         Snapshot snapshot,
         RolloutPolicy? policy,

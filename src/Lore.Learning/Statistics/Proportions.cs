@@ -1,14 +1,17 @@
 namespace Lore.Learning.Statistics;
 
 /// <summary>A two-sided interval for a proportion.</summary>
-internal readonly record struct Interval(double Low, double High);
+/// <param name="Low">The lower bound, in [0, 1].</param>
+/// <param name="High">The upper bound, in [0, 1].</param>
+public readonly record struct Interval(double Low, double High);
 
 /// <summary>
 /// The few statistics learning needs to tell a pattern from noise: Wilson score intervals for rates, Fisher's exact
 /// test and the two-proportion z test for "worse than the rest", and Benjamini-Hochberg adjustment for testing many
-/// patterns at once. Everything is exact or uses well-known approximations, with no dependency.
+/// patterns at once. Everything is exact or uses well-known approximations, with no dependency. The Wilson interval is
+/// public so the dashboard (package Lore.Server) draws exactly the bands learning decides with; the tests stay internal.
 /// </summary>
-internal static class Proportions
+public static class Proportions
 {
     /// <summary>The z value of a two-sided 95% interval.</summary>
     public const double Z95 = 1.959963984540054;
@@ -52,7 +55,7 @@ internal static class Proportions
     /// the <paramref name="c"/> + <paramref name="d"/> episodes without it fail <paramref name="c"/> times. Small p
     /// means the pattern fails more often than chance allows.
     /// </summary>
-    public static double FisherGreater(int a, int b, int c, int d, LogFactorials logFactorials)
+    internal static double FisherGreater(int a, int b, int c, int d, LogFactorials logFactorials)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(a);
         ArgumentOutOfRangeException.ThrowIfNegative(b);
@@ -78,7 +81,7 @@ internal static class Proportions
     /// Benjamini-Hochberg adjusted p-values (q-values) in the input order: rejecting every test with q at most alpha
     /// keeps the expected share of false discoveries at most alpha, which is what testing hundreds of patterns needs.
     /// </summary>
-    public static double[] BenjaminiHochberg(IReadOnlyList<double> pValues)
+    internal static double[] BenjaminiHochberg(IReadOnlyList<double> pValues)
     {
         var m = pValues.Count;
         var order = Enumerable.Range(0, m).OrderBy(i => pValues[i]).ThenBy(i => i).ToArray();
@@ -98,7 +101,7 @@ internal static class Proportions
     /// Two-proportion z statistic for "rate 1 is above rate 2" with a pooled variance; 0 when either side is empty or
     /// both rates are 0 or 1 (no evidence either way).
     /// </summary>
-    public static double TwoProportionZ(long successes1, long trials1, long successes2, long trials2)
+    internal static double TwoProportionZ(long successes1, long trials1, long successes2, long trials2)
     {
         if (trials1 == 0 || trials2 == 0)
         {
@@ -113,7 +116,7 @@ internal static class Proportions
     }
 
     /// <summary>The standard normal cumulative distribution, accurate to about 1e-7 (Abramowitz and Stegun 26.2.17).</summary>
-    public static double NormalCdf(double z)
+    internal static double NormalCdf(double z)
     {
         if (double.IsNaN(z))
         {

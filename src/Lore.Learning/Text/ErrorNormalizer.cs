@@ -7,8 +7,9 @@ namespace Lore.Learning.Text;
 /// Reduces a tool's error message to its pattern, so that the same failure with different ids, amounts, dates or
 /// quoted values counts as one: <c>Error: reservation 4WQ150 not found</c> becomes <c>reservation &lt;id&gt; not found</c>.
 /// The result is lower case, has no digits and is a fixed point (normalising it again changes nothing).
+/// Public because the engine's failure-mode grouping must key failures exactly as the extractors do.
 /// </summary>
-internal static partial class ErrorNormalizer
+public static partial class ErrorNormalizer
 {
     /// <summary>Longest pattern kept; error texts longer than this are cut (stack traces, dumps).</summary>
     public const int MaxLength = 160;
@@ -18,6 +19,7 @@ internal static partial class ErrorNormalizer
 
     private const int MaxRememberedPatterns = 10_000;
 
+    /// <summary>The pattern of <paramref name="error"/>: what every occurrence of the same failure has in common (<c>&lt;empty&gt;</c> for null or blank).</summary>
     public static string Normalize(string? error)
     {
         // A rule's match can depend on neighbours another rule replaced (a quote after "H2" is an apostrophe, after

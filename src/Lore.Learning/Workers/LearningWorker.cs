@@ -33,11 +33,13 @@ public sealed class LearningWorkerOptions
     /// </summary>
     public int MaxAttempts { get; set; } = 5;
 
+    /// <summary>How each leased batch is learned from (extractors, thresholds, guards), as for an in-process pass.</summary>
     public LearningOptions Learning { get; } = new();
 
     /// <summary>How the worker's new snapshots enter the rollout (null: served at once).</summary>
     public RolloutPolicy? Rollout { get; set; }
 
+    /// <summary>The clock for leases and runs; a test substitutes a fake one to expire leases without waiting.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     internal void Validate()
@@ -106,6 +108,7 @@ public sealed partial class LearningWorker
     private readonly ILogger _logger;
     private readonly LearningPipeline _pipeline;
 
+    /// <summary>A worker over <paramref name="store"/>; the options are validated here, so a bad configuration fails at start.</summary>
     public LearningWorker(ILoreStore store, LearningWorkerOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -117,6 +120,7 @@ public sealed partial class LearningWorker
         _pipeline = new LearningPipeline(store, options.Learning, options.TimeProvider, _logger) { Rollout = options.Rollout };
     }
 
+    /// <summary>The worker's name, written on its leases so operators can see which process holds which episodes.</summary>
     public string Name => _options.Name;
 
     /// <summary>Leases one batch, learns from it and completes its leases; an <see cref="LearningWorkerOutcome.Idle"/> pass when nothing waits.</summary>

@@ -8,9 +8,9 @@ namespace Lore.Server.Mcp;
 /// <summary>
 /// <c>lore mcp</c>: the same MCP tools and resources over stdio, for a coding agent that launches Lore as a local
 /// process. The process has the store itself and acts as an agent of one tenant; stdout carries only the protocol,
-/// so every log line goes to stderr.
+/// so every log line goes to stderr. Public so a host other than the <c>lore</c> tool can offer the same stdio server.
 /// </summary>
-internal static class LoreMcpStdio
+public static class LoreMcpStdio
 {
     /// <summary>Serves MCP on stdin/stdout until the client closes stdin or <paramref name="cancellationToken"/> fires.</summary>
     public static async Task RunAsync(ILoreStore store, string tenant, string actor, Action<LoreOptions>? configureRuntime, CancellationToken cancellationToken)

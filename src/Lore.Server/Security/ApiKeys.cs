@@ -3,13 +3,14 @@ namespace Lore.Server.Security;
 /// <summary>A key just created: the stored record (hash only) and the secret string, shown once and never again.</summary>
 /// <param name="Key">The stored record.</param>
 /// <param name="Secret">What a client presents: <c>lore_{id}_{secret}</c>.</param>
-internal sealed record IssuedApiKey(ApiKey Key, string Secret);
+public sealed record IssuedApiKey(ApiKey Key, string Secret);
 
 /// <summary>
 /// Creating and revoking API keys, audited: the one implementation behind <c>lore keys</c> and <c>/api/keys</c>, so a
 /// key made either way is stored and recorded the same. The audit entry names the key by id only, never its secret.
+/// Public so a host (the <c>lore</c> tool, or an app that maps Lore) provisions keys without going through HTTP.
 /// </summary>
-internal static class ApiKeys
+public static class ApiKeys
 {
     /// <summary>Issues and stores a new key of the tenant, and audits its creation by <paramref name="actor"/>.</summary>
     public static Task<IssuedApiKey> CreateAsync(ILoreStore store, string tenant, ApiKeyRole role, string name, string actor, TimeProvider time, CancellationToken cancellationToken = default)
@@ -114,5 +115,12 @@ internal static class ApiKeys
 }
 
 /// <summary>An API key as the API and the CLI show it: never the secret or its hash.</summary>
-/// <remarks><c>TrustUnits</c>: whether the key may assert units (each a source of its own) or counts as one source.</remarks>
-internal sealed record ApiKeyView(string Id, string Tenant, string Role, string Name, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RevokedAt, bool TrustUnits);
+/// <param name="Id">The key's id (the <c>{id}</c> in <c>lore_{id}_{secret}</c>), safe to show and log.</param>
+/// <param name="Tenant">The tenant the key acts for; it never reaches another tenant's data.</param>
+/// <param name="Role">"agent", "reviewer" or "admin".</param>
+/// <param name="Name">What the key was made for, as its creator named it.</param>
+/// <param name="CreatedAt">When the key was created.</param>
+/// <param name="CreatedBy">Who created it.</param>
+/// <param name="RevokedAt">When it was revoked; null while it still authenticates.</param>
+/// <param name="TrustUnits">Whether the key may assert units (each a source of its own) or counts as one source.</param>
+public sealed record ApiKeyView(string Id, string Tenant, string Role, string Name, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RevokedAt, bool TrustUnits);

@@ -4,14 +4,21 @@ namespace Lore.Server.Security;
 
 /// <summary>
 /// The three authorization policies endpoints require. Roles are ordered (agent &lt; reviewer &lt; admin), so a policy
-/// admits its role and every role above it.
+/// admits its role and every role above it. Public so an app hosting Lore can guard its own endpoints with Lore's roles,
+/// and so the <c>lore</c> tool names roles exactly as the server does.
 /// </summary>
-internal static class LorePolicies
+public static class LorePolicies
 {
+    /// <summary>The policy any valid key satisfies (agent, reviewer or admin): capture, retrieval, outcomes.</summary>
     public const string Agent = "lore-agent";
+
+    /// <summary>The policy for reviewing and rolling out learned lessons (reviewer or admin).</summary>
     public const string Reviewer = "lore-reviewer";
+
+    /// <summary>The policy for keys, tenants and other administration (admin only).</summary>
     public const string Admin = "lore-admin";
 
+    /// <summary>The role's name as keys, listings and the CLI spell it: "agent", "reviewer" or "admin".</summary>
     public static string RoleName(ApiKeyRole role) => role switch
     {
         ApiKeyRole.Agent => "agent",
@@ -29,7 +36,7 @@ internal static class LorePolicies
         _ => throw new FormatException($"unknown role '{value}': use agent, reviewer or admin."),
     };
 
-    public static void Add(AuthorizationOptions options)
+    internal static void Add(AuthorizationOptions options)
     {
         options.AddPolicy(Agent, p => p.AddAuthenticationSchemes(ApiKeyAuthentication.SchemeName).RequireRole("agent", "reviewer", "admin"));
         options.AddPolicy(Reviewer, p => p.AddAuthenticationSchemes(ApiKeyAuthentication.SchemeName).RequireRole("reviewer", "admin"));

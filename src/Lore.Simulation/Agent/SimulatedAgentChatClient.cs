@@ -18,16 +18,20 @@ public sealed class SimulatedAgentChatClient : IChatClient
 
     private readonly ChatClientMetadata _metadata = new("lore-simulation", defaultModelId: ModelId);
 
+    /// <summary>An agent with the given mistake rates (the default profile when null); the same <paramref name="seed"/> makes the same mistakes.</summary>
     public SimulatedAgentChatClient(SimulatedAgentProfile? profile = null, int seed = 0)
     {
         Profile = (profile ?? SimulatedAgentProfile.Default).Validate();
         Seed = seed;
     }
 
+    /// <summary>How often the agent makes each typical mistake, validated when the client is made.</summary>
     public SimulatedAgentProfile Profile { get; }
 
+    /// <summary>The seed of the agent's mistakes, so a run can be repeated exactly.</summary>
     public int Seed { get; }
 
+    /// <inheritdoc />
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
@@ -60,6 +64,7 @@ public sealed class SimulatedAgentChatClient : IChatClient
         return Task.FromResult(response);
     }
 
+    /// <inheritdoc />
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages,
         ChatOptions? options = null,
@@ -72,6 +77,7 @@ public sealed class SimulatedAgentChatClient : IChatClient
         }
     }
 
+    /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(serviceType);
@@ -81,6 +87,7 @@ public sealed class SimulatedAgentChatClient : IChatClient
             : null;
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
     }

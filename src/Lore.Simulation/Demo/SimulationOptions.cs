@@ -12,6 +12,7 @@ public sealed class SimulationOptions
     /// <summary>Seeds the workplace (customers, tickets) and the agent's mistakes; the same seed gives the same run.</summary>
     public int Seed { get; set; } = 42;
 
+    /// <summary>How many tickets the run works, one episode each.</summary>
     public int Episodes { get; set; } = 400;
 
     /// <summary>Run a learning pass after every this many episodes (0: never learn, a pure baseline).</summary>
@@ -23,6 +24,7 @@ public sealed class SimulationOptions
     /// <summary>Distinct customers tickets are drawn for; each is one evidence source (unit key).</summary>
     public int Customers { get; set; } = 120;
 
+    /// <summary>The simulated agent's mistake rates; raise them to see more for Lore to learn.</summary>
     public SimulatedAgentProfile Agent { get; set; } = SimulatedAgentProfile.Default;
 
     /// <summary>The hidden rules at the start.</summary>

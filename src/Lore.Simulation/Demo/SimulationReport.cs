@@ -83,16 +83,21 @@ public sealed record SimulatedEpisode(
 /// </summary>
 public sealed record SimulationReport
 {
+    /// <summary>The sentence every report carries, so its figures are never mistaken for a real agent's.</summary>
     public const string SimulationNotice =
         "This is a simulation: a seeded workplace with hidden rules and a scripted agent that makes typical agent mistakes. " +
         "No model, no network, no real customers; the figures show Lore's learning loop, not a real agent's performance.";
 
+    /// <summary>That this is a simulation (<see cref="SimulationNotice"/>), kept in the JSON so it travels with the figures.</summary>
     public string Notice { get; init; } = SimulationNotice;
 
+    /// <summary>The seed the run used; running again with it reproduces the report.</summary>
     public required int Seed { get; init; }
 
+    /// <summary>Episodes between learning passes (0: the run never learned).</summary>
     public required int LearnEvery { get; init; }
 
+    /// <summary>Episodes per window of the learning curve.</summary>
     public required int WindowSize { get; init; }
 
     /// <summary>Where the run's episodes, lessons and snapshots were stored.</summary>
@@ -101,8 +106,10 @@ public sealed record SimulationReport
     /// <summary>The snapshot the store was already serving when the run began (null on a fresh store).</summary>
     public string? StartingSnapshotId { get; init; }
 
+    /// <summary>Every episode of the run with its outcome and the lessons it was served.</summary>
     public required IReadOnlyList<SimulatedEpisode> Episodes { get; init; }
 
+    /// <summary>The learning curve: success per window of <see cref="WindowSize"/> episodes.</summary>
     public required IReadOnlyList<SuccessWindow> Windows { get; init; }
 
     /// <summary>Episodes before the first snapshot created by this run's learning took effect.</summary>
@@ -111,10 +118,13 @@ public sealed record SimulationReport
     /// <summary>Episodes from the moment the first snapshot created by this run's learning took effect.</summary>
     public required SuccessRate AfterLearning { get; init; }
 
+    /// <summary>Success before and after learning per kind of work, to show where lessons helped.</summary>
     public required IReadOnlyList<SliceResult> Slices { get; init; }
 
+    /// <summary>The learning passes of the run and what each proposed and admitted.</summary>
     public required IReadOnlyList<LearningRunSummary> LearningRuns { get; init; }
 
+    /// <summary>The snapshots the run's learning created, in order.</summary>
     public required IReadOnlyList<CreatedSnapshot> Snapshots { get; init; }
 
     /// <summary>The snapshot served when the run ended.</summary>

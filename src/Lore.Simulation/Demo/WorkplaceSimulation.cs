@@ -17,9 +17,11 @@ public sealed class WorkplaceSimulation
 
     private const string Actor = "lore-simulation";
 
+    /// <summary>A simulation with <paramref name="options"/> (defaults when null), validated here so a bad setting fails before the run.</summary>
     public WorkplaceSimulation(SimulationOptions? options = null)
         => Options = (options ?? new SimulationOptions()).Validate();
 
+    /// <summary>The validated settings of the run.</summary>
     public SimulationOptions Options { get; }
 
     /// <summary>Runs every episode and learning pass, and reports what happened.</summary>

@@ -30,6 +30,7 @@ public sealed class SimulatedEvaluationRunner : IOfflineEvaluationRunner
         _agent = agent ?? SimulatedAgentProfile.Default;
     }
 
+    /// <inheritdoc />
     public async Task<IReadOnlyList<OfflineTaskResult>> RunAsync(Snapshot? snapshot, CancellationToken cancellationToken = default)
     {
         var directory = Path.Combine(Path.GetTempPath(), "lore-eval", Guid.NewGuid().ToString("n"));

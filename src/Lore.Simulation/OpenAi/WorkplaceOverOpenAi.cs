@@ -13,7 +13,7 @@ namespace Lore.Simulation.OpenAi;
 /// Adds Lore's correlation headers to every request and keeps the Lore headers of every response, inside the OpenAI
 /// SDK's own pipeline: an agent built on the SDK needs no other change to be captured and to see what was injected.
 /// </summary>
-internal sealed class LoreHeadersPolicy : PipelinePolicy
+public sealed class LoreHeadersPolicy : PipelinePolicy
 {
     private readonly Lock _lock = new();
     private readonly List<IReadOnlyDictionary<string, string>> _responses = [];
@@ -33,6 +33,7 @@ internal sealed class LoreHeadersPolicy : PipelinePolicy
         }
     }
 
+    /// <inheritdoc />
     public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
     {
         Before(message);
@@ -40,6 +41,7 @@ internal sealed class LoreHeadersPolicy : PipelinePolicy
         After(message);
     }
 
+    /// <inheritdoc />
     public override async ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
     {
         Before(message);
@@ -84,13 +86,14 @@ internal sealed class LoreHeadersPolicy : PipelinePolicy
 /// workplace and sends the results back, until the model answers. The environment then judges the outcome, so the
 /// verdict comes from the workplace's state and not from what the model claims.
 /// </summary>
-internal sealed class WorkplaceOverOpenAi
+public sealed class WorkplaceOverOpenAi
 {
     /// <summary>The most model calls one ticket may take before it counts as stuck.</summary>
     public const int MaxTurns = 20;
 
     private const string SystemPrompt = "You are a customer-operations agent at Northwind Desk (a simulated workplace). Work the ticket with the tools you have, then reply with one short line saying what you did.";
 
+    /// <summary>An OpenAI SDK client aimed at Lore's proxy, with Lore's headers on every call, and a fresh workplace.</summary>
     /// <param name="serverBase">Lore's base address (the proxy is at <c>v1/chat/completions</c> under it).</param>
     /// <param name="apiKey">A Lore API key (any role may use the proxy).</param>
     /// <param name="seed">The workplace's seed: the same seed gives the same customers and tickets.</param>
@@ -104,13 +107,20 @@ internal sealed class WorkplaceOverOpenAi
         Workplace = new Workplace(seed);
     }
 
+    /// <summary>The OpenAI SDK chat client, pointed at the proxy; nothing about it is Lore-specific but the pipeline policy.</summary>
     public ChatClient Client { get; }
 
+    /// <summary>The headers sent with each call and those Lore returned, so a caller can read the episode and injected lessons.</summary>
     public LoreHeadersPolicy Headers { get; }
 
+    /// <summary>The simulated workplace whose tools this side runs and whose state judges each ticket.</summary>
     public Workplace Workplace { get; }
 
     /// <summary>Runs ticket <paramref name="index"/> as episode <paramref name="episodeId"/>; returns the verdict and what the model said last.</summary>
+    /// <param name="index">Which ticket of the workplace to work (the same index gives the same ticket for a seed).</param>
+    /// <param name="episodeId">The episode id sent to Lore, so the calls of one ticket are captured as one episode.</param>
+    /// <param name="streaming">Whether the model is called with streaming, to exercise the proxy's streamed path.</param>
+    /// <param name="cancellationToken">Stops the run between model calls.</param>
     public async Task<TicketRun> RunAsync(int index, string episodeId, bool streaming, CancellationToken cancellationToken)
     {
         var task = Workplace.CreateTask(index);
@@ -202,4 +212,8 @@ internal sealed class WorkplaceOverOpenAi
 }
 
 /// <summary>One ticket worked through the proxy: the environment's verdict and the Lore headers of each model call.</summary>
-internal sealed record TicketRun(WorkplaceTask Task, WorkplaceVerdict Verdict, string FinalText, IReadOnlyList<IReadOnlyDictionary<string, string>> Calls);
+/// <param name="Task">The ticket that was worked.</param>
+/// <param name="Verdict">The workplace's judgement from its own state, not from what the model claimed.</param>
+/// <param name="FinalText">The model's last answer (empty when it never stopped calling tools).</param>
+/// <param name="Calls">The Lore response headers of each model call, in order.</param>
+public sealed record TicketRun(WorkplaceTask Task, WorkplaceVerdict Verdict, string FinalText, IReadOnlyList<IReadOnlyDictionary<string, string>> Calls);

@@ -75,8 +75,10 @@ public sealed class Workplace
         _byId = _customers.ToDictionary(c => c.Id, StringComparer.Ordinal);
     }
 
+    /// <summary>The seed the customers and tickets were drawn from; the same seed gives the same workplace.</summary>
     public int Seed { get; }
 
+    /// <summary>The workplace's customers, each one unit (evidence source) for Lore.</summary>
     public IReadOnlyList<Customer> Customers => _customers;
 
     /// <summary>The customer with this id, or null.</summary>

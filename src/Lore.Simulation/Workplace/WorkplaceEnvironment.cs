@@ -67,8 +67,10 @@ public sealed class WorkplaceEnvironment
         ];
     }
 
+    /// <summary>The ticket being worked in this environment.</summary>
     public WorkplaceTask Task { get; }
 
+    /// <summary>The hidden rules the environment judges by (the agent never sees them; only lessons can teach them).</summary>
     public WorkplaceRules Rules { get; }
 
     /// <summary>The tools, bound to this episode's state; pass them in <see cref="ChatOptions.Tools"/>.</summary>

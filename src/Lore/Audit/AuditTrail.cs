@@ -13,6 +13,7 @@ public sealed class AuditTrail
     private readonly ILoreStore _store;
     private readonly TimeProvider _time;
 
+    /// <summary>An audit trail over <paramref name="store"/>, stamping entries with <paramref name="timeProvider"/> (the system clock when null).</summary>
     public AuditTrail(ILoreStore store, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(store);

@@ -20,6 +20,7 @@ public sealed class LoreChatClient : DelegatingChatClient
     private ChatClientMetadata? _metadata;
     private bool? _genAiInside;
 
+    /// <summary>Wraps <paramref name="innerClient"/> so each call is captured into, and given the lessons of, <paramref name="runtime"/>; usually made by <c>UseLore()</c>.</summary>
     public LoreChatClient(IChatClient innerClient, LoreRuntime runtime)
         : base(innerClient)
     {
@@ -33,6 +34,7 @@ public sealed class LoreChatClient : DelegatingChatClient
     /// </summary>
     public bool InjectLessons { get; set; } = true;
 
+    /// <inheritdoc />
     public override Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
@@ -42,6 +44,7 @@ public sealed class LoreChatClient : DelegatingChatClient
             : GetRecordedResponseAsync(episode, messages, options, cancellationToken);
     }
 
+    /// <inheritdoc />
     public override IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);

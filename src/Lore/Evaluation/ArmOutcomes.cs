@@ -147,6 +147,7 @@ public readonly record struct ArmOutcomes
         return new ArmOutcomes(episodes, sum, squares, units, Math.Max(0, whole.UnitSquaredSum - part.UnitSquaredSum), Math.Max(0, whole.UnitCrossSum - part.UnitCrossSum), sizes);
     }
 
+    /// <summary>The arm's successes over its episodes (and units, when they differ), for logs and the CLI.</summary>
     public override string ToString() => Units == Episodes ? $"{SuccessSum:0.##}/{Episodes}" : $"{SuccessSum:0.##}/{Episodes} ({Units} units)";
 }
 
@@ -163,6 +164,7 @@ public static class RolloutArms
 /// <summary>One slice's outcomes in each arm; slices are the values of the <c>slice</c> label.</summary>
 public sealed record SliceOutcomes
 {
+    /// <summary>One slice's outcomes; <paramref name="slice"/> may not be the name reserved for the whole population.</summary>
     public SliceOutcomes(string slice, ArmOutcomes baseline, ArmOutcomes candidate)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(slice);
@@ -176,10 +178,13 @@ public sealed record SliceOutcomes
         Candidate = candidate;
     }
 
+    /// <summary>The slice's name (a value of the <c>slice</c> label).</summary>
     public string Slice { get; }
 
+    /// <summary>Outcomes of the slice's episodes served the stable snapshot.</summary>
     public ArmOutcomes Baseline { get; }
 
+    /// <summary>Outcomes of the slice's episodes served the candidate.</summary>
     public ArmOutcomes Candidate { get; }
 }
 

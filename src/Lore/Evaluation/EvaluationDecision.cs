@@ -54,6 +54,7 @@ public sealed record SliceVerdict(string Slice, ArmComparison Comparison)
     /// <summary>The name the whole population goes by; no slice may use it.</summary>
     public const string Overall = "(all)";
 
+    /// <summary>The comparison's verdict on this slice, lifted out for callers that only need the decision.</summary>
     [JsonIgnore]
     public ComparisonVerdict Verdict => Comparison.Verdict;
 }

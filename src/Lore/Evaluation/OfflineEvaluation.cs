@@ -16,6 +16,7 @@ public sealed record OfflineTaskResult(string TaskId, string Slice, double Score
 /// </summary>
 public interface IOfflineEvaluationRunner
 {
+    /// <summary>Runs the task set with <paramref name="snapshot"/> served (none when null) and returns one result per task, in task order.</summary>
     Task<IReadOnlyList<OfflineTaskResult>> RunAsync(Snapshot? snapshot, CancellationToken cancellationToken = default);
 }
 
@@ -32,6 +33,7 @@ public sealed class OfflineEvaluationPolicy
     /// <summary>A slice fails when its interval lies below zero and its mean drop is at least this large.</summary>
     public double Margin { get; set; } = 0.02;
 
+    /// <summary>Throws naming the setting that is out of range; returns the policy so it can be validated where it is passed.</summary>
     public OfflineEvaluationPolicy Validate()
     {
         if (Confidence is <= 0.5 or >= 1)
@@ -51,6 +53,7 @@ public sealed class OfflineEvaluationPolicy
 /// <summary>Candidate minus baseline on one slice of a paired replay (the same tasks under both snapshots).</summary>
 public sealed record OfflineSliceDelta(string Slice, int Tasks, double BaselineMean, double CandidateMean, double Delta, double Low, double High, bool Regressed)
 {
+    /// <summary>The slice's change as one line for logs and the CLI, with its interval and whether it regressed.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Slice}: {BaselineMean:P1} -> {CandidateMean:P1} ({Delta:+0.0%;-0.0%;0.0%}, CI [{Low:+0.0%;-0.0%;0.0%}, {High:+0.0%;-0.0%;0.0%}], n={Tasks}){(Regressed ? " REGRESSED" : "")}");
 }
@@ -72,6 +75,7 @@ public sealed record OfflineEvaluationReport(string? BaselineSnapshotId, string?
 /// </summary>
 public static class OfflineEvaluation
 {
+    /// <summary>Replays the runner's tasks under <paramref name="baseline"/> and <paramref name="candidate"/> and compares them pairwise per slice under <paramref name="policy"/>.</summary>
     public static async Task<OfflineEvaluationReport> CompareAsync(IOfflineEvaluationRunner runner, Snapshot? baseline, Snapshot? candidate, OfflineEvaluationPolicy? policy = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(runner);

@@ -5,6 +5,7 @@ namespace Lore;
 /// <summary>Options for importing trajectory files.</summary>
 public sealed class ImportOptions
 {
+    /// <summary>The tenant the imported episodes belong to.</summary>
     public string Tenant { get; set; } = Tenants.Default;
 
     /// <summary>Labels added to every imported episode (for example slice=airline).</summary>
@@ -41,6 +42,7 @@ public static class TrajectoryImporter
 {
     private const int ProgressEvery = 100;
 
+    /// <summary>Imports the trajectory file at <paramref name="path"/> into <paramref name="store"/> as one transaction: every episode or none. Throws <see cref="TrajectoryFormatException"/> naming the bad record and field.</summary>
     public static async Task<ImportResult> ImportFileAsync(string path, ILoreStore store, ImportOptions? options = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -135,6 +137,7 @@ public static class TrajectoryImporter
 /// <summary>A trajectory file that cannot be imported; the message names the record (0-based) and field.</summary>
 public sealed class TrajectoryFormatException : Exception
 {
+    /// <summary>A format error with <paramref name="message"/>, naming the 0-based <paramref name="record"/> and the <paramref name="field"/> when known.</summary>
     public TrajectoryFormatException(string message, int? record = null, string? field = null, Exception? inner = null)
         : base(message, inner)
     {
@@ -142,8 +145,10 @@ public sealed class TrajectoryFormatException : Exception
         Field = field;
     }
 
+    /// <summary>The 0-based record that could not be read, when known, so a user can find it in the file.</summary>
     public int? Record { get; }
 
+    /// <summary>The field of that record that was missing or malformed, when known.</summary>
     public string? Field { get; }
 }
 

@@ -28,6 +28,7 @@ public sealed record ErasurePlan
         Lessons = lessons;
     }
 
+    /// <summary>The tenant whose episodes the plan erases.</summary>
     public string Tenant { get; }
 
     /// <summary>How the episodes were chosen: "unit", "ids" or a retention rule.</summary>

@@ -42,6 +42,7 @@ public sealed class RetentionRunner
     private readonly AdmissionPolicy? _admission;
     private readonly TimeProvider _time;
 
+    /// <summary>A runner over <paramref name="store"/>; <paramref name="admission"/> screens lessons rewritten by erasure as learning would.</summary>
     public RetentionRunner(ILoreStore store, AdmissionPolicy? admission = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(store);

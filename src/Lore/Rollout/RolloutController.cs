@@ -31,6 +31,9 @@ public sealed record SnapshotIntegrityAlarm(string SnapshotId, string? StoredCon
 /// </summary>
 public sealed partial class RolloutController
 {
+    /// <summary>How many lost races a rollout change survives before it gives up with the conflict (as learning's publisher does).</summary>
+    private const int MaxRolloutAttempts = 8;
+
     private readonly ILoreStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -64,6 +67,7 @@ public sealed partial class RolloutController
         _state = new RolloutState { Tenant = tenant };
     }
 
+    /// <summary>The tenant whose rollout this controller changes.</summary>
     public string Tenant { get; }
 
     /// <summary>The <c>lore.tenant</c> tag of the rollout's telemetry (the runtime's <see cref="LoreOptions.TelemetryTenant"/>).</summary>
@@ -350,7 +354,7 @@ public sealed partial class RolloutController
                 {
                     committed = await _store.CommitLearningAsync(new LearningCommit { Tenant = Tenant, Rollout = new RolloutChange(next, before.Version, [draft]) }, cancellationToken).ConfigureAwait(false);
                 }
-                catch (StoreConflictException) when (attempt < RolloutStateWriter.MaxAttempts)
+                catch (StoreConflictException) when (attempt < MaxRolloutAttempts)
                 {
                     continue; // someone changed the rollout since it was read: decide again on what they left
                 }

@@ -23,8 +23,10 @@ public static class LoreTelemetry
     /// <summary>The name of the activity source and of the meter.</summary>
     public const string Name = "Lore";
 
+    /// <summary>The source of Lore's <c>lore.*</c> spans; add <see cref="Name"/> to a tracer provider to collect them.</summary>
     public static ActivitySource ActivitySource { get; } = new(Name, typeof(LoreTelemetry).Assembly.GetName().Version?.ToString());
 
+    /// <summary>The meter of Lore's <c>lore.*</c> metrics; add <see cref="Name"/> to a meter provider to collect them.</summary>
     public static Meter Meter { get; } = new(Name, typeof(LoreTelemetry).Assembly.GetName().Version?.ToString());
 
     private static readonly Counter<long> EpisodesCompleted = Meter.CreateCounter<long>(

@@ -64,6 +64,7 @@ public sealed class LlmLessonExtractor : ILessonExtractor
     private readonly LlmLessonExtractorOptions _options;
     private readonly LessonResponseSchema _schema;
 
+    /// <summary>An extractor that asks <paramref name="client"/> (any model behind <see cref="IChatClient"/>) to propose lessons.</summary>
     public LlmLessonExtractor(IChatClient client, LlmLessonExtractorOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -72,8 +73,10 @@ public sealed class LlmLessonExtractor : ILessonExtractor
         _schema = new LessonResponseSchema(_options.MaxLessonsPerRequest);
     }
 
+    /// <inheritdoc />
     public ExtractorInfo Info { get; } = new(nameof(LlmLessonExtractor), PromptVersion);
 
+    /// <inheritdoc />
     public async Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
