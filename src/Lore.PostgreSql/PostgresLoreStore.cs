@@ -111,7 +111,8 @@ public sealed partial class PostgresLoreStore : ILoreStore
     /// <exception cref="IOException">The database cannot be reached or refuses the connection.</exception>
     /// <exception cref="NotSupportedException">The schema was written by a newer Lore whose schema this build does not know.</exception>
     /// <exception cref="InvalidDataException">The schema holds another application's tables.</exception>
-    public static Task<PostgresLoreStore> OpenAsync(NpgsqlDataSource dataSource, PostgresStoreOptions? options = null, CancellationToken cancellationToken = default)
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "Only the cancellation token is optional, as on every other OpenAsync overload; the data source parameter type keeps overload resolution unambiguous.")]
+    public static Task<PostgresLoreStore> OpenAsync(NpgsqlDataSource dataSource, PostgresStoreOptions? options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         options ??= new PostgresStoreOptions();

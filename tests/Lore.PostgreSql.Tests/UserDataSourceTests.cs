@@ -202,7 +202,7 @@ public sealed class UserDataSourceTests
     {
         await using var dataSource = NpgsqlDataSource.Create("Host=127.0.0.1;Username=lore;Multiplexing=true;No Reset On Close=true");
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => PostgresLoreStore.OpenAsync(dataSource, cancellationToken: Ct));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => PostgresLoreStore.OpenAsync(dataSource, null, Ct));
 
         Assert.Contains("Multiplexing=true", error.Message, StringComparison.Ordinal);
         Assert.Contains("No Reset On Close=true", error.Message, StringComparison.Ordinal);

@@ -246,7 +246,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
         // The outcome ended an episode this host started through the API: continuous evaluation counts it now.
         if (episode.EndedAt is not null && _open.TryRemove((caller.Tenant, id), out var open))
         {
-            Ended(runtime, episode, open.Assignment);
+            await EndedAsync(runtime, episode, open.Assignment).ConfigureAwait(false);
         }
 
         return new EpisodeCall(EpisodeCallStatus.Done, episode);
