@@ -83,7 +83,18 @@ internal sealed class AdmissionGuard
         }
         catch (RegexMatchTimeoutException)
         {
-            // Fail closed: a text the screen cannot read in time is not served.
+            // A match's timeout is wall-clock time: a thread starved by a busy machine, or an automaton still building
+            // its states on first use, can run past it on an ordinary text. Such a cause passes; a pathological text
+            // times out again, so a second try tells them apart at the cost of one more timeout for an attacker.
+        }
+
+        try
+        {
+            return _content.Screen(lesson, hosts);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // Fail closed: a text the screen cannot read in time, twice, is not served.
             return new ContentResult(_content.RedactForStorageOrSelf(lesson), [new Finding(GuardRules.Unscreenable, "the text could not be screened in time (pathological input)", Severity.Block)]);
         }
     }
