@@ -206,9 +206,8 @@ public sealed class ProxyTests
         Assert.Equal("upstream_unreachable", shape.Code);
         Assert.Contains("could not be reached", shape.Message, StringComparison.Ordinal);
         Assert.Contains("could not be reached", error.Message, StringComparison.Ordinal); // the SDK shows Lore's message, not "(no body)"
-        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
-        await runtime.FlushAsync(Ct);
-        var episode = Assert.Single(await server.Store.ReadEpisodesAsync(new EpisodeQuery { Tenant = "acme" }, Ct).ToListAsync(Ct));
+        // A queued acknowledgement records the failed call after the answer went out: wait for it.
+        var episode = Assert.Single(await server.WaitForEpisodesAsync("acme", e => e.Count > 0 && e[0].Steps.Count > 0));
         var step = Assert.Single(episode.Steps);
         Assert.Empty(step.Response);
         Assert.StartsWith("upstream unreachable", step.Error, StringComparison.Ordinal);
@@ -257,7 +256,9 @@ public sealed class ProxyTests
         headers.Send["X-Lore-Episode"] = "ep-409";
         headers.Send["X-Lore-End"] = "true";
         await client.CompleteChatAsync([new UserChatMessage("hello")], options, Ct);
-        await (await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct)).FlushAsync(Ct);
+        // A queued acknowledgement promises the episode's end after the answer (YARP relays the answer first): wait
+        // for the end to be stored, as a caller reusing the id after the documented contract would.
+        await server.WaitForEpisodesAsync("acme", e => e.Any(x => x.Id == "ep-409" && x.EndedAt is not null));
         var conflict = await Assert.ThrowsAsync<ClientResultException>(() => client.CompleteChatAsync([new UserChatMessage("hello")], options, Ct));
         Assert.Equal(409, conflict.Status);
         Assert.Equal("X-Lore-Episode", OpenAiErrorOf(conflict.GetRawResponse()!.Content.ToString()).Param);
@@ -322,8 +323,8 @@ public sealed class ProxyTests
             await second.Content.ReadAsStringAsync(Ct);
         }
 
-        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
-        await runtime.FlushAsync(Ct);
+        // Both calls' steps are written after their answers went out (a queued acknowledgement): wait for them.
+        await server.WaitForEpisodesAsync("acme", e => e.Count(x => x.Steps.Count > 0) == 2 && e.Single(x => x.Id == "ep-custom-2").Steps.Any(s => s.Kind == StepKind.ToolCall));
         var buffered = (await server.Store.GetEpisodeAsync("ep-custom-1", Ct))!;
         var call = Assert.Single(Assert.Single(buffered.Steps).Response.SelectMany(m => m.ToolCalls));
         Assert.Equal(("run_sql", "call_c1"), (call.Name, call.CallId));
@@ -465,8 +466,7 @@ public sealed class ProxyTests
         Assert.Equal("tenant-a", episode.Tenant);
         Assert.Single(episode.Steps);
         Assert.False(episode.Succeeded);
-        var runtimeB = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("tenant-b", Ct);
-        await runtimeB.FlushAsync(Ct);
+        await server.WaitForEpisodesAsync("tenant-b", e => e.Any(x => x.Id == "ep-shared" && x.Steps.Count > 0));
         var other = (await server.Store.GetEpisodeAsync("tenant-b", "ep-shared", Ct))!;
         Assert.Single(other.Steps);
         Assert.Empty(other.Outcomes);
@@ -482,14 +482,12 @@ public sealed class ProxyTests
 
         await AskAsync(server, key, "left open", "ep-idle");
         await AskAsync(server, key, "finished", "ep-ended", end: true);
-        Assert.Equal(1, registry.Count);
+        // The proxy ends an X-Lore-End episode after its answer went out: wait for that, not for an amount of time.
+        await EventuallyAsync(() => Task.FromResult(registry.Count == 1), "ep-ended to leave the proxy's open episodes");
         registry.IdleTimeout = TimeSpan.Zero;
         Assert.Equal(1, await registry.SweepAsync());
 
-        var runtime = await server.App.Services.GetRequiredService<TenantRuntimes>().GetAsync("acme", Ct);
-        await runtime.FlushAsync(Ct);
-        Assert.NotNull((await server.Store.GetEpisodeAsync("ep-idle", Ct))!.EndedAt);
-        Assert.NotNull((await server.Store.GetEpisodeAsync("ep-ended", Ct))!.EndedAt);
+        await server.WaitForEpisodesAsync("acme", e => e.Count(x => x.Id is "ep-idle" or "ep-ended" && x.EndedAt is not null) == 2);
         Assert.Equal(0, registry.Count);
     }
 
@@ -594,5 +592,16 @@ internal static class McpLikeData
         await store.SaveLessonsAsync([lesson], TestContext.Current.CancellationToken);
         await store.SaveSnapshotAsync(snapshot, TestContext.Current.CancellationToken);
         await store.SetActiveSnapshotAsync(tenant, snapshot.Id, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Waits, with a generous deadline, for what the proxy does after an answer went out.</summary>
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"waited 2 minutes for {what}");
+            await Task.Delay(20, Ct);
+        }
     }
 }
