@@ -566,6 +566,17 @@ public sealed class ProxyTests
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>Waits, with a generous deadline, for what the proxy does after an answer went out.</summary>
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"waited 2 minutes for {what}");
+            await Task.Delay(20, Ct);
+        }
+    }
 }
 
 /// <summary>One served lesson about refunds for the injection tests.</summary>
@@ -592,16 +603,5 @@ internal static class McpLikeData
         await store.SaveLessonsAsync([lesson], TestContext.Current.CancellationToken);
         await store.SaveSnapshotAsync(snapshot, TestContext.Current.CancellationToken);
         await store.SetActiveSnapshotAsync(tenant, snapshot.Id, TestContext.Current.CancellationToken);
-    }
-
-    /// <summary>Waits, with a generous deadline, for what the proxy does after an answer went out.</summary>
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"waited 2 minutes for {what}");
-            await Task.Delay(20, Ct);
-        }
     }
 }
