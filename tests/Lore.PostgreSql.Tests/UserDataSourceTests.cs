@@ -1,3 +1,4 @@
+using Lore.Testing;
 using Microsoft.Extensions.AI;
 using Npgsql;
 
@@ -13,35 +14,6 @@ public sealed class UserDataSourceTests
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    /// <summary>Proposes one lesson backed by every episode it is shown.</summary>
-    private sealed class RefundRuleExtractor : ILessonExtractor
-    {
-        public ExtractorInfo Info { get; } = new("refund-rule", "1");
-
-        public Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default)
-            => Task.FromResult(batch.Episodes.Count == 0 ? ExtractionResult.Empty : new ExtractionResult(
-            [
-                new LessonCandidate
-                {
-                    Key = "refund-needs-lookup",
-                    Kind = LessonKind.Procedure,
-                    Text = "Before any refund, call lookup_order for the order id.",
-                    Trigger = LessonTrigger.OnKeywords("refund"),
-                    Scope = new LessonScope { Tenant = batch.Tenant },
-                    Evidence = new LessonEvidence
-                    {
-                        EpisodeIds = [.. batch.Episodes.Select(e => e.Id)],
-                        EpisodeCount = batch.Episodes.Count,
-                        DistinctSources = batch.Episodes.Select(e => e.UnitKey).Distinct().Count(),
-                        Support = batch.Episodes.Count,
-                        ExemplarEpisodeIds = [.. batch.Episodes.Select(e => e.Id)],
-                    },
-                    Confidence = 0.9,
-                    Extractor = Info,
-                },
-            ]));
-    }
 
     /// <summary>A model that answers at once and keeps what it was sent.</summary>
     private sealed class AnsweringClient : IChatClient
@@ -103,7 +75,7 @@ public sealed class UserDataSourceTests
             {
                 Assert.Equal($"{PostgresConnectionString.Describe(new NpgsqlConnectionStringBuilder(dataSource.ConnectionString))} (schema lore_support)", learnerStore.Location);
                 var learnerOptions = new LoreOptions { Store = learnerStore, LeaveStoreOpen = true, RefreshInterval = TimeSpan.Zero };
-                learnerOptions.Learning.Extractors.Add(new RefundRuleExtractor());
+                learnerOptions.Learning.Extractors.Add(new FixedLessonExtractor("refund-rule", "refund-needs-lookup", LessonKind.Procedure, "Before any refund, call lookup_order for the order id.", "refund") { ExemplarsAreSuccessesOnly = false });
                 await using var learner = await LoreRuntime.OpenAsync(learnerOptions, Ct);
 
                 // The other host hears of the new snapshot only through the change feed (no polling).

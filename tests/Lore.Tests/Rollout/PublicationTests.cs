@@ -1,3 +1,4 @@
+using Lore.Testing;
 using Lore.Tests.Fakes;
 using Xunit;
 
@@ -8,44 +9,11 @@ public sealed class PublicationTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>Proposes one lesson backed by every episode of the batch.</summary>
-    private sealed class ConfirmAddressExtractor : ILessonExtractor
-    {
-        public ExtractorInfo Info { get; } = new("confirm-address", "1");
-
-        public Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default)
-            => Task.FromResult(batch.Episodes.Count == 0
-                ? ExtractionResult.Empty
-                : new ExtractionResult(
-                [
-                    new LessonCandidate
-                    {
-                        Key = "confirm-address-twice",
-                        Kind = LessonKind.Guideline,
-                        Text = "Read the new address back to the customer before saving it.",
-                        Trigger = LessonTrigger.OnKeywords("address"),
-                        Scope = new LessonScope { Tenant = batch.Tenant },
-                        Evidence = new LessonEvidence
-                        {
-                            EpisodeIds = [.. batch.Episodes.Select(e => e.Id)],
-                            EpisodeCount = batch.Episodes.Count,
-                            DistinctSources = batch.Episodes.Select(e => e.UnitKey).Distinct().Count(),
-                            Support = batch.Episodes.Count,
-
-                        // The advice shown working: the successful episodes among them.
-                        ExemplarEpisodeIds = [.. batch.Episodes.Where(e => e.Succeeded == true).Select(e => e.Id)],
-                        },
-                        Confidence = 0.9,
-                        Extractor = Info,
-                    },
-                ]));
-    }
-
     private static async Task<RolloutScenario> OpenAsync(Action<LoreOptions>? configure = null)
     {
         var scenario = await RolloutScenario.OpenAsync(configure: o =>
         {
-            o.Learning.Extractors.Add(new ConfirmAddressExtractor());
+            o.Learning.Extractors.Add(new FixedLessonExtractor("confirm-address", "confirm-address-twice", LessonKind.Guideline, "Read the new address back to the customer before saving it.", "address"));
             configure?.Invoke(o);
         });
         for (var i = 0; i < 6; i++)

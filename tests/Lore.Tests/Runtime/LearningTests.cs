@@ -1,3 +1,4 @@
+using Lore.Testing;
 using Lore.Tests.Fakes;
 using Microsoft.Extensions.AI;
 using Xunit;
@@ -7,48 +8,6 @@ namespace Lore.Tests.Runtime;
 public sealed class LearningTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    /// <summary>Proposes one refund lesson backed by every episode it is shown.</summary>
-    private sealed class RefundRuleExtractor : ILessonExtractor
-    {
-        public ExtractorInfo Info { get; } = new("refund-rule", "1");
-
-        public int Calls;
-
-        public Task<ExtractionResult> ExtractAsync(ExtractionBatch batch, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref Calls);
-            var episodes = batch.Episodes;
-            if (episodes.Count == 0)
-            {
-                return Task.FromResult(ExtractionResult.Empty);
-            }
-
-            return Task.FromResult(new ExtractionResult(
-            [
-                new LessonCandidate
-                {
-                    Key = "refund-needs-lookup",
-                    Kind = LessonKind.Procedure,
-                    Text = "Before any refund, call lookup_order for the order id.",
-                    Trigger = LessonTrigger.OnKeywords("refund"),
-                    Scope = new LessonScope { Tenant = batch.Tenant },
-                    Evidence = new LessonEvidence
-                    {
-                        EpisodeIds = [.. episodes.Select(e => e.Id)],
-                        EpisodeCount = episodes.Count,
-                        DistinctSources = episodes.Select(e => e.UnitKey).Distinct().Count(),
-                        Support = episodes.Count,
-
-                        // The advice shown working: the successful episodes among them.
-                        ExemplarEpisodeIds = [.. episodes.Where(e => e.Succeeded == true).Select(e => e.Id)],
-                    },
-                    Confidence = 0.9,
-                    Extractor = Info,
-                },
-            ]));
-        }
-    }
 
     private static async Task RunEpisodeAsync(LoreRuntime runtime, IChatClient client, string unit)
     {
@@ -60,7 +19,7 @@ public sealed class LearningTests
     [Fact]
     public async Task Learning_now_serves_the_snapshot_it_activates_to_the_next_episode()
     {
-        var extractor = new RefundRuleExtractor();
+        var extractor = FixedLessonExtractor.RefundNeedsLookup();
         await using var host = await RuntimeHost.OpenAsync(configure: o =>
         {
             o.Learning.Extractors.Add(extractor);
@@ -86,7 +45,7 @@ public sealed class LearningTests
     [Fact]
     public async Task The_background_learner_runs_after_the_configured_number_of_ended_episodes()
     {
-        var extractor = new RefundRuleExtractor();
+        var extractor = FixedLessonExtractor.RefundNeedsLookup();
         await using var host = await RuntimeHost.OpenAsync(configure: o =>
         {
             o.LearnEveryEpisodes = 3;
