@@ -191,7 +191,7 @@ internal sealed partial class ChatCompletionsProxy(
                 if (exchange.HeldBody is { } held)
                 {
                     // Durable: the answer is held until its step is in the store (below, in finally).
-                    (answer, var answeredModel, usage) = OpenAiChatFormat.ReadCompletion(held);
+                    (answer, var answeredModel, usage) = ChatMessageReader.ReadCompletion(held);
                     model = answeredModel ?? model;
                     heldBody = held;
                     awaitsRecord = true;
@@ -202,7 +202,7 @@ internal sealed partial class ChatCompletionsProxy(
                     await context.Response.CompleteAsync().ConfigureAwait(false);
                     if (status is >= 200 and < 300)
                     {
-                        (answer, var answeredModel, usage) = OpenAiChatFormat.ReadCompletion(exchange.CopiedBody);
+                        (answer, var answeredModel, usage) = ChatMessageReader.ReadCompletion(exchange.CopiedBody);
                         model = answeredModel ?? model;
                     }
                     else
