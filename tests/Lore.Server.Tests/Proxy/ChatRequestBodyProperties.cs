@@ -191,6 +191,32 @@ public sealed class ChatRequestBodyProperties
         });
     }
 
+    [Fact]
+    public void The_lessons_message_is_escaped_exactly_as_JsonEncodedText_escapes_it()
+    {
+        Gen.OneOf(Text, Gen.String[Gen.Char[' ', '\uD7FF'], 0, 300], Gen.String).Sample(value =>
+        {
+            byte[]? expected;
+            try
+            {
+                expected = JsonEncodedText.Encode(value).EncodedUtf8Bytes.ToArray();
+            }
+            catch (ArgumentException)
+            {
+                expected = null; // invalid UTF-16 (a lone surrogate)
+            }
+
+            if (expected is null)
+            {
+                Assert.ThrowsAny<ArgumentException>(() => EscapedJsonString.Of(value).Dispose());
+                return;
+            }
+
+            using var escaped = EscapedJsonString.Of(value);
+            Assert.Equal(expected, escaped.Content.ToArray());
+        });
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("{")]
