@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Lore.Capture;
 using Lore.Server.Hosting;
 using Lore.Server.Security;
@@ -191,7 +189,7 @@ internal sealed partial class ChatCompletionsProxy(
                 if (exchange.HeldBody is { } held)
                 {
                     // Durable: the answer is held until its step is in the store (below, in finally).
-                    (answer, var answeredModel, usage) = OpenAiChatFormat.ReadCompletion(held);
+                    (answer, var answeredModel, usage) = ChatMessageReader.ReadCompletion(held);
                     model = answeredModel ?? model;
                     heldBody = held;
                     awaitsRecord = true;
@@ -202,7 +200,7 @@ internal sealed partial class ChatCompletionsProxy(
                     await context.Response.CompleteAsync().ConfigureAwait(false);
                     if (status is >= 200 and < 300)
                     {
-                        (answer, var answeredModel, usage) = OpenAiChatFormat.ReadCompletion(exchange.CopiedBody);
+                        (answer, var answeredModel, usage) = ChatMessageReader.ReadCompletion(exchange.CopiedBody);
                         model = answeredModel ?? model;
                     }
                     else
@@ -361,14 +359,11 @@ internal sealed partial class ChatCompletionsProxy(
         IReadOnlyList<string> shadowIds = shadow is null || shadow.Lessons.Count == 0 ? [] : [.. shadow.Lessons.Select(l => l.Lesson.Id)];
         if (result.Section is null)
         {
-            return new Injection([], shadowIds, null, 0, 0) { LexicalOnly = lexicalOnly };
+            return new Injection([], shadowIds, null, 0) { LexicalOnly = lexicalOnly };
         }
 
         scope.NoteInjected(result.Lessons);
-        var encoded = JsonEncodedText.Encode(result.Section).EncodedUtf8Bytes;
-        var message = ArrayPool<byte>.Shared.Rent(encoded.Length);
-        encoded.CopyTo(message);
-        return new Injection([.. result.Lessons.Select(l => l.Lesson.Id)], shadowIds, message, encoded.Length, result.Tokens) { LexicalOnly = lexicalOnly };
+        return new Injection([.. result.Lessons.Select(l => l.Lesson.Id)], shadowIds, EscapedJsonString.Of(result.Section), result.Tokens) { LexicalOnly = lexicalOnly };
     }
 
     /// <summary>Which episode the call belongs to: <c>X-Lore-Episode</c>, else the <c>user</c> field, else a one-call episode.</summary>
@@ -457,11 +452,11 @@ internal sealed partial class ChatCompletionsProxy(
     private static partial void LogUpstreamUnreachable(ILogger logger, Exception? exception, string upstream);
 
     /// <summary>The lessons injected into one call: their ids, the shadow arm's, and their message's content as JSON string bytes (pooled).</summary>
-    private sealed class Injection(IReadOnlyList<string> injectedIds, IReadOnlyList<string> shadowIds, byte[]? message, int length, int tokens) : IDisposable
+    private sealed class Injection(IReadOnlyList<string> injectedIds, IReadOnlyList<string> shadowIds, EscapedJsonString? message, int tokens) : IDisposable
     {
-        private byte[]? _message = message;
+        private EscapedJsonString? _message = message;
 
-        public static Injection None => new([], [], null, 0, 0);
+        public static Injection None => new([], [], null, 0);
 
         /// <summary>The tokens the lessons' message adds to the call (retrieval's estimate).</summary>
         public int Tokens { get; } = tokens;
@@ -474,15 +469,9 @@ internal sealed partial class ChatCompletionsProxy(
         public bool LexicalOnly { get; init; }
 
         /// <summary>The escaped content of the lessons' system message (without quotes), empty when nothing is injected.</summary>
-        public ReadOnlyMemory<byte> Message => _message is null ? default : _message.AsMemory(0, length);
+        public ReadOnlyMemory<byte> Message => _message is null ? default : _message.Content;
 
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _message, null) is { } rented)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
+        public void Dispose() => Interlocked.Exchange(ref _message, null)?.Dispose();
     }
 
     private sealed record UpstreamTarget(Uri Base, Uri Address);

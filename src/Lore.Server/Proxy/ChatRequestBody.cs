@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 
@@ -46,7 +45,7 @@ internal sealed class ChatRequestBody : IDisposable
     /// <summary>The names of the function and custom tools offered, or null when the request offers none.</summary>
     public string[]? ToolNames { get; private set; }
 
-    /// <summary>The messages, read by <see cref="OpenAiChatFormat.ReadMessage"/> (the same checks and shapes capture uses).</summary>
+    /// <summary>The messages, read by <see cref="ChatMessageReader.ReadMessages"/> (the same checks and shapes capture uses).</summary>
     public List<ChatMessage> Messages { get; private set; } = [];
 
     /// <summary>Reads and checks the request's body; a body that is not a chat-completions request throws <see cref="ChatRequestException"/>.</summary>
@@ -171,7 +170,7 @@ internal sealed class ChatRequestBody : IDisposable
                     if (reader.ValueTextEquals("model"u8))
                     {
                         reader.Read();
-                        Model = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                        Model = reader.TokenType == JsonTokenType.String ? ChatMessageReader.Intern(ref reader) : null;
                     }
                     else if (reader.ValueTextEquals("user"u8))
                     {
@@ -238,8 +237,8 @@ internal sealed class ChatRequestBody : IDisposable
             throw new ChatRequestException("messages", "'messages' must be a non-empty array of chat messages.");
         }
 
-        // Only the messages become a DOM (small next to the tools' schemas), read by the one reader capture shares.
-        Messages = OpenAiChatFormat.ReadMessages(JsonNode.Parse(json[_messagesStart.._messagesEnd]));
+        // Only the messages become objects (capture records them), read straight from their bytes.
+        Messages = ChatMessageReader.ReadMessages(json[_messagesStart.._messagesEnd], _messageStarts.Count);
     }
 
     /// <summary>At the <c>[</c> of <c>messages</c>: notes where each entry starts and where the array ends, leaving the reader on its <c>]</c>.</summary>
@@ -314,7 +313,7 @@ internal sealed class ChatRequestBody : IDisposable
             reader.Read();
             if (isName && reader.TokenType == JsonTokenType.String)
             {
-                name = reader.GetString();
+                name = ChatMessageReader.Intern(ref reader);
             }
             else
             {

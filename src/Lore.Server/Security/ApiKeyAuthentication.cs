@@ -40,13 +40,25 @@ internal sealed class ApiKeyAuthentication(
         }
 
         var key = await keys.GetAsync(runtimes.Store, keyId, Context.RequestAborted).ConfigureAwait(false);
-        if (key is null || key.RevokedAt is not null || !key.Matches(secret))
+        if (key is null || key.RevokedAt is not null)
+        {
+            return AuthenticateResult.Fail("unknown or revoked API key.");
+        }
+
+        // A busy agent presents the same key on every call: its verified result is kept with the key record it was
+        // checked against (re-read after KeyCacheDuration or a revocation here), so the hash and the claims are made once.
+        if (keys.Verified(key, secret) is { } verified)
+        {
+            return verified;
+        }
+
+        if (!key.Matches(secret))
         {
             return AuthenticateResult.Fail("unknown or revoked API key.");
         }
 
         var caller = new Caller(key.Id, key.Tenant, key.Role, key.TrustUnits);
-        return AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName));
+        return keys.Remember(key, secret, AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName)));
     }
 
     /// <summary>401 as problem+json, saying whether no key was sent or the key sent is not valid (never echoing it).</summary>

@@ -1,4 +1,8 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Authentication;
 
 namespace Lore.Server.Security;
 
@@ -10,6 +14,9 @@ namespace Lore.Server.Security;
 internal sealed class ApiKeyCache(LoreServerOptions options)
 {
     private readonly ConcurrentDictionary<string, (ApiKey Key, DateTimeOffset ReadAt)> _keys = new(StringComparer.Ordinal);
+
+    // Keyed by the record instance: a key read again (or revoked and read again) is a new record and is verified anew.
+    private readonly ConditionalWeakTable<ApiKey, VerifiedSecret> _verified = new();
 
     /// <summary>The key record, from the cache while fresh, else from the store (unknown ids are not cached).</summary>
     public async ValueTask<ApiKey?> GetAsync(ILoreStore store, string keyId, CancellationToken cancellationToken)
@@ -36,4 +43,26 @@ internal sealed class ApiKeyCache(LoreServerOptions options)
 
     /// <summary>Forgets a key (after it is revoked here), so the next request reads the store.</summary>
     public void Forget(string keyId) => _keys.TryRemove(keyId, out _);
+
+    /// <summary>
+    /// The authentication result remembered for this key record when <paramref name="secret"/> is the secret that was
+    /// verified against it (compared in constant time), else null: the secret must then be checked against the hash.
+    /// </summary>
+    public AuthenticateResult? Verified(ApiKey key, string secret)
+        => _verified.TryGetValue(key, out var verified) && verified.Matches(secret) ? verified.Result : null;
+
+    /// <summary>Remembers the successful result of verifying <paramref name="secret"/> against this key record; returns it.</summary>
+    public AuthenticateResult Remember(ApiKey key, string secret, AuthenticateResult result)
+    {
+        _verified.AddOrUpdate(key, new VerifiedSecret(secret, result));
+        return result;
+    }
+
+    private sealed class VerifiedSecret(string secret, AuthenticateResult result)
+    {
+        public AuthenticateResult Result { get; } = result;
+
+        public bool Matches(string presented)
+            => CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(secret.AsSpan()), MemoryMarshal.AsBytes(presented.AsSpan()));
+    }
 }

@@ -23,6 +23,9 @@ internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role, bool
     /// </summary>
     public string SourceFor(string? unitKey) => EpisodeSources.OfKey(KeyId, EpisodeSources.AssertsUnits(Role, TrustUnits), unitKey);
 
+    /// <summary>The caller's rate-limit bucket (<c>key:{KeyId}</c>), made once per caller rather than per request.</summary>
+    public string Partition { get; } = "key:" + KeyId;
+
     /// <summary>The audit log's actor for changes this caller makes.</summary>
     public string Actor => $"key:{KeyId}";
 
@@ -38,7 +41,7 @@ internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role, bool
                 new Claim(TrustUnitsClaim, TrustUnits ? "true" : "false"),
             ],
             scheme);
-        return new ClaimsPrincipal(identity);
+        return new CallerPrincipal(this, identity);
     }
 
     /// <summary>The authenticated caller of a request that passed authorization.</summary>
@@ -46,6 +49,12 @@ internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role, bool
     {
         ArgumentNullException.ThrowIfNull(context);
         var user = context.User;
+        if (user is CallerPrincipal { Caller: var known })
+        {
+            // The principal this server's key authentication made: the caller it was made from, without reading claims.
+            return known;
+        }
+
         var keyId = user.FindFirstValue(KeyIdClaim);
         var tenant = user.FindFirstValue(TenantClaim);
         var role = user.FindFirstValue(ClaimTypes.Role);
@@ -56,4 +65,10 @@ internal sealed record Caller(string KeyId, string Tenant, ApiKeyRole Role, bool
 
         return new Caller(keyId, tenant, LorePolicies.ParseRole(role), user.FindFirstValue(TrustUnitsClaim) == "true");
     }
+}
+
+/// <summary>The principal of an authenticated Lore key, carrying the <see cref="Security.Caller"/> its claims were made from.</summary>
+internal sealed class CallerPrincipal(Caller caller, ClaimsIdentity identity) : ClaimsPrincipal(identity)
+{
+    public Caller Caller { get; } = caller;
 }

@@ -108,7 +108,8 @@ internal static class RequestRateLimits
 
     /// <summary>The key id of an authenticated caller; otherwise the client address (so guessing keys is limited too).</summary>
     private static string Partition(HttpContext context)
-        => context.User.FindFirst(Caller.KeyIdClaim)?.Value is { } keyId
+        => context.User is CallerPrincipal { Caller: var caller } ? caller.Partition
+            : context.User.FindFirst(Caller.KeyIdClaim)?.Value is { } keyId
             ? "key:" + keyId
             : "addr:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 }

@@ -52,6 +52,24 @@ public sealed class ApiKeyCacheTests
     }
 
     [Fact]
+    public async Task A_cached_and_verified_key_id_with_another_secret_is_refused_and_the_right_secret_still_passes()
+    {
+        await using var server = await LoreTestServer.StartAsync();
+        var agentKey = await server.CreateKeyAsync("acme", ApiKeyRole.Agent);
+        using var agent = server.CreateClient(agentKey);
+        Assert.Equal(HttpStatusCode.OK, (await agent.ApiGetAsync("/api/episodes")).Status); // record cached, secret verified
+
+        // Same key id, secrets that differ in the last character, are shorter, or longer.
+        foreach (var forged in new[] { agentKey[..^1] + (agentKey[^1] == 'x' ? "y" : "x"), agentKey[..^3], agentKey + "a" })
+        {
+            using var forger = server.CreateClient(forged);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await forger.ApiGetAsync("/api/episodes")).Status);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await agent.ApiGetAsync("/api/episodes")).Status);
+    }
+
+    [Fact]
     public async Task With_no_cache_duration_a_revocation_anywhere_takes_effect_at_once()
     {
         await using var server = await LoreTestServer.StartAsync(o => o.KeyCacheDuration = TimeSpan.Zero);
