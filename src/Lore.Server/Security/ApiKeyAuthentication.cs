@@ -45,20 +45,21 @@ internal sealed class ApiKeyAuthentication(
             return AuthenticateResult.Fail("unknown or revoked API key.");
         }
 
-        // A busy agent presents the same key on every call: its verified result is kept with the key record it was
-        // checked against (re-read after KeyCacheDuration or a revocation here), so the hash and the claims are made once.
-        if (keys.Verified(key, secret) is { } verified)
+        // A busy agent presents the same key on every call: the caller verified with this key record is kept with it
+        // (re-read after KeyCacheDuration or a revocation here), so the hash is computed once. The principal is made
+        // per request all the same: a host's claims transformation (MapLore in the user's app) may change it in place.
+        var caller = keys.Verified(key, secret);
+        if (caller is null)
         {
-            return verified;
+            if (!key.Matches(secret))
+            {
+                return AuthenticateResult.Fail("unknown or revoked API key.");
+            }
+
+            caller = keys.Remember(key, secret, new Caller(key.Id, key.Tenant, key.Role, key.TrustUnits));
         }
 
-        if (!key.Matches(secret))
-        {
-            return AuthenticateResult.Fail("unknown or revoked API key.");
-        }
-
-        var caller = new Caller(key.Id, key.Tenant, key.Role, key.TrustUnits);
-        return keys.Remember(key, secret, AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName)));
+        return AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName));
     }
 
     /// <summary>401 as problem+json, saying whether no key was sent or the key sent is not valid (never echoing it).</summary>

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Authentication;
 
 namespace Lore.Server.Security;
 
@@ -45,22 +44,22 @@ internal sealed class ApiKeyCache(LoreServerOptions options)
     public void Forget(string keyId) => _keys.TryRemove(keyId, out _);
 
     /// <summary>
-    /// The authentication result remembered for this key record when <paramref name="secret"/> is the secret that was
-    /// verified against it (compared in constant time), else null: the secret must then be checked against the hash.
+    /// The caller remembered for this key record when <paramref name="secret"/> is the secret that was verified against
+    /// it (compared in constant time), else null: the secret must then be checked against the hash.
     /// </summary>
-    public AuthenticateResult? Verified(ApiKey key, string secret)
+    public Caller? Verified(ApiKey key, string secret)
         => _verified.TryGetValue(key, out var verified) && verified.Matches(secret) ? verified.Result : null;
 
-    /// <summary>Remembers the successful result of verifying <paramref name="secret"/> against this key record; returns it.</summary>
-    public AuthenticateResult Remember(ApiKey key, string secret, AuthenticateResult result)
+    /// <summary>Remembers the caller <paramref name="secret"/> was verified as against this key record; returns it.</summary>
+    public Caller Remember(ApiKey key, string secret, Caller caller)
     {
-        _verified.AddOrUpdate(key, new VerifiedSecret(secret, result));
-        return result;
+        _verified.AddOrUpdate(key, new VerifiedSecret(secret, caller));
+        return caller;
     }
 
-    private sealed class VerifiedSecret(string secret, AuthenticateResult result)
+    private sealed class VerifiedSecret(string secret, Caller caller)
     {
-        public AuthenticateResult Result { get; } = result;
+        public Caller Result { get; } = caller;
 
         public bool Matches(string presented)
             => CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(secret.AsSpan()), MemoryMarshal.AsBytes(presented.AsSpan()));

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Claims;
 using Lore.Server.Security;
 using Lore.Sqlite;
 using Lore.Testing;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -136,6 +138,54 @@ public sealed class HostedServerTests
         var app = builder.Build();
         var error = Assert.Throws<InvalidOperationException>(() => app.MapLore());
         Assert.Contains("AddLoreServer", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Adds an identity to the principal in place, as ASP.NET Core's own documentation shows a transformation.</summary>
+    private sealed class AddsIdentityInPlace : IClaimsTransformation
+    {
+        public Task<ClaimsPrincipal> TransformAsync(ClaimsPrincipal principal)
+        {
+            principal.AddIdentity(new ClaimsIdentity([new Claim("app:seen", "yes")]));
+            return Task.FromResult(principal);
+        }
+    }
+
+    [Fact]
+    public async Task An_apps_claims_transformation_sees_a_fresh_principal_on_every_request_with_the_same_key()
+    {
+        using var directory = new TempDirectory();
+        await using var store = await SqliteLoreStore.OpenAsync(directory.File("lore.db"), Ct);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSingleton<ILoreStore>(store);
+        builder.Services.AddSingleton<IClaimsTransformation, AddsIdentityInPlace>();
+        builder.Services.AddLoreServer();
+        var app = builder.Build();
+        app.MapLore();
+        // After MapLore: Lore's routes authenticate on their own, so the app's endpoint asks for its own result.
+        app.MapGet("/identities", async (HttpContext context) =>
+            (await context.AuthenticateAsync(ApiKeyAuthentication.SchemeName)).Principal?.Identities.Count() ?? -1);
+        await app.StartAsync(Ct);
+        try
+        {
+            var (key, presented) = ApiKeyAuthentication.Issue(Tenants.Default, ApiKeyRole.Admin, "hosted", "test", DateTimeOffset.UtcNow);
+            await store.SaveApiKeyAsync(key, Ct);
+            using var client = Client(app);
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", presented);
+            for (var i = 0; i < 3; i++)
+            {
+                using var listed = await client.GetAsync("api/episodes", Ct);
+                Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+
+                // The key's identity and the one the transformation added: never the ones added on earlier requests.
+                Assert.Equal("2", await client.GetStringAsync("identities", Ct));
+            }
+        }
+        finally
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
     }
 
     private static HttpClient Client(WebApplication app)
