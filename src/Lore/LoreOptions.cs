@@ -142,10 +142,10 @@ public sealed class LoreOptions
     }
 
     /// <summary>Every problem with these options, each naming the option (empty when they are valid).</summary>
-    internal List<string> Errors()
+    internal List<string> Errors(bool storeOpensAtStart = false)
     {
         var errors = new List<string>();
-        if (Store is null)
+        if (Store is null && !storeOpensAtStart)
         {
             errors.Add("LoreOptions.Store is required: set it to a store such as SqliteLoreStore.Open(\"lore.db\") or register an ILoreStore.");
         }
@@ -258,6 +258,7 @@ public sealed class LoreOptions
         copy.Capture.OverflowPolicy = Capture.OverflowPolicy;
         copy.Capture.MaxBatchSize = Capture.MaxBatchSize;
         copy.Capture.BatchWindow = Capture.BatchWindow;
+        copy.Capture.AbandonIdleEpisodesAfter = Capture.AbandonIdleEpisodesAfter;
         return copy;
     }
 }

@@ -123,11 +123,18 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     /// <summary>Background learning passes finished so far (0 when the worker is off).</summary>
     internal int BackgroundLearningPasses => _learner?.CompletedPasses ?? 0;
 
-    /// <summary>Whether an episode begun in this runtime is still running (hosts check it before addressing an episode by id).</summary>
-    internal bool IsRunning(string episodeId) => _live.ContainsKey(episodeId);
+    /// <summary>
+    /// Whether an episode begun in this runtime is still running: a host that also records episodes reported from
+    /// outside checks it before taking an id, since a running episode is not in the store until its first record.
+    /// </summary>
+    public bool IsRunning(string episodeId)
+    {
+        ArgumentNullException.ThrowIfNull(episodeId);
+        return _live.ContainsKey(episodeId);
+    }
 
-    /// <summary>Ids of the episodes running in this runtime now (recovery never ends them).</summary>
-    internal IEnumerable<string> RunningEpisodeIds => _live.Keys;
+    /// <summary>Ids of the episodes running in this runtime now, for a host's own sweep of abandoned episodes (<see cref="AbandonedEpisodeSweep.Running"/>), which must never end them.</summary>
+    public IReadOnlyCollection<string> RunningEpisodeIds => [.. _live.Keys];
 
     /// <summary>Completes the next time a different snapshot starts being served (for hosts and tests that wait on learning).</summary>
     internal Task WhenServingChangesAsync() => Volatile.Read(ref _servingChanged).Task;
@@ -141,6 +148,33 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     /// that evidence counts (from the API key, see <see cref="EpisodeSources"/>), empty for the host's own capture.
     /// </summary>
     internal EpisodeScope BeginEpisode(string task, Dictionary<string, string>? labels, string? unitKey, string? episodeId, string source)
+        => BeginEpisode(task, labels, unitKey, episodeId, source, ambient: true);
+
+    /// <summary>
+    /// Starts an episode whose model calls a host sees from outside the process's own async flow (a proxy, a gateway):
+    /// never ambient, and ended by the outcome recorded for it through <see cref="RecordOutcomeAsync"/>.
+    /// </summary>
+    public Hosting.HostedEpisode BeginHostedEpisode(Hosting.HostedEpisodeStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        var labels = start.Labels is null || start.Labels.Count == 0 ? null : new Dictionary<string, string>(start.Labels, StringComparer.Ordinal);
+        var scope = BeginEpisode(start.Task, labels, start.UnitKey, start.EpisodeId, start.Source, ambient: false);
+        scope.EndsOnOutcome = true;
+        return new Hosting.HostedEpisode(scope);
+    }
+
+    /// <summary>
+    /// The rollout's assignment for an episode the host records itself (over an API, MCP): the unit's arm and
+    /// snapshot, as <see cref="BeginEpisode(string, Dictionary{string, string}?, string?, string?)"/> would give it.
+    /// </summary>
+    public Hosting.EpisodeAssignment AssignEpisode(string unitKey, string episodeId)
+    {
+        ArgumentNullException.ThrowIfNull(unitKey);
+        ArgumentException.ThrowIfNullOrWhiteSpace(episodeId);
+        return new Hosting.EpisodeAssignment(this, Rollout.Assign(unitKey, episodeId));
+    }
+
+    private EpisodeScope BeginEpisode(string task, Dictionary<string, string>? labels, string? unitKey, string? episodeId, string source, bool ambient)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(source);
@@ -155,7 +189,7 @@ public sealed partial class LoreRuntime : IAsyncDisposable
         // The rollout decides the unit's arm and snapshot once; the episode keeps them to its end.
         var assignment = Rollout.Assign(unitKey ?? "", id);
         var header = EpisodeScope.Header(id, Tenant, unitKey ?? "", task, labels, TimeProvider.GetUtcNow(), assignment.Served.SnapshotId, assignment.Arm) with { Source = source };
-        var scope = new EpisodeScope(this, header, assignment, Ambient.Value);
+        var scope = new EpisodeScope(this, header, assignment, ambient ? Ambient.Value : null);
         if (!_live.TryAdd(id, scope))
         {
             throw new ArgumentException($"Episode '{id}' is already running in this runtime.", nameof(episodeId));
@@ -167,7 +201,11 @@ public sealed partial class LoreRuntime : IAsyncDisposable
             _queries.Prefetch(LessonIndex.QueryText(task, null));
         }
 
-        Ambient.Value = scope;
+        if (ambient)
+        {
+            Ambient.Value = scope;
+        }
+
         return scope;
     }
 

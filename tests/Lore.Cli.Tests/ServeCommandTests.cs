@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -50,6 +51,61 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Contains("--upstream 'ftp://models.example' is not an http(s) URL", badUrl.Error + badUrl.Out, StringComparison.Ordinal);
         Assert.Equal(1, noVariable.ExitCode);
         Assert.Contains("LORE_TEST_UNSET_VARIABLE_42 is not set", noVariable.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("beta,gamma", "other")]
+    [InlineData("beta, acme", "acme")]
+    public async Task Serve_names_in_telemetry_only_the_tenants_telemetry_tenants_lists(string listed, string expectedTag)
+    {
+        // A slice no other test uses, so measurements of tests running beside this one are told apart.
+        var slice = "telemetry-tenants-" + Guid.NewGuid().ToString("n");
+        var tags = new List<string?>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Lore" && instrument.Name == "lore.episodes.completed")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, measured, _) =>
+        {
+            var tagged = measured.ToArray();
+            if (tagged.Any(t => t.Key == "lore.slice" && Equals(t.Value, slice)))
+            {
+                lock (tags)
+                {
+                    tags.Add(tagged.Single(t => t.Key == "lore.tenant").Value as string);
+                }
+            }
+        });
+        listener.Start();
+
+        var run = await ServeAsync(async (baseAddress, output) =>
+        {
+            var secret = output.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("lore_", StringComparison.Ordinal));
+            using var client = new HttpClient { BaseAddress = baseAddress };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+            var body = new StringContent($$$"""{"task": "refund order 1142", "ended": true, "labels": {"slice": "{{{slice}}}"}}""", Encoding.UTF8, "application/json");
+            var response = await client.PostAsync("/api/episodes", body, Ct);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }, "--tenant", "acme", "--telemetry-tenants", listed, "--telemetry-tenants", "delta");
+
+        Assert.Equal(0, run.ExitCode);
+        lock (tags)
+        {
+            Assert.Equal([expectedTag], tags);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_refuses_telemetry_tenants_with_an_empty_name_naming_the_value()
+    {
+        var result = await CliRunner.RunAsync("serve", "--store", Store, "--telemetry-tenants", "acme,,beta");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("--telemetry-tenants 'acme,,beta' has an empty tenant name", result.Error + result.Out, StringComparison.Ordinal);
     }
 
     /// <summary>Runs <c>lore serve</c> on a free port until <paramref name="whileServing"/> is done, then cancels it as Ctrl+C would.</summary>

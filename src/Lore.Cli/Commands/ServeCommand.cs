@@ -64,6 +64,13 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
         [DefaultValue(30.0)]
         public double AbandonIdleEpisodesAfterMinutes { get; init; } = 30;
 
+        /// <summary>Longest tenant name <c>--telemetry-tenants</c> accepts.</summary>
+        private const int MaxTenantLength = 200;
+
+        [CommandOption("--telemetry-tenants <NAMES>")]
+        [Description("Tenants named in the lore.tenant tag of Lore's spans and metrics, separated by ',' (the option may be repeated); every other tenant is tagged 'other', so time series stay bounded. Default: the first 20 tenants the server opens are named.")]
+        public string[]? TelemetryTenants { get; init; }
+
         [CommandOption("--tenant <NAME>")]
         [Description("The tenant of the admin key created when the store has no keys yet (default 'default').")]
         [DefaultValue(Tenants.Default)]
@@ -92,7 +99,38 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
                 return ValidationResult.Error($"--upstream '{Upstream}' is not an http(s) URL or 'simulated'.");
             }
 
+            if (TelemetryTenantProblem(TelemetryTenants) is { } problem)
+            {
+                return ValidationResult.Error(problem);
+            }
+
             return string.IsNullOrWhiteSpace(Tenant) ? ValidationResult.Error("--tenant must not be empty.") : ValidationResult.Success();
+        }
+
+        /// <summary>The tenant names the <c>--telemetry-tenants</c> values list (comma-separated, trimmed, distinct), or null when the option was not given.</summary>
+        public IReadOnlyList<string>? TelemetryTenantNames()
+            => TelemetryTenants is null ? null : [.. TelemetryTenants.SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal)];
+
+        /// <summary>What is wrong with the <c>--telemetry-tenants</c> values, naming the value; null when they are fine.</summary>
+        private static string? TelemetryTenantProblem(string[]? values)
+        {
+            foreach (var value in values ?? [])
+            {
+                foreach (var name in value.Split(',', StringSplitOptions.TrimEntries))
+                {
+                    if (name.Length == 0)
+                    {
+                        return $"--telemetry-tenants '{value}' has an empty tenant name; separate names with single commas (for example acme,globex).";
+                    }
+
+                    if (name.Length > MaxTenantLength || name.Any(char.IsControl))
+                    {
+                        return $"--telemetry-tenants '{value}': '{name}' is not a tenant name (at most {MaxTenantLength} characters, no control characters).";
+                    }
+                }
+            }
+
+            return null;
         }
     }
 
@@ -134,6 +172,7 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             AllowedHosts = settings.AllowedHosts is { } hosts ? [.. hosts.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)] : [],
             ProxyDurableByDefault = settings.Durable,
             AbandonIdleEpisodesAfter = settings.AbandonIdleEpisodesAfterMinutes < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMinutes(settings.AbandonIdleEpisodesAfterMinutes),
+            TelemetryTenants = settings.TelemetryTenantNames() is { } named ? [.. named] : null,
 
             // One line per request is noise on a terminal; warnings and Lore's own messages (by key id, never a key) stay.
             ConfigureLogging = logging => logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning),

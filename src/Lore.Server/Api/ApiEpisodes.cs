@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
-using Lore.Rollout;
+using System.Collections.Immutable;
+using Lore.Hosting;
 using Lore.Server.Hosting;
 using Lore.Server.Security;
 
@@ -29,7 +30,7 @@ internal sealed record EpisodeCall(EpisodeCallStatus Status, Episode? Episode, s
 /// <summary>
 /// Records episodes that agents report over HTTP. Unlike in-process capture, each call is written to the store in one
 /// transaction before it is answered, so a refused call writes nothing and an accepted one is durable. The episode gets
-/// its arm and snapshot from the tenant's rollout when it starts (as <see cref="LoreRuntime.BeginEpisode(string, Dictionary{string, string}?, string?, string?)"/> does), and
+/// its arm and snapshot from the tenant's rollout when it starts (<see cref="LoreRuntime.AssignEpisode"/>), and
 /// continuous evaluation counts it when it ends. The key that wrote it is its origin; outcomes carry the key as actor.
 /// </summary>
 internal sealed class ApiEpisodes(TenantRuntimes runtimes)
@@ -68,9 +69,20 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
 
             var now = runtimes.TimeProvider.GetUtcNow();
             var unit = request.Unit?.Trim() ?? "";
-            var assignment = runtime.Rollout.Assign(unit, id);
-            var header = EpisodeScope.Header(id, caller.Tenant, unit, request.Task!.Trim(), request.Labels, request.StartedAt ?? now, assignment.Served.SnapshotId, assignment.Arm)
-                with { Origin = Origin(caller), Source = caller.SourceFor(unit) };
+            var assignment = runtime.AssignEpisode(unit, id);
+            var header = new Episode
+            {
+                Id = id,
+                Tenant = caller.Tenant,
+                UnitKey = unit,
+                Task = request.Task!.Trim(),
+                Labels = request.Labels is null ? ImmutableSortedDictionary<string, string>.Empty : request.Labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
+                StartedAt = request.StartedAt ?? now,
+                SnapshotId = assignment.SnapshotId,
+                Arm = assignment.Arm,
+                Origin = Origin(caller),
+                Source = caller.SourceFor(unit),
+            };
             var steps = (request.Steps ?? []).Select((s, i) => s.ToStep(i, now)).ToArray();
             var outcomes = (request.Outcomes ?? []).Select(o => o.ToOutcome(caller.Actor, now)).ToArray();
             var records = new List<CaptureRecord>(steps.Length + outcomes.Length + 2) { new EpisodeStarted(header) };
@@ -94,7 +106,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var stored = header with { Steps = steps, Outcomes = outcomes, EndedAt = request.Ended ? now : null };
             if (request.Ended)
             {
-                await EndedAsync(runtime, stored, assignment).ConfigureAwait(false);
+                await assignment.CountEndedAsync(stored, CancellationToken.None).ConfigureAwait(false);
             }
             else if (_open.Count < MaxOpen)
             {
@@ -188,7 +200,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var ended = episode with { Outcomes = outcomes, EndedAt = now, InjectedLessonIds = injected };
             if (open is not null)
             {
-                await EndedAsync(runtime, ended, open.Assignment).ConfigureAwait(false);
+                await open.Assignment.CountEndedAsync(ended, CancellationToken.None).ConfigureAwait(false);
             }
 
             return new EpisodeCall(EpisodeCallStatus.Done, ended);
@@ -246,14 +258,14 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
         // The outcome ended an episode this host started through the API: continuous evaluation counts it now.
         if (episode.EndedAt is not null && _open.TryRemove((caller.Tenant, id), out var open))
         {
-            await EndedAsync(runtime, episode, open.Assignment).ConfigureAwait(false);
+            await open.Assignment.CountEndedAsync(episode, CancellationToken.None).ConfigureAwait(false);
         }
 
         return new EpisodeCall(EpisodeCallStatus.Done, episode);
     }
 
     /// <summary>The rollout assignment of an episode started through the API and still open, or null.</summary>
-    public RolloutAssignment? AssignmentOf(Caller caller, string id)
+    public EpisodeAssignment? AssignmentOf(Caller caller, string id)
         => _open.TryGetValue((caller.Tenant, id), out var open) ? open.Assignment : null;
 
     /// <summary>Notes lessons retrieved for an open episode, to be recorded as injected when it ends.</summary>
@@ -297,28 +309,15 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
         return ids;
     }
 
-    /// <summary>Continuous evaluation counts the episode in its arm, as it does for episodes captured in process.</summary>
-    private static async ValueTask EndedAsync(LoreRuntime runtime, Episode episode, RolloutAssignment assignment)
-    {
-        // The runtime's failure classifier, when one is set, names the mode; else the built-in signature does.
-        var mode = await runtime.FailureModeIfFailedAsync(episode).ConfigureAwait(false);
-        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, mode);
-        LoreTelemetry.EpisodeEnded(runtime.TelemetryTenant, episode.Arm, episode.Slice, episode.Outcomes.Count > 0 ? episode.Outcomes[^1] : null);
-        if (episode.Succeeded is false)
-        {
-            LoreTelemetry.EpisodeFailed(runtime.TelemetryTenant, episode.Arm, mode);
-        }
-    }
-
     private SemaphoreSlim Lock(string id) => _locks[(int)((uint)StringComparer.Ordinal.GetHashCode(id) % (uint)_locks.Length)];
 
     /// <summary>An episode started through the API that has not ended: its arm and the lessons retrieved for it.</summary>
-    private sealed class OpenEpisode(RolloutAssignment assignment)
+    private sealed class OpenEpisode(EpisodeAssignment assignment)
     {
         private readonly Lock _lock = new();
         private readonly List<string> _injected = [];
 
-        public RolloutAssignment Assignment { get; } = assignment;
+        public EpisodeAssignment Assignment { get; } = assignment;
 
         public IReadOnlyList<string> Injected
         {

@@ -1,5 +1,5 @@
 using Lore.Learning;
-using Lore.Rollout;
+using Lore.Hosting;
 using Lore.Server.Hosting;
 using Lore.Server.Security;
 using Microsoft.AspNetCore.Builder;
@@ -69,7 +69,7 @@ internal static class KnowledgeEndpoints
         var caller = Caller.From(context);
         var runtime = await runtimes.GetAsync(caller.Tenant, cancellationToken).ConfigureAwait(false);
         var unit = request.Unit?.Trim() ?? "";
-        RolloutAssignment assignment;
+        EpisodeAssignment assignment;
         if (request.EpisodeId is { } episodeId)
         {
             if (episodes.AssignmentOf(caller, episodeId) is { } open)
@@ -84,12 +84,12 @@ internal static class KnowledgeEndpoints
                     return ApiProblems.NotFound("episode", episodeId);
                 }
 
-                assignment = runtime.Rollout.Assign(episode.UnitKey, episode.Id);
+                assignment = runtime.AssignEpisode(episode.UnitKey, episode.Id);
             }
         }
         else
         {
-            assignment = runtime.Rollout.Assign(unit, "retrieve-" + Guid.NewGuid().ToString("n"));
+            assignment = runtime.AssignEpisode(unit, "retrieve-" + Guid.NewGuid().ToString("n"));
         }
 
         var query = new RetrievalQuery
@@ -101,12 +101,11 @@ internal static class KnowledgeEndpoints
             Labels = request.Labels ?? [],
             AvailableTools = request.Tools,
         };
-        var served = await runtime.RetrieveAsync(assignment.Served, query, cancellationToken).ConfigureAwait(false);
+        var served = await assignment.RetrieveAsync(query, cancellationToken).ConfigureAwait(false);
         ShadowRetrieval? shadow = null;
-        if (assignment.Shadow is { } candidate)
+        if (await assignment.RetrieveShadowAsync(query, cancellationToken).ConfigureAwait(false) is { } would)
         {
-            var would = await runtime.RetrieveAsync(candidate, query, cancellationToken).ConfigureAwait(false);
-            shadow = new ShadowRetrieval(candidate.SnapshotId, [.. would.Lessons.Select(l => l.Lesson.Id)]);
+            shadow = new ShadowRetrieval(assignment.ShadowSnapshotId, [.. would.Lessons.Select(l => l.Lesson.Id)]);
         }
 
         if (request.EpisodeId is { } id)
@@ -115,7 +114,7 @@ internal static class KnowledgeEndpoints
         }
 
         return LoreApiEndpoints.Json(new RetrieveResponse(
-            served.SnapshotId ?? assignment.Served.SnapshotId,
+            served.SnapshotId ?? assignment.SnapshotId,
             assignment.Arm,
             assignment.Stage,
             [.. served.Lessons.Select(l => new RetrievedLessonView(l.Lesson.Id, l.Lesson.Kind, l.Lesson.Text, l.Score, l.LexicalScore, l.VectorScore, l.Tokens))],

@@ -44,7 +44,7 @@ internal static class ErrorMixPage
         var scopes = new List<(string Name, List<(Episode Episode, string? Mode)> Episodes)> { (SliceVerdict.Overall, judged) };
         scopes.AddRange(judged.GroupBy(j => j.Episode.Slice, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.ToList())));
 
-        var status = await RolloutStatus.ReadAsync(d.Store, d.Tenant, await PolicyAsync(d).ConfigureAwait(false), d.Aborted).ConfigureAwait(false);
+        var status = await RolloutStatus.ReadAsync(d.Store, d.Tenant, d.Runtimes.OptionsFor(d.Tenant).Evaluation, d.Aborted).ConfigureAwait(false);
         var analysis = status.Shift is { } shift && status.Evaluation is { } evaluation
             ? H.Of($"""
                 <h2>Shift analysis of the running canary</h2>
@@ -60,10 +60,6 @@ internal static class ErrorMixPage
             """);
         return await DashboardLayout.PageAsync(d, "error-mix", "Error mix", body).ConfigureAwait(false);
     }
-
-    /// <summary>The evaluation policy the tenant's runtime uses, so the page shows what the monitor sees.</summary>
-    private static async Task<EvaluationPolicy> PolicyAsync(DashboardContext d)
-        => (await d.RuntimeAsync().ConfigureAwait(false)).EvaluationPolicy;
 
     private static Html Scope(string name, List<(Episode Episode, string? Mode)> episodes, Dictionary<string, string> colour)
     {

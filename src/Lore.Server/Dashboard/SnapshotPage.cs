@@ -28,7 +28,7 @@ internal static class SnapshotPage
         var verdict = Html.Empty;
         if (snapshot.Id == rollout.CandidateSnapshotId && rollout.Stage == RolloutStage.Canary)
         {
-            var status = await RolloutStatus.ReadAsync(d.Store, d.Tenant, (await d.RuntimeAsync().ConfigureAwait(false)).EvaluationPolicy, d.Aborted).ConfigureAwait(false);
+            var status = await RolloutStatus.ReadAsync(d.Store, d.Tenant, d.Runtimes.OptionsFor(d.Tenant).Evaluation, d.Aborted).ConfigureAwait(false);
             if (status is { Evaluation: { } evaluation, Shift: { } shift })
             {
                 verdict = H.Of($"""<p class="card" data-testid="shift-verdict">{shift.Verdict(evaluation.Overall.Comparison)} <a href="/dashboard/error-mix">Error mix</a></p>""");

@@ -1,4 +1,3 @@
-using Lore.Capture;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -49,8 +48,33 @@ internal sealed partial class OpenEpisodeSweeper(LoreServerOptions options, Tena
 
     public void Dispose() => _stopping.Dispose();
 
-    private Task SweepAsync(CancellationToken cancellationToken)
-        => OpenEpisodeRecovery.RunAsync(runtimes.Store, null, options.AbandonIdleEpisodesAfter, runtimes.RunningEpisodeIds(), runtimes.TimeProvider, _logger, cancellationToken);
+    /// <summary>One sweep over every tenant; a store that cannot recover, or is busy or full, is logged, never fatal (the next sweep tries again).</summary>
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        var idle = options.AbandonIdleEpisodesAfter;
+        if (idle == Timeout.InfiniteTimeSpan || runtimes.Store.GetService<IEpisodeRecovery>() is not { } recovery)
+        {
+            return;
+        }
+
+        var now = runtimes.TimeProvider.GetUtcNow();
+        var sweep = new AbandonedEpisodeSweep { Tenant = null, IdleSince = now - idle, EndedAt = now, Running = runtimes.RunningEpisodeIds(), Actor = "lore:recovery" };
+        AbandonedEpisodes result;
+        try
+        {
+            result = await recovery.AbandonIdleEpisodesAsync(sweep, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StoreUnavailableException or InvalidDataException)
+        {
+            LogRecoveryUnavailable(_logger, runtimes.Store.Location, e.Message);
+            return;
+        }
+
+        foreach (var (tenant, ids) in result.EpisodeIdsByTenant)
+        {
+            LogAbandoned(_logger, ids.Count, tenant, idle, string.Join(", ", ids.Take(10)) + (ids.Count > 10 ? ", ..." : ""));
+        }
+    }
 
     private async Task LoopAsync(TimeSpan period, CancellationToken stopping)
     {
@@ -79,6 +103,12 @@ internal sealed partial class OpenEpisodeSweeper(LoreServerOptions options, Tena
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The server stopped while a sweep for episodes left open was still running; it is abandoned with the store (its transaction is rolled back).")]
     private static partial void LogStopTimedOut(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovered {Count} episodes of tenant {Tenant} left open by a process that stopped (no step for {Idle}): ended as abandoned, audited; outcomes can still judge them ({Ids}).")]
+    private static partial void LogAbandoned(ILogger logger, int count, string tenant, TimeSpan idle, string ids);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not recover open episodes in {Store} now: {Reason}. The next sweep tries again.")]
+    private static partial void LogRecoveryUnavailable(ILogger logger, string store, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A periodic sweep for episodes left open by a stopped process failed; the next sweep tries again.")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using Lore.Hosting;
 using Lore.Server.Hosting;
 using ModelContextProtocol;
 using ModelContextProtocol.Server;
@@ -48,7 +49,7 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         // The same assignment and retrieval as an episode captured in process: the unit's arm, that arm's snapshot,
         // scope, top-k, minimum score and token budget, and the one section format the engine injects.
         var episodeId = NewEpisodeId();
-        var assignment = runtime.Rollout.Assign(unit ?? "", episodeId);
+        var assignment = runtime.AssignEpisode(unit ?? "", episodeId);
         var query = new RetrievalQuery
         {
             Task = task,
@@ -57,10 +58,10 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
             Labels = labels ?? [],
             AvailableTools = tools,
         };
-        var result = await runtime.RetrieveAsync(assignment.Served, query, cancellationToken).ConfigureAwait(false);
+        var result = await assignment.RetrieveAsync(query, cancellationToken).ConfigureAwait(false);
         return new Guidelines(
             episodeId,
-            assignment.Served.SnapshotId,
+            assignment.SnapshotId,
             assignment.Arm,
             result.Section,
             [.. result.Lessons.Select(l => new GuidelineLesson(l.Lesson.Id, LessonSummary.KindName(l.Lesson.Kind), l.Lesson.Text, Math.Round(l.Score, 4)))]);
@@ -110,13 +111,13 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         var mapped = McpTrajectory.Map(id, agent.Tenant, messages, outcome, unit, labels, now);
 
         // The arm the unit was given by get_guidelines (the same assignment for the same unit or episode id).
-        var assignment = runtime.Rollout.Assign(unit ?? "", id);
+        var assignment = runtime.AssignEpisode(unit ?? "", id);
         var episode = mapped with
         {
             Task = task,
             Origin = "mcp:" + agent.Actor,
             Source = agent.SourceFor(unit),
-            SnapshotId = assignment.Served.SnapshotId,
+            SnapshotId = assignment.SnapshotId,
             Arm = assignment.Arm,
             InjectedLessonIds = lessonIds,
             Outcomes = [.. mapped.Outcomes.Select(o => o with { Actor = o.Actor ?? agent.Actor })],
@@ -140,13 +141,7 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         }
 
         // Stored: continuous evaluation of a running canary counts it like an episode captured in process.
-        var mode = await runtime.FailureModeIfFailedAsync(episode, cancellationToken).ConfigureAwait(false);
-        runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, mode);
-        LoreTelemetry.EpisodeEnded(runtime.TelemetryTenant, episode.Arm, episode.Slice, episode.Outcomes.Count == 0 ? null : episode.Outcomes[^1]);
-        if (episode.Succeeded is false)
-        {
-            LoreTelemetry.EpisodeFailed(runtime.TelemetryTenant, episode.Arm, mode);
-        }
+        await assignment.CountEndedAsync(episode, cancellationToken).ConfigureAwait(false);
 
         return new RecordedEpisode(episode.Id, episode.Task, episode.UnitKey, episode.Steps.Count, episode.SnapshotId, episode.Arm, lessonIds, episode.Score);
     }

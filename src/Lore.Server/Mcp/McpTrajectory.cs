@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Lore.Ingest;
 using ModelContextProtocol;
 
 namespace Lore.Server.Mcp;
@@ -26,7 +25,7 @@ internal static class McpTrajectory
     {
         if (messages.ValueKind != JsonValueKind.Array)
         {
-            throw new McpException($"{Source}: messages is {TrajectoryRecordMapper.Describe(messages)}, expected an array of OpenAI chat messages. Nothing was stored.");
+            throw new McpException($"{Source}: messages is {Kind(messages.ValueKind)}, expected an array of OpenAI chat messages. Nothing was stored.");
         }
 
         if (messages.GetArrayLength() == 0)
@@ -44,7 +43,7 @@ internal static class McpTrajectory
         Episode episode;
         try
         {
-            episode = new TrajectoryRecordMapper(Source, options, now).Map(new RawRecord(0, record.RootElement, null));
+            episode = TrajectoryImporter.MapRecord(record.RootElement, options, now, Source);
         }
         catch (TrajectoryFormatException ex)
         {
@@ -87,6 +86,15 @@ internal static class McpTrajectory
     }
 
     /// <summary>The mapper names a file and record; here there is one record, so only the field and the problem matter.</summary>
+    private static string Kind(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
     private static string WithoutRecordPrefix(string message)
     {
         const string prefix = Source + ": record 0: ";

@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using Lore.Capture;
+using Lore.Hosting;
 using Microsoft.Extensions.AI;
 
 namespace Lore.Server.Otlp;
@@ -107,7 +107,7 @@ internal static class GenAiTraceMapper
         // status and timing), never again from the chat histories that repeat earlier tool calls and results; only a
         // trace without tool spans takes its tool steps from the results its model calls were sent.
         var toolsHaveSpans = spans.Any(s => RoleOf(s) == SpanRole.Tool);
-        var transcript = new EpisodeTranscript();
+        var transcript = new ChatTranscript();
         var steps = new List<Step>();
         string? firstUserText = null;
         foreach (var span in spans)
@@ -117,8 +117,8 @@ internal static class GenAiTraceMapper
                 case SpanRole.ModelCall:
                     var input = GenAiMessages.Input(span);
                     firstUserText ??= input.FirstOrDefault(m => m.Role == ChatRole.User && !string.IsNullOrWhiteSpace(m.Text))?.Text;
-                    var facts = new ModelCallFacts(Time(span.StartTimeUnixNano), Duration(span), Model(span), Usage(span), [], []);
-                    steps.AddRange(transcript.Record(input, GenAiMessages.Output(span), facts)
+                    var call = new ModelCallObservation(input, GenAiMessages.Output(span)) { Model = Model(span), Usage = Usage(span) };
+                    steps.AddRange(transcript.Record(call, Time(span.StartTimeUnixNano), Duration(span))
                         .Where(s => s.Kind != StepKind.ToolCall || !toolsHaveSpans));
                     break;
                 case SpanRole.Tool:

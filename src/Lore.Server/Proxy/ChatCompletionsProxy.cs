@@ -1,6 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
-using Lore.Capture;
+using Lore.Hosting;
 using Lore.Server.Hosting;
 using Lore.Server.Security;
 using Microsoft.AspNetCore.Http;
@@ -112,21 +111,28 @@ internal sealed partial class ChatCompletionsProxy(
             return;
         }
 
-        var scope = episode.Scope;
+        var hosted = episode.Episode;
         var messages = body.Messages;
-        var at = runtime.TimeProvider.GetUtcNow();
-        var started = Stopwatch.GetTimestamp();
-        var injection = await InjectAsync(runtime, scope, body, cancel).ConfigureAwait(false);
-
-        var headers = context.Response.Headers;
-        headers[EpisodeHeader] = scope.Id;
-        headers[SnapshotHeader] = scope.SnapshotId ?? "none";
-        headers[LessonsHeader] = injection.InjectedIds.Count == 0 ? "" : string.Join(',', injection.InjectedIds);
 
         // Lore's facts on the call's span and metrics, as UseLore records them; nothing is started when nobody listens.
-        var observed = LoreTelemetry.ChatObserved;
-        var metadata = observed ? Metadata(baseAddress, body.Model) : null;
-        var span = observed ? LoreTelemetry.StartChat(body.Model, metadata) : default;
+        // From here an outcome for the episode waits until the call is recorded (below, in finally).
+        var call = hosted.BeginCall(body.Model, HostedModelCall.TelemetryObserved ? Metadata(baseAddress, body.Model) : null);
+        Injection injection;
+        try
+        {
+            injection = await InjectAsync(call, body, cancel).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Never sent: recorded as a failed call, so the episode's running calls drain and its outcome is not held up.
+            await call.EndAsync(new ModelCallObservation(messages, []) { Model = body.Model, Error = "lessons could not be retrieved: " + e.Message, ErrorType = e.GetType().FullName, OfferedTools = body.ToolNames }).ConfigureAwait(false);
+            throw;
+        }
+
+        var headers = context.Response.Headers;
+        headers[EpisodeHeader] = hosted.Id;
+        headers[SnapshotHeader] = hosted.SnapshotId ?? "none";
+        headers[LessonsHeader] = call.InjectedLessonIds.Count == 0 ? "" : string.Join(',', call.InjectedLessonIds);
         var durable = options.ProxyDurableByDefault || IsTrue(context.Request.Headers[DurableHeader]);
         ChatMessage? answer = null;
         var model = body.Model;
@@ -135,7 +141,6 @@ internal sealed partial class ChatCompletionsProxy(
         byte[]? heldBody = null;
         var awaitsRecord = false;
         var forwarded = ForwarderError.None;
-        scope.CallStarted();
         var exchange = new UpstreamExchange(ChatCompletionsAddress(baseAddress), body.WithLessonsMessage(injection.Message), UpstreamAuthorization(), durable);
         try
         {
@@ -218,34 +223,18 @@ internal sealed partial class ChatCompletionsProxy(
 
             // Also when the upstream failed or the caller went away: the request and the tool results it carried are
             // part of the trajectory, and the call is recorded as failed, never as an empty answer.
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            if (observed)
+            var errorType = error is null ? null
+                : exchange.Status is >= 400 and var failed ? failed.ToString(CultureInfo.InvariantCulture)
+                : forwarded != ForwarderError.None ? forwarded.ToString()
+                : "incomplete_answer";
+            var recorded = await call.EndAsync(new ModelCallObservation(messages, answer is null ? [] : [answer])
             {
-                var errorType = error is null ? null
-                    : exchange.Status is >= 400 and var failed ? failed.ToString(CultureInfo.InvariantCulture)
-                    : forwarded != ForwarderError.None ? forwarded.ToString()
-                    : "incomplete_answer";
-                LoreTelemetry.EndChat(
-                    span,
-                    new LoreTelemetry.ChatFacts(runtime.TelemetryTenant, scope.Id, scope.SnapshotId, scope.Arm, injection.InjectedIds, injection.Tokens) { ShadowLessonIds = injection.ShadowIds },
-                    body.Model,
-                    metadata,
-                    new LoreTelemetry.ChatAnswer(model, usage, null, null),
-                    errorType,
-                    error,
-                    elapsed);
-            }
-
-            var facts = new ModelCallFacts(at, elapsed, model, usage, injection.InjectedIds, injection.ShadowIds) { Error = error, OfferedTools = body.ToolNames, LexicalOnly = injection.LexicalOnly };
-            var recorded = 0;
-            try
-            {
-                recorded = await scope.RecordCallAsync(messages, answer is null ? [] : [answer], facts).ConfigureAwait(false);
-            }
-            finally
-            {
-                scope.CallFinished();
-            }
+                Model = model,
+                Usage = usage,
+                Error = error,
+                ErrorType = errorType,
+                OfferedTools = body.ToolNames,
+            }).ConfigureAwait(false);
 
             if (episodeRequest.Kind == CorrelationKind.None || IsTrue(context.Request.Headers[EndHeader]))
             {
@@ -254,7 +243,7 @@ internal sealed partial class ChatCompletionsProxy(
 
             if (awaitsRecord && !cancel.IsCancellationRequested)
             {
-                await AnswerDurablyAsync(context, runtime, scope.Id, recorded, heldBody, cancel).ConfigureAwait(false);
+                await AnswerDurablyAsync(context, runtime, hosted.Id, recorded, heldBody, cancel).ConfigureAwait(false);
             }
         }
     }
@@ -343,27 +332,15 @@ internal sealed partial class ChatCompletionsProxy(
     }
 
     /// <summary>Retrieves the lessons for this call (the episode's snapshot, fixed at its start) and encodes their system message's content.</summary>
-    private static async ValueTask<Injection> InjectAsync(LoreRuntime runtime, EpisodeScope scope, ChatRequestBody body, CancellationToken cancel)
+    private static async ValueTask<Injection> InjectAsync(HostedModelCall call, ChatRequestBody body, CancellationToken cancel)
     {
-        var index = scope.Index;
-        var shadowIndex = scope.ShadowIndex;
-        if (index.Count == 0 && (shadowIndex is null || shadowIndex.Count == 0))
+        var section = await call.RetrieveLessonsAsync(LatestUserText(body.Messages), body.ToolNames, cancel).ConfigureAwait(false);
+        if (section is null)
         {
             return Injection.None;
         }
 
-        var turn = LatestUserText(body.Messages);
-
-        // The proxy applies no per-lesson holdout (it records no withheld lessons).
-        var (result, shadow, lexicalOnly) = await scope.RetrieveForCallAsync(turn, body.ToolNames, holdoutShare: 0, cancel).ConfigureAwait(false);
-        IReadOnlyList<string> shadowIds = shadow is null || shadow.Lessons.Count == 0 ? [] : [.. shadow.Lessons.Select(l => l.Lesson.Id)];
-        if (result.Section is null)
-        {
-            return new Injection([], shadowIds, null, 0) { LexicalOnly = lexicalOnly };
-        }
-
-        scope.NoteInjected(result.Lessons);
-        return new Injection([.. result.Lessons.Select(l => l.Lesson.Id)], shadowIds, EscapedJsonString.Of(result.Section), result.Tokens) { LexicalOnly = lexicalOnly };
+        return new Injection(EscapedJsonString.Of(section));
     }
 
     /// <summary>Which episode the call belongs to: <c>X-Lore-Episode</c>, else the <c>user</c> field, else a one-call episode.</summary>
@@ -451,22 +428,12 @@ internal sealed partial class ChatCompletionsProxy(
     [LoggerMessage(Level = LogLevel.Warning, Message = "The proxy's upstream at {Upstream} could not be reached.")]
     private static partial void LogUpstreamUnreachable(ILogger logger, Exception? exception, string upstream);
 
-    /// <summary>The lessons injected into one call: their ids, the shadow arm's, and their message's content as JSON string bytes (pooled).</summary>
-    private sealed class Injection(IReadOnlyList<string> injectedIds, IReadOnlyList<string> shadowIds, EscapedJsonString? message, int tokens) : IDisposable
+    /// <summary>The lessons' message for one call: its content as JSON string bytes (pooled).</summary>
+    private sealed class Injection(EscapedJsonString? message) : IDisposable
     {
         private EscapedJsonString? _message = message;
 
-        public static Injection None => new([], [], null, 0);
-
-        /// <summary>The tokens the lessons' message adds to the call (retrieval's estimate).</summary>
-        public int Tokens { get; } = tokens;
-
-        public IReadOnlyList<string> InjectedIds { get; } = injectedIds;
-
-        public IReadOnlyList<string> ShadowIds { get; } = shadowIds;
-
-        /// <summary>True when retrieval picked lexically alone (the query embedding was not ready in time).</summary>
-        public bool LexicalOnly { get; init; }
+        public static Injection None => new(null);
 
         /// <summary>The escaped content of the lessons' system message (without quotes), empty when nothing is injected.</summary>
         public ReadOnlyMemory<byte> Message => _message is null ? default : _message.Content;

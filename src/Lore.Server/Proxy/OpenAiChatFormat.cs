@@ -97,7 +97,9 @@ internal static class OpenAiChatFormat
 
         json["id"] = call.CallId;
         json["type"] = "function";
-        json["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = Lore.Capture.TrajectoryConversion.ArgumentsJson(call) };
+        json["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = call.Arguments is null or { Count: 0 }
+            ? "{}"
+            : JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>))) };
         return json;
     }
 

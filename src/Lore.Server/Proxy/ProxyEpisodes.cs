@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Lore.Hosting;
 
 namespace Lore.Server.Proxy;
 
@@ -23,11 +24,11 @@ internal sealed record EpisodeRequest(CorrelationKind Kind, string? Key, string 
 }
 
 /// <summary>An episode the proxy keeps open between calls.</summary>
-internal sealed class OpenEpisode(EpisodeScope scope, string tenant, string? userKey, long lastUsed)
+internal sealed class OpenEpisode(HostedEpisode episode, string tenant, string? userKey, long lastUsed)
 {
     private long _lastUsed = lastUsed;
 
-    public EpisodeScope Scope { get; } = scope;
+    public HostedEpisode Episode { get; } = episode;
 
     public string Tenant { get; } = tenant;
 
@@ -111,13 +112,13 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
                 throw new EpisodeConflictException($"episode '{id}' already exists and has ended (or belongs elsewhere); send a new X-Lore-Episode id for a new episode.");
             }
 
-            var scope = Begin(runtime, request, id);
+            var hosted = Begin(runtime, request, id);
             var userKey = request.Kind == CorrelationKind.User ? request.Key : null;
-            var open = new OpenEpisode(scope, runtime.Tenant, userKey, now);
-            _byId[(runtime.Tenant, scope.Id)] = open;
+            var open = new OpenEpisode(hosted, runtime.Tenant, userKey, now);
+            _byId[(runtime.Tenant, hosted.Id)] = open;
             if (userKey is not null)
             {
-                _byUser[(runtime.Tenant, userKey)] = scope.Id;
+                _byUser[(runtime.Tenant, userKey)] = hosted.Id;
             }
 
             return open;
@@ -132,7 +133,7 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
     public async ValueTask EndAsync(OpenEpisode episode)
     {
         Forget(episode);
-        await episode.Scope.DisposeAsync().ConfigureAwait(false);
+        await episode.Episode.EndAsync().ConfigureAwait(false);
     }
 
     /// <summary>Ends every episode idle longer than <see cref="IdleTimeout"/>, and forgets those an outcome already ended.</summary>
@@ -141,7 +142,7 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
         var ended = 0;
         foreach (var episode in _byId.Values)
         {
-            if (episode.Scope.IsEnded)
+            if (episode.Episode.IsEnded)
             {
                 Forget(episode);
             }
@@ -182,7 +183,7 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
             return null;
         }
 
-        if (open.Scope.IsEnded)
+        if (open.Episode.IsEnded)
         {
             // Its outcome arrived: a later call by the same user starts a new episode; a reused explicit id is refused.
             Forget(open);
@@ -199,21 +200,20 @@ internal sealed class ProxyEpisodes : IAsyncDisposable
 
     private void Forget(OpenEpisode episode)
     {
-        _byId.TryRemove(new KeyValuePair<(string, string), OpenEpisode>((episode.Tenant, episode.Scope.Id), episode));
+        _byId.TryRemove(new KeyValuePair<(string, string), OpenEpisode>((episode.Tenant, episode.Episode.Id), episode));
         if (episode.UserKey is { } user)
         {
-            _byUser.TryRemove(new KeyValuePair<(string, string), string>((episode.Tenant, user), episode.Scope.Id));
+            _byUser.TryRemove(new KeyValuePair<(string, string), string>((episode.Tenant, user), episode.Episode.Id));
         }
     }
 
-    private static EpisodeScope Begin(LoreRuntime runtime, EpisodeRequest request, string? id)
-    {
-        var labels = request.Labels.Count == 0 ? null : new Dictionary<string, string>(request.Labels, StringComparer.Ordinal);
-        var scope = runtime.BeginEpisode(request.Task, labels, request.UnitKey, id, request.Source);
-
-        // Episodes here are not bound to one async flow: nothing may pick this one up as its ambient episode.
-        LoreRuntime.Ambient.Value = scope.Outer;
-        scope.EndsOnOutcome = true;
-        return scope;
-    }
+    // Episodes here are not bound to one async flow (never ambient) and end when their outcome arrives.
+    private static HostedEpisode Begin(LoreRuntime runtime, EpisodeRequest request, string? id)
+        => runtime.BeginHostedEpisode(new HostedEpisodeStart(request.Task)
+        {
+            Labels = request.Labels,
+            UnitKey = request.UnitKey,
+            EpisodeId = id,
+            Source = request.Source,
+        });
 }

@@ -19,7 +19,8 @@ public static class LoreServiceCollectionExtensions
 
     /// <summary>
     /// Registers one <see cref="LoreRuntime"/> for the container. Options left unset are taken from the container: the
-    /// <see cref="ILoreStore"/>, the <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/>, the <see cref="TimeProvider"/>
+    /// <see cref="ILoreStore"/> (or, when none is registered, the store an <see cref="ILoreStoreOpener"/> such as
+    /// <c>UsePostgreSql()</c> opens at start), the <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/>, the <see cref="TimeProvider"/>
     /// and the <see cref="ILoggerFactory"/>. The options are validated when the host starts (every error at once), a
     /// hosted service opens the runtime then (an unreachable store fails the start, not the first model call) and
     /// flushes capture and closes it when the host stops. Without a generic host, open it with
@@ -71,18 +72,19 @@ public static class LoreServiceCollectionExtensions
     }
 }
 
-/// <summary>Checks <see cref="LoreOptions"/> as the options system asks, reporting every error at once.</summary>
-internal sealed class LoreOptionsValidation : IValidateOptions<LoreOptions>
+/// <summary>Checks <see cref="LoreOptions"/> as the options system asks, reporting every error at once; a store an <see cref="ILoreStoreOpener"/> opens at start need not be set yet.</summary>
+internal sealed class LoreOptionsValidation(ILoreStoreOpener? storeOpener = null) : IValidateOptions<LoreOptions>
 {
     public ValidateOptionsResult Validate(string? name, LoreOptions options)
-        => options.Errors() is { Count: > 0 } errors ? ValidateOptionsResult.Fail(errors) : ValidateOptionsResult.Success;
+        => options.Errors(storeOpensAtStart: storeOpener is not null) is { Count: > 0 } errors ? ValidateOptionsResult.Fail(errors) : ValidateOptionsResult.Success;
 }
 
 /// <summary>
 /// Opens the container's runtime asynchronously when the host starts and disposes it (flushing capture) when the
-/// container is disposed; the runtime is never opened by blocking a thread on first resolve.
+/// container is disposed; the runtime is never opened by blocking a thread on first resolve. When no store is set or
+/// registered, the container's <see cref="ILoreStoreOpener"/> opens one first (the runtime then owns it).
 /// </summary>
-internal sealed class LoreRuntimeLifetime(IOptions<LoreOptions> options) : IHostedService, IAsyncDisposable
+internal sealed class LoreRuntimeLifetime(IOptions<LoreOptions> options, ILoreStoreOpener? storeOpener = null) : IHostedService, IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private LoreRuntime? _runtime;
@@ -95,11 +97,35 @@ internal sealed class LoreRuntimeLifetime(IOptions<LoreOptions> options) : IHost
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _runtime ??= await LoreRuntime.OpenAsync(options.Value, cancellationToken).ConfigureAwait(false);
+            _runtime ??= await OpenAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private async Task<LoreRuntime> OpenAsync(CancellationToken cancellationToken)
+    {
+        var configured = options.Value;
+        if (configured.Store is not null || storeOpener is null)
+        {
+            return await LoreRuntime.OpenAsync(configured, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The container's options stay as configured: the opened store goes into the runtime's own frozen copy.
+        var store = await storeOpener.OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var withStore = configured.Frozen();
+            withStore.Store = store;
+            withStore.LeaveStoreOpen = false;
+            return await LoreRuntime.OpenAsync(withStore, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 

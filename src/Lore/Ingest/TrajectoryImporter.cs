@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Lore.Ingest;
 
 namespace Lore;
@@ -131,6 +132,18 @@ public static class TrajectoryImporter
         var shape = mapper.Shape == RecordShape.TauBench ? "tau-bench" : "openai-messages";
         var container = layout == TrajectoryLayout.JsonArray ? "json-array" : "jsonl";
         return new ImportResult(committed, steps, $"{shape}/{container}", skipped);
+    }
+
+    /// <summary>
+    /// Maps one trajectory record (a tau-bench result or a conversation, as in a file) to an episode without storing
+    /// it, for hosts that receive trajectories one at a time (an MCP tool, a webhook). Throws
+    /// <see cref="TrajectoryFormatException"/> naming the bad field; <paramref name="sourceName"/> begins its messages.
+    /// </summary>
+    public static Episode MapRecord(JsonElement record, ImportOptions options, DateTimeOffset importedAt, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
+        return new TrajectoryRecordMapper(sourceName, options, importedAt).Map(new RawRecord(0, record, null));
     }
 }
 
