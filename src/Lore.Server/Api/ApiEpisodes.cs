@@ -72,8 +72,9 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var header = EpisodeScope.Header(id, caller.Tenant, unit, request.Task!.Trim(), request.Labels, request.StartedAt ?? now, assignment.Served.SnapshotId, assignment.Arm)
                 with { Origin = Origin(caller), Source = caller.SourceFor(unit) };
             var steps = (request.Steps ?? []).Select((s, i) => s.ToStep(i, now)).ToArray();
-            var outcomes = (request.Outcomes ?? []).Select(o => o.ToOutcome(caller.Actor, now)).ToArray();
-            var records = new List<CaptureRecord>(steps.Length + outcomes.Length + 2) { new EpisodeStarted(header) };
+            // Judged now: with a failure classifier set, the mode it gives is stored with the latest outcome.
+            var outcomes = (await runtime.JudgeEpisodeAsync(header with { Steps = steps, Outcomes = [.. (request.Outcomes ?? []).Select(o => o.ToOutcome(caller.Actor, now))] }, cancellationToken).ConfigureAwait(false)).Outcomes;
+            var records = new List<CaptureRecord>(steps.Length + outcomes.Count + 2) { new EpisodeStarted(header) };
             records.AddRange(steps.Select(s => new StepRecorded(id, s) { Tenant = caller.Tenant }));
             records.AddRange(outcomes.Select(o => new OutcomeRecorded(id, o) { Tenant = caller.Tenant }));
             var open = new OpenEpisode(assignment);
@@ -94,7 +95,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var stored = header with { Steps = steps, Outcomes = outcomes, EndedAt = request.Ended ? now : null };
             if (request.Ended)
             {
-                await EndedAsync(runtime, stored, assignment).ConfigureAwait(false);
+                Ended(runtime, stored, assignment);
             }
             else if (_open.Count < MaxOpen)
             {
@@ -177,7 +178,8 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var outcomes = episode.Outcomes.ToList();
             if (request.Outcome is { } input)
             {
-                var outcome = input.ToOutcome(caller.Actor, now);
+                // Judged now: with a failure classifier set, the mode it gives is stored with the outcome.
+                var outcome = await runtime.JudgeOutcomeAsync(episode, input.ToOutcome(caller.Actor, now), cancellationToken).ConfigureAwait(false);
                 outcomes.Add(outcome);
                 records.Add(new OutcomeRecorded(id, outcome) { Tenant = caller.Tenant });
             }
@@ -188,7 +190,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var ended = episode with { Outcomes = outcomes, EndedAt = now, InjectedLessonIds = injected };
             if (open is not null)
             {
-                await EndedAsync(runtime, ended, open.Assignment).ConfigureAwait(false);
+                Ended(runtime, ended, open.Assignment);
             }
 
             return new EpisodeCall(EpisodeCallStatus.Done, ended);
@@ -246,7 +248,7 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
         // The outcome ended an episode this host started through the API: continuous evaluation counts it now.
         if (episode.EndedAt is not null && _open.TryRemove((caller.Tenant, id), out var open))
         {
-            await EndedAsync(runtime, episode, open.Assignment).ConfigureAwait(false);
+            Ended(runtime, episode, open.Assignment);
         }
 
         return new EpisodeCall(EpisodeCallStatus.Done, episode);
@@ -298,10 +300,11 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
     }
 
     /// <summary>Continuous evaluation counts the episode in its arm, as it does for episodes captured in process.</summary>
-    private static async ValueTask EndedAsync(LoreRuntime runtime, Episode episode, RolloutAssignment assignment)
+    private static void Ended(LoreRuntime runtime, Episode episode, RolloutAssignment assignment)
     {
-        // The runtime's failure classifier, when one is set, names the mode; else the built-in signature does.
-        var mode = await runtime.FailureModeIfFailedAsync(episode).ConfigureAwait(false);
+        // The mode the episode was judged with (a classifier's, stored with its outcome when it was recorded), else the
+        // built-in signature: the views that read the stored episode later count the same mode.
+        var mode = FailureModes.IfFailed(episode);
         runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, mode);
         LoreTelemetry.EpisodeEnded(runtime.TelemetryTenant, episode.Arm, episode.Slice, episode.Outcomes.Count > 0 ? episode.Outcomes[^1] : null);
         if (episode.Succeeded is false)

@@ -111,7 +111,7 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
 
         // The arm the unit was given by get_guidelines (the same assignment for the same unit or episode id).
         var assignment = runtime.Rollout.Assign(unit ?? "", id);
-        var episode = mapped with
+        var unjudged = mapped with
         {
             Task = task,
             Origin = "mcp:" + agent.Actor,
@@ -121,6 +121,9 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
             InjectedLessonIds = lessonIds,
             Outcomes = [.. mapped.Outcomes.Select(o => o with { Actor = o.Actor ?? agent.Actor })],
         };
+
+        // Judged now: with a failure classifier set, the mode it gives is stored with the outcome.
+        var episode = await runtime.JudgeEpisodeAsync(unjudged, cancellationToken).ConfigureAwait(false);
 
         try
         {
@@ -140,7 +143,7 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
         }
 
         // Stored: continuous evaluation of a running canary counts it like an episode captured in process.
-        var mode = await runtime.FailureModeIfFailedAsync(episode, cancellationToken).ConfigureAwait(false);
+        var mode = FailureModes.IfFailed(episode);
         runtime.Monitor.OnEpisodeEnded(episode.Id, episode.UnitKey, assignment, episode.Slice, episode.Score, mode);
         LoreTelemetry.EpisodeEnded(runtime.TelemetryTenant, episode.Arm, episode.Slice, episode.Outcomes.Count == 0 ? null : episode.Outcomes[^1]);
         if (episode.Succeeded is false)
