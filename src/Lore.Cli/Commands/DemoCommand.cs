@@ -182,17 +182,14 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         return 0;
     }
 
-    /// <summary>The tenant the drift scenario's second chapter runs in, beside the first one's in the same store.</summary>
-    internal static string ShiftChapterTenant(string tenant) => tenant + "-shift";
-
     /// <summary>
     /// The drift scenario's second chapter: the failure-shift story of <c>--scenario shift</c> (a candidate that raises
     /// overall success while a new failure mode appears, held in canary), run in its own tenant of the same store so that
-    /// its workplace rule and its rollout start clean; the same seed gives the same hold as <c>--scenario shift</c>.
+    /// its workplace rule and its rollout start clean (<see cref="FailureShiftScenario.ChapterTenant"/>).
     /// </summary>
     private async Task RunShiftChapterAsync(ILoreStore store, Settings settings, bool episodesGiven, CancellationToken cancellationToken)
     {
-        var tenant = ShiftChapterTenant(settings.Tenant);
+        var tenant = FailureShiftScenario.ChapterTenant(settings.Tenant);
         console.WriteLine();
         console.Write(new Rule("[bold]Chapter 2: improved, or merely shifted the errors?[/]").LeftJustified());
         console.MarkupLineInterpolated($"A second workplace in tenant [bold]{tenant}[/] of the same store: gold members are verified by their account manager, and the automated identity check on them is forbidden. Learning will make the agent run that check; watch the rollout hold the candidate back.");
@@ -205,7 +202,7 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
     /// <summary>The control plane of the live drift story: chapter 1's (with review) for its tenant, chapter 2's for the shift tenant.</summary>
     private static void ConfigureChapter(LoreOptions options, string tenant)
     {
-        if (options.Tenant == ShiftChapterTenant(tenant))
+        if (options.Tenant == FailureShiftScenario.ChapterTenant(tenant))
         {
             FailureShiftScenario.Configure(options);
         }
@@ -304,7 +301,7 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
                     await WriteControlStoryAsync(report, store, stop);
 
                     // Chapter 2 in its own tenant: the dashboard shows it when signed in with that tenant's key.
-                    var tenant = ShiftChapterTenant(settings.Tenant);
+                    var tenant = FailureShiftScenario.ChapterTenant(settings.Tenant);
                     var shiftKey = await ApiKeys.CreateAsync(store, tenant, ApiKeyRole.Admin, "lore demo --serve (chapter 2)", $"cli:{Environment.UserName}", TimeProvider.System, stop);
                     console.WriteLine();
                     console.Write(new Rule("[bold]Chapter 2: improved, or merely shifted the errors?[/]").LeftJustified());
