@@ -193,7 +193,7 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         console.WriteLine();
         console.Write(new Rule("[bold]Chapter 2: improved, or merely shifted the errors?[/]").LeftJustified());
         console.MarkupLineInterpolated($"A second workplace in tenant [bold]{tenant}[/] of the same store: gold members are verified by their account manager, and the automated identity check on them is forbidden. Learning will make the agent run that check; watch the rollout hold the candidate back.");
-        console.MarkupLineInterpolated($"Inspect it with --tenant {tenant}: lore rollout status, lore audit list, lore diff stable candidate (or 'lore demo --scenario shift' for this chapter alone).");
+        console.MarkupLineInterpolated($"Inspect it with --tenant {tenant}: lore rollout status, lore audit list (or run 'lore demo --scenario shift' for this chapter alone).");
         var simulation = FailureShiftScenario.Simulation(settings.Seed, episodesGiven ? settings.Episodes : FailureShiftScenario.Episodes);
         var report = await RunChapterAsync(store, tenant, FailureShiftScenario.Configure, simulation, json: false, cancellationToken);
         WriteFailureShift(report);
