@@ -51,6 +51,15 @@ public sealed record Outcome
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? Reason { get; init; }
 
+    /// <summary>
+    /// The failure mode the episode was judged with when this outcome was recorded, as Lore's configured failure
+    /// classifier labelled it (for example <c>label: refund issued without approval</c>), so that evaluation, diffs and
+    /// the dashboard count the episode under the mode the rollout monitor decided on. Set by Lore and kept by the
+    /// stores, exports and imports; null when no classifier labelled it (the built-in signature applies).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? FailureMode { get; init; }
+
     /// <summary>When the judgement was given; outcomes may arrive long after the episode ended.</summary>
     public DateTimeOffset At { get; init; }
 

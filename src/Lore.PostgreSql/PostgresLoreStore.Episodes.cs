@@ -49,7 +49,7 @@ public sealed partial class PostgresLoreStore
     private const string MarkEndedSql = "UPDATE episode_registry SET ended = true WHERE sequence = ANY($1) AND NOT ended;";
 
     private const string InsertOutcomeSql = """
-        INSERT INTO outcomes (month, episode_sequence, score, source, actor, comment, at, category, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
+        INSERT INTO outcomes (month, episode_sequence, score, source, actor, comment, at, category, reason, failure_mode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
         """;
 
     private const string UnregisterSql = "DELETE FROM episode_registry WHERE id = ANY($1) AND ($2::text IS NULL OR tenant = $2) RETURNING sequence, month;";
@@ -371,7 +371,7 @@ public sealed partial class PostgresLoreStore
             }
 
             await using var insert = Sql(connection, transaction, InsertOutcomeSql,
-                month, sequence, outcome.Score, outcome.Source, outcome.Actor, outcome.Comment, PostgresText.FromTime(outcome.At), outcome.Category, outcome.Reason);
+                month, sequence, outcome.Score, outcome.Source, outcome.Actor, outcome.Comment, PostgresText.FromTime(outcome.At), outcome.Category, outcome.Reason, outcome.FailureMode);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             if (!ended)
             {

@@ -254,6 +254,7 @@ public sealed class EpisodeScope : IAsyncDisposable
             }
 
             await EnsureStartedAsync().ConfigureAwait(false);
+            outcome = await JudgedAsync(outcome).ConfigureAwait(false);
             await EnqueueAsync(new OutcomeRecorded(Id, outcome) { Tenant = _header.Tenant }).ConfigureAwait(false);
             _outcomes.Add(outcome);
             return true;
@@ -275,11 +276,13 @@ public sealed class EpisodeScope : IAsyncDisposable
             await EnsureStartedAsync().ConfigureAwait(false);
             if (outcome is not null)
             {
+                outcome = await JudgedAsync(outcome).ConfigureAwait(false);
                 await EnqueueAsync(new OutcomeRecorded(Id, outcome) { Tenant = _header.Tenant }).ConfigureAwait(false);
                 _outcomes.Add(outcome);
             }
 
-            // The score the stored episode will have (Episode.Score's rule), for continuous evaluation.
+            // The score the stored episode will have (Episode.Score's rule), for continuous evaluation; the mode is the
+            // one stored with its outcomes (a classifier's, given when judged), else the built-in signature.
             score = _outcomes.Count == 0 ? null : (_header with { Outcomes = [.. _outcomes] }).Score;
             failureMode = FailureModes.FromOutcomes(_outcomes) ?? _failures.Mode;
 
@@ -291,12 +294,6 @@ public sealed class EpisodeScope : IAsyncDisposable
             _gate.Release();
         }
 
-        if (score < 0.5 && _steps is not null)
-        {
-            // The classifier reads the whole episode; ending waits for it (bounded by its timeout), the model call does not.
-            failureMode = await Runtime.FailureModeIfFailedAsync(_header with { Steps = [.. _steps], Outcomes = [.. _outcomes] }).ConfigureAwait(false);
-        }
-
         LoreTelemetry.EpisodeEnded(Runtime.TelemetryTenant, Arm, _header.Slice, outcome);
         if (score < 0.5)
         {
@@ -305,6 +302,14 @@ public sealed class EpisodeScope : IAsyncDisposable
 
         Runtime.OnEpisodeEnded(this, score, failureMode);
     }
+
+    /// <summary>
+    /// The outcome as it is stored: with a failure classifier set, a judgement that leaves the episode failed carries
+    /// the classifier's mode. The classifier reads the whole episode so far; recording the outcome waits for it (bounded
+    /// by its timeout), model calls do not. Called under the gate.
+    /// </summary>
+    private ValueTask<Outcome> JudgedAsync(Outcome outcome)
+        => _steps is null ? ValueTask.FromResult(outcome) : Runtime.JudgeOutcomeAsync(_header with { Steps = [.. _steps], Outcomes = [.. _outcomes] }, outcome);
 
     /// <summary>The episode header goes to the store lazily, with the first record, so beginning an episode never waits.</summary>
     private async ValueTask EnsureStartedAsync()

@@ -119,9 +119,10 @@ public sealed class LoreOptions
 
     /// <summary>
     /// Names the failure of a failed episode when tool errors and outcome categories do not tell failures apart (for
-    /// example a <see cref="ChatFailureClassifier"/> over a model). Its label becomes the episode's failure mode for this
-    /// runtime's rollout monitoring and telemetry, and for <see cref="LoreRuntime.FailureModeIfFailedAsync"/> (the REST API and MCP); null (the default)
-    /// keeps the built-in signature (<see cref="FailureModes"/>). Registered in DI, an <see cref="IFailureClassifier"/>
+    /// example a <see cref="ChatFailureClassifier"/> over a model). It is asked when a judgement leaves an episode failed
+    /// (in process, over REST and MCP); its label becomes the episode's failure mode, stored with that outcome
+    /// (<see cref="Outcome.FailureMode"/>), so the rollout monitor, telemetry, evaluation, diffs and the dashboard all
+    /// count the same mode. Null (the default) keeps the built-in signature (<see cref="FailureModes"/>). Registered in DI, an <see cref="IFailureClassifier"/>
     /// is taken when none is set here.
     /// </summary>
     public IFailureClassifier? FailureClassifier { get; set; }

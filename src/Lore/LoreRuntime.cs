@@ -242,6 +242,12 @@ public sealed partial class LoreRuntime : IAsyncDisposable
 
         // The episode may have ended a moment ago: make its records durable before addressing it in the store.
         await FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (ClassifiesFailures && await Store.GetEpisodeAsync(Tenant, episodeId, cancellationToken).ConfigureAwait(false) is { } stored)
+        {
+            // Judged now: the classifier's mode is stored with the outcome, and the rollout monitor counts that mode.
+            outcome = await JudgeOutcomeAsync(stored, outcome, cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             // Addressed in this runtime's tenant: episode ids are unique per tenant only. Not running here, so if it is
@@ -391,7 +397,8 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     internal bool ClassifiesFailures => _options.FailureClassifier is not null;
 
     /// <summary>
-    /// The failure mode <paramref name="episode"/> has, or will have should it be judged failed: the label of
+    /// The failure mode <paramref name="episode"/> has, or will have should it be judged failed: the mode it was judged
+    /// with when its outcomes carry one (<see cref="Outcome.FailureMode"/>); else the label of
     /// <see cref="LoreOptions.FailureClassifier"/> when one is set, the episode has failed and the label comes within
     /// <see cref="LoreOptions.FailureClassifierTimeout"/>; otherwise the built-in signature (<see cref="FailureModes.IfFailed"/>).
     /// A classifier that throws or times out is logged and the built-in signature is used.
@@ -400,21 +407,70 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(episode);
         var builtIn = FailureModes.IfFailed(episode);
-        if (_options.FailureClassifier is not { } classifier || episode.Succeeded is not false)
+        if (_options.FailureClassifier is null || episode.Succeeded is not false || episode.Outcomes.Any(o => o.FailureMode is not null))
         {
             return builtIn;
         }
 
+        return await ClassifyAsync(episode, cancellationToken).ConfigureAwait(false) ?? builtIn;
+    }
+
+    /// <summary>
+    /// <paramref name="outcome"/> as it is to be stored for <paramref name="episode"/> (which does not hold it yet): when a
+    /// failure classifier is set and the episode, judged with it, has failed, it carries the classifier's mode in
+    /// <see cref="Outcome.FailureMode"/>, so that every later view (evaluation, diff, the dashboard) counts the episode
+    /// under the mode the rollout monitor counts it under. Otherwise, or when the classifier gives no label in time, it
+    /// is returned as given and the views use the built-in signature, as the monitor does.
+    /// </summary>
+    public async ValueTask<Outcome> JudgeOutcomeAsync(Episode episode, Outcome outcome, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(episode);
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (_options.FailureClassifier is null || outcome.FailureMode is not null)
+        {
+            return outcome;
+        }
+
+        var judged = episode with { Outcomes = [.. episode.Outcomes, outcome] };
+        if (judged.Succeeded is not false)
+        {
+            return outcome;
+        }
+
+        return await ClassifyAsync(judged, cancellationToken).ConfigureAwait(false) is { } mode ? outcome with { FailureMode = mode } : outcome;
+    }
+
+    /// <summary>
+    /// A whole episode about to be stored (imported, recorded over MCP), with the classifier's mode on its latest outcome
+    /// when a classifier is set and the episode has failed (see <see cref="JudgeOutcomeAsync"/>).
+    /// </summary>
+    public async ValueTask<Episode> JudgeEpisodeAsync(Episode episode, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(episode);
+        if (_options.FailureClassifier is null || episode.Outcomes.Count == 0)
+        {
+            return episode;
+        }
+
+        var last = episode.Outcomes[^1];
+        var judged = await JudgeOutcomeAsync(episode with { Outcomes = [.. episode.Outcomes.Take(episode.Outcomes.Count - 1)] }, last, cancellationToken).ConfigureAwait(false);
+        return ReferenceEquals(judged, last) ? episode : episode with { Outcomes = [.. episode.Outcomes.Take(episode.Outcomes.Count - 1), judged] };
+    }
+
+    /// <summary>The classifier's mode (<c>label: ...</c>) for a failed episode, or null when it gave none, failed or timed out (logged).</summary>
+    private async ValueTask<string?> ClassifyAsync(Episode episode, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.FailureClassifierTimeout);
         try
         {
-            return await FailureModes.OfAsync(episode, classifier, timeout.Token).ConfigureAwait(false) ?? builtIn;
+            var label = await _options.FailureClassifier!.ClassifyAsync(episode, timeout.Token).ConfigureAwait(false);
+            return string.IsNullOrWhiteSpace(label) ? null : FailureModes.Label(label);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogClassifierFailed(_logger, episode.Id, Tenant, ex);
-            return builtIn;
+            return null;
         }
     }
 

@@ -159,6 +159,22 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task The_drift_scenario_goes_on_with_the_failure_shift_chapter_in_its_own_tenant_of_the_same_store()
+    {
+        // Short chapters: each chapter's own story (the rollback, the hold) is asserted by its scenario's tests.
+        var demo = await CliRunner.RunAsync("demo", "--scenario", "drift", "--episodes", "60", "--store", Store);
+
+        Assert.True(demo.ExitCode == 0, demo.Error);
+        Assert.Contains("What the control plane did", demo.Out, StringComparison.Ordinal);
+        Assert.Contains("Chapter 2: improved, or merely shifted the errors?", demo.Out, StringComparison.Ordinal);
+        Assert.Contains("tenant default-shift", demo.Out, StringComparison.Ordinal);
+        Assert.True(demo.Out.IndexOf("What the control plane did", StringComparison.Ordinal) < demo.Out.IndexOf("Chapter 2", StringComparison.Ordinal));
+        await using var store = await Lore.Sqlite.SqliteLoreStore.OpenAsync(Store, TestContext.Current.CancellationToken);
+        Assert.Equal(60L, await store.CountEpisodesAsync(Tenants.Default, TestContext.Current.CancellationToken));
+        Assert.Equal(60L, await store.CountEpisodesAsync("default-shift", TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Lessons_list_all_shows_a_quarantined_lesson_as_rejected_not_active()
     {
         var drift = await CliRunner.RunAsync("demo", "--scenario", "drift", "--episodes", "250", "--store", Store, "--json");

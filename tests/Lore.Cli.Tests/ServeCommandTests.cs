@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using Lore.Testing;
 using Spectre.Console;
 
@@ -107,6 +108,106 @@ public sealed class ServeCommandTests : IDisposable
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("--telemetry-tenants 'acme,,beta' has an empty tenant name", result.Error + result.Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_outcome_recorded_through_the_REST_API_gets_the_failure_mode_the_configured_classifier_endpoint_names()
+    {
+        await using var model = await FakeChatCompletions.StartAsync(FakeChatCompletions.Behaviour.Answer, "Wrong desk for ticket 4411.");
+        Environment.SetEnvironmentVariable("LORE_TEST_CLASSIFIER_KEY_ANSWER", "sk-test-classifier-secret");
+        string? episodeId = null;
+        var run = await ServeAsync(async (baseAddress, output) =>
+        {
+            var (id, judged) = await RecordFailedEpisodeAsync(baseAddress, output);
+            episodeId = id;
+            Assert.Equal("label: wrong desk for ticket <num>", judged.GetProperty("failureMode").GetString());
+        }, "--failure-classifier-endpoint", model.BaseAddress.ToString(), "--failure-classifier-model", "judge-1", "--failure-classifier-key-env", "LORE_TEST_CLASSIFIER_KEY_ANSWER");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains($"Failure modes named by model judge-1 at {model.BaseAddress}", run.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-test-classifier-secret", run.Out + run.Error, StringComparison.Ordinal);
+        var (authorization, body) = Assert.Single(model.Requests);
+        Assert.Equal("Bearer sk-test-classifier-secret", authorization);
+        Assert.Equal("judge-1", body.GetProperty("model").GetString());
+        Assert.Contains("refund order 4411", body.GetProperty("messages").ToString(), StringComparison.Ordinal);
+
+        // Stored with the outcome: every offline view reads this mode, not the category's built-in one.
+        await using var store = Lore.Sqlite.SqliteLoreStore.Open(Store);
+        var stored = await store.GetEpisodeAsync(Tenants.Default, episodeId!, Ct);
+        Assert.Equal("label: wrong desk for ticket <num>", FailureModes.Of(stored!));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_classifier_endpoint_that_fails_or_hangs_leaves_the_built_in_failure_signature(bool hang)
+    {
+        await using var model = await FakeChatCompletions.StartAsync(hang ? FakeChatCompletions.Behaviour.Hang : FakeChatCompletions.Behaviour.Fail);
+        string? episodeId = null;
+        var run = await ServeAsync(async (baseAddress, output) =>
+        {
+            var (id, judged) = await RecordFailedEpisodeAsync(baseAddress, output);
+            episodeId = id;
+            Assert.False(judged.TryGetProperty("failureMode", out _), judged.ToString());
+        }, "--failure-classifier-endpoint", model.BaseAddress.ToString(), "--failure-classifier-model", "judge-1", "--failure-classifier-timeout", "1");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.NotEmpty(model.Requests);
+        await using var store = Lore.Sqlite.SqliteLoreStore.Open(Store);
+        var stored = await store.GetEpisodeAsync(Tenants.Default, episodeId!, Ct);
+        Assert.Equal("category: order not found", FailureModes.Of(stored!));
+    }
+
+    [Theory]
+    [InlineData("ftp://models.example/v1", "judge-1", null, "--failure-classifier-endpoint 'ftp://models.example/v1' is not an http(s) URL")]
+    [InlineData("models.example", "judge-1", null, "--failure-classifier-endpoint 'models.example' is not an http(s) URL")]
+    [InlineData("http://127.0.0.1:9/v1/", null, null, "--failure-classifier-endpoint needs --failure-classifier-model")]
+    [InlineData(null, "judge-1", null, "need --failure-classifier-endpoint")]
+    [InlineData("http://127.0.0.1:9/v1/", "judge-1", "0.01", "--failure-classifier-timeout must lie between 0.1 and 300 seconds (got 0.01)")]
+    public async Task Serve_refuses_bad_failure_classifier_options_naming_the_option(string? endpoint, string? model, string? timeout, string expected)
+    {
+        string[] args =
+        [
+            "serve", "--store", Store,
+            .. endpoint is null ? [] : new[] { "--failure-classifier-endpoint", endpoint },
+            .. model is null ? [] : new[] { "--failure-classifier-model", model },
+            .. timeout is null ? [] : new[] { "--failure-classifier-timeout", timeout },
+        ];
+        var result = await CliRunner.RunAsync(args);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(expected, result.Error + result.Out, StringComparison.Ordinal);
+        Assert.False(File.Exists(Store), "nothing is created before the options are checked");
+    }
+
+    [Fact]
+    public async Task Serve_refuses_a_classifier_key_variable_that_is_not_set()
+    {
+        var result = await CliRunner.RunAsync("serve", "--store", Store, "--failure-classifier-endpoint", "http://127.0.0.1:9/v1/", "--failure-classifier-model", "judge-1", "--failure-classifier-key-env", "LORE_TEST_UNSET_CLASSIFIER_KEY_42");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--failure-classifier-key-env: the environment variable LORE_TEST_UNSET_CLASSIFIER_KEY_42 is not set", result.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Through the REST API with the printed admin key: starts an episode for "refund order 4411", then records a failed
+    /// outcome with the category "order_not_found"; returns the episode id and the outcome as the 201 shows it.
+    /// </summary>
+    private static async Task<(string Id, JsonElement Outcome)> RecordFailedEpisodeAsync(Uri baseAddress, string output)
+    {
+        var secret = output.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("lore_", StringComparison.Ordinal));
+        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        using var started = await client.PostAsync("/api/episodes", Json("""{"task":"refund order 4411","unit":"customer-7"}"""), Ct);
+        Assert.Equal(HttpStatusCode.Created, started.StatusCode);
+        var id = JsonDocument.Parse(await started.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("id").GetString()!;
+
+        using var judged = await client.PostAsync($"/api/episodes/{id}/outcomes", Json("""{"score":0,"category":"order_not_found","comment":"the order was not found"}"""), Ct);
+        var body = await judged.Content.ReadAsStringAsync(Ct);
+        Assert.True(judged.StatusCode == HttpStatusCode.Created, body);
+        return (id, JsonDocument.Parse(body).RootElement.GetProperty("outcomes")[0].Clone());
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     /// <summary>Runs <c>lore serve</c> on a free port until <paramref name="whileServing"/> is done, then cancels it as Ctrl+C would.</summary>
     private async Task<CliRunner.Result> ServeAsync(Func<Uri, string, Task> whileServing, params string[] extra)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Lore.Cli;
+using Lore.Cli.Infrastructure;
 using Lore.Testing;
 using Spectre.Console;
 
@@ -121,6 +122,97 @@ public sealed class CliOnPostgresTests : IAsyncLifetime
         Assert.Equal("[]", list.Out.Trim());
         Assert.True(await PostgresLoreStore.ExistsAsync(_database, new PostgresStoreOptions(), Ct));
     }
+
+    [Fact]
+    public async Task On_both_engines_diff_and_offline_counts_use_the_failure_mode_the_classifier_gave_when_the_episode_was_judged()
+    {
+        using var directory = new TempDirectory();
+        foreach (var location in new[] { directory.File("lore.db"), await UriAsync() })
+        {
+            var (tallied, stored) = await RunClassifiedCanaryAsync(location);
+
+            // The monitor tallied the classifier's label (not the category's built-in mode), and the stored episodes say the same.
+            Assert.Equal(["label: wrong desk for ticket <num>"], tallied);
+            Assert.Equal(tallied, stored);
+
+            // lore diff reads the episodes both snapshots served: the same modes as the monitor.
+            var diff = await RunAsync("diff", "stable", "candidate", "--store", location, "--json");
+            Assert.True(diff.ExitCode == 0, diff.Error);
+            var modes = JsonDocument.Parse(diff.Out).RootElement.GetProperty("failureShift").GetProperty("modes").EnumerateArray()
+                .Select(m => m.GetProperty("mode").GetString()!).Distinct(StringComparer.Ordinal).ToArray();
+            Assert.Equal(tallied, modes);
+        }
+    }
+
+    /// <summary>Labels every failure the same way, with a number normalisation removes.</summary>
+    private sealed class DeskClassifier : IFailureClassifier
+    {
+        public ValueTask<string?> ClassifyAsync(Episode episode, CancellationToken cancellationToken = default)
+            => ValueTask.FromResult<string?>($"wrong desk for ticket {4400 + episode.Outcomes.Count}");
+    }
+
+    /// <summary>
+    /// A canary of a candidate against a stable snapshot, with a failure classifier, where every episode fails with the
+    /// category "order_not_found": most are judged as they end, one ends unjudged and is judged later. Returns the modes
+    /// of the shared rollout tally and those the stored episodes give (<see cref="FailureModes.Of"/>).
+    /// </summary>
+    private static async Task<(string[] Tallied, string[] Stored)> RunClassifiedCanaryAsync(string location)
+    {
+        await using var store = await StoreLocator.OpenAsync(location, mustExist: false, Ct);
+        var at = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var stable = Snapshot.Create(null, Tenants.Default, [DeskLesson("les-desk", "Route billing tickets to the billing desk.")], new RetrievalSettings(), "test", "stable", at);
+        var candidate = Snapshot.Create(stable.Id, Tenants.Default, [.. stable.Lessons, DeskLesson("les-desk-2", "Route refund tickets to the refunds desk.")], new RetrievalSettings(), "test", "candidate", at);
+        await store.SaveSnapshotAsync(stable, Ct);
+        await store.SaveSnapshotAsync(candidate, Ct);
+        await store.SetActiveSnapshotAsync(Tenants.Default, stable.Id, Ct);
+
+        var runtime = await LoreRuntime.OpenAsync(new LoreOptions { Store = store, LeaveStoreOpen = true, FailureClassifier = new DeskClassifier() }, Ct);
+        await using (runtime)
+        {
+            await runtime.Rollout.CanaryAsync(0.5, "alice", "canary", candidate.Id, Ct);
+            for (var i = 0; i < 16; i++)
+            {
+                var episode = runtime.BeginEpisode("route a ticket to the right desk", new() { ["slice"] = "desk" }, $"user-{i}");
+                await using (episode)
+                {
+                    if (i != 0)
+                    {
+                        await episode.CompleteAsync(new Outcome(0, OutcomeSource.Environment) { Category = "order_not_found" }, Ct);
+                    }
+                }
+
+                if (i == 0)
+                {
+                    await runtime.RecordOutcomeAsync(episode.Id, new Outcome(0, OutcomeSource.User) { Category = "order_not_found" }, Ct);
+                }
+            }
+
+            // Disposing the runtime finishes the monitor's work: the tally is synced to the store.
+        }
+
+        var tally = await store.ReadRolloutFailureTallyAsync(Tenants.Default, candidate.Id, Ct);
+        var stored = new List<string>();
+        await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = Tenants.Default }, Ct))
+        {
+            stored.Add(FailureModes.Of(episode) ?? "(not failed)");
+        }
+
+        Assert.Equal(16, stored.Count);
+        return ([.. tally.Select(r => r.FailureMode).Distinct(StringComparer.Ordinal)], [.. stored.Distinct(StringComparer.Ordinal)]);
+    }
+
+    private static Lesson DeskLesson(string id, string text) => new()
+    {
+        Id = id,
+        Kind = LessonKind.Guideline,
+        Text = text,
+        Trigger = LessonTrigger.OnDescription("route a ticket to the right desk"),
+        Scope = new LessonScope { Tenant = Tenants.Default },
+        Evidence = new LessonEvidence { EpisodeCount = 5, DistinctSources = 3, Support = 5 },
+        Extractor = new ExtractorInfo("test", "1"),
+        Confidence = 0.9,
+        CreatedAt = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
+    };
 
     private static async Task<(int ExitCode, string Out, string Error)> RunAsync(params string[] args)
     {

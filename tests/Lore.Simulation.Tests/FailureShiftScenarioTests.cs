@@ -11,12 +11,16 @@ namespace Lore.Simulation.Tests;
 /// </summary>
 public sealed class FailureShiftScenarioTests
 {
-    [Fact]
-    public async Task A_candidate_that_raises_success_while_a_new_failure_mode_appears_for_gold_members_is_held_with_the_evidence()
+    /// <summary>The tenants the story runs in: <c>--scenario shift</c>'s, and the drift scenario's second chapter's.</summary>
+    public static TheoryData<string> StoryTenants => [Tenants.Default, FailureShiftScenario.ChapterTenant(Tenants.Default)];
+
+    [Theory]
+    [MemberData(nameof(StoryTenants))]
+    public async Task A_candidate_that_raises_success_while_a_new_failure_mode_appears_for_gold_members_is_held_with_the_evidence(string tenant)
     {
         var ct = TestContext.Current.CancellationToken;
         using var directory = new TempDirectory();
-        var options = new LoreOptions { Store = SqliteLoreStore.Open(directory.File("lore.db")) };
+        var options = new LoreOptions { Store = SqliteLoreStore.Open(directory.File("lore.db")), Tenant = tenant };
         FailureShiftScenario.Configure(options);
         await using var runtime = await LoreRuntime.OpenAsync(options, ct);
         var report = await new WorkplaceSimulation(FailureShiftScenario.Simulation(seed: 42)).RunAsync(runtime, progress: null, ct);
@@ -38,11 +42,11 @@ public sealed class FailureShiftScenarioTests
         Assert.True(grown.CandidateRate > 0);
         Assert.Contains("shifted errors", hold.Reason, StringComparison.Ordinal);
         Assert.DoesNotContain(report.ControlEvents, e => e.Action == AuditActions.SnapshotPromoted && e.Subject == hold.CandidateSnapshotId);
-        var rollout = await runtime.Store.GetRolloutAsync(Tenants.Default, ct);
+        var rollout = await runtime.Store.GetRolloutAsync(tenant, ct);
         Assert.Equal((RolloutStage.Canary, hold.CandidateSnapshotId), (rollout.Stage, rollout.CandidateSnapshotId));
 
         // The candidate's page and 'lore rollout status' state it in one sentence.
-        var status = await RolloutStatus.ReadAsync(runtime.Store, Tenants.Default, options.Evaluation, ct);
+        var status = await RolloutStatus.ReadAsync(runtime.Store, tenant, options.Evaluation, ct);
         Assert.StartsWith("The candidate improved the target but shifted errors", status.Shift!.Verdict(status.Evaluation!.Overall.Comparison), StringComparison.Ordinal);
         Assert.Contains(status.Shift.Grown, g => g.Mode == FailureShiftScenario.NewMode);
     }

@@ -88,7 +88,8 @@ public static class EpisodeGenerators
         from actor in MaybeText(10)
         from comment in MaybeText(40)
         from at in Time
-        select new Outcome(score, source, actor, comment, at);
+        from mode in MaybeText(30)
+        select new Outcome(score, source, actor, comment, at) { FailureMode = mode };
 
     /// <summary>Any episode; ids are not unique across samples, so callers make them unique before storing.</summary>
     public static Gen<Episode> Episode { get; } =

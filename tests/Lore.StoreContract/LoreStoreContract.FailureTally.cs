@@ -50,4 +50,24 @@ public abstract partial class LoreStoreContract
         var error = await Assert.ThrowsAsync<ArgumentException>(() => store.RecordRolloutOutcomesAsync([Counted("e9", CandidateArm, "refunds", "u:1", 0) with { FailureMode = "" }], Ct));
         Assert.Contains("failure mode", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_failure_mode_an_outcome_was_judged_with_survives_import_capture_and_a_later_outcome()
+    {
+        var store = await NewStoreAsync();
+        var imported = new Outcome(0, OutcomeSource.Environment) { Category = "order_not_found", FailureMode = "label: wrong desk" };
+        await using (var import = await store.BeginImportAsync(Ct))
+        {
+            await import.AddAsync(new Episode { Id = "ep-judged", StartedAt = DateTimeOffset.UtcNow, EndedAt = DateTimeOffset.UtcNow, Outcomes = [imported] }, Ct);
+            await import.CommitAsync(Ct);
+        }
+
+        await store.AppendAsync([new OutcomeRecorded("ep-judged", Outcome.Failure(OutcomeSource.User) with { FailureMode = "label: refund without approval" })], Ct);
+        await store.AddOutcomeAsync("ep-judged", Outcome.Success(OutcomeSource.Evaluator), Ct);
+        await store.AddOutcomeAsync("ep-judged", Outcome.Failure(OutcomeSource.Evaluator) with { FailureMode = "label: handed to a human" }, Ct);
+
+        var stored = await store.GetEpisodeAsync(Tenants.Default, "ep-judged", Ct);
+        Assert.Equal(["label: wrong desk", "label: refund without approval", null, "label: handed to a human"], stored!.Outcomes.Select(o => o.FailureMode));
+        Assert.Equal("order_not_found", stored.Outcomes[0].Category);
+    }
 }

@@ -36,7 +36,7 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         public int Seed { get; init; } = 42;
 
         [CommandOption("--scenario <NAME>")]
-        [Description("'learning' (default): the agent learns and gets better. 'drift': the control-plane story — canary, a workplace rule change, automatic rollback, a quarantined poisoning attempt, audit verification. 'shift': a candidate that raises overall success while a new failure mode appears for gold members on the account slice, held in canary with the evidence.")]
+        [Description("'learning' (default): the agent learns and gets better. 'drift': the control-plane story — canary, a workplace rule change, automatic rollback, a quarantined poisoning attempt, audit verification — then a second chapter in tenant TENANT-shift of the same store, the 'shift' story (--json reports the first chapter only). 'shift': a candidate that raises overall success while a new failure mode appears for gold members on the account slice, held in canary with the evidence.")]
         [DefaultValue("learning")]
         public string Scenario { get; init; } = "learning";
 
@@ -138,30 +138,16 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
             }
         }
 
-        var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
+        await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
         if (settings.Serve)
         {
-            await using (store)
-            {
-                return await ServeAsync(context, settings, store, cancellationToken);
-            }
+            return await ServeAsync(context, settings, store, cancellationToken);
         }
 
         var drift = settings.Scenario == "drift";
         var shift = settings.Scenario == "shift";
-        var options = new LoreOptions { Store = store, Tenant = settings.Tenant };
-        if (drift)
-        {
-            DriftScenario.Configure(options);
-        }
-        else if (shift)
-        {
-            FailureShiftScenario.Configure(options);
-        }
-
-        await using var runtime = await LoreRuntime.OpenAsync(options, cancellationToken);
         var given = context.Arguments.Contains("--episodes");
-        var simulation = new WorkplaceSimulation(drift
+        var simulationOptions = drift
             ? DriftScenario.Simulation(settings.Seed, given ? settings.Episodes : 800)
             : shift
             ? FailureShiftScenario.Simulation(settings.Seed, given ? settings.Episodes : FailureShiftScenario.Episodes)
@@ -171,21 +157,76 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
                 Episodes = settings.Episodes,
                 LearnEvery = settings.LearnEvery,
                 WindowSize = settings.LearnEvery,
-            });
+            };
+        Action<LoreOptions>? configure = drift ? DriftScenario.Configure : shift ? FailureShiftScenario.Configure : null;
 
-        SimulationReport report;
         if (settings.Json)
         {
-            report = await simulation.RunAsync(runtime, progress: null, cancellationToken);
-            Output.Json(console, report);
+            // The chapter the scenario is named for (the drift scenario's second chapter is '--scenario shift --json').
+            Output.Json(console, await RunChapterAsync(store, settings.Tenant, configure, simulationOptions, json: true, cancellationToken));
             return 0;
         }
 
         console.MarkupLine("[yellow]" + Markup.Escape(SimulationReport.SimulationNotice) + "[/]");
-        console.MarkupLineInterpolated($"Store: {store.Location}   seed {settings.Seed}, {simulation.Options.Episodes} episodes, learning every {simulation.Options.LearnEvery}.");
-        console.WriteLine();
+        var report = await RunChapterAsync(store, settings.Tenant, configure, simulationOptions, json: false, cancellationToken);
+        if (drift)
+        {
+            await WriteControlStoryAsync(report, store, cancellationToken);
+            await RunShiftChapterAsync(store, settings, given, cancellationToken);
+        }
+        else if (shift)
+        {
+            WriteFailureShift(report);
+        }
 
-        report = await console.Progress()
+        return 0;
+    }
+
+    /// <summary>
+    /// The drift scenario's second chapter: the failure-shift story of <c>--scenario shift</c> (a candidate that raises
+    /// overall success while a new failure mode appears, held in canary), run in its own tenant of the same store so that
+    /// its workplace rule and its rollout start clean (<see cref="FailureShiftScenario.ChapterTenant"/>).
+    /// </summary>
+    private async Task RunShiftChapterAsync(ILoreStore store, Settings settings, bool episodesGiven, CancellationToken cancellationToken)
+    {
+        var tenant = FailureShiftScenario.ChapterTenant(settings.Tenant);
+        console.WriteLine();
+        console.Write(new Rule("[bold]Chapter 2: improved, or merely shifted the errors?[/]").LeftJustified());
+        console.MarkupLineInterpolated($"A second workplace in tenant [bold]{tenant}[/] of the same store: gold members are verified by their account manager, and the automated identity check on them is forbidden. Learning will make the agent run that check; watch the rollout hold the candidate back.");
+        console.MarkupLineInterpolated($"Inspect it with --tenant {tenant}: lore rollout status, lore audit list (or run 'lore demo --scenario shift' for this chapter alone).");
+        var simulation = FailureShiftScenario.Simulation(settings.Seed, episodesGiven ? settings.Episodes : FailureShiftScenario.Episodes);
+        var report = await RunChapterAsync(store, tenant, FailureShiftScenario.Configure, simulation, json: false, cancellationToken);
+        WriteFailureShift(report);
+    }
+
+    /// <summary>The control plane of the live drift story: chapter 1's (with review) for its tenant, chapter 2's for the shift tenant.</summary>
+    private static void ConfigureChapter(LoreOptions options, string tenant)
+    {
+        if (options.Tenant == FailureShiftScenario.ChapterTenant(tenant))
+        {
+            FailureShiftScenario.Configure(options);
+        }
+        else
+        {
+            DriftScenario.ConfigureWithReview(options);
+        }
+    }
+
+    /// <summary>Runs one chapter of the simulated workplace in its own runtime for <paramref name="tenant"/>, with a progress bar and the success chart unless <paramref name="json"/>.</summary>
+    private async Task<SimulationReport> RunChapterAsync(ILoreStore store, string tenant, Action<LoreOptions>? configure, SimulationOptions simulationOptions, bool json, CancellationToken cancellationToken)
+    {
+        var options = new LoreOptions { Store = store, Tenant = tenant, LeaveStoreOpen = true };
+        configure?.Invoke(options);
+        await using var runtime = await LoreRuntime.OpenAsync(options, cancellationToken);
+        var simulation = new WorkplaceSimulation(simulationOptions);
+        if (json)
+        {
+            return await simulation.RunAsync(runtime, progress: null, cancellationToken);
+        }
+
+        console.MarkupLineInterpolated($"Store: {store.Location}   seed {simulation.Options.Seed}, {simulation.Options.Episodes} episodes, learning every {simulation.Options.LearnEvery}.");
+        console.WriteLine();
+        var report = await console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .StartAsync(async ctx =>
             {
@@ -199,16 +240,7 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
             });
 
         Write(report);
-        if (drift)
-        {
-            await WriteControlStoryAsync(report, store, cancellationToken);
-        }
-        else if (shift)
-        {
-            WriteFailureShift(report);
-        }
-
-        return 0;
+        return report;
     }
 
     /// <summary>
@@ -230,7 +262,8 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
         {
             Store = store,
             Urls = settings.Urls,
-            ConfigureRuntime = drift ? DriftScenario.ConfigureWithReview : null,
+            // The drift story's second chapter (the failure shift) runs in its own tenant, with its own control plane.
+            ConfigureRuntime = drift ? o => ConfigureChapter(o, settings.Tenant) : null,
         };
         // The console tells the story; the server logs only warnings and errors meanwhile.
         var app = LoreServer.Build(serverOptions, ["--Logging:LogLevel:Default=Warning"]);
@@ -266,6 +299,19 @@ internal sealed class DemoCommand(IAnsiConsole console) : AsyncCommand<DemoComma
                 if (drift)
                 {
                     await WriteControlStoryAsync(report, store, stop);
+
+                    // Chapter 2 in its own tenant: the dashboard shows it when signed in with that tenant's key.
+                    var tenant = FailureShiftScenario.ChapterTenant(settings.Tenant);
+                    var shiftKey = await ApiKeys.CreateAsync(store, tenant, ApiKeyRole.Admin, "lore demo --serve (chapter 2)", $"cli:{Environment.UserName}", TimeProvider.System, stop);
+                    console.WriteLine();
+                    console.Write(new Rule("[bold]Chapter 2: improved, or merely shifted the errors?[/]").LeftJustified());
+                    console.MarkupLineInterpolated($"A second workplace in tenant [bold]{tenant}[/]: gold members are verified by their account manager, and the automated identity check on them is forbidden. Sign in to {dashboard} with this admin key (shown once) and open Rollout and Error mix:");
+                    console.Profile.Out.Writer.WriteLine(shiftKey.Secret);
+                    var shiftOptions = FailureShiftScenario.Simulation(settings.Seed, context.Arguments.Contains("--episodes") ? settings.Episodes : FailureShiftScenario.Episodes);
+                    shiftOptions.PaceEvery = simulationOptions.PaceEvery;
+                    shiftOptions.Pause = simulationOptions.Pause;
+                    var shiftRuntime = await app.Services.GetRequiredService<ILoreRuntimeProvider>().GetRuntimeAsync(tenant, stop);
+                    WriteFailureShift(await new WorkplaceSimulation(shiftOptions).RunAsync(shiftRuntime, progress, stop));
                 }
 
                 console.MarkupLineInterpolated($"The scenario is over; the dashboard keeps serving at [bold]{dashboard}[/] until Ctrl+C.");

@@ -76,8 +76,29 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
         [DefaultValue(Tenants.Default)]
         public string Tenant { get; init; } = Tenants.Default;
 
+        [CommandOption("--failure-classifier-endpoint <URL>")]
+        [Description("An OpenAI-compatible endpoint (for example https://api.openai.com/v1/ or a local model server) whose model names the failure mode of each failed episode as it is judged; the mode is stored with the outcome and used by the rollout monitor, eval, diff and the dashboard. Without it the built-in failure signature is used.")]
+        public string? FailureClassifierEndpoint { get; init; }
+
+        [CommandOption("--failure-classifier-model <NAME>")]
+        [Description("The model of --failure-classifier-endpoint that names failures (required with it).")]
+        public string? FailureClassifierModel { get; init; }
+
+        [CommandOption("--failure-classifier-key-env <VAR>")]
+        [Description("The environment variable holding --failure-classifier-endpoint's API key (read at start, never printed or logged); omit it for an endpoint without keys.")]
+        public string? FailureClassifierKeyEnv { get; init; }
+
+        [CommandOption("--failure-classifier-timeout <SECONDS>")]
+        [Description("How long the classifier may take for one episode before the built-in signature is used instead (default 30, 0.1 to 300).")]
+        public double? FailureClassifierTimeoutSeconds { get; init; }
+
         public override ValidationResult Validate()
         {
+            if (Infrastructure.FailureClassifierEndpoint.Check(FailureClassifierEndpoint, FailureClassifierModel, FailureClassifierKeyEnv, FailureClassifierTimeoutSeconds) is { } classifierProblem)
+            {
+                return ValidationResult.Error(classifierProblem);
+            }
+
             if (MaxRequestBytes < 1024)
             {
                 return ValidationResult.Error("--max-request-bytes must be at least 1024.");
@@ -146,6 +167,7 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             }
         }
 
+        var classifier = Infrastructure.FailureClassifierEndpoint.FromOptions(settings.FailureClassifierEndpoint, settings.FailureClassifierModel, settings.FailureClassifierKeyEnv, settings.FailureClassifierTimeoutSeconds);
         await using var store = await StoreLocator.OpenAsync(settings.Store, mustExist: false, cancellationToken);
         var writer = console.Profile.Out.Writer;
         if ((await store.ListApiKeysAsync(null, cancellationToken)).Count == 0)
@@ -173,6 +195,7 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             ProxyDurableByDefault = settings.Durable,
             AbandonIdleEpisodesAfter = settings.AbandonIdleEpisodesAfterMinutes < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMinutes(settings.AbandonIdleEpisodesAfterMinutes),
             TelemetryTenants = settings.TelemetryTenantNames() is { } named ? [.. named] : null,
+            ConfigureRuntime = classifier?.Configure(),
 
             // One line per request is noise on a terminal; warnings and Lore's own messages (by key id, never a key) stay.
             ConfigureLogging = logging => logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning),
@@ -193,6 +216,11 @@ internal sealed class ServeCommand(IAnsiConsole console) : AsyncCommand<ServeCom
             await app.StartAsync(cancellationToken);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             writer.WriteLine($"Listening on {string.Join(", ", addresses)} (store {store.Location}).");
+            if (classifier is not null)
+            {
+                writer.WriteLine($"Failure modes named by model {classifier.Model} at {classifier.Endpoint} (timeout {classifier.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s; the built-in signature when it fails).");
+            }
+
             writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"REST API under /api (OpenAPI at /openapi/v1.json), OpenAI-compatible proxy at /v1/chat/completions{(options.UpstreamBaseUrl is null ? " (no --upstream: disabled)" : "")}, OTLP at /v1/traces, MCP at /mcp, dashboard at /dashboard. Ctrl+C stops."));
             writer.Flush();
             try

@@ -87,7 +87,7 @@ internal sealed class EpisodeBatch
     public void AddOutcome(long sequence, DateOnly month, Outcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        _outcomes.Add(new OutcomeRow(month, sequence, outcome.Score, outcome.Source, outcome.Actor, outcome.Comment, PostgresText.FromTime(outcome.At), outcome.Category, outcome.Reason));
+        _outcomes.Add(new OutcomeRow(month, sequence, outcome.Score, outcome.Source, outcome.Actor, outcome.Comment, PostgresText.FromTime(outcome.At), outcome.Category, outcome.Reason, outcome.FailureMode));
     }
 
     /// <summary>Ends an episode added to this batch (its header is not written yet, so the end goes into it); false when it is not in the batch.</summary>
@@ -155,7 +155,7 @@ internal sealed class EpisodeBatch
 
     private const string StepColumns = "month, episode_sequence, idx, kind, tool_name, tool_failed, payload";
 
-    private const string OutcomeColumns = "month, episode_sequence, score, source, actor, comment, at, category, reason";
+    private const string OutcomeColumns = "month, episode_sequence, score, source, actor, comment, at, category, reason, failure_mode";
 
     private async Task InsertEpisodesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
@@ -248,8 +248,8 @@ internal sealed class EpisodeBatch
     {
         await using var command = new NpgsqlCommand($"""
             INSERT INTO outcomes ({OutcomeColumns})
-            SELECT m, s, sc, so, a, c, t, ca, r FROM unnest($1::date[], $2::bigint[], $3::double precision[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-                WITH ORDINALITY AS u(m, s, sc, so, a, c, t, ca, r, n)
+            SELECT m, s, sc, so, a, c, t, ca, r, f FROM unnest($1::date[], $2::bigint[], $3::double precision[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+                WITH ORDINALITY AS u(m, s, sc, so, a, c, t, ca, r, f, n)
             ORDER BY n;
             """, connection, transaction);
         var p = command.Parameters;
@@ -262,6 +262,7 @@ internal sealed class EpisodeBatch
         p.Add(Text(_outcomes.Select(o => o.At)));
         p.Add(Text(_outcomes.Select(o => o.Category)));
         p.Add(Text(_outcomes.Select(o => o.Reason)));
+        p.Add(Text(_outcomes.Select(o => o.FailureMode)));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -280,6 +281,7 @@ internal sealed class EpisodeBatch
             await WriteTextAsync(copy, o.At, cancellationToken).ConfigureAwait(false);
             await WriteTextAsync(copy, o.Category, cancellationToken).ConfigureAwait(false);
             await WriteTextAsync(copy, o.Reason, cancellationToken).ConfigureAwait(false);
+            await WriteTextAsync(copy, o.FailureMode, cancellationToken).ConfigureAwait(false);
         }
 
         await copy.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -303,5 +305,5 @@ internal sealed class EpisodeBatch
 
     private sealed record StepRow(DateOnly Month, long Sequence, int Index, string Kind, string? ToolName, bool ToolFailed, string Payload);
 
-    private sealed record OutcomeRow(DateOnly Month, long Sequence, double Score, string Source, string? Actor, string? Comment, string At, string? Category, string? Reason);
+    private sealed record OutcomeRow(DateOnly Month, long Sequence, double Score, string Source, string? Actor, string? Comment, string At, string? Category, string? Reason, string? FailureMode);
 }

@@ -46,7 +46,7 @@ internal static class EpisodeReader
         """;
 
     private const string OutcomesSql = """
-        SELECT episode_sequence, score, source, actor, comment, at, category, reason FROM outcomes
+        SELECT episode_sequence, score, source, actor, comment, at, category, reason, failure_mode FROM outcomes
         WHERE month = ANY($1) AND episode_sequence = ANY($2)
         ORDER BY episode_sequence, id;
         """;
@@ -182,6 +182,7 @@ internal static class EpisodeReader
                 {
                     Category = reader.IsDBNull(6) ? null : reader.GetString(6),
                     Reason = reader.IsDBNull(7) ? null : reader.GetString(7),
+                    FailureMode = reader.IsDBNull(8) ? null : reader.GetString(8),
                 });
             }
         }

@@ -36,6 +36,7 @@ internal static class SchemaMigrator
         new(4, "rollout-outcomes", "0004_rollout_outcomes.sql"),
         new(5, "episode-end-reason", "0005_episode_end_reason.sql"),
         new(6, "failure-modes", "0006_failure_modes.sql"),
+        new(7, "outcome-failure-mode", "0007_outcome_failure_mode.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;

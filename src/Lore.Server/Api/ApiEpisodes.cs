@@ -84,8 +84,9 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
                 Source = caller.SourceFor(unit),
             };
             var steps = (request.Steps ?? []).Select((s, i) => s.ToStep(i, now)).ToArray();
-            var outcomes = (request.Outcomes ?? []).Select(o => o.ToOutcome(caller.Actor, now)).ToArray();
-            var records = new List<CaptureRecord>(steps.Length + outcomes.Length + 2) { new EpisodeStarted(header) };
+            // Judged now: with a failure classifier set, the mode it gives is stored with the latest outcome.
+            var outcomes = (await runtime.JudgeEpisodeAsync(header with { Steps = steps, Outcomes = [.. (request.Outcomes ?? []).Select(o => o.ToOutcome(caller.Actor, now))] }, cancellationToken).ConfigureAwait(false)).Outcomes;
+            var records = new List<CaptureRecord>(steps.Length + outcomes.Count + 2) { new EpisodeStarted(header) };
             records.AddRange(steps.Select(s => new StepRecorded(id, s) { Tenant = caller.Tenant }));
             records.AddRange(outcomes.Select(o => new OutcomeRecorded(id, o) { Tenant = caller.Tenant }));
             var open = new OpenEpisode(assignment);
@@ -189,7 +190,8 @@ internal sealed class ApiEpisodes(TenantRuntimes runtimes)
             var outcomes = episode.Outcomes.ToList();
             if (request.Outcome is { } input)
             {
-                var outcome = input.ToOutcome(caller.Actor, now);
+                // Judged now: with a failure classifier set, the mode it gives is stored with the outcome.
+                var outcome = await runtime.JudgeOutcomeAsync(episode, input.ToOutcome(caller.Actor, now), cancellationToken).ConfigureAwait(false);
                 outcomes.Add(outcome);
                 records.Add(new OutcomeRecorded(id, outcome) { Tenant = caller.Tenant });
             }

@@ -112,7 +112,7 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
 
         // The arm the unit was given by get_guidelines (the same assignment for the same unit or episode id).
         var assignment = runtime.AssignEpisode(unit ?? "", id);
-        var episode = mapped with
+        var unjudged = mapped with
         {
             Task = task,
             Origin = "mcp:" + agent.Actor,
@@ -122,6 +122,9 @@ internal sealed class LoreMcpTools(McpAgent agent, TenantRuntimes runtimes, Lore
             InjectedLessonIds = lessonIds,
             Outcomes = [.. mapped.Outcomes.Select(o => o with { Actor = o.Actor ?? agent.Actor })],
         };
+
+        // Judged now: with a failure classifier set, the mode it gives is stored with the outcome.
+        var episode = await runtime.JudgeEpisodeAsync(unjudged, cancellationToken).ConfigureAwait(false);
 
         try
         {

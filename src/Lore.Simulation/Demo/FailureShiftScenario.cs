@@ -37,6 +37,14 @@ public static class FailureShiftScenario
         };
 
     /// <summary>
+    /// The tenant in which <c>lore demo --scenario drift</c> runs this story as its second chapter, beside the drift
+    /// chapter's <paramref name="tenant"/> in the same store (its own workplace rule and rollout, starting clean). Arms
+    /// are assigned by hashing tenant and unit, so its figures differ a little from those of the same seed in
+    /// <paramref name="tenant"/> itself; the hold does not.
+    /// </summary>
+    public static string ChapterTenant(string tenant) => tenant + "-shift";
+
+    /// <summary>
     /// The control plane of <see cref="DriftScenario.Configure"/> (a 50% canary, automatic promotion and rollback), with
     /// promotion allowed only after 500 judged canary episodes, so that the failure-mode analysis has the traffic to
     /// see the new mode before success alone could promote the candidate.

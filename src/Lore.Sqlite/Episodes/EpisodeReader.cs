@@ -41,7 +41,7 @@ internal static class EpisodeReader
         """;
 
     private const string OutcomesInRangeSql = """
-        SELECT o.episode_sequence, o.score, o.source, o.actor, o.comment, o.at, o.category, o.reason FROM outcomes o
+        SELECT o.episode_sequence, o.score, o.source, o.actor, o.comment, o.at, o.category, o.reason, o.failure_mode FROM outcomes o
         WHERE o.episode_sequence IN (SELECT sequence FROM episodes WHERE tenant = $tenant AND sequence BETWEEN $first AND $last AND ($ended_only = 0 OR ended_at IS NOT NULL) AND import_id IS NULL)
         ORDER BY o.episode_sequence, o.id;
         """;
@@ -257,6 +257,7 @@ internal static class EpisodeReader
             {
                 Category = reader.IsDBNull(6) ? null : reader.GetString(6),
                 Reason = reader.IsDBNull(7) ? null : reader.GetString(7),
+                FailureMode = reader.IsDBNull(8) ? null : reader.GetString(8),
             });
         }
 

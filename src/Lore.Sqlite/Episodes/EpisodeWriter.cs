@@ -28,8 +28,8 @@ internal sealed class EpisodeWriter : IDisposable
         """;
 
     private const string InsertOutcomeSql = """
-        INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at, category, reason)
-        VALUES ($episode_sequence, $score, $source, $actor, $comment, $at, $category, $reason);
+        INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at, category, reason, failure_mode)
+        VALUES ($episode_sequence, $score, $source, $actor, $comment, $at, $category, $reason, $failure_mode);
         """;
 
     // An episode an outcome ended while another process captured it keeps that end; the capture's own end adds the injected lessons.
@@ -68,7 +68,7 @@ internal sealed class EpisodeWriter : IDisposable
         _insertOutcome = Create(connection, InsertOutcomeSql,
             ("$episode_sequence", SqliteType.Integer), ("$score", SqliteType.Real), ("$source", SqliteType.Text),
             ("$actor", SqliteType.Text), ("$comment", SqliteType.Text), ("$at", SqliteType.Text),
-            ("$category", SqliteType.Text), ("$reason", SqliteType.Text));
+            ("$category", SqliteType.Text), ("$reason", SqliteType.Text), ("$failure_mode", SqliteType.Text));
         _endEpisode = Create(connection, EndEpisodeSql,
             ("$ended_at", SqliteType.Text), ("$injected_lesson_ids", SqliteType.Text), ("$sequence", SqliteType.Integer));
         _endByOutcome = Create(connection, EndByOutcomeSql, ("$ended_at", SqliteType.Text), ("$sequence", SqliteType.Integer));
@@ -194,6 +194,7 @@ internal sealed class EpisodeWriter : IDisposable
         p[5].Value = SqliteText.FromTime(outcome.At);
         p[6].Value = SqliteText.OrNull(outcome.Category);
         p[7].Value = SqliteText.OrNull(outcome.Reason);
+        p[8].Value = SqliteText.OrNull(outcome.FailureMode);
         _insertOutcome.ExecuteNonQuery();
     }
 

@@ -39,6 +39,7 @@ internal static class SchemaMigrator
         new(7, "rollout-outcomes", "0007_rollout_outcomes.sql"),
         new(8, "crash-recovery", "0008_crash_recovery.sql"),
         new(9, "failure-modes", "0009_failure_modes.sql"),
+        new(10, "outcome-failure-mode", "0010_outcome_failure_mode.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;

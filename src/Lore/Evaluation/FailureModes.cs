@@ -6,7 +6,7 @@ namespace Lore;
 /// <summary>
 /// Turns a failed episode into its failure mode: a short, normalised signature that episodes failing the same way share,
 /// so evaluation can say whether a change removed errors or moved them. In order of precedence: a classifier's label
-/// (<c>label: ...</c>), the judge's outcome category (<c>category: ...</c>) or reason (<c>reason: ...</c>), the last
+/// (<c>label: ...</c>; given when the episode is judged and stored with the outcome, <see cref="Outcome.FailureMode"/>), the judge's outcome category (<c>category: ...</c>) or reason (<c>reason: ...</c>), the last
 /// tool that failed and its normalised error (<c>tool NAME: ...</c>), a model call that got no answer
 /// (<c>model error: ...</c>), the last state-changing call after which the episode failed (<c>after NAME</c>), and
 /// otherwise <c>no tool error</c>. Texts are normalised the way tool errors are for learning (ids, numbers, dates and
@@ -16,6 +16,7 @@ public static class FailureModes
 {
     /// <summary>The mode of a failed episode with no evidence of why.</summary>
     public const string NoToolError = "no tool error";
+
 
     private const int MaxToolNameLength = 64;
 
@@ -61,18 +62,27 @@ public static class FailureModes
 
         if (classifier is not null && await classifier.ClassifyAsync(episode, cancellationToken).ConfigureAwait(false) is { } label && !string.IsNullOrWhiteSpace(label))
         {
-            return "label: " + Text(label);
+            return Label(label);
         }
 
         return Of(episode);
     }
 
-    /// <summary>The mode the judges named: the latest failing outcome's category, else its reason; null when none named one.</summary>
+    /// <summary>
+    /// The mode the episode was judged with, latest judgement first: the mode a classifier gave it when an outcome was
+    /// recorded (<see cref="Outcome.FailureMode"/>), else a failing outcome's category, else its reason; null when none
+    /// named one.
+    /// </summary>
     internal static string? FromOutcomes(IReadOnlyList<Outcome> outcomes)
     {
         for (var i = outcomes.Count - 1; i >= 0; i--)
         {
             var outcome = outcomes[i];
+            if (!string.IsNullOrWhiteSpace(outcome.FailureMode))
+            {
+                return outcome.FailureMode;
+            }
+
             if (outcome.IsSuccess)
             {
                 continue;
@@ -91,6 +101,9 @@ public static class FailureModes
 
         return null;
     }
+
+    /// <summary>A classifier's label as a mode.</summary>
+    internal static string Label(string label) => "label: " + Text(label);
 
     /// <summary>A judge's or classifier's text as a mode shows it: normalised like a tool error, with '_' read as a space ("wrong_refund" is "wrong refund").</summary>
     internal static string Text(string text) => ErrorNormalizer.Normalize(text.Replace('_', ' '));

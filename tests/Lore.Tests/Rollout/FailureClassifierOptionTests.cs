@@ -106,6 +106,41 @@ public sealed class FailureClassifierOptionTests
         Assert.Equal("label: wrong desk without a transcript, ticket <num>", await scenario.Runtime.FailureModeIfFailedAsync(failed, Ct));
     }
 
+    [Fact]
+    public void The_mode_an_episode_was_judged_with_wins_over_the_built_in_signature_until_a_later_judgement_names_another()
+    {
+        var failed = new Episode
+        {
+            Id = "ep-1",
+            Task = "t",
+            StartedAt = DateTimeOffset.UnixEpoch,
+            Outcomes = [new Outcome(0, OutcomeSource.Environment) { Category = "order_not_found", FailureMode = "label: wrong desk" }],
+        };
+
+        Assert.Equal("label: wrong desk", FailureModes.Of(failed));
+        Assert.Equal("category: handed to human", FailureModes.Of(failed with { Outcomes = [.. failed.Outcomes, new Outcome(0, OutcomeSource.User) { Category = "handed_to_human" }] }));
+        Assert.Null(FailureModes.Of(failed with { Outcomes = [.. failed.Outcomes, Outcome.Success(), Outcome.Success()] }));
+        Assert.Equal("category: order not found", FailureModes.Of(failed with { Outcomes = [failed.Outcomes[0] with { FailureMode = null }] }));
+    }
+
+    [Fact]
+    public async Task A_failed_judgement_of_a_running_episode_is_stored_with_the_classifiers_mode_and_a_success_without_one()
+    {
+        var classifier = new ToolLabelClassifier();
+        await using var scenario = await RolloutScenario.OpenAsync(configure: o => o.FailureClassifier = classifier);
+        var episode = scenario.Runtime.BeginEpisode(RolloutScenario.RefundTask, new() { ["slice"] = "refunds" }, "user-1");
+        await using (episode)
+        {
+            await scenario.Runtime.RecordOutcomeAsync(episode.Id, Outcome.Success(OutcomeSource.Evaluator), Ct);
+            await scenario.Runtime.RecordOutcomeAsync(episode.Id, new Outcome(0, OutcomeSource.Environment) { Category = "order_not_found" }, Ct);
+        }
+
+        var stored = await scenario.Host.StoredEpisodeAsync(episode.Id);
+        Assert.Equal([null, "label: wrong desk without a transcript, ticket <num>"], stored.Outcomes.Select(o => o.FailureMode));
+        Assert.Equal("label: wrong desk without a transcript, ticket <num>", FailureModes.Of(stored));
+        Assert.Single(classifier.Seen);
+    }
+
     [Theory]
     [InlineData(50)]
     [InlineData(400_000)]
