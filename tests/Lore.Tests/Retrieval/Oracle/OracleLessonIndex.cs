@@ -657,7 +657,7 @@ internal sealed class LessonIndex
             {
                 var result = picked.Count == 0
                     ? RetrievalResult.None(SnapshotId)
-                    : new RetrievalResult(SnapshotId, picked, _frameTokens + used, LessonSection.Render(_header, lines));
+                    : new RetrievalResult(SnapshotId, picked, _frameTokens + used, LessonSection.Render(_header, CollectionsMarshal.AsSpan(lines)));
                 return withheld is null ? result : result with { WithheldLessonIds = withheld };
             }
 
