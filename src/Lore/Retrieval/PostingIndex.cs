@@ -10,8 +10,11 @@ namespace Lore.Retrieval;
 /// An inverted index from small integer keys (BM25 term ids, hashed embedding dimensions) to per-document weights,
 /// with one query-time operation: "add q times this key's weight to every document's accumulator". Rare keys keep a
 /// posting list (compressed sparse rows, documents ascending, document and weight side by side) and cost one
-/// scattered add per posting; keys found in a large share of the documents are stored as one dense column each and
-/// added with a SIMD multiply-add over contiguous memory.
+/// scattered add per posting. Keys found in a large share of the documents ("common" keys) are added after all rare
+/// keys with a fused multiply-add; a common key in most documents is stored as a dense column (one SIMD pass over
+/// contiguous memory), one in fewer than half as a posting list of its own (half the bytes of a column or less, the
+/// difference between streaming a column from memory and a few cache lines when the index is cold). Skipping a
+/// column's zeros changes nothing: a fused multiply-add of zero leaves a non-negative accumulator exactly as it was.
 /// </summary>
 /// <remarks>
 /// Laid out for a query that finds the index cold in the caches (an episode's first model call, seconds after the
@@ -22,10 +25,10 @@ namespace Lore.Retrieval;
 /// </remarks>
 internal sealed class PostingIndex
 {
-    /// <summary>Keys present in at least 1/this of the documents (and at least 32) become dense columns.</summary>
+    /// <summary>Keys present in at least 1/this of the documents (and at least 32) are common: added by fused multiply-add.</summary>
     public const int DenseShareDivisor = 12;
 
-    /// <summary>At most this many floats in dense columns (64 MB); the most frequent keys win.</summary>
+    /// <summary>At most this many documents' worth of common keys (64 MB as dense columns); the most frequent keys win.</summary>
     public const long MaxDenseFloats = 16L * 1024 * 1024;
 
     /// <summary>Resolutions kept on the stack; larger queries rent from the shared pool.</summary>
@@ -34,9 +37,17 @@ internal sealed class PostingIndex
     /// <summary>Cache lines of one posting list prefetched ahead of the walk (longer lists stream by themselves).</summary>
     private const int PrefetchLines = 8;
 
+    /// <summary>Set on a common key's entry in <see cref="_offsets"/>.</summary>
+    private const int CommonFlag = int.MinValue;
+
+    /// <summary>Set (with <see cref="CommonFlag"/>) on the entry of a common key stored as a dense column.</summary>
+    private const int ColumnFlag = 1 << 30;
+
+    private const int OffsetMask = ColumnFlag - 1;
+
     /// <summary>
-    /// Key k's postings are <c>_postings[_offsets[k] .. _offsets[k + 1] &amp; int.MaxValue)</c>; a dense key has the
-    /// sign bit set on its own entry and an empty range.
+    /// Key k's postings are <c>_postings[_offsets[k] &amp; OffsetMask .. _offsets[k + 1] &amp; OffsetMask)</c>, its
+    /// flags say whether it is common and whether it is a dense column (whose range is empty).
     /// </summary>
     private readonly int[] _offsets;
 
@@ -83,14 +94,16 @@ internal sealed class PostingIndex
             }
         }
 
-        var denseThreshold = Math.Max(32, n / DenseShareDivisor);
-        var maxColumns = n == 0 ? 0 : (int)Math.Min(int.MaxValue, MaxDenseFloats / n);
-        var denseKeys = Enumerable.Range(0, keySpace)
-            .Where(k => df[k] >= denseThreshold)
-            .OrderByDescending(k => df[k]).ThenBy(k => k)
-            .Take(maxColumns)
-            .Order()
-            .ToArray();
+        var commonThreshold = Math.Max(32, n / DenseShareDivisor);
+        var maxCommon = n == 0 ? 0 : (int)Math.Min(int.MaxValue, MaxDenseFloats / n);
+        var common = new bool[keySpace];
+        foreach (var key in Enumerable.Range(0, keySpace).Where(k => df[k] >= commonThreshold).OrderByDescending(k => df[k]).ThenBy(k => k).Take(maxCommon))
+        {
+            common[key] = true;
+        }
+
+        // A posting (8 bytes) per document holding the key against a float (4 bytes) per document: a column pays from half.
+        var denseKeys = Enumerable.Range(0, keySpace).Where(k => common[k] && df[k] * 2L >= n).ToArray();
 
         var offsets = new int[keySpace + 1];
         var present = new ulong[(keySpace + 63) / 64];
@@ -109,12 +122,20 @@ internal sealed class PostingIndex
             present[key >> 6] |= 1UL << key;
             if (nextDense < denseKeys.Length && denseKeys[nextDense] == key)
             {
-                offsets[key] |= int.MinValue;
+                offsets[key] |= CommonFlag | ColumnFlag;
                 nextDense++;
+                continue;
             }
-            else
+
+            if (common[key])
             {
-                total += df[key];
+                offsets[key] |= CommonFlag;
+            }
+
+            total += df[key];
+            if (total > OffsetMask)
+            {
+                throw new InvalidOperationException($"The index would hold more than {OffsetMask} postings; split the snapshot.");
             }
         }
 
@@ -122,7 +143,7 @@ internal sealed class PostingIndex
         var next = new int[keySpace];
         for (var key = 0; key < keySpace; key++)
         {
-            next[key] = offsets[key] & int.MaxValue;
+            next[key] = offsets[key] & OffsetMask;
         }
 
         var postings = new Posting[total];
@@ -133,7 +154,7 @@ internal sealed class PostingIndex
             for (var k = 0; k < keys.Length; k++)
             {
                 var key = keys[k];
-                if (offsets[key] >= 0)
+                if ((offsets[key] & ColumnFlag) == 0)
                 {
                     postings[next[key]++] = new Posting(d, values[k]);
                 }
@@ -149,10 +170,11 @@ internal sealed class PostingIndex
     }
 
     /// <summary>
-    /// Adds, for every key, its query weight times the key's weight to each document's accumulator: the posting lists
-    /// in the order of the keys, then the dense columns block by block (so a block of accumulators stays in the L1
-    /// cache while the columns stream past it). Keys are resolved and their lists prefetched before any list is
-    /// walked, so the cache misses of one key overlap with the next key's.
+    /// Adds, for every key, its query weight times the key's weight to each document's accumulator: the rare keys'
+    /// posting lists in the order of the keys, then the common keys in the order of the keys by fused multiply-add
+    /// (so every document sees the same operations in the same order whichever way a common key is stored). Keys are
+    /// resolved and their lists prefetched before any list is walked, so the cache misses of one key overlap with the
+    /// next key's.
     /// </summary>
     public void AccumulateMany(ReadOnlySpan<int> keys, ReadOnlySpan<float> queryWeights, Span<float> accumulators)
     {
@@ -162,7 +184,7 @@ internal sealed class PostingIndex
             : MemoryMarshal.Cast<int, Resolution>((rented = ArrayPool<int>.Shared.Rent(keys.Length * 2)).AsSpan(0, keys.Length * 2));
         try
         {
-            var denseCount = Resolve(keys, resolved);
+            var commonCount = Resolve(keys, resolved);
             var acc = accumulators[..DocumentCount];
             var postings = _postings;
             for (var i = 0; i < resolved.Length; i++)
@@ -178,9 +200,9 @@ internal sealed class PostingIndex
                 }
             }
 
-            if (denseCount > 0)
+            if (commonCount > 0)
             {
-                AccumulateDense(resolved, queryWeights, acc);
+                AccumulateCommon(resolved, queryWeights, acc);
             }
         }
         finally
@@ -193,15 +215,15 @@ internal sealed class PostingIndex
     }
 
     /// <summary>
-    /// Each key's posting range (count 0 when absent), or for a dense key its column as <c>From</c> and count -1;
-    /// prefetches the head of every list. Returns how many keys are dense.
+    /// Each key's <see cref="Resolution"/> (count 0 when absent) and a prefetch of the head of every list it will walk.
+    /// Returns how many keys are common.
     /// </summary>
     private int Resolve(ReadOnlySpan<int> keys, Span<Resolution> resolved)
     {
         var offsets = _offsets;
         var present = _present;
         var keySpace = offsets.Length - 1;
-        var denseCount = 0;
+        var commonCount = 0;
         for (var i = 0; i < keys.Length; i++)
         {
             var key = keys[i];
@@ -212,22 +234,32 @@ internal sealed class PostingIndex
             }
 
             var entry = offsets[key];
-            if (entry < 0)
+            if ((entry & ColumnFlag) != 0)
             {
-                resolved[i] = new Resolution(Array.BinarySearch(_denseKeys, key), -1);
-                denseCount++;
+                resolved[i] = new Resolution(Array.BinarySearch(_denseKeys, key), Resolution.DenseColumn);
+                commonCount++;
                 continue;
             }
 
-            var count = (offsets[key + 1] & int.MaxValue) - entry;
-            resolved[i] = new Resolution(entry, count);
+            var from = entry & OffsetMask;
+            var count = (offsets[key + 1] & OffsetMask) - from;
             if (count > 0 && Sse.IsSupported)
             {
-                PrefetchList(entry, count);
+                PrefetchList(from, count);
+            }
+
+            if (entry < 0)
+            {
+                resolved[i] = new Resolution(from, Resolution.CommonList - count);
+                commonCount++;
+            }
+            else
+            {
+                resolved[i] = new Resolution(from, count);
             }
         }
 
-        return denseCount;
+        return commonCount;
     }
 
     private unsafe void PrefetchList(int from, int count)
@@ -240,26 +272,38 @@ internal sealed class PostingIndex
         }
     }
 
-    private void AccumulateDense(ReadOnlySpan<Resolution> resolved, ReadOnlySpan<float> queryWeights, Span<float> acc)
+    /// <summary>The common keys, in the order of the keys: acc = fma(weight, q, acc) for each document holding the key.</summary>
+    private void AccumulateCommon(ReadOnlySpan<Resolution> resolved, ReadOnlySpan<float> queryWeights, Span<float> acc)
     {
-        const int Block = 2048;
-        for (var from = 0; from < DocumentCount; from += Block)
+        for (var i = 0; i < resolved.Length; i++)
         {
-            var length = Math.Min(Block, DocumentCount - from);
-            var block = acc.Slice(from, length);
-            for (var i = 0; i < resolved.Length; i++)
+            var (from, count) = resolved[i];
+            var weight = queryWeights[i];
+            if (count == Resolution.DenseColumn)
             {
-                if (resolved[i].Count < 0)
+                TensorPrimitives.FusedMultiplyAdd(_dense.AsSpan(from * DocumentCount, DocumentCount), weight, acc, acc);
+            }
+            else if (count <= Resolution.CommonList)
+            {
+                foreach (var posting in _postings.AsSpan(from, Resolution.CommonList - count))
                 {
-                    var column = _dense.AsSpan((resolved[i].From * DocumentCount) + from, length);
-                    TensorPrimitives.FusedMultiplyAdd(column, queryWeights[i], block, block);
+                    ref var slot = ref acc[posting.Document];
+                    slot = MathF.FusedMultiplyAdd(posting.Weight, weight, slot);
                 }
             }
         }
     }
 
-    /// <summary>Where a query key's postings are: a range of the posting array, or (count -1) a dense column.</summary>
-    private readonly record struct Resolution(int From, int Count);
+    /// <summary>
+    /// Where a query key's postings are: a rare key's range of the posting array (count &gt;= 0), a common key's range
+    /// (count = <see cref="CommonList"/> - length), or a dense column (count = <see cref="DenseColumn"/>, From its column).
+    /// </summary>
+    private readonly record struct Resolution(int From, int Count)
+    {
+        public const int DenseColumn = -1;
+
+        public const int CommonList = -2;
+    }
 }
 
 /// <summary>One document's weight for a key, side by side so that reading a posting costs one memory access.</summary>
