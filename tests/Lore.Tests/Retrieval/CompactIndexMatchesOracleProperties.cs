@@ -128,12 +128,49 @@ public sealed class CompactIndexMatchesOracleProperties
     [Fact]
     public void Large_snapshots_with_dense_columns_and_frequent_words_match_the_previous_index()
     {
-        // 2,000 lessons over 34 words: most terms and n-grams pass the dense-column share, and many words are frequent.
+        // 2,000 lessons over 34 words: every word is frequent and common (a posting list added by fused multiply-add),
+        // and "policy", in every lesson, is common enough to be a dense column, in BM25 and in the embedding alike.
         var lessons = AnyLesson.Array[2_000].Generate(new PCG(1, 15), null, out _);
-        var snapshot = Numbered(lessons, new RetrievalSettings { TopK = 8, MinScore = 0.05, TokenBudget = 600 });
+        var snapshot = Numbered([.. lessons.Select(l => l with { Text = "policy " + l.Text })], new RetrievalSettings { TopK = 8, MinScore = 0.05, TokenBudget = 600 });
         var index = LessonIndex.Build(snapshot);
         var oracle = Oracle.LessonIndex.Build(snapshot);
         SeededCheck.ForAll(AnyQuery, query => AssertSame(oracle.Retrieve(query), index.Retrieve(query)), iterations: 300);
+    }
+
+    [Fact]
+    public void Posting_index_accumulates_bit_for_bit_what_the_previous_one_did_whichever_way_each_key_is_stored()
+    {
+        // Key k is in a document with probability about 1/(1 + k / 8): the first keys are in nearly every document
+        // (dense columns), the next in a sizeable share (common posting lists), the rest in a few (rare lists).
+        var documents = Gen.Select(Gen.Int[0, 600], Gen.Int[1, 400], Gen.UInt).Select((n, keySpace, seed) =>
+        {
+            var random = new Random((int)seed);
+            var rows = new (int[] Keys, float[] Weights)[n];
+            for (var d = 0; d < n; d++)
+            {
+                var keys = Enumerable.Range(0, keySpace).Where(k => random.NextDouble() < 1.0 / (1 + (k / 8.0))).ToArray();
+                rows[d] = (keys, [.. keys.Select(_ => (float)(random.NextDouble() * 3))]);
+            }
+
+            var query = Enumerable.Range(0, keySpace + 5).Where(_ => random.Next(3) == 0).OrderBy(_ => random.Next()).ToArray();
+            return (Rows: rows, KeySpace: keySpace, Query: query, Weights: query.Select(_ => (float)random.NextDouble()).ToArray());
+        });
+        var sawColumn = false;
+        var sawCommonList = false;
+        SeededCheck.ForAll(documents, c =>
+        {
+            var index = PostingIndex.Build(c.Rows, c.KeySpace);
+            var oracle = Oracle.PostingIndex.Build(c.Rows, c.KeySpace);
+            var expected = new float[c.Rows.Length];
+            var actual = new float[c.Rows.Length];
+            oracle.AccumulateMany(c.Query, c.Weights, expected);
+            index.AccumulateMany(c.Query, c.Weights, actual);
+            Assert.Equal(expected, actual);
+            Assert.Equal(oracle.KeyCount, index.KeyCount);
+            sawColumn |= index.DenseColumns > 0;
+            sawCommonList |= oracle.DenseColumns > index.DenseColumns;
+        }, iterations: 120);
+        Assert.True(sawColumn && sawCommonList, "the samples cover dense columns and common keys kept as posting lists");
     }
 
     private static void AssertSame(RetrievalResult expected, RetrievalResult actual)
