@@ -43,7 +43,12 @@ internal sealed class LessonIndex
     private readonly IndexedLesson[] _lessons;
     private readonly int[] _always;
     private readonly int[] _pinned;
-    private readonly TriggerKind[] _triggers;
+
+    /// <summary>Per lesson, what the scan and the selection test (<see cref="KeywordTriggered"/>, <see cref="PinnedFlag"/>), one byte each, so they read no lesson object.</summary>
+    private readonly byte[] _flags;
+
+    /// <summary>Per lesson, the tokens of its line in the section.</summary>
+    private readonly int[] _lineTokens;
     private readonly LexicalIndex _lexical;
     private readonly HashedVectorIndex? _sparse;
     private readonly DenseVectorIndex? _dense;
@@ -60,7 +65,14 @@ internal sealed class LessonIndex
         Snapshot = snapshot;
         Settings = snapshot?.Settings ?? new RetrievalSettings();
         _lessons = lessons;
-        _triggers = [.. lessons.Select(l => l.Trigger)];
+        _flags = new byte[lessons.Length];
+        _lineTokens = new int[lessons.Length];
+        for (var i = 0; i < lessons.Length; i++)
+        {
+            _flags[i] = (byte)((lessons[i].Trigger == TriggerKind.Keywords ? KeywordTriggered : 0) | (lessons[i].Lesson.Pinned ? PinnedFlag : 0));
+            _lineTokens[i] = lessons[i].LineTokens;
+        }
+
         _lexical = lexical;
         _sparse = sparse;
         _dense = dense;
@@ -74,6 +86,9 @@ internal sealed class LessonIndex
         _smallestLine = lessons.Length == 0 ? 0 : lessons.Min(l => l.LineTokens);
         (_scopeOf, _scopeExamples) = GroupScopes(lessons);
     }
+
+    private const byte KeywordTriggered = 1;
+    private const byte PinnedFlag = 2;
 
     /// <summary>The index of "no snapshot": the baseline, which injects nothing.</summary>
     public static LessonIndex Empty { get; } = Build(null);
@@ -424,7 +439,7 @@ internal sealed class LessonIndex
 
                 for (var j = i; j < i + Vector256<float>.Count; j++)
                 {
-                    if (scores[j] >= bar && (_triggers[j] != TriggerKind.Keywords || flags[j] != 0) && scopes.Allows(j))
+                    if (scores[j] >= bar && ((_flags[j] & KeywordTriggered) == 0 || flags[j] != 0) && scopes.Allows(j))
                     {
                         Offer(heap, ref count, new Candidate(scores[j], j));
                         bar = count == capacity ? Math.Max(minScore, heap[0].Score) : minScore;
@@ -435,7 +450,7 @@ internal sealed class LessonIndex
 
         for (; i < scores.Length; i++)
         {
-            if (scores[i] >= bar && (_triggers[i] != TriggerKind.Keywords || flags[i] != 0) && scopes.Allows(i))
+            if (scores[i] >= bar && ((_flags[i] & KeywordTriggered) == 0 || flags[i] != 0) && scopes.Allows(i))
             {
                 Offer(heap, ref count, new Candidate(scores[i], i));
                 bar = count == capacity ? Math.Max(minScore, heap[0].Score) : minScore;
@@ -450,7 +465,7 @@ internal sealed class LessonIndex
         // A full heap may have turned eligible lessons away (or never offered them, below the bar).
         truncated = count == capacity;
         var kept = heap[..count];
-        kept.Sort(static (a, b) => a.RanksAbove(b) ? -1 : b.RanksAbove(a) ? 1 : 0);
+        kept.Sort(default(CandidateOrder));
         return count;
     }
 
@@ -601,7 +616,8 @@ internal sealed class LessonIndex
             var count = CollectTop(scratch, scopes, scores, minScore, capacity, out var truncated);
             var ranked = scratch.Candidates.AsSpan(0, count);
             var picked = new List<RetrievedLesson>(settings.TopK);
-            var lines = new List<string>(settings.TopK);
+            var lines = scratch.Lines;
+            lines.Clear();
             var used = 0;
             var finished = false;
             List<string>? withheld = null;
@@ -610,9 +626,9 @@ internal sealed class LessonIndex
             // token budget limits them); the per-lesson holdout never withholds them.
             foreach (var index in _pinned)
             {
-                var lesson = _lessons[index];
-                if (used + lesson.LineTokens <= room && scopes.Allows(index))
+                if (used + _lineTokens[index] <= room && scopes.Allows(index))
                 {
+                    var lesson = _lessons[index];
                     used += lesson.LineTokens;
                     lines.Add(lesson.Line);
                     picked.Add(new RetrievedLesson(lesson.Lesson, scores[index], Math.Min(1f, scratch.Lexical[index] * lexicalScale), scratch.Vector[index], lesson.LineTokens));
@@ -628,11 +644,12 @@ internal sealed class LessonIndex
                     break;
                 }
 
-                var lesson = _lessons[candidate.Lesson];
-                if (lesson.Lesson.Pinned || used + lesson.LineTokens > room)
+                if ((_flags[candidate.Lesson] & PinnedFlag) != 0 || used + _lineTokens[candidate.Lesson] > room)
                 {
                     continue;
                 }
+
+                var lesson = _lessons[candidate.Lesson];
 
                 // Eligible here: the per-lesson holdout withholds it from its share of units, and says so.
                 if (query.LessonHoldoutShare > 0 && !string.IsNullOrWhiteSpace(query.UnitKey) && LessonHoldout.Withholds(query.Tenant, lesson.Lesson.Id, query.UnitKey, query.LessonHoldoutShare))
@@ -656,7 +673,8 @@ internal sealed class LessonIndex
             {
                 var result = picked.Count == 0
                     ? RetrievalResult.None(SnapshotId)
-                    : new RetrievalResult(SnapshotId, picked, _frameTokens + used, LessonSection.Render(_header, lines));
+                    : new RetrievalResult(SnapshotId, picked, _frameTokens + used, LessonSection.Render(_header, CollectionsMarshal.AsSpan(lines)));
+                lines.Clear();
                 return withheld is null ? result : result with { WithheldLessonIds = withheld };
             }
 
@@ -665,6 +683,12 @@ internal sealed class LessonIndex
     }
 
     private readonly record struct KeywordEntry(int Lesson, string[] Tokens);
+
+    /// <summary>Best first (no delegate on the call path).</summary>
+    private readonly struct CandidateOrder : IComparer<Candidate>
+    {
+        public int Compare(Candidate x, Candidate y) => x.RanksAbove(y) ? -1 : y.RanksAbove(x) ? 1 : 0;
+    }
 
     /// <summary>Each scope decided at most once per call: 0 undecided, 1 allowed, 2 refused.</summary>
     private readonly ref struct ScopeDecisions(LessonIndex index, RetrievalQuery query, Span<byte> marks)

@@ -24,16 +24,34 @@ internal static class LessonSection
 
     public static string Line(Lesson lesson) => $"- [{Clean(lesson.Id)}] {Clean(lesson.Text)}\n";
 
-    /// <summary>Joins the header, the chosen lines and the closing tag.</summary>
-    public static string Render(string header, IEnumerable<string> lines)
+    /// <summary>Joins the header, the chosen lines and the closing tag into one string of exactly that length (no builder to grow and copy).</summary>
+    public static string Render(string header, ReadOnlySpan<string> lines)
     {
-        var builder = new StringBuilder(header);
+        var length = header.Length + ClosingTag.Length;
         foreach (var line in lines)
         {
-            builder.Append(line);
+            length += line.Length;
         }
 
-        return builder.Append(ClosingTag).ToString();
+        return string.Create(length, new SectionParts(header, lines), static (into, parts) =>
+        {
+            parts.Header.CopyTo(into);
+            var at = parts.Header.Length;
+            foreach (var line in parts.Lines)
+            {
+                line.CopyTo(into[at..]);
+                at += line.Length;
+            }
+
+            ClosingTag.CopyTo(into[at..]);
+        });
+    }
+
+    private readonly ref struct SectionParts(string header, ReadOnlySpan<string> lines)
+    {
+        public string Header { get; } = header;
+
+        public ReadOnlySpan<string> Lines { get; } = lines;
     }
 
     /// <summary>

@@ -71,6 +71,9 @@ internal sealed class RetrievalScratch
 
     public float[] QueryVector { get; private set; } = [];
 
+    /// <summary>The lines of the lessons picked by the call in progress (empty between calls).</summary>
+    public List<string> Lines { get; } = new(16);
+
     /// <summary>Starts a call over a snapshot of <paramref name="lessonCount"/> lessons.</summary>
     public void Begin(int lessonCount)
     {
