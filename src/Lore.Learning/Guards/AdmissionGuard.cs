@@ -77,27 +77,37 @@ internal sealed class AdmissionGuard
             hosts = await evidenceHosts(cancellationToken).ConfigureAwait(false);
         }
 
-        try
+        // A match's timeout is wall-clock time: a thread starved by a busy machine, or an automaton still building its
+        // states on first use, can run past it on an ordinary text. A pathological text keeps the CPU busy for the whole
+        // timeout; a starved attempt got far less CPU than that (the process's own CPU time over the attempt bounds the
+        // thread's), so it is tried again, a bounded number of times. Any other timeout counts: two of them refuse.
+        var timeouts = 0;
+        for (var starved = 0; ; )
         {
-            return _content.Screen(lesson, hosts);
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            // A match's timeout is wall-clock time: a thread starved by a busy machine, or an automaton still building
-            // its states on first use, can run past it on an ordinary text. Such a cause passes; a pathological text
-            // times out again, so a second try tells them apart at the cost of one more timeout for an attacker.
-        }
+            var cpuBefore = Environment.CpuUsage.TotalTime;
+            try
+            {
+                return _content.Screen(lesson, hosts);
+            }
+            catch (RegexMatchTimeoutException timeout)
+            {
+                var cpu = Environment.CpuUsage.TotalTime - cpuBefore;
+                if (cpu < timeout.MatchTimeout / 2 && ++starved <= MaxStarvedScreens)
+                {
+                    continue;
+                }
 
-        try
-        {
-            return _content.Screen(lesson, hosts);
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            // Fail closed: a text the screen cannot read in time, twice, is not served.
-            return new ContentResult(_content.RedactForStorageOrSelf(lesson), [new Finding(GuardRules.Unscreenable, "the text could not be screened in time (pathological input)", Severity.Block)]);
+                if (++timeouts >= 2)
+                {
+                    // Fail closed: a text the screen cannot read in time, twice, is not served.
+                    return new ContentResult(_content.RedactForStorageOrSelf(lesson), [new Finding(GuardRules.Unscreenable, "the text could not be screened in time (pathological input)", Severity.Block)]);
+                }
+            }
         }
     }
+
+    /// <summary>How many timed-out screens that got less than half their timeout in CPU are tried again.</summary>
+    private const int MaxStarvedScreens = 8;
 
     /// <summary>The lesson with its secrets and personal data cut out, for storing a refusal that was not screened again.</summary>
     public Lesson RedactForStorage(Lesson lesson) => _content.RedactForStorage(lesson);
