@@ -245,8 +245,10 @@ public sealed class MultiHostTests : IAsyncLifetime
         var (host, worker) = (started[0], started[1]);
         var server = await TestDatabases.ServerAsync();
 
+        // Only this test's database: other tests run beside this one on the same server, some with 'lore-' names too.
+        var database = new NpgsqlConnectionStringBuilder(_database).Database!;
         var (recorded, ran, failed) = await RunAsync(host, 30, seed: 4, midway: () => server.ExecuteAdminAsync(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'lore-%' AND pid <> pg_backend_pid();", Ct));
+            $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'lore-%' AND datname = '{database}' AND pid <> pg_backend_pid();", Ct));
 
         Assert.Equal(30, ran);
         Assert.Equal(failed == 0 ? 30 : 0, recorded.Count); // a run is acknowledged only when every capture batch was written
