@@ -19,27 +19,41 @@ internal static class TestDatabases
 
     private static readonly ConcurrentBag<string> Returned = [];
 
+    // Databases out on rent: a database returned twice, or returned while another test holds it, would be wiped (every
+    // session on it ended) under the test that rented it next, so a return of a database not out on rent is refused.
+    private static readonly ConcurrentDictionary<string, byte> Rented = new(StringComparer.Ordinal);
+
     public static Task<PostgresServer> ServerAsync() => PostgresServer.SharedAsync();
 
     /// <summary>A database holding an empty, migrated Lore schema (default schema name); returns its connection string.</summary>
     public static async Task<string> RentMigratedAsync()
     {
-        if (Returned.TryTake(out var reused))
+        if (!Returned.TryTake(out var database))
         {
-            return reused;
+            var server = await ServerAsync();
+            database = await server.CreateDatabaseAsync(await Template.Value);
         }
 
-        var server = await ServerAsync();
-        return await server.CreateDatabaseAsync(await Template.Value);
+        if (!Rented.TryAdd(database, 0))
+        {
+            throw new InvalidOperationException($"The test database {database} was handed out while already rented.");
+        }
+
+        return database;
     }
 
     /// <summary>Wipes a rented database back to the empty migrated schema and keeps it for the next test.</summary>
     public static async Task ReturnAsync(string connectionString)
     {
-        using (var pooled = new NpgsqlConnection(connectionString))
+        if (!Rented.TryRemove(connectionString, out _))
         {
-            NpgsqlConnection.ClearPool(pooled);
+            throw new InvalidOperationException($"The test database {connectionString} is returned but is not out on rent (returned twice?).");
         }
+
+        // Every pool, not only this connection string's: a test may have reached the database by another connection
+        // string (a postgres:// URI with its own application name is its own pool), and the wipe below ends every
+        // session on it, so connections left idle in such a pool would hand the next renter 57P01 on first use.
+        NpgsqlConnection.ClearAllPools();
 
         await using (var connection = new NpgsqlConnection(connectionString))
         {
