@@ -1,6 +1,6 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 
 namespace Lore.Server.Proxy;
@@ -13,7 +13,7 @@ namespace Lore.Server.Proxy;
 /// </summary>
 internal sealed class StreamedCompletion
 {
-    private readonly List<byte> _line = new(512);
+    private readonly ArrayBufferWriter<byte> _line = new(512);
     private readonly StringBuilder _content = new();
     private readonly SortedDictionary<int, ToolCallParts> _calls = [];
 
@@ -36,21 +36,13 @@ internal sealed class StreamedCompletion
             var newline = bytes.IndexOf((byte)'\n');
             if (newline < 0)
             {
-                foreach (var b in bytes)
-                {
-                    _line.Add(b);
-                }
-
+                _line.Write(bytes);
                 return;
             }
 
-            foreach (var b in bytes[..newline])
-            {
-                _line.Add(b);
-            }
-
+            _line.Write(bytes[..newline]);
             ProcessLine();
-            _line.Clear();
+            _line.ResetWrittenCount();
             bytes = bytes[(newline + 1)..];
         }
     }
@@ -58,10 +50,10 @@ internal sealed class StreamedCompletion
     /// <summary>Processes a last line that had no newline (a stream cut short).</summary>
     public void Complete()
     {
-        if (_line.Count > 0)
+        if (_line.WrittenCount > 0)
         {
             ProcessLine();
-            _line.Clear();
+            _line.ResetWrittenCount();
         }
     }
 
@@ -91,7 +83,7 @@ internal sealed class StreamedCompletion
 
     private void ProcessLine()
     {
-        var line = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_line);
+        var line = _line.WrittenSpan;
         if (line.Length > 0 && line[^1] == (byte)'\r')
         {
             line = line[..^1];
@@ -114,10 +106,23 @@ internal sealed class StreamedCompletion
             return;
         }
 
-        JsonNode? chunk;
+        // One pass over the chunk with a reader (no DOM): a chunk is read whole before any of it counts, so a chunk
+        // that is not one valid JSON object changes nothing but the count of malformed events.
+        var chunk = new Chunk();
         try
         {
-            chunk = JsonNode.Parse(data);
+            var reader = new Utf8JsonReader(data);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                MalformedEvents++;
+                return;
+            }
+
+            ReadChunk(ref reader, ref chunk);
+            while (reader.Read())
+            {
+                // Only whitespace may follow the object; anything else throws, as a DOM parse of the whole data would.
+            }
         }
         catch (JsonException)
         {
@@ -125,82 +130,285 @@ internal sealed class StreamedCompletion
             return;
         }
 
-        if (chunk is not JsonObject o)
-        {
-            MalformedEvents++;
-            return;
-        }
-
-        Model ??= OpenAiChatFormat.StringOf(o["model"]);
-        if (OpenAiChatFormat.ReadUsage(o["usage"]) is { } usage)
+        Model ??= chunk.Model;
+        if (chunk.Usage is { } usage)
         {
             Usage = usage;
         }
 
-        if (o["choices"] is not JsonArray choices)
+        foreach (var choice in chunk.Choices ?? [])
         {
-            return;
-        }
-
-        foreach (var choice in choices)
-        {
-            if (choice is not JsonObject c || (c["index"] is JsonValue index && index.TryGetValue<int>(out var i) && i != 0))
-            {
-                continue;
-            }
-
-            FinishReason = OpenAiChatFormat.StringOf(c["finish_reason"]) ?? FinishReason;
-            if (c["delta"] is not JsonObject delta)
-            {
-                continue;
-            }
-
-            if (OpenAiChatFormat.StringOf(delta["content"]) is { } text)
+            FinishReason = choice.FinishReason ?? FinishReason;
+            if (choice.Content is { } text)
             {
                 _content.Append(text);
             }
 
-            if (delta["tool_calls"] is JsonArray calls)
+            foreach (var call in choice.ToolCalls ?? [])
             {
-                foreach (var call in calls)
-                {
-                    AddToolCallDelta(call);
-                }
+                AddToolCallDelta(call);
             }
         }
     }
 
-    private void AddToolCallDelta(JsonNode? node)
+    /// <summary>At a chunk's opening brace: its model, usage and the deltas of choice 0, the last of a repeated property winning, as in a DOM.</summary>
+    private static void ReadChunk(ref Utf8JsonReader reader, ref Chunk chunk)
     {
-        if (node is not JsonObject call)
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            return;
+            if (reader.ValueTextEquals("model"u8))
+            {
+                reader.Read();
+                chunk.Model = reader.TokenType == JsonTokenType.String ? ChatMessageReader.Intern(ref reader) : null;
+            }
+            else if (reader.ValueTextEquals("usage"u8))
+            {
+                reader.Read();
+                chunk.Usage = ChatMessageReader.ReadUsage(ref reader);
+                continue;
+            }
+            else if (reader.ValueTextEquals("choices"u8))
+            {
+                reader.Read();
+                chunk.Choices = null;
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (ReadChoice(ref reader) is { } choice)
+                        {
+                            (chunk.Choices ??= []).Add(choice);
+                        }
+                    }
+
+                    continue;
+                }
+            }
+            else
+            {
+                reader.Read();
+            }
+
+            reader.Skip();
+        }
+    }
+
+    /// <summary>At an entry of <c>choices</c>: its delta when it is an object of choice 0 (or of no index), else null; leaves the reader on the entry's end.</summary>
+    private static ChoiceDelta? ReadChoice(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
         }
 
-        var index = call["index"] is JsonValue v && v.TryGetValue<int>(out var i) ? i : _calls.Count;
+        int? index = null;
+        string? finishReason = null;
+        string? content = null;
+        List<ToolCallDelta>? calls = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("index"u8))
+            {
+                reader.Read();
+                index = IntOf(ref reader);
+            }
+            else if (reader.ValueTextEquals("finish_reason"u8))
+            {
+                reader.Read();
+                finishReason = reader.TokenType == JsonTokenType.String ? ChatMessageReader.Intern(ref reader) : null;
+            }
+            else if (reader.ValueTextEquals("delta"u8))
+            {
+                reader.Read();
+                content = null;
+                calls = null;
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    ReadDelta(ref reader, out content, out calls);
+                    continue;
+                }
+            }
+            else
+            {
+                reader.Read();
+            }
+
+            reader.Skip();
+        }
+
+        return index is { } i && i != 0 ? null : new ChoiceDelta(finishReason, content, calls);
+    }
+
+    /// <summary>At a delta's opening brace: its text and tool-call fragments; leaves the reader on its closing brace.</summary>
+    private static void ReadDelta(ref Utf8JsonReader reader, out string? content, out List<ToolCallDelta>? calls)
+    {
+        content = null;
+        calls = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("content"u8))
+            {
+                reader.Read();
+                content = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("tool_calls"u8))
+            {
+                reader.Read();
+                calls = null;
+                if (reader.TokenType == JsonTokenType.StartArray)
+                {
+                    calls = [];
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (ReadToolCallDelta(ref reader) is { } call)
+                        {
+                            calls.Add(call);
+                        }
+                    }
+
+                    continue;
+                }
+            }
+            else
+            {
+                reader.Read();
+            }
+
+            reader.Skip();
+        }
+    }
+
+    /// <summary>At an entry of <c>tool_calls</c>: its fragment when it is an object, else null; leaves the reader on the entry's end.</summary>
+    private static ToolCallDelta? ReadToolCallDelta(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        var call = new ToolCallDelta();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("index"u8))
+            {
+                reader.Read();
+                call.Index = IntOf(ref reader);
+            }
+            else if (reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                call.Id = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("custom"u8))
+            {
+                reader.Read();
+                call.Custom = ReadCallBody(ref reader, "input"u8);
+                continue;
+            }
+            else if (reader.ValueTextEquals("function"u8))
+            {
+                reader.Read();
+                call.Function = ReadCallBody(ref reader, "arguments"u8);
+                continue;
+            }
+            else
+            {
+                reader.Read();
+            }
+
+            reader.Skip();
+        }
+
+        return call;
+    }
+
+    /// <summary>At a <c>function</c> or <c>custom</c> value: its name and fragment when it is an object, else null; leaves the reader on the value's end.</summary>
+    private static (string? Name, string? Fragment)? ReadCallBody(ref Utf8JsonReader reader, ReadOnlySpan<byte> fragmentName)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? name = null;
+        string? fragment = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"u8))
+            {
+                reader.Read();
+                name = reader.TokenType == JsonTokenType.String ? ChatMessageReader.Intern(ref reader) : null;
+            }
+            else if (reader.ValueTextEquals(fragmentName))
+            {
+                reader.Read();
+                fragment = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else
+            {
+                reader.Read();
+            }
+
+            reader.Skip();
+        }
+
+        return (name, fragment);
+    }
+
+    /// <summary>An index as a DOM reads one: a JSON number that is a 32-bit integer, else none.</summary>
+    private static int? IntOf(ref Utf8JsonReader reader)
+        => reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value) ? value : null;
+
+    private void AddToolCallDelta(ToolCallDelta call)
+    {
+        var index = call.Index ?? _calls.Count;
         if (!_calls.TryGetValue(index, out var parts))
         {
             _calls[index] = parts = new ToolCallParts();
         }
 
-        parts.Id ??= OpenAiChatFormat.StringOf(call["id"]);
-        if (call["custom"] is JsonObject custom)
+        parts.Id ??= call.Id;
+        if (call.Custom is { } custom)
         {
             parts.Custom = true;
-            parts.Name ??= OpenAiChatFormat.StringOf(custom["name"]);
-            if (OpenAiChatFormat.StringOf(custom["input"]) is { } input)
+            parts.Name ??= custom.Name;
+            if (custom.Fragment is { } input)
             {
                 parts.Arguments.Append(input);
             }
         }
-        else if (call["function"] is JsonObject function)
+        else if (call.Function is { } function)
         {
-            parts.Name ??= OpenAiChatFormat.StringOf(function["name"]);
-            if (OpenAiChatFormat.StringOf(function["arguments"]) is { } fragment)
+            parts.Name ??= function.Name;
+            if (function.Fragment is { } fragment)
             {
                 parts.Arguments.Append(fragment);
             }
         }
+    }
+
+    /// <summary>What one chunk says, applied only once the whole chunk has been read.</summary>
+    private struct Chunk
+    {
+        public string? Model;
+        public UsageDetails? Usage;
+        public List<ChoiceDelta>? Choices;
+    }
+
+    private sealed record ChoiceDelta(string? FinishReason, string? Content, List<ToolCallDelta>? ToolCalls);
+
+    private sealed class ToolCallDelta
+    {
+        public int? Index { get; set; }
+
+        public string? Id { get; set; }
+
+        public (string? Name, string? Fragment)? Custom { get; set; }
+
+        public (string? Name, string? Fragment)? Function { get; set; }
     }
 
     private sealed class ToolCallParts
