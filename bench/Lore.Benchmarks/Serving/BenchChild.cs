@@ -89,7 +89,7 @@ internal sealed class BenchChild : IDisposable
                 await ServeUpstreamAsync();
                 return 0;
             case "proxy-load":
-                await GenerateLoadAsync();
+                await GenerateLoadAsync(stream: args.Contains("--stream"));
                 return 0;
             default:
                 return null;
@@ -119,11 +119,12 @@ internal sealed class BenchChild : IDisposable
     /// Closed-loop clients: for each <c>run URL KEY CLIENTS MS SAMPLES</c> line, CLIENTS clients send chat completions
     /// back to back for MS milliseconds (with a key: as episodes of four calls, the last one ending the episode), the
     /// latency of each 200 goes to SAMPLES (microseconds, 4 bytes each), and one line answers
-    /// <c>requests errors with-lessons seconds</c>.
+    /// <c>requests errors with-lessons seconds</c>. With <paramref name="stream"/> every request asks for an SSE answer
+    /// (the latency is then to the last byte of the stream).
     /// </summary>
-    private static async Task GenerateLoadAsync()
+    private static async Task GenerateLoadAsync(bool stream)
     {
-        var bodies = ProxyBench.Bodies(64);
+        var bodies = ProxyBench.Bodies(64, stream);
         using var http = new HttpMessageInvoker(new SocketsHttpHandler
         {
             MaxConnectionsPerServer = int.MaxValue,

@@ -37,12 +37,13 @@ internal static class ProxyBench
         var phase = TimeSpan.FromSeconds(BenchOptions.Int("--seconds") ?? (quick ? 2 : 5));
         var rounds = BenchOptions.Int("--rounds") ?? (quick ? 2 : 4);
         var pin = !Environment.GetCommandLineArgs().Contains("--no-pin") && Environment.ProcessorCount >= 2;
+        var stream = Environment.GetCommandLineArgs().Contains("--stream");
         if (BenchOptions.Int("--min-threads") is { } minThreads)
         {
             ThreadPool.SetMinThreads(minThreads, minThreads);
         }
 
-        report.Section($"OpenAI-compatible proxy against bare YARP: {string.Join('/', clientCounts)} clients, {rounds} rounds of {phase.TotalSeconds:F0} s phases per arm, load generator in its own process{(pin ? " pinned to the last core" : "")}");
+        report.Section($"OpenAI-compatible proxy against bare YARP: {string.Join('/', clientCounts)} clients, {rounds} rounds of {phase.TotalSeconds:F0} s phases per arm, load generator in its own process{(pin ? " pinned to the last core" : "")}{(stream ? ", SSE answers (`--stream`)" : "")}");
 
         var allButLast = (nint)((1L << (Environment.ProcessorCount - 1)) - 1);
         var lastCore = (nint)(1L << (Environment.ProcessorCount - 1));
@@ -79,7 +80,7 @@ internal static class ProxyBench
             var lore = LoreServer.Build(options, ["--Logging:LogLevel:Default=Warning"]);
             await lore.StartAsync();
             var yarp = await StartBareYarpAsync(upstreamBase);
-            using var load = await BenchChild.StartAsync(["proxy-load"], pin ? lastCore : null);
+            using var load = await BenchChild.StartAsync(stream ? ["proxy-load", "--stream"] : ["proxy-load"], pin ? lastCore : null);
             await load.ReadLineAsync("load generator ready");
             try
             {
@@ -237,8 +238,8 @@ internal static class ProxyBench
     private static string Address(WebApplication app)
         => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
 
-    /// <summary>Chat requests for simulated tickets, with the workplace's ten tools offered (what an agent sends).</summary>
-    public static byte[][] Bodies(int count)
+    /// <summary>Chat requests for simulated tickets, with the workplace's ten tools offered (what an agent sends); SSE answers asked for when <paramref name="stream"/>.</summary>
+    public static byte[][] Bodies(int count, bool stream = false)
     {
         var workplace = new Workplace(7);
         var environment = workplace.CreateEnvironment(workplace.CreateTask(0));
@@ -247,14 +248,23 @@ internal static class ProxyBench
             ["type"] = "function",
             ["function"] = new JsonObject { ["name"] = t.Name, ["description"] = t.Description, ["parameters"] = JsonNode.Parse(t.JsonSchema.GetRawText()) },
         })]);
-        return [.. Enumerable.Range(0, count).Select(i => Encoding.UTF8.GetBytes(new JsonObject
+        return [.. Enumerable.Range(0, count).Select(i =>
         {
-            ["model"] = "gpt-4o-mini",
-            ["messages"] = new JsonArray(
-                new JsonObject { ["role"] = "system", ["content"] = "You are a customer-operations agent. Work the ticket with the tools you have." },
-                new JsonObject { ["role"] = "user", ["content"] = workplace.CreateTask(i).Text }),
-            ["tools"] = tools.DeepClone(),
-        }.ToJsonString()))];
+            var body = new JsonObject
+            {
+                ["model"] = "gpt-4o-mini",
+                ["messages"] = new JsonArray(
+                    new JsonObject { ["role"] = "system", ["content"] = "You are a customer-operations agent. Work the ticket with the tools you have." },
+                    new JsonObject { ["role"] = "user", ["content"] = workplace.CreateTask(i).Text }),
+                ["tools"] = tools.DeepClone(),
+            };
+            if (stream)
+            {
+                body["stream"] = true;
+            }
+
+            return Encoding.UTF8.GetBytes(body.ToJsonString());
+        })];
     }
 
     private static string Ratio(double value, double baseline) => baseline <= 0 ? "-" : BenchReport.N(value / baseline, "F2") + "x";
