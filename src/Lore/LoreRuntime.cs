@@ -359,6 +359,15 @@ public sealed partial class LoreRuntime : IAsyncDisposable
     /// <summary>Waits until every record captured so far is durable in the store.</summary>
     public Task FlushAsync(CancellationToken cancellationToken = default) => Capture.FlushAsync(cancellationToken);
 
+    /// <summary>
+    /// Waits until the rollout monitor has counted every episode that ended in this process so far and carried out
+    /// what it decided (a promotion, a rollback, a hold). The monitor works off the call path in batches whose
+    /// boundaries follow thread timing, so a script, simulation or test that must see the same decisions on every run,
+    /// on a quiet or a loaded machine, waits here after each episode before starting the next.
+    /// </summary>
+    public Task WaitForRolloutDecisionsAsync(CancellationToken cancellationToken = default)
+        => _monitor.WhenIdleAsync().WaitAsync(cancellationToken);
+
     /// <summary>Flushes capture, stops background learning and disposes the store.</summary>
     public async ValueTask DisposeAsync()
     {

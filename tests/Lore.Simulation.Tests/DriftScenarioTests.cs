@@ -58,4 +58,53 @@ public sealed class DriftScenarioTests
             Assert.True(verification.Records >= report.ControlEvents.Count);
         }
     }
+
+    [Fact]
+    public async Task Rollout_decisions_land_on_the_same_episodes_when_the_monitors_store_writes_are_slow()
+    {
+        // The rollout monitor counts outcomes off the call path, in batches: while one tally write is on disk the next
+        // episodes run, so how late a decision lands follows the disk and the scheduler. The simulation waits for the
+        // monitor after every episode, so a stalling tally write changes nothing: the rollback and the promotion come
+        // after the same episodes. (Without the wait, a loaded machine ended the drift run before its promotion.)
+        var ct = TestContext.Current.CancellationToken;
+        var fast = await DecisionsAsync(slowTallyWrites: false, ct);
+        var slow = await DecisionsAsync(slowTallyWrites: true, ct);
+
+        Assert.Contains(fast, d => d.StartsWith(AuditActions.SnapshotRolledBack, StringComparison.Ordinal));
+        Assert.Contains(fast, d => d.StartsWith(AuditActions.SnapshotPromoted, StringComparison.Ordinal));
+        Assert.Equal(string.Join(" | ", fast), string.Join(" | ", slow));
+    }
+
+    /// <summary>Each automatic rollout decision of a drift run as "action after N episodes".</summary>
+    private static async Task<string[]> DecisionsAsync(bool slowTallyWrites, CancellationToken ct)
+    {
+        using var directory = new TempDirectory();
+        ILoreStore store = SqliteLoreStore.Open(directory.File("lore.db"));
+        if (slowTallyWrites)
+        {
+            store = new SlowTallyStore(store);
+        }
+
+        var options = new LoreOptions { Store = store };
+        DriftScenario.Configure(options);
+        await using var runtime = await LoreRuntime.OpenAsync(options, ct);
+        var report = await new WorkplaceSimulation(DriftScenario.Simulation(seed: 42)).RunAsync(runtime, progress: null, ct);
+        return [.. report.ControlEvents.Where(e => e.Actor == "rollout-monitor").Select(e => $"{e.Action} after {e.AfterEpisode}")];
+    }
+
+    /// <summary>A store whose rollout tally write stalls now and then (every 25th takes a quarter of a second), as on a busy disk.</summary>
+    private sealed class SlowTallyStore(ILoreStore inner) : DelegatingLoreStore(inner)
+    {
+        private int _writes;
+
+        public override async Task RecordRolloutOutcomesAsync(IReadOnlyList<RolloutOutcome> outcomes, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _writes) % 25 == 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            }
+
+            await base.RecordRolloutOutcomesAsync(outcomes, cancellationToken);
+        }
+    }
 }

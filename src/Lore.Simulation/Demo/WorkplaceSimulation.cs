@@ -50,9 +50,14 @@ public sealed class WorkplaceSimulation
             {
                 progress?.Report(new SimulationProgress(index, options.Episodes, CurrentWindow(episodes, options.WindowSize), runs.Count, "attacker accounts at work"));
                 attackEpisodes += await RunAttackAsync(runtime, attack, index, cancellationToken).ConfigureAwait(false);
+                await runtime.WaitForRolloutDecisionsAsync(cancellationToken).ConfigureAwait(false);
             }
 
             var episode = await RunEpisodeAsync(client, runtime, workplace, index, cancellationToken).ConfigureAwait(false);
+
+            // The next episode is assigned by the rollout as it stands once this one has been counted and acted on: the
+            // same decisions at the same episodes on a quiet or a loaded machine.
+            await runtime.WaitForRolloutDecisionsAsync(cancellationToken).ConfigureAwait(false);
             await events.CollectAsync(index + 1, cancellationToken).ConfigureAwait(false);
             episodes.Add(episode);
             if (firstLearnedEpisode is null && episode.SnapshotId is { } served && learned.Contains(served))
