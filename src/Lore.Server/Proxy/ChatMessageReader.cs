@@ -506,8 +506,11 @@ internal static class ChatMessageReader
         return new FunctionCallContent(id ?? "", type, new Dictionary<string, object?>(StringComparer.Ordinal));
     }
 
-    /// <summary>At a tool call's <c>function</c> or <c>custom</c> value: whether it is an object, its string <c>name</c> and its string <paramref name="valueName"/>.</summary>
-    private static (bool Present, string? Name, string? Value) ReadCallBody(ref Utf8JsonReader reader, ReadOnlySpan<byte> valueName)
+    /// <summary>
+    /// At a tool call's <c>function</c> or <c>custom</c> value (whole, or a streamed fragment of it): whether it is an
+    /// object, its string <c>name</c> and its string <paramref name="valueName"/>; the caller skips a value that is not one.
+    /// </summary>
+    public static (bool Present, string? Name, string? Value) ReadCallBody(ref Utf8JsonReader reader, ReadOnlySpan<byte> valueName)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {

@@ -304,14 +304,12 @@ internal sealed class StreamedCompletion
             else if (reader.ValueTextEquals("custom"u8))
             {
                 reader.Read();
-                call.Custom = ReadCallBody(ref reader, "input"u8);
-                continue;
+                call.Custom = ChatMessageReader.ReadCallBody(ref reader, "input"u8);
             }
             else if (reader.ValueTextEquals("function"u8))
             {
                 reader.Read();
-                call.Function = ReadCallBody(ref reader, "arguments"u8);
-                continue;
+                call.Function = ChatMessageReader.ReadCallBody(ref reader, "arguments"u8);
             }
             else
             {
@@ -322,40 +320,6 @@ internal sealed class StreamedCompletion
         }
 
         return call;
-    }
-
-    /// <summary>At a <c>function</c> or <c>custom</c> value: its name and fragment when it is an object, else null; leaves the reader on the value's end.</summary>
-    private static (string? Name, string? Fragment)? ReadCallBody(ref Utf8JsonReader reader, ReadOnlySpan<byte> fragmentName)
-    {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return null;
-        }
-
-        string? name = null;
-        string? fragment = null;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("name"u8))
-            {
-                reader.Read();
-                name = reader.TokenType == JsonTokenType.String ? ChatMessageReader.Intern(ref reader) : null;
-            }
-            else if (reader.ValueTextEquals(fragmentName))
-            {
-                reader.Read();
-                fragment = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
-            }
-            else
-            {
-                reader.Read();
-            }
-
-            reader.Skip();
-        }
-
-        return (name, fragment);
     }
 
     /// <summary>An index as a DOM reads one: a JSON number that is a 32-bit integer, else none.</summary>
@@ -371,19 +335,19 @@ internal sealed class StreamedCompletion
         }
 
         parts.Id ??= call.Id;
-        if (call.Custom is { } custom)
+        if (call.Custom is { Present: true } custom)
         {
             parts.Custom = true;
             parts.Name ??= custom.Name;
-            if (custom.Fragment is { } input)
+            if (custom.Value is { } input)
             {
                 parts.Arguments.Append(input);
             }
         }
-        else if (call.Function is { } function)
+        else if (call.Function is { Present: true } function)
         {
             parts.Name ??= function.Name;
-            if (function.Fragment is { } fragment)
+            if (function.Value is { } fragment)
             {
                 parts.Arguments.Append(fragment);
             }
@@ -406,9 +370,9 @@ internal sealed class StreamedCompletion
 
         public string? Id { get; set; }
 
-        public (string? Name, string? Fragment)? Custom { get; set; }
+        public (bool Present, string? Name, string? Value) Custom { get; set; }
 
-        public (string? Name, string? Fragment)? Function { get; set; }
+        public (bool Present, string? Name, string? Value) Function { get; set; }
     }
 
     private sealed class ToolCallParts
