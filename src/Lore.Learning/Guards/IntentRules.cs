@@ -22,7 +22,7 @@ internal enum NegationEffect
 /// each other, in either order, say the same thing ("ignore" x "instructions", "supprimez" x "compte", "無視" x "指示").
 /// A frame without objects is a phrase that carries the intent alone ("lie to", "撒谎").
 /// </summary>
-internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, RulePattern Pattern, bool Gated, Regex? Exemption = null);
+internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, RulePattern Pattern, bool Gated, RulePattern? Exemption = null);
 
 /// <summary>An intent found: the frame, and what matched (an excerpt, never more than 60 characters).</summary>
 internal sealed record IntentHit(IntentFrame Frame, string Excerpt);
@@ -62,19 +62,25 @@ internal static class IntentRules
     private static readonly string[] CjkNegators = ["不要", "不得", "不能", "不可", "别", "勿", "禁止", "切勿", "绝不", "决不", "しない", "しません", "ないで", "ません"];
 
     /// <summary>Policy, eligibility, approval or verification: what turns "issue a voucher" into a procedure.</summary>
-    private static readonly Regex Gate = R(N(@"\b(?:polic|politique|richtlinie|politica|beleid|политик|eligib|elegib|berechtig|anspruch|approv|approbation|accord d|autorisation|freigabe|zustimmung|autoriza|genehmig|aprob|aprov|goedkeur|одобр|verif|prüf|pruf|control|провер|rules?\b|regeln?\b|regles?\b|reglas?\b|regras?\b|regole\b|regels?\b|правил|table|tabelle|tabla|tabela|tabella|within \d+|after that|after \d+ (?:days|hours|weeks)|dans les \d+|au-dela de \d+|innerhalb von \d+|nach \d+ tagen|dentro de \d+|despues de \d+|dentro de|entro \d+|binnen \d+|automati|validat|valide|confirm|bestätig|bestatig|conferm|bevestig|подтвер|только|only\b|uniquement|seulement|nur\b|solo\b|sólo|somente|apenas|alleen\b|unless|sauf\b|außer|ausser|salvo|a menos|tenzij|tranne)|政策|资格|审批|仅|只有|除非|ポリシー|承認|のみ|確認"));
+    private static readonly Lazy<Regex> GatePattern = new(() => R(N(@"\b(?:polic|politique|richtlinie|politica|beleid|политик|eligib|elegib|berechtig|anspruch|approv|approbation|accord d|autorisation|freigabe|zustimmung|autoriza|genehmig|aprob|aprov|goedkeur|одобр|verif|prüf|pruf|control|провер|rules?\b|regeln?\b|regles?\b|reglas?\b|regras?\b|regole\b|regels?\b|правил|table|tabelle|tabla|tabela|tabella|within \d+|after that|after \d+ (?:days|hours|weeks)|dans les \d+|au-dela de \d+|innerhalb von \d+|nach \d+ tagen|dentro de \d+|despues de \d+|dentro de|entro \d+|binnen \d+|automati|validat|valide|confirm|bestätig|bestatig|conferm|bevestig|подтвер|только|only\b|uniquement|seulement|nur\b|solo\b|sólo|somente|apenas|alleen\b|unless|sauf\b|außer|ausser|salvo|a menos|tenzij|tranne)|政策|资格|审批|仅|只有|除非|ポリシー|承認|のみ|確認")));
 
-    private static readonly Regex Precondition = R(N(@"\b(?:before|avant|bevor|antes|prima|voordat|voor|перед|прежде)\b|之前|前に"));
+    private static Regex Gate => GatePattern.Value;
+
+    private static readonly Lazy<Regex> PreconditionPattern = new(() => R(N(@"\b(?:before|avant|bevor|antes|prima|voordat|voor|перед|прежде)\b|之前|前に")));
+
+    private static Regex Precondition => PreconditionPattern.Value;
 
     /// <summary>"Without", before a gate, waives it: "issue a refund without checking the fare rules".</summary>
-    private static readonly Regex Waiver = R(N(@"\b(?:without|sans|ohne|sin|sem|senza|zonder|без|skip|skipping|regardless)\b|无需|不用|なしで|せずに"));
+    private static readonly Lazy<Regex> WaiverPattern = new(() => R(N(@"\b(?:without|sans|ohne|sin|sem|senza|zonder|без|skip|skipping|regardless)\b|无需|不用|なしで|せずに")));
+
+    private static Regex Waiver => WaiverPattern.Value;
 
     /// <summary>
     /// The non-backtracking engine where its automaton fits; a frame too large for it runs on the backtracking engine,
     /// which is safe here because a frame's loops alternate disjoint classes (separators, then letters) and every
     /// match has a one-second timeout that fails the screen closed.
     /// </summary>
-    private static RulePattern P(string pattern) => new(pattern, R);
+    private static RulePattern P(string pattern) => new(pattern, R, RegexOptions.CultureInvariant);
 
     private static Regex R(string pattern)
     {
@@ -88,24 +94,6 @@ internal static class IntentRules
         }
     }
 
-    /// <summary>The frames joined into as few non-backtracking alternations as the engine accepts, as a quick first pass.</summary>
-    private static Regex[] Any(string[] patterns)
-    {
-        try
-        {
-            return [new(string.Join("|", patterns.Select(p => $"(?:{p})")), RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, TimeSpan.FromSeconds(1))];
-        }
-        catch (NotSupportedException)
-        {
-            if (patterns.Length == 1)
-            {
-                return [R(patterns[0])];
-            }
-
-            var half = patterns.Length / 2;
-            return [.. Any(patterns[..half]), .. Any(patterns[half..])];
-        }
-    }
 
     /// <summary>Lexicon entries are written with their accents; they are matched without them, like the text.</summary>
     private static string N(string pattern) => StripMarks(pattern);
@@ -218,13 +206,18 @@ internal static class IntentRules
     /// <summary>Every intent found in normalised text, once per frame, negations and gates applied.</summary>
     public static IEnumerable<IntentHit> Find(string normalised)
     {
-        if (!AnyFrame.Any(p => p.IsMatch(normalised)))
+        if (!AnyFrame.MayMatch(normalised))
         {
             yield break;
         }
 
         foreach (var frame in All)
         {
+            if (!frame.Pattern.MayMatch(normalised))
+            {
+                continue;
+            }
+
             foreach (Match match in frame.Pattern.Regex.Matches(normalised))
             {
                 if (frame.Negation != NegationEffect.Ignored && IsNegated(normalised, match.Index, match.Length, beforeOnly: frame.Negation == NegationEffect.BeforeOnly))
@@ -344,17 +337,22 @@ internal static class IntentRules
     /// A sentence that exempts a match: "if the customer asks to delete their account" (the user's own request, before
     /// the match), "the system prompt is confidential" (a statement about it, not an order to share it).
     /// </summary>
-    private static bool IsExempt(Regex exemption, string text, int index, int length)
+    private static bool IsExempt(RulePattern exemption, string text, int index, int length)
     {
         var (start, end) = Sentence(text, index, length);
-        return exemption.IsMatch(text[start..end]);
+        var sentence = text[start..end];
+        return exemption.MayMatch(sentence) && exemption.Regex.IsMatch(sentence);
     }
 
     /// <summary>True when the text states that something is confidential ("the system prompt is confidential"), in the languages the screen reads.</summary>
-    public static bool StatesConfidentiality(string text) => Confidential.IsMatch(Normalise(text));
+    public static bool StatesConfidentiality(string text)
+    {
+        var normalised = Normalise(text);
+        return Confidential.MayMatch(normalised) && Confidential.Regex.IsMatch(normalised);
+    }
 
-    private static readonly Regex Confidential = R(N(@"\b(?:is|are|stays?|remains?) (?:confidential|secret|private|internal|not (?:to be )?shared)|\b(?:est|sont|reste) (?:confidenti|secret|priv)|\b(?:ist|sind|bleibt) (?:vertraulich|geheim|intern)|\b(?:es|son) (?:confidencial|secret|privad)|\b(?:e|é|sao|são) (?:confidencial|secret|sigilos)|\b(?:e|è|sono) (?:riservat|confidenzial|segret)|\b(?:is|zijn|blijft) (?:vertrouwelijk|geheim)|конфиденциальн|секретн|保密|机密|機密"));
-    private static readonly Regex UserRequest = R(N(@"\b(?:asks? (?:to|for|you to|us to)|asked (?:to|for)|wants? to|wanted to|requests?|requested|wishes to|demande|souhaite|veut|wünscht|möchte|will|bittet|pide|quiere|solicita|pedir|pede|quer|solicitar|chiede|vuole|richiede|vraagt|wil|просит|хочет)\b|要求|希望|申请|求め|希望し"));
+    private static readonly RulePattern Confidential = P(N(@"\b(?:is|are|stays?|remains?) (?:confidential|secret|private|internal|not (?:to be )?shared)|\b(?:est|sont|reste) (?:confidenti|secret|priv)|\b(?:ist|sind|bleibt) (?:vertraulich|geheim|intern)|\b(?:es|son) (?:confidencial|secret|privad)|\b(?:e|é|sao|são) (?:confidencial|secret|sigilos)|\b(?:e|è|sono) (?:riservat|confidenzial|segret)|\b(?:is|zijn|blijft) (?:vertrouwelijk|geheim)|конфиденциальн|секретн|保密|机密|機密"));
+    private static readonly RulePattern UserRequest = P(N(@"\b(?:asks? (?:to|for|you to|us to)|asked (?:to|for)|wants? to|wanted to|requests?|requested|wishes to|demande|souhaite|veut|wünscht|möchte|will|bittet|pide|quiere|solicita|pedir|pede|quer|solicitar|chiede|vuole|richiede|vraagt|wil|просит|хочет)\b|要求|希望|申请|求め|希望し"));
 
 
     private static bool ContainsCjk(ReadOnlySpan<char> text)
@@ -373,7 +371,9 @@ internal static class IntentRules
     private static IEnumerable<string> Words(string text)
         => WordPattern.Matches(text).Select(m => m.Value);
 
-    private static readonly Regex WordPattern = R(@"[\p{L}\p{N}]+");
+    private static readonly Lazy<Regex> WordPatternPattern = new(() => R(@"[\p{L}\p{N}]+"));
+
+    private static Regex WordPattern => WordPatternPattern.Value;
 
     private static string Excerpt(string value)
     {
@@ -384,21 +384,22 @@ internal static class IntentRules
     // Declared after every regex the frames use: static fields initialise in declaration order.
     public static IReadOnlyList<IntentFrame> All { get; } = Build();
 
-    private static readonly Regex[] AnyFrame = Any([.. All.Select(f => f.Pattern.Source)]);
+    /// <summary>Every frame in one quick check: most texts match none, and are then read once instead of once per frame.</summary>
+    private static readonly QuickCheck AnyFrame = new([.. All.Select(f => f.Pattern.Source)], RegexOptions.CultureInvariant);
 
     private static List<IntentFrame> Build()
     {
         var frames = new List<IntentFrame>();
 
         // verb x object within `gap` words, either order; stems match word starts.
-        void Frame(string rule, string name, string verbs, string objects, int gap = 5, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool bothOrders = true, Regex? exemption = null)
+        void Frame(string rule, string name, string verbs, string objects, int gap = 5, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool bothOrders = true, RulePattern? exemption = null)
         {
             var forward = $@"\b{verbs}{Rest}(?:{Sep}{Word}){{0,{gap}}}?{Sep}{objects}";
             var pattern = bothOrders ? $@"{forward}|\b{objects}{Rest}(?:{Sep}{Word}){{0,{Math.Min(gap, 3)}}}?{Sep}{verbs}" : forward;
             frames.Add(new IntentFrame(rule, name, severity, negation, P(pattern), gated, exemption));
         }
 
-        void Cjk(string rule, string name, string verbs, string objects, int gap = 12, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, Regex? exemption = null)
+        void Cjk(string rule, string name, string verbs, string objects, int gap = 12, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, RulePattern? exemption = null)
             => frames.Add(new IntentFrame(rule, name, severity, negation, P($"{verbs}{CjkGap(gap)}{objects}|{objects}{CjkGap(gap)}{verbs}"), gated, exemption));
 
         void Phrase(string rule, string name, string pattern, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false)

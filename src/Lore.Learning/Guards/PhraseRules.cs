@@ -20,8 +20,9 @@ internal sealed record PhraseHit(PhraseRule Rule, string Excerpt, string Context
 /// The phrasings of the content screen: instructions aimed at the agent (override, jailbreak, hidden markup), requests
 /// to reveal or send data, and changes to permissions. Patterns are written for lower-case text whose look-alikes and
 /// leetspeak are already folded (<see cref="ScreenText"/>); words may be joined by any run of non-letters, so
-/// "ignore_all-previous  instructions" reads like the plain phrase. Every pattern runs on the non-backtracking engine,
-/// so no text can make matching slow.
+/// "ignore_all-previous  instructions" reads like the plain phrase. Every match comes from the non-backtracking engine,
+/// so no text can make matching slow; the quick checks that decide which texts get that far give up on a text within
+/// <see cref="QuickCheck.Timeout"/> and pass it on.
 /// </summary>
 internal static class PhraseRules
 {
@@ -37,37 +38,17 @@ internal static class PhraseRules
     /// Every phrasing in one pattern, so that a text matching none (most lessons) is read once per view instead of
     /// once per phrasing; only a text it matches is read phrasing by phrasing.
     /// </summary>
-    private static readonly Regex[] AnyPhrase = Any([.. All.Select(r => r.Pattern.Source)]);
+    private static readonly QuickCheck AnyPhrase = new([.. All.Select(r => r.Pattern.Source)], Options);
 
-    private static readonly Regex[] AnySquashed = Any([.. All.Where(r => r.SquashedPattern is not null).Select(r => r.SquashedPattern!.Source)]);
+    private static readonly QuickCheck AnySquashed = new([.. All.Where(r => r.SquashedPattern is not null).Select(r => r.SquashedPattern!.Source)], Options);
 
-    private static readonly Regex[] AnyMarkup = Any([.. Markup.Select(r => r.Pattern.Source)]);
+    private static readonly QuickCheck AnyMarkup = new([.. Markup.Select(r => r.Pattern.Source)], Options);
 
-    /// <summary>The patterns joined into as few alternations as the non-backtracking engine accepts (it bounds automaton size).</summary>
-    private static Regex[] Any(string[] patterns)
-    {
-        if (patterns.Length == 0)
-        {
-            return [];
-        }
+    private const RegexOptions Options = RegexOptions.CultureInvariant | RegexOptions.Multiline;
 
-        try
-        {
-            return [R(string.Join("|", patterns.Select(p => $"(?:{p})")))];
-        }
-        catch (NotSupportedException) when (patterns.Length > 1)
-        {
-            var half = patterns.Length / 2;
-            return [.. Any(patterns[..half]), .. Any(patterns[half..])];
-        }
-    }
+    private static RulePattern P(string pattern) => new(pattern, R, Options);
 
-    private static bool MatchesAny(Regex[] patterns, string text) => patterns.Any(p => p.IsMatch(text));
-
-    private static RulePattern P(string pattern) => new(pattern, R);
-
-    private static Regex R(string pattern)
-        => new(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking | RegexOptions.Multiline);
+    private static Regex R(string pattern) => new(pattern, Options | RegexOptions.NonBacktracking);
 
     private static List<PhraseRule> Build()
     {
@@ -198,13 +179,13 @@ internal static class PhraseRules
         var plain = text.Plain.Replace('_', ' ');
         var folded = text.Folded.Replace('_', ' ');
         var sameFolded = string.Equals(plain, folded, StringComparison.Ordinal);
-        var anyWords = MatchesAny(AnyPhrase, plain) || (!sameFolded && MatchesAny(AnyPhrase, folded)) || MatchesAny(AnySquashed, text.Squashed);
+        var anyWords = AnyPhrase.MayMatch(plain) || (!sameFolded && AnyPhrase.MayMatch(folded)) || AnySquashed.MayMatch(text.Squashed);
         foreach (var rule in anyWords ? All : [])
         {
-            var hit = FirstMatch(rule, rule.Pattern.Regex, plain) ?? (sameFolded ? null : FirstMatch(rule, rule.Pattern.Regex, folded));
+            var hit = FirstMatch(rule, rule.Pattern, plain) ?? (sameFolded ? null : FirstMatch(rule, rule.Pattern, folded));
             if (hit is null && rule.SquashedPattern is { } squashed)
             {
-                hit = FirstMatch(rule, squashed.Regex, text.Squashed);
+                hit = FirstMatch(rule, squashed, text.Squashed);
             }
 
             if (hit is not null)
@@ -213,9 +194,9 @@ internal static class PhraseRules
             }
         }
 
-        foreach (var rule in MatchesAny(AnyMarkup, text.Plain) ? Markup : [])
+        foreach (var rule in AnyMarkup.MayMatch(text.Plain) ? Markup : [])
         {
-            var match = rule.Pattern.Regex.Match(text.Plain);
+            var match = rule.Pattern.MayMatch(text.Plain) ? rule.Pattern.Regex.Match(text.Plain) : Match.Empty;
             if (match.Success)
             {
                 yield return Hit(rule, text.Plain, match);
@@ -223,9 +204,14 @@ internal static class PhraseRules
         }
     }
 
-    private static PhraseHit? FirstMatch(PhraseRule rule, Regex pattern, string text)
+    private static PhraseHit? FirstMatch(PhraseRule rule, RulePattern pattern, string text)
     {
-        foreach (Match match in pattern.Matches(text))
+        if (!pattern.MayMatch(text))
+        {
+            return null;
+        }
+
+        foreach (Match match in pattern.Regex.Matches(text))
         {
             if (rule.Negatable && IsNegated(text, match.Index))
             {
