@@ -92,12 +92,20 @@ internal static class LearningBench
             await import.CommitAsync();
         }
 
+        // --alloc-types: which types the pass allocates (sampled), to see what a first pass allocates beyond a later one.
+        using var sampler = Environment.GetCommandLineArgs().Contains("--alloc-types") ? new Serving.AllocationSampler() : null;
+        sampler?.Start();
         var clock = new LearningStageClock();
         var pipeline = new LearningPipeline(store, new LearningOptions { Window = episodes.Count }) { Stages = clock };
         var cpu = Environment.CpuUsage.TotalTime;
         var watch = Stopwatch.StartNew();
         var run = await pipeline.RunAsync(Tenants.Default, "bench");
         watch.Stop();
+        if (sampler is not null)
+        {
+            Console.Error.WriteLine("allocations by type: " + string.Join("; ", sampler.Stop(25).Select(t => $"{t.Type} {100 * t.Share:F1}%")));
+        }
+
         return new Pass(run, watch.Elapsed, Environment.CpuUsage.TotalTime - cpu, clock.Stages);
     }
 

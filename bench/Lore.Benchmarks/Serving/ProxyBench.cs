@@ -76,7 +76,13 @@ internal static class ProxyBench
                 UpstreamBaseUrl = upstreamBase,
                 RequestsPerMinutePerKey = int.MaxValue,
             };
-            options.ConfigureRuntime = o => o.Capture.OverflowPolicy = CaptureOverflowPolicy.Wait;
+            // --capture-window MS: the capture writer's batch window (default: LoreOptions' own).
+            var window = BenchOptions.Int("--capture-window") is { } ms ? TimeSpan.FromMilliseconds(ms) : (TimeSpan?)null;
+            options.ConfigureRuntime = o =>
+            {
+                o.Capture.OverflowPolicy = CaptureOverflowPolicy.Wait;
+                o.Capture.BatchWindow = window ?? o.Capture.BatchWindow;
+            };
             var lore = LoreServer.Build(options, ["--Logging:LogLevel:Default=Warning"]);
             await lore.StartAsync();
             var yarp = await StartBareYarpAsync(upstreamBase);
@@ -142,7 +148,7 @@ internal static class ProxyBench
                         sampler.Start();
                         var sampled = new ArmResult();
                         await DriveAsync(load, arms[loreArm].Base, arms[loreArm].Key, clients, phase, sampled);
-                        var types = sampler.Stop(12);
+                        var types = sampler.Stop(BenchOptions.Int("--alloc-top") ?? 12);
                         report.Line($"| {clients} | Lore proxy allocations by type (sampled, {BenchReport.N(sampled.AllocatedPerRequest / 1024.0, "F1")} KiB/request) | {string.Join("; ", types.Select(t => $"{t.Type} {BenchReport.N(100 * t.Share, "F0")}%"))} | | | | | | | |");
                     }
 
