@@ -10,8 +10,11 @@ namespace Lore.Benchmarks;
 /// </summary>
 internal static class RetrievalBench
 {
-    /// <summary>Walked between two cold calls: larger than the machine's last-level cache share (32 MiB).</summary>
-    private static readonly long[] Evictor = new long[4 * 1024 * 1024];
+    /// <summary>
+    /// Walked between two cold calls: by default larger than the machine's last-level cache share (32 MiB);
+    /// <c>--evict-kb N</c> walks N KiB instead (a few hundred KiB is what serving one proxied request touches).
+    /// </summary>
+    private static readonly long[] Evictor = new long[(Serving.BenchOptions.Int("--evict-kb") ?? 32 * 1024) * 1024 / sizeof(long)];
 
     public static async Task RunAsync(BenchReport report, bool quick)
     {
