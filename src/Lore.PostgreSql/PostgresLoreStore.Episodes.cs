@@ -399,7 +399,7 @@ public sealed partial class PostgresLoreStore
         return await ReadAsync(connection => EpisodeReader.ReadOneAsync(connection, tenant, episodeId, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Streams the selected episodes oldest first, reading a page of episodes (with their steps and outcomes) per round of queries.</summary>
+    /// <summary>Streams the selected episodes oldest first, a page of episodes (with their steps and outcomes) per round of queries, the next page read on a second connection while this one is decoded.</summary>
     public async IAsyncEnumerable<Episode> ReadEpisodesAsync(EpisodeQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -410,7 +410,7 @@ public sealed partial class PostgresLoreStore
         }
 
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (var episode in EpisodeReader.ReadAsync(connection, query, cancellationToken).ConfigureAwait(false))
+        await foreach (var episode in EpisodeReader.ReadAsync(connection, OpenConnectionAsync, query, cancellationToken).ConfigureAwait(false))
         {
             yield return episode;
         }

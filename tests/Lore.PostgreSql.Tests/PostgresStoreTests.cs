@@ -149,6 +149,63 @@ public sealed class PostgresStoreTests
     }
 
     [Fact]
+    public async Task Reading_pages_two_at_a_time_returns_every_selected_episode_in_order_and_stops_cleanly_when_the_reader_stops()
+    {
+        var database = await TestDatabases.RentMigratedAsync();
+        try
+        {
+            await using var store = await PostgresLoreStore.OpenAsync(database, Ct);
+            var episodes = Enumerable.Range(0, 700).Select(i => Ended($"ep-{i:D4}", i, steps: 3)).ToArray();
+            await using (var import = await store.BeginImportAsync(Ct))
+            {
+                foreach (var episode in episodes)
+                {
+                    await import.AddAsync(episode, Ct);
+                }
+
+                await import.CommitAsync(Ct);
+            }
+
+            async Task<List<string>> ReadAsync(EpisodeQuery query, int? stopAfter = null)
+            {
+                var read = new List<string>();
+                await foreach (var episode in store.ReadEpisodesAsync(query, Ct))
+                {
+                    Assert.Equal(3, episode.Steps.Count);
+                    read.Add(episode.Id);
+                    if (read.Count == stopAfter)
+                    {
+                        break;
+                    }
+                }
+
+                return read;
+            }
+
+            var ids = episodes.Select(e => e.Id).ToList();
+
+            // Three pages (256, 256, 188), a limit that ends inside the second page, and one that is a page and one.
+            Assert.Equal(ids, await ReadAsync(new EpisodeQuery()));
+            Assert.Equal(ids[..300], await ReadAsync(new EpisodeQuery { Limit = 300 }));
+            Assert.Equal(ids[..257], await ReadAsync(new EpisodeQuery { Limit = 257 }));
+            Assert.Equal(ids[^513..], await ReadAsync(new EpisodeQuery { Limit = 513, NewestFirst = true }));
+            Assert.Equal(ids[..512], await ReadAsync(new EpisodeQuery { Limit = 512 }));
+
+            // A reader that stops while the next page is being read leaves nothing behind: the store reads on as before.
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.Equal(ids[..(250 + i)], await ReadAsync(new EpisodeQuery(), stopAfter: 250 + i));
+            }
+
+            Assert.Equal(ids, await ReadAsync(new EpisodeQuery()));
+        }
+        finally
+        {
+            await TestDatabases.ReturnAsync(database);
+        }
+    }
+
+    [Fact]
     public async Task Workers_on_separate_stores_lease_each_episode_once_while_new_episodes_keep_arriving()
     {
         var database = await TestDatabases.RentMigratedAsync();

@@ -53,8 +53,13 @@ internal static class EpisodeReader
 
     private const string CountSql = "SELECT count(*) FROM episode_registry WHERE tenant = $1;";
 
-    /// <summary>Streams the episodes a query selects, oldest first, a page at a time.</summary>
-    public static async IAsyncEnumerable<Episode> ReadAsync(NpgsqlConnection connection, EpisodeQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the episodes a query selects, oldest first, a page at a time. Once a page's headers are read the next
+    /// page is read on a second connection (opened by <paramref name="openAnother"/> when there is a next page), so the
+    /// server answers one page while the steps of the other are decoded here: a learning pass's read waited on the
+    /// server for more than half its time when the pages took turns.
+    /// </summary>
+    public static async IAsyncEnumerable<Episode> ReadAsync(NpgsqlConnection connection, Func<CancellationToken, Task<NpgsqlConnection>> openAnother, EpisodeQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var remaining = query.Limit;
         if (remaining == 0)
@@ -76,29 +81,110 @@ internal static class EpisodeReader
             }
         }
 
-        while (true)
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        NpgsqlConnection? second = null;
+        var current = PageRead.Start(connection, query, after, Math.Min(PageSize, remaining ?? PageSize), stop.Token);
+        PageRead? next = null;
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var pageSize = Math.Min(PageSize, remaining ?? PageSize);
-            var page = await ReadPageAsync(connection, query, after, pageSize, cancellationToken).ConfigureAwait(false);
-            foreach (var episode in page)
+            while (true)
             {
-                yield return episode;
-            }
+                // The next page starts from this page's last header, on the connection the previous page has finished with.
+                var (last, count) = await current.Headers.ConfigureAwait(false);
+                var pageSize = current.PageSize;
+                remaining -= count;
+                if (count == pageSize && remaining is not 0)
+                {
+                    var nextConnection = ReferenceEquals(current.Connection, connection)
+                        ? second ??= await openAnother(stop.Token).ConfigureAwait(false)
+                        : connection;
+                    next = PageRead.Start(nextConnection, query, last, Math.Min(PageSize, remaining ?? PageSize), stop.Token);
+                }
 
-            if (page.Count < pageSize)
-            {
-                yield break;
-            }
+                foreach (var episode in await current.Episodes.ConfigureAwait(false))
+                {
+                    yield return episode;
+                }
 
-            after = page[^1].Sequence;
-            if (remaining is not null)
-            {
-                remaining -= page.Count;
-                if (remaining == 0)
+                if (next is null)
                 {
                     yield break;
                 }
+
+                (current, next) = (next, null);
+            }
+        }
+        finally
+        {
+            // A reader that stops early (or fails) leaves no page reading on a connection about to be returned.
+            await stop.CancelAsync().ConfigureAwait(false);
+            foreach (var read in (PageRead?[])[current, next])
+            {
+                if (read is not null)
+                {
+                    // Its failure, if any, has reached the reader already, or is of a read the reader no longer wants.
+                    await ((Task)read.Episodes).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            }
+
+            if (second is not null)
+            {
+                await second.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>One page being read on its own connection and transaction: its headers first (which give the next page's start), then the whole episodes.</summary>
+    private sealed class PageRead
+    {
+        private readonly TaskCompletionSource<(long Last, int Count)> _headers = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private PageRead(NpgsqlConnection connection, int pageSize)
+        {
+            Connection = connection;
+            PageSize = pageSize;
+        }
+
+        public NpgsqlConnection Connection { get; }
+
+        public int PageSize { get; }
+
+        /// <summary>The sequence of the page's last episode and how many it has, as soon as its headers are read.</summary>
+        public Task<(long Last, int Count)> Headers => _headers.Task;
+
+        public Task<List<Episode>> Episodes { get; private set; } = null!;
+
+        public static PageRead Start(NpgsqlConnection connection, EpisodeQuery query, long after, int pageSize, CancellationToken cancellationToken)
+        {
+            var read = new PageRead(connection, pageSize);
+            read.Episodes = Task.Run(() => read.ReadAsync(query, after, cancellationToken), CancellationToken.None);
+            return read;
+        }
+
+        private async Task<List<Episode>> ReadAsync(EpisodeQuery query, long after, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await using var transaction = await Connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+                var headers = new List<(Episode Episode, DateOnly Month)>(PageSize);
+                await using (var command = new NpgsqlCommand(HeadersPageSql, Connection, transaction))
+                {
+                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.Tenant });
+                    command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
+                    command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = query.EndedOnly });
+                    command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = PageSize });
+                    await ReadHeadersAsync(command, headers, cancellationToken).ConfigureAwait(false);
+                }
+
+                _headers.TrySetResult((headers.Count == 0 ? after : headers[^1].Episode.Sequence, headers.Count));
+                var page = headers.Count == 0 ? [] : await CompleteAsync(Connection, transaction, headers, !query.WithoutSteps, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return page;
+            }
+            catch (Exception e)
+            {
+                _headers.TrySetException(e);
+                throw;
             }
         }
     }
@@ -135,24 +221,6 @@ internal static class EpisodeReader
         await using var command = new NpgsqlCommand(CountSql, connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenant });
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-    }
-
-    private static async Task<List<Episode>> ReadPageAsync(NpgsqlConnection connection, EpisodeQuery query, long after, int pageSize, CancellationToken cancellationToken)
-    {
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
-        var headers = new List<(Episode Episode, DateOnly Month)>(pageSize);
-        await using (var command = new NpgsqlCommand(HeadersPageSql, connection, transaction))
-        {
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.Tenant });
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
-            command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = query.EndedOnly });
-            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = pageSize });
-            await ReadHeadersAsync(command, headers, cancellationToken).ConfigureAwait(false);
-        }
-
-        var page = headers.Count == 0 ? [] : await CompleteAsync(connection, transaction, headers, !query.WithoutSteps, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return page;
     }
 
     /// <summary>Reads the outcomes (and steps) of the headers and returns the complete episodes in header order.</summary>
