@@ -89,7 +89,7 @@ internal sealed class BenchChild : IDisposable
                 await ServeUpstreamAsync();
                 return 0;
             case "proxy-load":
-                await GenerateLoadAsync(stream: args.Contains("--stream"));
+                await GenerateLoadAsync(stream: args.Contains("--stream"), agentLoop: args.Contains("--agent-loop"));
                 return 0;
             default:
                 return null;
@@ -122,9 +122,15 @@ internal sealed class BenchChild : IDisposable
     /// <c>requests errors with-lessons seconds</c>. With <paramref name="stream"/> every request asks for an SSE answer
     /// (the latency is then to the last byte of the stream).
     /// </summary>
-    private static async Task GenerateLoadAsync(bool stream)
+    private static async Task GenerateLoadAsync(bool stream, bool agentLoop)
     {
-        var bodies = ProxyBench.Bodies(64, stream);
+        // Either independent calls (call c of client k sends body k + c), or agent loops (episode e of client k sends
+        // task k + e, its conversation growing call by call).
+        var single = ProxyBench.Bodies(64, stream);
+        var loops = agentLoop ? ProxyBench.AgentLoopBodies(64, stream) : null;
+        Func<int, int, int, byte[]> bodies = loops is null
+            ? (client, episode, call) => single[(client + call) % single.Length]
+            : (client, episode, call) => loops[(client + episode) % loops.Length][call % ProxyBench.CallsPerEpisode];
         using var http = new HttpMessageInvoker(new SocketsHttpHandler
         {
             MaxConnectionsPerServer = int.MaxValue,
@@ -163,7 +169,7 @@ internal sealed class BenchChild : IDisposable
     }
 
     private static async Task<(long Requests, long Errors, long WithLessons, double Seconds, List<int> Latencies)> PhaseAsync(
-        HttpMessageInvoker http, Uri url, string? key, byte[][] bodies, int clients, TimeSpan duration, int run)
+        HttpMessageInvoker http, Uri url, string? key, Func<int, int, int, byte[]> bodies, int clients, TimeSpan duration, int run)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var started = Stopwatch.GetTimestamp();
@@ -175,7 +181,7 @@ internal sealed class BenchChild : IDisposable
             var call = 0;
             while (Stopwatch.GetTimestamp() < deadline)
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bodies[(client + call) % bodies.Length]) };
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(bodies(client, episode, call)) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 if (key is not null)
                 {

@@ -38,12 +38,13 @@ internal static class ProxyBench
         var rounds = BenchOptions.Int("--rounds") ?? (quick ? 2 : 4);
         var pin = !Environment.GetCommandLineArgs().Contains("--no-pin") && Environment.ProcessorCount >= 2;
         var stream = Environment.GetCommandLineArgs().Contains("--stream");
+        var agentLoop = Environment.GetCommandLineArgs().Contains("--agent-loop");
         if (BenchOptions.Int("--min-threads") is { } minThreads)
         {
             ThreadPool.SetMinThreads(minThreads, minThreads);
         }
 
-        report.Section($"OpenAI-compatible proxy against bare YARP: {string.Join('/', clientCounts)} clients, {rounds} rounds of {phase.TotalSeconds:F0} s phases per arm, load generator in its own process{(pin ? " pinned to the last core" : "")}{(stream ? ", SSE answers (`--stream`)" : "")}");
+        report.Section($"OpenAI-compatible proxy against bare YARP: {string.Join('/', clientCounts)} clients, {rounds} rounds of {phase.TotalSeconds:F0} s phases per arm, load generator in its own process{(pin ? " pinned to the last core" : "")}{(stream ? ", SSE answers (`--stream`)" : "")}{(agentLoop ? ", agent loops (`--agent-loop`: an episode's calls re-send its growing conversation)" : "")}");
 
         var allButLast = (nint)((1L << (Environment.ProcessorCount - 1)) - 1);
         var lastCore = (nint)(1L << (Environment.ProcessorCount - 1));
@@ -86,17 +87,22 @@ internal static class ProxyBench
             var lore = LoreServer.Build(options, ["--Logging:LogLevel:Default=Warning"]);
             await lore.StartAsync();
             var yarp = await StartBareYarpAsync(upstreamBase);
-            using var load = await BenchChild.StartAsync(stream ? ["proxy-load", "--stream"] : ["proxy-load"], pin ? lastCore : null);
+            using var load = await BenchChild.StartAsync(["proxy-load", .. stream ? ["--stream"] : Array.Empty<string>(), .. agentLoop ? ["--agent-loop"] : Array.Empty<string>()], pin ? lastCore : null);
             await load.ReadLineAsync("load generator ready");
             try
             {
-                var allArms = new (string Id, string Name, Uri Base, string? Key)[]
+                var allArms = new (string Id, string Name, Uri Base, string? Key, string? Tenant)[]
                 {
-                    ("direct", "direct to the upstream", upstreamBase, null),
-                    ("yarp", "bare YARP", new Uri(Address(yarp) + "/v1/"), null),
-                    ("lore", "Lore proxy", new Uri(Address(lore) + "/v1/"), presented),
-                    ("no-snapshot", "Lore proxy, tenant without a snapshot (no retrieval, no injection)", new Uri(Address(lore) + "/v1/"), barePresented),
+                    ("direct", "direct to the upstream", upstreamBase, null, null),
+                    ("yarp", "bare YARP", new Uri(Address(yarp) + "/v1/"), null, null),
+                    ("lore", "Lore proxy", new Uri(Address(lore) + "/v1/"), presented, "bench"),
+                    ("no-snapshot", "Lore proxy, tenant without a snapshot (no retrieval, no injection)", new Uri(Address(lore) + "/v1/"), barePresented, "bench-no-lessons"),
                 };
+
+                // A Lore phase ends when its calls are stored: the capture writer's backlog is written inside the phase
+                // (and counted in its CPU), not in the next arm's phase.
+                var tenants = lore.Services.GetRequiredService<Lore.Server.Hosting.TenantRuntimes>();
+                Func<Task>? Settle(string? tenant) => tenant is null ? null : async () => await (await tenants.GetAsync(tenant)).FlushAsync();
 
                 // --arms lore (or yarp,lore, ...) runs only those arms: a profiler attached to this process then sees one arm.
                 var chosen = BenchOptions.Names("--arms", [.. allArms.Select(a => a.Id)]);
@@ -115,14 +121,14 @@ internal static class ProxyBench
                     var results = arms.Select(_ => new ArmResult()).ToArray();
                     for (var a = 0; a < arms.Length; a++)
                     {
-                        await DriveAsync(load, arms[a].Base, arms[a].Key, clients, TimeSpan.FromSeconds(1), null);
+                        await DriveAsync(load, arms[a].Base, arms[a].Key, clients, TimeSpan.FromSeconds(1), null, Settle(arms[a].Tenant));
                     }
 
                     for (var round = 0; round < rounds; round++)
                     {
                         for (var a = 0; a < arms.Length; a++)
                         {
-                            await DriveAsync(load, arms[a].Base, arms[a].Key, clients, phase, results[a]);
+                            await DriveAsync(load, arms[a].Base, arms[a].Key, clients, phase, results[a], Settle(arms[a].Tenant));
                         }
                     }
 
@@ -147,7 +153,7 @@ internal static class ProxyBench
                         // One more Lore phase with the allocation sampler on (it costs a little CPU of its own).
                         sampler.Start();
                         var sampled = new ArmResult();
-                        await DriveAsync(load, arms[loreArm].Base, arms[loreArm].Key, clients, phase, sampled);
+                        await DriveAsync(load, arms[loreArm].Base, arms[loreArm].Key, clients, phase, sampled, Settle(arms[loreArm].Tenant));
                         var types = sampler.Stop(BenchOptions.Int("--alloc-top") ?? 12);
                         report.Line($"| {clients} | Lore proxy allocations by type (sampled, {BenchReport.N(sampled.AllocatedPerRequest / 1024.0, "F1")} KiB/request) | {string.Join("; ", types.Select(t => $"{t.Type} {BenchReport.N(100 * t.Share, "F0")}%"))} | | | | | | | |");
                     }
@@ -188,7 +194,7 @@ internal static class ProxyBench
     /// One phase: the load generator runs in its own process for the phase; this process's CPU time is read around it
     /// (nothing else runs here meanwhile but the servers).
     /// </summary>
-    private static async Task DriveAsync(BenchChild load, Uri baseAddress, string? key, int clients, TimeSpan duration, ArmResult? into)
+    private static async Task DriveAsync(BenchChild load, Uri baseAddress, string? key, int clients, TimeSpan duration, ArmResult? into, Func<Task>? settle)
     {
         var samples = Path.GetTempFileName();
         try
@@ -198,6 +204,11 @@ internal static class ProxyBench
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
             load.Send(FormattableString.Invariant($"run {baseAddress.AbsoluteUri} {key ?? "-"} {clients} {(int)duration.TotalMilliseconds} {samples}"));
             var summary = await load.ReadLineAsync("phase result");
+            if (settle is not null)
+            {
+                await settle();
+            }
+
             self.Refresh();
             var cpu = self.TotalProcessorTime - cpuBefore;
             var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
@@ -270,6 +281,44 @@ internal static class ProxyBench
             }
 
             return Encoding.UTF8.GetBytes(body.ToJsonString());
+        })];
+    }
+
+    /// <summary>
+    /// Agent loops (<c>--agent-loop</c>): for each of <paramref name="count"/> tasks, the bodies of an episode's
+    /// <see cref="CallsPerEpisode"/> calls as an agent sends them. Call k re-sends the system prompt, the task, and the k
+    /// tool calls made so far with their results, so every call of an episode has the same latest user turn and a
+    /// longer conversation than the one before.
+    /// </summary>
+    public static byte[][][] AgentLoopBodies(int count, bool stream = false)
+    {
+        var first = Bodies(count, stream);
+        var workplace = new Workplace(7);
+        var tools = workplace.CreateEnvironment(workplace.CreateTask(0)).Tools.Select(t => t.Name).ToArray();
+        return [.. first.Select(bytes =>
+        {
+            var body = JsonNode.Parse(bytes)!.AsObject();
+            var calls = new byte[CallsPerEpisode][];
+            for (var k = 0; k < CallsPerEpisode; k++)
+            {
+                calls[k] = Encoding.UTF8.GetBytes(body.ToJsonString());
+                var messages = body["messages"]!.AsArray();
+                var id = FormattableString.Invariant($"call_{k}");
+                messages.Add(new JsonObject
+                {
+                    ["role"] = "assistant",
+                    ["content"] = null,
+                    ["tool_calls"] = new JsonArray(new JsonObject
+                    {
+                        ["id"] = id,
+                        ["type"] = "function",
+                        ["function"] = new JsonObject { ["name"] = tools[k % tools.Length], ["arguments"] = FormattableString.Invariant($"{{\"order_id\":\"A-{1000 + k}\"}}") },
+                    }),
+                });
+                messages.Add(new JsonObject { ["role"] = "tool", ["tool_call_id"] = id, ["content"] = FormattableString.Invariant($"{{\"status\":\"ok\",\"order_id\":\"A-{1000 + k}\",\"total\":{42 + k}.5}}") });
+            }
+
+            return calls;
         })];
     }
 
