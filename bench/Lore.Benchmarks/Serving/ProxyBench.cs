@@ -21,10 +21,11 @@ namespace Lore.Benchmarks.Serving;
 /// agent over the OpenAI protocol), this one (hosting both <c>lore serve</c> and a bare YARP <c>MapForwarder</c> in
 /// front of the same upstream, on separate Kestrel hosts) and a load generator (pinned to the last core where the OS
 /// allows, the servers to the others). For each client count the arms alternate (direct to the upstream, bare YARP,
-/// Lore) for several rounds; each phase reports throughput, latency, and CPU per request from this process's own
-/// counters (the servers' process: the upstream and the load generator are not in it). Lore's arm has a 1,000-lesson
-/// snapshot, injects lessons into every call and captures every call to SQLite, in episodes of four calls; a fourth arm
-/// sends the same calls to the same server under a tenant with no snapshot, to attribute retrieval and injection.
+/// Lore; in reverse every other round) for several rounds; each phase reports throughput, latency, and CPU per
+/// request from this process's own counters (the servers' process: the upstream and the load generator are not in
+/// it). Lore's arm has a 1,000-lesson snapshot, injects lessons into every call and captures every call to SQLite, in
+/// episodes of four calls; a fourth arm sends the same calls to the same server under a tenant with no snapshot, to
+/// attribute retrieval and injection.
 /// </summary>
 internal static class ProxyBench
 {
@@ -124,10 +125,13 @@ internal static class ProxyBench
                         await DriveAsync(load, arms[a].Base, arms[a].Key, clients, TimeSpan.FromSeconds(1), null, Settle(arms[a].Tenant));
                     }
 
+                    // Odd rounds run the arms in reverse, so no arm always follows the same one (a phase inherits the
+                    // previous one's thread pool, caches and garbage).
                     for (var round = 0; round < rounds; round++)
                     {
-                        for (var a = 0; a < arms.Length; a++)
+                        for (var i = 0; i < arms.Length; i++)
                         {
+                            var a = round % 2 == 0 ? i : arms.Length - 1 - i;
                             await DriveAsync(load, arms[a].Base, arms[a].Key, clients, phase, results[a], Settle(arms[a].Tenant));
                         }
                     }
