@@ -94,7 +94,6 @@ internal static class IntentRules
         }
     }
 
-
     /// <summary>Lexicon entries are written with their accents; they are matched without them, like the text.</summary>
     private static string N(string pattern) => StripMarks(pattern);
 
