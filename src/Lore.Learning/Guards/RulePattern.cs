@@ -33,24 +33,10 @@ internal sealed class RulePattern
 
     /// <summary>
     /// False only when the pattern certainly does not occur in <paramref name="text"/>, so <see cref="Regex"/> need not
-    /// be built for it; once it is built, its answer.
+    /// be built for it. Once <see cref="Regex"/> is built this is true: the caller's own match decides, and the text is
+    /// read once, not twice.
     /// </summary>
-    public bool MayMatch(string text)
-    {
-        if (!_regex.IsValueCreated)
-        {
-            return _quick.MayMatch(text);
-        }
-
-        try
-        {
-            return _regex.Value.IsMatch(text);
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            return true;
-        }
-    }
+    public bool MayMatch(string text) => _regex.IsValueCreated || _quick.MayMatch(text);
 
     public override string ToString() => Source;
 }
