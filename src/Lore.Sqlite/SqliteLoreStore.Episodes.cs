@@ -173,6 +173,22 @@ public sealed partial class SqliteLoreStore
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(episodeId);
+        ThrowIfClosed();
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // Most ids asked about are new (the proxy checks each new X-Lore-Episode id): answered by a prepared probe.
+        try
+        {
+            if (!_episodeIds.IsTaken(tenant, episodeId))
+            {
+                return null;
+            }
+        }
+        catch (SqliteException e) when (Unavailable(e) is { } unavailable)
+        {
+            throw unavailable;
+        }
+
         await using var connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         return EpisodeReader.ReadOne(connection, tenant, episodeId);
     }

@@ -25,6 +25,7 @@ public sealed partial class SqliteLoreStore : ILoreStore
     private readonly SqliteConnection _writer;
     private readonly EpisodeWriter _episodes;
     private readonly string _readerConnectionString;
+    private readonly EpisodeIdProbe _episodeIds;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private volatile bool _closed;
     private int _disposing;
@@ -42,6 +43,7 @@ public sealed partial class SqliteLoreStore : ILoreStore
         _writer = writer;
         _readerConnectionString = readerConnectionString;
         _episodes = new EpisodeWriter(writer);
+        _episodeIds = new EpisodeIdProbe(readerConnectionString, keep: Math.Max(2, Environment.ProcessorCount));
     }
 
     /// <summary>The full path of the database file.</summary>
@@ -154,6 +156,7 @@ public sealed partial class SqliteLoreStore : ILoreStore
         try
         {
             _closed = true;
+            _episodeIds.Dispose();
             using (var pooled = new SqliteConnection(_readerConnectionString))
             {
                 SqliteConnection.ClearPool(pooled);

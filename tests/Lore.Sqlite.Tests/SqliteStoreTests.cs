@@ -308,6 +308,30 @@ public sealed class SqliteStoreTests : IDisposable
         Assert.Equal("toolCall,toolCall,modelCall", Query(path, "SELECT group_concat(kind) FROM (SELECT kind FROM steps ORDER BY id);"));
     }
 
+    [Fact]
+    public async Task Looking_up_an_episode_id_sees_every_commit_since_the_last_lookup_and_only_the_tenants_own_episodes()
+    {
+        // The lookup the proxy makes for each new X-Lore-Episode id reuses connections with the question prepared on
+        // them: a reused one must never answer from an older snapshot of the file.
+        await using var store = await SqliteLoreStore.OpenAsync(NewPath(), Ct);
+        for (var i = 0; i < 20; i++)
+        {
+            var id = $"ep-{i}";
+            Assert.Null(await store.GetEpisodeAsync(Tenants.Default, id, Ct));
+            await store.AppendAsync([new EpisodeStarted(new EpisodeBuilder(id).Build())], Ct);
+            Assert.Equal(id, (await store.GetEpisodeAsync(Tenants.Default, id, Ct))?.Id);
+            Assert.Null(await store.GetEpisodeAsync("another-tenant", id, Ct));
+        }
+
+        // Many callers at once, more than the connections kept: each gets its own id's answer.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 400).Select(i => Task.Run(async () =>
+            (i, Found: await store.GetEpisodeAsync(Tenants.Default, $"ep-{i % 40}", Ct) is not null), Ct)));
+        Assert.All(answers, a => Assert.Equal(a.i % 40 < 20, a.Found));
+
+        await store.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.GetEpisodeAsync(Tenants.Default, "ep-1", Ct));
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
