@@ -22,6 +22,20 @@ internal static class PostgresText
 
     public static string Json<T>(T value) => JsonSerializer.Serialize(value, LoreJson.Options);
 
+    /// <summary>Reads UTF-8 JSON (the hot read path: no string is made); <paramref name="describe"/> names the row only when it is unreadable.</summary>
+    public static T FromJson<T, TKey>(ReadOnlySpan<byte> utf8Json, Func<TKey, string> describe, TKey key)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(utf8Json, LoreJson.Options)
+                ?? throw new InvalidDataException($"{describe(key)} is stored as JSON null.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{describe(key)} has unreadable JSON: {e.Message}", e);
+        }
+    }
+
     /// <summary>Reads a JSON column, naming what was being read when the text is not a valid record.</summary>
     public static T FromJson<T>(string json, string what)
     {

@@ -100,6 +100,47 @@ public sealed class PostgresStoreTests
     }
 
     [Fact]
+    public async Task Steps_read_back_exactly_in_any_script_and_size_and_an_unreadable_one_is_named()
+    {
+        // Steps are parsed from the UTF-8 the server sends, into a reused buffer: text outside ASCII and payloads
+        // larger than the buffer must come back as they were written.
+        var database = await TestDatabases.RentMigratedAsync();
+        try
+        {
+            await using var store = await PostgresLoreStore.OpenAsync(database, Ct);
+            var episodes = new[]
+            {
+                new EpisodeBuilder("ep-scripts").ModelCall("Zoë asks: 東京の天気は? Ответ — «да» 🚀", "It's 12 °C; \"quoted\" and \\ escaped").Tool("lookup", result: "naïve café ✓").Build(),
+                new EpisodeBuilder("ep-large").ModelCall(new string('x', 70_000) + "é", "short").Tool("big", result: string.Concat(Enumerable.Repeat("ünïcödé ", 5_000))).Build(),
+                new EpisodeBuilder("ep-small").Tool("a", result: "1").Build(),
+            };
+            await store.AppendAsync([.. episodes.Select(e => new EpisodeStarted(e))], Ct);
+
+            var read = new List<Episode>();
+            await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery(), Ct))
+            {
+                read.Add(episode);
+            }
+
+            Assert.Equal(episodes.Select(e => Canonical(e)), read.Select(e => Canonical(e)));
+
+            var sequence = await ScalarAsync(database, "SELECT sequence FROM lore.episodes WHERE id = 'ep-large';");
+            await ExecuteAsync(database, $"UPDATE lore.steps SET payload = '{{\"index\": 0, \"kind\": ' WHERE episode_sequence = {sequence} AND idx = 1;");
+            var error = await Assert.ThrowsAsync<InvalidDataException>(async () =>
+            {
+                await foreach (var _ in store.ReadEpisodesAsync(new EpisodeQuery(), Ct))
+                {
+                }
+            });
+            Assert.Contains($"A step of the episode with sequence {sequence} has unreadable JSON", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await TestDatabases.ReturnAsync(database);
+        }
+    }
+
+    [Fact]
     public async Task A_large_import_written_by_copy_reads_back_exactly_and_one_bad_episode_after_many_flushes_imports_nothing()
     {
         var database = await TestDatabases.RentMigratedAsync();

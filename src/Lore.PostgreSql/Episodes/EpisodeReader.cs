@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Immutable;
 using System.Data;
 using System.Runtime.CompilerServices;
@@ -262,17 +263,25 @@ internal static class EpisodeReader
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             List<Step>? current = null;
             var currentSequence = long.MinValue;
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            var payload = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
             {
-                var sequence = reader.GetInt64(0);
-                if (sequence != currentSequence)
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    currentSequence = sequence;
-                    current = [];
-                    steps[sequence] = current;
-                }
+                    var sequence = reader.GetInt64(0);
+                    if (sequence != currentSequence)
+                    {
+                        currentSequence = sequence;
+                        current = [];
+                        steps[sequence] = current;
+                    }
 
-                current!.Add(PostgresText.FromJson<Step>(reader.GetString(1), $"A step of the episode with sequence {sequence}"));
+                    current!.Add(ReadStep(reader, sequence, ref payload));
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(payload);
             }
         }
 
@@ -315,5 +324,23 @@ internal static class EpisodeReader
                 EndReason = r.IsDBNull(14) ? null : r.GetString(14),
             }, r.GetFieldValue<DateOnly>(1)));
         }
+    }
+
+    /// <summary>
+    /// A step's JSON read as the UTF-8 bytes the server sent (the text column's binary form) into a reused buffer and
+    /// parsed from there: no .NET string per step, and the row is named only if its JSON is unreadable.
+    /// </summary>
+    private static Step ReadStep(NpgsqlDataReader reader, long sequence, ref byte[] buffer)
+    {
+        using var stream = reader.GetStream(1);
+        var length = checked((int)stream.Length);
+        if (buffer.Length < length)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = ArrayPool<byte>.Shared.Rent(length);
+        }
+
+        stream.ReadExactly(buffer, 0, length);
+        return PostgresText.FromJson<Step, long>(buffer.AsSpan(0, length), static s => $"A step of the episode with sequence {s}", sequence);
     }
 }
