@@ -60,6 +60,10 @@ internal sealed class LessonIndex
     private readonly int[] _scopeOf;
     private readonly IndexedLesson[] _scopeExamples;
 
+    // The tools each scope requires as bits of _toolBits (0: none, or more distinct tools than bits: InScope decides).
+    private readonly ulong[] _scopeTools;
+    private readonly Dictionary<string, int> _toolBits;
+
     private LessonIndex(Snapshot? snapshot, IndexedLesson[] lessons, LexicalIndex lexical, HashedVectorIndex? sparse, DenseVectorIndex? dense, Dictionary<string, KeywordEntry[]> keywords)
     {
         Snapshot = snapshot;
@@ -85,6 +89,7 @@ internal sealed class LessonIndex
         _frameTokens = lessons.Length == 0 ? 0 : TokenCounter.Count(_header) + TokenCounter.Count(LessonSection.ClosingTag);
         _smallestLine = lessons.Length == 0 ? 0 : lessons.Min(l => l.LineTokens);
         (_scopeOf, _scopeExamples) = GroupScopes(lessons);
+        (_scopeTools, _toolBits) = ToolMasks(_scopeExamples);
     }
 
     private const byte KeywordTriggered = 1;
@@ -222,6 +227,60 @@ internal sealed class LessonIndex
         }
 
         return (scopeOf, [.. examples]);
+    }
+
+    /// <summary>
+    /// Each scope's required tools as a bit mask, so that a query refuses a scope whose tools it does not offer without
+    /// reading the scope's lesson (most refusals in a snapshot spanning several tool sets; each read is a cache miss).
+    /// A scope naming a tool beyond the first 64 distinct ones gets no mask and is decided by <see cref="InScope"/>.
+    /// </summary>
+    private static (ulong[] Masks, Dictionary<string, int> Bits) ToolMasks(IndexedLesson[] scopes)
+    {
+        var bits = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var masks = new ulong[scopes.Length];
+        for (var s = 0; s < scopes.Length; s++)
+        {
+            var mask = 0UL;
+            foreach (var tool in scopes[s].Tools)
+            {
+                if (!bits.TryGetValue(tool, out var bit))
+                {
+                    if (bits.Count == 64)
+                    {
+                        mask = 0;
+                        break;
+                    }
+
+                    bits[tool] = bit = bits.Count;
+                }
+
+                mask |= 1UL << bit;
+            }
+
+            masks[s] = mask;
+        }
+
+        return (masks, bits);
+    }
+
+    /// <summary>The query's offered tools as bits of <see cref="_toolBits"/>; null when it offers no list (every tool counts as offered).</summary>
+    private ulong? OfferedTools(RetrievalQuery query)
+    {
+        if (query.AvailableTools is null || _toolBits.Count == 0)
+        {
+            return null;
+        }
+
+        var mask = 0UL;
+        foreach (var tool in query.AvailableTools)
+        {
+            if (tool is not null && _toolBits.TryGetValue(tool, out var bit))
+            {
+                mask |= 1UL << bit;
+            }
+        }
+
+        return mask;
     }
 
     /// <summary>
@@ -609,7 +668,7 @@ internal sealed class LessonIndex
         }
 
         var minScore = (float)settings.MinScore;
-        var scopes = new ScopeDecisions(this, query, scratch.ScopeMarks(_scopeExamples.Length));
+        var scopes = new ScopeDecisions(this, query, scratch.ScopeMarks(_scopeExamples.Length), OfferedTools(query));
         var capacity = Math.Min(_lessons.Length, Math.Max(8, settings.TopK * 2));
         while (true)
         {
@@ -691,7 +750,7 @@ internal sealed class LessonIndex
     }
 
     /// <summary>Each scope decided at most once per call: 0 undecided, 1 allowed, 2 refused.</summary>
-    private readonly ref struct ScopeDecisions(LessonIndex index, RetrievalQuery query, Span<byte> marks)
+    private readonly ref struct ScopeDecisions(LessonIndex index, RetrievalQuery query, Span<byte> marks, ulong? offeredTools)
     {
         private readonly Span<byte> _marks = marks;
 
@@ -701,7 +760,10 @@ internal sealed class LessonIndex
             var mark = _marks[scope];
             if (mark == 0)
             {
-                _marks[scope] = mark = InScope(index._scopeExamples[scope], query) ? (byte)1 : (byte)2;
+                var required = index._scopeTools[scope];
+                _marks[scope] = mark = (required != 0 && offeredTools is { } offered && (required & ~offered) != 0) || !InScope(index._scopeExamples[scope], query)
+                    ? (byte)2
+                    : (byte)1;
             }
 
             return mark == 1;

@@ -22,6 +22,24 @@ public sealed class LessonIndexTests
     }
 
     [Fact]
+    public void A_lesson_is_served_only_when_every_tool_it_names_is_offered_in_any_case_among_more_tools_than_a_mask_holds()
+    {
+        // 70 distinct tools: scopes over the first 64 are refused by bit mask, the rest by reading the lesson; both
+        // must agree with the rule (every named tool offered, names compared ignoring case).
+        var lessons = Enumerable.Range(0, 70).Select(i => Lesson($"les-{i:D2}", $"Always check the ledger before tool_{i:D2} runs.", LessonTrigger.Always) with
+        {
+            Scope = new LessonScope { Tools = i == 69 ? ["tool_68", "tool_69"] : [$"tool_{i:D2}"] },
+        }).ToArray();
+        var index = LessonIndex.Build(Snapshot(lessons, new RetrievalSettings { TopK = 70, TokenBudget = 100_000 }));
+
+        var served = Ids(index.Retrieve(Query("check the ledger", tools: ["TOOL_03", "tool_40", "Tool_66", "tool_69", "unknown_tool"])));
+
+        Assert.Equal(["les-03", "les-40", "les-66"], served.Order(StringComparer.Ordinal));
+        Assert.Equal(70, Ids(index.Retrieve(Query("check the ledger"))).Count);
+        Assert.Equal(["les-68", "les-69"], Ids(index.Retrieve(Query("check the ledger", tools: ["tool_68", "TOOL_69"]))).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void The_section_is_one_delimited_block_with_a_line_per_lesson_carrying_its_id()
     {
         var snapshot = Snapshot(SupportDesk());
