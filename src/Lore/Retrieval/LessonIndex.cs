@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Microsoft.Extensions.AI;
@@ -491,13 +492,13 @@ internal sealed class LessonIndex
             ref var first = ref MemoryMarshal.GetReference(scores);
             for (; i + Vector256<float>.Count <= scores.Length; i += Vector256<float>.Count)
             {
-                if (!Vector256.GreaterThanOrEqualAny(Vector256.LoadUnsafe(ref first, (nuint)i), Vector256.Create(bar)))
+                // Only the lanes at or above the bar are visited (no branch per lane on the score); the bar is
+                // re-read after each offer, so a lane it has since passed is skipped.
+                var above = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref first, (nuint)i), Vector256.Create(bar)).ExtractMostSignificantBits();
+                while (above != 0)
                 {
-                    continue;
-                }
-
-                for (var j = i; j < i + Vector256<float>.Count; j++)
-                {
+                    var j = i + BitOperations.TrailingZeroCount(above);
+                    above &= above - 1;
                     if (scores[j] >= bar && ((_flags[j] & KeywordTriggered) == 0 || flags[j] != 0) && scopes.Allows(j))
                     {
                         Offer(heap, ref count, new Candidate(scores[j], j));
