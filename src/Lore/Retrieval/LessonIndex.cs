@@ -194,7 +194,7 @@ internal sealed class LessonIndex
                         keywordLists[tokens[0]] = list = [];
                     }
 
-                    list.Add(new KeywordEntry(i, [.. tokens]));
+                    list.Add(new KeywordEntry(i, tokens.Count, [.. tokens]));
                 }
             }
         }
@@ -419,13 +419,20 @@ internal sealed class LessonIndex
 
             foreach (var entry in entries)
             {
-                if (i + entry.Tokens.Length > tokens.Count)
+                // Most keywords are one token, matched by the lookup itself: their token array is not read.
+                if (entry.Length == 1)
+                {
+                    scratch.MarkKeywordMatch(entry.Lesson);
+                    continue;
+                }
+
+                if (i + entry.Length > tokens.Count)
                 {
                     continue;
                 }
 
                 var match = true;
-                for (var k = 1; k < entry.Tokens.Length && match; k++)
+                for (var k = 1; k < entry.Length && match; k++)
                 {
                     match = tokens.Text(i + k).SequenceEqual(entry.Tokens[k]);
                 }
@@ -533,6 +540,12 @@ internal sealed class LessonIndex
     {
         foreach (var lesson in lessons)
         {
+            // A full heap whose worst already reaches the minimum turns away every lesson below it: stop reading.
+            if (count == heap.Length && heap[0].Score >= minScore)
+            {
+                return;
+            }
+
             var score = scores[lesson];
             if (score < minScore && (count < heap.Length || score >= heap[0].Score) && scopes.Allows(lesson))
             {
@@ -742,7 +755,7 @@ internal sealed class LessonIndex
         }
     }
 
-    private readonly record struct KeywordEntry(int Lesson, string[] Tokens);
+    private readonly record struct KeywordEntry(int Lesson, int Length, string[] Tokens);
 
     /// <summary>Best first (no delegate on the call path).</summary>
     private readonly struct CandidateOrder : IComparer<Candidate>
