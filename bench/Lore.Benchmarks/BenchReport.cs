@@ -35,6 +35,8 @@ internal sealed class Samples(int capacity)
 
     public void Add(long ticks) => _ticks.Add(ticks);
 
+    public int Count => _ticks.Count;
+
     public double Percentile(double p)
     {
         var sorted = _ticks.Order().ToArray();
