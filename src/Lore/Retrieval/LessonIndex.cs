@@ -189,9 +189,11 @@ internal sealed class LessonIndex
                         continue;
                     }
 
-                    if (!keywordLists.TryGetValue(tokens[0], out var list))
+                    // One-token keywords under their token, longer ones under their first two tokens (see MatchKeywords).
+                    var key = tokens.Count == 1 ? tokens[0] : tokens[0] + PairSeparator + tokens[1];
+                    if (!keywordLists.TryGetValue(key, out var list))
                     {
-                        keywordLists[tokens[0]] = list = [];
+                        keywordLists[key] = list = [];
                     }
 
                     list.Add(new KeywordEntry(i, tokens.Count, [.. tokens]));
@@ -202,6 +204,9 @@ internal sealed class LessonIndex
         keywords = keywordLists.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
         return lessons;
     }
+
+    /// <summary>Joins a keyword's first two tokens into its key; tokens are letters and digits, so it never occurs in one.</summary>
+    private const char PairSeparator = '\u0001';
 
     /// <summary>
     /// Numbers the distinct scopes (tenant, unit, labels, tools) of the lessons. A call decides each scope once, on
@@ -409,30 +414,47 @@ internal sealed class LessonIndex
             return;
         }
 
+        // A keyword of several tokens is looked up by the query's token pair at each position, so only the keywords
+        // that begin with that pair are read (a first token shared by many keywords, such as the first word of a tool
+        // name, used to mean reading all of them at every occurrence).
         var tokens = scratch.Tokens;
+        Span<char> pair = stackalloc char[128];
         for (var i = 0; i < tokens.Count; i++)
         {
-            if (!_keywordLookup.TryGetValue(tokens.Text(i), out var entries))
+            var token = tokens.Text(i);
+            if (_keywordLookup.TryGetValue(token, out var single))
+            {
+                foreach (var entry in single)
+                {
+                    scratch.MarkKeywordMatch(entry.Lesson);
+                }
+            }
+
+            if (i + 1 == tokens.Count)
+            {
+                break;
+            }
+
+            var next = tokens.Text(i + 1);
+            var length = token.Length + 1 + next.Length;
+            var key = length <= pair.Length ? pair[..length] : new char[length];
+            token.CopyTo(key);
+            key[token.Length] = PairSeparator;
+            next.CopyTo(key[(token.Length + 1)..]);
+            if (!_keywordLookup.TryGetValue(key, out var entries))
             {
                 continue;
             }
 
             foreach (var entry in entries)
             {
-                // Most keywords are one token, matched by the lookup itself: their token array is not read.
-                if (entry.Length == 1)
-                {
-                    scratch.MarkKeywordMatch(entry.Lesson);
-                    continue;
-                }
-
                 if (i + entry.Length > tokens.Count)
                 {
                     continue;
                 }
 
                 var match = true;
-                for (var k = 1; k < entry.Length && match; k++)
+                for (var k = 2; k < entry.Length && match; k++)
                 {
                     match = tokens.Text(i + k).SequenceEqual(entry.Tokens[k]);
                 }
