@@ -42,13 +42,13 @@ internal static class EpisodeReader
 
     private const string StepsSql = """
         SELECT episode_sequence, payload FROM steps
-        WHERE month = ANY($1) AND episode_sequence = ANY($2)
+        WHERE month = ANY($1) AND episode_sequence BETWEEN $3 AND $4 AND episode_sequence = ANY($2)
         ORDER BY episode_sequence, id;
         """;
 
     private const string OutcomesSql = """
         SELECT episode_sequence, score, source, actor, comment, at, category, reason, failure_mode FROM outcomes
-        WHERE month = ANY($1) AND episode_sequence = ANY($2)
+        WHERE month = ANY($1) AND episode_sequence BETWEEN $3 AND $4 AND episode_sequence = ANY($2)
         ORDER BY episode_sequence, id;
         """;
 
@@ -297,6 +297,8 @@ internal static class EpisodeReader
         var command = new NpgsqlCommand(sql, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = months });
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = sequences });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = sequences.Min() });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = sequences.Max() });
         return command;
     }
 
