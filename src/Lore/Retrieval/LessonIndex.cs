@@ -196,7 +196,7 @@ internal sealed class LessonIndex
                         keywordLists[key] = list = [];
                     }
 
-                    list.Add(new KeywordEntry(i, tokens.Count, [.. tokens]));
+                    list.Add(new KeywordEntry(i, [.. tokens]));
                 }
             }
         }
@@ -448,13 +448,13 @@ internal sealed class LessonIndex
 
             foreach (var entry in entries)
             {
-                if (i + entry.Length > tokens.Count)
+                if (i + entry.Tokens.Length > tokens.Count)
                 {
                     continue;
                 }
 
                 var match = true;
-                for (var k = 2; k < entry.Length && match; k++)
+                for (var k = 2; k < entry.Tokens.Length && match; k++)
                 {
                     match = tokens.Text(i + k).SequenceEqual(entry.Tokens[k]);
                 }
@@ -777,7 +777,7 @@ internal sealed class LessonIndex
         }
     }
 
-    private readonly record struct KeywordEntry(int Lesson, int Length, string[] Tokens);
+    private readonly record struct KeywordEntry(int Lesson, string[] Tokens);
 
     /// <summary>Best first (no delegate on the call path).</summary>
     private readonly struct CandidateOrder : IComparer<Candidate>
