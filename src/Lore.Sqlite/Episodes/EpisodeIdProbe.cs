@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 
 namespace Lore.Sqlite.Episodes;
@@ -16,32 +15,22 @@ internal sealed class EpisodeIdProbe : IDisposable
     private const string TakenSql = "SELECT 1 FROM episodes WHERE id = $id AND tenant = $tenant AND import_id IS NULL LIMIT 1;";
 
     private readonly string _connectionString;
-    private readonly ConcurrentBag<Probe> _idle = [];
-    private readonly int _keep;
-    private int _idleCount;
+
+    // Idle probes: a caller takes one from a slot (or opens one) and puts it back in an empty slot (or closes it).
+    private readonly Probe?[] _idle;
     private volatile bool _disposed;
 
     public EpisodeIdProbe(string readOnlyConnectionString, int keep)
     {
         _connectionString = readOnlyConnectionString;
-        _keep = keep;
+        _idle = new Probe?[keep];
     }
 
     /// <summary>True when the tenant has a stored (published) episode with this id.</summary>
     public bool IsTaken(string tenant, string episodeId)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Probe probe;
-        if (_idle.TryTake(out var idle))
-        {
-            Interlocked.Decrement(ref _idleCount);
-            probe = idle;
-        }
-        else
-        {
-            probe = Probe.Open(_connectionString);
-        }
-
+        var probe = Take() ?? Probe.Open(_connectionString);
         bool taken;
         try
         {
@@ -61,33 +50,42 @@ internal sealed class EpisodeIdProbe : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        while (_idle.TryTake(out var probe))
+        while (Take() is { } probe)
         {
-            Interlocked.Decrement(ref _idleCount);
             probe.Dispose();
         }
     }
 
+    private Probe? Take()
+    {
+        for (var i = 0; i < _idle.Length; i++)
+        {
+            if (Interlocked.Exchange(ref _idle[i], null) is { } probe)
+            {
+                return probe;
+            }
+        }
+
+        return null;
+    }
+
     private void Return(Probe probe)
     {
-        if (_disposed || Interlocked.Increment(ref _idleCount) > _keep)
+        for (var i = 0; !_disposed && i < _idle.Length; i++)
         {
-            if (!_disposed)
+            if (Interlocked.CompareExchange(ref _idle[i], probe, null) is null)
             {
-                Interlocked.Decrement(ref _idleCount);
+                // Disposed meanwhile: what was just put back is closed here or by Dispose itself, never left open.
+                if (_disposed)
+                {
+                    Dispose();
+                }
+
+                return;
             }
-
-            probe.Dispose();
-            return;
         }
 
-        _idle.Add(probe);
-
-        // Disposed meanwhile: what was just added is closed here or by Dispose itself, never left open.
-        if (_disposed)
-        {
-            Dispose();
-        }
+        probe.Dispose();
     }
 
     private sealed class Probe : IDisposable
