@@ -323,6 +323,14 @@ public sealed class SqliteStoreTests : IDisposable
             Assert.Null(await store.GetEpisodeAsync("another-tenant", id, Ct));
         }
 
+        // Ids are values, never SQL: quotes, wildcards and control characters find nothing and break nothing.
+        foreach (var hostile in (string[])["ep-1' OR '1'='1", "ep-%", "ep-1\0", "ep-1; DROP TABLE episodes; --", new string('x', 100_000)])
+        {
+            Assert.Null(await store.GetEpisodeAsync(Tenants.Default, hostile, Ct));
+        }
+
+        Assert.Equal("ep-1", (await store.GetEpisodeAsync(Tenants.Default, "ep-1", Ct))?.Id);
+
         // Many callers at once, more than the connections kept: each gets its own id's answer.
         var answers = await Task.WhenAll(Enumerable.Range(0, 400).Select(i => Task.Run(async () =>
             (i, Found: await store.GetEpisodeAsync(Tenants.Default, $"ep-{i % 40}", Ct) is not null), Ct)));
