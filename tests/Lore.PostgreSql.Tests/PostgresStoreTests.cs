@@ -141,6 +141,90 @@ public sealed class PostgresStoreTests
     }
 
     [Fact]
+    public async Task Steps_read_back_in_append_order_when_the_server_returns_them_out_of_order_and_a_gapped_page_reads_only_its_own()
+    {
+        // The server returns a page's steps in no particular order (nothing is sorted there); with index and bitmap scans off, a
+        // step rewritten in place comes back after the others. A page whose sequences have gaps (another tenant's
+        // episode, an unended one) must read only its own episodes' steps and outcomes.
+        var database = await TestDatabases.RentMigratedAsync();
+        try
+        {
+            var heapOrder = new NpgsqlConnectionStringBuilder(database) { Options = "-c enable_indexscan=off -c enable_indexonlyscan=off -c enable_bitmapscan=off" }.ConnectionString;
+            await using var store = await PostgresLoreStore.OpenAsync(heapOrder, Ct);
+            var first = Ended("ep-first", 0, steps: 6);
+            var unended = Ended("ep-unended", 2, steps: 3) with { EndedAt = null, Outcomes = [] };
+            var last = Ended("ep-last", 3, steps: 4);
+            await store.AppendAsync(
+            [
+                new EpisodeStarted(first),
+                new EpisodeStarted(new EpisodeBuilder("ep-other").Tenant("other").Tool("other_tool", result: "other's").Succeeded().Build()),
+                new EpisodeStarted(unended),
+                new EpisodeStarted(last),
+            ], Ct);
+
+            var sequence = await ScalarAsync(database, "SELECT sequence FROM lore.episodes WHERE id = 'ep-first';");
+            await ExecuteAsync(database, $"UPDATE lore.steps SET payload = payload WHERE episode_sequence = {sequence} AND idx IN (0, 2);");
+            Assert.Equal(2, await ScalarAsync(database, $"""
+                SELECT count(*) FROM (SELECT idx, row_number() OVER () AS arrival FROM lore.steps WHERE episode_sequence = {sequence}) s
+                WHERE idx IN (0, 2) AND arrival > 4;
+                """));
+
+            var read = new List<Episode>();
+            await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { EndedOnly = true }, Ct))
+            {
+                read.Add(episode);
+            }
+
+            Assert.Equal([Canonical(first), Canonical(last)], read.Select(e => Canonical(e)));
+            Assert.Equal(Canonical(first), Canonical((await store.GetEpisodeAsync("ep-first", Ct))!));
+        }
+        finally
+        {
+            await TestDatabases.ReturnAsync(database);
+        }
+    }
+
+    [Fact]
+    public async Task A_bulk_import_leaves_the_registry_with_statistics_so_the_next_read_is_planned_for_its_size()
+    {
+        var database = await TestDatabases.RentMigratedAsync();
+        try
+        {
+            await using var store = await PostgresLoreStore.OpenAsync(database, Ct);
+            const string AnalyzedSince = """
+                SELECT count(*) FROM pg_stat_user_tables s, lore.import_clock c
+                WHERE s.schemaname = 'lore' AND s.relname = 'episode_registry' AND s.last_analyze >= c.at;
+                """;
+            await ExecuteAsync(database, "CREATE TABLE lore.import_clock AS SELECT clock_timestamp() AS at;");
+            await using (var small = await store.BeginImportAsync(Ct))
+            {
+                await small.AddAsync(Ended("ep-small", 0, steps: 1), Ct);
+                await small.CommitAsync(Ct);
+            }
+
+            Assert.Equal(0, await ScalarAsync(database, AnalyzedSince));
+
+            await using (var bulk = await store.BeginImportAsync(Ct))
+            {
+                foreach (var i in Enumerable.Range(1, PostgresEpisodeImport.AnalyzeAfter))
+                {
+                    await bulk.AddAsync(Ended($"ep-{i:D5}", i, steps: 1), Ct);
+                }
+
+                Assert.Equal(PostgresEpisodeImport.AnalyzeAfter, await bulk.CommitAsync(Ct));
+            }
+
+            Assert.Equal(1, await ScalarAsync(database, AnalyzedSince));
+            Assert.Equal(PostgresEpisodeImport.AnalyzeAfter + 1, await ScalarAsync(database, "SELECT reltuples::bigint FROM pg_class WHERE oid = 'lore.episode_registry'::regclass;"));
+        }
+        finally
+        {
+            await ExecuteAsync(database, "DROP TABLE IF EXISTS lore.import_clock;");
+            await TestDatabases.ReturnAsync(database);
+        }
+    }
+
+    [Fact]
     public async Task A_large_import_written_by_copy_reads_back_exactly_and_one_bad_episode_after_many_flushes_imports_nothing()
     {
         var database = await TestDatabases.RentMigratedAsync();

@@ -25,11 +25,18 @@ internal static class EpisodeReader
         LIMIT 2;
         """;
 
+    // The page's registry rows are chosen first, and each is then looked up in its month's partition (the lateral
+    // subquery's OFFSET 0 keeps the planner from merging it into a join). Written as a plain join, a registry without
+    // statistics (just after a bulk import) was planned as a join of every episode after the page's start, sorted to
+    // keep the first page-full: each page cost time in proportion to the episodes still to read.
     private const string HeadersPageSql = $"""
-        SELECT {HeaderColumns} FROM episode_registry r JOIN episodes e ON e.month = r.month AND e.sequence = r.sequence
-        WHERE r.tenant = $1 AND r.sequence > $2 AND (NOT $3 OR r.ended)
-        ORDER BY r.sequence
-        LIMIT $4;
+        SELECT {HeaderColumns}
+        FROM (SELECT sequence, month FROM episode_registry
+              WHERE tenant = $1 AND sequence > $2 AND (NOT $3 OR ended)
+              ORDER BY sequence
+              LIMIT $4) r
+        CROSS JOIN LATERAL (SELECT * FROM episodes WHERE month = r.month AND sequence = r.sequence OFFSET 0) e
+        ORDER BY r.sequence;
         """;
 
     /// <summary>The sequence just below the newest <c>$4</c> matching episodes (the (n+1)-th newest), or nothing when there are fewer.</summary>
@@ -40,15 +47,17 @@ internal static class EpisodeReader
         LIMIT 1 OFFSET $4;
         """;
 
+    // A page's sequences ($2) are matched only when they have gaps (other tenants' episodes, unended ones); a
+    // gapless page is its range. Steps come unordered, so the server sorts nothing (a page's steps are most of its
+    // bytes), and are put in id order per episode here.
     private const string StepsSql = """
-        SELECT episode_sequence, payload FROM steps
-        WHERE month = ANY($1) AND episode_sequence BETWEEN $3 AND $4 AND episode_sequence = ANY($2)
-        ORDER BY episode_sequence, id;
+        SELECT episode_sequence, id, payload FROM steps
+        WHERE month = ANY($1) AND episode_sequence BETWEEN $3 AND $4 AND ($2::bigint[] IS NULL OR episode_sequence = ANY($2));
         """;
 
     private const string OutcomesSql = """
         SELECT episode_sequence, score, source, actor, comment, at, category, reason, failure_mode FROM outcomes
-        WHERE month = ANY($1) AND episode_sequence BETWEEN $3 AND $4 AND episode_sequence = ANY($2)
+        WHERE month = ANY($1) AND episode_sequence BETWEEN $3 AND $4 AND ($2::bigint[] IS NULL OR episode_sequence = ANY($2))
         ORDER BY episode_sequence, id;
         """;
 
@@ -256,27 +265,28 @@ internal static class EpisodeReader
             }
         }
 
-        var steps = new Dictionary<long, List<Step>>();
+        var steps = new Dictionary<long, EpisodeSteps>();
         if (withSteps)
         {
             await using var command = Range(StepsSql, connection, transaction, months, sequences);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            List<Step>? current = null;
-            var currentSequence = long.MinValue;
+            EpisodeSteps? current = null;
             var payload = ArrayPool<byte>.Shared.Rent(16 * 1024);
             try
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     var sequence = reader.GetInt64(0);
-                    if (sequence != currentSequence)
+                    if (current is null || current.Sequence != sequence)
                     {
-                        currentSequence = sequence;
-                        current = [];
-                        steps[sequence] = current;
+                        if (!steps.TryGetValue(sequence, out current))
+                        {
+                            current = new EpisodeSteps(sequence);
+                            steps[sequence] = current;
+                        }
                     }
 
-                    current!.Add(ReadStep(reader, sequence, ref payload));
+                    current.Add(reader.GetInt64(1), ReadStep(reader, sequence, ref payload));
                 }
             }
             finally
@@ -288,17 +298,49 @@ internal static class EpisodeReader
         return headers.Select(h => h.Episode with
         {
             Outcomes = outcomes.TryGetValue(h.Episode.Sequence, out var o) ? o : [],
-            Steps = steps.TryGetValue(h.Episode.Sequence, out var s) ? s : [],
+            Steps = steps.TryGetValue(h.Episode.Sequence, out var s) ? s.InIdOrder() : [],
         }).ToList();
+    }
+
+    /// <summary>One episode's steps as they arrive, put in id (append) order when they did not arrive in it.</summary>
+    private sealed class EpisodeSteps(long sequence)
+    {
+        private readonly List<Step> _steps = [];
+        private readonly List<long> _ids = [];
+        private bool _unordered;
+
+        public long Sequence { get; } = sequence;
+
+        public void Add(long id, Step step)
+        {
+            _unordered |= _ids.Count > 0 && id < _ids[^1];
+            _ids.Add(id);
+            _steps.Add(step);
+        }
+
+        public List<Step> InIdOrder()
+        {
+            if (_unordered)
+            {
+                var ids = _ids.ToArray();
+                var ordered = _steps.ToArray();
+                Array.Sort(ids, ordered);
+                return [.. ordered];
+            }
+
+            return _steps;
+        }
     }
 
     private static NpgsqlCommand Range(string sql, NpgsqlConnection connection, NpgsqlTransaction transaction, DateOnly[] months, long[] sequences)
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter<DateOnly[]> { TypedValue = months });
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = sequences });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = sequences.Min() });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = sequences.Max() });
+        var (first, last) = (sequences.Min(), sequences.Max());
+        var gapless = last - first + 1 == sequences.Length;
+        command.Parameters.Add(new NpgsqlParameter<long[]?> { TypedValue = gapless ? null : sequences });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = first });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = last });
         return command;
     }
 
@@ -334,7 +376,7 @@ internal static class EpisodeReader
     /// </summary>
     private static Step ReadStep(NpgsqlDataReader reader, long sequence, ref byte[] buffer)
     {
-        using var stream = reader.GetStream(1);
+        using var stream = reader.GetStream(2);
         var length = checked((int)stream.Length);
         if (buffer.Length < length)
         {

@@ -14,6 +14,13 @@ internal sealed class PostgresEpisodeImport : IEpisodeImport
     /// <summary>Rows buffered before they are written: large enough for COPY to pay, small enough to bound memory.</summary>
     internal const int FlushRows = 4096;
 
+    /// <summary>
+    /// Episodes an import must bring for the episode registry's statistics to be refreshed at once
+    /// (<c>ANALYZE</c>, as after any bulk load) instead of at autovacuum's next look, up to a minute later: pages
+    /// read in the meantime were planned as if the registry were nearly empty.
+    /// </summary>
+    internal const int AnalyzeAfter = 1000;
+
     private readonly PostgresLoreStore _store;
     private readonly NpgsqlConnection _connection;
     private readonly int _copyThreshold;
@@ -96,8 +103,27 @@ internal sealed class PostgresEpisodeImport : IEpisodeImport
             throw;
         }
 
+        if (_added >= AnalyzeAfter)
+        {
+            await AnalyzeRegistryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await FinishAsync(commit: true).ConfigureAwait(false);
         return _added;
+    }
+
+    /// <summary>Refreshes the registry's statistics; the import is committed already, so a failure here only leaves them to autovacuum.</summary>
+    private async Task AnalyzeRegistryAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var analyze = new NpgsqlCommand("ANALYZE episode_registry;", _connection);
+            await analyze.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException)
+        {
+            // Committed: the episodes are stored whatever happens to their statistics.
+        }
     }
 
     public async ValueTask DisposeAsync()
