@@ -20,8 +20,8 @@ namespace Lore.Benchmarks.Serving;
 /// The proxy against the floor a bare reverse proxy sets. Three processes: the simulated upstream (the workplace's
 /// agent over the OpenAI protocol), this one (hosting both <c>lore serve</c> and a bare YARP <c>MapForwarder</c> in
 /// front of the same upstream, on separate Kestrel hosts) and a load generator (pinned to the last core where the OS
-/// allows, the servers to the others). For each client count the arms alternate (direct to the upstream, bare YARP,
-/// Lore; in reverse every other round) for several rounds; each phase reports throughput, latency, and CPU per
+/// allows, the servers to the others). For each client count the arms are warmed up until the JIT has settled, then
+/// alternate (direct to the upstream, bare YARP, Lore; in reverse every other round) for several rounds; each phase reports throughput, latency, and CPU per
 /// request from this process's own counters (the servers' process: the upstream and the load generator are not in
 /// it). Lore's arm has a 1,000-lesson snapshot, injects lessons into every call and captures every call to SQLite, in
 /// episodes of four calls; a fourth arm sends the same calls to the same server under a tenant with no snapshot, to
@@ -120,10 +120,7 @@ internal static class ProxyBench
                 foreach (var clients in clientCounts)
                 {
                     var results = arms.Select(_ => new ArmResult()).ToArray();
-                    for (var a = 0; a < arms.Length; a++)
-                    {
-                        await DriveAsync(load, arms[a].Base, arms[a].Key, clients, TimeSpan.FromSeconds(1), null, Settle(arms[a].Tenant));
-                    }
+                    var warmup = await WarmUpAsync(load, arms.Select(a => (a.Base, a.Key, Settle(a.Tenant))).ToArray(), clients);
 
                     // Odd rounds run the arms in reverse, so no arm always follows the same one (a phase inherits the
                     // previous one's thread pool, caches and garbage).
@@ -162,6 +159,7 @@ internal static class ProxyBench
                         report.Line($"| {clients} | Lore proxy allocations by type (sampled, {BenchReport.N(sampled.AllocatedPerRequest / 1024.0, "F1")} KiB/request) | {string.Join("; ", types.Select(t => $"{t.Type} {BenchReport.N(100 * t.Share, "F0")}%"))} | | | | | | | |");
                     }
 
+                    report.Line($"| {clients} | warm-up: {warmup} | JIT during the measured phases: {string.Join(", ", results.Select((r, a) => $"{arms[a].Id} {r.Jit.TotalMilliseconds:F0} ms"))} | | | | | | | |");
                     if (loreArm >= 0 && bare is not null)
                     {
                         report.Line($"| {clients} | Lore proxy per phase (req/s vs YARP's phase of the same round) | {string.Join(", ", results[loreArm].PhaseThroughputs.Zip(bare.PhaseThroughputs, (l, y) => Ratio(l, y)))} | | | | | | | |");
@@ -198,6 +196,39 @@ internal static class ProxyBench
     /// One phase: the load generator runs in its own process for the phase; this process's CPU time is read around it
     /// (nothing else runs here meanwhile but the servers).
     /// </summary>
+    /// <summary>
+    /// Drives every arm in one-second slices until a whole round of them leaves the JIT nearly idle (tiered
+    /// compilation promotes hot methods in the background for seconds after they first run, and it is this process's
+    /// CPU, so a fixed one-second warm-up left up to 2 s of compilation in the first measured phases). Gives up after
+    /// <see cref="MaxWarmUpRounds"/> rounds and says so.
+    /// </summary>
+    private static async Task<string> WarmUpAsync(BenchChild load, (Uri Base, string? Key, Func<Task>? Settle)[] arms, int clients)
+    {
+        var jit = TimeSpan.Zero;
+        for (var round = 1; round <= MaxWarmUpRounds; round++)
+        {
+            var methods = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
+            var time = System.Runtime.JitInfo.GetCompilationTime(currentThread: false);
+            foreach (var (baseAddress, key, settle) in arms)
+            {
+                await DriveAsync(load, baseAddress, key, clients, TimeSpan.FromSeconds(1), null, settle);
+            }
+
+            var roundJit = System.Runtime.JitInfo.GetCompilationTime(currentThread: false) - time;
+            jit += roundJit;
+            if (System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false) - methods <= SettledMethods && roundJit <= SettledJit)
+            {
+                return FormattableString.Invariant($"{round} rounds of 1 s per arm, until one compiled at most {SettledMethods} methods ({jit.TotalMilliseconds:F0} ms of JIT in all)");
+            }
+        }
+
+        return FormattableString.Invariant($"{MaxWarmUpRounds} rounds of 1 s per arm, and the JIT had not settled (more than {SettledMethods} methods or {SettledJit.TotalMilliseconds:F0} ms in the last round)");
+    }
+
+    private const int MaxWarmUpRounds = 12;
+    private const int SettledMethods = 30;
+    private static readonly TimeSpan SettledJit = TimeSpan.FromMilliseconds(30);
+
     private static async Task DriveAsync(BenchChild load, Uri baseAddress, string? key, int clients, TimeSpan duration, ArmResult? into, Func<Task>? settle)
     {
         var samples = Path.GetTempFileName();
@@ -206,6 +237,7 @@ internal static class ProxyBench
             var self = Process.GetCurrentProcess();
             var cpuBefore = self.TotalProcessorTime;
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+            var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: false);
             load.Send(FormattableString.Invariant($"run {baseAddress.AbsoluteUri} {key ?? "-"} {clients} {(int)duration.TotalMilliseconds} {samples}"));
             var summary = await load.ReadLineAsync("phase result");
             if (settle is not null)
@@ -229,6 +261,7 @@ internal static class ProxyBench
             into.WithLessons += long.Parse(fields[2], CultureInfo.InvariantCulture);
             into.Seconds += seconds;
             into.Cpu += cpu;
+            into.Jit += System.Runtime.JitInfo.GetCompilationTime(currentThread: false) - jitBefore;
             into.Allocated += allocated;
             into.PhaseThroughputs.Add(requests / seconds);
             var bytes = await File.ReadAllBytesAsync(samples);
@@ -345,6 +378,9 @@ internal static class ProxyBench
         public double Seconds { get; set; }
 
         public TimeSpan Cpu { get; set; }
+
+        /// <summary>Time the JIT spent compiling during the arm's measured phases (any method, on any thread): left-over warm-up.</summary>
+        public TimeSpan Jit { get; set; }
 
         /// <summary>Bytes allocated by this process (both servers) during the arm's phases.</summary>
         public long Allocated { get; set; }
