@@ -39,16 +39,16 @@ internal static class OverheadBench
 
         // Tiered compilation keeps promoting hot methods on a background thread for seconds after they first run: the
         // calls are measured once a slice of warm-up calls has left the JIT nearly idle, not while it competes for a core.
-        var warmUp = await SettleJitAsync(async () =>
+        var warmUp = await JitWarmUp.RunUntilSettledAsync(async () =>
         {
             await MeasureAsync(inner, tasks, tools, 10_000, bench.Runtime, withEpisode: false);
             await MeasureAsync(withLore, tasks, tools, 10_000, bench.Runtime, withEpisode: true);
             await bench.Runtime.FlushAsync();
-        });
-        var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: false);
+        }, "slices of 10,000 calls", minSlices: 3, maxSlices: 30, settledMethods: 10, TimeSpan.FromMilliseconds(10));
+        var jitBefore = JitWarmUp.CompilationTime;
         var (bare, _, _) = await MeasureAsync(inner, tasks, tools, calls, bench.Runtime, withEpisode: false);
         var (lore, first, firstCpu) = await MeasureAsync(withLore, tasks, tools, calls, bench.Runtime, withEpisode: true);
-        var jitMeasured = System.Runtime.JitInfo.GetCompilationTime(currentThread: false) - jitBefore;
+        var jitMeasured = JitWarmUp.CompilationTime - jitBefore;
         await bench.Runtime.FlushAsync();
 
         // The same again with a second core kept busy (issue 15: the tail under contention), in the same run.
@@ -85,31 +85,6 @@ internal static class OverheadBench
         report.Line($"| UseLore, first call of an episode, one core busy | {BenchReport.Us(loadedFirst.Percentile(50))} | {BenchReport.Us(loadedFirst.Percentile(99))} | {BenchReport.Us(loadedFirst.Mean)} |");
         var stats = bench.Runtime.CaptureStatistics;
         report.Line($"capture: {stats.Written} records written, {stats.Dropped} dropped, {stats.Failed} failed");
-    }
-
-    /// <summary>
-    /// Runs <paramref name="slice"/> until a run of it (after the first two: tier-up waits for call counting to start)
-    /// compiles at most 10 methods in at most 10 ms of JIT time, at most 30 runs; says how many it took.
-    /// </summary>
-    internal static async Task<string> SettleJitAsync(Func<Task> slice)
-    {
-        const int maxSlices = 30, settledMethods = 10;
-        var settledTime = TimeSpan.FromMilliseconds(10);
-        var jit = TimeSpan.Zero;
-        for (var i = 1; i <= maxSlices; i++)
-        {
-            var methods = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
-            var time = System.Runtime.JitInfo.GetCompilationTime(currentThread: false);
-            await slice();
-            var sliceJit = System.Runtime.JitInfo.GetCompilationTime(currentThread: false) - time;
-            jit += sliceJit;
-            if (i > 2 && System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false) - methods <= settledMethods && sliceJit <= settledTime)
-            {
-                return $"{i} slices until one compiled at most {settledMethods} methods in at most {settledTime.TotalMilliseconds:F0} ms ({jit.TotalMilliseconds:F0} ms of JIT in all)";
-            }
-        }
-
-        return $"{maxSlices} slices, and the JIT had not settled ({jit.TotalMilliseconds:F0} ms of JIT in all)";
     }
 
     private static async Task<(Samples All, Samples FirstCalls, Samples FirstCallsCpu)> MeasureAsync(IChatClient client, string[] tasks, ChatOptions options, int calls, LoreRuntime runtime, bool withEpisode)

@@ -120,7 +120,15 @@ internal static class ProxyBench
                 foreach (var clients in clientCounts)
                 {
                     var results = arms.Select(_ => new ArmResult()).ToArray();
-                    var warmup = await WarmUpAsync(load, arms.Select(a => (a.Base, a.Key, Settle(a.Tenant))).ToArray(), clients);
+                    // Every arm, one second each, in rounds until a round leaves the JIT nearly idle (a fixed one-second
+                    // warm-up left up to 2 s of tier-up compilation, this process's CPU, in the first measured phases).
+                    var warmup = await JitWarmUp.RunUntilSettledAsync(async () =>
+                    {
+                        foreach (var arm in arms)
+                        {
+                            await DriveAsync(load, arm.Base, arm.Key, clients, TimeSpan.FromSeconds(1), null, Settle(arm.Tenant));
+                        }
+                    }, "rounds of 1 s per arm", minSlices: 1, maxSlices: 12, settledMethods: 30, TimeSpan.FromMilliseconds(30));
 
                     // Odd rounds run the arms in reverse, so no arm always follows the same one (a phase inherits the
                     // previous one's thread pool, caches and garbage).
@@ -196,39 +204,6 @@ internal static class ProxyBench
     /// One phase: the load generator runs in its own process for the phase; this process's CPU time is read around it
     /// (nothing else runs here meanwhile but the servers).
     /// </summary>
-    /// <summary>
-    /// Drives every arm in one-second slices until a whole round of them leaves the JIT nearly idle (tiered
-    /// compilation promotes hot methods in the background for seconds after they first run, and it is this process's
-    /// CPU, so a fixed one-second warm-up left up to 2 s of compilation in the first measured phases). Gives up after
-    /// <see cref="MaxWarmUpRounds"/> rounds and says so.
-    /// </summary>
-    private static async Task<string> WarmUpAsync(BenchChild load, (Uri Base, string? Key, Func<Task>? Settle)[] arms, int clients)
-    {
-        var jit = TimeSpan.Zero;
-        for (var round = 1; round <= MaxWarmUpRounds; round++)
-        {
-            var methods = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
-            var time = System.Runtime.JitInfo.GetCompilationTime(currentThread: false);
-            foreach (var (baseAddress, key, settle) in arms)
-            {
-                await DriveAsync(load, baseAddress, key, clients, TimeSpan.FromSeconds(1), null, settle);
-            }
-
-            var roundJit = System.Runtime.JitInfo.GetCompilationTime(currentThread: false) - time;
-            jit += roundJit;
-            if (System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false) - methods <= SettledMethods && roundJit <= SettledJit)
-            {
-                return FormattableString.Invariant($"{round} rounds of 1 s per arm, until one compiled at most {SettledMethods} methods ({jit.TotalMilliseconds:F0} ms of JIT in all)");
-            }
-        }
-
-        return FormattableString.Invariant($"{MaxWarmUpRounds} rounds of 1 s per arm, and the JIT had not settled (more than {SettledMethods} methods or {SettledJit.TotalMilliseconds:F0} ms in the last round)");
-    }
-
-    private const int MaxWarmUpRounds = 12;
-    private const int SettledMethods = 30;
-    private static readonly TimeSpan SettledJit = TimeSpan.FromMilliseconds(30);
-
     private static async Task DriveAsync(BenchChild load, Uri baseAddress, string? key, int clients, TimeSpan duration, ArmResult? into, Func<Task>? settle)
     {
         var samples = Path.GetTempFileName();
@@ -237,7 +212,7 @@ internal static class ProxyBench
             var self = Process.GetCurrentProcess();
             var cpuBefore = self.TotalProcessorTime;
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
-            var jitBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: false);
+            var jitBefore = JitWarmUp.CompilationTime;
             load.Send(FormattableString.Invariant($"run {baseAddress.AbsoluteUri} {key ?? "-"} {clients} {(int)duration.TotalMilliseconds} {samples}"));
             var summary = await load.ReadLineAsync("phase result");
             if (settle is not null)
@@ -261,7 +236,7 @@ internal static class ProxyBench
             into.WithLessons += long.Parse(fields[2], CultureInfo.InvariantCulture);
             into.Seconds += seconds;
             into.Cpu += cpu;
-            into.Jit += System.Runtime.JitInfo.GetCompilationTime(currentThread: false) - jitBefore;
+            into.Jit += JitWarmUp.CompilationTime - jitBefore;
             into.Allocated += allocated;
             into.PhaseThroughputs.Add(requests / seconds);
             var bytes = await File.ReadAllBytesAsync(samples);
