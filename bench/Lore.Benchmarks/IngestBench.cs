@@ -24,7 +24,8 @@ internal static class IngestBench
         }
 
         var steps = episodes.Sum(e => e.Steps.Count);
-        const int batch = 512;
+        // --batch N: records per AppendAsync (the proxy's capture writer commits about 16 at a time under load).
+        var batch = Serving.BenchOptions.Int("--batch") ?? 512;
         report.Section($"Ingest into SQLite ({episodes.Length:N0} episodes, {steps:N0} steps, {records.Count:N0} capture records, batches of {batch})");
 
         var directory = Path.Combine(Path.GetTempPath(), "lore-bench", Guid.NewGuid().ToString("n"));
