@@ -23,6 +23,30 @@ internal static class IngestBench
             records.Add(new EpisodeEnded(e.Id, e.EndedAt!.Value, []));
         }
 
+        // --interleave N: the records of N episodes in flight arrive round-robin, as concurrent callers' records reach the
+        // proxy's capture writer (most steps then address an episode started in an earlier batch).
+        if (Serving.BenchOptions.Int("--interleave") is > 1 and var inFlight)
+        {
+            var perEpisode = new List<List<CaptureRecord>>();
+            foreach (var e in episodes)
+            {
+                perEpisode.Add([
+                    new EpisodeStarted(e with { Steps = [], Outcomes = [], EndedAt = null }),
+                    .. e.Steps.Select(s => new StepRecorded(e.Id, s)),
+                    .. e.Outcomes.Select(o => new OutcomeRecorded(e.Id, o)),
+                    new EpisodeEnded(e.Id, e.EndedAt!.Value, [])]);
+            }
+
+            records.Clear();
+            foreach (var group in perEpisode.Chunk(inFlight))
+            {
+                for (var position = 0; position < group.Max(g => g.Count); position++)
+                {
+                    records.AddRange(group.Where(g => position < g.Count).Select(g => g[position]));
+                }
+            }
+        }
+
         var steps = episodes.Sum(e => e.Steps.Count);
         // --batch N: records per AppendAsync (the proxy's capture writer commits about 16 at a time under load).
         var batch = Serving.BenchOptions.Int("--batch") ?? 512;
