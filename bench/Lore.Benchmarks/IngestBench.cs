@@ -14,36 +14,22 @@ internal static class IngestBench
     public static async Task RunAsync(BenchReport report, bool quick)
     {
         var episodes = SyntheticEpisodes.Create(quick ? 2_000 : 20_000, seed: 5).ToArray();
+        var perEpisode = episodes.Select(e => (CaptureRecord[])[
+            new EpisodeStarted(e with { Steps = [], Outcomes = [], EndedAt = null }),
+            .. e.Steps.Select(s => new StepRecorded(e.Id, s)),
+            .. e.Outcomes.Select(o => new OutcomeRecorded(e.Id, o)),
+            new EpisodeEnded(e.Id, e.EndedAt!.Value, [])]).ToArray();
+
+        // Each episode's records in turn; or, with --interleave N, the records of N episodes in flight round-robin, as
+        // concurrent callers' records reach the proxy's capture writer (most steps then address an episode started in
+        // an earlier batch).
+        var inFlight = Math.Max(1, Serving.BenchOptions.Int("--interleave") ?? 1);
         var records = new List<CaptureRecord>();
-        foreach (var e in episodes)
+        foreach (var group in perEpisode.Chunk(inFlight))
         {
-            records.Add(new EpisodeStarted(e with { Steps = [], Outcomes = [], EndedAt = null }));
-            records.AddRange(e.Steps.Select(s => new StepRecorded(e.Id, s)));
-            records.AddRange(e.Outcomes.Select(o => new OutcomeRecorded(e.Id, o)));
-            records.Add(new EpisodeEnded(e.Id, e.EndedAt!.Value, []));
-        }
-
-        // --interleave N: the records of N episodes in flight arrive round-robin, as concurrent callers' records reach the
-        // proxy's capture writer (most steps then address an episode started in an earlier batch).
-        if (Serving.BenchOptions.Int("--interleave") is > 1 and var inFlight)
-        {
-            var perEpisode = new List<List<CaptureRecord>>();
-            foreach (var e in episodes)
+            for (var position = 0; position < group.Max(g => g.Length); position++)
             {
-                perEpisode.Add([
-                    new EpisodeStarted(e with { Steps = [], Outcomes = [], EndedAt = null }),
-                    .. e.Steps.Select(s => new StepRecorded(e.Id, s)),
-                    .. e.Outcomes.Select(o => new OutcomeRecorded(e.Id, o)),
-                    new EpisodeEnded(e.Id, e.EndedAt!.Value, [])]);
-            }
-
-            records.Clear();
-            foreach (var group in perEpisode.Chunk(inFlight))
-            {
-                for (var position = 0; position < group.Max(g => g.Count); position++)
-                {
-                    records.AddRange(group.Where(g => position < g.Count).Select(g => g[position]));
-                }
+                records.AddRange(group.Where(g => position < g.Length).Select(g => g[position]));
             }
         }
 

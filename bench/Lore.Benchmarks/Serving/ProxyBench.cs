@@ -21,9 +21,9 @@ namespace Lore.Benchmarks.Serving;
 /// agent over the OpenAI protocol), this one (hosting both <c>lore serve</c> and a bare YARP <c>MapForwarder</c> in
 /// front of the same upstream, on separate Kestrel hosts) and a load generator (pinned to the last core where the OS
 /// allows, the servers to the others). For each client count the arms are warmed up until the JIT has settled, then
-/// alternate (direct to the upstream, bare YARP, Lore; in reverse every other round) for several rounds; each phase reports throughput, latency, and CPU per
-/// request from this process's own counters (the servers' process: the upstream and the load generator are not in
-/// it). Lore's arm has a 1,000-lesson snapshot, injects lessons into every call and captures every call to SQLite, in
+/// alternate (direct to the upstream, bare YARP, Lore; in reverse every other round) for several rounds; each phase
+/// reports throughput, latency, and CPU per request from this process's own counters (the servers' process: the
+/// upstream and the load generator are not in it). Lore's arm has a 1,000-lesson snapshot, injects lessons into every call and captures every call to SQLite, in
 /// episodes of four calls; a fourth arm sends the same calls to the same server under a tenant with no snapshot, to
 /// attribute retrieval and injection.
 /// </summary>
