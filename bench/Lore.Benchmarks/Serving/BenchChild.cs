@@ -242,6 +242,14 @@ internal static class BenchOptions
 {
     public static int? Int(string name) => Ints(name) is [var one] ? one : null;
 
+    /// <summary>The value after <paramref name="name"/>, or null when the option is absent.</summary>
+    public static string? Text(string name)
+    {
+        var args = Environment.GetCommandLineArgs();
+        var at = Array.IndexOf(args, name);
+        return at < 0 || at + 1 >= args.Length ? null : args[at + 1];
+    }
+
     /// <summary>A comma-separated list of names, each one of <paramref name="known"/>; null when the option is absent.</summary>
     public static HashSet<string>? Names(string name, IReadOnlyCollection<string> known)
     {

@@ -167,6 +167,7 @@ internal static class ProxyBench
                         report.Line($"| {clients} | Lore proxy allocations by type (sampled, {BenchReport.N(sampled.AllocatedPerRequest / 1024.0, "F1")} KiB/request) | {string.Join("; ", types.Select(t => $"{t.Type} {BenchReport.N(100 * t.Share, "F0")}%"))} | | | | | | | |");
                     }
 
+                    report.Line($"| {clients} | context switches per request (voluntary + pre-empted); GCs per 1,000 requests; GC pause per request | {string.Join("; ", results.Select((r, a) => $"{arms[a].Id} {BenchReport.N((double)r.VoluntarySwitches / Math.Max(1, r.Requests), "F2")} + {BenchReport.N((double)r.InvoluntarySwitches / Math.Max(1, r.Requests), "F2")}, {BenchReport.N(1000.0 * r.Collections / Math.Max(1, r.Requests), "F2")} GCs, {BenchReport.N(r.GcPause.TotalMicroseconds / Math.Max(1, r.Requests), "F1")} µs paused"))} | | | | | | | |");
                     report.Line($"| {clients} | warm-up: {warmup} | JIT during the measured phases: {string.Join(", ", results.Select((r, a) => $"{arms[a].Id} {r.Jit.TotalMilliseconds:F0} ms"))} | | | | | | | |");
                     if (loreArm >= 0 && bare is not null)
                     {
@@ -181,6 +182,17 @@ internal static class ProxyBench
             }
             finally
             {
+                // --keep-store DIR: a copy of the store as the last phase left it, its WAL included, to see what the
+                // capture commits wrote (bench/tools/wal-pages.py counts their pages by table and index).
+                if (BenchOptions.Text("--keep-store") is { } keep)
+                {
+                    Directory.CreateDirectory(keep);
+                    foreach (var file in Directory.GetFiles(directory))
+                    {
+                        File.Copy(file, Path.Combine(keep, Path.GetFileName(file)), overwrite: true);
+                    }
+                }
+
                 await yarp.StopAsync();
                 await yarp.DisposeAsync();
                 await lore.StopAsync();
@@ -213,6 +225,9 @@ internal static class ProxyBench
             var cpuBefore = self.TotalProcessorTime;
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
             var jitBefore = JitWarmUp.CompilationTime;
+            var switchesBefore = ProcessSwitches.Now();
+            var gcBefore = GC.CollectionCount(0);
+            var pausedBefore = GC.GetTotalPauseDuration();
             load.Send(FormattableString.Invariant($"run {baseAddress.AbsoluteUri} {key ?? "-"} {clients} {(int)duration.TotalMilliseconds} {samples}"));
             var summary = await load.ReadLineAsync("phase result");
             if (settle is not null)
@@ -223,6 +238,9 @@ internal static class ProxyBench
             self.Refresh();
             var cpu = self.TotalProcessorTime - cpuBefore;
             var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+            var switches = ProcessSwitches.Now();
+            var collections = GC.CollectionCount(0) - gcBefore;
+            var paused = GC.GetTotalPauseDuration() - pausedBefore;
             if (into is null)
             {
                 return;
@@ -238,6 +256,10 @@ internal static class ProxyBench
             into.Cpu += cpu;
             into.Jit += JitWarmUp.CompilationTime - jitBefore;
             into.Allocated += allocated;
+            into.VoluntarySwitches += switches.Voluntary - switchesBefore.Voluntary;
+            into.InvoluntarySwitches += switches.Involuntary - switchesBefore.Involuntary;
+            into.Collections += collections;
+            into.GcPause += paused;
             into.PhaseThroughputs.Add(requests / seconds);
             var bytes = await File.ReadAllBytesAsync(samples);
             for (var i = 0; i + 4 <= bytes.Length; i += 4)
@@ -359,6 +381,17 @@ internal static class ProxyBench
 
         /// <summary>Bytes allocated by this process (both servers) during the arm's phases.</summary>
         public long Allocated { get; set; }
+
+        /// <summary>Context switches of this process (both servers, every thread) during the arm's phases: blocked and woken, and pre-empted.</summary>
+        public long VoluntarySwitches { get; set; }
+
+        public long InvoluntarySwitches { get; set; }
+
+        /// <summary>Garbage collections (any generation) during the arm's phases.</summary>
+        public int Collections { get; set; }
+
+        /// <summary>Time the garbage collector held the servers' threads paused during the arm's phases.</summary>
+        public TimeSpan GcPause { get; set; }
 
         public double AllocatedPerRequest => (double)Allocated / Math.Max(1, Requests);
 
