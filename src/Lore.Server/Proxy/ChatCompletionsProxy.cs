@@ -292,7 +292,8 @@ internal sealed partial class ChatCompletionsProxy(
         try
         {
             await runtime.FlushAsync(cancel).ConfigureAwait(false);
-            var stored = await runtime.Store.GetEpisodeAsync(episodeId, cancel).ConfigureAwait(false);
+            // The caller's tenant's episode: ids are unique per tenant, and another tenant's "ep-1" is none of its business.
+            var stored = await runtime.Store.GetEpisodeAsync(runtime.Tenant, episodeId, cancel).ConfigureAwait(false);
             if (recorded == 0 || stored is null || stored.Steps.Count < recorded)
             {
                 problem = recorded == 0

@@ -384,6 +384,33 @@ public sealed class ProxyTests
     }
 
     [Fact]
+    public async Task A_durable_call_is_stored_and_answered_when_another_tenant_holds_the_same_episode_id()
+    {
+        await using var server = await LoreTestServer.StartAsync(o => o.UpstreamBaseUrl = LoreTestServer.SimulatedUpstream);
+        var keyA = await server.CreateKeyAsync("tenant-a", ApiKeyRole.Agent);
+        var keyB = await server.CreateKeyAsync("tenant-b", ApiKeyRole.Agent);
+        var clientA = SdkClient(server, keyA, out var headersA);
+        var clientB = SdkClient(server, keyB, out var headersB);
+
+        // Episode ids are unique per tenant: tenant-a's stored "ep-same" must neither fail tenant-b's durable call nor be
+        // named to it.
+        headersA.Send["X-Lore-Episode"] = "ep-same";
+        headersA.Send["X-Lore-Durable"] = "true";
+        await clientA.CompleteChatAsync([new UserChatMessage("Where is my order 1142?")], cancellationToken: Ct);
+        headersB.Send["X-Lore-Episode"] = "ep-same";
+        headersB.Send["X-Lore-Durable"] = "true";
+        await clientB.CompleteChatAsync([new UserChatMessage("Where is my order 1142?")], cancellationToken: Ct);
+        await clientB.CompleteChatAsync([new UserChatMessage("And order 1143?")], cancellationToken: Ct);
+
+        Assert.Equal("stored", headersA.Responses[^1]["X-Lore-Recorded"]);
+        Assert.All(headersB.Responses, r => Assert.Equal("stored", r["X-Lore-Recorded"]));
+        var a = (await server.Store.GetEpisodeAsync("tenant-a", "ep-same", Ct))!;
+        var b = (await server.Store.GetEpisodeAsync("tenant-b", "ep-same", Ct))!;
+        Assert.Single(a.Steps, s => s.Kind == StepKind.ModelCall);
+        Assert.Equal(2, b.Steps.Count(s => s.Kind == StepKind.ModelCall));
+    }
+
+    [Fact]
     public async Task A_bad_episode_header_is_refused_before_anything_is_forwarded()
     {
         await using var upstream = await ScriptedUpstream.EchoSystemMessagesAsync();
