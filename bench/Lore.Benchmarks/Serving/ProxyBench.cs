@@ -24,8 +24,9 @@ namespace Lore.Benchmarks.Serving;
 /// alternate (direct to the upstream, bare YARP, Lore; in reverse every other round) for several rounds; each phase
 /// reports throughput, latency, and CPU per request from this process's own counters (the servers' process: the
 /// upstream and the load generator are not in it). Lore's arm has a 1,000-lesson snapshot, injects lessons into every call and captures every call to SQLite, in
-/// episodes of four calls; a fourth arm sends the same calls to the same server under a tenant with no snapshot, to
-/// attribute retrieval and injection.
+/// episodes of four calls; another arm sends the same calls to the same server under a tenant with no snapshot, to
+/// attribute retrieval and injection; and <c>yarp-log</c> is bare YARP writing each call's bytes to SQLite
+/// (<see cref="RecordingYarp"/>), the durable write alone, to tell Lore's own work from what recording any call costs.
 /// </summary>
 internal static class ProxyBench
 {
@@ -88,22 +89,23 @@ internal static class ProxyBench
             var lore = LoreServer.Build(options, ["--Logging:LogLevel:Default=Warning"]);
             await lore.StartAsync();
             var yarp = await StartBareYarpAsync(upstreamBase);
+            await using var recordingYarp = await RecordingYarp.StartAsync(upstreamBase, Path.Combine(directory, "yarp-calls.db"));
             using var load = await BenchChild.StartAsync(["proxy-load", .. stream ? ["--stream"] : Array.Empty<string>(), .. agentLoop ? ["--agent-loop"] : Array.Empty<string>()], pin ? lastCore : null);
             await load.ReadLineAsync("load generator ready");
             try
             {
-                var allArms = new (string Id, string Name, Uri Base, string? Key, string? Tenant)[]
+                // A phase of an arm that records calls ends when its calls are stored: the writer's backlog is written
+                // inside the phase (and counted in its CPU), not in the next arm's phase.
+                var tenants = lore.Services.GetRequiredService<Lore.Server.Hosting.TenantRuntimes>();
+                Func<Task> Settle(string tenant) => async () => await (await tenants.GetAsync(tenant)).FlushAsync();
+                var allArms = new (string Id, string Name, Uri Base, string? Key, Func<Task>? Settle)[]
                 {
                     ("direct", "direct to the upstream", upstreamBase, null, null),
                     ("yarp", "bare YARP", new Uri(Address(yarp) + "/v1/"), null, null),
-                    ("lore", "Lore proxy", new Uri(Address(lore) + "/v1/"), presented, "bench"),
-                    ("no-snapshot", "Lore proxy, tenant without a snapshot (no retrieval, no injection)", new Uri(Address(lore) + "/v1/"), barePresented, "bench-no-lessons"),
+                    ("yarp-log", "bare YARP writing each call's bytes to SQLite (the durable write alone)", new Uri(Address(recordingYarp.App) + "/v1/"), null, recordingYarp.FlushAsync),
+                    ("lore", "Lore proxy", new Uri(Address(lore) + "/v1/"), presented, Settle("bench")),
+                    ("no-snapshot", "Lore proxy, tenant without a snapshot (no retrieval, no injection)", new Uri(Address(lore) + "/v1/"), barePresented, Settle("bench-no-lessons")),
                 };
-
-                // A Lore phase ends when its calls are stored: the capture writer's backlog is written inside the phase
-                // (and counted in its CPU), not in the next arm's phase.
-                var tenants = lore.Services.GetRequiredService<Lore.Server.Hosting.TenantRuntimes>();
-                Func<Task>? Settle(string? tenant) => tenant is null ? null : async () => await (await tenants.GetAsync(tenant)).FlushAsync();
 
                 // --arms lore (or yarp,lore, ...) runs only those arms: a profiler attached to this process then sees one arm.
                 var chosen = BenchOptions.Names("--arms", [.. allArms.Select(a => a.Id)]);
@@ -126,7 +128,7 @@ internal static class ProxyBench
                     {
                         foreach (var arm in arms)
                         {
-                            await DriveAsync(load, arm.Base, arm.Key, clients, TimeSpan.FromSeconds(1), null, Settle(arm.Tenant));
+                            await DriveAsync(load, arm.Base, arm.Key, clients, TimeSpan.FromSeconds(1), null, arm.Settle);
                         }
                     }, "rounds of 1 s per arm", minSlices: 1, maxSlices: 12, settledMethods: 30, TimeSpan.FromMilliseconds(30));
 
@@ -137,7 +139,7 @@ internal static class ProxyBench
                         for (var i = 0; i < arms.Length; i++)
                         {
                             var a = round % 2 == 0 ? i : arms.Length - 1 - i;
-                            await DriveAsync(load, arms[a].Base, arms[a].Key, clients, phase, results[a], Settle(arms[a].Tenant));
+                            await DriveAsync(load, arms[a].Base, arms[a].Key, clients, phase, results[a], arms[a].Settle);
                         }
                     }
 
@@ -162,13 +164,20 @@ internal static class ProxyBench
                         // One more Lore phase with the allocation sampler on (it costs a little CPU of its own).
                         sampler.Start();
                         var sampled = new ArmResult();
-                        await DriveAsync(load, arms[loreArm].Base, arms[loreArm].Key, clients, phase, sampled, Settle(arms[loreArm].Tenant));
+                        await DriveAsync(load, arms[loreArm].Base, arms[loreArm].Key, clients, phase, sampled, arms[loreArm].Settle);
                         var types = sampler.Stop(BenchOptions.Int("--alloc-top") ?? 12);
                         report.Line($"| {clients} | Lore proxy allocations by type (sampled, {BenchReport.N(sampled.AllocatedPerRequest / 1024.0, "F1")} KiB/request) | {string.Join("; ", types.Select(t => $"{t.Type} {BenchReport.N(100 * t.Share, "F0")}%"))} | | | | | | | |");
                     }
 
                     report.Line($"| {clients} | context switches per request (voluntary + pre-empted); GCs per 1,000 requests; GC pause per request | {string.Join("; ", results.Select((r, a) => $"{arms[a].Id} {BenchReport.N((double)r.VoluntarySwitches / Math.Max(1, r.Requests), "F2")} + {BenchReport.N((double)r.InvoluntarySwitches / Math.Max(1, r.Requests), "F2")}, {BenchReport.N(1000.0 * r.Collections / Math.Max(1, r.Requests), "F2")} GCs, {BenchReport.N(r.GcPause.TotalMicroseconds / Math.Max(1, r.Requests), "F1")} µs paused"))} | | | | | | | |");
                     report.Line($"| {clients} | warm-up: {warmup} | JIT during the measured phases: {string.Join(", ", results.Select((r, a) => $"{arms[a].Id} {r.Jit.TotalMilliseconds:F0} ms"))} | | | | | | | |");
+                    var logArm = Array.FindIndex(arms, a => a.Id == "yarp-log");
+                    if (loreArm >= 0 && logArm >= 0)
+                    {
+                        var (l, y) = (results[loreArm], results[logArm]);
+                        report.Line($"| {clients} | Lore proxy vs YARP writing each call to SQLite | {Ratio(l.Throughput, y.Throughput)} | | {BenchReport.N(l.CpuPerRequestMs - y.CpuPerRequestMs, "F3")} ms more | {Ratio(l.CpuPerRequestMs, y.CpuPerRequestMs)} | | | | |");
+                    }
+
                     if (loreArm >= 0 && bare is not null)
                     {
                         report.Line($"| {clients} | Lore proxy per phase (req/s vs YARP's phase of the same round) | {string.Join(", ", results[loreArm].PhaseThroughputs.Zip(bare.PhaseThroughputs, (l, y) => Ratio(l, y)))} | | | | | | | |");

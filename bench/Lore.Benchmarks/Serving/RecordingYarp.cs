@@ -1,0 +1,211 @@
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lore.Benchmarks.Serving;
+
+/// <summary>
+/// The proxy bench's <c>yarp-log</c> arm: a bare YARP <c>MapForwarder</c> that also keeps every call, as any proxy that
+/// records calls durably must, and nothing more. Each call's request and response bytes go, unparsed, to one row of a
+/// SQLite table in WAL mode with <c>synchronous=FULL</c>, written by one background writer that batches the calls of
+/// a 2 ms window into one transaction, as Lore's capture writer does. Lore against this arm is what Lore's own work
+/// costs beyond the durable write that the target's "capture on" requires.
+/// </summary>
+internal sealed class RecordingYarp : IAsyncDisposable
+{
+    private const int MaxBatch = 256;
+    private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(2);
+
+    private readonly Channel<(byte[]? Request, byte[]? Response, TaskCompletionSource? Flush)> _calls =
+        Channel.CreateBounded<(byte[]?, byte[]?, TaskCompletionSource?)>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+    private readonly SqliteConnection _connection;
+    private readonly Task _writer;
+
+    private RecordingYarp(WebApplication app, SqliteConnection connection)
+    {
+        App = app;
+        _connection = connection;
+        _writer = Task.Run(WriteAsync);
+    }
+
+    public WebApplication App { get; }
+
+    /// <summary>Calls written so far.</summary>
+    public long Written { get; private set; }
+
+    public static async Task<RecordingYarp> StartAsync(Uri upstream, string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        using (var setup = connection.CreateCommand())
+        {
+            setup.CommandText = """
+                PRAGMA journal_mode = WAL;
+                PRAGMA synchronous = FULL;
+                CREATE TABLE IF NOT EXISTS calls (id INTEGER PRIMARY KEY, at TEXT NOT NULL, request BLOB NOT NULL, response BLOB NOT NULL);
+                """;
+            setup.ExecuteNonQuery();
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddHttpForwarder();
+        var app = builder.Build();
+        var recording = new RecordingYarp(app, connection);
+        app.Use(recording.RecordAsync);
+        app.MapForwarder("/v1/{**rest}", upstream.GetLeftPart(UriPartial.Authority));
+        await app.StartAsync();
+        return recording;
+    }
+
+    /// <summary>Completes when every call recorded before it is in the store.</summary>
+    public async Task FlushAsync()
+    {
+        var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _calls.Writer.WriteAsync((null, null, flushed));
+        await flushed.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        _calls.Writer.TryComplete();
+        await _writer;
+        _connection.Dispose();
+    }
+
+    /// <summary>Reads the request body (YARP then forwards the copy), and copies the response as it is relayed.</summary>
+    private async Task RecordAsync(HttpContext context, RequestDelegate next)
+    {
+        using var request = new MemoryStream();
+        await context.Request.Body.CopyToAsync(request, context.RequestAborted);
+        var requestBytes = request.ToArray();
+        context.Request.Body = new MemoryStream(requestBytes, writable: false);
+        var caller = context.Response.Body;
+        var copy = new TeeStream(caller);
+        context.Response.Body = copy;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Response.Body = caller;
+        }
+
+        await context.Response.CompleteAsync();
+        await _calls.Writer.WriteAsync((requestBytes, copy.Copied, null));
+    }
+
+    private async Task WriteAsync()
+    {
+        using var insert = _connection.CreateCommand();
+        insert.CommandText = "INSERT INTO calls (at, request, response) VALUES ($at, $request, $response);";
+        var at = insert.Parameters.Add("$at", SqliteType.Text);
+        var requestBytes = insert.Parameters.Add("$request", SqliteType.Blob);
+        var responseBytes = insert.Parameters.Add("$response", SqliteType.Blob);
+        insert.Prepare();
+
+        var batch = new List<(byte[] Request, byte[] Response)>(MaxBatch);
+        var flushes = new List<TaskCompletionSource>();
+        var reader = _calls.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            Drain(reader, batch, flushes);
+            if (flushes.Count == 0 && batch.Count is > 0 and < MaxBatch)
+            {
+                await Task.Delay(Window);
+                Drain(reader, batch, flushes);
+            }
+
+            if (batch.Count > 0)
+            {
+                using var transaction = _connection.BeginTransaction();
+                insert.Transaction = transaction;
+                foreach (var (request, response) in batch)
+                {
+                    at.Value = DateTimeOffset.UtcNow.ToString("O");
+                    requestBytes.Value = request;
+                    responseBytes.Value = response;
+                    insert.ExecuteNonQuery();
+                }
+
+                transaction.Commit();
+                Written += batch.Count;
+                batch.Clear();
+            }
+
+            foreach (var flush in flushes)
+            {
+                flush.TrySetResult();
+            }
+
+            flushes.Clear();
+        }
+    }
+
+    private static void Drain(ChannelReader<(byte[]? Request, byte[]? Response, TaskCompletionSource? Flush)> reader, List<(byte[] Request, byte[] Response)> batch, List<TaskCompletionSource> flushes)
+    {
+        while (batch.Count < MaxBatch && reader.TryRead(out var item))
+        {
+            if (item.Flush is { } flush)
+            {
+                flushes.Add(flush);
+            }
+            else
+            {
+                batch.Add((item.Request!, item.Response!));
+            }
+        }
+    }
+
+    /// <summary>The caller's response stream, with a copy of every byte written through it.</summary>
+    private sealed class TeeStream(Stream caller) : Stream
+    {
+        private readonly MemoryStream _copy = new();
+
+        public byte[] Copied => _copy.ToArray();
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await caller.WriteAsync(buffer, cancellationToken);
+            _copy.Write(buffer.Span);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            caller.Write(buffer, offset, count);
+            _copy.Write(buffer, offset, count);
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => caller.FlushAsync(cancellationToken);
+
+        public override void Flush() => caller.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
