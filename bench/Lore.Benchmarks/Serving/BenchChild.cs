@@ -253,17 +253,15 @@ internal static class BenchOptions
     /// <summary>A comma-separated list of names, each one of <paramref name="known"/>; null when the option is absent.</summary>
     public static HashSet<string>? Names(string name, IReadOnlyCollection<string> known)
     {
-        var args = Environment.GetCommandLineArgs();
-        var at = Array.IndexOf(args, name);
-        if (at < 0 || at + 1 >= args.Length)
+        if (Text(name) is not { } text)
         {
             return null;
         }
 
-        var names = args[at + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (names.Length == 0 || names.FirstOrDefault(n => !known.Contains(n)) is { } unknown)
         {
-            throw new ArgumentException($"{name} takes names separated by commas, each one of {string.Join(", ", known)}; '{args[at + 1]}' is not.");
+            throw new ArgumentException($"{name} takes names separated by commas, each one of {string.Join(", ", known)}; '{text}' is not.");
         }
 
         return [.. names];
@@ -271,20 +269,18 @@ internal static class BenchOptions
 
     public static int[]? Ints(string name)
     {
-        var args = Environment.GetCommandLineArgs();
-        var at = Array.IndexOf(args, name);
-        if (at < 0 || at + 1 >= args.Length)
+        if (Text(name) is not { } text)
         {
             return null;
         }
 
-        var values = args[at + 1].Split(',');
+        var values = text.Split(',');
         var parsed = new int[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
             if (!int.TryParse(values[i], CultureInfo.InvariantCulture, out parsed[i]) || parsed[i] <= 0)
             {
-                throw new ArgumentException($"{name} takes positive whole numbers separated by commas; '{args[at + 1]}' is not.");
+                throw new ArgumentException($"{name} takes positive whole numbers separated by commas; '{text}' is not.");
             }
         }
 
