@@ -21,7 +21,7 @@ namespace Lore.Benchmarks.Serving;
 /// agent over the OpenAI protocol), this one (hosting both <c>lore serve</c> and a bare YARP <c>MapForwarder</c> in
 /// front of the same upstream, on separate Kestrel hosts) and a load generator (pinned to the last core where the OS
 /// allows, the servers to the others). For each client count the arms are warmed up until the JIT has settled, then
-/// alternate (direct to the upstream, bare YARP, Lore; in reverse every other round) for several rounds; each phase
+/// alternate (in reverse every other round) for several rounds; each phase
 /// reports throughput, latency, and CPU per request from this process's own counters (the servers' process: the
 /// upstream and the load generator are not in it). Lore's arm has a 1,000-lesson snapshot, injects lessons into every call and captures every call to SQLite, in
 /// episodes of four calls; another arm sends the same calls to the same server under a tenant with no snapshot, to
@@ -187,7 +187,7 @@ internal static class ProxyBench
                 var runtime = await lore.Services.GetRequiredService<Lore.Server.Hosting.TenantRuntimes>().GetAsync("bench");
                 await runtime.FlushAsync();
                 var capture = runtime.CaptureStatistics;
-                report.Line($"Lore calls with lessons injected: {BenchReport.N(100.0 * withLessons / Math.Max(1, loreRequests), "F0")}%; episodes of {CallsPerEpisode} calls; capture: {capture.Written} records written, {capture.Dropped} dropped, {capture.Failed} failed. CPU of the direct arm is what this process spends idle; the upstream's CPU is in its own process. Targets: throughput >= 0.8x YARP at 16 and 64 clients, CPU per request <= 1.5x YARP's.");
+                report.Line($"Lore calls with lessons injected: {BenchReport.N(100.0 * withLessons / Math.Max(1, loreRequests), "F0")}%; episodes of {CallsPerEpisode} calls; capture: {capture.Written} records written, {capture.Dropped} dropped, {capture.Failed} failed; the recording YARP stored {recordingYarp.Written} calls. CPU of the direct arm is what this process spends idle; the upstream's CPU is in its own process. Targets: throughput >= 0.8x YARP at 16 and 64 clients, CPU per request <= 1.5x YARP's.");
             }
             finally
             {

@@ -20,8 +20,8 @@ internal sealed class RecordingYarp : IAsyncDisposable
     private const int MaxBatch = 256;
     private static readonly TimeSpan Window = TimeSpan.FromMilliseconds(2);
 
-    private readonly Channel<(byte[]? Request, byte[]? Response, TaskCompletionSource? Flush)> _calls =
-        Channel.CreateBounded<(byte[]?, byte[]?, TaskCompletionSource?)>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly Channel<Item> _calls =
+        Channel.CreateBounded<Item>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly SqliteConnection _connection;
     private readonly Task _writer;
@@ -64,12 +64,14 @@ internal sealed class RecordingYarp : IAsyncDisposable
         return recording;
     }
 
-    /// <summary>Completes when every call recorded before it is in the store.</summary>
+    /// <summary>Completes when every call recorded before it is in the store; throws if the writer has failed.</summary>
     public async Task FlushAsync()
     {
         var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _calls.Writer.WriteAsync((null, null, flushed));
-        await flushed.Task;
+        await _calls.Writer.WriteAsync(new Item(default, null, null, flushed));
+
+        // A writer that failed never completes the marker: its exception ends the phase instead of a wait forever.
+        await await Task.WhenAny(flushed.Task, _writer);
     }
 
     public async ValueTask DisposeAsync()
@@ -101,7 +103,7 @@ internal sealed class RecordingYarp : IAsyncDisposable
         }
 
         await context.Response.CompleteAsync();
-        await _calls.Writer.WriteAsync((requestBytes, copy.Copied, null));
+        await _calls.Writer.WriteAsync(new Item(DateTimeOffset.UtcNow, requestBytes, copy.Copied, null));
     }
 
     private async Task WriteAsync()
@@ -113,7 +115,7 @@ internal sealed class RecordingYarp : IAsyncDisposable
         var responseBytes = insert.Parameters.Add("$response", SqliteType.Blob);
         insert.Prepare();
 
-        var batch = new List<(byte[] Request, byte[] Response)>(MaxBatch);
+        var batch = new List<Item>(MaxBatch);
         var flushes = new List<TaskCompletionSource>();
         var reader = _calls.Reader;
         while (await reader.WaitToReadAsync())
@@ -129,11 +131,11 @@ internal sealed class RecordingYarp : IAsyncDisposable
             {
                 using var transaction = _connection.BeginTransaction();
                 insert.Transaction = transaction;
-                foreach (var (request, response) in batch)
+                foreach (var call in batch)
                 {
-                    at.Value = DateTimeOffset.UtcNow.ToString("O");
-                    requestBytes.Value = request;
-                    responseBytes.Value = response;
+                    at.Value = call.At.ToString("O");
+                    requestBytes.Value = call.Request;
+                    responseBytes.Value = call.Response;
                     insert.ExecuteNonQuery();
                 }
 
@@ -151,7 +153,7 @@ internal sealed class RecordingYarp : IAsyncDisposable
         }
     }
 
-    private static void Drain(ChannelReader<(byte[]? Request, byte[]? Response, TaskCompletionSource? Flush)> reader, List<(byte[] Request, byte[] Response)> batch, List<TaskCompletionSource> flushes)
+    private static void Drain(ChannelReader<Item> reader, List<Item> batch, List<TaskCompletionSource> flushes)
     {
         while (batch.Count < MaxBatch && reader.TryRead(out var item))
         {
@@ -161,10 +163,13 @@ internal sealed class RecordingYarp : IAsyncDisposable
             }
             else
             {
-                batch.Add((item.Request!, item.Response!));
+                batch.Add(item);
             }
         }
     }
+
+    /// <summary>A call to store (when it ended, its request and response bytes), or a flush marker to complete once everything before it is stored.</summary>
+    private readonly record struct Item(DateTimeOffset At, byte[]? Request, byte[]? Response, TaskCompletionSource? Flush);
 
     /// <summary>The caller's response stream, with a copy of every byte written through it.</summary>
     private sealed class TeeStream(Stream caller) : Stream
