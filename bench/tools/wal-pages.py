@@ -19,11 +19,12 @@ import tempfile
 from pathlib import Path
 
 
+WAL_MAGIC = (0x377F0682, 0x377F0683)
+
+
 def frames(wal: bytes):
     """(page number, commit marker) of each valid frame, stopping at the first frame of an older WAL generation."""
-    if len(wal) < 32:
-        return
-    _, _, page_size, _, salt1, salt2, _, _ = struct.unpack(">IIIIIIII", wal[:32])
+    magic, _, page_size, _, salt1, salt2, _, _ = struct.unpack(">IIIIIIII", wal[:32])
     offset = 32
     while offset + 24 + page_size <= len(wal):
         page, commit, frame_salt1, frame_salt2 = struct.unpack(">IIII", wal[offset:offset + 16])
@@ -40,12 +41,17 @@ def main(path: str) -> int:
         print(f"{source}: needs the database and its -wal file beside it", file=sys.stderr)
         return 2
 
+    wal = wal_path.read_bytes()
+    if len(wal) < 32 or struct.unpack(">I", wal[:4])[0] not in WAL_MAGIC:
+        print(f"{wal_path}: not a SQLite WAL file (no WAL header)", file=sys.stderr)
+        return 2
+
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / source.name
         shutil.copy(source, copy)
         shutil.copy(wal_path, str(copy) + "-wal")
         commits, current = [], []
-        for page, commit in frames(wal_path.read_bytes()):
+        for page, commit in frames(wal):
             current.append(page)
             if commit:
                 commits.append(current)
@@ -55,7 +61,11 @@ def main(path: str) -> int:
             return 1
 
         connection = sqlite3.connect(copy)
-        owner = {page: name for name, page in connection.execute("SELECT name, pageno FROM dbstat")}
+        try:
+            owner = {page: name for name, page in connection.execute("SELECT name, pageno FROM dbstat")}
+        except sqlite3.DatabaseError as error:
+            print(f"{source}: cannot be read as a SQLite database with its WAL ({error})", file=sys.stderr)
+            return 2
         counts = collections.Counter(owner.get(page, "?") for commit in commits for page in commit)
         print(f"{len(commits)} commits in the WAL, {sum(map(len, commits)) / len(commits):.1f} pages each on average")
         for name, count in counts.most_common():
@@ -68,4 +78,7 @@ def main(path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]) if len(sys.argv) == 2 else 2)
+    if len(sys.argv) != 2:
+        print("usage: wal-pages.py PATH-TO-DATABASE (its -wal file beside it)", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1]))
