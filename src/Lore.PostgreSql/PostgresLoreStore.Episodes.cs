@@ -8,7 +8,7 @@ namespace Lore.PostgreSql;
 // unpartitioned episode_registry keeps ids unique and says where each episode's rows are (0001_initial.sql).
 public sealed partial class PostgresLoreStore
 {
-    private const string RegistryConstraint = "episode_registry_tenant_id_unique";
+    private const string RegistryConstraint = "episode_registry_id_tenant_unique";
 
     // Episode ids are unique per tenant (migration 0002): a lookup by id finds every tenant's episode with it. A batch
     // that only adds rows shares the registry rows (so two hosts capture side by side); a batch that ends an episode

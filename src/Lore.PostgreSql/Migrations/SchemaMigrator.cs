@@ -37,6 +37,7 @@ internal static class SchemaMigrator
         new(5, "episode-end-reason", "0005_episode_end_reason.sql"),
         new(6, "failure-modes", "0006_failure_modes.sql"),
         new(7, "outcome-failure-mode", "0007_outcome_failure_mode.sql"),
+        new(8, "one-episode-id-index", "0008_one_episode_id_index.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;

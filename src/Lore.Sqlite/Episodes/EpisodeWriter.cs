@@ -42,6 +42,9 @@ internal sealed class EpisodeWriter : IDisposable
 
     private const string EndByOutcomeSql = "UPDATE episodes SET ended_at = $ended_at, end_reason = 'outcome' WHERE sequence = $sequence AND ended_at IS NULL;";
 
+    /// <summary>SQLITE_CONSTRAINT_UNIQUE: an insert would have repeated a unique key.</summary>
+    private const int UniqueConstraintFailed = 2067;
+
     private static readonly string ModelCallKind = SqliteText.Name(StepKind.ModelCall);
     private static readonly string ToolCallKind = SqliteText.Name(StepKind.ToolCall);
 
@@ -128,18 +131,6 @@ internal sealed class EpisodeWriter : IDisposable
     public long Insert(Episode episode, string? importId = null)
     {
         Validate(episode);
-        if (Find(episode.Tenant, episode.Id) is not null)
-        {
-            throw new StoreConflictException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.");
-        }
-
-        _staged.Parameters[0].Value = episode.Id;
-        _staged.Parameters[1].Value = episode.Tenant;
-        if (_staged.ExecuteScalar() is string staging)
-        {
-            throw new InvalidOperationException($"Episode '{episode.Id}' is being imported (staged by import {staging}, not yet published); episode ids are unique within a tenant and an episode is written once.");
-        }
-
         var p = _insertEpisode.Parameters;
         p[0].Value = episode.Id;
         p[1].Value = episode.Tenant;
@@ -154,7 +145,17 @@ internal sealed class EpisodeWriter : IDisposable
         p[10].Value = SqliteText.OrNull(episode.Arm);
         p[11].Value = episode.Source ?? "";
         p[12].Value = SqliteText.OrNull(importId);
-        var sequence = (long)_insertEpisode.ExecuteScalar()!;
+        long sequence;
+        try
+        {
+            sequence = (long)_insertEpisode.ExecuteScalar()!;
+        }
+        catch (SqliteException e) when (e.SqliteExtendedErrorCode == UniqueConstraintFailed)
+        {
+            // The table's only unique key is (id, tenant): the id is taken, by a stored episode or a staged one. Asking
+            // only now keeps two look-ups off every episode a capture starts; the failed statement wrote nothing.
+            throw Taken(episode, e);
+        }
 
         foreach (var step in episode.Steps ?? [])
         {
@@ -167,6 +168,15 @@ internal sealed class EpisodeWriter : IDisposable
         }
 
         return sequence;
+    }
+
+    private Exception Taken(Episode episode, SqliteException cause)
+    {
+        _staged.Parameters[0].Value = episode.Id;
+        _staged.Parameters[1].Value = episode.Tenant;
+        return _staged.ExecuteScalar() is string staging
+            ? new InvalidOperationException($"Episode '{episode.Id}' is being imported (staged by import {staging}, not yet published); episode ids are unique within a tenant and an episode is written once.", cause)
+            : new StoreConflictException($"Episode '{episode.Id}' is already stored; episode ids are unique within a tenant and an episode is written once.", cause);
     }
 
     public void InsertStep(long episodeSequence, Step step)

@@ -40,6 +40,7 @@ internal static class SchemaMigrator
         new(8, "crash-recovery", "0008_crash_recovery.sql"),
         new(9, "failure-modes", "0009_failure_modes.sql"),
         new(10, "outcome-failure-mode", "0010_outcome_failure_mode.sql"),
+        new(11, "one-episode-id-index", "0011_one_episode_id_index.sql"),
     ];
 
     public static int LatestVersion => All[^1].Version;
