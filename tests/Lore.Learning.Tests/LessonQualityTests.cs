@@ -143,6 +143,49 @@ public sealed class LessonQualityTests
         Assert.All(all.Where(l => l.Scope.Tools.Contains("send_certificate")), l => Assert.NotEqual(LessonStatus.Active, l.Status));
     }
 
+    /// <summary>
+    /// In three tasks of three users a seat hold failed, the identical retry failed again, and a retry with another
+    /// seat worked: "change the seat argument" and "do not retry the same call unchanged" are one piece of advice, not
+    /// a contradiction, so neither may retire the other.
+    /// </summary>
+    [Fact]
+    public async Task A_recovery_that_changes_an_argument_and_a_warning_against_the_unchanged_retry_are_both_served()
+    {
+        var episodes = Enumerable.Range(0, 3).SelectMany(task => Enumerable.Range(0, 2).Select(trial =>
+            new EpisodeBuilder($"t{task}-{trial}")
+                .Unit($"user-{task}")
+                .Label("task_id", $"{task}")
+                .Label("slice", "seats")
+                .StartedAt(new DateTimeOffset(2026, 2, 1, task, trial, 0, TimeSpan.Zero))
+                .Tool("hold_seat", $$"""{"flight":"F{{task}}","seat":"{{task}}A"}""", $"Error: seat {task}A is taken")
+                .Tool("hold_seat", $$"""{"flight":"F{{task}}","seat":"{{task}}A"}""", $"Error: seat {task}A is taken")
+                .Tool("hold_seat", $$"""{"flight":"F{{task}}","seat":"{{task}}C"}""", "{\"held\":true}")
+                .Succeeded()
+                .Build()));
+
+        var (served, all) = await LearnAsync(episodes);
+
+        Assert.Contains(served, l => l.Text == "When hold_seat fails with \"seat <id> is taken\": change the seat argument, then call hold_seat again.");
+        Assert.Contains(served, l => l.Text == "When hold_seat fails with \"seat <id> is taken\", do not retry the same call unchanged: identical retries failed again.");
+        Assert.DoesNotContain(all, l => l.RetiredReason?.StartsWith("contradicts", StringComparison.Ordinal) == true);
+    }
+
+    /// <summary>A warning against an identical retry agrees with any advice that changes the call; only advice to repeat it unchanged opposes it.</summary>
+    [Fact]
+    public void A_warning_against_an_unchanged_retry_agrees_with_a_changed_retry_and_with_an_alternative_tool()
+    {
+        Lesson L(string text, LessonKind kind) => new() { Id = text, Kind = kind, Text = text, Extractor = new("x", "1") };
+        var warning = L("When hold_seat fails with \"seat <id> is taken\", do not retry the same call unchanged: identical retries failed again.", LessonKind.AntiPattern);
+
+        Assert.True(ContradictionResolver.Agree(warning, L("When hold_seat fails with \"seat <id> is taken\": change the seat argument, then call hold_seat again.", LessonKind.ToolGuide)));
+        Assert.True(ContradictionResolver.Agree(warning, L("When hold_seat fails with \"seat <id> is taken\": call list_seats first and change the seat argument, then call hold_seat again.", LessonKind.ToolGuide)));
+        Assert.True(ContradictionResolver.Agree(L("When hold_seat fails with \"seat <id> is taken\", call hold_any_seat instead.", LessonKind.ToolGuide), warning));
+
+        // Another error, or a retry that changes nothing but a look-up before it, is not covered by the agreement.
+        Assert.False(ContradictionResolver.Agree(warning, L("When hold_seat fails with \"flight <id> is closed\": change the flight argument, then call hold_seat again.", LessonKind.ToolGuide)));
+        Assert.False(ContradictionResolver.Agree(warning, L("When hold_seat fails with \"seat <id> is taken\": call list_seats first, then call hold_seat again.", LessonKind.ToolGuide)));
+    }
+
     [Fact]
     public void Avoid_A_before_B_and_call_B_before_A_argue_for_the_same_order()
     {

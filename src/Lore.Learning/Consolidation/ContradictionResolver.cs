@@ -80,6 +80,11 @@ internal sealed class ContradictionResolver(LearningOptions options)
                     continue;
                 }
 
+                if (Agree(a, b))
+                {
+                    continue;
+                }
+
                 var similarity = Tokens.Cosine(topics[a.Id], topics[b.Id]);
                 if (similarity >= options.ContradictionSimilarity)
                 {
@@ -119,6 +124,43 @@ internal sealed class ContradictionResolver(LearningOptions options)
 
         var (x, y) = (match.Groups["x"].Value.ToLowerInvariant(), match.Groups["y"].Value.ToLowerInvariant());
         return IsNegative(lesson) ? (y, x) : (x, y);
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex UnchangedRetryPattern = new(
+        @"^When (?<tool>\S+) fails with ""(?<error>[^""]*)"", do not retry the same call unchanged\b",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant,
+        TimeSpan.FromSeconds(1));
+
+    private static readonly System.Text.RegularExpressions.Regex ChangedRetryPattern = new(
+        @"^When (?<tool>\S+) fails with ""(?<error>[^""]*)""(?::[^""]*\bchange the [\w, ]+ arguments?\b[^""]*, then call \k<tool> again\.|, call (?<alternative>\S+) instead\.)$",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant,
+        TimeSpan.FromSeconds(1));
+
+    /// <summary>
+    /// True when two lessons of opposite polarity give one piece of advice about the same tool error: "do not retry the
+    /// same call unchanged" forbids only the identical call, which a recovery that changes an argument ("change the A
+    /// argument, then call T again") or replaces the tool ("call U instead") never makes. Their topics overlap (the
+    /// same tool, the same error text), so without this they would look like a contradiction and one of two true
+    /// lessons would be retired. A recovery that only looks something up and then retries the same call is not
+    /// covered: it may well repeat the identical call the warning is about.
+    /// </summary>
+    internal static bool Agree(Lesson a, Lesson b)
+    {
+        static (string Tool, string Error)? Match(System.Text.RegularExpressions.Regex pattern, Lesson lesson)
+        {
+            try
+            {
+                var match = pattern.Match(lesson.Text.Trim());
+                return match.Success ? (match.Groups["tool"].Value, match.Groups["error"].Value) : null;
+            }
+            catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+            {
+                return null;
+            }
+        }
+
+        var (warning, other) = Match(UnchangedRetryPattern, a) is { } w ? (w, b) : Match(UnchangedRetryPattern, b) is { } v ? (v, a) : default;
+        return warning != default && Match(ChangedRetryPattern, other!) == warning;
     }
 
     /// <summary>Same tools in scope, or the same trigger keywords, and at least one of them non-empty.</summary>

@@ -18,7 +18,11 @@ public sealed class ToolErrorExtractorOptions
     /// </summary>
     public int RecipeMinTasks { get; set; } = 2;
 
-    /// <summary>...and at least this share of the tasks that recovered.</summary>
+    /// <summary>
+    /// ...and more than this share of the tasks that recovered, taking every named step in the same recovery. The
+    /// default, half, asks for a majority: when the recoveries split evenly between two fixes (another card, or a
+    /// cheaper cabin) the data agrees on neither; with 1, every recovering task must agree.
+    /// </summary>
     public double RecipeShare { get; set; } = 0.5;
 
     /// <summary>Throws naming the first option that is out of range.</summary>
@@ -92,7 +96,7 @@ public sealed class ToolErrorExtractor : ILessonExtractor
             else if (pattern.Recovered.Count > 0 && samples.Count < 5)
             {
                 rejected++;
-                samples.Add($"{pattern.Tool} \"{pattern.Pattern}\": recovered in {pattern.RecoveredTasks.Count} tasks, but no recovery step was shared by {_options.RecipeMinTasks} of them");
+                samples.Add($"{pattern.Tool} \"{pattern.Pattern}\": recovered in {pattern.RecoveredTasks.Count} tasks, but no recovery step was shared by {pattern.RecipeTasksNeeded(_options.RecipeShare, _options.RecipeMinTasks)} of them");
             }
 
             if (pattern.Alternative(_options.RecipeMinTasks) is { } alternative)
@@ -491,18 +495,42 @@ internal sealed class ToolErrorPattern(string tool, string pattern, string examp
 
     /// <summary>
     /// The recovery the recovered tasks agree on: read-only tools called before the retry, and argument keys the retry
-    /// changed, each shown by at least <paramref name="minTasks"/> distinct tasks and <paramref name="share"/> of the
-    /// recovered tasks. Empty when nothing is agreed on.
+    /// changed, taken together in the recoveries of at least <see cref="RecipeTasksNeeded"/> distinct tasks. Steps are
+    /// added most supported first, each only while enough tasks still took all the steps chosen so far in one recovery,
+    /// so the lesson never names a combination ("change the payment_id and cabin arguments") that no majority of the
+    /// recoveries made, though each step alone had one. Empty when nothing is agreed on.
     /// </summary>
     public RecoveryRecipe Recipe(double share, int minTasks)
     {
-        var needed = Math.Max(minTasks, (int)Math.Ceiling(share * RecoveredTasks.Count));
-        string[] Agreed(Dictionary<string, HashSet<string>> byTasks)
-            => [.. byTasks.Where(p => p.Value.Count >= needed)
-                .OrderByDescending(p => p.Value.Count).ThenBy(p => p.Key, StringComparer.Ordinal)
-                .Select(p => p.Key)];
-        return new RecoveryRecipe(Agreed(_betweenTasks), Agreed(_changedTasks));
+        var needed = RecipeTasksNeeded(share, minTasks);
+        var steps = _betweenTasks.Where(p => p.Value.Count >= needed).Select(p => (Tool: true, Name: p.Key, Tasks: p.Value.Count))
+            .Concat(_changedTasks.Where(p => p.Value.Count >= needed).Select(p => (Tool: false, Name: p.Key, Tasks: p.Value.Count)))
+            .OrderByDescending(p => p.Tasks).ThenByDescending(p => p.Tool).ThenBy(p => p.Name, StringComparer.Ordinal)
+            .ToArray();
+        var tools = new List<string>();
+        var arguments = new List<string>();
+        var following = Recovered.Where(_recoveries.ContainsKey).ToList();
+        foreach (var (tool, name, _) in steps)
+        {
+            var still = following.Where(id => (tool ? _recoveries[id].Between : _recoveries[id].Changed).Contains(name)).ToList();
+            if (still.Select(id => _taskOf[id]).Distinct(StringComparer.Ordinal).Count() < needed)
+            {
+                continue;
+            }
+
+            following = still;
+            (tool ? tools : arguments).Add(name);
+        }
+
+        return new RecoveryRecipe(tools, arguments);
     }
+
+    /// <summary>
+    /// How many distinct recovered tasks a recipe needs: at least <paramref name="minTasks"/>, and more than
+    /// <paramref name="share"/> of the tasks that recovered (all of them when the share is 1).
+    /// </summary>
+    public int RecipeTasksNeeded(double share, int minTasks)
+        => Math.Max(minTasks, Math.Min(RecoveredTasks.Count, (int)Math.Floor((share * RecoveredTasks.Count) + 1e-9) + 1));
 
     /// <summary>Recovered episodes whose recovery contained at least one step of the recipe.</summary>
     public IReadOnlyList<string> RecoveredFollowing(RecoveryRecipe recipe)

@@ -122,6 +122,49 @@ public sealed class ToolErrorExtractorTests
         Assert.Equal(new Dictionary<string, int> { ["amount"] = 7, ["<invalid json>"] = 3 }, pattern.FailingArgumentShapes);
     }
 
+    /// <summary>
+    /// One episode per task and user: update_flights failed with "gift card balance is not enough" and was retried with
+    /// the given arguments changed (payment_id is the card, cabin what the user flies).
+    /// </summary>
+    private static List<Episode> GiftCardRecoveries(params string[][] changedPerTask)
+        => [.. changedPerTask.Select((changed, task) =>
+        {
+            string Args(bool retry) => $$"""{"reservation":"R{{task}}","cabin":"{{(retry && changed.Contains("cabin") ? "economy" : "business")}}","payment_id":"{{(retry && changed.Contains("payment_id") ? "credit_card_" : "gift_card_")}}{{task}}"}""";
+            return new EpisodeBuilder($"t{task}")
+                .Unit($"user-{task}")
+                .Label("task_id", $"{task}")
+                .Tool("update_flights", Args(retry: false), "Error: gift card balance is not enough")
+                .Tool("update_flights", Args(retry: true), "{\"ok\":true}")
+                .Succeeded()
+                .Build();
+        })];
+
+    [Fact]
+    public async Task Recoveries_that_split_the_tasks_evenly_between_two_fixes_agree_on_no_recipe()
+    {
+        // Two tasks paid with another card, two flew a cheaper cabin instead: half is a tie, not a consensus.
+        var episodes = GiftCardRecoveries(["payment_id"], ["payment_id"], ["cabin"], ["cabin"]);
+
+        var result = await new ToolErrorExtractor().ExtractAsync(Batch(episodes), Ct);
+
+        Assert.DoesNotContain(result.Candidates, c => c.Key.StartsWith(ToolErrorExtractor.RecoveryKeyPrefix, StringComparison.Ordinal));
+        Assert.Contains(result.RejectionSamples!, s => s.Contains("recovered in 4 tasks", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_recipe_names_only_steps_that_a_majority_of_the_recovering_tasks_took_together()
+    {
+        // payment_id was changed in tasks 0-3 and cabin in tasks 2-4: each by a majority of the five, but both together
+        // only by tasks 2 and 3, so "change the payment_id and cabin arguments" is a recovery no majority made.
+        var episodes = GiftCardRecoveries(["payment_id"], ["payment_id"], ["payment_id", "cabin"], ["payment_id", "cabin"], ["cabin"]);
+
+        var result = await new ToolErrorExtractor().ExtractAsync(Batch(episodes), Ct);
+
+        var guide = Assert.Single(result.Candidates, c => c.Key.StartsWith(ToolErrorExtractor.RecoveryKeyPrefix, StringComparison.Ordinal));
+        Assert.Equal("When update_flights fails with \"gift card balance is not enough\": change the payment_id argument, then call update_flights again.", guide.Text);
+        Assert.Equal(["t0", "t1", "t2", "t3"], guide.Evidence.ExemplarEpisodeIds);
+    }
+
     [Fact]
     public async Task Episodes_without_tool_errors_give_no_candidates()
     {
