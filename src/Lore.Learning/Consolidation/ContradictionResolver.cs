@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Lore.Learning.Text;
 using Microsoft.Extensions.AI;
 
@@ -96,9 +97,9 @@ internal sealed class ContradictionResolver(LearningOptions options)
         return found;
     }
 
-    private static readonly System.Text.RegularExpressions.Regex OrderPattern = new(
+    private static readonly Regex OrderPattern = new(
         @"\b(?:call|calling|use|using|run|running)\s+`?(?<x>[\w-]+(?:\.[\w-]+)*)`?\s+before\s+(?:calling\s+|using\s+|running\s+)?`?(?<y>[\w-]+(?:\.[\w-]+)*)`?",
-        System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant,
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant,
         TimeSpan.FromSeconds(1));
 
     /// <summary>
@@ -107,12 +108,12 @@ internal sealed class ContradictionResolver(LearningOptions options)
     /// </summary>
     internal static (string First, string Then)? OrderClaim(Lesson lesson)
     {
-        System.Text.RegularExpressions.Match match;
+        Match match;
         try
         {
             match = OrderPattern.Match(lesson.Text);
         }
-        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        catch (RegexMatchTimeoutException)
         {
             return null;
         }
@@ -126,14 +127,14 @@ internal sealed class ContradictionResolver(LearningOptions options)
         return IsNegative(lesson) ? (y, x) : (x, y);
     }
 
-    private static readonly System.Text.RegularExpressions.Regex UnchangedRetryPattern = new(
+    private static readonly Regex UnchangedRetryPattern = new(
         @"^When (?<tool>\S+) fails with ""(?<error>[^""]*)"", do not retry the same call unchanged\b",
-        System.Text.RegularExpressions.RegexOptions.CultureInvariant,
+        RegexOptions.CultureInvariant,
         TimeSpan.FromSeconds(1));
 
-    private static readonly System.Text.RegularExpressions.Regex ChangedRetryPattern = new(
+    private static readonly Regex ChangedRetryPattern = new(
         @"^When (?<tool>\S+) fails with ""(?<error>[^""]*)""(?::[^""]*\bchange the [\w, ]+ arguments?\b[^""]*, then call \k<tool> again\.|, call (?<alternative>\S+) instead\.)$",
-        System.Text.RegularExpressions.RegexOptions.CultureInvariant,
+        RegexOptions.CultureInvariant,
         TimeSpan.FromSeconds(1));
 
     /// <summary>
@@ -146,14 +147,14 @@ internal sealed class ContradictionResolver(LearningOptions options)
     /// </summary>
     internal static bool Agree(Lesson a, Lesson b)
     {
-        static (string Tool, string Error)? Match(System.Text.RegularExpressions.Regex pattern, Lesson lesson)
+        static (string Tool, string Error)? Match(Regex pattern, Lesson lesson)
         {
             try
             {
                 var match = pattern.Match(lesson.Text.Trim());
                 return match.Success ? (match.Groups["tool"].Value, match.Groups["error"].Value) : null;
             }
-            catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+            catch (RegexMatchTimeoutException)
             {
                 return null;
             }
