@@ -95,7 +95,12 @@ internal sealed partial class ContentScreen
 
         if (texts.Any(t => t.HasMixedScriptWord))
         {
-            Add(GuardRules.MixedScript, "a word mixes Latin letters with look-alike Cyrillic or Greek ones", _nonBlocking);
+            Add(GuardRules.MixedScript, "a word mixes Latin letters with look-alike Cyrillic, Greek or other letters", _nonBlocking);
+        }
+
+        foreach (var why in texts.Select(t => ReadLanguages.Unread(t.Visible)).OfType<string>().Take(1))
+        {
+            Add(GuardRules.UnreadLanguage, why, Severity.Review);
         }
 
         // Phrasings and intents aimed at the agent, in the text and in everything it carries encoded.
@@ -112,9 +117,10 @@ internal sealed partial class ContentScreen
                 var where = $" (decoded from {decoded.Encoding})";
                 var inner = ScreenText.Of(decoded.Text);
                 ScreenIntents(inner.Visible, where, Add);
-                if (decoded.Encoding.StartsWith("ROT13", StringComparison.Ordinal))
+                if (IsLetterTransform(decoded.Encoding))
                 {
-                    // Rotated text is only read for intents: its "commands", "hosts" and "numbers" are artefacts of the rotation.
+                    // Rotated, shifted or reversed text is only read for intents: its "commands", "hosts" and "numbers"
+                    // are artefacts of the transformation.
                     continue;
                 }
 
@@ -274,6 +280,11 @@ internal sealed partial class ContentScreen
             }
         }
     }
+
+    /// <summary>Transformations of letters (ROT13, other shifts, mirrored alphabets, text backwards), outermost or nested.</summary>
+    private static bool IsLetterTransform(string encoding)
+        => encoding.StartsWith("ROT13", StringComparison.Ordinal) || encoding.StartsWith("reversed text", StringComparison.Ordinal)
+            || encoding.StartsWith("a shifted alphabet", StringComparison.Ordinal);
 
     private static string Excerpt(string value)
     {

@@ -139,15 +139,17 @@ internal static class IntentRules
         var other = false;
         var digits = false;
         var letters = false;
+        var lookAlike = false;
         foreach (var c in word)
         {
+            lookAlike |= ScreenText.IsLatinLookAlike(c);
             latin |= c is >= 'a' and <= 'z';
             other |= c is (>= '\u0370' and <= '\u03FF') or (>= '\u0400' and <= '\u052F');
             digits |= char.IsAsciiDigit(c) || c is '$' or '@';
             letters |= char.IsLetter(c);
         }
 
-        var foldScripts = latin && other;
+        var foldScripts = (latin && other) || lookAlike;
         var foldLeet = letters && digits && !word.StartsWith("$") && !IsNumberWithUnit(word);
         if (!foldScripts && !foldLeet)
         {
