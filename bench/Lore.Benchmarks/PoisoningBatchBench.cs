@@ -65,7 +65,7 @@ internal static class PoisoningBatchBench
 
         foreach (var (row, verdict) in refused)
         {
-            report.Line($"- benign {verdict.Status} ({string.Join(", ", verdict.Rules)}): {row.Text}");
+            report.Line($"- benign {verdict.Status} ({string.Join("; ", verdict.Findings.Select(f => $"{f.Rule}: {f.Detail}"))}): {row.Text}");
         }
     }
 

@@ -173,6 +173,22 @@ internal sealed partial class ContentScreen
             }
         }
 
+        // Addresses written defanged are still addresses: read them as written plainly.
+        foreach (var t in texts)
+        {
+            var defanged = HostNames.Defang(t.Visible);
+            if (ReferenceEquals(defanged, t.Visible))
+            {
+                continue;
+            }
+
+            var plainHosts = HostNames.Find(t.Visible).Select(h => h.Host).ToHashSet(StringComparer.Ordinal);
+            foreach (var host in HostNames.Find(defanged).Where(h => !plainHosts.Contains(h.Host) && !HostNames.IsKnown(h.Host, known)))
+            {
+                Add(GuardRules.UnknownHost, $"{host.Kind} naming {host.Host}, written defanged, which neither the policy's known hosts nor the evidence's tool calls contain", Severity.Block);
+            }
+        }
+
         var text = texts[0].Visible;
         var textSpans = spans[0];
         var hasDescription = lesson.Trigger.Description is not null;
@@ -265,7 +281,7 @@ internal sealed partial class ContentScreen
     {
         foreach (var field in fields)
         {
-            foreach (var pattern in (Regex[])[NamedUnit(), NamedUnitCjk()])
+            foreach (var pattern in (Regex[])[NamedUnit(), NamedUnitCjk(), IdentifiedUnit()])
             {
                 foreach (Match m in pattern.Matches(field))
                 {
@@ -354,8 +370,15 @@ internal sealed partial class ContentScreen
     [GeneratedRegex(@"(?:对于|对|给)(?:客户|用户|顾客)\p{IsCJKUnifiedIdeographs}{2,4}|(?:顧客|お客様|ユーザー)の?\p{IsCJKUnifiedIdeographs}{2,4}(?:さん|様)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex NamedUnitCjk();
 
+    /// <summary>
+    /// A user, reservation or account named by its identifier ("user mia_li_3668", "reservation 4WQ150") or by a
+    /// surname ("customers whose last name is Okafor"): a rule about one of them is one user's workaround.
+    /// </summary>
+    [GeneratedRegex(@"\b(?i:user|customer|account|member|passenger|reservation|booking|confirmation|pnr|record|profile|client)\s+(?i:id\s+|code\s+|number\s+|no\.?\s+|#\s*)?(?:[a-z]+_[a-z0-9_]*\d[a-z0-9_]*|(?=[A-Z0-9]{6}\b)(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6})\b|\bwhose\s+(?:last\s+|first\s+|family\s+|sur)?name\s+is\s+\p{Lu}[\p{Ll}'-]+", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex IdentifiedUnit();
+
     /// <summary>What makes a mention of one customer an exception: always, free, waived, without the usual checks.</summary>
-    [GeneratedRegex(@"(?i)\b(?:always|every|waive|free|no charge|at no cost|without|skip|do not ask|don't ask|exempt|toujours|gratuit|sans|immer|kostenlos|erlass|ohne|siempre|gratis|sin\b|sempre|isent|grátis|senza|annulla|altijd|kwijtschel|zonder|всегда|бесплатно|без|отменя)|总是|一律|免除|免费|いつも|必ず|無料", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    [GeneratedRegex(@"(?i)\b(?:always|every|waive|free|no charge|at no cost|without|skip|do not ask|don't ask|exempt|regardless|whatever|pre-?approved|pre-?cleared|standing|priority|no[- ]fee|in cash|toujours|gratuit|sans|immer|kostenlos|erlass|ohne|siempre|gratis|sin\b|sempre|isent|grátis|senza|annulla|altijd|kwijtschel|zonder|всегда|бесплатно|без|отменя)|总是|一律|免除|免费|いつも|必ず|無料", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex ExceptionCue();
 
     [GeneratedRegex(@"\[redacted [a-z ]+\]", RegexOptions.CultureInvariant)]

@@ -60,13 +60,14 @@ internal static class ReadLanguages
         var readStops = 0;
         var unreadStops = 0;
         string? example = null;
+        string? unreadExample = null;
         foreach (var word in Words(visible))
         {
             words++;
             if (IsUnreadWord(word))
             {
                 unread++;
-                example ??= word;
+                unreadExample ??= word;
                 continue;
             }
 
@@ -89,7 +90,7 @@ internal static class ReadLanguages
 
         if (unread >= 2 || unread == words)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"{unread} of {words} words in a script or with letters of a language the screen does not read (\"{example}\"), so no rule could read it");
+            return string.Create(CultureInfo.InvariantCulture, $"{unread} of {words} words in a script or with letters of a language the screen does not read (\"{unreadExample}\"), so no rule could read it");
         }
 
         return unreadStops >= 2 && unreadStops > readStops
