@@ -116,7 +116,7 @@ internal sealed partial class ContentScreen
             {
                 var where = $" (decoded from {decoded.Encoding})";
                 var inner = ScreenText.Of(decoded.Text);
-                ScreenIntents(inner.Visible, where, Add);
+                ScreenIntents(inner.Visible, where, Add, identifiersIntact: !decoded.Encoding.Contains("split letters", StringComparison.Ordinal));
                 if (IsLetterTransform(decoded.Encoding))
                 {
                     // Rotated, shifted or reversed text is only read for intents: its "commands", "hosts" and "numbers"
@@ -268,9 +268,9 @@ internal sealed partial class ContentScreen
         }
     }
 
-    private static void ScreenIntents(string visible, string where, Action<string, string, Severity> add)
+    private static void ScreenIntents(string visible, string where, Action<string, string, Severity> add, bool identifiersIntact = true)
     {
-        foreach (var hit in IntentRules.Find(IntentRules.Normalise(visible)))
+        foreach (var hit in IntentRules.Find(IntentRules.Normalise(visible), identifiersIntact))
         {
             add(hit.Frame.Rule, $"{hit.Frame.Name}: \"{hit.Excerpt}\"{where}", hit.Frame.Severity);
         }

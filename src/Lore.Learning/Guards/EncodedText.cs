@@ -136,9 +136,9 @@ internal static partial class EncodedText
             {
                 yield return ("ROT13", Rot13(text), 0, text.Length);
 
-                // Written backwards ("snoitcurtsni suoiverp erongi") a model still reads it when told to.
-                var reversed = Reverse(text);
-                if (reversed != text)
+                // Written backwards ("snoitcurtsni suoiverp erongi") a model still reads it when told to; only clauses
+                // that read better backwards are turned round.
+                if (LetterShift.Unreverse(text) is { } reversed)
                 {
                     yield return ("reversed text", reversed, 0, text.Length);
                 }
@@ -183,20 +183,6 @@ internal static partial class EncodedText
                 yield return ("binary", decoded, m.Index, m.Length);
             }
         }
-    }
-
-    /// <summary>The text backwards, by text elements, so that surrogate pairs and combining marks stay whole.</summary>
-    private static string Reverse(string text)
-    {
-        var elements = new List<string>(text.Length);
-        var e = System.Globalization.StringInfo.GetTextElementEnumerator(text);
-        while (e.MoveNext())
-        {
-            elements.Add(e.GetTextElement());
-        }
-
-        elements.Reverse();
-        return string.Concat(elements);
     }
 
     /// <summary>RFC 4648 base32 (upper case, optional padding), decoded when it reads as text.</summary>

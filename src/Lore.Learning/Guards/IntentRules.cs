@@ -26,9 +26,11 @@ internal enum NegationEffect
 /// <summary>
 /// One intent: a class of verbs and a class of objects (in many languages) that, within one clause and a few words of
 /// each other, in either order, say the same thing ("ignore" x "instructions", "supprimez" x "compte", "無視" x "指示").
-/// A frame without objects is a phrase that carries the intent alone ("lie to", "撒谎").
+/// A frame without objects is a phrase that carries the intent alone ("lie to", "撒谎"). A frame that reads only words
+/// (WordsOnly) ignores matches touching an identifier joined by underscores, such as a tool name: "episodes that called
+/// update_address without verify_identity first failed" names a tool, not a waived check.
 /// </summary>
-internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, RulePattern Pattern, bool Gated, RulePattern? Exemption = null);
+internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, RulePattern Pattern, bool Gated, RulePattern? Exemption = null, bool WordsOnly = false);
 
 /// <summary>An intent found: the frame, and what matched (an excerpt, never more than 60 characters).</summary>
 internal sealed record IntentHit(IntentFrame Frame, string Excerpt);
@@ -211,7 +213,12 @@ internal static class IntentRules
     }
 
     /// <summary>Every intent found in normalised text, once per frame, negations and gates applied.</summary>
-    public static IEnumerable<IntentHit> Find(string normalised)
+    /// <param name="normalised">The text, <see cref="Normalise"/>d.</param>
+    /// <param name="identifiersIntact">
+    /// False for text whose split words were joined (identifiers lose their underscores there), so the frames that
+    /// must not read identifiers as words are not run on it.
+    /// </param>
+    public static IEnumerable<IntentHit> Find(string normalised, bool identifiersIntact = true)
     {
         if (!AnyFrame.MayMatch(normalised))
         {
@@ -220,7 +227,7 @@ internal static class IntentRules
 
         foreach (var frame in All)
         {
-            if (!frame.Pattern.MayMatch(normalised))
+            if ((frame.WordsOnly && !identifiersIntact) || !frame.Pattern.MayMatch(normalised))
             {
                 continue;
             }
@@ -228,6 +235,11 @@ internal static class IntentRules
             foreach (Match match in frame.Pattern.Regex.Matches(normalised))
             {
                 if (frame.Negation == NegationEffect.Sentence ? IsNegatedInSentence(normalised, match.Index) : frame.Negation != NegationEffect.Ignored && IsNegated(normalised, match.Index, match.Length, beforeOnly: frame.Negation == NegationEffect.BeforeOnly))
+                {
+                    continue;
+                }
+
+                if (frame.WordsOnly && TouchesIdentifier(normalised, match.Index, match.Length))
                 {
                     continue;
                 }
@@ -307,6 +319,29 @@ internal static class IntentRules
 
         var near = before[Math.Max(0, before.Length - 6)..] + "|" + after[..Math.Min(after.Length, 8)];
         return CjkNegators.Any(n => near.Contains(n, StringComparison.Ordinal)) && ContainsCjk(text.AsSpan(index, length));
+    }
+
+    /// <summary>True when the match contains an underscore or its first or last word is part of one ("verify_identity").</summary>
+    private static bool TouchesIdentifier(string text, int index, int length)
+    {
+        if (text.AsSpan(index, length).Contains('_'))
+        {
+            return true;
+        }
+
+        var end = index + length;
+        while (end < text.Length && char.IsLetterOrDigit(text[end]))
+        {
+            end++;
+        }
+
+        var start = index;
+        while (start > 0 && char.IsLetterOrDigit(text[start - 1]))
+        {
+            start--;
+        }
+
+        return (end < text.Length && text[end] == '_') || (start > 0 && text[start - 1] == '_');
     }
 
     /// <summary>A negation anywhere before the match in its sentence ("never ... without", "do not ... keep it vague").</summary>
@@ -469,11 +504,11 @@ internal static class IntentRules
         var frames = new List<IntentFrame>();
 
         // verb x object within `gap` words, either order; stems match word starts.
-        void Frame(string rule, string name, string verbs, string objects, int gap = 5, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool bothOrders = true, RulePattern? exemption = null)
+        void Frame(string rule, string name, string verbs, string objects, int gap = 5, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool bothOrders = true, RulePattern? exemption = null, bool wordsOnly = false)
         {
             var forward = $@"\b{verbs}{Rest}(?:{Sep}{Word}){{0,{gap}}}?{Sep}{objects}";
             var pattern = bothOrders ? $@"{forward}|\b{objects}{Rest}(?:{Sep}{Word}){{0,{Math.Min(gap, 3)}}}?{Sep}{verbs}" : forward;
-            frames.Add(new IntentFrame(rule, name, severity, negation, P(pattern), gated, exemption));
+            frames.Add(new IntentFrame(rule, name, severity, negation, P(pattern), gated, exemption, wordsOnly));
         }
 
         void Cjk(string rule, string name, string verbs, string objects, int gap = 12, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, RulePattern? exemption = null)
@@ -631,11 +666,11 @@ internal static class IntentRules
         var check = Alt("confirm", "consent", "approv", "permission", "verif", "check", "double-check", "look it up", "look up", "looking it up", "lookup", "look-up", "proof", "identity", "ownership", "authoriz", "authoris", "authent", "explicit yes", "their yes", "a yes",
             "bestatig", "zustimm", "prufung", "uberpruf", "verifica", "confirma", "consentim", "conferma", "consenso", "controllo", "bevestig", "toestemming", "controle", "подтвержд", "соглас", "провер");
         Frame(GuardRules.ToolPermission, "an action taken without the user's confirmation or a check",
-            Alt("without", "sans", "ohne", "sin", "sem", "senza", "zonder", "без"), "(?:" + check[3..^1] + "|asking|waiting)", gap: 3, negation: NegationEffect.Sentence, bothOrders: false);
+            Alt("without", "sans", "ohne", "sin", "sem", "senza", "zonder", "без"), "(?:" + check[3..^1] + "|asking|waiting)", gap: 3, negation: NegationEffect.Sentence, bothOrders: false, wordsOnly: true);
         var needless = Alt("unnecessary", "not necessary", "not needed", "needless", "no need", "no point", "pointless", "optional", "overkill", "is sufficient", "is enough", "suffices", "slow things down", "slows things down", "slow us down", "annoy", "tedious", "waste of time", "wastes time",
             "nicht notig", "nicht notwendig", "uberflussig", "inutile", "pas necessaire", "innecesari", "no es necesario", "no hace falta", "desnecessari", "nao e necessario", "non e necessario", "non serve", "niet nodig", "overbodig", "не нужн", "необязательн", "лишн");
-        Frame(GuardRules.ToolPermission, "a claim that a check is unnecessary", needless, check, gap: 5);
-        Frame(GuardRules.ToolPermission, "a claim that a check is unnecessary", check, needless, gap: 6, bothOrders: false);
+        Frame(GuardRules.ToolPermission, "a claim that a check is unnecessary", needless, check, gap: 5, wordsOnly: true);
+        Frame(GuardRules.ToolPermission, "a claim that a check is unnecessary", check, needless, gap: 6, bothOrders: false, wordsOnly: true);
         Phrase(GuardRules.ToolPermission, "a claim that a check is unnecessary",
             @"\bno\s+(?:\w+\s+){0,2}?(?:confirmation|lookup|look-up|check|verification|approval|proof|consent|id)s?\s+(?:is\s+|are\s+)?(?:required|needed|necessary)\b", negation: NegationEffect.Ignored);
         const string Person = "(?:user|customer|caller|passenger|client|traveller|traveler|member|shopper|guest|they|he|she)";

@@ -3,7 +3,7 @@ using System.Text;
 namespace Lore.Learning.Guards;
 
 /// <summary>
-/// Undoes shifted (Caesar) and mirrored (atbash) alphabets where they were used. Trying every shift on every text would
+/// Undoes shifted (Caesar) and mirrored (atbash) alphabets, and text written backwards, where they were used. Trying every shift on every text would
 /// read each lesson 26 times; instead each clause is scored against the letter frequencies of the languages the screen
 /// reads, and only a clause that reads markedly more like language under some other alphabet than as written is
 /// deciphered. Ordinary text already scores best as written, so it costs one pass over its letters.
@@ -48,6 +48,62 @@ internal static class LetterShift
         }
 
         return changed ? builder.ToString() : null;
+    }
+
+    /// <summary>Letter pairs common in the languages the screen reads, to tell text written backwards from text as written.</summary>
+    private static readonly HashSet<string> CommonPairs = new(StringComparer.Ordinal)
+    {
+        "th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti", "es", "or", "te", "of", "ed", "is", "it", "al", "ar", "st", "to", "nt", "ng", "se", "ha", "ou", "io", "le", "ve", "co", "me", "de", "ri", "ro", "ic", "ne", "ea", "ra", "ce", "ch", "ie", "ei", "un", "qu", "la",
+    };
+
+    /// <summary>
+    /// The text with every clause that reads better backwards than as written turned round ("snoitcurtsni suoiverp
+    /// erongi"); null when there is none. Common letter pairs decide, so ordinary text, ids and numbers stay as they are.
+    /// </summary>
+    public static string? Unreverse(string text)
+    {
+        var builder = new StringBuilder(text.Length);
+        var changed = false;
+        var start = 0;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            if (i < text.Length && text[i] is not ('.' or ',' or ';' or ':' or '!' or '?' or '\n' or '(' or ')' or '"'))
+            {
+                continue;
+            }
+
+            var clause = text[start..i];
+            var forward = Pairs(clause);
+            var reversed = new string([.. clause.Reverse()]);
+            var backward = Pairs(reversed);
+            var turn = backward >= 3 && backward > 1.5 * forward + 1;
+            builder.Append(turn ? reversed : clause);
+            changed |= turn;
+            if (i < text.Length)
+            {
+                builder.Append(text[i]);
+            }
+
+            start = i + 1;
+        }
+
+        return changed ? builder.ToString() : null;
+    }
+
+    private static int Pairs(string text)
+    {
+        var count = 0;
+        for (var i = 0; i + 1 < text.Length; i++)
+        {
+            var a = char.ToLowerInvariant(text[i]);
+            var b = char.ToLowerInvariant(text[i + 1]);
+            if (a is >= 'a' and <= 'z' && b is >= 'a' and <= 'z' && CommonPairs.Contains(string.Concat(a, b)))
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
     /// <summary>The alphabet (0-25 a shift back, 26 atbash) under which the clause reads clearly better, if any.</summary>
