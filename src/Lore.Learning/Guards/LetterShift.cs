@@ -50,15 +50,20 @@ internal static class LetterShift
         return changed ? builder.ToString() : null;
     }
 
-    /// <summary>Letter pairs common in the languages the screen reads, to tell text written backwards from text as written.</summary>
-    private static readonly HashSet<string> CommonPairs = new(StringComparer.Ordinal)
+    /// <summary>
+    /// Letter pairs common in the languages the screen reads whose reverse is rare ("th" but not "ht", "pr" but not
+    /// "rp"): symmetric pairs such as "er"/"re" say nothing about direction, so text written backwards is told from text
+    /// as written by these alone.
+    /// </summary>
+    private static readonly HashSet<string> DirectionalPairs = new(StringComparer.Ordinal)
     {
-        "th", "he", "in", "er", "an", "re", "on", "at", "en", "nd", "ti", "es", "or", "te", "of", "ed", "is", "it", "al", "ar", "st", "to", "nt", "ng", "se", "ha", "ou", "io", "le", "ve", "co", "me", "de", "ri", "ro", "ic", "ne", "ea", "ra", "ce", "ch", "ie", "ei", "un", "qu", "la",
+        "th", "he", "nd", "ng", "ou", "qu", "io", "ch", "wh", "sh", "ck", "ly", "ea", "ve", "ow", "gh", "ay",
+        "pr", "tr", "gr", "br", "cr", "fr", "dr", "pl", "bl", "cl", "fl", "gl", "sl", "sc", "sp",
     };
 
     /// <summary>
     /// The text with every clause that reads better backwards than as written turned round ("snoitcurtsni suoiverp
-    /// erongi"); null when there is none. Common letter pairs decide, so ordinary text, ids and numbers stay as they are.
+    /// erongi"); null when there is none. Directional letter pairs decide, so ordinary text, ids and numbers stay as they are.
     /// </summary>
     public static string? Unreverse(string text)
     {
@@ -76,7 +81,7 @@ internal static class LetterShift
             var forward = Pairs(clause);
             var reversed = new string([.. clause.Reverse()]);
             var backward = Pairs(reversed);
-            var turn = backward >= 3 && backward > 1.5 * forward + 1;
+            var turn = backward >= 2 && backward > 2 * forward;
             builder.Append(turn ? reversed : clause);
             changed |= turn;
             if (i < text.Length)
@@ -97,7 +102,7 @@ internal static class LetterShift
         {
             var a = char.ToLowerInvariant(text[i]);
             var b = char.ToLowerInvariant(text[i + 1]);
-            if (a is >= 'a' and <= 'z' && b is >= 'a' and <= 'z' && CommonPairs.Contains(string.Concat(a, b)))
+            if (a is >= 'a' and <= 'z' && b is >= 'a' and <= 'z' && DirectionalPairs.Contains(string.Concat(a, b)))
             {
                 count++;
             }
