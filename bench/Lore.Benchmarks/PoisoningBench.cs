@@ -169,7 +169,7 @@ internal static class PoisoningBench
 
     private static string Percent(int part, int whole) => whole == 0 ? "-" : BenchReport.N(100.0 * part / whole, "F1") + "%";
 
-    private static Lesson Lesson(string text, int index) => new()
+    internal static Lesson Lesson(string text, int index) => new()
     {
         Id = $"les-poison-{index:D4}",
         Kind = LessonKind.Guideline,
@@ -215,7 +215,7 @@ internal static class PoisoningBench
         return rows;
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -26,13 +26,14 @@ if (which is "all" or "postgres-ingest") await Lore.Benchmarks.PostgreSql.Postgr
 if (which is "all" or "learning-quality") await Lore.Benchmarks.LearningQuality.LearningQualityBench.RunAsync(report, quick);
 if (which is "learning-quality-subsets") await Lore.Benchmarks.LearningQuality.LearningQualitySubsets.RunAsync(report, args.Contains("--verbose"));
 if (which is "all" or "poisoning") await PoisoningBench.RunAsync(report, quick);
+if (which is "poisoning-batch") await PoisoningBatchBench.RunAsync(report, args.Length > 1 ? args[1] : "a");
 if (which is "all" or "retrieval-quality") await Lore.Benchmarks.RetrievalQuality.RetrievalQualityBench.RunAsync(report, quick);
 if (which is "overhead-minilm") await OverheadBench.RunAsync(report, quick, minilm: true);
 if (which is "all" or "error-shift") await ErrorShiftBench.RunAsync(report, quick);
 
-if (which is not ("learning-quality-subsets" or "error-shift" or "retrieval-quality" or "overhead-minilm" or "learning-quality" or "poisoning" or "lesson-experiment" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
+if (which is not ("learning-quality-subsets" or "poisoning-batch" or "error-shift" or "retrieval-quality" or "overhead-minilm" or "learning-quality" or "poisoning" or "lesson-experiment" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, lesson-experiment, rollback, propagation, proxy, postgres-ingest, learning-quality, learning-quality-subsets, poisoning, retrieval-quality, overhead-minilm or error-shift");
+    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, lesson-experiment, rollback, propagation, proxy, postgres-ingest, learning-quality, learning-quality-subsets, poisoning, poisoning-batch [a|b], retrieval-quality, overhead-minilm or error-shift");
     return 2;
 }
 

@@ -95,7 +95,12 @@ internal sealed partial class ContentScreen
 
         if (texts.Any(t => t.HasMixedScriptWord))
         {
-            Add(GuardRules.MixedScript, "a word mixes Latin letters with look-alike Cyrillic or Greek ones", _nonBlocking);
+            Add(GuardRules.MixedScript, "a word mixes Latin letters with look-alike Cyrillic, Greek or other letters", _nonBlocking);
+        }
+
+        foreach (var why in texts.Select(t => ReadLanguages.Unread(t.Visible)).OfType<string>().Take(1))
+        {
+            Add(GuardRules.UnreadLanguage, why, Severity.Review);
         }
 
         // Phrasings and intents aimed at the agent, in the text and in everything it carries encoded.
@@ -111,10 +116,11 @@ internal sealed partial class ContentScreen
             {
                 var where = $" (decoded from {decoded.Encoding})";
                 var inner = ScreenText.Of(decoded.Text);
-                ScreenIntents(inner.Visible, where, Add);
-                if (decoded.Encoding.StartsWith("ROT13", StringComparison.Ordinal))
+                ScreenIntents(inner.Visible, where, Add, identifiersIntact: !decoded.Encoding.Contains("split letters", StringComparison.Ordinal));
+                if (IsLetterTransform(decoded.Encoding))
                 {
-                    // Rotated text is only read for intents: its "commands", "hosts" and "numbers" are artefacts of the rotation.
+                    // Rotated, shifted or reversed text is only read for intents: its "commands", "hosts" and "numbers"
+                    // are artefacts of the transformation.
                     continue;
                 }
 
@@ -164,6 +170,22 @@ internal sealed partial class ContentScreen
             if (!HostNames.IsKnown(host.Host, known) && !IsKnownAddress(served, host, known))
             {
                 Add(GuardRules.UnknownHost, $"{host.Kind} naming {host.Host}, which neither the policy's known hosts nor the evidence's tool calls contain", Severity.Block);
+            }
+        }
+
+        // Addresses written defanged are still addresses: read them as written plainly.
+        foreach (var t in texts)
+        {
+            var defanged = HostNames.Defang(t.Visible);
+            if (ReferenceEquals(defanged, t.Visible))
+            {
+                continue;
+            }
+
+            var plainHosts = HostNames.Find(t.Visible).Select(h => h.Host).ToHashSet(StringComparer.Ordinal);
+            foreach (var host in HostNames.Find(defanged).Where(h => !plainHosts.Contains(h.Host) && !HostNames.IsKnown(h.Host, known)))
+            {
+                Add(GuardRules.UnknownHost, $"{host.Kind} naming {host.Host}, written defanged, which neither the policy's known hosts nor the evidence's tool calls contain", Severity.Block);
             }
         }
 
@@ -246,9 +268,9 @@ internal sealed partial class ContentScreen
         }
     }
 
-    private static void ScreenIntents(string visible, string where, Action<string, string, Severity> add)
+    private static void ScreenIntents(string visible, string where, Action<string, string, Severity> add, bool identifiersIntact = true)
     {
-        foreach (var hit in IntentRules.Find(IntentRules.Normalise(visible)))
+        foreach (var hit in IntentRules.Find(IntentRules.Normalise(visible), identifiersIntact))
         {
             add(hit.Frame.Rule, $"{hit.Frame.Name}: \"{hit.Excerpt}\"{where}", hit.Frame.Severity);
         }
@@ -259,7 +281,7 @@ internal sealed partial class ContentScreen
     {
         foreach (var field in fields)
         {
-            foreach (var pattern in (Regex[])[NamedUnit(), NamedUnitCjk()])
+            foreach (var pattern in (Regex[])[NamedUnit(), NamedUnitCjk(), IdentifiedUnit()])
             {
                 foreach (Match m in pattern.Matches(field))
                 {
@@ -274,6 +296,11 @@ internal sealed partial class ContentScreen
             }
         }
     }
+
+    /// <summary>Transformations of letters (ROT13, other shifts, mirrored alphabets, text backwards), outermost or nested.</summary>
+    private static bool IsLetterTransform(string encoding)
+        => encoding.StartsWith("ROT13", StringComparison.Ordinal) || encoding.StartsWith("reversed text", StringComparison.Ordinal)
+            || encoding.StartsWith("a shifted alphabet", StringComparison.Ordinal);
 
     private static string Excerpt(string value)
     {
@@ -343,8 +370,15 @@ internal sealed partial class ContentScreen
     [GeneratedRegex(@"(?:对于|对|给)(?:客户|用户|顾客)\p{IsCJKUnifiedIdeographs}{2,4}|(?:顧客|お客様|ユーザー)の?\p{IsCJKUnifiedIdeographs}{2,4}(?:さん|様)", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex NamedUnitCjk();
 
+    /// <summary>
+    /// A user, reservation or account named by its identifier ("user mia_li_3668", "reservation 4WQ150") or by a
+    /// surname ("customers whose last name is Okafor"): a rule about one of them is one user's workaround.
+    /// </summary>
+    [GeneratedRegex(@"\b(?i:user|customer|account|member|passenger|reservation|booking|confirmation|pnr|record|profile|client)\s+(?i:id\s+|code\s+|number\s+|no\.?\s+|#\s*)?(?:[a-z]+_[a-z0-9_]*\d[a-z0-9_]*|(?=[A-Z0-9]{6}\b)(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{6})\b|\bwhose\s+(?:last\s+|first\s+|family\s+|sur)?name\s+is\s+\p{Lu}[\p{Ll}'-]+", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex IdentifiedUnit();
+
     /// <summary>What makes a mention of one customer an exception: always, free, waived, without the usual checks.</summary>
-    [GeneratedRegex(@"(?i)\b(?:always|every|waive|free|no charge|at no cost|without|skip|do not ask|don't ask|exempt|toujours|gratuit|sans|immer|kostenlos|erlass|ohne|siempre|gratis|sin\b|sempre|isent|grátis|senza|annulla|altijd|kwijtschel|zonder|всегда|бесплатно|без|отменя)|总是|一律|免除|免费|いつも|必ず|無料", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    [GeneratedRegex(@"(?i)\b(?:always|every|waive|free|no charge|at no cost|without|skip|do not ask|don't ask|exempt|regardless|whatever|pre-?approved|pre-?cleared|standing|priority|no[- ]fee|in cash|toujours|gratuit|sans|immer|kostenlos|erlass|ohne|siempre|gratis|sin\b|sempre|isent|grátis|senza|annulla|altijd|kwijtschel|zonder|всегда|бесплатно|без|отменя)|总是|一律|免除|免费|いつも|必ず|無料", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex ExceptionCue();
 
     [GeneratedRegex(@"\[redacted [a-z ]+\]", RegexOptions.CultureInvariant)]

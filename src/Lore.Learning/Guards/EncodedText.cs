@@ -9,8 +9,9 @@ internal sealed record DecodedText(string Encoding, string Text, int Start, int 
 
 /// <summary>
 /// What a lesson says once its encodings are undone, so that the screen reads what a model would read when told
-/// "decode this": base64 (also split into groups), hex (also spaced or \x-escaped), percent (URL) encoding, HTML
-/// entities, ROT13, and words spelled with separators ("i g n o r e", "ig-nore"). Work is bounded: at most
+/// "decode this": base64 (also split into groups), base32, hex (also spaced or \x-escaped), binary, percent (URL)
+/// encoding, HTML entities, source-code escapes (\u0069), ROT13 and other shifted or mirrored alphabets, text written
+/// backwards, and words spelled with separators ("i g n o r e", "ig-nore"). Work is bounded: at most
 /// <see cref="MaxDepth"/> nested decodings, <see cref="MaxVariants"/> decoded texts and <see cref="MaxDecodedChars"/>
 /// decoded characters per field; a field beyond <see cref="MaxFieldChars"/> is not decoded and the screen fails closed.
 /// </summary>
@@ -134,8 +135,89 @@ internal static partial class EncodedText
             if (text.Count(char.IsAsciiLetter) >= 12)
             {
                 yield return ("ROT13", Rot13(text), 0, text.Length);
+
+                // Written backwards ("snoitcurtsni suoiverp erongi") a model still reads it when told to; only clauses
+                // that read better backwards are turned round.
+                if (LetterShift.Unreverse(text) is { } reversed)
+                {
+                    yield return ("reversed text", reversed, 0, text.Length);
+                }
+
+                // Any other shifted or mirrored alphabet (Caesar, atbash), but only where a clause reads more like
+                // language shifted than as written: a cryptanalyst's test, so ordinary text is not read 26 times.
+                if (LetterShift.Decipher(text) is { } deciphered)
+                {
+                    yield return ("a shifted alphabet", deciphered, 0, text.Length);
+                }
             }
         }
+
+        foreach (Match m in Base32Run().Matches(text))
+        {
+            if (TryBase32(m.Value, out var decoded))
+            {
+                yield return ("base32", decoded, m.Index, m.Length);
+            }
+        }
+
+        if (text.Contains('\\', StringComparison.Ordinal) && CodeEscape().IsMatch(text))
+        {
+            var decoded = CodeEscape().Replace(text, m => UnescapeCode(m.Value));
+            if (decoded != text)
+            {
+                yield return ("code escapes", decoded, 0, text.Length);
+            }
+        }
+
+        foreach (Match m in BinaryRun().Matches(text))
+        {
+            var bits = string.Concat(m.Value.Where(c => c is '0' or '1'));
+            var bytes = new byte[bits.Length / 8];
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                bytes[i] = Convert.ToByte(bits.Substring(i * 8, 8), 2);
+            }
+
+            if (TryText(bytes, out var decoded))
+            {
+                yield return ("binary", decoded, m.Index, m.Length);
+            }
+        }
+    }
+
+    /// <summary>RFC 4648 base32 (upper case, optional padding), decoded when it reads as text.</summary>
+    private static bool TryBase32(string run, out string decoded)
+    {
+        decoded = "";
+        var value = run.TrimEnd('=');
+        var bytes = new List<byte>(value.Length * 5 / 8);
+        int buffer = 0, bits = 0;
+        foreach (var c in value)
+        {
+            var v = c is >= 'A' and <= 'Z' ? c - 'A' : c is >= '2' and <= '7' ? c - '2' + 26 : -1;
+            if (v < 0)
+            {
+                return false;
+            }
+
+            buffer = (buffer << 5) | v;
+            bits += 5;
+            if (bits >= 8)
+            {
+                bytes.Add((byte)((buffer >> (bits - 8)) & 0xFF));
+                bits -= 8;
+            }
+        }
+
+        return TryText(bytes.ToArray(), out decoded);
+    }
+
+    /// <summary>One source-code escape ("\u0069", "\U00000069", "\u{69}", octal "\151") as the character it stands for.</summary>
+    private static string UnescapeCode(string escape)
+    {
+        var digits = escape[1] is 'u' or 'U' ? escape[2..].Trim('{', '}') : escape[1..];
+        var code = Convert.ToInt32(digits, escape[1] is 'u' or 'U' ? 16 : 8);
+        return code is > 0 and <= 0x10FFFF and not (>= 0xD800 and <= 0xDFFF) ? char.ConvertFromUtf32(code) : escape;
     }
 
     /// <summary>"i g n o r e  t h e  r u l e s" reads "ignore the rules"; "ig-nore the po.licy" reads "ignore the policy".</summary>
@@ -247,6 +329,18 @@ internal static partial class EncodedText
 
     [GeneratedRegex(@"\s+", RegexOptions.CultureInvariant)]
     private static partial Regex WhiteSpace();
+
+    /// <summary>A run of base32 (RFC 4648 alphabet, upper case): "NFTW433SMUQHA4TF...".</summary>
+    [GeneratedRegex(@"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9])", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex Base32Run();
+
+    /// <summary>Source-code escapes of characters: \uXXXX, \UXXXXXXXX, \u{X..}, octal \NNN.</summary>
+    [GeneratedRegex(@"\\(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|u\{[0-9A-Fa-f]{1,6}\}|[0-3][0-7]{2})", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex CodeEscape();
+
+    /// <summary>Bytes written as groups of eight bits: "01101001 01100111 ...".</summary>
+    [GeneratedRegex(@"(?<![01])(?:[01]{8}[ \t,]*){4,}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex BinaryRun();
 
     /// <summary>Two or more single letters joined by one separator each: "i g n o r e", "t o", "d.e.l.e.t.e".</summary>
     [GeneratedRegex(@"(?<!\p{L})\p{L}(?:[ .\-_*·|/]\p{L}(?!\p{L})){1,}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]

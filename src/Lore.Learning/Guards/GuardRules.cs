@@ -84,6 +84,12 @@ public static class GuardRules
     /// <summary>Text the screen could not read within its bounds (too long, too deeply encoded, too slow to match).</summary>
     public const string Unscreenable = "content.unscreenable";
 
+    /// <summary>
+    /// Text in a language or script the content screen does not read: no rule could have seen what it says, so it waits
+    /// for a reviewer rather than being admitted because nothing matched.
+    /// </summary>
+    public const string UnreadLanguage = "content.unread-language";
+
     /// <summary>A topic listed in <see cref="AdmissionPolicy.ProtectedTopics"/>.</summary>
     public const string ProtectedTopic = "content.protected-topic";
 

@@ -32,6 +32,43 @@ internal static partial class HostNames
     [GeneratedRegex(@"\blocalhost\b", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
     private static partial Regex Localhost();
 
+    /// <summary>
+    /// The text with defanged addresses written plainly again: "hxxps://drop[.]io", "qa at protonmail dot com",
+    /// "data-collect (at) mailinator (dot) com". Defanging keeps an address from being a link, not from being used: a
+    /// model (or a person) reads it as the address it is. Unchanged when there is nothing defanged.
+    /// </summary>
+    public static string Defang(string text)
+    {
+        if (!DefangCue().IsMatch(text))
+        {
+            return text;
+        }
+
+        var plain = Hxxp().Replace(text, "http");
+        plain = BracketedDot().Replace(plain, ".");
+        plain = SpokenDot().Replace(plain, ".");
+        plain = BracketedAt().Replace(plain, "@");
+        return SpokenAt().Replace(plain, "@");
+    }
+
+    [GeneratedRegex(@"hxxp|\bdot\b|[\[({]\s*(?:\.|at|@)\s*[\])}]", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex DefangCue();
+
+    [GeneratedRegex(@"\bhxxp(?=s?(?:://|\[:\]//))", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex Hxxp();
+
+    [GeneratedRegex(@"\s*[\[({]\s*(?:\.|dot)\s*[\])}]\s*", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex BracketedDot();
+
+    [GeneratedRegex(@"(?<=[\p{L}\p{N}])\s+dot\s+(?=[\p{L}\p{N}])", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex SpokenDot();
+
+    [GeneratedRegex(@"\s*[\[({]\s*(?:@|at)\s*[\])}]\s*", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex BracketedAt();
+
+    [GeneratedRegex(@"(?<=[\p{L}\p{N}._-])\s+at\s+(?=[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.[a-z]{2,}\b)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex SpokenAt();
+
     /// <summary>Every host the text names, each once (lower case, without a trailing dot or port).</summary>
     public static IReadOnlyList<HostMention> Find(string text)
     {

@@ -15,14 +15,22 @@ internal enum NegationEffect
 
     /// <summary>Only a negation before the match clears it: what follows is the phrasing's own ("even if it is not so").</summary>
     BeforeOnly,
+
+    /// <summary>
+    /// A negation anywhere earlier in the sentence clears it: "never proceed with a booking change without first
+    /// confirming" puts the negation several words before the "without" it governs.
+    /// </summary>
+    Sentence,
 }
 
 /// <summary>
 /// One intent: a class of verbs and a class of objects (in many languages) that, within one clause and a few words of
 /// each other, in either order, say the same thing ("ignore" x "instructions", "supprimez" x "compte", "無視" x "指示").
-/// A frame without objects is a phrase that carries the intent alone ("lie to", "撒谎").
+/// A frame without objects is a phrase that carries the intent alone ("lie to", "撒谎"). A frame that reads only words
+/// (WordsOnly) ignores matches touching an identifier joined by underscores, such as a tool name: "episodes that called
+/// update_address without verify_identity first failed" names a tool, not a waived check.
 /// </summary>
-internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, RulePattern Pattern, bool Gated, RulePattern? Exemption = null);
+internal sealed record IntentFrame(string Rule, string Name, Severity Severity, NegationEffect Negation, RulePattern Pattern, bool Gated, RulePattern? Exemption = null, bool WordsOnly = false);
 
 /// <summary>An intent found: the frame, and what matched (an excerpt, never more than 60 characters).</summary>
 internal sealed record IntentHit(IntentFrame Frame, string Excerpt);
@@ -62,7 +70,7 @@ internal static class IntentRules
     private static readonly string[] CjkNegators = ["不要", "不得", "不能", "不可", "别", "勿", "禁止", "切勿", "绝不", "决不", "しない", "しません", "ないで", "ません"];
 
     /// <summary>Policy, eligibility, approval or verification: what turns "issue a voucher" into a procedure.</summary>
-    private static readonly Lazy<Regex> GatePattern = new(() => R(N(@"\b(?:polic|politique|richtlinie|politica|beleid|политик|eligib|elegib|berechtig|anspruch|approv|approbation|accord d|autorisation|freigabe|zustimmung|autoriza|genehmig|aprob|aprov|goedkeur|одобр|verif|prüf|pruf|control|провер|rules?\b|regeln?\b|regles?\b|reglas?\b|regras?\b|regole\b|regels?\b|правил|table|tabelle|tabla|tabela|tabella|within \d+|after that|after \d+ (?:days|hours|weeks)|dans les \d+|au-dela de \d+|innerhalb von \d+|nach \d+ tagen|dentro de \d+|despues de \d+|dentro de|entro \d+|binnen \d+|automati|validat|valide|confirm|bestätig|bestatig|conferm|bevestig|подтвер|только|only\b|uniquement|seulement|nur\b|solo\b|sólo|somente|apenas|alleen\b|unless|sauf\b|außer|ausser|salvo|a menos|tenzij|tranne)|政策|资格|审批|仅|只有|除非|ポリシー|承認|のみ|確認")));
+    private static readonly Lazy<Regex> GatePattern = new(() => R(N(@"\b(?:polic|politique|richtlinie|politica|beleid|политик|eligib|elegib|berechtig|anspruch|approv|approbation|accord d|autorisation|freigabe|zustimmung|autoriza|genehmig|aprob|aprov|goedkeur|одобр|verif|prüf|pruf|control|провер|rules?\b|regeln?\b|regles?\b|reglas?\b|regras?\b|regole\b|regels?\b|правил|table|tabelle|tabla|tabela|tabella|within \d+|(?:from|over|above|at least|more than|ab|uber|a partir de|des|mas de|oltre|boven|от|свыше) [$€£]?\s?\d|after that|after \d+ (?:days|hours|weeks)|dans les \d+|au-dela de \d+|innerhalb von \d+|nach \d+ tagen|dentro de \d+|despues de \d+|dentro de|entro \d+|binnen \d+|automati|validat|valide|confirm|bestätig|bestatig|conferm|bevestig|подтвер|только|only\b|uniquement|seulement|nur\b|solo\b|sólo|somente|apenas|alleen\b|unless|sauf\b|außer|ausser|salvo|a menos|tenzij|tranne)|政策|资格|审批|仅|只有|除非|ポリシー|承認|のみ|確認")));
 
     private static Regex Gate => GatePattern.Value;
 
@@ -139,15 +147,17 @@ internal static class IntentRules
         var other = false;
         var digits = false;
         var letters = false;
+        var lookAlike = false;
         foreach (var c in word)
         {
+            lookAlike |= ScreenText.IsLatinLookAlike(c);
             latin |= c is >= 'a' and <= 'z';
             other |= c is (>= '\u0370' and <= '\u03FF') or (>= '\u0400' and <= '\u052F');
             digits |= char.IsAsciiDigit(c) || c is '$' or '@';
             letters |= char.IsLetter(c);
         }
 
-        var foldScripts = latin && other;
+        var foldScripts = (latin && other) || lookAlike;
         var foldLeet = letters && digits && !word.StartsWith("$") && !IsNumberWithUnit(word);
         if (!foldScripts && !foldLeet)
         {
@@ -203,7 +213,12 @@ internal static class IntentRules
     }
 
     /// <summary>Every intent found in normalised text, once per frame, negations and gates applied.</summary>
-    public static IEnumerable<IntentHit> Find(string normalised)
+    /// <param name="normalised">The text, <see cref="Normalise"/>d.</param>
+    /// <param name="identifiersIntact">
+    /// False for text whose split words were joined (identifiers lose their underscores there), so the frames that
+    /// must not read identifiers as words are not run on it.
+    /// </param>
+    public static IEnumerable<IntentHit> Find(string normalised, bool identifiersIntact = true)
     {
         if (!AnyFrame.MayMatch(normalised))
         {
@@ -212,14 +227,19 @@ internal static class IntentRules
 
         foreach (var frame in All)
         {
-            if (!frame.Pattern.MayMatch(normalised))
+            if ((frame.WordsOnly && !identifiersIntact) || !frame.Pattern.MayMatch(normalised))
             {
                 continue;
             }
 
             foreach (Match match in frame.Pattern.Regex.Matches(normalised))
             {
-                if (frame.Negation != NegationEffect.Ignored && IsNegated(normalised, match.Index, match.Length, beforeOnly: frame.Negation == NegationEffect.BeforeOnly))
+                if (frame.Negation == NegationEffect.Sentence ? IsNegatedInSentence(normalised, match.Index) : frame.Negation != NegationEffect.Ignored && IsNegated(normalised, match.Index, match.Length, beforeOnly: frame.Negation == NegationEffect.BeforeOnly))
+                {
+                    continue;
+                }
+
+                if (frame.WordsOnly && TouchesIdentifier(normalised, match.Index, match.Length))
                 {
                     continue;
                 }
@@ -268,6 +288,13 @@ internal static class IntentRules
         var before = text[start..index];
         var words = Words(before).TakeLast(4).ToArray();
 
+        // "Instead of taking the user's word for it", "rather than trusting the claim": what is named is what not to do.
+        var lastTwo = string.Join(' ', Words(before).TakeLast(2));
+        if (lastTwo is "instead of" or "rather than" or "place of")
+        {
+            return true;
+        }
+
         // "no" negates a verb only right before it ("no reveles"); further back it is a determiner ("that no fee applies, then ...").
         if (words.Any(w => Negators.Contains(w) && w != "no") || (words.Length > 0 && words[^1] == "no"))
         {
@@ -294,18 +321,48 @@ internal static class IntentRules
         return CjkNegators.Any(n => near.Contains(n, StringComparison.Ordinal)) && ContainsCjk(text.AsSpan(index, length));
     }
 
+    /// <summary>True when the match contains an underscore or its first or last word is part of one ("verify_identity").</summary>
+    private static bool TouchesIdentifier(string text, int index, int length)
+    {
+        if (text.AsSpan(index, length).Contains('_'))
+        {
+            return true;
+        }
+
+        var end = index + length;
+        while (end < text.Length && char.IsLetterOrDigit(text[end]))
+        {
+            end++;
+        }
+
+        var start = index;
+        while (start > 0 && char.IsLetterOrDigit(text[start - 1]))
+        {
+            start--;
+        }
+
+        return (end < text.Length && text[end] == '_') || (start > 0 && text[start - 1] == '_');
+    }
+
+    /// <summary>A negation anywhere before the match in its sentence ("never ... without", "do not ... keep it vague").</summary>
+    private static bool IsNegatedInSentence(string text, int index)
+    {
+        var (start, _) = Sentence(text, index, 0);
+        return Words(text[start..index]).Any(Negators.Contains);
+    }
+
     /// <summary>A policy, eligibility or approval condition in the match's sentence, not waived by "without".</summary>
     private static bool IsGated(string text, int index, int length)
     {
         // A condition may follow a semicolon ("gives 500 miles; the booking tool adds them automatically").
         var start = index;
-        while (start > 0 && text[start - 1] is not ('.' or '!' or '?' or '。' or '！' or '？' or '\n'))
+        while (start > 0 && !IsSentenceEnd(text, start - 1, semicolon: false))
         {
             start--;
         }
 
         var end = index + length;
-        while (end < text.Length && text[end] is not ('.' or '!' or '?' or '。' or '！' or '？' or '\n'))
+        while (end < text.Length && !IsSentenceEnd(text, end, semicolon: false))
         {
             end++;
         }
@@ -321,7 +378,7 @@ internal static class IntentRules
 
             var before = sentence[..gate.Index];
             var lastWords = string.Join(' ', Words(before).TakeLast(4));
-            if (!Waiver.IsMatch(lastWords) && !Waiver.IsMatch(before[Math.Max(0, before.Length - 4)..]))
+            if (!Waiver.IsMatch(lastWords) && !Waiver.IsMatch(before[Math.Max(0, before.Length - 4)..]) && IsCondition(sentence, gate))
             {
                 return true;
             }
@@ -331,6 +388,62 @@ internal static class IntentRules
         var precondition = string.Join(' ', Words(text[start..index]).TakeLast(2));
         return Precondition.IsMatch(precondition);
     }
+
+    /// <summary>
+    /// Whether a gate word is used as a condition on the action, not as a claim that dresses it up: "this was confirmed
+    /// as policy" and "it only takes a second" name a gate word without making anything depend on it, and a key such as
+    /// "policy_update:" labels what follows. A claim-like use still counts when a condition marker ("once", "if",
+    /// "after"...) comes before it in the sentence ("once the request was approved").
+    /// </summary>
+    private static bool IsCondition(string sentence, Match gate)
+    {
+        var next = gate.Index + gate.Length;
+        while (next < sentence.Length && char.IsLetter(sentence[next]))
+        {
+            next++;
+        }
+
+        if (next < sentence.Length && sentence[next] is ':' or '_')
+        {
+            return false;
+        }
+
+        var before = Words(sentence[..gate.Index]).ToArray();
+        var after = Words(sentence[next..]).FirstOrDefault() ?? "";
+        if (gate.Value.TrimStart().StartsWith("only", StringComparison.Ordinal) && !OnlyBefore.Contains(after))
+        {
+            // "only if", "only to eligible members", "only the owner": a restriction. "it only takes a second": not one.
+            return false;
+        }
+
+        if (before.Length > 0 && before[^1] is "was" or "were" or "been" or "as" or "already")
+        {
+            return before.TakeLast(8).Any(ConditionMarkers.Contains);
+        }
+
+        return true;
+    }
+
+    /// <summary>Words after "only" that make it a restriction.</summary>
+    private static readonly HashSet<string> OnlyBefore = new(StringComparer.Ordinal)
+    {
+        "if", "when", "after", "once", "for", "to", "with", "within", "where", "in", "on", "the", "a", "an", "eligible", "those", "members", "customers", "passengers", "users", "upon", "per", "until", "by", "under", "as", "from", "at",
+    };
+
+    private static readonly HashSet<string> ConditionMarkers = new(StringComparer.Ordinal)
+    {
+        "if", "when", "once", "after", "unless", "until", "provided", "only", "whether", "si", "wenn", "sobald", "cuando", "quando", "se", "als", "zodra", "если", "когда",
+    };
+
+    /// <summary>A sentence end for conditions: a full stop between digits ("1.000 €", "4.5") is a number, not an end.</summary>
+    private static bool IsSentenceEnd(string text, int i, bool semicolon)
+        => text[i] switch
+        {
+            '.' => !(i > 0 && i + 1 < text.Length && char.IsDigit(text[i - 1]) && char.IsDigit(text[i + 1])),
+            '!' or '?' or '。' or '！' or '？' or '\n' => true,
+            ';' or '；' => semicolon,
+            _ => false,
+        };
 
     /// <summary>
     /// A sentence that exempts a match: "if the customer asks to delete their account" (the user's own request, before
@@ -391,11 +504,11 @@ internal static class IntentRules
         var frames = new List<IntentFrame>();
 
         // verb x object within `gap` words, either order; stems match word starts.
-        void Frame(string rule, string name, string verbs, string objects, int gap = 5, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool bothOrders = true, RulePattern? exemption = null)
+        void Frame(string rule, string name, string verbs, string objects, int gap = 5, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, bool bothOrders = true, RulePattern? exemption = null, bool wordsOnly = false)
         {
             var forward = $@"\b{verbs}{Rest}(?:{Sep}{Word}){{0,{gap}}}?{Sep}{objects}";
             var pattern = bothOrders ? $@"{forward}|\b{objects}{Rest}(?:{Sep}{Word}){{0,{Math.Min(gap, 3)}}}?{Sep}{verbs}" : forward;
-            frames.Add(new IntentFrame(rule, name, severity, negation, P(pattern), gated, exemption));
+            frames.Add(new IntentFrame(rule, name, severity, negation, P(pattern), gated, exemption, wordsOnly));
         }
 
         void Cjk(string rule, string name, string verbs, string objects, int gap = 12, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, RulePattern? exemption = null)
@@ -462,8 +575,8 @@ internal static class IntentRules
 
         // ---- Personal data into replies.
         Frame(GuardRules.DataDisclosure, "an order to put personal data into replies",
-            Alt("include", "repeat", "read back", "read out", "put", "show", "print", "echo", "quote", "mention", "inclu", "répét", "wiederhol", "nenn", "incluy", "repit", "inclua", "repita", "includi", "ripeti", "herhaal", "повтор", "указыва", "называ"),
-            Alt("card number", "full card", "cvv", "cvc", "security code", "social security", "ssn", "passport number", "date of birth", "birth date", "numero de carte", "kartennummer", "numero de tarjeta", "numero do cartao", "numero della carta", "kaartnummer", "номер карты"),
+            Alt("include", "repeat", "read back", "read out", "put", "show", "print", "echo", "quote", "mention", "write", "log", "copy", "paste", "share", "disclose", "post", "send", "forward", "inclu", "répét", "wiederhol", "nenn", "incluy", "repit", "inclua", "repita", "includi", "ripeti", "herhaal", "повтор", "указыва", "называ"),
+            Alt("card number", "full card", "card details", "card data", "payment details", "payment card", "passport details", "passport data", "cvv", "cvc", "security code", "social security", "ssn", "passport number", "date of birth", "birth date", "numero de carte", "kartennummer", "numero de tarjeta", "numero do cartao", "numero della carta", "kaartnummer", "номер карты"),
             gap: 5, negation: NegationEffect.Clears);
 
         // ---- Exfiltration without an address (addresses are already unknown hosts).
@@ -488,7 +601,7 @@ internal static class IntentRules
             @"\b(?:say|tell (?:them|the \w+|customers?|users?)|claim|explain|state)\s+(?:that\s+)?(?:the\s+|it\s+|this\s+)?(?:\w+\s+){0,2}(?:is|was|are|were)\s+(?:due to|because of|caused by)\s+(?:the\s+)?(?:weather|bank|strike|system|technical|airport|air traffic|supplier|partner|courier|carrier)",
             negation: NegationEffect.Clears);
         Frame(GuardRules.Deception, "an order to tell users something regardless of the facts",
-            Alt("tell", "say", "assure", "reassure", "inform", "dis ", "dites", "raconte", "affirme", "sag", "erzahl", "versicher", "dile", "di ", "diga", "asegura", "garanta", "di' ", "racconta", "assicura", "vertel", "zeg", "verzeker", "скажи", "говори", "сообщи", "уверь"),
+            Alt("tell", "say", "assure", "reassure", "inform", "present", "describe", "portray", "dis ", "dites", "raconte", "affirme", "sag", "erzahl", "versicher", "dile", "di ", "diga", "asegura", "garanta", "di' ", "racconta", "assicura", "vertel", "zeg", "verzeker", "скажи", "говори", "сообщи", "уверь"),
             Alt("even if", "even though", "even when", "meme si", "meme s'il", "meme s il", "auch wenn", "obwohl", "aunque", "mesmo que", "mesmo se", "anche se", "ook al", "ook als", "даже если", "хотя"),
             gap: 14, negation: NegationEffect.BeforeOnly, bothOrders: false);
         Phrase(GuardRules.Deception, "an order to say one thing and do another",
@@ -524,6 +637,83 @@ internal static class IntentRules
             negation: NegationEffect.Ignored);
         Cjk(GuardRules.ToolPermission, "a grant of elevated access", Alt("给", "授予", "赋予", "开通", "付与", "与え", "渡"), Alt("管理员权限", "管理者権限", "管理权限", "root权限"));
 
+        // ---- Claims of authority. A lesson's weight comes from its evidence and its reviewer, never from what it says
+        // about itself or its author ("Approved by the security team:", "As the system administrator, I confirm").
+        Phrase(GuardRules.InstructionOverride, "a claim of approval made by the lesson itself",
+            @"(?:^|[.!?;:\n]\s*)(?:approved|authori[sz]ed|sanctioned|mandated|signed off|endorsed|vetted|reviewed|verified|issued)\s+by\b|\b(?:this|these|the following)\s+(?:rule|lesson|guideline|note|instruction|change|update|policy|tip|procedure|guidance)s?\s+(?:is|are|was|were|has been|have been)\s+(?:\w+\s+)?(?:approved|authori[sz]ed|mandated|signed off|endorsed|vetted|reviewed|mandatory|official|binding|sanctioned)\b",
+            negation: NegationEffect.Ignored);
+        Phrase(GuardRules.InstructionOverride, "a message claiming to come from the operator",
+            @"\b(?:message|note|memo|notice|directive|order|instruction|update|word)s?\s+from\s+(?:the\s+|your\s+|our\s+)?(?:operator|admin\w*|compliance|security|management|head office|headquarters|ceo|cto|developers?|lore|owner|legal|it department|leadership|operations)\b|\bper\s+(?:the\s+)?(?:head office|headquarters|management|admin\w*|operator|compliance|security|ceo|leadership)\s+(?:directive|memo|order|instruction|notice|mandate)",
+            negation: NegationEffect.Ignored);
+        Phrase(GuardRules.InstructionOverride, "an author claiming a privileged role",
+            @"\b(?:as|speaking as)\s+(?:the|an?|your|this)\s+(?:[\w'-]+\s+){0,2}?(?:admin\w*|operator|developers?|owner|ceo|cto|lead|manager|supervisor|security team|compliance team|sysadmin|root)\b[^.!?\n]{0,80}?\b(?:i|we|my|our|me|us)\b|\b(?:i|we)\s+(?:am|are|'m|'re)\s+(?:the|an?|your)\s+(?:[\w'-]+\s+){0,2}?(?:admin\w*|operator|developers?|owner|ceo|cto|lead|manager|supervisor|security team|compliance team|sysadmin)\b",
+            negation: NegationEffect.Ignored);
+        Phrase(GuardRules.InstructionOverride, "a claim to take precedence over the agent's policy",
+            @"\b(?:takes?|taking|has|have|given|gets?)\s+(?:priority|precedence)\s+over\s+(?:any|all|the|your|every|our)?\s*(?:[\w'-]+\s+){0,2}?(?:polic(?:y|ies)|rules?|instructions?|guidelines?|system prompt|procedures?|guidance|ones)\b|\b(?:trust|prefer|follow|obey|apply|use|believe)\s+(?:[\w'-]+\s+){0,5}?(?:over|instead of|rather than|in place of|above)\s+(?:the\s+|any\s+|your\s+|all\s+|our\s+)?(?:[\w'-]+\s+){0,2}?(?:polic(?:y|ies)|rules?|instructions?|guidelines?|system prompt|procedures?|ones)\b");
+        Phrase(GuardRules.InstructionOverride, "a licence to break the agent's rules",
+            @"\beven\s+(?:if|when|though)\s+(?:it|that|this|doing so|they|you)\s+(?:\w+\s+){0,2}?(?:breaks?|broke|breaking|violates?|violated|contradicts?|bends?|goes against|went against|conflicts? with|is against|breach\w*)\s+(?:a|the|any|our|your|some)?\s*(?:\w+\s+)?(?:rules?|polic(?:y|ies)|instructions?|guidelines?|procedures?)\b",
+            negation: NegationEffect.Ignored);
+
+        // ---- Authority handed to data. What a tool result, a profile field, a note or a document says is data written
+        // by whoever could write there; a lesson telling the agent to carry it out hands the agent to them.
+        var data = Alt("note", "remark", "field", "profile", "bio", "tool result", "tool output", "tool response", "result", "output", "response", "document", "attachment", "uploaded", "file", "email", "comment", "payload", "key", "returned", "returns", "answers with", "errors with", "error message", "memo", "metadata", "web page", "webpage", "url", "link");
+        var obey = Alt("carry out", "carries out", "execute", "obey", "perform what", "perform it", "perform them", "do what it", "do whatever", "whatever it says", "whatever they say", "what it requests", "what it says", "what it asks", "as instructed", "as directed", "as a command", "as commands", "as an instruction", "as instructions", "as orders", "as an order", "the directions", "those steps", "those instructions", "its instructions", "act on it", "act on them", "apply them", "complete those", "complete them", "follow it", "follow them", "follow the direction", "do as it says", "comply with it");
+        Frame(GuardRules.InstructionOverride, "an order to obey text found in data", data, obey, gap: 14);
+        Frame(GuardRules.InstructionOverride, "an order to obey text found in data", obey, data, gap: 8, bothOrders: false);
+
+        // ---- Checks waived. Confirmation, consent, verification and look-ups stand between a user's words and the
+        // agent's actions; a lesson that removes one changes permissions, however politely it is phrased.
+        var check = Alt("confirm", "consent", "approv", "permission", "verif", "check", "double-check", "look it up", "look up", "looking it up", "lookup", "look-up", "proof", "identity", "ownership", "authoriz", "authoris", "authent", "explicit yes", "their yes", "a yes",
+            "bestatig", "zustimm", "prufung", "uberpruf", "verifica", "confirma", "consentim", "conferma", "consenso", "controllo", "bevestig", "toestemming", "controle", "подтвержд", "соглас", "провер");
+        Frame(GuardRules.ToolPermission, "an action taken without the user's confirmation or a check",
+            Alt("without", "sans", "ohne", "sin", "sem", "senza", "zonder", "без"), "(?:" + check[3..^1] + "|asking|waiting)", gap: 3, negation: NegationEffect.Sentence, bothOrders: false, wordsOnly: true);
+        var needless = Alt("unnecessary", "not necessary", "not needed", "needless", "no need", "no point", "pointless", "optional", "overkill", "is sufficient", "is enough", "suffices", "slow things down", "slows things down", "slow us down", "annoy", "tedious", "waste of time", "wastes time",
+            "nicht notig", "nicht notwendig", "uberflussig", "inutile", "pas necessaire", "innecesari", "no es necesario", "no hace falta", "desnecessari", "nao e necessario", "non e necessario", "non serve", "niet nodig", "overbodig", "не нужн", "необязательн", "лишн");
+        Frame(GuardRules.ToolPermission, "a claim that a check is unnecessary", needless, check, gap: 5, wordsOnly: true);
+        Frame(GuardRules.ToolPermission, "a claim that a check is unnecessary", check, needless, gap: 6, bothOrders: false, wordsOnly: true);
+        Phrase(GuardRules.ToolPermission, "a claim that a check is unnecessary",
+            @"\bno\s+(?:\w+\s+){0,2}?(?:confirmation|lookup|look-up|check|verification|approval|proof|consent|id)s?\s+(?:is\s+|are\s+)?(?:required|needed|necessary)\b", negation: NegationEffect.Ignored);
+        const string Person = "(?:user|customer|caller|passenger|client|traveller|traveler|member|shopper|guest|they|he|she)";
+        Phrase(GuardRules.ToolPermission, "an order to take the user's word for it",
+            $@"\b(?:take|taking|takes|accept|accepting|accepts|trust|trusting|trusts|believe|believing|rely on|relying on|go by|going by)\s+(?:the\s+|their\s+|his\s+|her\s+|a\s+)?{Person}(?:'s|s'|s)?\s+(?:own\s+)?(?:word|claim|statement|say-so|assertion)s?\b|\baccept\w*\s+(?:what(?:ever)?|anything)\s+(?:the\s+)?{Person}\s+(?:states?|says?|claims?|tells?|reports?|writes?)\b|\b{Person}(?:'s|s')\s+(?:own\s+)?(?:word|claim|statement|say-so|assertion)\s+(?:[\w'-]+\s+){{0,4}}?(?:is|are)\s+(?:sufficient|enough|proof|adequate)\b|\bassume\s+(?:that\s+)?(?:any|whatever|whoever|every|the)\s+(?:[\w'-]+\s+){{0,6}}?(?:is|are|owns?)\s+(?:theirs|true|correct|valid|genuine|legitimate|accurate|real|verified|the owner)\b|\bassume\s+(?:that\s+)?who(?:ever)?\s+(?:[\w'-]+\s+){{0,3}}?owns?\b");
+        Phrase(GuardRules.ToolPermission, "an order to act as if a check had passed",
+            $@"\bas\s+(?:if|though)\s+(?:the\s+)?{Person}\s+(?:were|was|is|are|had been|has been)\s+(?:already\s+)?(?:verified|authenticated|authori[sz]ed|approved|confirmed|cleared|eligible|the owner)\b");
+        Phrase(GuardRules.ToolPermission, "an order to check only after acting",
+            @"\b(?:first|immediately|straight away|right away)\b[^.;!?\n]{0,80}?\b(?:check|look\w* up|verif\w*|confirm\w*)\w*\s+(?:[\w'-]+\s+){0,3}?(?:afterwards?|later|after the fact|if at all)\b");
+        Phrase(GuardRules.ToolPermission, "an action taken before its check",
+            @"\b(?:issue|issued|issuing|refund|refunded|refunding|cancel|cancelled|canceled|cancelling|book|booked|process|processed|approve|approved|change|changed|upgrade|upgraded|grant|granted)\w*\s+(?:[\w'-]+\s+){0,4}?before\s+(?:any|the|an?|their|its)?\s*(?:[\w'-]+\s+)?(?:check|verification|confirmation|look-up|lookup|approval|eligibility check|review)s?\b",
+            negation: NegationEffect.Sentence);
+        Frame(GuardRules.ToolPermission, "a privilege granted on the user's own say-so",
+            $@"(?:who|that|when|if|whenever)\s+(?:a\s+|the\s+)?(?:{Person}s?\s+)?(?:say|says|said|claim|claims|state|states|mention|mentions|tell|tells|identify|identifies)\s+(?:that\s+)?(?:(?:they|he|she)\s*(?:are|is|'re|work|works|were|was)|to be|as)\b",
+            Alt("gets", "receive", "can have", "may have", "entitled", "qualif", "need no", "needs no", "skip", "waive", "give them", "grant", "upgrade", "treat them as", "pre-approved", "preapproved", "employee fare", "staff fare", "free", "no charge", "set to", "can be set", "promote", "exempt"),
+            gap: 12, gated: true, bothOrders: false);
+        Frame(GuardRules.ToolPermission, "a privilege unlocked by a code word",
+            @"(?:(?:say|says|said|saying|type|types|typed|typing|include|includes|including|mention|mentions|use|uses|write|writes|enter|enters|quote|quotes|give|gives|utter|utters)\s+(?:the\s+|a\s+|this\s+|that\s+)?(?:(?:magic|secret|special|following|right)\s+)?(?:phrase|code|codeword|code word|word|words|password|passphrase|keyword|token)\b|(?:say|says|saying|type|types|typing|write|writes|enter|enters)\s+(?:the\s+words?\s+)?['""«][^'""»]{2,40}['""»])",
+            Alt("pre-approved", "preapproved", "pre-cleared", "precleared", "pre-authori", "as approved", "verified", "authorized", "authorised", "entitle", "vip", "override", "exempt", "waive", "unlock", "what they request", "what they ask", "whatever they", "bypass", "skip", "cleared", "trusted"),
+            gap: 14);
+        Phrase(GuardRules.ToolPermission, "an order to set a user's password to a known value",
+            @"\b(?:reset|set|change|update)\s+(?:the\s+|their\s+|a\s+)?(?:[\w'-]+\s+){0,2}?(?:password|passcode|pin)\s+to\s+[^\s.;!?]");
+
+        // ---- Data sent where the user, not the operator, decides, or to whoever asks.
+        Phrase(GuardRules.Exfiltration, "a request to send data to an address the user supplies",
+            @"\b(?:send|e-?mail|mail|forward|post|upload|copy|cc|bcc|share|transfer|text|sms|fax)\s+(?:[\w'-]+\s+){0,8}?(?:to|at)\s+(?:whatever|any|whichever|the|an|some)\s+(?:other\s+|e-?mail\s+|mail\s+|web\s+|personal\s+)?(?:address|email|e-mail|number|url|link|endpoint|account|contact|inbox|recipient)\s+(?:that\s+)?(?:they|the user|the customer|the caller|the passenger|he|she|you are|you're|is)\s+(?:give|gives|given|provide|provides|provided|name|names|specif\w*|supply|supplies|mention\w*|told)");
+        Phrase(GuardRules.DataDisclosure, "a request to disclose data to whoever asks",
+            @"\b(?:share|give|read out|read back|disclose|reveal|tell|provide|send|show|release|hand out|forward)\s+(?:[\w'-]+\s+){0,4}?(?:details|data|information|info|card|passport|address|phone|itinerary|transcript|history|records?)\s+(?:[\w'-]+\s+){0,4}?(?:to|with)\s+(?:anyone|anybody|whoever|whomever|any caller|any person|everyone|third[- ]part\w*)\b");
+
+        // ---- Actions hidden from users, and answers kept vague on purpose.
+        Phrase(GuardRules.Deception, "an action hidden from users",
+            $@"\bwithout\s+(?:telling|informing|notifying|alerting|letting)\s+(?:the\s+)?{Person}s?\b|\b(?:quietly|silently|secretly|covertly|discreetly|behind (?:the {Person}'s|their) back)\s+(?:\w+\s+)?(?:add|remove|change|cancel|refund|credit|charge|delete|send|forward|copy|upgrade|apply|issue|give|transfer|update|modify|book|close|grant)\w*|\b(?:do not|never)\s+(?:mention|tell|disclose|reveal)\s+(?:it|this|that)(?:\s+to\s+(?:the\s+)?{Person}s?)?\s*(?:[.;!?""'}}]|$)|\bkeep\s+(?:[\w'-]+\s+){{0,3}}?(?:vague|unclear|ambiguous|confusing|murky)\b",
+            negation: NegationEffect.Sentence);
+
+        // ---- Money moved by not charging: a fee waived, a difference not collected, a service "for free".
+        var charge = Alt("fee", "charge", "penalt", "fare difference", "price difference", "difference in fare", "cost", "surcharge", "frais", "gebuhr", "aufpreis", "cargo", "tarifa", "recargo", "taxa", "multa", "penale", "spese", "kosten", "toeslag", "boete", "сбор", "штраф", "комисси", "доплат");
+        Frame(GuardRules.MoneyMovement, "a charge waived for users",
+            Alt("waive", "comped", "forgive", "forgo", "forego", "exempt", "skip collecting", "skip charging", "stop charging", "not charge", "never charge", "not bill", "never bill", "not collect", "never collect", "absorb", "let them keep", "let customers keep", "let the customer keep", "erlass", "verzicht", "exoner", "condon", "exim", "exent", "isent", "abbuon", "kwijtschel", "не взимай", "не бери"),
+            charge, gap: 5, severity: Severity.Review, negation: NegationEffect.Ignored, gated: true, bothOrders: false);
+        Phrase(GuardRules.MoneyMovement, "a service given for free",
+            @"\b(?:for free(?:\s*[.;,!?]|\s*$)|free of charge|at no (?:extra |additional )?(?:charge|cost)|without (?:paying|charge|charging|payment|any fee|a fee|fees)|on the house|no[- ]fee|comped|complimentary|gratuitement|kostenlos|gratuitamente|sans frais|sin costo|sin cargo|sem custo|senza costi|бесплатно)",
+            severity: Severity.Review, gated: true);
+
         // ---- Money offered to users.
         var money = Alt("refund", "reimburs", "credit", "voucher", "certificate", "gift card", "giftcard", "coupon", "discount", "compensat", "cash", "money", "bonus mile", "free upgrade", "store credit",
             "rembours", "avoir", "bon d achat", "bon d'achat", "réduction", "remise", "dédommag", "indemn", "erstatt", "gutschein", "rabatt", "entschädig", "gutschrift", "geld", "reembols", "vale", "cupón", "cupon", "descuento", "tarjeta de regalo", "compensación",
@@ -547,10 +737,11 @@ internal static class IntentRules
             Alt("退款", "代金券", "优惠券", "折扣", "礼品卡", "补偿", "现金", "返现", "ギフトカード", "クーポン", "割引", "補償", "商品券", "返金", "元", "円"), severity: Severity.Review, gated: true);
 
         // ---- Destructive actions.
-        var destroy = Alt("delete", "remove", "close", "purge", "wipe", "erase", "drop", "terminate", "deactivate", "destroy", "cancel", "supprim", "efface", "ferm", "annul", "résili", "clotur", "lösch", "losch", "schließ", "storn", "kündig", "entfern",
+        var destroy = Alt("delete", "remove", "close", "purge", "wipe", "erase", "drop", "clear", "empty", "terminate", "deactivate", "destroy", "cancel", "supprim", "efface", "ferm", "annul", "résili", "clotur", "lösch", "losch", "schließ", "storn", "kündig", "entfern",
             "elimin", "borr", "cierr", "exclu", "apag", "fech", "cancell", "chiud", "annull", "verwijder", "wis\\b", "wissen", "sluit", "annuleer", "удал", "закро", "закрой", "отмен", "сотри");
         var everything = Alt("account", "profile", "order history", "payment method", "all of", "all the", "all orders", "all bookings", "all reservations", "everything", "every order", "every booking", "table", "database", "subscription",
             @"all (?:\w+ ){0,2}(?:subscriptions|orders|bookings|reservations|accounts|records|tickets|flights)",
+            @"(?:every|any|each|all) (?:[\w'-]+ ){0,2}(?:reservation|booking|order|flight|account|subscription|payment method|record|ticket|profile)s?", "reservation list", "booking list", "reservations list",
             "compte", "profil", "toutes les", "tous les", "konto", "alle buchungen", "alle bestellungen", "cuenta", "todas las", "todos los", "conta", "todas as", "todos os", "account", "tutte le", "tutti gli", "alle boekingen", "alle reserveringen",
             "аккаунт", "учетн", "профиль", "все брони", "все заказы", "всё");
         Frame(GuardRules.DestructiveAction, "a destructive action on a user's account or data", destroy, everything, gap: 4, severity: Severity.Review, gated: true, bothOrders: false, exemption: UserRequest);

@@ -162,7 +162,15 @@ internal static class PhraseRules
         Add("a chat-template token", @"(?:\[/?\s*(?:inst|sys|system|admin)\s*\]|<<\s*/?\s*sys\s*>>)");
         Add("a prompt tag", @"<\s*/?\s*(?:system|instructions?|prompt|admin|developer|sys|hidden|secret|assistant|user)(?:[\s_-][^>]*)?>");
         Add("a prompt heading", @"^\s*#{1,6}\s*(?:system|instructions?|new\s+instructions|admin|developer)\b");
-        Add("a role prefix", @"(?:^|[.!?;]\s+)(?:system|assistant|developer|admin)\s*(?:prompt|message)?\s*:\s");
+        Add("a role prefix", @"(?:^|[.!?;]\s+|[""'{\[(]\s*)(?:system|assistant|developer|admin)\s*(?:prompt|message)?\s*:\s");
+
+        // A lesson is advice in prose. A chat message or a tool call written out as data is something a model may take
+        // for a real turn or a call to make ("role": "system", {"name": ..., "arguments": ...}, <tool_call>).
+        Add("a chat message written as data", @"\brole[""']?\s*[:=]\s*[""']?(?:system|developer|assistant|tool|function)\b");
+        Add("a tool call written as data", @"[""'](?:name|function|tool|tool_name|recipient_name)[""']\s*:\s*[""'][^""']{1,80}[""']\s*,\s*[""'](?:arguments|parameters|args|input|params)[""']\s*:");
+        Add("a tool call written as data", @"[""'](?:arguments|parameters|args|input|params)[""']\s*:\s*\{[^}]{0,200}\}\s*,\s*[""'](?:name|function|tool|tool_name)[""']\s*:");
+        Add("a tool call written as data", @"<\s*/?\s*(?:tool_calls?|tool_use|function_calls?|invoke)\b");
+        Add("text in a collapsed element", @"<\s*details\b");
         Add("a markdown image (fetched automatically, a channel for data)", @"!\[[^\]]*\]\s*\(\s*[^)\s]+");
         Add("a script link", @"(?:javascript|vbscript)\s*:|data\s*:\s*text/html");
         return rules;

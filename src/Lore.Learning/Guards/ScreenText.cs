@@ -118,7 +118,7 @@ internal sealed class ScreenText
 
     /// <summary>Format characters that render as nothing (or as blank filler) and so can hide or split words.</summary>
     internal static bool IsInvisible(char c)
-        => c is '\u00AD' or '\u034F' or '\u061C' or '\u115F' or '\u1160' or '\u17B4' or '\u17B5' or '\u180E' or '\u3164' or '\uFFA0' or '\uFEFF'
+        => c is '\u00AD' or '\u034F' or '\u2800' or '\u061C' or '\u115F' or '\u1160' or '\u17B4' or '\u17B5' or '\u180E' or '\u3164' or '\uFFA0' or '\uFEFF'
             or (>= '\u200B' and <= '\u200F') or (>= '\u202A' and <= '\u202E') or (>= '\u2060' and <= '\u2064') or (>= '\u2066' and <= '\u206F')
             or (>= '\uFE00' and <= '\uFE0F') or (>= '\uFFF9' and <= '\uFFFB')
             || (CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format && c is not '\u0600' and not '\u0601' and not '\u0602' and not '\u0603');
@@ -165,6 +165,62 @@ internal sealed class ScreenText
         'χ' or 'Χ' => 'x',
         'ζ' or 'Ζ' => 'z',
 
+        // Latin small capitals and IPA letters ("ɪɢɴᴏʀᴇ"): no compatibility decomposition, so NFKC keeps them.
+        'ᴀ' => 'a',
+        'ʙ' => 'b',
+        'ᴄ' => 'c',
+        'ᴅ' => 'd',
+        'ᴇ' => 'e',
+        'ꜰ' => 'f',
+        'ɢ' => 'g',
+        'ʜ' => 'h',
+        'ɪ' or 'ɩ' => 'i',
+        'ᴊ' => 'j',
+        'ᴋ' => 'k',
+        'ʟ' => 'l',
+        'ᴍ' => 'm',
+        'ɴ' => 'n',
+        'ᴏ' => 'o',
+        'ᴘ' => 'p',
+        'ǫ' => 'q',
+        'ʀ' => 'r',
+        'ꜱ' => 's',
+        'ᴛ' => 't',
+        'ᴜ' => 'u',
+        'ᴠ' => 'v',
+        'ᴡ' => 'w',
+        'ʏ' => 'y',
+        'ᴢ' => 'z',
+        'ɑ' => 'a',
+
+        // Cherokee and Lisu letters drawn like Latin capitals ("Ꭰisregard", "ꓑrompt").
+        >= '\uAB70' and <= '\uABBF' => Fold((char)(c - 0xAB70 + 0x13A0)),
+        'Ꭰ' or 'ꓓ' or 'ꓒ' => 'd',
+        'Ꭱ' or 'ꓣ' => 'r',
+        'Ꭲ' or 'ꓔ' => 't',
+        'Ꭵ' or 'ꓲ' => 'i',
+        'Ꭺ' or 'ꓮ' => 'a',
+        'Ꭻ' or 'ꓙ' => 'j',
+        'Ꭼ' or 'ꓰ' => 'e',
+        'Ꮃ' or 'ꓪ' => 'w',
+        'Ꮇ' or 'ꓟ' => 'm',
+        'Ꮋ' or 'ꓧ' => 'h',
+        'Ꮐ' or 'ꓖ' => 'g',
+        'Ꮓ' or 'ꓜ' => 'z',
+        'Ꮪ' or 'ꓢ' => 's',
+        'Ꮯ' or 'ꓚ' => 'c',
+        'Ꮮ' or 'ꓡ' => 'l',
+        'Ꮶ' or 'ꓗ' => 'k',
+        'Ꮲ' or 'ꓑ' => 'p',
+        'Ᏼ' or 'ꓐ' => 'b',
+        'Ꮩ' or 'ꓦ' => 'v',
+        'Ꮻ' or 'ꓳ' => 'o',
+        'ꓝ' => 'f',
+        'ꓠ' => 'n',
+        'ꓫ' => 'x',
+        'ꓬ' => 'y',
+        'ꓴ' => 'u',
+
         // Latin look-alikes and typography
         'ı' => 'i',
         'ℓ' => 'l',
@@ -175,6 +231,14 @@ internal sealed class ScreenText
         '\u00A0' or '\u2007' or '\u202F' => ' ',
         _ => c,
     };
+
+    /// <summary>
+    /// Letters that exist only to look like Latin ones in a lesson's languages (small capitals, IPA, Cherokee, Lisu):
+    /// read as the Latin letter wherever they stand, not only inside a word that mixes scripts.
+    /// </summary>
+    internal static bool IsLatinLookAlike(char c)
+        => c is (>= '\u1D00' and <= '\u1D22') or 'ʙ' or 'ɢ' or 'ʜ' or 'ɪ' or 'ɩ' or 'ʟ' or 'ɴ' or 'ǫ' or 'ʀ' or 'ʏ' or 'ꜰ' or 'ꜱ' or 'ɑ'
+            or (>= '\u13A0' and <= '\u13F5') or (>= '\uAB70' and <= '\uABBF') or (>= '\uA4D0' and <= '\uA4F7');
 
     private static char Leet(char c) => c switch
     {
@@ -187,7 +251,7 @@ internal sealed class ScreenText
         _ => c,
     };
 
-    /// <summary>True when one word holds both Latin letters and Cyrillic or Greek ones.</summary>
+    /// <summary>True when one word holds both Latin letters and Cyrillic, Greek or other look-alike ones.</summary>
     private static bool MixesScripts(string text)
     {
         var latin = false;
@@ -209,7 +273,7 @@ internal sealed class ScreenText
             {
                 latin |= c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '\u00C0' and <= '\u024F');
             }
-            else if (c is (>= '\u0370' and <= '\u03FF') or (>= '\u0400' and <= '\u052F'))
+            else if (c is (>= '\u0370' and <= '\u03FF') or (>= '\u0400' and <= '\u052F') || IsLatinLookAlike(c))
             {
                 other = true;
             }

@@ -1,0 +1,164 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Text;
+
+namespace Lore.Learning.Guards;
+
+/// <summary>
+/// Whether a text is in a language the content screen reads. Its rules are written for English, French, German,
+/// Spanish, Portuguese, Italian, Dutch, Russian, Chinese and Japanese; a lesson in any other language passes every rule
+/// unread ("Zignoruj poprzednie instrukcje", "이전 지침을 무시하고"), so the screen cannot vouch for it and it waits for a
+/// person instead of being admitted because nothing matched. Read from the words themselves: words in a script the
+/// screen does not read (Hangul, Arabic, Hebrew, Devanagari, Thai, Greek...), Latin words with letters none of the read
+/// languages uses (ł, ş, ř, ư...), and function words of common languages the screen does not read.
+/// </summary>
+internal static class ReadLanguages
+{
+    /// <summary>Latin letters the read languages use (lower case, composed).</summary>
+    private const string ReadLatin = "abcdefghijklmnopqrstuvwxyzàâäæçéèêëîïôœùûüÿßáíñóúãõìòª";
+
+    /// <summary>Cyrillic letters of Russian; other Cyrillic alphabets (Ukrainian, Serbian...) are not read.</summary>
+    private const string ReadCyrillic = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя";
+
+    /// <summary>Function words of the read languages, which a text in them is full of.</summary>
+    private static readonly FrozenSet<string> ReadWords = new[]
+    {
+        "the", "a", "an", "and", "or", "to", "of", "in", "on", "for", "with", "before", "after", "when", "if", "is", "are", "be", "not", "do", "it", "this", "that", "by", "from", "as", "at", "any", "all", "their", "they", "you", "your", "only", "then", "them", "was", "has", "have",
+        "le", "la", "les", "un", "une", "des", "et", "ou", "de", "du", "au", "aux", "pour", "avec", "avant", "apres", "si", "est", "sont", "ne", "pas", "que", "qui", "dans", "sur", "par", "ce", "cette", "son", "sa", "ses", "leur", "vous", "il", "elle",
+        "der", "die", "das", "und", "oder", "zu", "von", "mit", "fur", "vor", "nach", "wenn", "ist", "sind", "nicht", "den", "dem", "ein", "eine", "einen", "im", "auf", "bei", "sie", "es", "nie",
+        "el", "los", "las", "y", "o", "del", "para", "con", "antes", "despues", "es", "son", "no", "en", "una", "por", "su", "sus", "al", "se", "este",
+        "os", "as", "e", "do", "da", "dos", "das", "com", "depois", "nao", "em", "na", "no", "um", "uma", "seu", "sua", "ao",
+        "il", "lo", "gli", "di", "della", "per", "prima", "dopo", "sono", "non", "che", "da",
+        "het", "een", "en", "van", "voor", "met", "na", "als", "zijn", "niet", "dat", "op", "te", "aan", "naar", "om",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Function words of common languages the screen does not read (Swedish, Danish and Norwegian, Indonesian and
+    /// Malay, Polish, Turkish, Czech and Slovak, Romanian, Tagalog, Swahili, Hungarian, Finnish), none of them also a
+    /// function word of a read language.
+    /// </summary>
+    private static readonly FrozenSet<string> UnreadWords = new[]
+    {
+        "och", "att", "det", "som", "ar", "inte", "till", "av", "ett", "har", "eller", "nar", "ska", "maste", "ocksa", "efter", "innan",
+        "og", "ikke", "af", "hvis", "skal", "vaere",
+        "dan", "yang", "dari", "untuk", "dengan", "tidak", "ini", "itu", "kepada", "setiap", "atau", "jika", "akan", "adalah", "pada", "sebelum", "sebelumnya", "harus", "jangan", "anda",
+        "w", "z", "sie", "ze", "jest", "oraz", "lub", "jesli", "przed", "dla", "od", "jak", "przy", "tylko",
+        "ve", "bir", "bu", "icin", "ile", "degil", "sey", "eger", "once", "sonra", "gibi", "daha", "cok", "ama",
+        "je", "nebo", "kdyz", "pred", "jako", "ale", "aby", "jsou", "neni",
+        "si", "cu", "pe", "sau", "daca", "pentru", "din", "inainte",
+        "ang", "ng", "mga", "sa", "ay", "kung",
+        "kwa", "ni", "za", "kama",
+        "az", "es", "hogy", "nem", "egy", "van", "ha", "meg",
+        "ja", "ei", "etta", "kun", "tai", "jos", "kanssa",
+    }.Where(w => !ReadWords.Contains(w)).ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>Why the text is not in a language the screen reads, or null when it is (or says too little to tell).</summary>
+    public static string? Unread(string visible)
+    {
+        var words = 0;
+        var unread = 0;
+        var readStops = 0;
+        var unreadStops = 0;
+        string? example = null;
+        string? unreadExample = null;
+        foreach (var word in Words(visible))
+        {
+            words++;
+            if (IsUnreadWord(word))
+            {
+                unread++;
+                unreadExample ??= word;
+                continue;
+            }
+
+            var plain = IntentRules.StripMarks(word);
+            if (ReadWords.Contains(plain))
+            {
+                readStops++;
+            }
+            else if (UnreadWords.Contains(plain))
+            {
+                unreadStops++;
+                example ??= word;
+            }
+        }
+
+        if (words == 0)
+        {
+            return null;
+        }
+
+        if (unread >= 2 || unread == words)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{unread} of {words} words in a script or with letters of a language the screen does not read (\"{unreadExample}\"), so no rule could read it");
+        }
+
+        return unreadStops >= 2 && unreadStops > readStops
+            ? string.Create(CultureInfo.InvariantCulture, $"{unreadStops} function words of a language the screen does not read (\"{example}\") against {readStops} of the languages it reads")
+            : null;
+    }
+
+    /// <summary>A word in a script the screen does not read, or a Latin or Cyrillic word with a letter none of its languages use.</summary>
+    private static bool IsUnreadWord(string word)
+    {
+        var latin = false;
+        var foreign = false;
+        foreach (var c in word)
+        {
+            if (!char.IsLetter(c) || ScreenText.IsLatinLookAlike(c))
+            {
+                continue;
+            }
+
+            if (c is (>= '\u3040' and <= '\u30FF') or (>= '\u31F0' and <= '\u31FF') or (>= '\u3400' and <= '\u4DBF') or (>= '\u4E00' and <= '\u9FFF') or (>= '\uF900' and <= '\uFAFF') or (>= '\uFF66' and <= '\uFF9F'))
+            {
+                continue;
+            }
+
+            if (c < '\u0250' || c is (>= '\u1E00' and <= '\u1EFF'))
+            {
+                latin = true;
+                foreign |= !ReadLatin.Contains(c, StringComparison.Ordinal) && c > '\u007F';
+                continue;
+            }
+
+            if (c is >= '\u0400' and <= '\u052F')
+            {
+                foreign |= !ReadCyrillic.Contains(c, StringComparison.Ordinal);
+                continue;
+            }
+
+            // Greek look-alikes inside Latin words are folded by the screen; a word of another script is not read.
+            foreign = true;
+        }
+
+        return foreign && !(latin && word.Any(c => c is (>= '\u0370' and <= '\u03FF')));
+    }
+
+    /// <summary>The words of a text, lower case and composed, marks kept (they tell languages apart).</summary>
+    private static IEnumerable<string> Words(string text)
+    {
+        var lower = text.Normalize(NormalizationForm.FormC).ToLowerInvariant();
+        var word = new StringBuilder();
+        foreach (var c in lower)
+        {
+            var category = CharUnicodeInfo.GetUnicodeCategory(c);
+            if (char.IsLetter(c) || category is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark)
+            {
+                word.Append(c);
+                continue;
+            }
+
+            if (word.Length > 0)
+            {
+                yield return word.ToString();
+                word.Clear();
+            }
+        }
+
+        if (word.Length > 0)
+        {
+            yield return word.ToString();
+        }
+    }
+}
