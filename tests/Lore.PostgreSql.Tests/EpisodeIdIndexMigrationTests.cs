@@ -14,17 +14,6 @@ public sealed class EpisodeIdIndexMigrationTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, params object[] values)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var value in values)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-        }
-
-        await command.ExecuteNonQueryAsync(Ct);
-    }
-
     private static async Task<List<string>> RowsAsync(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection);
@@ -51,11 +40,11 @@ public sealed class EpisodeIdIndexMigrationTests
                 await using var connection = await dataSource.OpenConnectionAsync(Ct);
                 foreach (var table in new[] { "episodes", "steps", "outcomes" })
                 {
-                    await ExecuteAsync(connection, $"CREATE TABLE {table}_y2026m03 PARTITION OF {table} FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');");
+                    await RawSql.ExecuteAsync(connection, $"CREATE TABLE {table}_y2026m03 PARTITION OF {table} FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');");
                 }
 
-                await ExecuteAsync(connection, "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ('ep-1', 'acme', '2026-03-01', true), ('ep-1', 'globex', '2026-03-01', true);");
-                await ExecuteAsync(connection, """
+                await RawSql.ExecuteAsync(connection, "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ('ep-1', 'acme', '2026-03-01', true), ('ep-1', 'globex', '2026-03-01', true);");
+                await RawSql.ExecuteAsync(connection, """
                     INSERT INTO episodes (month, sequence, id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm)
                     SELECT month, sequence, id, tenant, 'alice', 'refund', '{}', $1, $1, NULL, '[]', 'capture', NULL FROM episode_registry;
                     """, PostgresText.FromTime(T0));
@@ -67,7 +56,7 @@ public sealed class EpisodeIdIndexMigrationTests
                     """));
                 Assert.Empty(await RowsAsync(connection, "SELECT indexname FROM pg_indexes WHERE schemaname = 'lore' AND indexname = 'ix_episode_registry_id';"));
 
-                var duplicate = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(connection, "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ('ep-1', 'acme', '2026-03-01', false);"));
+                var duplicate = await Assert.ThrowsAsync<PostgresException>(() => RawSql.ExecuteAsync(connection, "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ('ep-1', 'acme', '2026-03-01', false);"));
                 Assert.Equal((PostgresErrorCodes.UniqueViolation, "episode_registry_id_tenant_unique"), (duplicate.SqlState, duplicate.ConstraintName));
             }
 

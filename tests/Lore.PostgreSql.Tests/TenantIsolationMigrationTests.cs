@@ -13,17 +13,6 @@ public sealed class TenantIsolationMigrationTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, params object[] values)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var value in values)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-        }
-
-        await command.ExecuteNonQueryAsync(Ct);
-    }
-
     [Fact]
     public async Task A_schema_1_database_migrates_keeping_episodes_keys_and_the_audit_log_as_tenant_chains()
     {
@@ -37,16 +26,16 @@ public sealed class TenantIsolationMigrationTests
                 await using var connection = await dataSource.OpenConnectionAsync(Ct);
                 foreach (var table in new[] { "episodes", "steps", "outcomes" })
                 {
-                    await ExecuteAsync(connection, $"CREATE TABLE {table}_y2026m03 PARTITION OF {table} FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');");
+                    await RawSql.ExecuteAsync(connection, $"CREATE TABLE {table}_y2026m03 PARTITION OF {table} FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');");
                 }
 
-                await ExecuteAsync(connection, "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ('ep-1', 'acme', '2026-03-01', true), ('ep-2', 'globex', '2026-03-01', true);");
-                await ExecuteAsync(connection, """
+                await RawSql.ExecuteAsync(connection, "INSERT INTO episode_registry (id, tenant, month, ended) VALUES ('ep-1', 'acme', '2026-03-01', true), ('ep-2', 'globex', '2026-03-01', true);");
+                await RawSql.ExecuteAsync(connection, """
                     INSERT INTO episodes (month, sequence, id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm)
                     SELECT month, sequence, id, tenant, 'alice', 'refund', '{}', $1, $1, NULL, '[]', 'capture', NULL FROM episode_registry;
                     """, PostgresText.FromTime(T0));
-                await ExecuteAsync(connection, "INSERT INTO outcomes (month, episode_sequence, score, source, actor, comment, at) SELECT month, sequence, 1.0, 'environment', NULL, NULL, $1 FROM episode_registry WHERE id = 'ep-1';", PostgresText.FromTime(T0));
-                await ExecuteAsync(connection, """
+                await RawSql.ExecuteAsync(connection, "INSERT INTO outcomes (month, episode_sequence, score, source, actor, comment, at) SELECT month, sequence, 1.0, 'environment', NULL, NULL, $1 FROM episode_registry WHERE id = 'ep-1';", PostgresText.FromTime(T0));
+                await RawSql.ExecuteAsync(connection, """
                     INSERT INTO api_keys (id, tenant, role, name, secret_hash, created_at, created_by, revoked_at)
                     VALUES ('k0000000001', 'acme', 'agent', 'checkout', $1, $2, 'cli:alice', NULL);
                     """, ApiKey.HashSecret("s3cret"), PostgresText.FromTimeUtc(T0));
@@ -55,7 +44,7 @@ public sealed class TenantIsolationMigrationTests
                 foreach (var (tenant, n) in new[] { ("acme", 0), ("globex", 1), ("acme", 2), ("acme", 3) })
                 {
                     var entry = AuditEntry.Chain(previous, new AuditDraft { Tenant = tenant, Actor = "learning", Action = AuditActions.LessonAdmitted, Subject = $"les-{n}", At = T0.AddMinutes(n) });
-                    await ExecuteAsync(connection, """
+                    await RawSql.ExecuteAsync(connection, """
                         INSERT INTO audit_log (sequence, at_ticks, tenant, actor, action, subject, reason, details_json, previous_hash, hash)
                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10);
                         """, entry.Sequence, entry.At.UtcTicks, entry.Tenant, entry.Actor, entry.Action, entry.Subject, entry.Reason, entry.DetailsJson, entry.PreviousHash, entry.Hash);

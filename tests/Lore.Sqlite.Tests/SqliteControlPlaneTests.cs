@@ -38,18 +38,6 @@ public sealed class SqliteControlPlaneTests : IDisposable
         return command.ExecuteScalar();
     }
 
-    private static void Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        command.ExecuteNonQuery();
-    }
-
     private static async Task<List<AuditEntry>> ReadAuditAsync(ILoreStore store, long after = 0)
     {
         var entries = new List<AuditEntry>();
@@ -113,7 +101,7 @@ public sealed class SqliteControlPlaneTests : IDisposable
 
         using var connection = Connect(path);
         Assert.Equal([1], SchemaMigrator.Migrate(connection, path, TimeProvider.System, upToVersion: 1));
-        Execute(connection, """
+        RawSql.Execute(connection, """
             INSERT INTO episodes (id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm)
             VALUES ($id, $tenant, $unit, $task, '{}', $started, $ended, NULL, '[]', $origin, NULL);
             """,
@@ -121,25 +109,25 @@ public sealed class SqliteControlPlaneTests : IDisposable
             ("$started", SqliteText.FromTime(episode.StartedAt)), ("$ended", SqliteText.FromTime(episode.EndedAt!.Value)), ("$origin", episode.Origin));
         foreach (var step in episode.Steps)
         {
-            Execute(connection, "INSERT INTO steps (episode_sequence, idx, kind, tool_name, tool_failed, payload) VALUES (1, $idx, 'toolCall', $tool, $failed, $payload);",
+            RawSql.Execute(connection, "INSERT INTO steps (episode_sequence, idx, kind, tool_name, tool_failed, payload) VALUES (1, $idx, 'toolCall', $tool, $failed, $payload);",
                 ("$idx", step.Index), ("$tool", step.ToolName), ("$failed", step.ToolFailed ? 1 : 0), ("$payload", SqliteText.Json(step)));
         }
 
         foreach (var outcome in episode.Outcomes)
         {
-            Execute(connection, "INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at) VALUES (1, $score, $source, NULL, NULL, $at);",
+            RawSql.Execute(connection, "INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at) VALUES (1, $score, $source, NULL, NULL, $at);",
                 ("$score", outcome.Score), ("$source", outcome.Source), ("$at", SqliteText.FromTime(outcome.At)));
         }
 
         foreach (var lesson in new[] { NewLesson("les-live"), NewLesson("les-old", retiredAt: T0.AddDays(1)) })
         {
-            Execute(connection, "INSERT INTO lessons (id, tenant, kind, retired_at, json) VALUES ($id, 'default', 'guideline', $retired, $json);",
+            RawSql.Execute(connection, "INSERT INTO lessons (id, tenant, kind, retired_at, json) VALUES ($id, 'default', 'guideline', $retired, $json);",
                 ("$id", lesson.Id), ("$retired", lesson.RetiredAt is { } r ? SqliteText.FromTime(r) : null), ("$json", Schema1LessonJson(lesson)));
         }
 
         foreach (var s in new[] { snapshot, otherSnapshot })
         {
-            Execute(connection, """
+            RawSql.Execute(connection, """
                 INSERT INTO snapshots (id, tenant, parent_id, created_at, created_by, reason, lesson_count, json)
                 VALUES ($id, $tenant, NULL, $at, 'learning', $reason, $count, $json);
                 """,
@@ -147,7 +135,7 @@ public sealed class SqliteControlPlaneTests : IDisposable
                 ("$count", s.Lessons.Count), ("$json", SqliteText.Json(s)));
         }
 
-        Execute(connection, "INSERT INTO active_snapshots (tenant, snapshot_id) VALUES ('default', $id);", ("$id", snapshot.Id));
+        RawSql.Execute(connection, "INSERT INTO active_snapshots (tenant, snapshot_id) VALUES ('default', $id);", ("$id", snapshot.Id));
         return (episode, snapshot);
     }
 
@@ -214,9 +202,9 @@ public sealed class SqliteControlPlaneTests : IDisposable
 
         using (var connection = Connect(path))
         {
-            var update = Assert.Throws<SqliteException>(() => Execute(connection, "UPDATE audit_log SET reason = 'nothing happened' WHERE sequence = 2;"));
-            var delete = Assert.Throws<SqliteException>(() => Execute(connection, "DELETE FROM audit_log WHERE sequence = 3;"));
-            var deleteAll = Assert.Throws<SqliteException>(() => Execute(connection, "DELETE FROM audit_log;"));
+            var update = Assert.Throws<SqliteException>(() => RawSql.Execute(connection, "UPDATE audit_log SET reason = 'nothing happened' WHERE sequence = 2;"));
+            var delete = Assert.Throws<SqliteException>(() => RawSql.Execute(connection, "DELETE FROM audit_log WHERE sequence = 3;"));
+            var deleteAll = Assert.Throws<SqliteException>(() => RawSql.Execute(connection, "DELETE FROM audit_log;"));
 
             Assert.Contains("append-only", update.Message, StringComparison.Ordinal);
             Assert.Contains("append-only", delete.Message, StringComparison.Ordinal);
@@ -242,7 +230,7 @@ public sealed class SqliteControlPlaneTests : IDisposable
         {
             foreach (var entry in new[] { forged, gap })
             {
-                var error = Assert.Throws<SqliteException>(() => Execute(connection, """
+                var error = Assert.Throws<SqliteException>(() => RawSql.Execute(connection, """
                     INSERT INTO audit_log (sequence, at_ticks, tenant, actor, action, subject, reason, details_json, previous_hash, hash)
                     VALUES ($sequence, $at, $tenant, $actor, $action, $subject, $reason, $details, $previous, $hash);
                     """,
@@ -269,8 +257,8 @@ public sealed class SqliteControlPlaneTests : IDisposable
 
         using (var connection = Connect(path))
         {
-            Execute(connection, "DROP TRIGGER audit_log_append_only_update;");
-            Execute(connection, "UPDATE audit_log SET reason = 'nothing to see' WHERE sequence = 3;");
+            RawSql.Execute(connection, "DROP TRIGGER audit_log_append_only_update;");
+            RawSql.Execute(connection, "UPDATE audit_log SET reason = 'nothing to see' WHERE sequence = 3;");
         }
 
         var entries = await ReadAuditAsync(store);

@@ -20,18 +20,6 @@ public sealed class SqliteEpisodeIdIndexMigrationTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    private static void Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        command.ExecuteNonQuery();
-    }
-
     private static List<string> Rows(string path, string sql)
     {
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
@@ -59,18 +47,18 @@ public sealed class SqliteEpisodeIdIndexMigrationTests : IDisposable
         Assert.Equal(Enumerable.Range(1, 10), SchemaMigrator.Migrate(connection, path, TimeProvider.System, upToVersion: 10));
         foreach (var (id, tenant, ended, import) in new[] { ("ep-1", "acme", true, null), ("ep-2", "acme", false, null), ("ep-1", "globex", true, null), ("ep-4", "acme", true, null), ("ep-9", "acme", true, "imp-1") })
         {
-            Execute(connection, """
+            RawSql.Execute(connection, """
                 INSERT INTO episodes (id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm, source, end_reason, import_id)
                 VALUES ($id, $tenant, 'alice', 'refund', '{}', $at, $ended, NULL, '[]', 'capture', NULL, '', NULL, $import);
                 """, ("$id", id), ("$tenant", tenant), ("$at", SqliteText.FromTime(T0)), ("$ended", ended ? SqliteText.FromTime(T0.AddMinutes(1)) : null), ("$import", import));
         }
 
-        Execute(connection, "INSERT INTO imports (id, owner_host, owner_pid, started_at, heartbeat_at) VALUES ('imp-1', 'elsewhere', 1, $at, 0);", ("$at", SqliteText.FromTimeUtc(T0)));
+        RawSql.Execute(connection, "INSERT INTO imports (id, owner_host, owner_pid, started_at, heartbeat_at) VALUES ('imp-1', 'elsewhere', 1, $at, 0);", ("$at", SqliteText.FromTimeUtc(T0)));
         var step = new Step { Index = 0, Kind = StepKind.ToolCall, At = T0, ToolName = "find_order" };
-        Execute(connection, "INSERT INTO steps (episode_sequence, idx, kind, tool_name, tool_failed, payload) VALUES (1, 0, 'toolCall', 'find_order', 0, $payload);", ("$payload", SqliteText.Json(step)));
-        Execute(connection, "INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at) VALUES (1, 1.0, 'environment', NULL, NULL, $at);", ("$at", SqliteText.FromTime(T0)));
-        Execute(connection, "INSERT INTO episode_leases (episode_sequence, tenant, worker, token, expires_at, attempts, processed_at) VALUES (1, 'acme', 'w1', 't1', 0, 1, $at);", ("$at", SqliteText.FromTimeUtc(T0)));
-        Execute(connection, "DELETE FROM episodes WHERE id = 'ep-4';");
+        RawSql.Execute(connection, "INSERT INTO steps (episode_sequence, idx, kind, tool_name, tool_failed, payload) VALUES (1, 0, 'toolCall', 'find_order', 0, $payload);", ("$payload", SqliteText.Json(step)));
+        RawSql.Execute(connection, "INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at) VALUES (1, 1.0, 'environment', NULL, NULL, $at);", ("$at", SqliteText.FromTime(T0)));
+        RawSql.Execute(connection, "INSERT INTO episode_leases (episode_sequence, tenant, worker, token, expires_at, attempts, processed_at) VALUES (1, 'acme', 'w1', 't1', 0, 1, $at);", ("$at", SqliteText.FromTimeUtc(T0)));
+        RawSql.Execute(connection, "DELETE FROM episodes WHERE id = 'ep-4';");
     }
 
     [Fact]

@@ -20,18 +20,6 @@ public sealed class SqliteTenantIsolationMigrationTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    private static void Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
-        command.ExecuteNonQuery();
-    }
-
     private static object? Query(string path, string sql)
     {
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
@@ -49,18 +37,18 @@ public sealed class SqliteTenantIsolationMigrationTests : IDisposable
         Assert.Equal([1, 2, 3, 4], SchemaMigrator.Migrate(connection, path, TimeProvider.System, upToVersion: 4));
         foreach (var (id, tenant) in new[] { ("ep-1", "acme"), ("ep-2", "acme"), ("ep-3", "globex"), ("ep-4", "acme") })
         {
-            Execute(connection, """
+            RawSql.Execute(connection, """
                 INSERT INTO episodes (id, tenant, unit_key, task, labels, started_at, ended_at, snapshot_id, injected_lesson_ids, origin, arm)
                 VALUES ($id, $tenant, 'alice', 'refund', '{}', $at, $at, NULL, '[]', 'capture', NULL);
                 """, ("$id", id), ("$tenant", tenant), ("$at", SqliteText.FromTime(T0)));
         }
 
         var step = new Step { Index = 0, Kind = StepKind.ToolCall, At = T0, ToolName = "find_order" };
-        Execute(connection, "INSERT INTO steps (episode_sequence, idx, kind, tool_name, tool_failed, payload) VALUES (1, 0, 'toolCall', 'find_order', 0, $payload);", ("$payload", SqliteText.Json(step)));
-        Execute(connection, "INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at) VALUES (1, 1.0, 'environment', NULL, NULL, $at);", ("$at", SqliteText.FromTime(T0)));
-        Execute(connection, "INSERT INTO episode_leases (episode_sequence, tenant, worker, token, expires_at, attempts, processed_at) VALUES (1, 'acme', 'w1', 't1', 0, 1, $at);", ("$at", SqliteText.FromTimeUtc(T0)));
-        Execute(connection, "DELETE FROM episodes WHERE id = 'ep-4';");
-        Execute(connection, """
+        RawSql.Execute(connection, "INSERT INTO steps (episode_sequence, idx, kind, tool_name, tool_failed, payload) VALUES (1, 0, 'toolCall', 'find_order', 0, $payload);", ("$payload", SqliteText.Json(step)));
+        RawSql.Execute(connection, "INSERT INTO outcomes (episode_sequence, score, source, actor, comment, at) VALUES (1, 1.0, 'environment', NULL, NULL, $at);", ("$at", SqliteText.FromTime(T0)));
+        RawSql.Execute(connection, "INSERT INTO episode_leases (episode_sequence, tenant, worker, token, expires_at, attempts, processed_at) VALUES (1, 'acme', 'w1', 't1', 0, 1, $at);", ("$at", SqliteText.FromTimeUtc(T0)));
+        RawSql.Execute(connection, "DELETE FROM episodes WHERE id = 'ep-4';");
+        RawSql.Execute(connection, """
             INSERT INTO api_keys (id, tenant, role, name, secret_hash, created_at, created_by, revoked_at)
             VALUES ('k0000000001', 'acme', 'agent', 'checkout', $hash, $at, 'cli:alice', NULL);
             """, ("$hash", ApiKey.HashSecret("s3cret")), ("$at", SqliteText.FromTimeUtc(T0)));
@@ -69,7 +57,7 @@ public sealed class SqliteTenantIsolationMigrationTests : IDisposable
         foreach (var (tenant, n) in new[] { ("acme", 0), ("globex", 1), ("globex", 2), ("acme", 3), ("acme", 4) })
         {
             var entry = AuditEntry.Chain(audit.LastOrDefault(), new AuditDraft { Tenant = tenant, Actor = "learning", Action = AuditActions.LessonAdmitted, Subject = $"les-{n}", At = T0.AddMinutes(n) });
-            Execute(connection, """
+            RawSql.Execute(connection, """
                 INSERT INTO audit_log (sequence, at_ticks, tenant, actor, action, subject, reason, details_json, previous_hash, hash)
                 VALUES ($sequence, $at, $tenant, $actor, $action, $subject, $reason, $details, $previous, $hash);
                 """,
@@ -163,9 +151,9 @@ public sealed class SqliteTenantIsolationMigrationTests : IDisposable
 
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
-        var delete = Assert.Throws<SqliteException>(() => Execute(connection, "DELETE FROM audit_tenant_chain WHERE tenant_sequence = 2;"));
+        var delete = Assert.Throws<SqliteException>(() => RawSql.Execute(connection, "DELETE FROM audit_tenant_chain WHERE tenant_sequence = 2;"));
         Assert.Contains("append-only", delete.Message, StringComparison.Ordinal);
-        var update = Assert.Throws<SqliteException>(() => Execute(connection, "UPDATE audit_tenant_chain SET hash = 'x';"));
+        var update = Assert.Throws<SqliteException>(() => RawSql.Execute(connection, "UPDATE audit_tenant_chain SET hash = 'x';"));
         Assert.Contains("append-only", update.Message, StringComparison.Ordinal);
     }
 
