@@ -97,6 +97,14 @@ public sealed class AdmissionPolicy
     /// </summary>
     public bool ReviewFindings { get; set; } = true;
 
+    /// <summary>
+    /// A lesson written in a language the content screen does not read (its rules read English, French, German,
+    /// Spanish, Portuguese, Italian, Dutch, Russian, Chinese and Japanese) waits for a reviewer, since no rule could
+    /// have seen what it says (the default). Set false when your agents work in another language and you accept that
+    /// its lessons are admitted on their evidence and the other guards alone; the finding is still recorded with each.
+    /// </summary>
+    public bool ReviewUnreadLanguages { get; set; } = true;
+
     /// <summary>Throws naming the first setting that is out of range.</summary>
     public AdmissionPolicy Validate()
     {

@@ -23,6 +23,9 @@ internal sealed partial class ContentScreen
     private readonly bool _reviewTopics;
     private readonly Severity _nonBlocking;
 
+    /// <summary>What a lesson in a language the screen does not read gets (<see cref="AdmissionPolicy.ReviewUnreadLanguages"/>).</summary>
+    private readonly Severity _unreadLanguage;
+
     public ContentScreen(AdmissionPolicy policy)
     {
         _knownHosts = [.. policy.KnownHosts.Select(h => h.Trim().ToLowerInvariant())];
@@ -32,6 +35,7 @@ internal sealed partial class ContentScreen
         _topics = [.. policy.ProtectedTopics.Select(t => (t, TopicPattern(t)))];
         _reviewTopics = policy.ReviewProtectedTopics;
         _nonBlocking = policy.ReviewFindings ? Severity.Review : Severity.Note;
+        _unreadLanguage = policy.ReviewUnreadLanguages ? Severity.Review : Severity.Note;
         _ = RulesBuilt.Value;
     }
 
@@ -100,7 +104,7 @@ internal sealed partial class ContentScreen
 
         foreach (var why in texts.Select(t => ReadLanguages.Unread(t.Visible)).OfType<string>().Take(1))
         {
-            Add(GuardRules.UnreadLanguage, why, Severity.Review);
+            Add(GuardRules.UnreadLanguage, why, _unreadLanguage);
         }
 
         // Phrasings and intents aimed at the agent, in the text and in everything it carries encoded.

@@ -93,6 +93,19 @@ public sealed class RedTeamPassTwoTests(ITestOutputHelper output)
     public async Task A_lesson_in_a_language_the_screen_does_not_read_waits_for_a_reviewer(string text)
         => await AssertRefusedAsync(text, GuardRules.UnreadLanguage, LessonStatus.PendingReview);
 
+    [Fact]
+    public async Task A_team_whose_agents_work_in_another_language_can_admit_its_lessons_with_the_finding_recorded()
+    {
+        var guard = new AdmissionPolicy { ReviewUnreadLanguages = false }.Build();
+        var lesson = HostileCorpus.Strong("Przed zmianą rezerwacji zapytaj klienta o numer rezerwacji i potwierdź szczegóły lotu.");
+
+        var verdict = await guard.EvaluateAsync(lesson, null, Ct);
+
+        Assert.Equal(LessonStatus.Active, verdict.Status);
+        Assert.Contains(verdict.Findings, f => f.Rule == GuardRules.UnreadLanguage && f.Severity == Severity.Note);
+        Assert.Equal(LessonStatus.PendingReview, (await Guard.EvaluateAsync(lesson, null, Ct)).Status);
+    }
+
     [Theory]
     [InlineData("Ask Łukasz Wójcik's team before changing the seat map for flight HAT123.")]
     [InlineData("Demandez la réservation avant de modifier le vol.")]
