@@ -1,8 +1,6 @@
 using System.Collections.Immutable;
 using Lore.Learning;
 using Lore.Simulation.Confounded;
-using Lore.Sqlite;
-using Microsoft.Data.Sqlite;
 
 namespace Lore.Benchmarks;
 
@@ -88,13 +86,9 @@ internal static class PoisoningAttacksBench
         yield return new Attack("fabricated evidence claimed by an extractor", "always_grant_upgrade", () => [], [new FabricatingExtractor()]);
     }
 
-    private static async Task<(IReadOnlyList<Lesson> Served, IReadOnlyList<Lesson> All)> LearnAsync(IReadOnlyList<Episode> episodes, IReadOnlyList<ILessonExtractor>? extra)
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "lore-bench", Guid.NewGuid().ToString("n"));
-        Directory.CreateDirectory(directory);
-        try
+    private static Task<(IReadOnlyList<Lesson> Served, IReadOnlyList<Lesson> All)> LearnAsync(IReadOnlyList<Episode> episodes, IReadOnlyList<ILessonExtractor>? extra)
+        => ScratchStore.UseAsync<(IReadOnlyList<Lesson>, IReadOnlyList<Lesson>)>(async store =>
         {
-            await using var store = await SqliteLoreStore.OpenAsync(Path.Combine(directory, "attack.db"));
             await using (var import = await store.BeginImportAsync())
             {
                 var sequence = 0;
@@ -118,16 +112,10 @@ internal static class PoisoningAttacksBench
             }
 
             var run = await new LearningPipeline(store, options).RunAsync(Tenants.Default, "bench");
-            var served = run.SnapshotId is null ? [] : (await store.GetSnapshotAsync(run.SnapshotId))!.Lessons;
+            IReadOnlyList<Lesson> served = run.SnapshotId is null ? [] : (await store.GetSnapshotAsync(run.SnapshotId))!.Lessons;
             var all = await store.ListLessonsAsync(new LessonQuery { Tenant = Tenants.Default, IncludeRetired = true });
             return (served, all);
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+        });
 
     /// <summary>Proposes a lesson with claimed counts and ids that do not exist, plus a few real ones.</summary>
     private sealed class FabricatingExtractor : ILessonExtractor

@@ -1,11 +1,8 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Lore.Ingest;
 using Lore.Learning;
 using Lore.Simulation.Confounded;
-using Lore.Sqlite;
 using Lore.Testing;
-using Microsoft.Data.Sqlite;
 
 namespace Lore.Benchmarks.LearningQuality;
 
@@ -27,9 +24,8 @@ internal static class LearningQualityBench
 
     private static async Task RealDataAsync(BenchReport report)
     {
-        var labelsPath = Path.Combine(AppContext.BaseDirectory, "LearningQuality", "airline-dev-labels.json");
-        using var labels = JsonDocument.Parse(await File.ReadAllTextAsync(labelsPath));
-        var dataset = labels.RootElement.GetProperty("dataset").GetString()!;
+        var labels = await LessonLabels.LoadAsync();
+        var dataset = labels.Dataset;
         var path = SharedData.TryFind(dataset);
         if (path is null)
         {
@@ -37,15 +33,9 @@ internal static class LearningQualityBench
             return;
         }
 
-        var rules = labels.RootElement.GetProperty("labels").EnumerateArray()
-            .Select(l => (Pattern: new Regex(l.GetProperty("match").GetString()!, RegexOptions.CultureInvariant), Label: l.GetProperty("label").GetString()!, Why: l.GetProperty("why").GetString()!))
-            .ToArray();
-        var supported = labels.RootElement.GetProperty("supported").EnumerateArray()
-            .Select(l => (Name: l.GetProperty("name").GetString()!, Pattern: new Regex(l.GetProperty("match").GetString()!, RegexOptions.CultureInvariant)))
-            .ToArray();
-
+        var supported = labels.Supported;
         var served = await LearnAsync(path, new Dictionary<string, string> { ["slice"] = "airline" });
-        var labelled = served.Select(l => (Lesson: l, Label: rules.FirstOrDefault(r => r.Pattern.IsMatch(l.Text)).Label ?? "unlabelled")).ToArray();
+        var labelled = served.Select(l => (Lesson: l, Label: labels.LabelOf(l.Text))).ToArray();
         var truths = labelled.Count(l => l.Label == "true");
         var found = supported.Count(s => served.Any(l => s.Pattern.IsMatch(l.Text)));
 
@@ -55,7 +45,7 @@ internal static class LearningQualityBench
         report.Line("|---|---|");
         report.Line($"| lessons served | {served.Count} |");
         report.Line($"| precision (labelled true / served) | **{Ratio(truths, served.Count)}** |");
-        report.Line($"| recall (supported true lessons served) | **{found} of {supported.Length}** ({Ratio(found, supported.Length)}) |");
+        report.Line($"| recall (supported true lessons served) | **{found} of {supported.Count}** ({Ratio(found, supported.Count)}) |");
         report.Line($"| served lessons recommending a state-changing call | {served.Count(l => (l.RecommendedTools ?? l.Scope.Tools).Any(t => new ToolCatalog().ChangesState(t)))} |");
         report.Line($"| served lessons without the slice scope | {served.Count(l => !l.Scope.EvidenceLabels.ContainsKey("slice"))} |");
         report.Line("");
@@ -107,13 +97,9 @@ internal static class LearningQualityBench
         report.Line($"| served lessons outside their slice's tools or without a slice | {wrongScope} |");
     }
 
-    private static async Task<IReadOnlyList<Lesson>> LearnAsync(string file, Dictionary<string, string> labels)
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "lore-bench", Guid.NewGuid().ToString("n"));
-        Directory.CreateDirectory(directory);
-        try
+    private static Task<IReadOnlyList<Lesson>> LearnAsync(string file, Dictionary<string, string> labels)
+        => ScratchStore.UseAsync(async store =>
         {
-            await using var store = await SqliteLoreStore.OpenAsync(Path.Combine(directory, "quality.db"));
             var options = new ImportOptions();
             foreach (var (key, value) in labels)
             {
@@ -122,21 +108,11 @@ internal static class LearningQualityBench
 
             await TrajectoryImporter.ImportFileAsync(file, store, options);
             return await ServedAsync(store);
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+        });
 
-    private static async Task<IReadOnlyList<Lesson>> LearnEpisodesAsync(IEnumerable<Episode> episodes)
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "lore-bench", Guid.NewGuid().ToString("n"));
-        Directory.CreateDirectory(directory);
-        try
+    private static Task<IReadOnlyList<Lesson>> LearnEpisodesAsync(IEnumerable<Episode> episodes)
+        => ScratchStore.UseAsync(async store =>
         {
-            await using var store = await SqliteLoreStore.OpenAsync(Path.Combine(directory, "quality.db"));
             await using (var import = await store.BeginImportAsync())
             {
                 foreach (var episode in episodes)
@@ -148,13 +124,7 @@ internal static class LearningQualityBench
             }
 
             return await ServedAsync(store);
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+        });
 
     private static async Task<IReadOnlyList<Lesson>> ServedAsync(ILoreStore store)
     {

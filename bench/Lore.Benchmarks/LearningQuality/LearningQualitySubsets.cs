@@ -1,12 +1,8 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Lore.Ingest;
 using Lore.Learning;
-using Lore.Sqlite;
 using Lore.Testing;
-using Microsoft.Data.Sqlite;
 
 namespace Lore.Benchmarks.LearningQuality;
 
@@ -19,19 +15,12 @@ namespace Lore.Benchmarks.LearningQuality;
 /// </summary>
 internal static class LearningQualitySubsets
 {
-    private static bool Verbose { get; set; }
-
     private sealed record Subset(string Name, Func<JsonNode, bool> Keep, Func<JsonNode, string?>? Slice = null, bool WithSample = false, bool SampleOnly = false);
 
     public static async Task RunAsync(BenchReport report, bool verbose)
     {
-        Verbose = verbose;
         report.Section("Learning quality across subsets of the real trajectories");
-        var labelsPath = Path.Combine(AppContext.BaseDirectory, "LearningQuality", "airline-dev-labels.json");
-        using var labels = JsonDocument.Parse(await File.ReadAllTextAsync(labelsPath));
-        var rules = labels.RootElement.GetProperty("labels").EnumerateArray()
-            .Select(l => (Pattern: new Regex(l.GetProperty("match").GetString()!, RegexOptions.CultureInvariant), Label: l.GetProperty("label").GetString()!))
-            .ToArray();
+        var labels = await LessonLabels.LoadAsync();
         var devPath = SharedData.TryFind("tau-bench-airline-gpt-4o-dev.json");
         var samplePath = SharedData.TryFind("tau-bench-airline-gpt-4o-sample.json");
         if (devPath is null || samplePath is null)
@@ -87,14 +76,14 @@ internal static class LearningQualitySubsets
                 records.AddRange(sample);
             }
 
-            var (served, pending, taskOf, rejected, run) = await LearnAsync(records!, subset.Slice ?? (_ => "airline"));
+            var (served, pending, taskOf, rejected, run) = await LearnAsync(records!, subset.Slice ?? (_ => "airline"), verbose);
             string Tasks(IEnumerable<string> ids) => string.Join(",", ids.Select(id => taskOf.GetValueOrDefault(id, "?")).Distinct().Order(StringComparer.Ordinal));
             report.Line("");
             Console.Error.WriteLine($"^^ {subset.Name}");
             report.Line($"### {subset.Name}: {records.Count} episodes, {records.Select(r => Task(r!)).Distinct().Count()} tasks; {served.Count} served, {pending.Count} waiting for review");
             foreach (var lesson in served)
             {
-                var label = rules.FirstOrDefault(r => r.Pattern.IsMatch(lesson.Text)).Label ?? "unlabelled";
+                var label = labels.LabelOf(lesson.Text);
                 tally[label] = tally.GetValueOrDefault(label) + 1;
                 var e = lesson.Evidence;
                 var slice = lesson.Scope.EvidenceLabels.TryGetValue("slice", out var s) ? s : "(none)";
@@ -125,13 +114,11 @@ internal static class LearningQualitySubsets
         report.Line("Served lessons by label over all subsets: " + string.Join(", ", tally.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {p.Value}")));
     }
 
-    private static async Task<(IReadOnlyList<Lesson> Served, IReadOnlyList<Lesson> Pending, Dictionary<string, string> TaskOf, IReadOnlyList<Lesson> Rejected, LearningRun Run)> LearnAsync(IReadOnlyList<JsonNode> records, Func<JsonNode, string?> slice)
-    {
-        var directory = Path.Combine(Path.GetTempPath(), "lore-bench", Guid.NewGuid().ToString("n"));
-        Directory.CreateDirectory(directory);
-        try
+    private static Task<(IReadOnlyList<Lesson> Served, IReadOnlyList<Lesson> Pending, Dictionary<string, string> TaskOf, IReadOnlyList<Lesson> Rejected, LearningRun Run)> LearnAsync(IReadOnlyList<JsonNode> records, Func<JsonNode, string?> slice, bool verbose)
+        => ScratchStore.UseAsync<(IReadOnlyList<Lesson>, IReadOnlyList<Lesson>, Dictionary<string, string>, IReadOnlyList<Lesson>, LearningRun)>(async store =>
         {
-            await using var store = await SqliteLoreStore.OpenAsync(Path.Combine(directory, "quality.db"));
+            // The importer reads files: each slice's records are written to one beside the store.
+            var directory = Path.GetDirectoryName(store.Location)!;
             foreach (var group in records.GroupBy(r => slice(r) ?? ""))
             {
                 var file = Path.Combine(directory, $"part-{group.Key}.json");
@@ -147,7 +134,7 @@ internal static class LearningQualitySubsets
 
             var run = await new LearningPipeline(store, new LearningOptions()).RunAsync(Tenants.Default, "bench");
             IReadOnlyList<Lesson> served = run.SnapshotId is null ? [] : (await store.GetSnapshotAsync(run.SnapshotId))!.Lessons;
-            var pending = (await store.ListLessonsAsync(new LessonQuery { Tenant = Tenants.Default, Status = LessonStatus.PendingReview }));
+            var pending = await store.ListLessonsAsync(new LessonQuery { Tenant = Tenants.Default, Status = LessonStatus.PendingReview });
             var taskOf = new Dictionary<string, string>(StringComparer.Ordinal);
             var episodes = new List<Episode>();
             await foreach (var episode in store.ReadEpisodesAsync(new EpisodeQuery { Tenant = Tenants.Default }))
@@ -156,7 +143,7 @@ internal static class LearningQualitySubsets
                 episodes.Add(episode);
             }
 
-            if (Verbose)
+            if (verbose)
             {
                 var analysis = new ContrastExtractor().Analyze(episodes);
                 foreach (var p in analysis.Patterns.OrderBy(p => p.Q).Take(4))
@@ -167,11 +154,5 @@ internal static class LearningQualitySubsets
 
             var rejected = await store.ListLessonsAsync(new LessonQuery { Tenant = Tenants.Default, Status = LessonStatus.Rejected });
             return (served, pending, taskOf, rejected, run);
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(directory, recursive: true);
-        }
-    }
+        });
 }
