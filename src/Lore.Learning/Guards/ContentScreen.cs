@@ -120,15 +120,15 @@ internal sealed partial class ContentScreen
             {
                 var where = $" (decoded from {decoded.Encoding})";
                 var inner = ScreenText.Of(decoded.Text);
-                ScreenIntents(inner.Visible, where, Add, identifiersIntact: !decoded.Encoding.Contains("split letters", StringComparison.Ordinal));
-                if (IsLetterTransform(decoded.Encoding))
+                ScreenIntents(inner.Visible, where, Add, identifiersIntact: !decoded.Encoding.Contains(EncodedText.SplitLetters, StringComparison.Ordinal));
+                if (EncodedText.IsLetterTransform(decoded.Encoding))
                 {
                     // Rotated, shifted or reversed text is only read for intents: its "commands", "hosts" and "numbers"
                     // are artefacts of the transformation.
                     continue;
                 }
 
-                var joined = decoded.Encoding.StartsWith("split letters", StringComparison.Ordinal);
+                var joined = decoded.Encoding.StartsWith(EncodedText.SplitLetters, StringComparison.Ordinal);
 
                 // Joining split words also joins the parts of addresses: what is sent where is read on the text as written.
                 ScreenPhrases(inner, where, known, joined ? GuardRules.Exfiltration : null, Add);
@@ -300,11 +300,6 @@ internal sealed partial class ContentScreen
             }
         }
     }
-
-    /// <summary>Transformations of letters (ROT13, other shifts, mirrored alphabets, text backwards), outermost or nested.</summary>
-    private static bool IsLetterTransform(string encoding)
-        => encoding.StartsWith("ROT13", StringComparison.Ordinal) || encoding.StartsWith("reversed text", StringComparison.Ordinal)
-            || encoding.StartsWith("a shifted alphabet", StringComparison.Ordinal);
 
     private static string Excerpt(string value)
     {

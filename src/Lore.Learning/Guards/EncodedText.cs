@@ -128,26 +128,26 @@ internal static partial class EncodedText
             var joined = JoinSplitWords(text);
             if (joined != text)
             {
-                yield return ("split letters", joined, 0, text.Length);
+                yield return (SplitLetters, joined, 0, text.Length);
             }
 
             // ROT13 turns ordinary text into nonsense, so only the whole text is read rotated, once.
             if (text.Count(char.IsAsciiLetter) >= 12)
             {
-                yield return ("ROT13", Rot13(text), 0, text.Length);
+                yield return (Rot13Name, Rot13(text), 0, text.Length);
 
                 // Written backwards ("snoitcurtsni suoiverp erongi") a model still reads it when told to; only clauses
                 // that read better backwards are turned round.
                 if (LetterShift.Unreverse(text) is { } reversed)
                 {
-                    yield return ("reversed text", reversed, 0, text.Length);
+                    yield return (ReversedText, reversed, 0, text.Length);
                 }
 
                 // Any other shifted or mirrored alphabet (Caesar, atbash), but only where a clause reads more like
                 // language shifted than as written: a cryptanalyst's test, so ordinary text is not read 26 times.
                 if (LetterShift.Decipher(text) is { } deciphered)
                 {
-                    yield return ("a shifted alphabet", deciphered, 0, text.Length);
+                    yield return (ShiftedAlphabet, deciphered, 0, text.Length);
                 }
             }
         }
@@ -219,6 +219,24 @@ internal static partial class EncodedText
         var code = Convert.ToInt32(digits, escape[1] is 'u' or 'U' ? 16 : 8);
         return code is > 0 and <= 0x10FFFF and not (>= 0xD800 and <= 0xDFFF) ? char.ConvertFromUtf32(code) : escape;
     }
+
+    /// <summary>Names of decodings the screen treats specially (see <see cref="IsLetterTransform"/>).</summary>
+    public const string SplitLetters = "split letters";
+
+    public const string Rot13Name = "ROT13";
+
+    public const string ReversedText = "reversed text";
+
+    public const string ShiftedAlphabet = "a shifted alphabet";
+
+    /// <summary>
+    /// Whether the last decoding named in <paramref name="encoding"/> (the innermost layer: "ROT13 in base64") only moved
+    /// letters (ROT13, another shift or mirror, text backwards): what it yields is read for intents only, its "commands",
+    /// "hosts" and "numbers" being artefacts of the transformation.
+    /// </summary>
+    public static bool IsLetterTransform(string encoding)
+        => encoding.StartsWith(Rot13Name, StringComparison.Ordinal) || encoding.StartsWith(ReversedText, StringComparison.Ordinal)
+            || encoding.StartsWith(ShiftedAlphabet, StringComparison.Ordinal);
 
     /// <summary>"i g n o r e  t h e  r u l e s" reads "ignore the rules"; "ig-nore the po.licy" reads "ignore the policy".</summary>
     public static string JoinSplitWords(string text)
