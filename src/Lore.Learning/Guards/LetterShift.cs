@@ -24,21 +24,28 @@ internal static class LetterShift
 
     /// <summary>The text with every clause written in a shifted or mirrored alphabet read back; null when there is none.</summary>
     public static string? Decipher(string text)
+        => RewriteClauses(text, apostropheEndsClause: true, clause => BestAlphabet(clause) is { } map ? Apply(clause, map) : null);
+
+    /// <summary>
+    /// The text with each clause (between punctuation marks, which are kept) replaced by what
+    /// <paramref name="rewrite"/> gives for it, or kept when it gives null; null when no clause was rewritten.
+    /// </summary>
+    private static string? RewriteClauses(string text, bool apostropheEndsClause, Func<string, string?> rewrite)
     {
         var builder = new StringBuilder(text.Length);
         var changed = false;
         var start = 0;
         for (var i = 0; i <= text.Length; i++)
         {
-            if (i < text.Length && text[i] is not ('.' or ',' or ';' or ':' or '!' or '?' or '\n' or '(' or ')' or '"' or '\''))
+            if (i < text.Length && text[i] is not ('.' or ',' or ';' or ':' or '!' or '?' or '\n' or '(' or ')' or '"') && !(apostropheEndsClause && text[i] == '\''))
             {
                 continue;
             }
 
             var clause = text[start..i];
-            var best = BestAlphabet(clause);
-            builder.Append(best is { } map ? Apply(clause, map) : clause);
-            changed |= best is not null;
+            var rewritten = rewrite(clause);
+            builder.Append(rewritten ?? clause);
+            changed |= rewritten is not null;
             if (i < text.Length)
             {
                 builder.Append(text[i]);
@@ -55,44 +62,34 @@ internal static class LetterShift
     /// "rp"): symmetric pairs such as "er"/"re" say nothing about direction, so text written backwards is told from text
     /// as written by these alone.
     /// </summary>
-    private static readonly HashSet<string> DirectionalPairs = new(StringComparer.Ordinal)
+    private static readonly bool[] DirectionalPairs = PairTable(new[]
     {
         "th", "he", "nd", "ng", "ou", "qu", "io", "ch", "wh", "sh", "ck", "ly", "ea", "ve", "ow", "gh", "ay",
         "pr", "tr", "gr", "br", "cr", "fr", "dr", "pl", "bl", "cl", "fl", "gl", "sl", "sc", "sp",
-    };
+    });
 
     /// <summary>
     /// The text with every clause that reads better backwards than as written turned round ("snoitcurtsni suoiverp
     /// erongi"); null when there is none. Directional letter pairs decide, so ordinary text, ids and numbers stay as they are.
     /// </summary>
     public static string? Unreverse(string text)
-    {
-        var builder = new StringBuilder(text.Length);
-        var changed = false;
-        var start = 0;
-        for (var i = 0; i <= text.Length; i++)
+        => RewriteClauses(text, apostropheEndsClause: false, clause =>
         {
-            if (i < text.Length && text[i] is not ('.' or ',' or ';' or ':' or '!' or '?' or '\n' or '(' or ')' or '"'))
-            {
-                continue;
-            }
-
-            var clause = text[start..i];
-            var forward = Pairs(clause);
             var reversed = new string([.. clause.Reverse()]);
             var backward = Pairs(reversed);
-            var turn = backward >= 2 && backward > 2 * forward;
-            builder.Append(turn ? reversed : clause);
-            changed |= turn;
-            if (i < text.Length)
-            {
-                builder.Append(text[i]);
-            }
+            return backward >= 2 && backward > 2 * Pairs(clause) ? reversed : null;
+        });
 
-            start = i + 1;
+    /// <summary>The pairs as a 26 x 26 table, so a clause is counted without making a string per letter pair.</summary>
+    private static bool[] PairTable(IEnumerable<string> pairs)
+    {
+        var table = new bool[26 * 26];
+        foreach (var pair in pairs)
+        {
+            table[((pair[0] - 'a') * 26) + (pair[1] - 'a')] = true;
         }
 
-        return changed ? builder.ToString() : null;
+        return table;
     }
 
     private static int Pairs(string text)
@@ -102,7 +99,7 @@ internal static class LetterShift
         {
             var a = char.ToLowerInvariant(text[i]);
             var b = char.ToLowerInvariant(text[i + 1]);
-            if (a is >= 'a' and <= 'z' && b is >= 'a' and <= 'z' && DirectionalPairs.Contains(string.Concat(a, b)))
+            if (a is >= 'a' and <= 'z' && b is >= 'a' and <= 'z' && DirectionalPairs[((a - 'a') * 26) + (b - 'a')])
             {
                 count++;
             }
