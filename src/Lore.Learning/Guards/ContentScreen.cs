@@ -167,29 +167,17 @@ internal sealed partial class ContentScreen
         var redactPersonal = _personalData == SensitiveDataHandling.Redact;
         var spans = texts.Select((t, i) => SensitiveData.Merge(SensitiveData.Find(t.Visible, IsKnownEmail), decodedSpans[i])).ToArray();
 
-        // Addresses nobody vouched for, in what would be served: an address cut out as personal data is gone from it.
+        // Addresses nobody vouched for, in what would be served: an address cut out as personal data is gone from it, and
+        // one written defanged ("hxxps://drop[.]io", "qa at protonmail dot com") is read as the address it still is.
         var served = string.Join("\n", texts.Select((t, i) => SensitiveData.Redact(t.Visible, [.. spans[i].Where(s => s.IsSecret ? redactSecrets : redactPersonal)])));
-        foreach (var host in HostNames.Find(served))
+        var plainServed = HostNames.Defang(served);
+        var writtenPlainly = ReferenceEquals(plainServed, served) ? null : HostNames.Find(served).Select(h => h.Host).ToHashSet(StringComparer.Ordinal);
+        foreach (var host in HostNames.Find(plainServed))
         {
-            if (!HostNames.IsKnown(host.Host, known) && !IsKnownAddress(served, host, known))
+            if (!HostNames.IsKnown(host.Host, known) && !IsKnownAddress(plainServed, host, known))
             {
-                Add(GuardRules.UnknownHost, $"{host.Kind} naming {host.Host}, which neither the policy's known hosts nor the evidence's tool calls contain", Severity.Block);
-            }
-        }
-
-        // Addresses written defanged are still addresses: read them as written plainly.
-        foreach (var t in texts)
-        {
-            var defanged = HostNames.Defang(t.Visible);
-            if (ReferenceEquals(defanged, t.Visible))
-            {
-                continue;
-            }
-
-            var plainHosts = HostNames.Find(t.Visible).Select(h => h.Host).ToHashSet(StringComparer.Ordinal);
-            foreach (var host in HostNames.Find(defanged).Where(h => !plainHosts.Contains(h.Host) && !HostNames.IsKnown(h.Host, known)))
-            {
-                Add(GuardRules.UnknownHost, $"{host.Kind} naming {host.Host}, written defanged, which neither the policy's known hosts nor the evidence's tool calls contain", Severity.Block);
+                var defanged = writtenPlainly is not null && !writtenPlainly.Contains(host.Host) ? ", written defanged," : ",";
+                Add(GuardRules.UnknownHost, $"{host.Kind} naming {host.Host}{defanged} which neither the policy's known hosts nor the evidence's tool calls contain", Severity.Block);
             }
         }
 
