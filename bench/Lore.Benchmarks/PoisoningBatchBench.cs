@@ -18,6 +18,11 @@ internal static class PoisoningBatchBench
 
     public static async Task RunAsync(BenchReport report, string batch)
     {
+        if (batch is not ("a" or "b" or "main"))
+        {
+            throw new ArgumentException($"poisoning-batch takes a, b or main, not '{batch}'.", nameof(batch));
+        }
+
         var dir = Path.Combine(PoisoningBench.RepositoryRoot(), "tests", "Lore.Learning.Tests", "Guards", "RedTeam");
         // "main" is the first corpus (hostile.jsonl, benign.jsonl) counted the same way, without the timing rounds.
         var prefix = batch == "main" ? "" : $"batch-{batch}-";
