@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Lore.Retrieval;
 using Lore.Server;
 using Lore.Server.Security;
 using Lore.Simulation;
@@ -26,7 +27,9 @@ namespace Lore.Benchmarks.Serving;
 /// upstream and the load generator are not in it). Lore's arm has a 1,000-lesson snapshot, injects lessons into every call and captures every call to SQLite, in
 /// episodes of four calls; another arm sends the same calls to the same server under a tenant with no snapshot, to
 /// attribute retrieval and injection; and <c>yarp-log</c> is bare YARP writing each call's bytes to SQLite
-/// (<see cref="RecordingYarp"/>), the durable write alone, to tell Lore's own work from what recording any call costs.
+/// (<see cref="RecordingYarp"/>), the durable write alone, to tell Lore's own work from what recording any call costs;
+/// <c>yarp-floor</c> also retrieves from the same snapshot and splices the lessons in (<see cref="LessonSplice"/>), the
+/// least that "injection and capture on" can cost.
 /// </summary>
 internal static class ProxyBench
 {
@@ -90,6 +93,9 @@ internal static class ProxyBench
             await lore.StartAsync();
             var yarp = await StartBareYarpAsync(upstreamBase);
             await using var recordingYarp = await RecordingYarp.StartAsync(upstreamBase, Path.Combine(directory, "yarp-calls.db"));
+            var floorIndex = LessonIndex.Build(snapshot);
+            CheckSplice(floorIndex);
+            await using var floorYarp = await RecordingYarp.StartAsync(upstreamBase, Path.Combine(directory, "yarp-floor.db"), floorIndex);
             using var load = await BenchChild.StartAsync(["proxy-load", .. stream ? ["--stream"] : Array.Empty<string>(), .. agentLoop ? ["--agent-loop"] : Array.Empty<string>()], pin ? lastCore : null);
             await load.ReadLineAsync("load generator ready");
             try
@@ -103,6 +109,7 @@ internal static class ProxyBench
                     ("direct", "direct to the upstream", upstreamBase, null, null),
                     ("yarp", "bare YARP", new Uri(Address(yarp) + "/v1/"), null, null),
                     ("yarp-log", "bare YARP writing each call's bytes to SQLite (the durable write alone)", new Uri(Address(recordingYarp.App) + "/v1/"), null, recordingYarp.FlushAsync),
+                    ("yarp-floor", "bare YARP that also retrieves and splices the lessons (the least injection and capture can cost)", new Uri(Address(floorYarp.App) + "/v1/"), null, floorYarp.FlushAsync),
                     ("lore", "Lore proxy", new Uri(Address(lore) + "/v1/"), presented, Settle("bench")),
                     ("no-snapshot", "Lore proxy, tenant without a snapshot (no retrieval, no injection)", new Uri(Address(lore) + "/v1/"), barePresented, Settle("bench-no-lessons")),
                 };
@@ -171,11 +178,14 @@ internal static class ProxyBench
 
                     report.Line($"| {clients} | context switches per request (voluntary + pre-empted); GCs per 1,000 requests; GC pause per request | {string.Join("; ", results.Select((r, a) => $"{arms[a].Id} {BenchReport.N((double)r.VoluntarySwitches / Math.Max(1, r.Requests), "F2")} + {BenchReport.N((double)r.InvoluntarySwitches / Math.Max(1, r.Requests), "F2")}, {BenchReport.N(1000.0 * r.Collections / Math.Max(1, r.Requests), "F2")} GCs, {BenchReport.N(r.GcPause.TotalMicroseconds / Math.Max(1, r.Requests), "F1")} µs paused"))} | | | | | | | |");
                     report.Line($"| {clients} | warm-up: {warmup} | JIT during the measured phases: {string.Join(", ", results.Select((r, a) => $"{arms[a].Id} {r.Jit.TotalMilliseconds:F0} ms"))} | | | | | | | |");
-                    var logArm = Array.FindIndex(arms, a => a.Id == "yarp-log");
-                    if (loreArm >= 0 && logArm >= 0)
+                    foreach (var (id, name) in new[] { ("yarp-log", "YARP writing each call to SQLite"), ("yarp-floor", "YARP retrieving, splicing and writing each call") })
                     {
-                        var (l, y) = (results[loreArm], results[logArm]);
-                        report.Line($"| {clients} | Lore proxy vs YARP writing each call to SQLite | {Ratio(l.Throughput, y.Throughput)} | | {BenchReport.N(l.CpuPerRequestMs - y.CpuPerRequestMs, "F3")} ms more | {Ratio(l.CpuPerRequestMs, y.CpuPerRequestMs)} | | | | |");
+                        var floorArm = Array.FindIndex(arms, a => a.Id == id);
+                        if (loreArm >= 0 && floorArm >= 0)
+                        {
+                            var (l, y) = (results[loreArm], results[floorArm]);
+                            report.Line($"| {clients} | Lore proxy vs {name} | {Ratio(l.Throughput, y.Throughput)} | | {BenchReport.N(l.CpuPerRequestMs - y.CpuPerRequestMs, "F3")} ms more | {Ratio(l.CpuPerRequestMs, y.CpuPerRequestMs)} | | | | |");
+                        }
                     }
 
                     if (loreArm >= 0 && bare is not null)
@@ -187,7 +197,7 @@ internal static class ProxyBench
                 var runtime = await lore.Services.GetRequiredService<Lore.Server.Hosting.TenantRuntimes>().GetAsync("bench");
                 await runtime.FlushAsync();
                 var capture = runtime.CaptureStatistics;
-                report.Line($"Lore calls with lessons injected: {BenchReport.N(100.0 * withLessons / Math.Max(1, loreRequests), "F0")}%; episodes of {CallsPerEpisode} calls; capture: {capture.Written} records written, {capture.Dropped} dropped, {capture.Failed} failed; the recording YARP stored {recordingYarp.Written} calls. CPU of the direct arm is what this process spends idle; the upstream's CPU is in its own process. Targets: throughput >= 0.8x YARP at 16 and 64 clients, CPU per request <= 1.5x YARP's.");
+                report.Line($"Lore calls with lessons injected: {BenchReport.N(100.0 * withLessons / Math.Max(1, loreRequests), "F0")}%; episodes of {CallsPerEpisode} calls; capture: {capture.Written} records written, {capture.Dropped} dropped, {capture.Failed} failed; the recording YARP stored {recordingYarp.Written} calls, the floor YARP {floorYarp.Written}, {floorYarp.Spliced} of them with lessons spliced in. CPU of the direct arm is what this process spends idle; the upstream's CPU is in its own process. Targets: throughput >= 0.8x YARP at 16 and 64 clients, CPU per request <= 1.5x YARP's.");
             }
             finally
             {
@@ -363,6 +373,21 @@ internal static class ProxyBench
 
             return calls;
         })];
+    }
+
+    /// <summary>The floor arm must forward what Lore forwards: the caller's body with the lessons' system message first.</summary>
+    private static void CheckSplice(LessonIndex index)
+    {
+        var body = Bodies(1)[0];
+        var spliced = JsonNode.Parse(LessonSplice.Apply(index, body))!.AsObject();
+        var messages = spliced["messages"]!.AsArray();
+        var original = JsonNode.Parse(body)!["messages"]!.AsArray();
+        if (messages.Count != original.Count + 1 || (string?)messages[0]!["role"] != "system" || !JsonNode.DeepEquals(messages[1], original[0])
+            || !((string?)messages[0]!["content"] ?? "").Contains("snapshot=", StringComparison.Ordinal))
+        {
+            var text = spliced.ToJsonString();
+            throw new InvalidOperationException("The floor arm's splice did not put the lessons' system message in front of the caller's messages: " + text[..Math.Min(400, text.Length)]);
+        }
     }
 
     private static string Ratio(double value, double baseline) => baseline <= 0 ? "-" : BenchReport.N(value / baseline, "F2") + "x";

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Lore.Retrieval;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -13,7 +14,9 @@ namespace Lore.Benchmarks.Serving;
 /// records calls durably must, and nothing more. Each call's request and response bytes go, unparsed, to one row of a
 /// SQLite table in WAL mode with <c>synchronous=FULL</c>, written by one background writer that batches the calls of
 /// a 2 ms window into one transaction, as Lore's capture writer does. Lore against this arm is what Lore's own work
-/// costs beyond the durable write that the target's "capture on" requires.
+/// costs beyond the durable write that the target's "capture on" requires. Given a lesson index (the <c>yarp-floor</c>
+/// arm) it also splices the lessons into each request (<see cref="LessonSplice"/>): the least work "injection and
+/// capture on" can mean.
 /// </summary>
 internal sealed class RecordingYarp : IAsyncDisposable
 {
@@ -24,12 +27,15 @@ internal sealed class RecordingYarp : IAsyncDisposable
         Channel.CreateBounded<Item>(new BoundedChannelOptions(10_000) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly SqliteConnection _connection;
+    private readonly LessonIndex? _lessons;
     private readonly Task _writer;
+    private long _spliced;
 
-    private RecordingYarp(WebApplication app, SqliteConnection connection)
+    private RecordingYarp(WebApplication app, SqliteConnection connection, LessonIndex? lessons)
     {
         App = app;
         _connection = connection;
+        _lessons = lessons;
         _writer = Task.Run(WriteAsync);
     }
 
@@ -38,7 +44,10 @@ internal sealed class RecordingYarp : IAsyncDisposable
     /// <summary>Calls written so far.</summary>
     public long Written { get; private set; }
 
-    public static async Task<RecordingYarp> StartAsync(Uri upstream, string path)
+    /// <summary>Requests forwarded with the lessons' message spliced in.</summary>
+    public long Spliced => Interlocked.Read(ref _spliced);
+
+    public static async Task<RecordingYarp> StartAsync(Uri upstream, string path, LessonIndex? lessons = null)
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         connection.Open();
@@ -57,7 +66,7 @@ internal sealed class RecordingYarp : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddHttpForwarder();
         var app = builder.Build();
-        var recording = new RecordingYarp(app, connection);
+        var recording = new RecordingYarp(app, connection, lessons);
         app.Use(recording.RecordAsync);
         app.MapForwarder("/v1/{**rest}", upstream.GetLeftPart(UriPartial.Authority));
         await app.StartAsync();
@@ -83,12 +92,23 @@ internal sealed class RecordingYarp : IAsyncDisposable
         _connection.Dispose();
     }
 
-    /// <summary>Reads the request body (YARP then forwards the copy), and copies the response as it is relayed.</summary>
+    /// <summary>Reads the request body (YARP then forwards the copy, lessons spliced in), and copies the response as it is relayed.</summary>
     private async Task RecordAsync(HttpContext context, RequestDelegate next)
     {
         using var request = new MemoryStream();
         await context.Request.Body.CopyToAsync(request, context.RequestAborted);
         var requestBytes = request.ToArray();
+        if (_lessons is not null)
+        {
+            var spliced = LessonSplice.Apply(_lessons, requestBytes);
+            if (spliced != requestBytes)
+            {
+                Interlocked.Increment(ref _spliced);
+                requestBytes = spliced;
+                context.Request.ContentLength = requestBytes.Length;
+            }
+        }
+
         context.Request.Body = new MemoryStream(requestBytes, writable: false);
         var caller = context.Response.Body;
         var copy = new TeeStream(caller);
