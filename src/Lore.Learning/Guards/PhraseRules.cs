@@ -172,6 +172,11 @@ internal static class PhraseRules
         Add("a tool call written as data", @"[""'](?:arguments|parameters|args|input|params)[""']\s*:\s*\{[^}]{0,200}\}\s*,\s*[""'](?:name|function|tool|tool_name)[""']\s*:");
         Add("a tool call written as data", @"<\s*/?\s*(?:tool_calls?|tool_use|function_calls?|invoke)\b");
         Add("text in a collapsed element", @"<\s*details\b");
+
+        // Text a rendered page does not show but a model reads: an element's attribute, a block fenced as a chat role
+        // (the plain view reads backticks as apostrophes).
+        Add("text in an element's attribute", @"<\s*[a-z][a-z0-9]*\s[^>]*\b(?:title|alt|data-[a-z-]+|aria-label|aria-description|content|value|placeholder|summary)\s*=\s*[""'][^""']{12,}");
+        Add("a block fenced as a chat role", @"(?:'''|~~~)\s*(?:system|assistant|developer|admin|instructions?|prompt)\b");
         Add("a markdown image (fetched automatically, a channel for data)", @"!\[[^\]]*\]\s*\(\s*[^)\s]+");
         Add("a script link", @"(?:javascript|vbscript)\s*:|data\s*:\s*text/html");
         return rules;
