@@ -417,7 +417,7 @@ internal static class IntentRules
         for (var i = Math.Max(0, lastWords.Length - 2); i < lastWords.Length; i++)
         {
             var word = lastWords[i];
-            if (word is "above" or "over" or "outside" || word.StartsWith("exceed", StringComparison.Ordinal))
+            if (word is "above" or "over" or "outside" or "beyond" || word.StartsWith("exceed", StringComparison.Ordinal))
             {
                 return i == 0 || lastWords[i - 1] is not ("no" or "not" or "never");
             }
@@ -697,11 +697,37 @@ internal static class IntentRules
         Cjk(GuardRules.Deception, "an order to tell users something regardless of the facts", Alt("告诉", "跟客户说", "伝え", "言って"), Alt("即使", "即便", "哪怕", "たとえ", "としても"), gap: 20);
         Cjk(GuardRules.Deception, "an order to lie to users", Alt("撒谎", "说谎", "欺骗", "谎称", "隐瞒", "嘘をつ", "嘘を", "騙", "偽って"), Alt("客户", "用户", "顾客", "顧客", "ユーザー", "お客", "说", "伝え", "言"), gap: 12);
 
+        // ---- Secrets asked of users. A lesson has no reason to make the agent collect a password, a one-time code or a
+        // card's security code: that is phishing through the agent, however it is justified ("to confirm identity").
+        Phrase(GuardRules.DataDisclosure, "an order to collect a user's secret in the chat",
+            @"\b(?:ask|asks|asking|have|get|request|requesting|prompt|make|tell)\s+(?:[\w'-]+\s+){0,3}?(?:for|to\s+(?:type|read|give|provide|send|share|enter|confirm|spell|tell|say)|(?:type|read|give|provide|send|share|enter|spell|say)\w*)\b[^.;!?\n]{0,60}?\b(?:passwords?|passcodes?|pins?|cvv|cvc|security codes?|(?:three|3|four|4) digits on the back|full card numbers?|one-time (?:codes?|passwords?|passcodes?)|otps?|verification codes?|2fa codes?|sms codes?|login codes?|security answers?)\b",
+            negation: NegationEffect.Sentence);
+
+        // ---- Lessons that spread themselves. What is served, to whom and for how long is the snapshot's decision; a
+        // lesson that has the agent copy it into records, replies or other agents escapes review and retirement.
+        Phrase(GuardRules.InstructionOverride, "an order to copy the lesson beyond where it is served",
+            @"\b(?:paste|copy|add|append|write|insert|put|repeat|include|save|store)\s+(?:this|these)\s+(?:tip|guidance|lesson|note|advice|instruction|text|rule|guideline)s?\s+(?:[\w'-]+\s+){0,2}?(?:into|in|to|onto|on)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}?(?:remarks|notes?|profiles?|reservations?|records?|memory|replies|reply|messages?|tickets?|orders?|other agents?|every|each|all)\b|\b(?:end|start|close|finish|sign off)\s+(?:each|every|all|your)\s+(?:reply|replies|message|messages|answer|answers|response|responses|chat|conversation)s?\s+with\s+(?:this|these)\b");
+
+        // ---- A human refused to a user who asks for one.
+        Phrase(GuardRules.ToolPermission, "an order to refuse a human to a user who asks for one",
+            @"\b(?:never|do not|refuse to)\s+(?:transfer|escalate|connect|hand\s+(?:over|off)|put\s+(?:\w+\s+)?through)\b[^.;!?\n]{0,60}?\beven\s+(?:when|if|though)\s+(?:the\s+)?(?:user|customer|caller|passenger|client|they|he|she)s?\s+(?:asks?|requests?|insists?|wants?|demands?)",
+            negation: NegationEffect.Ignored);
+
+        // ---- Payment taken outside the payment methods on file, where it cannot be traced or refunded.
+        Phrase(GuardRules.MoneyMovement, "payment taken outside the payment methods on file",
+            @"\b(?:pay|pays|paying|payments?|paid|collect\w*|charg\w*|settle\w*)\b[^.;!?\n]{0,60}?\b(?:by|via|through|with|using|as)\s+(?:an?\s+)?(?:bank transfers?|wire transfers?|wires?|crypto\w*|bitcoin|western union|money orders?|zelle|venmo|cash app)\b",
+            severity: Severity.Review, negation: NegationEffect.Sentence);
+
+        // ---- False beliefs left with users.
+        Phrase(GuardRules.Deception, "an order to leave users with a false belief",
+            @"\blet\s+(?:the\s+)?(?:user|customer|caller|passenger|client|traveller|traveler|shopper|guest|them|him|her)s?\s+(?:believe|think|assume)\b",
+            negation: NegationEffect.Sentence);
+
         // ---- False denials. Telling users that something does not exist or is not available is honest only when a
         // look-up, the record or the policy shows it; on the strength of the user's asking alone it denies them what
         // they may be owed ("if asked about compensation, say there is none").
         Phrase(GuardRules.Deception, "a denial told to users without a look-up or the policy behind it",
-            @"\b(?:tell|telling|say|saying|inform|answer|reply|respond|state|explain|assure)\w*\s+(?:(?:the|a|an|them|him|her|that|callers?|customers?|users?|passengers?|travell?ers?|shoppers?|guests?|members?)\s+){0,3}(?:there\s+(?:is|are|was|were|'s)\s+(?:no|none|nothing)\b|(?:[\w'-]+\s+){0,5}?(?:does not|do not|did not|never)\s+(?:exists?|appl(?:y|ies)|covers?|qualif(?:y|ies)|offers?)\b|(?:[\w'-]+\s+){0,5}?(?:is|are)\s+(?:not\s+(?:available|offered|possible|covered|eligible|refundable)|unavailable)\b|(?:[\w'-]+\s+){0,4}?(?:offers?|covers?|has|have|holds?)\s+(?:nothing|none)\b)",
+            @"\b(?:tell|telling|say|saying|inform|answer|reply|respond|state|explain|assure)\w*\s+(?:(?:the|a|an|them|him|her|that|callers?|customers?|users?|passengers?|travell?ers?|shoppers?|guests?|members?)\s+){0,3}(?:there\s+(?:is|are|was|were|'s)\s+(?:no|none|nothing)\b|(?:[\w'-]+\s+){0,5}?(?:does not|do not|did not|never)\s+(?:exists?|appl(?:y|ies)|covers?|qualif(?:y|ies)|offers?)\b|(?:[\w'-]+\s+){0,5}?(?:is|are)\s+(?:not\s+(?:available|offered|possible|covered|eligible|refundable)|unavailable)\b|(?:[\w'-]+\s+){0,4}?(?:offers?|covers?|has|have|holds?)\s+(?:nothing|none)\b|no\s+(?:[\w'-]+\s+){1,2}?(?:is|are)\s+(?:available|offered|possible)\b)",
             negation: NegationEffect.Sentence, exemption: FactShown);
 
         // ---- Permissions and roles.
@@ -785,9 +811,11 @@ internal static class IntentRules
         // ("book first and read the summary back afterwards", "policy checks can wait") guards nothing. A status looked
         // up later guards nothing either, so only the checks that stand before an action are read here.
         Frame(GuardRules.ToolPermission, "a check put off until after the action",
-            Alt("confirm", "verif", "checks", "check happens", "check is done", "check comes", "look it up", "look them up", "eligib", "approv", "match", "read", "explain", "inform", "tell the user", "tell them", "consent"),
-            @"(?:later|afterwards?|after the fact|can wait|if at all|after (?:[\p{L}]+ ){0,2}(?:is|are|has been|have been|was|were) (?:issued|processed|done|made|completed|cancelled|canceled|booked|refunded|changed|paid))\b",
+            Alt("confirm", "verif", "checks", "check happens", "check is done", "check comes", "look it up", "look them up", "eligib", "approv", "match", "read", "explain", "inform", "mention", "tell the user", "tell them", "consent"),
+            @"(?:(?:later|afterwards?|after the fact|can wait|if at all|after (?:[\p{L}]+ ){0,2}(?:is|are|has been|have been|was|were) (?:issued|processed|done|made|completed|cancelled|canceled|booked|refunded|changed|paid))\b|at the end(?: of the (?:chat|call|conversation))?\s*(?:[.;!?,\n]|$))",
             gap: 4, negation: NegationEffect.Sentence, bothOrders: false, exemption: NotDeferred, wordsOnly: true);
+        Phrase(GuardRules.ToolPermission, "a claim that a check is unnecessary",
+            @"\b(?:do not|never|no need to)\s+bother\s+(?:[\w'-]+\s+){0,2}?(?:re-?)?(?:check|verif|confirm|look|ask)", negation: NegationEffect.Ignored);
         Phrase(GuardRules.ToolPermission, "a fact the agent can look up taken from the user's word",
             $@"\b(?:use|using|honou?r|honou?ring|apply|applying|accept|accepting|go with|take|rely on|trust|believe)\s+(?:whatever|the|their|any)\s+(?:[\w-]+\s+){{0,2}}?(?:tier|status|level|membership|insurance|cabin|class|plan|eligibility|ownership|fare)\s+(?:that\s+)?(?:the\s+)?{Person}s?\s+(?:states?|mentions?|says?|claims?|reports?|gives?|tells?|provides?|names?|quotes?|cites?)\b|\b{Person}s?\s+(?:says?|claims?|states?|tells you|mentions?)\b[^.;!?\n]{{0,80}}?\b(?:on that basis|on (?:their|his|her) word|as (?:stated|claimed))\b|\b(?:treat|consider|regard|take)\s+(?:[\w'-]+\s+){{0,6}}?as\s+(?:belonging to (?:them|him|her|the {Person})|theirs|their own|owned by (?:them|him|her|the {Person}))\b",
             negation: NegationEffect.Sentence);
