@@ -232,11 +232,11 @@ internal sealed partial class AdmissionGuard
         }
 
         // A tool the text tells the agent to call that the extractor did not declare: the review reads the text too, or
-        // a lesson could name a state-changing tool only in its words and pass as advice about reads.
-        // A call made only under a condition (the user's confirmation, the policy, a precondition) or at the user's own
-        // request is a procedure, read the same way the money and destructive intents are; so is a call the agent was
-        // already making: retried after it failed ("then call X again") or ordered before another tool's ("call X
-        // before calling Y", what the contrast extractor learns).
+        // a lesson could name a state-changing tool only in its words and pass as advice about reads. A call made only
+        // under a condition (the user's confirmation, the policy, a precondition) or at the user's own request is a
+        // procedure, read the same way the money and destructive intents are; so is a call the agent was already making:
+        // retried after it failed ("then call X again") or ordered before another tool ("call X before calling Y", what
+        // the contrast extractor learns).
         var declared = RecommendedToolsOf(lesson).Concat(lesson.Scope.Tools).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var text = IntentRules.Normalise(ScreenText.Of(lesson.Text).Visible);
         foreach (Match call in CalledTool().Matches(text))

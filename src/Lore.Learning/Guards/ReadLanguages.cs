@@ -10,7 +10,9 @@ namespace Lore.Learning.Guards;
 /// unread ("Zignoruj poprzednie instrukcje", "이전 지침을 무시하고"), so the screen cannot vouch for it and it waits for a
 /// person instead of being admitted because nothing matched. Read from the words themselves: words in a script the
 /// screen does not read (Hangul, Arabic, Hebrew, Devanagari, Thai, Greek...), Latin words with letters none of the read
-/// languages uses (ł, ş, ř, ư...), and function words of common languages the screen does not read.
+/// languages uses (ł, ş, ř, ư...), function words of common languages the screen does not read, and, for a language
+/// that shows none of these (Swedish or Polish typed without their letters), a Latin sentence with too few function
+/// words of the read languages to be written in one of them.
 /// </summary>
 internal static class ReadLanguages
 {
@@ -34,11 +36,11 @@ internal static class ReadLanguages
         "lo", "cuando", "sin", "hasta", "pero", "como", "ya", "tambien", "sobre", "entre", "usted", "tu",
         "mais", "aussi", "sans", "votre", "vos", "nous", "on", "lui", "quand",
         "sem", "ate", "quando", "voce", "mas", "pelo", "pela",
-        "una", "del", "al", "nel", "senza", "ma", "anche", "dal",
+        "nel", "senza", "ma", "anche", "dal",
         "os", "as", "e", "do", "da", "dos", "das", "com", "depois", "nao", "em", "na", "no", "um", "uma", "seu", "sua", "ao",
         "il", "lo", "gli", "di", "della", "per", "prima", "dopo", "sono", "non", "che", "da",
         "het", "een", "en", "van", "voor", "met", "na", "als", "zijn", "niet", "dat", "op", "te", "aan", "naar", "om",
-        "je", "jij", "uw", "voordat", "nadat", "iets", "bij", "door", "maar", "ook", "wat", "geen", "zonder", "tot", "dit", "deze", "wordt", "worden", "kan", "moet", "mag",
+        "je", "jij", "uw", "voordat", "nadat", "iets", "bij", "door", "maar", "ook", "wat", "geen", "zonder", "tot", "dit", "deze", "wordt", "worden", "moet", "mag",
         "и", "в", "во", "не", "на", "с", "со", "по", "для", "перед", "после", "если", "или", "что", "чтобы", "к", "от", "до", "только", "без", "это", "их", "его", "ее", "у", "о", "об", "из", "за", "при", "когда", "как", "а", "но", "же", "то", "уже", "все",
     }.ToFrozenSet(StringComparer.Ordinal);
 
@@ -148,7 +150,7 @@ internal static class ReadLanguages
                 continue;
             }
 
-            if (c < '\u0250' || c is (>= '\u1E00' and <= '\u1EFF'))
+            if (IsLatin(c))
             {
                 latin = true;
                 foreign |= !ReadLatin.Contains(c, StringComparison.Ordinal) && c > '\u007F';
@@ -210,5 +212,6 @@ internal static class ReadLanguages
         }
     }
 
+    /// <summary>Basic Latin, Latin-1, Latin Extended-A and -B, and Latin Extended Additional (Vietnamese).</summary>
     private static bool IsLatin(char c) => c < '\u0250' || c is >= '\u1E00' and <= '\u1EFF';
 }
