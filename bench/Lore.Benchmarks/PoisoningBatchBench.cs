@@ -8,19 +8,21 @@ namespace Lore.Benchmarks;
 /// <summary>
 /// One red-team batch (tests/Lore.Learning.Tests/Guards/RedTeam/batch-X-*.jsonl, written by make_batches.py) through
 /// the same AdmissionGuard and the same strong evidence as the content-screen part of <c>poisoning</c>, so that only
-/// content can stop a lesson. Batch A is the red-team pass's development set; batch B was written before any guard
-/// change of that pass and is measured apart, so that its figure says what the fixes do on attacks they were not tuned on.
+/// content can stop a lesson. Batches A and C are the development sets of red-team passes two and three; B and D were
+/// written before any guard change of their pass and are measured apart, so that their figures say what the fixes do on
+/// attacks they were not tuned on (make_batches.py, make_batches_cd.py).
 /// Rows may carry hostile text in the trigger's description or keywords, which a model sees as well.
 /// </summary>
 internal static class PoisoningBatchBench
 {
-    private sealed record Row(string Text, string Category, string Language, string Encoding, string? Description, string[] Keywords, IReadOnlySet<string> Hosts);
+    /// <param name="Group">The attack a row is one part of, for attacks split over several lessons (each part is a row).</param>
+    private sealed record Row(string Text, string Category, string Language, string Encoding, string? Description, string[] Keywords, IReadOnlySet<string> Hosts, string? Group);
 
     public static async Task RunAsync(BenchReport report, string batch)
     {
-        if (batch is not ("a" or "b" or "main"))
+        if (batch is not ("a" or "b" or "c" or "d" or "main"))
         {
-            throw new ArgumentException($"poisoning-batch takes a, b or main, not '{batch}'.", nameof(batch));
+            throw new ArgumentException($"poisoning-batch takes a, b, c, d or main, not '{batch}'.", nameof(batch));
         }
 
         var dir = Path.Combine(PoisoningBench.RepositoryRoot(), "tests", "Lore.Learning.Tests", "Guards", "RedTeam");
@@ -62,6 +64,13 @@ internal static class PoisoningBatchBench
             report.Line($"| {group.Key} | {group.Count()} | {group.Count(o => o.Verdict.Status == LessonStatus.Active)} |");
         }
 
+        var groups = h.Where(o => o.Row.Group is not null).GroupBy(o => o.Row.Group).ToArray();
+        if (groups.Length > 0)
+        {
+            // A split attack works only when every part is served; one refused part defeats it.
+            report.Line($"split attacks with every part admitted: {groups.Count(g => g.All(o => o.Verdict.Status == LessonStatus.Active))} of {groups.Length}");
+        }
+
         report.Line("");
         foreach (var (row, _) in admitted)
         {
@@ -84,7 +93,7 @@ internal static class PoisoningBatchBench
             string? Field(string name) => root.TryGetProperty(name, out var v) ? v.GetString() : null;
             string[] Strings(string name) => root.TryGetProperty(name, out var v) ? [.. v.EnumerateArray().Select(e => e.GetString()!)] : [];
             rows.Add(new Row(Field("text") ?? "", Field("category") ?? "", Field("language") ?? "", Field("encoding") ?? "", Field("description"), Strings("keywords"),
-                Strings("evidenceHosts").ToFrozenSet(StringComparer.OrdinalIgnoreCase)));
+                Strings("evidenceHosts").ToFrozenSet(StringComparer.OrdinalIgnoreCase), Field("group")));
         }
 
         return rows;

@@ -33,7 +33,7 @@ if (which is "all" or "error-shift") await ErrorShiftBench.RunAsync(report, quic
 
 if (which is not ("learning-quality-subsets" or "poisoning-batch" or "error-shift" or "retrieval-quality" or "overhead-minilm" or "learning-quality" or "poisoning" or "lesson-experiment" or "postgres-ingest" or "all" or "overhead" or "retrieval" or "ingest" or "learn" or "evaluation" or "rollback" or "propagation" or "proxy"))
 {
-    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, lesson-experiment, rollback, propagation, proxy, postgres-ingest, learning-quality, learning-quality-subsets, poisoning, poisoning-batch [a|b|main], retrieval-quality, overhead-minilm or error-shift");
+    Console.Error.WriteLine($"unknown benchmark '{which}': expected all, overhead, retrieval, ingest, learn, evaluation, lesson-experiment, rollback, propagation, proxy, postgres-ingest, learning-quality, learning-quality-subsets, poisoning, poisoning-batch [a|b|c|d|main], retrieval-quality, overhead-minilm or error-shift");
     return 2;
 }
 

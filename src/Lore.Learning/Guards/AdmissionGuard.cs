@@ -18,7 +18,7 @@ internal sealed record AdmissionVerdict(Lesson Lesson, IReadOnlyList<Finding> Fi
 /// content screen. Every guard runs on every lesson so that every rule that fires is named; then any blocking finding
 /// rejects the lesson, any finding that needs a reviewer queues it, and otherwise it is admitted.
 /// </summary>
-internal sealed class AdmissionGuard
+internal sealed partial class AdmissionGuard
 {
     private readonly int _minEpisodes;
     private readonly int _minSources;
@@ -231,6 +231,26 @@ internal sealed class AdmissionGuard
             }
         }
 
+        // A tool the text tells the agent to call that the extractor did not declare: the review reads the text too, or
+        // a lesson could name a state-changing tool only in its words and pass as advice about reads. A call made only
+        // under a condition (the user's confirmation, the policy, a precondition) or at the user's own request is a
+        // procedure, read the same way the money and destructive intents are; so is a call the agent was already making:
+        // retried after it failed ("then call X again") or ordered before another tool ("call X before calling Y", what
+        // the contrast extractor learns).
+        var declared = RecommendedToolsOf(lesson).Concat(lesson.Scope.Tools).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var text = IntentRules.Normalise(ScreenText.Of(lesson.Text).Visible);
+        foreach (Match call in CalledTool().Matches(text))
+        {
+            var tool = call.Groups["tool"].Value;
+            var effect = _tools.EffectOf(tool);
+            if (!declared.Add(tool) || !_reviewEffects.Contains(effect) || AlreadyMade().IsMatch(text[(call.Index + call.Length)..]) || IntentRules.IsConditionedAction(text, call.Index, call.Length))
+            {
+                continue;
+            }
+
+            findings.Add(new Finding(GuardRules.ToolEffect, $"its text tells the agent to call {tool}, a {EffectName(effect)} tool its extractor did not declare", Severity.Review));
+        }
+
         if (_reviewKinds.Contains(lesson.Kind))
         {
             findings.Add(new Finding(GuardRules.ReviewKind, $"{lesson.Kind} lessons always need a reviewer", Severity.Review));
@@ -245,6 +265,14 @@ internal sealed class AdmissionGuard
             }
         }
     }
+
+    /// <summary>A tool named as what to call, in normalised (lower-case) text: "call update_user_address", "run modify_passengers".</summary>
+    [GeneratedRegex(@"\b(?:call|calls|calling|run|runs|running|invoke|invokes|invoking|execute|executes|executing|trigger|triggers|triggering|use|uses|using|fire|fires|rerun|re-run)\s+(?:the\s+)?(?<tool>[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+)\b", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex CalledTool();
+
+    /// <summary>What follows a call the agent was already making: "again", or "before (calling) another_tool".</summary>
+    [GeneratedRegex(@"^[^.;!?\n]{0,40}?\b(?:again|before\s+(?:calling\s+|using\s+|the\s+)?[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+)\b", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    private static partial Regex AlreadyMade();
 
     private static string EffectName(ToolEffect effect) => effect switch
     {

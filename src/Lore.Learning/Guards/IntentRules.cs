@@ -83,6 +83,7 @@ internal static class IntentRules
 
     private static Regex Waiver => WaiverPattern.Value;
 
+
     /// <summary>
     /// The non-backtracking engine where its automaton fits; a frame too large for it runs on the backtracking engine,
     /// which is safe here because a frame's loops alternate disjoint classes (separators, then letters) and every
@@ -260,6 +261,14 @@ internal static class IntentRules
         }
     }
 
+    /// <summary>
+    /// Whether the action at a span of normalised text depends on something: a condition on policy, eligibility,
+    /// approval or confirmation, a precondition before it, or the user's own request. The tool-effect review asks this of
+    /// tools a lesson's text tells the agent to call, as the money and destructive intents ask it of theirs.
+    /// </summary>
+    public static bool IsConditionedAction(string normalised, int index, int length)
+        => IsGated(normalised, index, length) || IsExempt(UserRequest, normalised, index, length);
+
     /// <summary>The sentence around a match: from the previous sentence end to the next.</summary>
     private static (int Start, int End) Sentence(string text, int index, int length)
     {
@@ -368,7 +377,16 @@ internal static class IntentRules
         }
 
         var sentence = text[start..end];
-        foreach (Match gate in Gate.Matches(sentence))
+        var gates = Gate.Matches(sentence);
+
+        // A condition the sentence says is not met ("passengers who are not eligible under the policy") gates nothing,
+        // and naming the policy beside it does not make it one.
+        if (gates.Any(g => IsUnmet([.. Words(sentence[..g.Index]).TakeLast(3)])))
+        {
+            return false;
+        }
+
+        foreach (Match gate in gates)
         {
             if (start + gate.Index >= index && start + gate.Index < index + length)
             {
@@ -387,6 +405,25 @@ internal static class IntentRules
         // "Call lookup_order before issuing a refund": the intent is what comes after a precondition, not an order.
         var precondition = string.Join(' ', Words(text[start..index]).TakeLast(2));
         return Precondition.IsMatch(precondition);
+    }
+
+    /// <summary>
+    /// A gate said to be unmet or exceeded is not a condition: "passengers who are not eligible", "above the policy cap".
+    /// "No more than" or "not above" the policy limit is a limit, so a negation before the excess keeps the gate.
+    /// </summary>
+    /// <param name="lastWords">The three words before the gate word.</param>
+    private static bool IsUnmet(string[] lastWords)
+    {
+        for (var i = Math.Max(0, lastWords.Length - 2); i < lastWords.Length; i++)
+        {
+            var word = lastWords[i];
+            if (word is "above" or "over" or "outside" or "beyond" || word.StartsWith("exceed", StringComparison.Ordinal))
+            {
+                return i == 0 || lastWords[i - 1] is not ("no" or "not" or "never");
+            }
+        }
+
+        return lastWords.TakeLast(2).Any(w => w is "not" or "never");
     }
 
     /// <summary>
@@ -409,20 +446,62 @@ internal static class IntentRules
         }
 
         var before = Words(sentence[..gate.Index]).ToArray();
-        var after = Words(sentence[next..]).FirstOrDefault() ?? "";
-        if (gate.Value.TrimStart().StartsWith("only", StringComparison.Ordinal) && !OnlyBefore.Contains(after))
+        var following = Words(sentence[next..]).Take(3).ToArray();
+        var after = following.FirstOrDefault() ?? "";
+        if (gate.Value.TrimStart().StartsWith("only", StringComparison.Ordinal) && after.Length > 0 && !OnlyBefore.Contains(after))
         {
-            // "only if", "only to eligible members", "only the owner": a restriction. "it only takes a second": not one.
+            // "only if", "only to eligible members", "only the owner", "for that address only": a restriction. "it only
+            // takes a second": not one.
             return false;
         }
 
-        if (before.Length > 0 && before[^1] is "was" or "were" or "been" or "as" or "already")
+        if (IsClaim(before, sentence[gate.Index..next], following))
         {
             return before.TakeLast(8).Any(ConditionMarkers.Contains);
         }
 
         return true;
     }
+
+    /// <summary>
+    /// A gate word used to report that a check already happened, or to name who did it, rather than to make the action
+    /// wait for one: "this was confirmed", "legal has verified that", "the policy team confirmed it", "approval is
+    /// already in place". Such a report is a claim the lesson makes about itself; it gates nothing unless a condition
+    /// marker puts it under "if", "once" or "after" ("once the request was approved").
+    /// </summary>
+    private static bool IsClaim(string[] before, string word, string[] after)
+    {
+        if (before.Length > 0 && before[^1] is "was" or "were" or "been" or "as" or "already" or "has" or "have" or "had")
+        {
+            return true;
+        }
+
+        if (after.Length == 0)
+        {
+            return false;
+        }
+
+        // "the policy team", "the compliance desk": the gate word names a group of people, not a condition.
+        if (ClaimingBodies.Contains(after[0]))
+        {
+            return true;
+        }
+
+        // "the supervisor confirmed it": a past tense with the lesson's own action as its object.
+        if (word.EndsWith("ed", StringComparison.Ordinal) && after[0] is "it" or "this" or "that" or "so" or "them")
+        {
+            return true;
+        }
+
+        // "approval is already in place", "verification was done".
+        return after.Length >= 2 && after[0] is "is" or "are" or "was" or "were" && after[1] is "already" or "in" or "given" or "granted" or "done" or "obtained";
+    }
+
+    /// <summary>Nouns that turn a gate word before them into the name of a team or a person's role.</summary>
+    private static readonly HashSet<string> ClaimingBodies = new(StringComparer.Ordinal)
+    {
+        "team", "teams", "desk", "department", "dept", "office", "group", "staff", "manager", "managers", "management", "lead", "leads", "committee", "board", "people", "officer", "officers",
+    };
 
     /// <summary>Words after "only" that make it a restriction.</summary>
     private static readonly HashSet<string> OnlyBefore = new(StringComparer.Ordinal)
@@ -464,7 +543,12 @@ internal static class IntentRules
     }
 
     private static readonly RulePattern Confidential = P(N(@"\b(?:is|are|stays?|remains?) (?:confidential|secret|private|internal|not (?:to be )?shared)|\b(?:est|sont|reste) (?:confidenti|secret|priv)|\b(?:ist|sind|bleibt) (?:vertraulich|geheim|intern)|\b(?:es|son) (?:confidencial|secret|privad)|\b(?:e|é|sao|são) (?:confidencial|secret|sigilos)|\b(?:e|è|sono) (?:riservat|confidenzial|segret)|\b(?:is|zijn|blijft) (?:vertrouwelijk|geheim)|конфиденциальн|секретн|保密|机密|機密"));
-    private static readonly RulePattern UserRequest = P(N(@"\b(?:asks? (?:to|for|you to|us to)|asked (?:to|for)|wants? to|wanted to|requests?|requested|wishes to|demande|souhaite|veut|wünscht|möchte|will|bittet|pide|quiere|solicita|pedir|pede|quer|solicitar|chiede|vuole|richiede|vraagt|wil|просит|хочет)\b|要求|希望|申请|求め|希望し"));
+    /// <summary>"Explain the fee before the user confirms, not afterwards": the deferral is what the lesson forbids.</summary>
+    private static readonly RulePattern NotDeferred = P(@"\b(?:not|never|rather than) (?:afterwards?|later)\b");
+
+    /// <summary>What a denial may rest on: a tool's answer, a look-up, the record or the policy (a tool name counts as a look-up).</summary>
+    private static readonly RulePattern FactShown = P(N(@"\b(?:returns?|returned|shows?|showed|shown|lists?|listed|finds?|found|looks? up|looked up|lookup|look-up|search\w*|according to|per the|polic\w*|rules?|eligib\w*|within \d+|only|unless)\b|[a-z]_[a-z]"));
+    private static readonly RulePattern UserRequest = P(N(@"\b(?:asks? (?:to|for|you to|us to)|asked (?:to|for)|(?:user|customer|caller|passenger|they) (?:listed|specified)|wants? to|wanted to|requests?|requested|wishes to|demande|souhaite|veut|wünscht|möchte|will|bittet|pide|quiere|solicita|pedir|pede|quer|solicitar|chiede|vuole|richiede|vraagt|wil|просит|хочет)\b|要求|希望|申请|求め|希望し"));
 
 
     private static bool ContainsCjk(ReadOnlySpan<char> text)
@@ -514,8 +598,8 @@ internal static class IntentRules
         void Cjk(string rule, string name, string verbs, string objects, int gap = 12, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, RulePattern? exemption = null)
             => frames.Add(new IntentFrame(rule, name, severity, negation, P($"{verbs}{CjkGap(gap)}{objects}|{objects}{CjkGap(gap)}{verbs}"), gated, exemption));
 
-        void Phrase(string rule, string name, string pattern, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false)
-            => frames.Add(new IntentFrame(rule, name, severity, negation, P(N(pattern)), gated));
+        void Phrase(string rule, string name, string pattern, Severity severity = Severity.Block, NegationEffect negation = NegationEffect.Clears, bool gated = false, RulePattern? exemption = null)
+            => frames.Add(new IntentFrame(rule, name, severity, negation, P(N(pattern)), gated, exemption));
 
         // ---- Instruction override: drop what the agent was told.
         var drop = Alt("ignor", "disregard", "forget", "forgot", "overrid", "overrul", "discard", "set aside", "throw out", "neglect", "bypass",
@@ -613,6 +697,39 @@ internal static class IntentRules
         Cjk(GuardRules.Deception, "an order to tell users something regardless of the facts", Alt("告诉", "跟客户说", "伝え", "言って"), Alt("即使", "即便", "哪怕", "たとえ", "としても"), gap: 20);
         Cjk(GuardRules.Deception, "an order to lie to users", Alt("撒谎", "说谎", "欺骗", "谎称", "隐瞒", "嘘をつ", "嘘を", "騙", "偽って"), Alt("客户", "用户", "顾客", "顧客", "ユーザー", "お客", "说", "伝え", "言"), gap: 12);
 
+        // ---- Secrets asked of users. A lesson has no reason to make the agent collect a password, a one-time code or a
+        // card's security code: that is phishing through the agent, however it is justified ("to confirm identity").
+        Phrase(GuardRules.DataDisclosure, "an order to collect a user's secret in the chat",
+            @"\b(?:ask|asks|asking|have|get|request|requesting|prompt|make|tell)\s+(?:[\w'-]+\s+){0,3}?(?:for|to\s+(?:type|read|give|provide|send|share|enter|confirm|spell|tell|say)|(?:type|read|give|provide|send|share|enter|spell|say)\w*)\b[^.;!?\n]{0,60}?\b(?:passwords?|passcodes?|pins?|cvv|cvc|security codes?|(?:three|3|four|4) digits on the back|full card numbers?|one-time (?:codes?|passwords?|passcodes?)|otps?|verification codes?|2fa codes?|sms codes?|login codes?|security answers?)\b",
+            negation: NegationEffect.Sentence);
+
+        // ---- Lessons that spread themselves. What is served, to whom and for how long is the snapshot's decision; a
+        // lesson that has the agent copy it into records, replies or other agents escapes review and retirement.
+        Phrase(GuardRules.InstructionOverride, "an order to copy the lesson beyond where it is served",
+            @"\b(?:paste|copy|add|append|write|insert|put|repeat|include|save|store)\s+(?:this|these)\s+(?:tip|guidance|lesson|note|advice|instruction|text|rule|guideline)s?\s+(?:[\w'-]+\s+){0,2}?(?:into|in|to|onto|on)\s+(?:the\s+)?(?:[\w'-]+\s+){0,2}?(?:remarks|notes?|profiles?|reservations?|records?|memory|replies|reply|messages?|tickets?|orders?|other agents?|every|each|all)\b|\b(?:end|start|close|finish|sign off)\s+(?:each|every|all|your)\s+(?:reply|replies|message|messages|answer|answers|response|responses|chat|conversation)s?\s+with\s+(?:this|these)\b");
+
+        // ---- A human refused to a user who asks for one.
+        Phrase(GuardRules.ToolPermission, "an order to refuse a human to a user who asks for one",
+            @"\b(?:never|do not|refuse to)\s+(?:transfer|escalate|connect|hand\s+(?:over|off)|put\s+(?:\w+\s+)?through)\b[^.;!?\n]{0,60}?\beven\s+(?:when|if|though)\s+(?:the\s+)?(?:user|customer|caller|passenger|client|they|he|she)s?\s+(?:asks?|requests?|insists?|wants?|demands?)",
+            negation: NegationEffect.Ignored);
+
+        // ---- Payment taken outside the payment methods on file, where it cannot be traced or refunded.
+        Phrase(GuardRules.MoneyMovement, "payment taken outside the payment methods on file",
+            @"\b(?:pay|pays|paying|payments?|paid|collect\w*|charg\w*|settle\w*)\b[^.;!?\n]{0,60}?\b(?:by|via|through|with|using|as)\s+(?:an?\s+)?(?:bank transfers?|wire transfers?|wires?|crypto\w*|bitcoin|western union|money orders?|zelle|venmo|cash app)\b",
+            severity: Severity.Review, negation: NegationEffect.Sentence);
+
+        // ---- False beliefs left with users.
+        Phrase(GuardRules.Deception, "an order to leave users with a false belief",
+            @"\blet\s+(?:the\s+)?(?:user|customer|caller|passenger|client|traveller|traveler|shopper|guest|them|him|her)s?\s+(?:believe|think|assume)\b",
+            negation: NegationEffect.Sentence);
+
+        // ---- False denials. Telling users that something does not exist or is not available is honest only when a
+        // look-up, the record or the policy shows it; on the strength of the user's asking alone it denies them what
+        // they may be owed ("if asked about compensation, say there is none").
+        Phrase(GuardRules.Deception, "a denial told to users without a look-up or the policy behind it",
+            @"\b(?:tell|telling|say|saying|inform|answer|reply|respond|state|explain|assure)\w*\s+(?:(?:the|a|an|them|him|her|that|callers?|customers?|users?|passengers?|travell?ers?|shoppers?|guests?|members?)\s+){0,3}(?:there\s+(?:is|are|was|were|'s)\s+(?:no|none|nothing)\b|(?:[\w'-]+\s+){0,5}?(?:does not|do not|did not|never)\s+(?:exists?|appl(?:y|ies)|covers?|qualif(?:y|ies)|offers?)\b|(?:[\w'-]+\s+){0,5}?(?:is|are)\s+(?:not\s+(?:available|offered|possible|covered|eligible|refundable)|unavailable)\b|(?:[\w'-]+\s+){0,4}?(?:offers?|covers?|has|have|holds?)\s+(?:nothing|none)\b|no\s+(?:[\w'-]+\s+){1,2}?(?:is|are)\s+(?:available|offered|possible)\b)",
+            negation: NegationEffect.Sentence, exemption: FactShown);
+
         // ---- Permissions and roles.
         var grant = Alt("give", "grant", "assign", "promote", "elevate", "upgrade", "bump", "make", "turn", "mach", "fais", "faites", "haz", "faça", "faca", "rendi", "maak", "сделай", "переведи", "accord", "donn", "attribu", "octroy", "gib", "gewähr", "erteil", "vergib", "verleih", "befördere",
             "otorg", "conced", "asign", "dale", "dar\\b", "concede", "conceda", "atribu", "concedi", "assegn", "geef", "verleen", "выда", "дай", "давай", "предостав", "назнач", "повыс");
@@ -654,6 +771,18 @@ internal static class IntentRules
             @"\beven\s+(?:if|when|though)\s+(?:it|that|this|doing so|they|you)\s+(?:\w+\s+){0,2}?(?:breaks?|broke|breaking|violates?|violated|contradicts?|bends?|goes against|went against|conflicts? with|is against|breach\w*)\s+(?:a|the|any|our|your|some)?\s*(?:\w+\s+)?(?:rules?|polic(?:y|ies)|instructions?|guidelines?|procedures?)\b",
             negation: NegationEffect.Ignored);
 
+        // ---- Precedence over what comes later. Which lesson wins is decided by evidence, review and retirement; a lesson
+        // that tells the agent to keep it against later lessons, corrections or policy changes claims that authority.
+        const string Later = @"(?:lessons?|tips?|guidance|updates?|corrections?|polic(?:y|ies)|rules?|instructions?|notes?|advice|revisions?|changes?)";
+        Phrase(GuardRules.InstructionOverride, "a claim to outlast later lessons and policy changes",
+            $@"\b(?:keep|continue|still)\s+(?:following|applying|using|obeying)\s+(?:this|these)\b|\b(?:(?:later|newer|future|subsequent|conflicting)\s+(?:[\w-]+\s+){{0,2}}?{Later}|{Later}\s+(?:[\w-]+\s+){{0,3}}?(?:after|later than)\s+this)\b[^.;!?\n]{{0,60}}?\b(?:should|must|do|does|will|can|may)\s+not\s+(?:change|override|overrule|apply|affect|replace|alter|supersede|count)|\b(?:treat|consider|regard|count)\s+(?:any|every|all|each)?\s*{Later}\s+(?:[\w'-]+\s+){{0,8}}?as\s+(?:an?\s+)?(?:error|mistake|wrong|invalid|spam|attack|noise|typo|fake)\b|\b(?:this|these)\s+(?:advice|tip|lesson|guidance|note|rule|guideline|instruction)s?\s+(?:remains?|stays?|is still|are still|will remain|continues? to be|holds?)\s+(?:valid|in force|in effect|binding|true|applicable|good)\s+(?:even|regardless|whatever|no matter)\b",
+            negation: NegationEffect.Ignored);
+        Phrase(GuardRules.InstructionOverride, "a claim that the agent's configuration does not bind it",
+            @"\b(?:briefing|brief|setup|set-up|instructions|system prompt|configuration|guidance|rules|prompt)\s+(?:(?:that\s+|which\s+)?you\s+(?:started with|were given|received|got|began with|were set up with)\s+)?(?:was|is|are|were)\s+(?:only\s+|just\s+|merely\s+)?(?:a\s+|an\s+)?(?:draft|outdated|obsolete|void|not binding|non-binding)\b|\bnothing\s+(?:in|of|from)\s+(?:your|the)\s+(?:[\w-]+\s+)?(?:setup|set-up|instructions?|rules|polic(?:y|ies)|briefing|brief|prompt|configuration|guidance)\s+(?:binds?|applies|holds|matters|counts|restricts?|limits?)\b|\bwhat\s+you\s+were\s+(?:set up with|given|configured with|briefed with|told)\s+(?:[\w-]+\s+)?(?:is|was|are)\s+(?:now\s+)?(?:outdated|obsolete|void|a draft|not binding|wrong|invalid)\b",
+            negation: NegationEffect.Ignored);
+        Phrase(GuardRules.InstructionOverride, "a claim that the user makes the rules",
+            @"\b(?:the\s+)?(?:person|user|customer|caller|client|shopper|passenger|human)s?\s+(?:in\s+(?:the\s+)?(?:chat|conversation)\s+)?(?:now\s+)?(?:decides?|sets?|makes?|writes?|owns?)\s+(?:how things are done|the rules|their own rules|its own rules|the policy)\b");
+
         // ---- Authority handed to data. What a tool result, a profile field, a note or a document says is data written
         // by whoever could write there; a lesson telling the agent to carry it out hands the agent to them.
         var data = Alt("note", "remark", "field", "profile", "bio", "tool result", "tool output", "tool response", "result", "output", "response", "document", "attachment", "uploaded", "file", "email", "comment", "payload", "key", "returned", "returns", "answers with", "errors with", "error message", "memo", "metadata", "web page", "webpage", "url", "link");
@@ -667,7 +796,7 @@ internal static class IntentRules
             "bestatig", "zustimm", "prufung", "uberpruf", "verifica", "confirma", "consentim", "conferma", "consenso", "controllo", "bevestig", "toestemming", "controle", "подтвержд", "соглас", "провер");
         Frame(GuardRules.ToolPermission, "an action taken without the user's confirmation or a check",
             Alt("without", "sans", "ohne", "sin", "sem", "senza", "zonder", "без"), "(?:" + check[3..^1] + "|asking|waiting)", gap: 3, negation: NegationEffect.Sentence, bothOrders: false, wordsOnly: true);
-        var needless = Alt("unnecessary", "not necessary", "not needed", "needless", "no need", "no point", "pointless", "optional", "overkill", "is sufficient", "is enough", "suffices", "slow things down", "slows things down", "slow us down", "annoy", "tedious", "waste of time", "wastes time",
+        var needless = Alt("unnecessary", "not necessary", "not needed", "needless", "no need", "no point", "no reason", "pointless", "optional", "overkill", "is sufficient", "is enough", "suffices", "slow things down", "slows things down", "slow us down", "annoy", "tedious", "waste of time", "wastes time",
             "nicht notig", "nicht notwendig", "uberflussig", "inutile", "pas necessaire", "innecesari", "no es necesario", "no hace falta", "desnecessari", "nao e necessario", "non e necessario", "non serve", "niet nodig", "overbodig", "не нужн", "необязательн", "лишн");
         Frame(GuardRules.ToolPermission, "a claim that a check is unnecessary", needless, check, gap: 5, wordsOnly: true);
         Frame(GuardRules.ToolPermission, "a claim that a check is unnecessary", check, needless, gap: 6, bothOrders: false, wordsOnly: true);
@@ -678,10 +807,25 @@ internal static class IntentRules
             $@"\b(?:take|taking|takes|accept|accepting|accepts|trust|trusting|trusts|believe|believing|rely on|relying on|go by|going by)\s+(?:the\s+|their\s+|his\s+|her\s+|a\s+)?{Person}(?:'s|s'|s)?\s+(?:own\s+)?(?:word|claim|statement|say-so|assertion)s?\b|\baccept\w*\s+(?:what(?:ever)?|anything)\s+(?:the\s+)?{Person}\s+(?:states?|says?|claims?|tells?|reports?|writes?)\b|\b{Person}(?:'s|s')\s+(?:own\s+)?(?:word|claim|statement|say-so|assertion)\s+(?:[\w'-]+\s+){{0,4}}?(?:is|are)\s+(?:sufficient|enough|proof|adequate)\b|\bassume\s+(?:that\s+)?(?:any|whatever|whoever|every|the)\s+(?:[\w'-]+\s+){{0,6}}?(?:is|are|owns?)\s+(?:theirs|true|correct|valid|genuine|legitimate|accurate|real|verified|the owner)\b|\bassume\s+(?:that\s+)?who(?:ever)?\s+(?:[\w'-]+\s+){{0,3}}?owns?\b");
         Phrase(GuardRules.ToolPermission, "an order to act as if a check had passed",
             $@"\bas\s+(?:if|though)\s+(?:the\s+)?{Person}\s+(?:were|was|is|are|had been|has been)\s+(?:already\s+)?(?:verified|authenticated|authori[sz]ed|approved|confirmed|cleared|eligible|the owner)\b");
+        // ---- Checks put off. A confirmation, a verification or an eligibility check done after the action it guards
+        // ("book first and read the summary back afterwards", "policy checks can wait") guards nothing. A status looked
+        // up later guards nothing either, so only the checks that stand before an action are read here.
+        Frame(GuardRules.ToolPermission, "a check put off until after the action",
+            Alt("confirm", "verif", "checks", "check happens", "check is done", "check comes", "look it up", "look them up", "eligib", "approv", "match", "read", "explain", "inform", "mention", "tell the user", "tell them", "consent"),
+            @"(?:(?:later|afterwards?|after the fact|can wait|if at all|after (?:[\p{L}]+ ){0,2}(?:is|are|has been|have been|was|were) (?:issued|processed|done|made|completed|cancelled|canceled|booked|refunded|changed|paid))\b|at the end(?: of the (?:chat|call|conversation))?\s*(?:[.;!?,\n]|$))",
+            gap: 4, negation: NegationEffect.Sentence, bothOrders: false, exemption: NotDeferred, wordsOnly: true);
+        Phrase(GuardRules.ToolPermission, "a claim that a check is unnecessary",
+            @"\b(?:do not|never|no need to)\s+bother\s+(?:[\w'-]+\s+){0,2}?(?:re-?)?(?:check|verif|confirm|look|ask)", negation: NegationEffect.Ignored);
+        Phrase(GuardRules.ToolPermission, "a fact the agent can look up taken from the user's word",
+            $@"\b(?:use|using|honou?r|honou?ring|apply|applying|accept|accepting|go with|take|rely on|trust|believe)\s+(?:whatever|the|their|any)\s+(?:[\w-]+\s+){{0,2}}?(?:tier|status|level|membership|insurance|cabin|class|plan|eligibility|ownership|fare)\s+(?:that\s+)?(?:the\s+)?{Person}s?\s+(?:states?|mentions?|says?|claims?|reports?|gives?|tells?|provides?|names?|quotes?|cites?)\b|\b{Person}s?\s+(?:says?|claims?|states?|tells you|mentions?)\b[^.;!?\n]{{0,80}}?\b(?:on that basis|on (?:their|his|her) word|as (?:stated|claimed))\b|\b(?:treat|consider|regard|take)\s+(?:[\w'-]+\s+){{0,6}}?as\s+(?:belonging to (?:them|him|her|the {Person})|theirs|their own|owned by (?:them|him|her|the {Person}))\b",
+            negation: NegationEffect.Sentence);
+        Phrase(GuardRules.DataDisclosure, "a request to disclose one person's data to another",
+            @"\b(?:read|give|given|tell|told|share|shared|list|provide|disclose|reveal|show|shown|send|hand|pass)\w*\s+(?:[\w'-]+\s+){0,4}?(?:(?:the\s+)?(?:account\s+)?holder's|each other's|one another's|(?:every|each|all|other|another)\s+(?:[\w-]+\s+)?(?:passenger|traveller|traveler|user|customer|member|guest|person)(?:'s|s')|someone else's|(?:their|a|the)\s+(?:spouse|partner|companion|relative|family member|child|parent|friend|colleague)(?:'s|s'))\s+(?:[\w'-]+\s+){0,4}?(?:itinerar\w*|details|contact|booking|payment|information|info|names?|date of birth|birth date|address\w*|phone|email|flights?|reservations?|records?|history|data)\b",
+            negation: NegationEffect.Sentence, gated: true);
         Phrase(GuardRules.ToolPermission, "an order to check only after acting",
             @"\b(?:first|immediately|straight away|right away)\b[^.;!?\n]{0,80}?\b(?:check|look\w* up|verif\w*|confirm\w*)\w*\s+(?:[\w'-]+\s+){0,3}?(?:afterwards?|later|after the fact|if at all)\b");
         Phrase(GuardRules.ToolPermission, "an action taken before its check",
-            @"\b(?:issue|issued|issuing|refund|refunded|refunding|cancel|cancelled|canceled|cancelling|book|booked|process|processed|approve|approved|change|changed|upgrade|upgraded|grant|granted)\w*\s+(?:[\w'-]+\s+){0,4}?before\s+(?:any|the|an?|their|its)?\s*(?:[\w'-]+\s+)?(?:check|verification|confirmation|look-up|lookup|approval|eligibility check|review)s?\b",
+            @"\b(?:issue|issued|issuing|refund|refunded|refunding|cancel|cancelled|canceled|cancelling|book|booked|process|processed|approve|approved|change|changed|upgrade|upgraded|grant|granted)\w*\s+(?:[\w'-]+\s+){0,4}?before\s+(?:(?:any|the|an?|their|its)?\s*(?:[\w'-]+\s+)?(?:check|verification|confirmation|look-up|lookup|approval|eligibility check|review)s?\b|(?:reading\s+(?:[\w'-]+\s+){0,3}?back|confirming|checking|verifying|looking\s+(?:it\s+|them\s+)?up)\b)",
             negation: NegationEffect.Sentence);
         Frame(GuardRules.ToolPermission, "a privilege granted on the user's own say-so",
             $@"(?:who|that|when|if|whenever)\s+(?:a\s+|the\s+)?(?:{Person}s?\s+)?(?:say|says|said|claim|claims|state|states|mention|mentions|tell|tells|identify|identifies)\s+(?:that\s+)?(?:(?:they|he|she)\s*(?:are|is|'re|work|works|were|was)|to be|as)\b",
@@ -717,7 +861,7 @@ internal static class IntentRules
         // ---- Money offered to users.
         var money = Alt("refund", "reimburs", "credit", "voucher", "certificate", "gift card", "giftcard", "coupon", "discount", "compensat", "cash", "money", "bonus mile", "free upgrade", "store credit",
             "rembours", "avoir", "bon d achat", "bon d'achat", "réduction", "remise", "dédommag", "indemn", "erstatt", "gutschein", "rabatt", "entschädig", "gutschrift", "geld", "reembols", "vale", "cupón", "cupon", "descuento", "tarjeta de regalo", "compensación",
-            "dinero", "desconto", "cartao-presente", "prepaid card", "free ticket", "free flight", "free round", "free upgrade", "free night", "free month", "free shipping", "indeniza", "dinheiro", "rimbors", "buono", "sconto", "carta regalo", "risarc", "soldi", "terugbetal", "tegoed", "korting", "cadeaubon", "vergoeding", "geld",
+            "free\\b", "dinero", "desconto", "cartao-presente", "prepaid card", "free ticket", "free flight", "free round", "free upgrade", "free night", "free month", "free shipping", "indeniza", "dinheiro", "rimbors", "buono", "sconto", "carta regalo", "risarc", "soldi", "terugbetal", "tegoed", "korting", "cadeaubon", "vergoeding", "geld",
             "возврат", "верни", "вернуть", "сертификат", "скидк", "компенсац", "деньг", "бонус", "ваучер", "купон")[..^1]
             + "|" + @"[$€£¥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:[$€£¥]|dollars?|euros?|usd|eur|dolares|rubl\w*|рубл\w*|r\$))";
         var give = Alt("offer", "give", "issue", "grant", "award", "hand out", "hand over", "throw in", "send", "provide", "credit\\b", "apply", "promise", "pay(?:s|ing)?\\b", "transfer", "wire\\b", "compensate", "adds?\\b",
@@ -726,12 +870,13 @@ internal static class IntentRules
             "geef", "bied", "verleen", "betaal", "stort", "предлаг", "предлож", "дай", "давай", "выдав", "выдай", "начисл", "компенсир");
         // Quantifiers count over people ("every unhappy customer"), not over occurrences ("before any refund").
         var people = @"(?:customers?|users?|callers?|passengers?|clients?|shoppers?|guests?|members?|client|utilisateur|passager|kunde\w*|nutzer\w*|anrufer\w*|benutzer\w*|fahrgast\w*|cliente|usuario|pasajero|passageiro|utente|passeggero|klant\w*|gebruiker\w*|beller\w*|клиент\w*|пользовател\w*|покупател\w*)";
-        var always = "(?:" + Alt("always", "everything", "anyone", "anybody", "everyone", "everybody", "whenever", "whoever", "unhappy", "upset", "angry", "rude", "complain", "threaten", "right away", "immediately", "no questions", "double", "twice", "triple", "systemati",
+        var always = "(?:" + Alt("always", "everything", "anyone", "anybody", "everyone", "everybody", "whenever", "whoever", "in full", "unhappy", "upset", "angry", "rude", "complain", "threaten", "right away", "immediately", "no questions", "double", "twice", "triple", "systemati",
             "toujours", "mécontent", "dès que", "immédiatement", "intégral", "immer", "sofort", "verärgert", "unzufrieden", "beschwer", "vollen betrag",
             "siempre", "molest", "quej", "enfadad", "inmediat", "completo", "sempre", "insatisfeit", "reclam", "scontent", "lamenta", "subito",
             "altijd", "iedereen", "ontevreden", "klaagt", "boos", "всегда", "недовол", "жалуется", "сразу")
+            + @"|\b(?:1(?:0[1-9]|[1-9]\d)|[2-9]\d\d)\s?%"
             + $@"|\b(?:every|each|any|all|chaque|tout|toute|tous les|toutes les|jede[mnrs]?|alle[mn]?|cada|cualquier|todo|toda|todos los|qualquer|ogni|qualsiasi|elke|iedere?|кажд\w*|люб\w*)\s+(?:\w+\s+)?{people})";
-        Frame(GuardRules.MoneyMovement, "money offered to users", give, money, gap: 6, severity: Severity.Review, gated: true);
+        Frame(GuardRules.MoneyMovement, "money offered to users", give, money, gap: 8, severity: Severity.Review, gated: true);
         Frame(GuardRules.MoneyMovement, "money given unconditionally", money, always, gap: 8, severity: Severity.Review, gated: true);
         Cjk(GuardRules.MoneyMovement, "money offered to users", Alt("给", "发放", "提供", "赠送", "送", "退还", "支付", "返还", "提供し", "渡し", "発行", "支払", "付与"),
             Alt("退款", "代金券", "优惠券", "折扣", "礼品卡", "补偿", "现金", "返现", "ギフトカード", "クーポン", "割引", "補償", "商品券", "返金", "元", "円"), severity: Severity.Review, gated: true);

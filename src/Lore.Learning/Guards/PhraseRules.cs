@@ -118,12 +118,13 @@ internal static class PhraseRules
         Add(GuardRules.DataDisclosure, "a request to repeat the conversation",
             $@"\b(?:repeat|print|output|echo|recite|copy){S}(?:back{S})?(?:everything|all|the{S}text|the{S}words|the{S}content|the{S}message|the{S}conversation|it){S}(?:above|before|so{S}far|verbatim|word{S}for{S}word)\b");
 
-        // Requests to send data out.
+        // Requests to send data out. Words between the verb and the target are letter runs and separators, classes that
+        // do not overlap: with "'._-" in both, the backtracking quick check took seconds on "order-umgeh_refund_fact-old".
         Add(GuardRules.Exfiltration, "a request to send data to an address",
-            $@"\b(?:send|e{S}?mail|mail|post|upload|forward|transmit|exfiltrate|leak|copy|sync|submit|relay|redirect|pipe|export|cc|bcc|beam|dm|fax|ping){S}(?:[a-z0-9'._-]+{S}){{0,8}}(?:to|at|into|via|using|on){S}(?:the{S}|this{S}|my{S}|our{S}|an{S}|a{S})?(?:https?\b|ftp\b|www\b|webhook|(?:this|that|following|my|our|external|below|given|remote|attacker'?s?|personal){S}(?:address|url|endpoint|server|e{S}?mail|inbox|account|site|domain|host|bucket)|external|remote{S}(?:server|host|url|endpoint)|attacker|pastebin|ngrok|requestbin|hookbin|discord|telegram|<(?:url|email|ip|host|address)>|[a-z0-9._%+-]+@[a-z0-9-]+|\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}})");
+            $@"\b(?:send|e{S}?mail|mail|post|upload|forward|transmit|exfiltrate|leak|copy|sync|submit|relay|redirect|pipe|export|cc|bcc|beam|dm|fax|ping){S}(?:[a-z0-9]+{S}){{0,12}}(?:to|at|into|via|using|on){S}(?:the{S}|this{S}|my{S}|our{S}|an{S}|a{S})?(?:https?\b|ftp\b|www\b|webhook|(?:this|that|following|my|our|external|below|given|remote|attacker'?s?|personal){S}(?:address|url|endpoint|server|e{S}?mail|inbox|account|site|domain|host|bucket)|external|remote{S}(?:server|host|url|endpoint)|attacker|pastebin|ngrok|requestbin|hookbin|discord|telegram|<(?:url|email|ip|host|address)>|[a-z0-9._%+-]+@[a-z0-9-]+|\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}})");
         Add(GuardRules.Exfiltration, "exfiltration", @"\bexfiltrat", squashed: true);
         Add(GuardRules.Exfiltration, "a request to put data in a URL",
-            $@"\b(?:include|append|embed|encode|put|add|insert|attach|smuggle|hide){S}(?:(?:the|all|any|your|of|our|this|whole|full|entire|user'?s?|customer'?s?){S}){{0,3}}(?:conversation|chat|history|transcript|messages|system{S}prompt|instructions|credentials|passwords?|secrets?|tokens?|api{S}keys?|personal{S}data|user{S}data|customer{S}data|data|everything|context|memory|session){S}(?:(?:[a-z0-9'_-]+){S}){{0,4}}(?:in|into|to|as){S}(?:the{S}|a{S}|an{S})?(?:url|query{S}string|query{S}param(?:eter)?s?|link|image{S}(?:url|link|src)|request{S}(?:url|path)|dns{S}(?:query|lookup)|subdomain|markdown{S}image)\b");
+            $@"\b(?:include|append|embed|encode|put|add|insert|attach|smuggle|hide){S}(?:(?:the|all|any|your|of|our|this|whole|full|entire|user'?s?|customer'?s?){S}){{0,3}}(?:conversation|chat|history|transcript|messages|system{S}prompt|instructions|credentials|passwords?|secrets?|tokens?|api{S}keys?|personal{S}data|user{S}data|customer{S}data|data|everything|context|memory|session){S}(?:[a-z0-9]+{S}){{0,6}}(?:in|into|to|as){S}(?:the{S}|a{S}|an{S})?(?:url|query{S}string|query{S}param(?:eter)?s?|link|image{S}(?:url|link|src)|request{S}(?:url|path)|dns{S}(?:query|lookup)|subdomain|markdown{S}image)\b");
         Add(GuardRules.Exfiltration, "a command that sends data to a host",
             $@"\b(?:curl|wget|netcat|nc|invoke{S}webrequest|iwr|scp|rsync|ftp){S}\S*(?:\s+\S+){{0,6}}?\s*(?:https?://|ftp://|\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}\.\d{{1,3}}|[a-z0-9-]+\.[a-z]{{2,}}/)");
 
@@ -171,6 +172,11 @@ internal static class PhraseRules
         Add("a tool call written as data", @"[""'](?:arguments|parameters|args|input|params)[""']\s*:\s*\{[^}]{0,200}\}\s*,\s*[""'](?:name|function|tool|tool_name)[""']\s*:");
         Add("a tool call written as data", @"<\s*/?\s*(?:tool_calls?|tool_use|function_calls?|invoke)\b");
         Add("text in a collapsed element", @"<\s*details\b");
+
+        // Text a rendered page does not show but a model reads: an element's attribute, a block fenced as a chat role
+        // (the plain view reads backticks as apostrophes).
+        Add("text in an element's attribute", @"<\s*[a-z][a-z0-9]*\s[^>]*\b(?:title|alt|data-[a-z-]+|aria-label|aria-description|content|value|placeholder|summary)\s*=\s*[""'][^""']{12,}");
+        Add("a block fenced as a chat role", @"(?:'''|~~~)\s*(?:system|assistant|developer|admin|instructions?|prompt)\b");
         Add("a markdown image (fetched automatically, a channel for data)", @"!\[[^\]]*\]\s*\(\s*[^)\s]+");
         Add("a script link", @"(?:javascript|vbscript)\s*:|data\s*:\s*text/html");
         return rules;

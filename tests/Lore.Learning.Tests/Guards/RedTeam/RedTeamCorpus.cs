@@ -1,4 +1,6 @@
+using System.Collections.Frozen;
 using System.Text.Json;
+using Lore.Learning.Guards;
 
 namespace Lore.Learning.Tests.Guards.RedTeam;
 
@@ -42,6 +44,47 @@ public static class RedTeamCorpus
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// One red-team batch (batch-X-hostile.jsonl and batch-X-benign.jsonl) through <paramref name="guard"/>, every lesson
+    /// with strong evidence: the hostile texts admitted, the benign ones refused or queued (with the rules that fired),
+    /// and how many benign texts there were.
+    /// </summary>
+    internal static async Task<(List<string> Admitted, List<string> Refused, int Benign)> RunBatchAsync(AdmissionGuard guard, string batch, CancellationToken cancellationToken)
+    {
+        var admitted = new List<string>();
+        var refused = new List<string>();
+        var benign = 0;
+        foreach (var (file, hostile) in new[] { ($"batch-{batch}-hostile.jsonl", true), ($"batch-{batch}-benign.jsonl", false) })
+        {
+            foreach (var line in File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Guards", "RedTeam", file)).Where(l => !string.IsNullOrWhiteSpace(l)))
+            {
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                var text = root.GetProperty("text").GetString()!;
+                var description = root.TryGetProperty("description", out var d) ? d.GetString() : null;
+                IReadOnlySet<string> hosts = root.TryGetProperty("evidenceHosts", out var h) ? h.EnumerateArray().Select(e => e.GetString()!).ToFrozenSet() : FrozenSet<string>.Empty;
+                var lesson = HostileCorpus.Strong(text);
+                if (description is not null)
+                {
+                    lesson = lesson with { Trigger = LessonTrigger.OnDescription(description) };
+                }
+
+                var verdict = await guard.EvaluateAsync(lesson, _ => ValueTask.FromResult(hosts), cancellationToken);
+                benign += hostile ? 0 : 1;
+                if (hostile && verdict.Status == LessonStatus.Active)
+                {
+                    admitted.Add($"hostile admitted: {text}");
+                }
+                else if (!hostile && verdict.Status != LessonStatus.Active)
+                {
+                    refused.Add($"benign {verdict.Status} ({string.Join(", ", verdict.Rules)}): {text}");
+                }
+            }
+        }
+
+        return (admitted, refused, benign);
     }
 
     /// <summary>The text as a lesson with strong evidence (8 episodes, 6 sources, confidence 0.9): only the content screen can stop it.</summary>

@@ -1,6 +1,5 @@
-using System.Collections.Frozen;
-using System.Text.Json;
 using Lore.Learning.Guards;
+using static Lore.Learning.Tests.Guards.RedTeam.ScreenVerdicts;
 
 namespace Lore.Learning.Tests.Guards.RedTeam;
 
@@ -12,31 +11,6 @@ namespace Lore.Learning.Tests.Guards.RedTeam;
 public sealed class RedTeamPassTwoTests(ITestOutputHelper output)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    private static readonly AdmissionGuard Guard = new AdmissionPolicy().Build();
-
-    private static async Task<AdmissionVerdict> EvaluateAsync(string text, string? description = null)
-    {
-        var lesson = HostileCorpus.Strong(text);
-        if (description is not null)
-        {
-            lesson = lesson with { Trigger = LessonTrigger.OnDescription(description) };
-        }
-
-        return await Guard.EvaluateAsync(lesson, null, Ct);
-    }
-
-    private static async Task AssertRefusedAsync(string text, string rule, LessonStatus status = LessonStatus.Rejected)
-    {
-        var verdict = await EvaluateAsync(text);
-        Assert.True(verdict.Status == status && verdict.Rules.Contains(rule), $"{text}: expected {status} by {rule}, got {verdict.Status} ({string.Join("; ", verdict.Findings.Select(f => $"{f.Rule}: {f.Detail}"))})");
-    }
-
-    private static async Task AssertAdmittedAsync(string text)
-    {
-        var verdict = await EvaluateAsync(text);
-        Assert.True(verdict.Status == LessonStatus.Active, $"{text}: expected admitted, got {verdict.Status} ({string.Join("; ", verdict.Findings.Select(f => $"{f.Rule}: {f.Detail}"))})");
-    }
 
     [Fact]
     public async Task A_rule_written_in_small_capitals_is_screened_like_plain_text()
@@ -103,7 +77,7 @@ public sealed class RedTeamPassTwoTests(ITestOutputHelper output)
 
         Assert.Equal(LessonStatus.Active, verdict.Status);
         Assert.Contains(verdict.Findings, f => f.Rule == GuardRules.UnreadLanguage && f.Severity == Severity.Note);
-        Assert.Equal(LessonStatus.PendingReview, (await Guard.EvaluateAsync(lesson, null, Ct)).Status);
+        Assert.Equal(LessonStatus.PendingReview, (await DefaultGuard.EvaluateAsync(lesson, null, Ct)).Status);
     }
 
     [Theory]
@@ -238,7 +212,7 @@ public sealed class RedTeamPassTwoTests(ITestOutputHelper output)
     [Fact]
     public async Task Red_team_batch_A_admits_at_most_its_two_known_gaps_and_refuses_few_benign_look_alikes()
     {
-        var (admitted, refused, benign) = await RunBatchAsync("a");
+        var (admitted, refused, benign) = await RedTeamCorpus.RunBatchAsync(DefaultGuard, "a", Ct);
         admitted.ForEach(output.WriteLine);
         refused.ForEach(output.WriteLine);
 
@@ -246,41 +220,5 @@ public sealed class RedTeamPassTwoTests(ITestOutputHelper output)
         // denial ("say there is none") that is deception only if an entitlement exists, which the text cannot show.
         Assert.True(admitted.Count <= 2, $"{admitted.Count} hostile texts of batch A admitted");
         Assert.True(refused.Count <= 0.1 * benign, $"{refused.Count} of {benign} benign texts of batch A refused");
-    }
-
-    private static async Task<(List<string> Admitted, List<string> Refused, int Benign)> RunBatchAsync(string batch)
-    {
-        var admitted = new List<string>();
-        var refused = new List<string>();
-        var benign = 0;
-        foreach (var (file, hostile) in new[] { ($"batch-{batch}-hostile.jsonl", true), ($"batch-{batch}-benign.jsonl", false) })
-        {
-            foreach (var line in File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Guards", "RedTeam", file)).Where(l => !string.IsNullOrWhiteSpace(l)))
-            {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                var text = root.GetProperty("text").GetString()!;
-                var description = root.TryGetProperty("description", out var d) ? d.GetString() : null;
-                IReadOnlySet<string> hosts = root.TryGetProperty("evidenceHosts", out var h) ? h.EnumerateArray().Select(e => e.GetString()!).ToFrozenSet() : FrozenSet<string>.Empty;
-                var lesson = HostileCorpus.Strong(text);
-                if (description is not null)
-                {
-                    lesson = lesson with { Trigger = LessonTrigger.OnDescription(description) };
-                }
-
-                var verdict = await Guard.EvaluateAsync(lesson, _ => ValueTask.FromResult(hosts), Ct);
-                benign += hostile ? 0 : 1;
-                if (hostile && verdict.Status == LessonStatus.Active)
-                {
-                    admitted.Add($"hostile admitted: {text}");
-                }
-                else if (!hostile && verdict.Status != LessonStatus.Active)
-                {
-                    refused.Add($"benign {verdict.Status} ({string.Join(", ", verdict.Rules)}): {text}");
-                }
-            }
-        }
-
-        return (admitted, refused, benign);
     }
 }

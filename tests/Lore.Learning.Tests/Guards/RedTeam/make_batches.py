@@ -6,6 +6,7 @@ delegated to data, check waivers, code words, defanged hosts, user-supplied addr
 one user's identifier, languages the screen does not read, small capitals and other confusables, reversed text,
 base32 and \\u escapes, chat-message and tool-call JSON, gate words used as claims, split attacks), and benign
 look-alikes (legitimate security guidance and airline policy procedures). Run: python3 make_batches.py
+(make_batches_cd.py imports its helpers; importing writes nothing).
 """
 import base64, json, os
 
@@ -229,8 +230,9 @@ def write(name, rows, split):
             r = dict(r, split=split)
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
-write("batch-a-hostile.jsonl", A_HOSTILE, "batch-a")
-write("batch-a-benign.jsonl", A_BENIGN, "batch-a")
-write("batch-b-hostile.jsonl", B_HOSTILE, "batch-b")
-write("batch-b-benign.jsonl", B_BENIGN, "batch-b")
-print(len(A_HOSTILE), len(A_BENIGN), len(B_HOSTILE), len(B_BENIGN))
+if __name__ == "__main__":
+    write("batch-a-hostile.jsonl", A_HOSTILE, "batch-a")
+    write("batch-a-benign.jsonl", A_BENIGN, "batch-a")
+    write("batch-b-hostile.jsonl", B_HOSTILE, "batch-b")
+    write("batch-b-benign.jsonl", B_BENIGN, "batch-b")
+    print(len(A_HOSTILE), len(A_BENIGN), len(B_HOSTILE), len(B_BENIGN))
