@@ -90,6 +90,12 @@ public static class GuardRules
     /// </summary>
     public const string UnreadLanguage = "content.unread-language";
 
+    /// <summary>
+    /// Worse treatment for who a person is (origin, nationality, ethnicity, religion, gender, age, disability): a bias one
+    /// user's traffic or an attacker can teach, which no written policy allows, so it waits for a reviewer.
+    /// </summary>
+    public const string UnequalTreatment = "content.unequal-treatment";
+
     /// <summary>A topic listed in <see cref="AdmissionPolicy.ProtectedTopics"/>.</summary>
     public const string ProtectedTopic = "content.protected-topic";
 

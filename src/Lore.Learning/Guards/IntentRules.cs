@@ -718,6 +718,28 @@ internal static class IntentRules
             @"\b(?:pay|pays|paying|payments?|paid|collect\w*|charg\w*|settle\w*)\b[^.;!?\n]{0,60}?\b(?:by|via|through|with|using|as)\s+(?:an?\s+)?(?:bank transfers?|wire transfers?|wires?|crypto\w*|bitcoin|western union|money orders?|zelle|venmo|cash app)\b",
             severity: Severity.Review, negation: NegationEffect.Sentence);
 
+        // ---- Worse treatment for who a person is. A worse outcome (refused, slowed, charged more, suspected) tied to
+        // origin, nationality, ethnicity, religion, gender, age or disability. The trait must describe people ("customers
+        // from other countries", "foreign-sounding names") or be the stated reason ("based on their nationality"), so a
+        // lesson about a document's nationality field or a card issued abroad is not read as one. Waits for a reviewer:
+        // entry rules by citizenship are real, and a person can tell them from a bias.
+        var worse = Alt("refus", "deny", "denie", "declin", "reject", "turn away", "turn down", "exclud", "blacklist", "discriminat", "deprioriti", "de-prioriti",
+            "slower", "slowest", "lower priority", "last in line", "back of the queue", "back of the line", "worse", "stricter", "extra scrutiny", "extra check",
+            "extra verification", "additional scrutiny", "additional check", "additional verification", "more scrutiny", "charge more", "charge them more",
+            "charge extra", "charge higher", "higher fee", "higher price", "higher fare", "surcharge", "suspicious", "suspect", "fraudulent", "as fraud",
+            "high-risk", "high risk", "distrust", "mistrust", "penali", "downgrad", "only the basic", "only the cheapest", "only the slow", "hang up on");
+        const string People = @"(?:customers?|passengers?|callers?|users?|travell?ers?|clients?|guests?|members?|shoppers?|people|persons?)";
+        var trait = "(?:" + string.Join("|",
+            @"(?:by|because of|based on|due to|on account of|judging by|given)\s+(?:(?:their|his|her|(?:a|an|the)\s+[\w-]+'s)\s+)?(?:nationalit\w*|ethnicit\w*|race\b|racial\s+\w+|religio\w*|gender|sex\b|age\b|accents?\b|origins?\b|country of (?:origin|birth)|place of birth|disabilit\w*|skin colou?r|sexual orientation|immigration status)",
+            $@"foreign(?:ers?\b|[- ]?(?:sounding|looking|born)\s+\w+|\s+(?:nationals?|{People}|names?|accents?)\b)",
+            @"\w+[- ]sounding\s+names?\b",
+            @"(?:non-?native|immigrants?|migrants?|refugees?|asylum seekers?)\b",
+            $@"{People}\s+(?:from|born in|based in)\s+(?:other|another|certain|some|those|these|poor(?:er)?|developing|third[- ]world|foreign)\s+(?:countr\w*|nations?|regions?|parts of the world)",
+            $@"{People}\s+from\s+(?:abroad|overseas)\b",
+            $@"{People}\s+(?:with|who have)\s+(?:an?\s+)?(?:foreign|non-?native|heavy|strong|thick|regional)\s+(?:accents?|names?)\b",
+            $@"(?:elderly|older|disabled|religious|muslim|jewish|christian|hindu|sikh|buddhist|black|asian|hispanic|latin[oa]|arab|african|roma|gay|lesbian|transgender|female|women)\s+(?:{People}|women)\b") + ")";
+        Frame(GuardRules.UnequalTreatment, "worse treatment for a person's origin, nationality, ethnicity, religion, gender, age or disability", worse, trait, gap: 8, severity: Severity.Review);
+
         // ---- False beliefs left with users.
         Phrase(GuardRules.Deception, "an order to leave users with a false belief",
             @"\blet\s+(?:the\s+)?(?:user|customer|caller|passenger|client|traveller|traveler|shopper|guest|them|him|her)s?\s+(?:believe|think|assume)\b",
