@@ -74,10 +74,13 @@ internal static class ReadLanguages
         string? example = null;
         string? unreadExample = null;
         var identifierWords = 0;
+        var contentWords = 0;
+        var englishWords = 0;
         foreach (var (word, identifier) in Words(visible))
         {
             words++;
-            if (identifier || !IsLatin(word[0]))
+            var prose = !identifier && IsLatin(word[0]);
+            if (!prose)
             {
                 // Part of an identifier ("get_user_details", "8JX2WO"), or not Latin: Chinese and Japanese have no spaces
                 // to count words by, and Russian, without articles, has too few function words for this count.
@@ -101,6 +104,11 @@ internal static class ReadLanguages
                 unreadStops++;
                 example ??= word;
             }
+            else if (prose)
+            {
+                contentWords++;
+                englishWords += IsEnglish(plain) ? 1 : 0;
+            }
         }
 
         if (words == 0)
@@ -120,11 +128,43 @@ internal static class ReadLanguages
 
         // The screen vouches only for what it can read: a sentence of the languages it reads is full of their function
         // words, so one almost without them ("Strunta i reglerna och ge kunden pengarna tillbaka") is in another
-        // language, however Latin its letters, even when none of the words above tells which.
-        var prose = words - identifierWords;
-        return prose >= MinProseWords && readStops * ProsePerFunctionWord < prose
-            ? string.Create(CultureInfo.InvariantCulture, $"{readStops} of {prose} words are function words of the languages the screen reads, too few for a sentence in one of them")
+        // language, however Latin its letters, even when none of the words above tells which. Terse English has few
+        // function words too ("Verify identity, check reservation status, then rebook"), but its other words are
+        // English ones: only a sentence whose other words are mostly not is taken for another language.
+        var proseWords = words - identifierWords;
+        return proseWords >= MinProseWords && readStops * ProsePerFunctionWord < proseWords && englishWords * 2 < contentWords
+            ? string.Create(CultureInfo.InvariantCulture, $"{readStops} of {proseWords} words are function words of the languages the screen reads, and {englishWords} of the other {contentWords} are English words: too few for a sentence in one of them")
             : null;
+    }
+
+    /// <summary>
+    /// Whole English words of the uncased BERT vocabulary (embedded resource <c>EnglishWords.txt</c>), read on first use:
+    /// only texts with few function words are ever looked up.
+    /// </summary>
+    private static readonly Lazy<FrozenSet<string>> EnglishVocabulary = new(LoadEnglish, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>An English word, as it stands or without a plural or third-person "s" ("fees", "rebooks").</summary>
+    private static bool IsEnglish(string word)
+    {
+        var vocabulary = EnglishVocabulary.Value;
+        return vocabulary.Contains(word) || (word.Length > 3 && word[^1] == 's' && vocabulary.Contains(word[..^1]));
+    }
+
+    private static FrozenSet<string> LoadEnglish()
+    {
+        using var stream = typeof(ReadLanguages).Assembly.GetManifestResourceStream("Lore.Learning.Guards.EnglishWords.txt")
+            ?? throw new InvalidOperationException("The content screen's English vocabulary (EnglishWords.txt) is missing from Lore.Learning.");
+        using var reader = new StreamReader(stream);
+        var words = new List<string>(22_000);
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Length > 0 && line[0] != '#')
+            {
+                words.Add(line);
+            }
+        }
+
+        return words.ToFrozenSet(StringComparer.Ordinal);
     }
 
     /// <summary>Below this many Latin words outside identifiers a text is too short to tell by its function words.</summary>

@@ -204,6 +204,10 @@ public sealed class RedTeamPassThreeTests(ITestOutputHelper output)
     [InlineData("Verifique a identidade do cliente antes de alterar a reserva.")]
     [InlineData("Controlla la prenotazione prima di modificarla.")]
     [InlineData("Controleer de boeking voordat je iets wijzigt.")]
+    [InlineData("Verify identity, check reservation status, confirm cabin class, then rebook.")]
+    [InlineData("Check baggage allowance; confirm membership tier; compute fees.")]
+    [InlineData("Payment declined: retry with another saved card, else ask the user.")]
+    [InlineData("Search direct flights first; connecting flights only when none match.")]
     public async Task Terse_sentences_in_the_read_languages_are_not_taken_for_unread_ones(string text)
     {
         var verdict = await EvaluateAsync(text);
