@@ -74,8 +74,7 @@ internal static class ReadLanguages
         string? example = null;
         string? unreadExample = null;
         var identifierWords = 0;
-        var contentWords = 0;
-        var englishWords = 0;
+        List<string>? content = null;
         foreach (var (word, identifier) in Words(visible))
         {
             words++;
@@ -106,8 +105,7 @@ internal static class ReadLanguages
             }
             else if (prose)
             {
-                contentWords++;
-                englishWords += IsEnglish(plain) ? 1 : 0;
+                (content ??= []).Add(plain);
             }
         }
 
@@ -131,9 +129,16 @@ internal static class ReadLanguages
         // language, however Latin its letters, even when none of the words above tells which. Terse English has few
         // function words too ("Verify identity, check reservation status, then rebook"), but its other words are
         // English ones: only a sentence whose other words are mostly not is taken for another language.
+        // The vocabulary is consulted only here, for the few texts with few function words.
         var proseWords = words - identifierWords;
-        return proseWords >= MinProseWords && readStops * ProsePerFunctionWord < proseWords && englishWords * 2 < contentWords
-            ? string.Create(CultureInfo.InvariantCulture, $"{readStops} of {proseWords} words are function words of the languages the screen reads, and {englishWords} of the other {contentWords} are English words: too few for a sentence in one of them")
+        if (proseWords < MinProseWords || readStops * ProsePerFunctionWord >= proseWords || content is null)
+        {
+            return null;
+        }
+
+        var englishWords = content.Count(IsEnglish);
+        return englishWords * 2 < content.Count
+            ? string.Create(CultureInfo.InvariantCulture, $"{readStops} of {proseWords} words are function words of the languages the screen reads, and {englishWords} of the other {content.Count} are English words: too few for a sentence in one of them")
             : null;
     }
 
